@@ -1,0 +1,112 @@
+package input
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"synfin/pcapfile"
+	"synfin/tcpdumptext"
+	"synfin/wire"
+)
+
+// Source hands out frames one at a time. Next returns io.EOF at a clean
+// end; any other error is sticky and says where the input is damaged.
+type Source interface {
+	Next(f *wire.Frame) error
+	// Format names the input format: "pcap", "pcapng" or "text".
+	Format() string
+	// Nano reports whether time stamps carry nanoseconds.
+	Nano() bool
+	Close() error
+}
+
+// Options tune how inputs are read.
+type Options struct {
+	// Text configures the tcpdump text reader.
+	Text tcpdumptext.Options
+}
+
+// Open opens name ("-" for stdin) and detects its format.
+func Open(name string, stdin io.Reader, opt Options) (Source, error) {
+	var (
+		r      io.Reader
+		closer io.Closer = io.NopCloser(nil)
+	)
+	if name == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		r = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("input: %w", unwrapPath(err))
+		}
+		st, err := f.Stat()
+		if err == nil && st.IsDir() {
+			f.Close()
+			return nil, fmt.Errorf("input: %s is a directory", name)
+		}
+		r, closer = f, f
+	}
+	src, err := FromReader(r, opt)
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	return &closing{Source: src, c: closer}, nil
+}
+
+// FromReader detects the format of r and returns a Source reading it.
+func FromReader(r io.Reader, opt Options) (Source, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, err := br.Peek(4)
+	if len(head) == 0 {
+		if err == nil || err == io.EOF {
+			return nil, errors.New("input: empty input")
+		}
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	switch pcapfile.Detect(head) {
+	case pcapfile.FormatPcap, pcapfile.FormatPcapNG:
+		p, err := pcapfile.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		return pcapSource{p}, nil
+	}
+	if !tcpdumptext.Looks(head) {
+		return nil, errors.New("input: not a pcap, pcapng or tcpdump text capture")
+	}
+	return textSource{tcpdumptext.NewReader(br, opt.Text)}, nil
+}
+
+type pcapSource struct{ *pcapfile.Reader }
+
+func (s pcapSource) Format() string { return string(s.Reader.Format()) }
+func (s pcapSource) Close() error   { return nil }
+
+type textSource struct{ *tcpdumptext.Reader }
+
+func (s textSource) Format() string { return "text" }
+func (s textSource) Nano() bool     { return s.Reader.Nano() }
+func (s textSource) Close() error   { return nil }
+
+type closing struct {
+	Source
+	c io.Closer
+}
+
+func (c *closing) Close() error { return c.c.Close() }
+
+// unwrapPath keeps "open x: no such file or directory" short and clear.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Env is what a subcommand runs with.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(env *Env, args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// errUsage marks an error in how the command was called (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// errHelp is returned by a flag parser that printed help.
+var errHelp = errors.New("help")
+
+// exitError carries a chosen exit status with a message already printed.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs synfin with args (without the program name) and returns the
+// exit status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage())
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return finish(env, c.name, c.run(env, []string{"--help"}))
+			}
+		}
+		fmt.Fprint(stdout, topUsage())
+		return 0
+	case "--version", "version":
+		fmt.Fprintln(stdout, "synfin", Version)
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "synfin: unknown command %q (run 'synfin --help' for the list)\n", name)
+		return 2
+	}
+	return finish(env, name, c.run(env, args[1:]))
+}
+
+// Version is the program version, set at build time with -ldflags.
+var Version = "dev"
+
+func finish(env *Env, name string, err error) int {
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "synfin %s: %s (see 'synfin %s --help')\n", name, ue.msg, name)
+		return 2
+	default:
+		fmt.Fprintf(env.Stderr, "synfin %s: %s\n", name, oneLine(err.Error()))
+		return 1
+	}
+}
+
+// oneLine keeps an error to one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func topUsage() string {
+	var b strings.Builder
+	b.WriteString(`synfin makes TCP connection lifecycles visible: handshake, data and
+teardown, both endpoints' RFC 9293 states, checked and explained.
+
+Usage: synfin COMMAND [options]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-9s %s\n", n, commands[n].summary)
+	}
+	b.WriteString(`
+Examples:
+  synfin lab                          run the handshake/teardown experiment
+  synfin read -r trace.pcap -n -S     print segments exactly as tcpdump does
+  tcpdump -l -n -S port 9988 | synfin explain -r -
+
+Run 'synfin COMMAND --help' for a command's options.
+`)
+	return b.String()
+}

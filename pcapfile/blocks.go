@@ -1,0 +1,126 @@
+package pcapfile
+
+import "encoding/binary"
+
+// blockScanner follows the pcapng block structure of the bytes pcapgo
+// reads, so that damage can be placed at a byte offset. It sees the stream
+// a little ahead of pcapgo (pcapgo buffers), which is why it keeps a short
+// queue of packet blocks not yet handed out.
+type blockScanner struct {
+	pos     int64 // bytes seen so far
+	start   int64 // offset of the next block header
+	cur     int64 // offset of the block whose body is being passed
+	hdr     [12]byte
+	nhdr    int
+	skip    int64 // bytes of the current block still to pass
+	big     bool  // section byte order
+	packets int   // packet blocks seen
+	queue   []pblock
+	lastEnd int64 // end of the last packet block handed out (or of the first section header)
+	bad     bool
+	badOff  int64
+}
+
+type pblock struct {
+	k          int
+	start, end int64
+}
+
+func (s *blockScanner) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 && !s.bad {
+		if s.skip > 0 {
+			k := int64(len(b))
+			if k > s.skip {
+				k = s.skip
+			}
+			s.skip -= k
+			s.pos += k
+			b = b[k:]
+			continue
+		}
+		c := copy(s.hdr[s.nhdr:], b)
+		s.nhdr += c
+		s.pos += int64(c)
+		b = b[c:]
+		if s.nhdr < 12 {
+			continue
+		}
+		s.block()
+	}
+	return n, nil
+}
+
+// block handles a complete 12-byte block prefix in hdr.
+func (s *blockScanner) block() {
+	typ := binary.LittleEndian.Uint32(s.hdr[0:])
+	if typ == magicNG {
+		switch binary.LittleEndian.Uint32(s.hdr[8:]) {
+		case 0x1a2b3c4d:
+			s.big = false
+		case 0x4d3c2b1a:
+			s.big = true
+		default:
+			s.fail()
+			return
+		}
+	}
+	var length uint32
+	if s.big {
+		typ = binary.BigEndian.Uint32(s.hdr[0:])
+		length = binary.BigEndian.Uint32(s.hdr[4:])
+	} else {
+		length = binary.LittleEndian.Uint32(s.hdr[4:])
+	}
+	if length < 12 || length%4 != 0 {
+		s.fail()
+		return
+	}
+	end := s.start + int64(length)
+	switch typ {
+	case 2, 3, 6: // packet, simple packet, enhanced packet
+		s.packets++
+		s.queue = append(s.queue, pblock{s.packets, s.start, end})
+	case magicNG:
+		if s.lastEnd == 0 {
+			s.lastEnd = end
+		}
+	}
+	s.skip = int64(length) - 12
+	s.cur, s.start = s.start, end
+	s.nhdr = 0
+}
+
+func (s *blockScanner) fail() {
+	s.bad, s.badOff = true, s.start
+}
+
+// consumed records that packet n has been handed out.
+func (s *blockScanner) consumed(n int) {
+	i := 0
+	for i < len(s.queue) && s.queue[i].k <= n {
+		s.lastEnd = s.queue[i].end
+		i++
+	}
+	if i > 0 {
+		s.queue = append(s.queue[:0], s.queue[i:]...)
+	}
+}
+
+// damageAfter returns where reading stopped after n packets: a block the
+// scanner found malformed, else a block cut short by the end of the
+// stream, else the start of the block after packet n.
+func (s *blockScanner) damageAfter(n int) (int64, bool) {
+	s.consumed(n)
+	if s.bad && s.badOff >= s.lastEnd {
+		return s.badOff, true
+	}
+	// A block the stream ended inside of.
+	if s.skip > 0 && s.cur >= s.lastEnd {
+		return s.cur, true
+	}
+	if s.nhdr > 0 && s.start >= s.lastEnd {
+		return s.start, true
+	}
+	return s.lastEnd, s.lastEnd > 0
+}

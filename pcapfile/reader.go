@@ -1,0 +1,196 @@
+package pcapfile
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"synfin/wire"
+)
+
+// Format names a capture file format.
+type Format string
+
+// The formats Detect recognises.
+const (
+	FormatPcap   Format = "pcap"
+	FormatPcapNG Format = "pcapng"
+	FormatOther  Format = ""
+)
+
+// Magic numbers.
+const (
+	magicMicro     = 0xa1b2c3d4
+	magicNano      = 0xa1b23c4d
+	magicMicroSwap = 0xd4c3b2a1
+	magicNanoSwap  = 0x4d3cb2a1
+	magicNG        = 0x0a0d0d0a
+)
+
+// Detect tells the format from the first four bytes of a file.
+func Detect(head []byte) Format {
+	if len(head) < 4 {
+		return FormatOther
+	}
+	switch binary.LittleEndian.Uint32(head) {
+	case magicMicro, magicNano, magicMicroSwap, magicNanoSwap:
+		return FormatPcap
+	case magicNG:
+		return FormatPcapNG
+	}
+	return FormatOther
+}
+
+// DamageError reports where a capture file stops being readable.
+type DamageError struct {
+	Offset int64 // byte offset of the first unreadable record or block
+	Frame  int   // index the frame there would have had
+	Err    error
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("pcapfile: damaged at byte offset %d (packet %d): %v", e.Offset, e.Frame, e.Err)
+}
+
+func (e *DamageError) Unwrap() error { return e.Err }
+
+// Reader reads frames from a pcap or pcapng stream.
+type Reader struct {
+	format  Format
+	pcap    *pcapgo.Reader
+	ng      *pcapgo.NgReader
+	blocks  *blockScanner // pcapng only
+	nano    bool
+	link    wire.LinkType
+	snaplen int
+	off     int64 // pcap: offset of the next record
+	n       int   // frames handed out
+	err     error // sticky
+}
+
+// NewReader reads the file header from r. r is buffered here; do not wrap
+// it in a bufio.Reader first.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, err := br.Peek(4)
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("pcapfile: file is empty or shorter than a file header")
+		}
+		return nil, fmt.Errorf("pcapfile: %w", err)
+	}
+	rd := &Reader{format: Detect(head)}
+	switch rd.format {
+	case FormatPcap:
+		m := binary.LittleEndian.Uint32(head)
+		rd.nano = m == magicNano || m == magicNanoSwap
+		p, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("pcapfile: bad pcap file header: %w", err)
+		}
+		rd.pcap = p
+		rd.link = wire.LinkType(p.LinkType())
+		rd.snaplen = int(p.Snaplen())
+		rd.off = 24
+	case FormatPcapNG:
+		rd.blocks = &blockScanner{}
+		ng, err := pcapgo.NewNgReader(io.TeeReader(br, rd.blocks), pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, fmt.Errorf("pcapfile: bad pcapng section header: %w", err)
+		}
+		rd.ng = ng
+		rd.link = wire.LinkType(ng.LinkType())
+		if ng.NInterfaces() > 0 {
+			if ifc, err := ng.Interface(0); err == nil {
+				rd.snaplen = int(ifc.SnapLength)
+				rd.nano = ifc.TimestampResolution.ToTimestampResolution().ToDuration() < 1000
+			}
+		}
+	default:
+		return nil, errors.New("pcapfile: not a pcap or pcapng file")
+	}
+	return rd, nil
+}
+
+// Format returns the file's format.
+func (r *Reader) Format() Format { return r.format }
+
+// LinkType returns the link type of the file (pcapng: of the first interface).
+func (r *Reader) LinkType() wire.LinkType { return r.link }
+
+// Snaplen returns the snapshot length the file declares.
+func (r *Reader) Snaplen() int { return r.snaplen }
+
+// Nano reports whether time stamps carry nanoseconds.
+func (r *Reader) Nano() bool { return r.nano }
+
+// Next reads the next frame into f. It returns io.EOF at a clean end and a
+// *DamageError when the file is damaged; both are sticky.
+func (r *Reader) Next(f *wire.Frame) error {
+	if r.err != nil {
+		return r.err
+	}
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+	)
+	if r.pcap != nil {
+		data, ci, err = r.pcap.ZeroCopyReadPacketData()
+	} else {
+		data, ci, err = r.ng.ZeroCopyReadPacketData()
+	}
+	if err != nil {
+		r.err = r.damage(err)
+		return r.err
+	}
+	r.n++
+	*f = wire.Frame{
+		Index:     r.n,
+		Time:      ci.Timestamp.UnixNano(),
+		CapLen:    len(data),
+		WireLen:   ci.Length,
+		Link:      r.link,
+		Interface: ci.InterfaceIndex,
+		Data:      data,
+	}
+	if r.pcap != nil {
+		r.off += 16 + int64(len(data))
+	} else if len(ci.AncillaryData) > 0 {
+		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			f.Link = wire.LinkType(lt)
+		}
+		r.blocks.consumed(r.n)
+	}
+	return nil
+}
+
+// damage turns a reader error into io.EOF or a DamageError.
+func (r *Reader) damage(err error) error {
+	if r.pcap != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err == io.ErrUnexpectedEOF {
+			err = errors.New("truncated packet record")
+		}
+		return &DamageError{Offset: r.off, Frame: r.n + 1, Err: err}
+	}
+	off, ok := r.blocks.damageAfter(r.n)
+	if err == io.EOF && !r.blocks.bad {
+		return io.EOF
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = errors.New("truncated block")
+	}
+	if !ok {
+		off = r.blocks.pos
+	}
+	return &DamageError{Offset: off, Frame: r.n + 1, Err: err}
+}

@@ -1,0 +1,13 @@
+package wire
+
+// Frame is one captured frame as a reader hands it out. Data is owned by
+// the reader and valid until its next call.
+type Frame struct {
+	Index     int      // 1-based position in the input, as tcpdump's -# counts
+	Time      int64    // capture time, Unix nanoseconds
+	CapLen    int      // bytes captured (len(Data))
+	WireLen   int      // bytes on the wire
+	Link      LinkType // link type of the interface it was captured on
+	Interface int      // pcapng interface index
+	Data      []byte
+}
