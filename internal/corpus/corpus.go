@@ -1,0 +1,54 @@
+// Package corpus locates the shared external test corpus (tcpdump, Zeek,
+// Arkime and Suricata test data) and the seed capture for tests. They live
+// in the "shared" folder beside the repository; SYNFIN_SHARED overrides.
+package corpus
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Shared returns the shared folder, skipping the test when it is missing
+// outside CI and failing it in CI.
+func Shared(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("SYNFIN_SHARED"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			s := filepath.Join(dir, "..", "shared")
+			if _, err := os.Stat(filepath.Join(s, "testdata", "corpus")); err == nil {
+				return s
+			}
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("shared test corpus not found beside the repository (set SYNFIN_SHARED)")
+	}
+	t.Skip("shared test corpus not found beside the repository (set SYNFIN_SHARED)")
+	return ""
+}
+
+// Dir returns a folder of the corpus, e.g. Dir(t, "tcpdump").
+func Dir(t testing.TB, sub ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{Shared(t), "testdata", "corpus"}, sub...)...)
+}
+
+// Seed returns a file of the seed folder, e.g. Seed(t, "capture.txt").
+func Seed(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(Shared(t), "seed", name)
+}
