@@ -1,0 +1,16 @@
+// Package tcpstate follows TCP connections through a capture: one Conn per
+// 4-tuple and initial sequence number, the RFC 9293 state of both endpoints
+// after every segment, the handshake arithmetic and options, the data phase
+// anomalies (with Wireshark's definitions) and the teardown pattern.
+//
+// A Tracker is fed decoded segments in capture order. Memory follows open
+// connections, not packets: a connection is handed to Config.Done as soon
+// as it is finished on the capture's clock (both ends closed, TIME-WAIT
+// over, idle too long, evicted by Config.MaxConns, or the capture ended),
+// then its storage is reused. Per-segment detail (Conn.Segments) is kept
+// only when Config.Segments is set; without it tracking does not allocate
+// per packet once the table has warmed up.
+//
+// The types carry keys and numbers, not English: renderers (text in
+// several languages, ladder diagrams, JSON) are built on top of them.
+package tcpstate
