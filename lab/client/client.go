@@ -219,6 +219,9 @@ func (o Options) Dialer() (*net.Dialer, string, error) {
 // Connect makes one connection. The socket belongs to the network
 // namespace of the calling thread.
 func Connect(ctx context.Context, o Options) (*net.TCPConn, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
 	d, network, err := o.Dialer()
 	if err != nil {
 		return nil, err
@@ -235,7 +238,10 @@ func Connect(ctx context.Context, o Options) (*net.TCPConn, error) {
 func unwrapOp(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
-		return fmt.Errorf("%s %s: %w", op.Op, op.Addr, op.Err)
+		if op.Addr != nil {
+			return fmt.Errorf("%s %s: %w", op.Op, op.Addr, op.Err)
+		}
+		return fmt.Errorf("%s: %w", op.Op, op.Err)
 	}
 	return err
 }
