@@ -22,7 +22,7 @@ func TestRuleString(t *testing.T) {
 		{with(fault.SYNACK, 9988, 0, 1), "drop 1st [SA not FR] 9988>*"},
 		{with(fault.ACK, 0, 9988, 2), "drop 2nd [A not SFRP] *>9988"},
 		{with(fault.FIN, 0, 9988, 0), "drop every [F not SR] *>9988"},
-		{with(fault.SYN, 0, 0, 12), "drop 12th [S not AFR] *>*"},
+		{with(fault.SYN, 0, 0, 12), "drop 12th [S not FRA] *>*"},
 	} {
 		if s := tc.r.String(); s != tc.want {
 			t.Errorf("String() = %q, want %q", s, tc.want)
