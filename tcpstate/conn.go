@@ -321,13 +321,13 @@ type ZeekFields struct {
 	MissedBytes uint64
 }
 
-// ZeekEngine computes ZeekFields for one connection. The tracker feeds it
-// every segment of the connection, orig telling whether it came from
-// Zeek's originator (synfin's client).
+// ZeekEngine computes ZeekFields for one connection (package zeekconn
+// provides one). The tracker feeds it every segment of the connection in
+// order: first is true for the connection's first segment, fromFirst tells
+// whether a segment came from the endpoint that sent that first segment.
 type ZeekEngine interface {
-	Segment(orig bool, ts int64, p *wire.Packet)
+	Segment(ts int64, first, fromFirst bool, p *wire.Packet)
 	Fields() ZeekFields
-	Reset()
 }
 
 // Conn is one TCP connection: a 4-tuple and a pair of ISNs.

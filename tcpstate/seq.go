@@ -21,3 +21,6 @@ func (s Seq) Add(n uint32) Seq { return s + Seq(n) }
 
 // Size returns the distance from o to s (s - o), modulo 2^32.
 func (s Seq) Size(o Seq) uint32 { return uint32(s - o) }
+
+// GreaterThanEq reports whether s is o or after it.
+func (s Seq) GreaterThanEq(o Seq) bool { return !s.LessThan(o) }

@@ -1,0 +1,352 @@
+package tcpstate
+
+import (
+	"net/netip"
+	"time"
+
+	"synfin/wire"
+)
+
+// dirState is what the tracker remembers about one direction of a
+// connection (segments sent by one endpoint).
+type dirState struct {
+	// Sequence analysis, following Wireshark's tcp_analyze_seq_info.
+	baseSet         bool
+	base            uint32 // for relative numbers
+	nextSeq         uint32 // highest seq+len seen; 0 means unset, as in Wireshark
+	nextSeqTime     int64
+	maxSeqToBeAcked uint32
+	lastAck         uint32
+	lastAckTime     int64
+	window          uint16 // raw window of the last segment
+	dupAcks         int
+	lastFlags       Anomalies
+	scale           int8 // -1 unknown, -2 no scaling, else the shift
+
+	// synfin's own.
+	lastSYNTime int64
+	finSent     bool
+	finSeq      uint32
+	dataSet     bool
+	dataStart   uint32
+	dataEnd     uint32
+	acked       bool   // an ACK was sent in this direction
+	highAck     uint32 // highest acknowledgment sent
+}
+
+// conn is a Conn with the tracker's bookkeeping.
+type conn struct {
+	Conn
+	key        key
+	prev, next *conn
+	inClosed   bool
+	keep       bool
+	reused     bool
+	twLen      time.Duration
+	d          [2]dirState
+	trBuf      [2][8]Transition
+	zeek       ZeekEngine
+
+	pendingListen bool  // the server's LISTEN -> SYN-RECEIVED awaits its SYN-ACK
+	established   bool  // the connection reached ESTABLISHED or was seen mid-stream
+	firstFIN      Side  // who sent the first FIN
+	crossed       bool  // the second FIN did not acknowledge the first
+	firstDir      Dir   // direction of the first segment
+	firstRTT      int64 // SYN to handshake ACK, Wireshark's out-of-order threshold
+}
+
+// reset empties c for reuse, keeping slice storage.
+func (c *conn) reset() {
+	keepSegs := c.Segments[:0]
+	synR := c.Handshake.SYNRetransmits[:0]
+	synAckR := c.Handshake.SYNACKRetransmits[:0]
+	ct, st := c.Client.Transitions, c.Server.Transitions
+	z := c.zeek
+	*c = conn{}
+	c.zeek = z
+	c.Segments = keepSegs
+	c.Handshake.SYNRetransmits = synR
+	c.Handshake.SYNACKRetransmits = synAckR
+	c.Client.Transitions = reuseTransitions(ct, c.trBuf[0][:0])
+	c.Server.Transitions = reuseTransitions(st, c.trBuf[1][:0])
+	c.d[0].scale, c.d[1].scale = -1, -1
+}
+
+// reuseTransitions keeps a grown slice, or falls back to the inline array.
+func reuseTransitions(old, inline []Transition) []Transition {
+	if cap(old) > cap(inline) {
+		return old[:0]
+	}
+	return inline
+}
+
+func (c *conn) bothClosed() bool {
+	return c.Client.State.closedOrWaiting() && c.Server.State.closedOrWaiting() &&
+		!c.pendingListen && len(c.Client.Transitions)+len(c.Server.Transitions) > 0
+}
+
+// newSYN reports whether a SYN from src with sequence number seq starts a
+// new connection on c's tuple rather than repeating c's.
+func (c *conn) newSYN(src netip.AddrPort, seq uint32) bool {
+	ep := &c.Client
+	if src != c.Client.AddrPort() {
+		ep = &c.Server
+	}
+	if !ep.HasISN {
+		// Mid-stream or flipped: a SYN from the side believed to be the
+		// server, or any SYN after a close, starts afresh.
+		return c.bothClosed() || c.Role == RolePort
+	}
+	return ep.ISN != seq
+}
+
+// init sets roles and initial states from the first segment.
+func (c *conn) init(src, dst netip.AddrPort, p *wire.Packet) {
+	cl, sv := src, dst
+	switch {
+	case p.Flags&(wire.SYN|wire.ACK) == wire.SYN:
+		c.Role = RoleSYN
+		c.Client.Initial, c.Server.Initial = Closed, Listen
+	case p.Flags&(wire.SYN|wire.ACK) == wire.SYN|wire.ACK:
+		c.Role = RoleSYNACK
+		cl, sv = dst, src
+		c.Client.Initial, c.Server.Initial = SynSent, Listen
+		c.Client.ISN, c.Client.HasISN = p.Ack-1, true
+	default:
+		c.Role = RolePort
+		if serverPort(src.Port(), dst.Port()) {
+			cl, sv = dst, src
+		}
+		c.Client.Initial, c.Server.Initial = Unknown, Unknown
+		c.established = true
+	}
+	c.Client.Addr, c.Client.Port = cl.Addr(), cl.Port()
+	c.Server.Addr, c.Server.Port = sv.Addr(), sv.Port()
+	c.Client.State, c.Server.State = c.Client.Initial, c.Server.Initial
+	c.Client.Options.WScale, c.Server.Options.WScale = -1, -1
+}
+
+// serverPort reports whether port a, rather than b, looks like the
+// server's, following Zeek: a well-known port against an ephemeral one,
+// otherwise the lower port.
+func serverPort(a, b uint16) bool {
+	if (a < 1024) != (b < 1024) {
+		return a < 1024
+	}
+	return a < b
+}
+
+// set is the one place an endpoint's state changes.
+func (c *conn) set(s Side, to State, seg int, ts int64) {
+	ep := c.Endpoint(s)
+	if ep.State == to {
+		return
+	}
+	ep.Transitions = append(ep.Transitions, Transition{Time: ts, Seg: seg, From: ep.State, To: to})
+	ep.State = to
+	if to == Established {
+		c.established = true
+	}
+	if to == TimeWait {
+		c.Teardown.TimeWait.Start = ts
+	}
+}
+
+// unset drops an endpoint's transitions caused by seg onwards, returning
+// it to the state before them. It undoes an inference that a later
+// segment proved wrong (a refused SYN, a crossed FIN).
+func (c *conn) unset(s Side, seg int) {
+	ep := c.Endpoint(s)
+	for n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Seg >= seg; n-- {
+		ep.State = ep.Transitions[n-1].From
+		ep.Transitions = ep.Transitions[:n-1]
+	}
+}
+
+func other(s Side) Side {
+	if s == SideClient {
+		return SideServer
+	}
+	return SideClient
+}
+
+func (c *conn) fin(s Side) *FIN {
+	if s == SideServer {
+		return &c.Teardown.ServerFIN
+	}
+	return &c.Teardown.ClientFIN
+}
+
+// setOptions records the options of a SYN or SYN-ACK.
+func (c *conn) setOptions(ep *Endpoint, p *wire.Packet) {
+	n := wire.ParseOptions(p.Options)
+	o := &ep.Options
+	o.Seen = true
+	o.Window = p.Window
+	o.MSS = n.MSS
+	o.WScale = -1
+	if n.HasWScale {
+		o.WScale = int8(min(n.WScale, 14))
+	}
+	o.SACK = n.SACKPerm
+	o.Timestamps = n.HasTS
+	o.TFO = n.TFO
+	o.TFOCookie = n.TFOCookieLen
+	o.TFOData = p.PayloadLen
+	c.negotiate()
+}
+
+// negotiate derives what both ends agreed on once both SYNs are known.
+func (c *conn) negotiate() {
+	co, so := &c.Client.Options, &c.Server.Options
+	if !co.Seen || !so.Seen {
+		return
+	}
+	h := &c.Handshake
+	h.WindowScaling = co.WScale >= 0 && so.WScale >= 0
+	h.SACK = co.SACK && so.SACK
+	h.Timestamps = co.Timestamps && so.Timestamps
+	h.TFO = co.TFO && so.TFO
+	h.MSS = co.MSS
+	if so.MSS != 0 && (h.MSS == 0 || so.MSS < h.MSS) {
+		h.MSS = so.MSS
+	}
+	if h.WindowScaling {
+		c.Client.Shift, c.Server.Shift = uint8(co.WScale), uint8(so.WScale)
+		c.d[C2S].scale, c.d[S2C].scale = co.WScale, so.WScale
+	} else {
+		c.d[C2S].scale, c.d[S2C].scale = -2, -2
+	}
+}
+
+func (c *conn) addArg(seg *Segment, k string, v int64) {
+	if c.keep {
+		seg.Args = append(seg.Args, Arg{k, v})
+	}
+}
+
+// segment tracks one segment of c.
+func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
+	dir := C2S
+	if p.SrcPort != c.Client.Port || p.Src != c.Client.Addr {
+		dir = S2C
+	}
+	s := sender(dir)
+	r := other(s)
+	ep, rp := c.Endpoint(s), c.Endpoint(r)
+	snd, rcv := &c.d[dir], &c.d[1-dir]
+	f := p.Flags
+	c.Pkts++
+	ep.Pkts++
+	if p.IPTotalLen > 0 {
+		ep.IPBytes += uint64(p.IPTotalLen)
+	} else {
+		ep.IPBytes += uint64(len(p.Data) - p.NetOff)
+	}
+	c.Last = SegRef{index, ts}
+	if c.Pkts == 1 {
+		c.firstDir = dir
+	}
+	if c.zeek != nil {
+		c.zeek.Segment(ts, c.Pkts == 1, dir == c.firstDir, p)
+	}
+
+	var seg Segment
+	seg.Index, seg.Time, seg.Dir, seg.Flags = index, ts, dir, f
+	seg.Seq, seg.Ack, seg.Len, seg.Window = p.Seq, p.Ack, p.PayloadLen, p.Window
+
+	an := c.analyze(dir, ts, p)
+	an |= c.machine(&seg, s, r, ep, rp, snd, rcv, index, ts, p)
+
+	// Bytes from sequence numbers.
+	if p.PayloadLen > 0 {
+		start := p.Seq
+		if f&wire.SYN != 0 {
+			start++
+		}
+		end := start + uint32(p.PayloadLen)
+		if !snd.dataSet {
+			snd.dataSet = true
+			snd.dataStart, snd.dataEnd = start, start
+			if ep.HasISN && Seq(ep.ISN+1).LessThanEq(Seq(start)) && Seq(start).Size(Seq(ep.ISN+1)) < 1<<30 {
+				snd.dataStart, snd.dataEnd = ep.ISN+1, ep.ISN+1
+			}
+		}
+		if Seq(end).GreaterThan(Seq(snd.dataEnd)) {
+			if rcv.finSent && !snd.finSent {
+				c.Teardown.HalfCloseBytes += uint64(Seq(end).Size(Seq(max32(snd.dataEnd, start))))
+			}
+			snd.dataEnd = end
+		}
+		ep.Bytes = uint64(Seq(snd.dataEnd).Size(Seq(snd.dataStart)))
+	}
+	if f&wire.ACK != 0 {
+		if !snd.acked || Seq(p.Ack).GreaterThan(Seq(snd.highAck)) {
+			snd.highAck = p.Ack
+		}
+		snd.acked = true
+	}
+
+	for a := Anomaly(0); an != 0 && a < NumAnomalies; a++ {
+		if an.Has(a) {
+			c.Anomalies.add(a, index)
+		}
+	}
+	if !c.keep {
+		return
+	}
+	seg.Anomalies = an
+	if seg.Note == "" {
+		seg.Note = noteFor(an, p)
+		if p.PayloadLen > 0 {
+			c.addArg(&seg, "len", int64(p.PayloadLen))
+		}
+	}
+	if c.Pkts == 1 && c.Role == RolePort && f&(wire.FIN|wire.RST) == 0 {
+		seg.Note = NoteMidstream
+	}
+	seg.RelSeq = p.Seq - snd.base
+	if f&wire.ACK != 0 {
+		seg.RelAck = p.Ack - rcv.base
+	}
+	seg.WindowScaled = uint32(p.Window)
+	if f&wire.SYN == 0 && snd.scale > 0 {
+		seg.WindowScaled <<= uint(snd.scale)
+	}
+	switch {
+	case f&wire.SYN != 0 || seg.Note == NoteHandshakeACK || seg.Note == NoteRefused:
+		seg.Phase = PhaseHandshake
+	case c.firstFIN != SideNone || c.Teardown.RST.Seen():
+		seg.Phase = PhaseTeardown
+	default:
+		seg.Phase = PhaseData
+	}
+	seg.Client, seg.Server = c.Client.State, c.Server.State
+	c.Segments = append(c.Segments, seg)
+}
+
+func max32(a, b uint32) uint32 {
+	if Seq(a).GreaterThan(Seq(b)) {
+		return a
+	}
+	return b
+}
+
+// noteFor names a segment that the state machine left unnamed.
+func noteFor(an Anomalies, p *wire.Packet) Note {
+	switch {
+	case an.Has(Retransmission) || an.Has(FastRetransmission) || an.Has(SpuriousRetransmission):
+		return NoteRetransmission
+	case an.Has(KeepAlive):
+		return NoteKeepAlive
+	case an.Has(ZeroWindow):
+		return NoteZeroWindow
+	case an.Has(WindowUpdate):
+		return NoteWindowUpdate
+	case an.Has(DuplicateACK):
+		return NoteDuplicateACK
+	case p.PayloadLen > 0:
+		return NoteData
+	}
+	return NoteACK
+}

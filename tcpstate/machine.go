@@ -1,0 +1,313 @@
+package tcpstate
+
+import (
+	"time"
+
+	"synfin/wire"
+)
+
+// machine applies one segment to both endpoints' states (RFC 9293 section
+// 3.10): the sender changes state when it sends, the receiver when it
+// receives, which at the capture point is when the segment is seen. It
+// fills in the segment's note and returns synfin's own anomalies.
+func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+	f := p.Flags
+	h := &c.Handshake
+
+	switch {
+	case f&(wire.SYN|wire.ACK|wire.RST) == wire.SYN:
+		return c.syn(seg, s, ep, snd, index, ts, p)
+	case f&(wire.SYN|wire.RST) == wire.SYN:
+		return c.synAck(seg, s, ep, rp, snd, index, ts, p)
+	case f&wire.RST != 0:
+		return c.rst(seg, s, r, ep, rp, index, ts, p)
+	}
+
+	// A client sending an ACK has had its SYN-ACK, captured or not.
+	if s == SideClient && ep.State == SynSent {
+		c.set(s, Established, index, ts)
+		c.Teardown.Missing |= GapSYNACK
+	}
+
+	// ACK processing at the receiver.
+	if f&wire.ACK != 0 {
+		ack := Seq(p.Ack)
+		switch rp.State {
+		case SynReceived:
+			if !rp.HasISN || p.Ack == rp.ISN+1 {
+				if r == SideServer && !h.ACK.Seen() {
+					h.ACK = SegRef{index, ts}
+					h.ACKAck, h.ACKSeq = p.Ack, p.Seq
+					h.ACKAckOK = rp.HasISN && p.Ack == rp.ISN+1
+					h.ACKSeqOK = ep.HasISN && p.Seq == ep.ISN+1
+					if h.SYNACK.Seen() {
+						h.ClientRTT = time.Duration(ts - h.SYNACK.Time)
+					}
+					h.Complete = h.SYN.Seen() && h.SYNACK.Seen() && h.SYNACKAckOK && h.ACKAckOK && h.ACKSeqOK
+					c.firstRTT = ts - snd.lastSYNTime
+					seg.Note = NoteHandshakeACK
+					c.addArg(seg, "ack", int64(p.Ack))
+					c.addArg(seg, "expected", int64(rp.ISN+1))
+					if !h.SYNACK.Seen() {
+						c.Teardown.Missing |= GapSYNACK
+					}
+				}
+				c.pendingListen = false
+				c.set(r, Established, index, ts)
+			} else if !h.ACK.Seen() {
+				an = an.With(BadHandshakeACK)
+			}
+		case FinWait1, Closing, LastAck:
+			if rcv.finSent && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+				next := FinWait2
+				if rp.State == Closing {
+					next = TimeWait
+				} else if rp.State == LastAck {
+					next = Closed
+				}
+				c.set(r, next, index, ts)
+			}
+		}
+		if rcv.finSent {
+			fi := c.fin(r)
+			if !fi.Ack.Seen() && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+				fi.Ack = SegRef{index, ts}
+				fi.AckOK = p.Ack == rcv.finSeq+1
+				fi.Piggybacked = f&wire.FIN != 0 && !snd.finSent
+				if !fi.AckOK {
+					an = an.With(BadFINACK)
+				}
+				if f&wire.FIN == 0 {
+					seg.Note = NoteFINACK
+					if rp.State == Closed {
+						seg.Note = NoteLastACK
+					}
+					c.addArg(seg, "ack", int64(p.Ack))
+					c.addArg(seg, "expected", int64(rcv.finSeq+1))
+				}
+			}
+		}
+	}
+
+	if f&wire.FIN != 0 {
+		an |= c.finSeg(seg, s, r, ep, rp, snd, rcv, index, ts, p)
+	}
+	return an
+}
+
+// syn handles a SYN without ACK.
+func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+	h := &c.Handshake
+	seg.Note = NoteSYN
+	switch {
+	case s == SideClient && !ep.HasISN:
+		ep.ISN, ep.HasISN = p.Seq, true
+		c.setOptions(ep, p)
+		h.SYN = SegRef{index, ts}
+		c.set(SideClient, SynSent, index, ts)
+		if c.Server.State == Listen {
+			c.set(SideServer, SynReceived, index, ts)
+			c.pendingListen = true
+		}
+		c.addArg(seg, "isn", int64(p.Seq))
+	case ep.HasISN && p.Seq == ep.ISN:
+		if s == SideClient {
+			an = an.With(SYNRetransmit)
+			h.SYNRetransmits = append(h.SYNRetransmits, Retransmit{index, ts, time.Duration(ts - snd.lastSYNTime)})
+			c.addArg(seg, "n", int64(len(h.SYNRetransmits)))
+		} else {
+			an = an.With(Retransmission)
+		}
+		c.addArg(seg, "since_us", (ts-snd.lastSYNTime)/1e3)
+		seg.Note = NoteSYNRetransmit
+	case s == SideServer && !ep.HasISN:
+		// Simultaneous open: the server end is an active opener too, and
+		// its SYN crossed the client's.
+		if c.pendingListen {
+			c.unset(SideServer, h.SYN.Seg)
+			c.pendingListen = false
+		}
+		ep.Initial, ep.State = Closed, Closed
+		ep.ISN, ep.HasISN = p.Seq, true
+		c.setOptions(ep, p)
+		h.Simultaneous = true
+		c.set(SideServer, SynSent, index, ts)
+		c.set(SideServer, SynReceived, index, ts)
+		if c.Client.State == SynSent {
+			c.set(SideClient, SynReceived, index, ts)
+		}
+		seg.Note = NoteSimultaneousSYN
+		c.addArg(seg, "isn", int64(p.Seq))
+	}
+	snd.lastSYNTime = ts
+	return an
+}
+
+// synAck handles a SYN-ACK.
+func (c *conn) synAck(seg *Segment, s Side, ep, rp *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+	h := &c.Handshake
+	r := other(s)
+	seg.Note = NoteSYNACK
+	if ep.HasISN && p.Seq == ep.ISN && (s == SideClient || h.SYNACK.Seen()) {
+		seg.Note = NoteSYNACKRetransmit
+		if s == SideServer {
+			an = an.With(SYNACKRetransmit)
+			h.SYNACKRetransmits = append(h.SYNACKRetransmits, Retransmit{index, ts, time.Duration(ts - snd.lastSYNTime)})
+			c.addArg(seg, "n", int64(len(h.SYNACKRetransmits)))
+		} else {
+			an = an.With(Retransmission)
+		}
+		c.addArg(seg, "since_us", (ts-snd.lastSYNTime)/1e3)
+		snd.lastSYNTime = ts
+		return an
+	}
+	if !ep.HasISN || s == SideServer && !h.SYNACK.Seen() {
+		ep.ISN, ep.HasISN = p.Seq, true
+		c.setOptions(ep, p)
+	}
+	if s == SideServer && !h.SYNACK.Seen() {
+		h.SYNACK = SegRef{index, ts}
+		h.SYNACKAck = p.Ack
+		h.SYNACKAckOK = rp.HasISN && p.Ack == rp.ISN+1 && h.SYN.Seen()
+		if h.SYN.Seen() {
+			h.ServerRTT = time.Duration(ts - h.SYN.Time)
+		}
+		if rp.HasISN && p.Ack != rp.ISN+1 {
+			an = an.With(BadHandshakeACK)
+		}
+		c.addArg(seg, "ack", int64(p.Ack))
+		c.addArg(seg, "expected", int64(rp.ISN+1))
+		c.addArg(seg, "isn", int64(p.Seq))
+	}
+	switch ep.State {
+	case Listen:
+		c.set(s, SynReceived, index, ts)
+	case SynReceived:
+		c.pendingListen = false
+	}
+	// The receiver takes the SYN-ACK if it acknowledges its SYN.
+	if rp.State == SynSent || rp.State == SynReceived {
+		if !rp.HasISN || p.Ack == rp.ISN+1 {
+			c.set(r, Established, index, ts)
+		}
+	}
+	snd.lastSYNTime = ts
+	return an
+}
+
+// rst handles a reset.
+func (c *conn) rst(seg *Segment, s, r Side, ep, rp *Endpoint, index int, ts int64, p *wire.Packet) (an Anomalies) {
+	h := &c.Handshake
+	td := &c.Teardown
+	seg.Note = NoteRST
+	if s == SideServer && c.pendingListen && !h.SYNACK.Seen() {
+		// Nobody listens: the port refuses, and the server end never had
+		// a state of its own.
+		c.unset(SideServer, h.SYN.Seg)
+		c.pendingListen = false
+		ep.Initial, ep.State = Closed, Closed
+		h.Refused = true
+		seg.Note = NoteRefused
+	}
+	if !td.RST.Seen() {
+		td.RST = RST{SegRef: SegRef{index, ts}, From: s, AfterFIN: c.firstFIN != SideNone}
+	}
+	td.RST.Count++
+	if c.d[0].finSent || c.d[1].finSent {
+		an = an.With(RSTAfterFIN)
+	}
+	switch ep.State {
+	case Closed, Listen, TimeWait:
+	default:
+		c.set(s, Closed, index, ts)
+	}
+	switch rp.State {
+	case Closed, Listen:
+	case SynSent:
+		if p.Flags&wire.ACK != 0 && (!rp.HasISN || p.Ack == rp.ISN+1) {
+			c.set(r, Closed, index, ts)
+		}
+	default:
+		// Linux drops a TIME-WAIT socket on RST (net.ipv4.tcp_rfc1337=0).
+		c.set(r, Closed, index, ts)
+	}
+	return an
+}
+
+// finSeg handles the FIN bit, after the segment's ACK was processed.
+func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+	td := &c.Teardown
+	finSeq := p.Seq + uint32(p.PayloadLen)
+	fi := c.fin(s)
+	if snd.finSent {
+		if finSeq == snd.finSeq {
+			an = an.With(FINRetransmit)
+			fi.Retransmits++
+			seg.Note = NoteFINRetransmit
+			if fi.Ack.Seen() {
+				// The peer acknowledged this FIN, yet it came again: that
+				// acknowledgment was lost after the capture point, so the
+				// sender never left LAST-ACK (or CLOSING, FIN-WAIT-1).
+				an = an.With(LostLastACK)
+				td.LostLastACK = true
+				if n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Seg == fi.Ack.Seg {
+					c.unset(s, fi.Ack.Seg)
+				}
+				fi.Ack = SegRef{}
+				fi.AckOK = false
+			}
+			if rp.State == TimeWait {
+				// The TIME-WAIT end acknowledges again and restarts 2MSL.
+				td.TimeWait.Start = ts
+			}
+		}
+		return an
+	}
+	snd.finSent, snd.finSeq = true, finSeq
+	fi.SegRef = SegRef{index, ts}
+	fi.Seq = finSeq
+	c.addArg(seg, "seq", int64(finSeq))
+	crossed := false
+	if c.firstFIN == SideNone {
+		c.firstFIN = s
+		seg.Note = NoteFIN
+	} else {
+		pf := c.fin(r)
+		switch {
+		case p.Flags&wire.ACK != 0 && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)):
+			seg.Note = NoteSecondFIN
+			if pf.Piggybacked && pf.Ack.Seg == index {
+				seg.Note = NoteFINPiggyback
+			}
+		default:
+			// This FIN was sent before the peer's FIN arrived: the FINs
+			// crossed (simultaneous close).
+			crossed = true
+			c.crossed = true
+			seg.Note = NoteSimultaneousFIN
+		}
+	}
+	// The sender's state on sending.
+	switch ep.State {
+	case Established, SynReceived, Unknown:
+		c.set(s, FinWait1, index, ts)
+	case CloseWait:
+		if crossed {
+			c.unset(s, c.fin(r).Seg)
+			c.set(s, FinWait1, index, ts)
+			c.set(s, Closing, index, ts)
+		} else {
+			c.set(s, LastAck, index, ts)
+		}
+	}
+	// The receiver's state on receiving.
+	switch rp.State {
+	case Established, SynReceived, Unknown:
+		c.set(r, CloseWait, index, ts)
+	case FinWait1:
+		c.set(r, Closing, index, ts)
+	case FinWait2:
+		c.set(r, TimeWait, index, ts)
+	}
+	return an
+}
