@@ -2,6 +2,7 @@ package zeekconn
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"synfin/wire"
 )
@@ -41,18 +42,36 @@ func tcpChecksumOK(p *wire.Packet) bool {
 }
 
 // sum adds b as big-endian 16-bit words to the one's complement sum s.
+// It adds eight bytes at a time with end-around carry, which folds to the
+// same 16-bit sum.
 func sum(s uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		s += uint32(binary.BigEndian.Uint16(b))
+	acc, carry := uint64(s), uint64(0)
+	for len(b) >= 8 {
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b), carry)
+		b = b[8:]
+	}
+	acc += carry // cannot overflow: acc < 2^64-1 after a carry
+	if len(b) >= 4 {
+		var c uint64
+		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), 0)
+		acc += c
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		var c uint64
+		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), 0)
+		acc += c
 		b = b[2:]
-		if s >= 1<<31 {
-			s = s&0xffff + s>>16
-		}
 	}
 	if len(b) == 1 {
-		s += uint32(b[0]) << 8
+		var c uint64
+		acc, c = bits.Add64(acc, uint64(b[0])<<8, 0)
+		acc += c
 	}
-	return s
+	// Fold 64 bits to 32; callers fold further.
+	acc = acc&0xffffffff + acc>>32
+	acc = acc&0xffffffff + acc>>32
+	return uint32(acc&0xffff + acc>>16)
 }
 
 func fold(s uint32) uint16 {

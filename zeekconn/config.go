@@ -82,7 +82,7 @@ func DefaultServerPorts() *PortSet {
 // TCP ports it adds to likely_server_ports. A run with -b that loads some
 // of these scripts has the union of their ports.
 var ProtocolPorts = map[string][]uint16{
-	"dce-rpc":    {135, 137, 138, 139, 445, 593, 1025, 2103, 2105, 2107, 4172, 49152, 49153, 49154, 49155, 49156, 49157, 49158, 49159},
+	"dce-rpc":    {135},
 	"dnp3":       {20000},
 	"dns":        {53},
 	"finger":     {79},
@@ -94,20 +94,14 @@ var ProtocolPorts = map[string][]uint16{
 	"ldap":       {389, 3268},
 	"modbus":     {502},
 	"mqtt":       {1883},
-	"mysql":      {1434, 3306},
-	"ntlm":       {},
 	"pop3":       {110},
 	"postgresql": {5432},
-	"radius":     {},
 	"rdp":        {3389},
 	"redis":      {6379},
-	"rfb":        {5900, 5901, 5902, 5903, 5904, 5905, 5906, 5907, 5908, 5909},
-	"sip":        {},
 	"smb":        {139, 445},
 	"smtp":       {25, 587},
 	"socks":      {1080},
 	"ssh":        {22},
-	"ssl":        {443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223, 6697, 8443},
-	"syslog":     {},
+	"ssl":        {443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223},
 	"xmpp":       {5222, 5269},
 }

@@ -136,7 +136,6 @@ func (c *Conn) flipRoles() {
 	c.orig ^= 1
 	c.ep[0].isOrig = !c.ep[0].isOrig
 	c.ep[1].isOrig = !c.ep[1].isOrig
-	c.flipped = !c.flipped
 	c.history = append(c.history, '^')
 }
 
@@ -148,7 +147,6 @@ func (c *Conn) flipEarly() {
 	c.orig ^= 1
 	c.ep[0].isOrig = !c.ep[0].isOrig
 	c.ep[1].isOrig = !c.ep[1].isOrig
-	c.flipped = !c.flipped
 	n := len(c.history)
 	c.history = append(c.history, 0)
 	copy(c.history[1:], c.history[:n])
@@ -332,7 +330,6 @@ func (c *Conn) process(t int64, idx int, p *wire.Packet, full bool) {
 	if o.state == SynAckSent && r.state == Inactive && !syn && !fin && !rst && (ack || p.PayloadLen > 0) {
 		c.flipEarly()
 	}
-	c.packets++
 	e, peer := &c.ep[idx], &c.ep[idx^1]
 	isOrig := e.isOrig
 	base, ackSeq := p.Seq, p.Ack
@@ -804,7 +801,6 @@ func (c *Conn) connectionClosed(e, peer *endpoint, genEvent bool) {
 			}
 		}
 		// All analyzer timers go; the connection is deleted after a delay.
-		c.closeComplete = true
 		c.attemptAt = 0
 		c.nExpire = 0
 		c.deleteAt = c.last + c.tm.closeDelay

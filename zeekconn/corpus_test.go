@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"synfin/internal/corpus"
 	"synfin/pcapfile"
 	"synfin/wire"
@@ -521,5 +519,3 @@ func readExpected(t *testing.T) map[string]*tally {
 	}
 	return out
 }
-
-var _ = cmp.Diff

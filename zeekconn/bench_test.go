@@ -1,0 +1,86 @@
+package zeekconn
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"synfin/internal/corpus"
+	"synfin/pcapfile"
+	"synfin/wire"
+)
+
+// BenchmarkPacket measures one segment of an established connection
+// through Table (lookup, timers, the Zeek engine), checksums verified.
+func BenchmarkPacket(b *testing.B) {
+	segs := []seg{
+		{true, PA, cISN + 1, sISN + 1, 100, 0, false},
+		{false, A, sISN + 1, cISN + 101, 0, 0, false},
+		{false, PA, sISN + 1, cISN + 101, 200, 0, false},
+		{true, A, cISN + 101, sISN + 201, 0, 0, false},
+	}
+	pkts := make([]wire.Packet, len(segs))
+	for i, s := range segs {
+		if err := pkts[i].Decode(wire.LinkRaw, frame(s)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tab := NewTable(&Config{VerifyChecksums: true}, nil)
+	var p wire.Packet
+	for i, s := range handshake {
+		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
+			b.Fatal(err)
+		}
+		tab.Packet(int64(i), &p)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tab.Packet(int64(10+i), &pkts[i%len(pkts)])
+	}
+}
+
+// BenchmarkReplay replays a decoded capture of many SSH connections
+// (Zeek's ssh.pcap) through a fresh Table each time.
+func BenchmarkReplay(b *testing.B) {
+	file := filepath.Join(corpus.Dir(b, "zeek"), "scripts.base.protocols.ssh.basic", "ssh.pcap")
+	f, err := os.Open(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapfile.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		pkts  []wire.Packet
+		times []int64
+		fr    wire.Frame
+	)
+	for {
+		if err := r.Next(&fr); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		var p wire.Packet
+		if p.Decode(fr.Link, append([]byte(nil), fr.Data...)) == nil {
+			pkts = append(pkts, p)
+			times = append(times, fr.Time)
+		}
+	}
+	cfg := &Config{LikelyServerPorts: DefaultServerPorts()}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		tab := NewTable(cfg, func(*Record) { n++ })
+		for j := range pkts {
+			tab.Packet(times[j], &pkts[j])
+		}
+		tab.Flush()
+	}
+	b.ReportMetric(float64(len(pkts))*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
