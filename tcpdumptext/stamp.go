@@ -41,6 +41,15 @@ type stamp struct {
 // parseStamp reads a time stamp at the start of s and returns it with the
 // rest of s after the following space.
 func parseStamp(s string) (st stamp, rest string, ok bool) {
+	if len(s) > 1 && s[0] == '-' && s[1] >= '0' && s[1] <= '9' {
+		// -ttt and -ttttt print a time going backwards with a sign.
+		st, rest, ok = parseClock(s[1:])
+		if !ok {
+			return st, s, false
+		}
+		st.sec, st.nsec = -st.sec, -st.nsec
+		return st, rest, true
+	}
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
@@ -97,20 +106,24 @@ func parseClock(s string) (st stamp, rest string, ok bool) {
 	return stamp{kind: stampClock, sec: int64(h*3600 + m*60 + sec), nsec: ns, digits: n}, r, true
 }
 
-// frac reads 6 or 9 fraction digits and the space after them.
+// frac reads the fraction and the space after it: 6 digits of µs, 9 of
+// ns, or more than 6 for a µs field beyond 999999, which tcpdump prints
+// as it stands (a damaged record) and readers carry into the seconds.
 func frac(s string) (ns int64, digits int, rest string, ok bool) {
 	n := 0
 	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
 		n++
 	}
-	if (n != 6 && n != 9) || n >= len(s) || s[n] != ' ' {
+	if n < 6 || n > 10 || n >= len(s) || s[n] != ' ' {
 		return 0, 0, s, false
 	}
 	v, _ := atou(s[:n])
-	if n == 6 {
+	digits = 9
+	if n != 9 {
 		v *= 1000
+		digits = 6
 	}
-	return int64(v), n, s[n+1:], true
+	return int64(v), digits, s[n+1:], true
 }
 
 // clock turns parsed stamps into Unix nanoseconds, keeping what it needs
@@ -118,6 +131,7 @@ func frac(s string) (ns int64, digits int, rest string, ok bool) {
 type clock struct {
 	format  TimeFormat
 	guessed bool // format was guessed as TimeSinceFirst and may turn out -ttt
+	drops   int  // stamps that went backwards while guessed
 	loc     *time.Location
 	day     time.Time // midnight of the current day
 	started bool
@@ -150,8 +164,12 @@ func (c *clock) unix(st stamp) int64 {
 		}
 		c.prevT, c.prevRaw = c.day.UnixNano(), raw
 	} else if c.guessed && c.format == TimeSinceFirst && raw < c.prevRaw {
-		// A since-first stamp never goes backwards: this is -ttt.
-		c.format = TimeSincePrev
+		// Since-first stamps go backwards only when the capture's clock
+		// did, rarely and by little; -ttt gaps do all the time.
+		c.drops++
+		if raw < c.prevRaw/2 || c.drops >= 3 {
+			c.format = TimeSincePrev
+		}
 	}
 	var t int64
 	switch c.format {

@@ -163,6 +163,9 @@ func appendOption(b []byte, item string, sacks []int, base int) ([]byte, []int, 
 				st = i
 			}
 		}
+		if st < 0 && f[1] == "unknown" { // a subtype tcpdump does not know
+			st = 0xf
+		}
 		if st < 0 {
 			break
 		}
