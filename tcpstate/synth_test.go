@@ -2,9 +2,12 @@ package tcpstate
 
 import (
 	"encoding/binary"
+	"io"
 	"net/netip"
+	"os"
 	"strings"
 
+	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -107,4 +110,32 @@ func runSegments(cfg Config, segs []synSeg) []*Conn {
 
 func frameOf(index int, s synSeg) *wire.Frame {
 	return &wire.Frame{Index: index, Time: seedBase + s.us*1000, Link: wire.LinkRaw, Data: s.rawIPv4()}
+}
+
+// trackFile tracks a pcap or pcapng file and returns its connections in
+// the order they were handed out.
+func trackFile(file string, cfg Config) ([]*Conn, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	r, err := pcapfile.NewReader(fh)
+	if err != nil {
+		return nil, err
+	}
+	var conns []*Conn
+	cfg.Done = func(c *Conn) { conns = append(conns, c.Clone()) }
+	tr := New(cfg)
+	var f wire.Frame
+	for {
+		if err := r.Next(&f); err != nil {
+			tr.Flush()
+			if err == io.EOF {
+				return conns, nil
+			}
+			return conns, err
+		}
+		tr.Frame(&f)
+	}
 }
