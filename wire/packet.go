@@ -168,7 +168,7 @@ func (p *Packet) link(lt LinkType, b []byte) (int, uint16, error) {
 		if len(b) < 16 {
 			return 0, 0, ErrTruncated
 		}
-		return p.afterEtherType(b, 14, binary.BigEndian.Uint16(b[14:]))
+		return p.afterEtherType(b, 16, binary.BigEndian.Uint16(b[14:]))
 	case LinkSLL2:
 		if len(b) < 20 {
 			return 0, 0, ErrTruncated

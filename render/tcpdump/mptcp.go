@@ -1,0 +1,226 @@
+package tcpdump
+
+import "encoding/binary"
+
+// mptcp prints a Multipath TCP option (kind and length included in o) as
+// tcpdump 4.99's print-mptcp.c does. ok false means "[bad opt]".
+func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
+	pr.proto = "mptcp"
+	n := len(o)
+	if n < 3 {
+		return b, false
+	}
+	sub := int(o[2] >> 4)
+	if sub > 8 {
+		sub = 8
+	}
+	b = append(b, ' ')
+	b = appendUint(b, uint64(n))
+	b = append(b, ' ')
+	b = append(b, [...]string{"capable", "join", "dss", "add-addr", "rem-addr", "prio", "fail", "fast-close", "unknown"}[sub]...)
+	const syn, ack = 0x02, 0x10
+	be64 := func(i int) uint64 { return binary.BigEndian.Uint64(o[i:]) }
+	be32 := func(i int) uint32 { return binary.BigEndian.Uint32(o[i:]) }
+	switch sub {
+	case 0: // capable
+		if !((n == 12 || n == 4) && flags&syn != 0) && !((n == 20 || n == 22) && flags&(syn|ack) == ack) {
+			return b, false
+		}
+		v := o[2] & 0xf
+		if v > 1 {
+			b = append(b, " Unknown Version ("...)
+			b = appendUint(b, uint64(v))
+			return append(b, ')'), true
+		}
+		b = append(b, " v"...)
+		b = appendUint(b, uint64(v))
+		if o[3]&0x80 != 0 {
+			b = append(b, " csum"...)
+		}
+		if n == 12 || n >= 20 {
+			b = append(b, " {0x"...)
+			b = appendHexU(b, be64(4))
+			if n >= 20 {
+				b = append(b, ",0x"...)
+				b = appendHexU(b, be64(12))
+			}
+			b = append(b, '}')
+		}
+	case 1: // join
+		if !(n == 12 && flags&syn != 0) && !(n == 16 && flags&(syn|ack) == syn|ack) && !(n == 24 && flags&ack != 0) {
+			return b, false
+		}
+		if n != 24 {
+			if o[2]&1 != 0 {
+				b = append(b, " backup"...)
+			}
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[3]))
+		}
+		switch n {
+		case 12:
+			b = append(b, " token 0x"...)
+			b = appendHexU(b, uint64(be32(4)))
+			b = append(b, " nonce 0x"...)
+			b = appendHexU(b, uint64(be32(8)))
+		case 16:
+			b = append(b, " hmac 0x"...)
+			b = appendHexU(b, be64(4))
+			b = append(b, " nonce 0x"...)
+			b = appendHexU(b, uint64(be32(12)))
+		case 24:
+			b = append(b, " hmac 0x"...)
+			for _, x := range o[4:24] {
+				b = appendHex2(b, x)
+			}
+		}
+	case 2: // dss
+		if n < 4 || flags&syn != 0 {
+			return b, false
+		}
+		f := o[3]
+		if f&0x10 != 0 {
+			b = append(b, " fin"...)
+		}
+		i, rest := 4, n-4
+		if f&0x01 != 0 {
+			b = append(b, " ack "...)
+			if f&0x02 != 0 {
+				if rest < 8 {
+					return b, false
+				}
+				b = appendUint(b, be64(i))
+				i, rest = i+8, rest-8
+			} else {
+				if rest < 4 {
+					return b, false
+				}
+				b = appendUint(b, uint64(be32(i)))
+				i, rest = i+4, rest-4
+			}
+		}
+		if f&0x04 != 0 {
+			b = append(b, " seq "...)
+			if f&0x08 != 0 {
+				if rest < 8 {
+					return b, false
+				}
+				b = appendUint(b, be64(i))
+				i, rest = i+8, rest-8
+			} else {
+				if rest < 4 {
+					return b, false
+				}
+				b = appendUint(b, uint64(be32(i)))
+				i, rest = i+4, rest-4
+			}
+			if rest < 4 {
+				return b, false
+			}
+			b = append(b, " subseq "...)
+			b = appendUint(b, uint64(be32(i)))
+			i, rest = i+4, rest-4
+			if rest < 2 {
+				return b, false
+			}
+			b = append(b, " len "...)
+			b = appendUint(b, uint64(binary.BigEndian.Uint16(o[i:])))
+			i, rest = i+2, rest-2
+			if rest >= 2 {
+				b = append(b, " csum 0x"...)
+				b = appendHexU(b, uint64(binary.BigEndian.Uint16(o[i:])))
+				rest -= 2
+			}
+		}
+		if rest != 0 {
+			return b, false
+		}
+	case 3: // add-addr
+		switch n {
+		case 8, 10, 16, 18, 20, 22, 28, 30:
+		default:
+			return b, false
+		}
+		b = append(b, ' ')
+		switch o[2] & 0xf {
+		case 6:
+			b = append(b, "v0-ip6"...)
+		case 4:
+			b = append(b, "v0-ip4"...)
+		case 1:
+			b = append(b, "v1-echo"...)
+		case 0:
+			b = append(b, "v1"...)
+		default:
+			b = append(b, "[bad version/echo]"...)
+		}
+		b = append(b, " id "...)
+		b = appendUint(b, uint64(o[3]))
+		if n <= 18 {
+			b = append(b, ' ')
+			b = appendIPv4(b, o[4:8])
+			if n == 10 || n == 18 {
+				b = append(b, ':')
+				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[8:])))
+			}
+			if n == 16 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexU(b, be64(8))
+			}
+			if n == 18 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexU(b, be64(10))
+			}
+		} else {
+			b = append(b, ' ')
+			b = appendIPv6(b, o[4:20])
+			if n == 22 || n == 30 {
+				b = append(b, ':')
+				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[20:])))
+			}
+			if n == 28 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexU(b, be64(20))
+			}
+			if n == 30 {
+				b = append(b, " hmac 0x"...)
+				b = appendHexU(b, be64(22))
+			}
+		}
+	case 4: // rem-addr
+		if n < 4 {
+			return b, false
+		}
+		b = append(b, " id"...)
+		for _, id := range o[3:] {
+			b = append(b, ' ')
+			b = appendUint(b, uint64(id))
+		}
+	case 5: // prio
+		if n != 3 && n != 4 {
+			return b, false
+		}
+		if o[2]&1 != 0 {
+			b = append(b, " backup"...)
+		} else {
+			b = append(b, " non-backup"...)
+		}
+		if n == 4 {
+			b = append(b, " id "...)
+			b = appendUint(b, uint64(o[3]))
+		}
+	case 6: // fail
+		if n != 12 {
+			return b, false
+		}
+		b = append(b, " seq "...)
+		b = appendUint(b, be64(4))
+	case 7: // fast-close
+		if n != 12 {
+			return b, false
+		}
+		b = append(b, " key 0x"...)
+		b = appendHexU(b, be64(4))
+	}
+	return b, true
+}

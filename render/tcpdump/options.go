@@ -1,0 +1,43 @@
+package tcpdump
+
+import "time"
+
+// Time stamp forms, by the number of -t flags.
+const (
+	TimeDefault    = 0 // HH:MM:SS.frac, local time
+	TimeNone       = 1 // -t
+	TimeUnix       = 2 // -tt: seconds since the epoch
+	TimeDeltaPrev  = 3 // -ttt: since the previous packet printed
+	TimeDate       = 4 // -tttt: date and local time
+	TimeDeltaFirst = 5 // -ttttt: since the first packet printed
+)
+
+// Dump modes for packet bytes after the decoded line.
+const (
+	DumpNone  = iota
+	DumpHex   // -x, -xx
+	DumpHexA  // -X, -XX
+	DumpASCII // -A, -AA
+)
+
+// Options are tcpdump's printing flags.
+type Options struct {
+	Numeric  bool // -n: ports as numbers (addresses are always numeric)
+	Absolute bool // -S: absolute sequence numbers
+	Time     int  // TimeDefault ... TimeDeltaFirst
+	Nano     bool // --nano: nanosecond time stamps
+	Verbose  int  // -v count
+	Link     bool // -e: print the link-level header
+	Quiet    bool // -q: "tcp N" instead of the TCP details
+	Number   bool // -#: packet numbers
+	Dump     int  // DumpHex, DumpHexA or DumpASCII
+	DumpLink bool // -xx, -XX, -AA: dump the link header too
+
+	// Location is the time zone of TimeDefault and TimeDate. nil means
+	// time.Local (which honours TZ, as tcpdump's localtime does).
+	Location *time.Location
+	// Services names ports when !Numeric; nil means SystemServices().
+	Services *Services
+	// SeqTableSize bounds remembered conversations; 0 means SeqTableSize.
+	SeqTableSize int
+}

@@ -1,0 +1,286 @@
+package tcpdump
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"synfin/wire"
+)
+
+// Printer turns decoded frames into tcpdump's lines. It keeps the state
+// tcpdump keeps between packets: the conversations' initial sequence
+// numbers and the reference time of -ttt/-ttttt. Not safe for concurrent
+// use.
+type Printer struct {
+	o   Options
+	loc *time.Location
+	svc *Services
+	seq *seqTable
+
+	refSet  bool
+	refSec  int64
+	refFrac int64 // in the printed precision
+
+	proto string // protocol named by a truncation marker, as ndo_protocol
+	// jumped is set where tcpdump would have longjmp'd out of its printers
+	// on a truncated read (a GET_ macro); it then dumps -x/-X/-A bytes
+	// from the start of the frame, link header included.
+	jumped bool
+}
+
+// New returns a Printer for options o.
+func New(o Options) *Printer {
+	p := &Printer{o: o, loc: o.Location, svc: o.Services}
+	if p.loc == nil {
+		p.loc = time.Local
+	}
+	if p.svc == nil && !o.Numeric {
+		p.svc = SystemServices()
+	}
+	p.seq = newSeqTable(o.SeqTableSize)
+	return p
+}
+
+// Conversations returns how many conversations the sequence table holds.
+func (pr *Printer) Conversations() int { return pr.seq.len() }
+
+// Append appends what tcpdump prints for frame f, which p holds decoded
+// (p.Decode returned nil), ending with a newline.
+func (pr *Printer) Append(b []byte, f *wire.Frame, p *wire.Packet) []byte {
+	if pr.o.Number {
+		b = appendPadded(b, uint64(f.Index), 5)
+		b = append(b, ' ', ' ')
+	}
+	b = pr.appendTime(b, f)
+	c := cursor{d: f.Data, end: len(f.Data)}
+	var hdrLen int
+	pr.jumped = false
+	b, hdrLen = pr.link(b, &c, f, p)
+	if pr.jumped {
+		hdrLen = 0
+	}
+	switch pr.o.Dump {
+	case DumpHex, DumpHexA, DumpASCII:
+		d := f.Data
+		if !pr.o.DumpLink {
+			if len(d) <= hdrLen {
+				d = nil
+			} else {
+				d = d[hdrLen:]
+			}
+		}
+		switch {
+		case pr.o.Dump == DumpHex && d != nil:
+			b = appendHexDump(b, d)
+		case pr.o.Dump == DumpHexA && d != nil:
+			b = appendHexASCIIDump(b, d)
+		case pr.o.Dump == DumpASCII && d != nil:
+			b = appendASCIIDump(b, d)
+		}
+	}
+	return append(b, '\n')
+}
+
+// cursor is the captured frame and tcpdump's "snapend": how far the
+// current layer may read.
+type cursor struct {
+	d   []byte
+	end int
+}
+
+func (c *cursor) has(off, n int) bool { return off >= 0 && n >= 0 && off+n <= c.end }
+
+func (c *cursor) u16(off int) uint16 { return binary.BigEndian.Uint16(c.d[off:]) }
+// u16min reads a 16-bit field, or returns 0 when it is not captured
+// within limit.
+func (c *cursor) u16min(off, limit int) uint16 {
+	if off+2 > limit || !c.has(off, 2) {
+		return 0
+	}
+	return c.u16(off)
+}
+
+func (c *cursor) u32(off int) uint32 { return binary.BigEndian.Uint32(c.d[off:]) }
+
+// jump appends the truncation marker of a failed GET_ read.
+func (pr *Printer) jump(b []byte) []byte {
+	pr.jumped = true
+	return pr.trunc(b)
+}
+
+// trunc appends tcpdump's truncation marker.
+func (pr *Printer) trunc(b []byte) []byte {
+	b = append(b, " [|"...)
+	b = append(b, pr.proto...)
+	return append(b, ']')
+}
+
+// Skip tells the printer about a frame of the input it does not print
+// (a non-TCP packet), so that -ttt deltas stay tcpdump's, which counts
+// from the previous packet of any kind.
+func (pr *Printer) Skip(f *wire.Frame) {
+	if pr.o.Time == TimeDeltaPrev || pr.o.Time == TimeDeltaFirst {
+		pr.appendTime(nil, f)
+	}
+}
+
+// ---- time stamps (util-print.c ts_print) ----
+
+func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
+	sec, ns := f.Time/1e9, f.Time%1e9
+	if ns < 0 {
+		sec, ns = sec-1, ns+1e9
+	}
+	frac, digits := ns/1000, 6
+	if pr.o.Nano {
+		frac, digits = ns, 9
+	}
+	switch pr.o.Time {
+	case TimeNone:
+		return b
+	case TimeUnix:
+		b = strconv.AppendInt(b, sec, 10)
+		b = append(b, '.')
+		b = appendPadded(b, uint64(frac), digits)
+		return append(b, ' ')
+	case TimeDeltaPrev, TimeDeltaFirst:
+		if !pr.refSet {
+			pr.refSet, pr.refSec, pr.refFrac = true, sec, frac
+		}
+		unit := int64(1e6)
+		if pr.o.Nano {
+			unit = 1e9
+		}
+		d := (sec-pr.refSec)*unit + frac - pr.refFrac
+		if d < 0 {
+			b = append(b, '-')
+			d = -d
+		} else {
+			b = append(b, ' ')
+		}
+		b = appendHMS(b, d/unit)
+		b = append(b, '.')
+		b = appendPadded(b, uint64(d%unit), digits)
+		if pr.o.Time == TimeDeltaPrev {
+			pr.refSec, pr.refFrac = sec, frac
+		}
+		return append(b, ' ')
+	}
+	t := time.Unix(sec, 0).In(pr.loc)
+	if pr.o.Time == TimeDate {
+		y, m, d := t.Date()
+		b = appendPadded(b, uint64(y), 4)
+		b = append(b, '-')
+		b = appendPadded(b, uint64(m), 2)
+		b = append(b, '-')
+		b = appendPadded(b, uint64(d), 2)
+		b = append(b, ' ')
+	}
+	h, mi, s := t.Clock()
+	b = appendPadded(b, uint64(h), 2)
+	b = append(b, ':')
+	b = appendPadded(b, uint64(mi), 2)
+	b = append(b, ':')
+	b = appendPadded(b, uint64(s), 2)
+	b = append(b, '.')
+	b = appendPadded(b, uint64(frac), digits)
+	return append(b, ' ')
+}
+
+// appendHMS prints seconds as ts_format does (hours wrap at 24).
+func appendHMS(b []byte, sec int64) []byte {
+	b = appendPadded(b, uint64(sec/3600%24), 2)
+	b = append(b, ':')
+	b = appendPadded(b, uint64(sec%3600/60), 2)
+	b = append(b, ':')
+	return appendPadded(b, uint64(sec%60), 2)
+}
+
+// appendPadded appends v in decimal, zero-padded to width (right-aligned
+// with spaces when width is 5, as tcpdump's "%5u" packet numbers are).
+func appendPadded(b []byte, v uint64, width int) []byte {
+	var tmp [20]byte
+	s := strconv.AppendUint(tmp[:0], v, 10)
+	pad := byte('0')
+	if width == 5 {
+		pad = ' '
+	}
+	for i := len(s); i < width; i++ {
+		b = append(b, pad)
+	}
+	return append(b, s...)
+}
+
+func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+// ---- addresses and ports ----
+
+func appendIPv4(b []byte, a []byte) []byte {
+	for i := 0; i < 4; i++ {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendUint(b, uint64(a[i]), 10)
+	}
+	return b
+}
+
+// appendIPv6 prints as tcpdump's addrtostr6: RFC 5952 zero compression,
+// and a dotted quad for the last 32 bits of ::a.b.c.d and ::ffff:a.b.c.d.
+func appendIPv6(b []byte, a []byte) []byte {
+	zero10 := true
+	for _, x := range a[:10] {
+		if x != 0 {
+			zero10 = false
+			break
+		}
+	}
+	if zero10 && (a[10] == 0 && a[11] == 0 && (a[12] != 0 || a[13] != 0) ||
+		a[10] == 0xff && a[11] == 0xff) {
+		if a[10] == 0 {
+			b = append(b, ':', ':')
+		} else {
+			b = append(b, "::ffff:"...)
+		}
+		return appendIPv4(b, a[12:16])
+	}
+	return netip.AddrFrom16([16]byte(a)).AppendTo(b)
+}
+
+func (pr *Printer) appendPort(b []byte, port uint16) []byte {
+	if !pr.o.Numeric {
+		if n := pr.svc.Name(port); n != "" {
+			return append(b, n...)
+		}
+	}
+	return appendUint(b, uint64(port))
+}
+
+func appendMAC(b []byte, m []byte, numeric bool) []byte {
+	for i := 0; i < 6; i++ {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = appendHex2(b, m[i])
+	}
+	if !numeric {
+		b = append(b, " (oui "...)
+		b = append(b, ouiName(uint32(m[0])<<16|uint32(m[1])<<8|uint32(m[2]))...)
+		b = append(b, ')')
+	}
+	return b
+}
+
+func appendHexU(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 16) }
+
+// appendHexPad appends v in lower-case hex, zero-padded to width.
+func appendHexPad(b []byte, v uint64, width int) []byte {
+	var tmp [16]byte
+	s := strconv.AppendUint(tmp[:0], v, 16)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
