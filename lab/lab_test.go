@@ -1,0 +1,192 @@
+package lab_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"synfin/internal/testenv"
+	"synfin/lab"
+	"synfin/lab/kernel"
+	"synfin/lab/netns"
+)
+
+// TestScenarios runs every scenario against the kernel and checks the
+// kernel's states, TIME-WAIT, and tcpdump's reading of the capture
+// against what RFC 9293 expects (written in the scenario, not taken
+// from a run).
+func TestScenarios(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	for i, sc := range lab.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := lab.Run(ctx, &sc, lab.Options{Port: uint16(9988 + i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					for _, l := range res.Log {
+						t.Log(l)
+					}
+					for _, e := range res.Events {
+						t.Log("kernel:", e)
+					}
+					for _, o := range res.Observations {
+						t.Log("sock_diag:", o.Socket, o.Gone)
+					}
+				}
+			})
+			checkKernel(t, &sc, res)
+			checkTimeWait(t, &sc, res)
+			checkSegments(t, tcpdump, &sc, res)
+			assertNothingLeft(t, res.Namespace)
+		})
+	}
+}
+
+func checkKernel(t *testing.T, sc *lab.Scenario, res *lab.Result) {
+	t.Helper()
+	for _, want := range sc.Expect.Kernel {
+		ep := res.Endpoint(want.Conn, want.Role)
+		var got []string
+		if ep != nil {
+			got = ep.RFC()
+		}
+		if diff := cmp.Diff(want.States, got); diff != "" {
+			t.Errorf("conn %d %s states (-RFC +kernel):\n%s", want.Conn, want.Role, diff)
+		}
+	}
+}
+
+func checkTimeWait(t *testing.T, sc *lab.Scenario, res *lab.Result) {
+	t.Helper()
+	var got []lab.Holder
+	for _, h := range res.TimeWait {
+		got = append(got, lab.Holder{Conn: h.Conn, Role: h.Role})
+	}
+	want := sc.Expect.TimeWait
+	if diff := cmp.Diff(want, got, cmpSorted); diff != "" {
+		t.Errorf("TIME-WAIT holders (-want +sock_diag):\n%s", diff)
+	}
+}
+
+var cmpSorted = cmp.Transformer("sort", func(h []lab.Holder) string {
+	var s []string
+	for _, x := range h {
+		s = append(s, fmt.Sprintf("%d/%s", x.Conn, x.Role))
+	}
+	return strings.Join(sortStrings(s), " ")
+})
+
+func sortStrings(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+var flagsRE = regexp.MustCompile(`IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]`)
+
+// checkSegments writes the frames to a pcap and counts what tcpdump says.
+func checkSegments(t *testing.T, tcpdump string, sc *lab.Scenario, res *lab.Result) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), sc.Name+".pcap")
+	if err := writePcap(name, res); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tcpdump, "-n", "-S", "-r", name).Output()
+	if err != nil {
+		t.Fatalf("tcpdump: %v", err)
+	}
+	count := map[[2]string]int{}
+	sport := fmt.Sprint(res.Server.Port())
+	sc2 := bufio.NewScanner(bytes.NewReader(out))
+	for sc2.Scan() {
+		m := flagsRE.FindStringSubmatch(sc2.Text())
+		if m == nil {
+			continue
+		}
+		from := string(lab.Client)
+		if m[2] == sport {
+			from = string(lab.Server)
+		}
+		count[[2]string{from, m[5]}]++
+	}
+	for _, want := range sc.Expect.Segments {
+		got := count[[2]string{string(want.From), want.Flags}]
+		if got != want.Count && !(want.AtLeast && got > want.Count) {
+			t.Errorf("tcpdump shows %d [%s] from the %s, want %s%d\n%s", got, want.Flags, want.From, map[bool]string{true: "at least "}[want.AtLeast], want.Count, out)
+		}
+	}
+}
+
+func writePcap(name string, res *lab.Result) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
+		return err
+	}
+	for _, fr := range res.Frames {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
+		if err := w.WritePacket(ci, fr.Data); err != nil {
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// assertNothingLeft lists namespaces, interfaces and tracefs instances
+// and fails if one of this lab's is still there. (Its nftables table
+// lived in the namespace.)
+func assertNothingLeft(t *testing.T, nsName string) {
+	t.Helper()
+	l, err := netns.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Namespaces {
+		if n == nsName {
+			t.Errorf("namespace %s left behind", n)
+		}
+	}
+	if len(l.Links) > 0 {
+		t.Errorf("interfaces left behind: %v", l.Links)
+	}
+	inst, err := kernel.Instances()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := fmt.Sprintf("%s-%d-", netns.Prefix, os.Getpid())
+	for _, n := range inst {
+		if strings.HasPrefix(n, pid) {
+			t.Errorf("tracefs instance %s left behind", n)
+		}
+	}
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil && strings.Contains(string(out), nsName) {
+		t.Errorf("ip netns list still shows %s", nsName)
+	}
+}

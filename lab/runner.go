@@ -1,0 +1,400 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"synfin/lab/client"
+	"synfin/lab/fault"
+	"synfin/lab/kernel"
+	"synfin/lab/netns"
+	"synfin/lab/server"
+	"synfin/wire"
+)
+
+// Options tune a run.
+type Options struct {
+	// Port is the server port; 0 means 9988, the seed's.
+	Port uint16
+	// ClientPort is the first client's local port; 0 picks a random one
+	// below the ephemeral range, so two labs at once can be told apart
+	// in the (global) tracepoint.
+	ClientPort uint16
+	// Recorder captures frames; nil means an AFPacket.
+	Recorder Recorder
+	// Settle bounds the wait for the sockets to reach a resting state
+	// (no handshake or close in progress, TIME-WAIT visible); 0 means 5s.
+	Settle time.Duration
+	// Log receives server and client events as lines.
+	Log func(string)
+	// Kernel receives tracepoint events as they are read.
+	Kernel func(kernel.Event)
+}
+
+// Endpoint is one socket's kernel truth in a run.
+type Endpoint struct {
+	Conn int // 1-based connection number, 0 for the listener
+	Role Role
+	kernel.Endpoint
+}
+
+// TimeWaitHolder is a socket sock_diag showed in TIME-WAIT at the end.
+type TimeWaitHolder struct {
+	Conn   int
+	Role   Role
+	Socket kernel.Socket
+}
+
+// Result is what a run observed.
+type Result struct {
+	Scenario  string
+	Namespace string
+	Server    netip.AddrPort
+	Clients   []netip.AddrPort // local address of each connection attempt
+
+	Link   wire.LinkType
+	Frames []wire.Frame // copies, owned by the result
+
+	Events       []kernel.Event       // tracepoint, this lab's sockets only
+	Observations []kernel.Observation // sock_diag changes
+	Endpoints    []Endpoint
+	Sockets      []kernel.Socket // sock_diag at the end, like ss -tan
+	TimeWait     []TimeWaitHolder
+	Faults       []fault.Counter
+
+	Log        []string
+	ClientErrs []error // per connection, nil when the client's steps succeeded
+	Start, End time.Time
+}
+
+// Endpoint returns the endpoint of a connection and role, or nil.
+func (r *Result) Endpoint(conn int, role Role) *Endpoint {
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Conn == conn && r.Endpoints[i].Role == role {
+			return &r.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+// Run runs the scenario in a new network namespace and removes
+// everything it created before returning, also when ctx is cancelled.
+func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error) {
+	if opt.Port == 0 {
+		opt.Port = 9988
+	}
+	if opt.ClientPort == 0 {
+		var b [2]byte
+		rand.Read(b[:])
+		opt.ClientPort = 20000 + binary.BigEndian.Uint16(b[:])%10000
+	}
+	if opt.Settle == 0 {
+		opt.Settle = 5 * time.Second
+	}
+	if opt.Recorder == nil {
+		opt.Recorder = &AFPacket{}
+	}
+	loop := netip.MustParseAddr("127.0.0.1")
+	if sc.IPv6 {
+		loop = netip.IPv6Loopback()
+	}
+	res = &Result{Scenario: sc.Name, Server: netip.AddrPortFrom(loop, opt.Port), Start: time.Now()}
+	var logMu sync.Mutex
+	logf := func(s string) {
+		logMu.Lock()
+		res.Log = append(res.Log, s)
+		logMu.Unlock()
+		if opt.Log != nil {
+			opt.Log(s)
+		}
+	}
+	// cleanups run in reverse order on every return path.
+	var cleanups []func() error
+	defer func() {
+		var errs []error
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			errs = append(errs, cleanups[i]())
+		}
+		if cerr := errors.Join(errs...); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		res.End = time.Now()
+	}()
+
+	ns, err := netns.New()
+	if err != nil {
+		return res, err
+	}
+	res.Namespace = ns.Name
+	cleanups = append(cleanups, ns.Close)
+
+	// Faults, with the scenario's roles turned into ports.
+	var rules []fault.Rule
+	for _, f := range sc.Faults {
+		r := f.Rule
+		switch f.From {
+		case Server:
+			r.SrcPort = opt.Port
+		default:
+			r.DstPort = opt.Port
+		}
+		rules = append(rules, r)
+	}
+	var faults *fault.Table
+	if len(rules) > 0 {
+		faults, err = fault.Install(ns.Fd(), rules)
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, faults.Close)
+	}
+
+	// Kernel truth: the tracepoint, filtered on the server port in the
+	// kernel and on this lab's ports here.
+	clientPorts := map[uint16]bool{}
+	ours := func(src, dst netip.AddrPort) bool {
+		s := res.Server
+		return (src == s && (dst.Port() == 0 || clientPorts[dst.Port()])) ||
+			(dst == s && clientPorts[src.Port()])
+	}
+	for i, c := range sc.Clients {
+		if i == 0 || !c.SamePort {
+			clientPorts[opt.ClientPort+uint16(i)] = true
+		}
+	}
+	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{opt.Port}}, func(e kernel.Event) {
+		if opt.Kernel != nil && ours(e.Src, e.Dst) {
+			opt.Kernel(e)
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	cleanups = append(cleanups, func() error { _, err := rec.Stop(); return err })
+
+	diag, err := kernel.DiagHandle(ns.Handle())
+	if err != nil {
+		return res, err
+	}
+	cleanups = append(cleanups, func() error { diag.Close(); return nil })
+	watch := kernel.Watch(diag, 2*time.Millisecond, func(s kernel.Socket) bool { return ours(s.Local, s.Remote) })
+	cleanups = append(cleanups, func() error { _, err := watch.Stop(); return err })
+
+	if err := opt.Recorder.Start(ns, "lo"); err != nil {
+		return res, err
+	}
+	recording := true
+	cleanups = append(cleanups, func() error {
+		if recording {
+			_, _, err := opt.Recorder.Stop()
+			return err
+		}
+		return nil
+	})
+
+	// The server.
+	srvCtx, stopServer := context.WithCancel(ctx)
+	var (
+		srvWG    sync.WaitGroup
+		srvErr   error
+		holdMode bool
+	)
+	cleanups = append(cleanups, func() error { stopServer(); srvWG.Wait(); return srvErr })
+	if sc.Server != nil {
+		so := *sc.Server
+		so.Addr = res.Server.String()
+		holdMode = so.Mode == server.Hold
+		so.Log = func(e server.Event) {
+			logf("server: " + e.String())
+		}
+		var srv *server.Server
+		if err := ns.Do(func() (err error) { srv, err = server.Listen(srvCtx, so); return }); err != nil {
+			return res, err
+		}
+		srvWG.Add(1)
+		go func() {
+			defer srvWG.Done()
+			srvErr = srv.Serve(srvCtx)
+		}()
+	}
+
+	// The clients, one after another.
+	var conns []*net.TCPConn
+	cleanups = append(cleanups, func() error {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil
+	})
+	port := opt.ClientPort
+	for i, cr := range sc.Clients {
+		if i > 0 && !cr.SamePort {
+			port = opt.ClientPort + uint16(i)
+		}
+		if err := sleep(ctx, cr.Pause); err != nil {
+			return res, err
+		}
+		co := client.Options{
+			Addr:       res.Server.String(),
+			LocalPort:  int(port),
+			SynRetries: cr.SynRetries,
+			Timeout:    10 * time.Second,
+		}
+		res.Clients = append(res.Clients, netip.AddrPortFrom(loop, port))
+		var c *net.TCPConn
+		cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return })
+		if cerr != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
+			res.ClientErrs = append(res.ClientErrs, cerr)
+			continue
+		}
+		conns = append(conns, c)
+		cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		res.ClientErrs = append(res.ClientErrs, cerr)
+	}
+
+	// Let the closes finish and TIME-WAIT show.
+	mine := func() ([]kernel.Socket, error) {
+		all, err := kernel.Sockets(diag)
+		return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), err
+	}
+	if err := settle(ctx, mine, opt.Settle, len(sc.Expect.TimeWait), holdMode, sc.Server != nil); err != nil {
+		return res, err
+	}
+	res.Sockets, err = kernel.Sockets(diag)
+	if err != nil {
+		return res, err
+	}
+	frames, link, ferr := opt.Recorder.Stop()
+	recording = false
+	if ferr != nil {
+		return res, ferr
+	}
+	res.Frames, res.Link = frames, link
+	events, kerr := rec.Stop()
+	if kerr != nil {
+		return res, kerr
+	}
+	for _, e := range events {
+		if ours(e.Src, e.Dst) {
+			res.Events = append(res.Events, e)
+		}
+	}
+	res.Observations, _ = watch.Stop()
+	if faults != nil {
+		if res.Faults, err = faults.Counters(); err != nil {
+			return res, err
+		}
+	}
+	res.Endpoints = label(kernel.Endpoints(res.Events, res.Observations), res.Server)
+	for _, s := range res.Sockets {
+		if s.State != kernel.TimeWait || !ours(s.Local, s.Remote) {
+			continue
+		}
+		h := TimeWaitHolder{Socket: s}
+		for _, ep := range slices.Backward(res.Endpoints) {
+			if ep.Local == s.Local && ep.Remote == s.Remote {
+				h.Conn, h.Role = ep.Conn, ep.Role
+				break
+			}
+		}
+		res.TimeWait = append(res.TimeWait, h)
+	}
+	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// settle waits, up to max, until no socket of the lab is opening or
+// closing and at least wantTW are in TIME-WAIT, then a little longer so
+// the last segments are captured. Hold servers leave CLOSE-WAIT, which
+// is a resting state.
+func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max time.Duration, wantTW int, hold, haveServer bool) error {
+	deadline := time.Now().Add(max)
+	// A server pausing before its close is invisible to sock_diag, so
+	// ESTABLISHED and CLOSE-WAIT count as busy unless the server holds.
+	for time.Now().Before(deadline) {
+		socks, err := sockets()
+		if err != nil {
+			return err
+		}
+		busy, tw := 0, 0
+		for _, s := range socks {
+			switch s.State {
+			case kernel.SynSent, kernel.SynRecv, kernel.NewSynRecv, kernel.FinWait1, kernel.Closing, kernel.LastAck:
+				busy++
+			case kernel.Established, kernel.CloseWait:
+				if haveServer && !hold {
+					busy++
+				}
+			case kernel.TimeWait:
+				tw++
+			}
+		}
+		if busy == 0 && tw >= wantTW {
+			break
+		}
+		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return sleep(ctx, 50*time.Millisecond)
+}
+
+// label gives each kernel endpoint its role and connection number:
+// client sockets are numbered in the order they were born, a server
+// socket takes the number of the client socket it faces.
+func label(eps []kernel.Endpoint, srv netip.AddrPort) []Endpoint {
+	out := make([]Endpoint, len(eps))
+	conn := 0
+	for i, ep := range eps {
+		out[i].Endpoint = ep
+		switch {
+		case ep.Local == srv && ep.Listener():
+			out[i].Role = Listener
+		case ep.Local == srv:
+			out[i].Role = Server
+		default:
+			conn++
+			out[i].Role, out[i].Conn = Client, conn
+		}
+	}
+	for i := range out {
+		if out[i].Role != Server {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if out[j].Role == Client && out[j].Local == out[i].Remote && out[j].Remote == out[i].Local {
+				out[i].Conn = out[j].Conn
+				break
+			}
+		}
+	}
+	return out
+}
