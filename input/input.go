@@ -78,7 +78,7 @@ func FromReader(r io.Reader, opt Options) (Source, error) {
 		}
 		return pcapSource{p}, nil
 	}
-	if !tcpdumptext.Looks(head) {
+	if !looksText(head) {
 		return nil, errors.New("input: not a pcap, pcapng or tcpdump text capture")
 	}
 	return textSource{tcpdumptext.NewReader(br, opt.Text)}, nil
@@ -109,4 +109,14 @@ func unwrapPath(err error) error {
 		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 	}
 	return err
+}
+
+// looksText reports whether the first bytes of an input could be text.
+func looksText(head []byte) bool {
+	for _, c := range head {
+		if c != '\n' && c != '\r' && c != '\t' && (c < 0x20 || c > 0x7e) {
+			return false
+		}
+	}
+	return true
 }

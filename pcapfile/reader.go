@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -63,13 +62,12 @@ func (e *DamageError) Unwrap() error { return e.Err }
 // Reader reads frames from a pcap or pcapng stream.
 type Reader struct {
 	format  Format
-	pcap    *pcapgo.Reader
+	pcap    *pcapReader
 	ng      *pcapgo.NgReader
 	blocks  *blockScanner // pcapng only
 	nano    bool
 	link    wire.LinkType
 	snaplen int
-	off     int64 // pcap: offset of the next record
 	n       int   // frames handed out
 	err     error // sticky
 }
@@ -88,16 +86,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{format: Detect(head)}
 	switch rd.format {
 	case FormatPcap:
-		m := binary.LittleEndian.Uint32(head)
-		rd.nano = m == magicNano || m == magicNanoSwap
-		p, err := pcapgo.NewReader(br)
+		p, err := newPcapReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("pcapfile: bad pcap file header: %w", err)
+			return nil, err
 		}
-		rd.pcap = p
-		rd.link = wire.LinkType(p.LinkType())
-		rd.snaplen = int(p.Snaplen())
-		rd.off = 24
+		rd.pcap, rd.nano, rd.link, rd.snaplen = p, p.nano, p.link, p.snaplen
 	case FormatPcapNG:
 		rd.blocks = &blockScanner{}
 		ng, err := pcapgo.NewNgReader(io.TeeReader(br, rd.blocks), pcapgo.NgReaderOptions{WantMixedLinkType: true})
@@ -136,33 +129,38 @@ func (r *Reader) Next(f *wire.Frame) error {
 	if r.err != nil {
 		return r.err
 	}
-	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-	)
 	if r.pcap != nil {
-		data, ci, err = r.pcap.ZeroCopyReadPacketData()
-	} else {
-		data, ci, err = r.ng.ZeroCopyReadPacketData()
+		if err := r.pcap.next(f); err != nil {
+			if de, ok := err.(*DamageError); ok {
+				de.Frame = r.n + 1
+			}
+			r.err = err
+			return err
+		}
+		r.n++
+		f.Index = r.n
+		return nil
 	}
+	data, ci, err := r.ng.ZeroCopyReadPacketData()
 	if err != nil {
 		r.err = r.damage(err)
 		return r.err
 	}
 	r.n++
+	ns := ci.Timestamp.UnixNano()
 	*f = wire.Frame{
 		Index:     r.n,
-		Time:      ci.Timestamp.UnixNano(),
+		Time:      ns,
+		Sec:       ns / 1e9,
+		Frac:      uint32(ns % 1e9),
+		Nano:      true,
 		CapLen:    len(data),
 		WireLen:   ci.Length,
 		Link:      r.link,
 		Interface: ci.InterfaceIndex,
 		Data:      data,
 	}
-	if r.pcap != nil {
-		r.off += 16 + int64(len(data))
-	} else if len(ci.AncillaryData) > 0 {
+	if len(ci.AncillaryData) > 0 {
 		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 			f.Link = wire.LinkType(lt)
 		}
@@ -171,17 +169,8 @@ func (r *Reader) Next(f *wire.Frame) error {
 	return nil
 }
 
-// damage turns a reader error into io.EOF or a DamageError.
+// damage turns a pcapng reader error into io.EOF or a DamageError.
 func (r *Reader) damage(err error) error {
-	if r.pcap != nil {
-		if err == io.EOF {
-			return io.EOF
-		}
-		if err == io.ErrUnexpectedEOF {
-			err = errors.New("truncated packet record")
-		}
-		return &DamageError{Offset: r.off, Frame: r.n + 1, Err: err}
-	}
 	off, ok := r.blocks.damageAfter(r.n)
 	if err == io.EOF && !r.blocks.bad {
 		return io.EOF

@@ -4,7 +4,10 @@ package wire
 // the reader and valid until its next call.
 type Frame struct {
 	Index     int      // 1-based position in the input, as tcpdump's -# counts
-	Time      int64    // capture time, Unix nanoseconds
+	Time      int64    // capture time, Unix nanoseconds (normalised)
+	Sec       int64    // seconds as recorded in the file
+	Frac      uint32   // fraction as recorded: microseconds, or nanoseconds when Nano; may be out of range in damaged files
+	Nano      bool     // Frac counts nanoseconds
 	CapLen    int      // bytes captured (len(Data))
 	WireLen   int      // bytes on the wire
 	Link      LinkType // link type of the interface it was captured on

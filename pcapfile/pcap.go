@@ -1,0 +1,128 @@
+package pcapfile
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"synfin/wire"
+)
+
+// maxSnaplen is libpcap's largest snapshot length; records longer than both
+// it and the file's snap length are damage, as libpcap judges them.
+const maxSnaplen = 262144
+
+// pcapReader reads pcap records. It is written here rather than taken from
+// pcapgo because pcapgo normalises time stamps (tcpdump prints the raw
+// fraction, even an invalid one) and copies every record; this reader
+// hands out records straight from its buffer.
+type pcapReader struct {
+	br      *bufio.Reader
+	big     bool
+	nano    bool
+	snaplen int
+	link    wire.LinkType
+	off     int64  // offset of the next record
+	large   []byte // for records longer than the buffer
+}
+
+func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
+	h, err := br.Peek(24)
+	if err != nil {
+		return nil, fmt.Errorf("pcapfile: file header cut short at %d bytes", len(h))
+	}
+	r := &pcapReader{br: br, off: 24}
+	switch binary.LittleEndian.Uint32(h) {
+	case magicMicro:
+	case magicNano:
+		r.nano = true
+	case magicMicroSwap:
+		r.big = true
+	case magicNanoSwap:
+		r.big, r.nano = true, true
+	}
+	if major := r.u16(h[4:]); major != 2 {
+		return nil, fmt.Errorf("pcapfile: unsupported pcap version %d.%d", major, r.u16(h[6:]))
+	}
+	r.snaplen = int(r.u32(h[16:]))
+	// The upper bits of the link type field hold FCS information.
+	r.link = wire.LinkType(r.u32(h[20:]) & 0x0fffffff)
+	br.Discard(24)
+	return r, nil
+}
+
+func (r *pcapReader) u16(b []byte) uint16 {
+	if r.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *pcapReader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// next reads one record into f. Damage is reported as a *DamageError
+// carrying the record's offset; the caller fills in the frame number.
+func (r *pcapReader) next(f *wire.Frame) error {
+	h, err := r.br.Peek(16)
+	if len(h) < 16 {
+		if len(h) == 0 && err == io.EOF {
+			return io.EOF
+		}
+		if err == io.EOF {
+			return &DamageError{Offset: r.off, Err: fmt.Errorf("record header cut short (%d of 16 bytes)", len(h))}
+		}
+		return &DamageError{Offset: r.off, Err: err}
+	}
+	sec, frac := r.u32(h[0:]), r.u32(h[4:])
+	caplen, wirelen := int(r.u32(h[8:])), int(r.u32(h[12:]))
+	limit := r.snaplen
+	if limit < maxSnaplen {
+		limit = maxSnaplen
+	}
+	if caplen > limit || caplen < 0 {
+		return &DamageError{Offset: r.off, Err: fmt.Errorf("record length %d is larger than the snap length %d", uint32(caplen), r.snaplen)}
+	}
+	r.br.Discard(16)
+	var data []byte
+	if caplen <= r.br.Size() {
+		data, err = r.br.Peek(caplen)
+		if len(data) < caplen {
+			return &DamageError{Offset: r.off, Err: fmt.Errorf("record cut short (%d of %d bytes)", len(data), caplen)}
+		}
+		r.br.Discard(caplen)
+	} else {
+		if cap(r.large) < caplen {
+			r.large = make([]byte, 0, caplen)
+		}
+		data = r.large[:caplen]
+		if n, err := io.ReadFull(r.br, data); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("record cut short (%d of %d bytes)", n, caplen)
+			}
+			return &DamageError{Offset: r.off, Err: err}
+		}
+	}
+	r.off += 16 + int64(caplen)
+	ns := int64(frac)
+	if !r.nano {
+		ns *= 1000
+	}
+	*f = wire.Frame{
+		Time:    int64(sec)*1e9 + ns,
+		Sec:     int64(sec),
+		Frac:    frac,
+		Nano:    r.nano,
+		CapLen:  caplen,
+		WireLen: wirelen,
+		Link:    r.link,
+		Data:    data,
+	}
+	return nil
+}
