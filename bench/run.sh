@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Times synfin side by side with cat, tshark, tcptrace and tcpdump on the
+# reference capture (written by `synfin gen`) and prints a Markdown table
+# of wall time, ratios and peak RSS. Run it from the repository root.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: bench/run.sh [--quick] [--skip-slow] [--scale K] [--seed S] [--runs N]
+
+  --quick      a small workload (10,000 connections) for a smoke run
+  --skip-slow  leave out tcpdump (about 200 s on the full file)
+  --scale K    memory check: run cat and synfin on the 1x and Kx files and
+               print synfin's peak RSS at both (the other tools are left
+               out: at 10x they take minutes and gigabytes)
+  --seed S     generator seed (default 1)
+  --runs N     time each command N times and keep the fastest (default 1)
+
+The capture is generated once into bench/out/ and reused while the seed,
+scale and generator source stay the same. Commands that synfin does not
+have yet, and tools that are not installed, are reported as n/a.
+EOF
+}
+
+scale=1 quick=0 skip_slow=0 seed=1 runs=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--skip-slow) skip_slow=1 ;;
+	--scale) scale=${2:?--scale needs a value}; shift ;;
+	--scale=*) scale=${1#*=} ;;
+	--seed) seed=${2:?--seed needs a value}; shift ;;
+	--seed=*) seed=${1#*=} ;;
+	--runs) runs=${2:?--runs needs a value}; shift ;;
+	--runs=*) runs=${1#*=} ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+for v in "$scale" "$seed" "$runs"; do
+	[[ $v =~ ^[0-9]+$ && $v -gt 0 ]] || { echo "bench/run.sh: $v is not a positive whole number" >&2; exit 2; }
+done
+
+if [ ! -f go.mod ] || [ ! -d cmd/synfin ]; then
+	echo "bench/run.sh: run me from the repository root" >&2
+	exit 2
+fi
+if ! /usr/bin/time -f %M true >/dev/null 2>&1; then
+	echo "bench/run.sh: needs GNU time (apt-get install -y time)" >&2
+	exit 2
+fi
+
+out=bench/out
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "building synfin (CGO_ENABLED=0)" >&2
+CGO_ENABLED=0 go build -o "$out/synfin" ./cmd/synfin
+synfin=$out/synfin
+
+# The cache key covers what decides the bytes: seed, size and generator source.
+genkey=$(cat $(ls gen/*.go | grep -v _test.go) | sha256sum | cut -c1-10)
+conns_flag=()
+size=full
+if [ $quick = 1 ]; then
+	conns_flag=(--conns 10000)
+	size=quick
+fi
+
+# capture K: the path of the K-times file, generated if not cached.
+capture() {
+	local k=$1
+	local f=$out/ref-$size-seed$seed-x$k-$genkey.pcap
+	if [ ! -s "$f" ]; then
+		rm -f "$out"/ref-$size-seed$seed-x$k-*.pcap*
+		echo "generating $f" >&2
+		"$synfin" gen -w "$f.tmp" "${conns_flag[@]}" --seed "$seed" --scale "$k" 2>"$f.gen"
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# available CMD...: whether the program (or synfin subcommand) exists.
+available() {
+	if [ "$1" = "$synfin" ]; then
+		"$synfin" "$2" --help >/dev/null 2>&1
+	else
+		command -v "$1" >/dev/null 2>&1
+	fi
+}
+
+# measure CMD...: sets wall (seconds) and rss (MB), or note when it cannot.
+measure() {
+	wall='' rss='' note=''
+	if ! available "$@"; then
+		note=n/a
+		return
+	fi
+	local i best='' t0 t1 w rc
+	for ((i = 0; i < runs; i++)); do
+		t0=$EPOCHREALTIME
+		rc=0
+		/usr/bin/time -f %M -o "$tmp/rss" timeout 1800 "$@" >/dev/null 2>"$tmp/err" || rc=$?
+		t1=$EPOCHREALTIME
+		if [ $rc != 0 ]; then
+			note="failed (exit $rc): $(grep -v '^Running as user' "$tmp/err" | head -n1 | cut -c1-60)"
+			[ $rc = 124 ] && note="timed out"
+			return
+		fi
+		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		if [ -z "$best" ] || awk -v w="$w" -v b="$best" 'BEGIN { exit !(w < b) }'; then
+			best=$w
+		fi
+		rss=$(awk '{ printf "%.0f", $1 / 1024 }' "$tmp/rss")
+	done
+	wall=$best
+}
+
+ratio() { # a b: a/b, or n/a
+	if [ -n "$1" ] && [ -n "$2" ]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'
+	else
+		echo n/a
+	fi
+}
+
+warm() {
+	cat "$1" >/dev/null
+	cat "$1" >/dev/null
+}
+
+describe() { # file
+	local f=$1
+	echo "File: \`$(basename "$f")\`: $(head -n1 "$f.gen" | sed 's/^synfin gen: //')."
+	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GiB."
+	echo
+}
+
+if [ "$scale" -gt 1 ]; then
+	f1=$(capture 1)
+	fk=$(capture "$scale")
+	echo "## synfin memory at 1× and ${scale}×"
+	echo
+	describe "$f1"
+	describe "$fk"
+	echo "| command | 1× wall (s) | 1× peak RSS (MB) | ${scale}× wall (s) | ${scale}× peak RSS (MB) |"
+	echo "|---|---:|---:|---:|---:|"
+	for row in "cat" "synfin conns" "synfin read -n -S"; do
+		cells=()
+		for f in "$f1" "$fk"; do
+			warm "$f"
+			case $row in
+			cat) measure cat "$f" ;;
+			"synfin conns") measure "$synfin" conns -r "$f" ;;
+			"synfin read -n -S") measure "$synfin" read -n -S -r "$f" ;;
+			esac
+			if [ -n "$note" ]; then
+				cells+=("$note" "")
+			else
+				cells+=("$(printf %.2f "$wall")" "$rss")
+			fi
+		done
+		echo "| \`$row\` | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} |"
+	done
+	exit 0
+fi
+
+f=$(capture 1)
+warm "$f"
+names=() walls=() rsss=() notes=()
+run() { # label, command...
+	local label=$1
+	shift
+	echo "timing $label" >&2
+	measure "$@"
+	names+=("$label") walls+=("$wall") rsss+=("$rss") notes+=("$note")
+}
+run "cat FILE > /dev/null" cat "$f"
+run "synfin conns -r FILE" "$synfin" conns -r "$f"
+run "synfin read -n -S -r FILE" "$synfin" read -n -S -r "$f"
+run "tshark -q -z conv,tcp -r FILE" tshark -q -z conv,tcp -r "$f"
+run "tcptrace -n FILE" tcptrace -n "$f"
+if [ $skip_slow = 1 ]; then
+	names+=("tcpdump -n -S -r FILE") walls+=("") rsss+=("") notes+=("skipped (--skip-slow)")
+else
+	run "tcpdump -n -S -r FILE" tcpdump -n -S -r "$f"
+fi
+
+echo
+describe "$f"
+cat_wall=${walls[0]} conns_wall=${walls[1]}
+echo "| command | wall (s) | × cat | × synfin conns | peak RSS (MB) |"
+echo "|---|---:|---:|---:|---:|"
+for i in "${!names[@]}"; do
+	if [ -n "${notes[$i]}" ]; then
+		echo "| \`${names[$i]}\` | ${notes[$i]} | | | |"
+		continue
+	fi
+	printf '| `%s` | %.2f | %s | %s | %s |\n' "${names[$i]}" "${walls[$i]}" \
+		"$(ratio "${walls[$i]}" "$cat_wall")" "$(ratio "${walls[$i]}" "$conns_wall")" "${rsss[$i]}"
+done

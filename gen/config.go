@@ -1,0 +1,107 @@
+package gen
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config says what to generate. The zero value is the reference workload.
+type Config struct {
+	Conns  int       // connections at scale 1; 0 means DefaultConns
+	Scale  int       // multiplies Conns; the capture gets longer, not denser; 0 means 1
+	Seed   uint64    // the same seed gives the same bytes
+	PcapNG bool      // write pcapng instead of pcap
+	Rate   float64   // new connections per second; 0 means DefaultRate
+	Start  time.Time // time of the first SYN; zero means DefaultStart
+}
+
+// Defaults of the reference workload.
+const (
+	DefaultConns = 200_000
+	DefaultRate  = 2_000
+)
+
+// DefaultStart is the time the reference capture starts.
+var DefaultStart = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// maxConns bounds the total so that every connection gets its own 4-tuple
+// (clientHosts hosts × the ephemeral port range).
+const maxConns = clientHosts * ephemeralPorts
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Conns == 0 {
+		c.Conns = DefaultConns
+	}
+	if c.Scale == 0 {
+		c.Scale = 1
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Start.IsZero() {
+		c.Start = DefaultStart
+	}
+	switch {
+	case c.Conns < 0:
+		return c, errors.New("gen: negative number of connections")
+	case c.Scale < 0:
+		return c, errors.New("gen: negative scale")
+	case c.Rate < 0:
+		return c, errors.New("gen: negative rate")
+	case int64(c.Conns)*int64(c.Scale) > maxConns:
+		return c, fmt.Errorf("gen: %d connections is more than the %d with distinct addresses and ports", int64(c.Conns)*int64(c.Scale), maxConns)
+	}
+	return c, nil
+}
+
+// Lifecycle is how a connection ends. The names are the teardown patterns
+// synfin reports.
+type Lifecycle uint8
+
+// The lifecycles Write generates.
+const (
+	FourSegment       Lifecycle = iota // FIN, ACK, FIN, ACK
+	ThreeSegment                       // FIN, FIN-ACK, ACK
+	SimultaneousClose                  // both FINs cross, then both ACKs
+	HalfClose                          // data flows after the first FIN
+	AbortRST                           // established, then RST
+	Refused                            // SYN answered by RST-ACK
+	Unanswered                         // SYN sent three times, never answered
+	NumLifecycles
+)
+
+var lifecycleNames = [NumLifecycles]string{
+	"four-segment", "three-segment", "simultaneous-close", "half-close",
+	"abort-rst", "refused", "none",
+}
+
+func (l Lifecycle) String() string {
+	if l < NumLifecycles {
+		return lifecycleNames[l]
+	}
+	return fmt.Sprintf("Lifecycle(%d)", uint8(l))
+}
+
+// Stats is what Write wrote and what it meant to show.
+type Stats struct {
+	Conns        int64 // connections (each has its own 4-tuple)
+	Packets      int64
+	Bytes        int64 // bytes written, file headers included
+	PayloadBytes int64 // TCP payload bytes, retransmissions included
+	IPv4, IPv6   int64 // connections by IP version
+
+	// Lifecycles counts connections by how they end.
+	Lifecycles [NumLifecycles]int64
+	// ClientFirst and ServerFirst count who starts the teardown of
+	// four-segment, three-segment, half-close and abort-rst connections.
+	ClientFirst, ServerFirst int64
+
+	SYNRetransmits int64 // SYNs sent again (twice per unanswered connection)
+	LateSYN        int64 // connections established after a retransmitted SYN
+	Retransmits    int64 // data segments sent again after a loss
+	OutOfOrder     int64 // data segments that arrive before an earlier one
+	MaxOpen        int   // most connections open at once
+
+	First, Last time.Time // time stamps of the first and last packets
+}

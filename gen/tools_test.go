@@ -1,0 +1,120 @@
+package gen_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"synfin/gen"
+	"synfin/internal/testenv"
+)
+
+// toolCfg keeps the external tools quick.
+var toolCfg = gen.Config{Conns: 3000, Seed: 42}
+
+func writeFile(t *testing.T, cfg gen.Config) (string, gen.Stats) {
+	t.Helper()
+	b, st := write(t, cfg)
+	name := filepath.Join(t.TempDir(), "gen.pcap")
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name, st
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if l != "" && !strings.HasPrefix(l, "reading from file") && !strings.HasPrefix(l, "Running as user") {
+			t.Errorf("%s says: %s", filepath.Base(name), l)
+		}
+	}
+	return stdout.String()
+}
+
+// badRE finds tcpdump's complaints ("bad cksum", "[bad opt]"), not a
+// checksum such as 0x3bad.
+var badRE = regexp.MustCompile(`\bbad\b`)
+
+// tcpdump reads every packet, finds every TCP checksum correct and marks
+// nothing as truncated or bad.
+func TestTcpdump(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	for _, ng := range []bool{false, true} {
+		cfg := toolCfg
+		cfg.PcapNG = ng
+		name, st := writeFile(t, cfg)
+		out := run(t, tcpdump, "-n", "-vv", "-r", name)
+		got := map[string]int64{
+			"packets":   int64(strings.Count(out, "\n") - strings.Count(out, "\n ")),
+			"correct":   int64(strings.Count(out, "(correct)")),
+			"incorrect": int64(strings.Count(out, "incorrect")),
+			"bad":       int64(len(badRE.FindAllString(out, -1))),
+			"truncated": int64(strings.Count(out, "[|")),
+		}
+		want := map[string]int64{"packets": st.Packets, "correct": st.Packets, "incorrect": 0, "bad": 0, "truncated": 0}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("pcapng=%v: tcpdump -vv (-want +got):\n%s", ng, diff)
+		}
+	}
+}
+
+// tshark verifies every checksum, sees one conversation per connection,
+// and its TCP analysis finds exactly the irregularities the generator put in.
+func TestTshark(t *testing.T) {
+	tshark := testenv.NeedTool(t, "tshark")
+	name, st := writeFile(t, toolCfg)
+	out := run(t, tshark, "-n", "-r", name,
+		"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-o", "tcp.analyze_sequence_numbers:TRUE",
+		"-T", "fields", "-E", "separator=,",
+		"-e", "tcp.checksum.status", "-e", "ip.checksum.status", // 0 bad, 1 good
+		"-e", "tcp.analysis.retransmission", "-e", "tcp.analysis.fast_retransmission",
+		"-e", "tcp.analysis.out_of_order", "-e", "tcp.flags.reset")
+	got := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) != 6 {
+			t.Fatalf("tshark printed %q", line)
+		}
+		switch {
+		case f[0] == "1" && (f[1] == "1" || f[1] == ""):
+			got["good checksums"] += 1
+		default:
+			got["bad checksums"] += 1
+		}
+		if f[2] != "" || f[3] != "" {
+			got["retransmission"]++
+		}
+		if f[4] != "" {
+			got["out-of-order"]++
+		}
+		if f[5] == "1" {
+			got["reset"]++
+		}
+	}
+	l := st.Lifecycles
+	want := map[string]int64{
+		"good checksums": st.Packets,
+		"conversations":  st.Conns,
+		"retransmission": st.SYNRetransmits + st.Retransmits,
+		"out-of-order":   st.OutOfOrder,
+		"reset":          l[gen.AbortRST] + l[gen.Refused],
+	}
+	conv := run(t, tshark, "-n", "-q", "-z", "conv,tcp", "-r", name)
+	got["conversations"] = int64(strings.Count(conv, "<->"))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tshark (-want +got):\n%s", diff)
+	}
+}

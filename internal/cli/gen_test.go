@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"synfin/gen"
+)
+
+func TestGenCommand(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		cfg  gen.Config
+	}{
+		{"pcap", []string{"--conns", "300", "--seed", "9"}, gen.Config{Conns: 300, Seed: 9}},
+		{"pcapng", []string{"--conns=200", "--scale", "2", "--pcapng"}, gen.Config{Conns: 200, Scale: 2, Seed: 1, PcapNG: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name)
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"gen", "-w", file}, tc.args...)
+			if code := Main(context.Background(), args, nil, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit status %d: %s", code, stderr.String())
+			}
+			got, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			if _, err := gen.Write(&want, tc.cfg); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("synfin gen %s wrote other bytes than gen.Write(%+v)", strings.Join(tc.args, " "), tc.cfg)
+			}
+			if !strings.Contains(stderr.String(), "packets") || stdout.Len() != 0 {
+				t.Errorf("stdout %q, stderr %q; want a summary on stderr only", stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+func TestGenUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"gen"}, "synfin gen: -w FILE is required"},
+		{[]string{"gen", "-w", "x", "--conns", "0"}, "synfin gen: --conns must be positive"},
+		{[]string{"gen", "-w", "x", "--scale", "-1"}, "synfin gen: --scale must be positive"},
+		{[]string{"gen", "-w", "x", "--seed", "abc"}, `synfin gen: --seed takes a whole number, not "abc"`},
+		{[]string{"gen", "-w", "x", "extra"}, `synfin gen: unexpected argument "extra"`},
+	} {
+		var stderr bytes.Buffer
+		code := Main(context.Background(), tc.args, nil, &bytes.Buffer{}, &stderr)
+		if code != 2 || !strings.HasPrefix(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
