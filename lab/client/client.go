@@ -255,7 +255,9 @@ func Run(ctx context.Context, o Options) error {
 	for i := 1; i <= o.Repeat; i++ {
 		c, err := Connect(ctx, o)
 		if err != nil {
-			o.log(Event{Conn: i, What: "failed", Err: err})
+			if o.Repeat > 1 {
+				return fmt.Errorf("connection %d: %w", i, err)
+			}
 			return err
 		}
 		if err := RunSteps(ctx, c, i, o.Steps, o.Log); err != nil {

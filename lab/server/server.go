@@ -354,7 +354,14 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 			c.Close()
 			return
 		}
-		ev("eof", int(nr), nil, "peer sent FIN")
+		if nr > 0 {
+			what := "read"
+			if s.opts.Mode == Echo {
+				what = "echoed"
+			}
+			ev(what, int(nr), nil, "")
+		}
+		ev("eof", 0, nil, "peer sent FIN")
 		if pause() {
 			closeConn()
 		}
@@ -389,10 +396,14 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 		}
 		ev("shutdown", 0, nil, "sent FIN, still reading")
 		nr, err := io.Copy(io.Discard, c)
-		if err != nil {
+		switch {
+		case err != nil:
 			ev("error", int(nr), err, "read")
-		} else {
-			ev("eof", int(nr), nil, "peer sent FIN")
+		case nr > 0:
+			ev("read", int(nr), nil, "")
+			fallthrough
+		default:
+			ev("eof", 0, nil, "peer sent FIN")
 		}
 		closeConn()
 	case RST:
