@@ -93,6 +93,7 @@ type cursor struct {
 func (c *cursor) has(off, n int) bool { return off >= 0 && n >= 0 && off+n <= c.end }
 
 func (c *cursor) u16(off int) uint16 { return binary.BigEndian.Uint16(c.d[off:]) }
+
 // u16min reads a 16-bit field, or returns 0 when it is not captured
 // within limit.
 func (c *cursor) u16min(off, limit int) uint16 {

@@ -5,12 +5,19 @@ package tcpdump
 // memory flat on huge captures). About 64 bytes each.
 const SeqTableSize = 1 << 20
 
-// seqKey is tcpdump's "struct tha": both addresses in collating order and
-// both ports. v6 keeps the IPv4 and IPv6 tables apart, as tcpdump does.
-type seqKey struct {
-	src, dst [16]byte
-	port     uint32
-	v6       bool
+// seqKey is tcpdump's "struct tha": both addresses in collating order
+// (bytes 0-15 and 16-31), both ports (32-35) and a byte keeping the IPv4
+// and IPv6 tables apart, as tcpdump does. A plain byte array hashes fast.
+type seqKey [37]byte
+
+func makeSeqKey(src, dst []byte, port uint32, v6 bool) (k seqKey) {
+	copy(k[0:16], src)
+	copy(k[16:32], dst)
+	k[32], k[33], k[34], k[35] = byte(port>>24), byte(port>>16), byte(port>>8), byte(port)
+	if v6 {
+		k[36] = 1
+	}
+	return k
 }
 
 type seqVal struct {

@@ -116,21 +116,16 @@ func (pr *Printer) tcp(b []byte, c *cursor, ic *ipCtx, off, length int) []byte {
 	var thseq, thack uint32
 	rev := false
 	if !pr.o.Absolute && flags&0x10 != 0 {
-		var k seqKey
-		k.v6 = ic.v6
 		if sport > dport {
 			rev = true
 		} else if sport == dport {
 			rev = bytes.Compare(ic.src, ic.dst) > 0
 		}
+		var k seqKey
 		if rev {
-			copy(k.src[:], ic.dst)
-			copy(k.dst[:], ic.src)
-			k.port = uint32(dport)<<16 | uint32(sport)
+			k = makeSeqKey(ic.dst, ic.src, uint32(dport)<<16|uint32(sport), ic.v6)
 		} else {
-			copy(k.src[:], ic.src)
-			copy(k.dst[:], ic.dst)
-			k.port = uint32(sport)<<16 | uint32(dport)
+			k = makeSeqKey(ic.src, ic.dst, uint32(sport)<<16|uint32(dport), ic.v6)
 		}
 		v, ok := pr.seq.get(&k)
 		if !ok || flags&0x02 != 0 {

@@ -1,0 +1,104 @@
+package tcpdump
+
+import (
+	"bytes"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"synfin/wire"
+)
+
+// A data segment with timestamps on Ethernet, as a loopback capture has
+// it: 127.0.0.1.55920 > 127.0.0.1.80, [P.], 202 bytes.
+var realistic = func() []byte {
+	h := "00000000000000000000000008004500" +
+		"00fe1b6c40004006207c7f0000017f00" +
+		"0001da7000503758897f377a8df28018" +
+		"2000fef200000101080a4ddc92174ddc" +
+		"9216"
+	b, _ := hex.DecodeString(h)
+	return append(b, make([]byte, 202)...)
+}()
+
+func realisticFrame() *wire.Frame {
+	return &wire.Frame{Index: 4, Time: 1120622255939423000, CapLen: len(realistic), WireLen: len(realistic),
+		Link: wire.LinkEthernet, Data: realistic}
+}
+
+func TestPrinterZeroAlloc(t *testing.T) {
+	for _, o := range []Options{
+		{Number: true, Numeric: true, Time: TimeDate, Location: time.UTC},
+		{Verbose: 2, Link: true, Location: time.UTC},
+		{Time: TimeDeltaPrev, Dump: DumpHexA, DumpLink: true, Location: time.UTC},
+		{Location: time.UTC, Services: BuiltinServices()},
+	} {
+		pr := New(o)
+		f := realisticFrame()
+		var p wire.Packet
+		if err := p.Decode(f.Link, f.Data); err != nil {
+			t.Fatal(err)
+		}
+		buf := pr.Append(nil, f, &p) // first packet: records the conversation
+		if !bytes.Contains(buf, []byte("Flags [P.]")) || !bytes.Contains(buf, []byte("length 202")) {
+			t.Fatalf("unexpected line %q", buf)
+		}
+		n := testing.AllocsPerRun(1000, func() {
+			buf = pr.Append(buf[:0], f, &p)
+		})
+		if n != 0 {
+			t.Errorf("%+v: %v allocations per packet, want 0\n%s", o, n, buf)
+		}
+	}
+}
+
+func TestDecodeZeroAlloc(t *testing.T) {
+	var p wire.Packet
+	n := testing.AllocsPerRun(1000, func() {
+		if err := p.Decode(wire.LinkEthernet, realistic); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("wire.Decode: %v allocations per packet, want 0", n)
+	}
+}
+
+// BenchmarkRead prints the same realistic segment over and over, as
+// "read -n -S" does for each packet of a capture.
+func BenchmarkRead(b *testing.B) {
+	pr := New(Options{Number: true, Numeric: true, Absolute: true, Location: time.UTC})
+	f := realisticFrame()
+	var (
+		p   wire.Packet
+		buf []byte
+	)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(f.Data)))
+	for b.Loop() {
+		if err := p.Decode(f.Link, f.Data); err != nil {
+			b.Fatal(err)
+		}
+		buf = pr.Append(buf[:0], f, &p)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// BenchmarkReadRelative is BenchmarkRead with relative sequence numbers
+// (the default), which looks the conversation up per packet.
+func BenchmarkReadRelative(b *testing.B) {
+	pr := New(Options{Number: true, Numeric: true, Location: time.UTC})
+	f := realisticFrame()
+	var (
+		p   wire.Packet
+		buf []byte
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Decode(f.Link, f.Data); err != nil {
+			b.Fatal(err)
+		}
+		buf = pr.Append(buf[:0], f, &p)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
