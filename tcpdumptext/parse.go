@@ -157,7 +157,7 @@ func (s *segment) tcpFields(t string) error {
 	}
 	t = t[end+1:]
 	for {
-		if strings.HasPrefix(t, " [|tcp]") || strings.HasPrefix(t, " [|") {
+		if strings.HasPrefix(t, " [|") || strings.HasPrefix(t, ", [|") {
 			return errTruncTCP
 		}
 		if strings.HasPrefix(t, " [bad hdr length") {
@@ -296,7 +296,9 @@ func (r *Reader) netHeader(head string, s *segment, host string) {
 func (s *segment) ipFields(p string) {
 	s.hasIP = true
 	s.ttl = 64
-	for _, f := range strings.Split(p, ", ") {
+	for p != "" {
+		f, rest, _ := strings.Cut(p, ", ")
+		p = rest
 		k, v, _ := strings.Cut(f, " ")
 		switch k {
 		case "tos", "class":

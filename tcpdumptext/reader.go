@@ -50,7 +50,7 @@ var errLongLine = errors.New("tcpdumptext: line longer than 64 KiB")
 type record struct {
 	active   bool
 	line     int // line number of the first line
-	text     []byte
+	text     string
 	first    int // length of the first line within text
 	hex      []byte
 	hexLines int
@@ -205,14 +205,14 @@ func (r *Reader) add(line string, f *wire.Frame) bool {
 	}
 	if !start {
 		if r.rec.active && len(r.rec.text)+len(line)+1 <= maxRecord {
-			r.rec.text = append(append(r.rec.text, '\n'), line...)
+			r.rec.text += "\n" + line
 		}
 		return r.eager(f)
 	}
 	done := r.finish(f)
-	r.rec = record{active: true, line: r.line, text: append(r.rec.text[:0], rest...), hex: r.rec.hex[:0]}
+	r.rec = record{active: true, line: r.line, text: rest, hex: r.rec.hex[:0]}
 	if !hasStamp {
-		r.rec.text = append(r.rec.text[:0], trim...)
+		r.rec.text = trim
 	}
 	r.rec.first = len(r.rec.text)
 	if hasStamp {
@@ -244,7 +244,7 @@ func (r *Reader) eager(f *wire.Frame) bool {
 	if r.hexMode >= 0 || !r.rec.active || !r.rec.packet {
 		return false
 	}
-	if _, _, ok := tcpStart(string(r.rec.text)); !ok {
+	if _, _, ok := tcpStart(r.rec.text); !ok {
 		return false
 	}
 	return r.finish(f)
@@ -252,14 +252,14 @@ func (r *Reader) eager(f *wire.Frame) bool {
 
 // packetDone reports whether the record already holds TCP fields.
 func (rc *record) packetDone() bool {
-	_, _, ok := tcpStart(string(rc.text))
+	_, _, ok := tcpStart(rc.text)
 	return ok
 }
 
 // tunnel reports whether the record ends in a tunnel header whose inner
 // packet tcpdump prints on the next line.
 func (rc *record) tunnel() bool {
-	t := string(rc.text)
+	t := rc.text
 	return strings.Contains(t, "VXLAN, ") || strings.Contains(t, "Geneve, ")
 }
 
@@ -281,7 +281,7 @@ func (r *Reader) finish(f *wire.Frame) bool {
 		r.stats.Skipped++
 		return false
 	}
-	text := string(rc.text)
+	text := rc.text
 	at, quiet, ok := tcpStart(text)
 	if !ok {
 		r.stats.Skipped++

@@ -249,12 +249,22 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// fields splits on spaces without allocating more than the slice.
+// fields splits on spaces; most options have at most four words, which
+// fit the array and need no allocation.
 func fields(s string) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.Fields(s)
+	var a [4]string
+	f := a[:0]
+	for s != "" {
+		w, rest, _ := strings.Cut(s, " ")
+		s = rest
+		if w != "" {
+			f = append(f, w)
+		}
+	}
+	return f
 }
 
 // num parses f[i] as a decimal number no larger than max.
