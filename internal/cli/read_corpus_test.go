@@ -168,3 +168,22 @@ func TestReadErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDamaged cuts a capture inside its third record: the first two
+// segments print, then one error line gives the offset, exit status 1.
+func TestReadDamaged(t *testing.T) {
+	withGMT(t)
+	src := filepath.Join(corpus.Dir(t, "tcpdump"), "tcp-handshake-nano.pcap")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := execRead(t, "-#", "-n", "-q", "-r", cut)
+	if code == 0 || strings.Count(out, "\n") != 2 || !strings.Contains(stderr, "offset") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"synfin/internal/tcpdumpcmp"
+	"synfin/internal/testenv"
+)
+
+// TestReadLoopback captures real connections on lo with tcpdump (data and
+// close, abort with RST, a refused connect, IPv6) and compares "synfin
+// read" with "tcpdump -r" on the capture for several flag sets.
+func TestReadLoopback(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapNetRaw)
+	tcpdumpPath := testenv.NeedTool(t, "tcpdump")
+	withGMT(t)
+
+	ln4, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln4.Close()
+	ln6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		testenv.Unavailable(t, "no IPv6 loopback: "+err.Error())
+	}
+	defer ln6.Close()
+	refused, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAddr := refused.Addr().String()
+	refused.Close()
+	ports := []string{port(ln4.Addr()), port(ln6.Addr()), port(refused.Addr())}
+
+	capFile := filepath.Join(t.TempDir(), "lo.pcap")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tcpdumpPath, "-i", "lo", "--immediate-mode", "-U", "-w", capFile,
+		"tcp port "+ports[0]+" or tcp port "+ports[1]+" or tcp port "+ports[2])
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), "listening on") {
+				close(ready)
+				once = true
+			}
+		}
+		if !once {
+			close(ready)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpdump did not start listening")
+	}
+	time.Sleep(500 * time.Millisecond) // the filter is attached a little later
+
+	serve := func(ln net.Listener) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						c.Write(buf[:n])
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	go serve(ln4)
+	go serve(ln6)
+
+	// Data then an orderly close, over IPv4 and IPv6.
+	for _, addr := range []string{ln4.Addr().String(), ln6.Addr().String()} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "hello synfin\r\n")
+		buf := make([]byte, 64)
+		io.ReadAtLeast(c, buf, 14)
+		c.Close()
+	}
+	// Abort: close with unread data pending and linger 0 sends RST.
+	c, err := net.Dial("tcp", ln4.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "abort")
+	time.Sleep(50 * time.Millisecond)
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+	// Refused: SYN answered by RST.
+	if c, err := net.Dial("tcp", refusedAddr); err == nil {
+		c.Close()
+		t.Fatal("connect to a closed port succeeded")
+	}
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+	}
+
+	// tcpdump without -n resolves loopback addresses; synfin never does.
+	names := map[string]string{}
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		if ns, err := net.LookupAddr(a); err == nil {
+			for _, n := range ns {
+				names[strings.TrimSuffix(n, ".")] = a
+			}
+		}
+	}
+	for _, flags := range [][]string{{"-n", "-S"}, {"-n"}, {}, {"-v", "-n"}, {"-vv"}, {"-e", "-n"}, {"-e", "-q"}, {"-tt", "-n"}, {"-ttt", "-n"}, {"-x", "-n"}, {"-X", "-n", "-S"}} {
+		name := strings.Join(flags, "")
+		args := append([]string{"-#", "-r", capFile}, flags...)
+		got, errOut, code := execRead(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		ref := exec.Command(tcpdumpPath, args...)
+		ref.Env = append(os.Environ(), "TZ=GMT0")
+		out, err := ref.Output()
+		if err != nil {
+			t.Fatalf("tcpdump %s: %v", name, err)
+		}
+		want := string(out)
+		for n, a := range names {
+			want = replaceHost(want, n, a)
+		}
+		rs := tcpdumpcmp.Compare(want, got, false)
+		total, match := tcpdumpcmp.Count(rs)
+		if total < 15 {
+			t.Errorf("%s: only %d TCP records captured", name, total)
+		}
+		for _, r := range rs {
+			if !r.Match {
+				t.Errorf("%s #%d:\nwant: %q\n got: %q", name, r.N, r.Want, r.Got)
+			}
+		}
+		t.Logf("%s: %d/%d TCP records match tcpdump", name, match, total)
+	}
+}
+
+func port(a net.Addr) string { return strconv.Itoa(a.(*net.TCPAddr).Port) }
+
+// replaceHost replaces host name n by address a where tcpdump prints it:
+// before ".port", " >" or ":".
+func replaceHost(s, n, a string) string {
+	for _, sep := range []string{".", " ", ":"} {
+		s = strings.ReplaceAll(s, " "+n+sep, " "+a+sep)
+	}
+	return s
+}
