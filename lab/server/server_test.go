@@ -1,0 +1,156 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"synfin/lab/kernel"
+	"synfin/lab/server"
+)
+
+func TestParseMode(t *testing.T) {
+	for _, m := range server.Modes {
+		if got, err := server.ParseMode(string(m)); err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %q, %v", m, got, err)
+		}
+	}
+	if _, err := server.ParseMode("nope"); err == nil || !strings.HasPrefix(err.Error(), "server: ") {
+		t.Errorf("ParseMode(nope) error = %v", err)
+	}
+}
+
+// TestListenBacklogAndPlainTCP checks with sock_diag (what ss shows as a
+// listener's Send-Q) that the backlog asked for is the kernel's, and that
+// the socket is plain TCP, not MPTCP.
+func TestListenBacklogAndPlainTCP(t *testing.T) {
+	for _, tc := range []struct {
+		addr    string
+		backlog int
+		want    uint32
+	}{
+		{"127.0.0.1:0", 0, 10},
+		{"127.0.0.1:0", 3, 3},
+		{"[::1]:0", 7, 7},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv, err := server.Listen(ctx, server.Options{Addr: tc.addr, Backlog: tc.backlog})
+			if err != nil {
+				t.Skipf("cannot listen on %s: %v", tc.addr, err)
+			}
+			defer srv.Close()
+			h, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			socks, err := kernel.Sockets(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			for _, s := range socks {
+				if s.Local == srv.Addr() && s.State == kernel.Listen {
+					found = true
+					if s.SendQ != tc.want {
+						t.Errorf("backlog %d, want %d", s.SendQ, tc.want)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("listener %s not in sock_diag", srv.Addr())
+			}
+			c, err := net.Dial("tcp", srv.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			rc, _ := c.(*net.TCPConn).SyscallConn()
+			var proto int
+			rc.Control(func(fd uintptr) { proto, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL) })
+			if proto != unix.IPPROTO_TCP {
+				t.Errorf("client socket protocol %d, want plain TCP", proto)
+			}
+		})
+	}
+}
+
+func TestServeModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode    server.Mode
+		bytes   int
+		send    string
+		wantRd  int
+		wantErr bool
+	}{
+		{server.Echo, 0, "hello", 5, false},
+		{server.Send, 300, "", 300, false},
+		{server.Close, 0, "", 0, false},
+		{server.ShutdownWrite, 4, "", 4, false},
+		{server.RST, 0, "", 0, true},
+		{server.CloseUnread, 0, "unread", 0, true},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var mu sync.Mutex
+			var events []string
+			// A pause before RST lets connect(2) return first.
+			srv, err := server.Listen(ctx, server.Options{Addr: "127.0.0.1:0", Mode: tc.mode, Bytes: tc.bytes, Limit: 1, Wait: 20 * time.Millisecond,
+				Log: func(e server.Event) { mu.Lock(); events = append(events, e.String()); mu.Unlock() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ctx) }()
+			c, err := net.Dial("tcp4", srv.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc2 := c.(*net.TCPConn)
+			if tc.send != "" {
+				tc2.Write([]byte(tc.send))
+				if tc.mode == server.Echo {
+					tc2.CloseWrite()
+				}
+			}
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, err := readAll(c)
+			if tc.wantErr != (err != nil) || n != tc.wantRd {
+				t.Errorf("read %d bytes, err %v; want %d bytes, error %v", n, err, tc.wantRd, tc.wantErr)
+			}
+			c.Close()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(events) < 2 || !strings.HasPrefix(events[1], "accepted #1 from 127.0.0.1:") {
+				t.Errorf("events: %q", events)
+			}
+		})
+	}
+}
+
+func readAll(c net.Conn) (int, error) {
+	buf := make([]byte, 4096)
+	total := 0
+	for {
+		n, err := c.Read(buf)
+		total += n
+		if err != nil {
+			if err.Error() == "EOF" {
+				return total, nil
+			}
+			return total, err
+		}
+	}
+}
