@@ -81,15 +81,8 @@ finishedFwd:
 		fwd.dupAcks = 0
 	}
 	if rev.maxSeqToBeAcked != 0 && Seq(ack).GreaterThan(Seq(rev.maxSeqToBeAcked)) && flags&wire.ACK != 0 {
-		if rev.maxSeqToBeAcked > rev.nextSeq {
-			rev.maxSeqToBeAcked = rev.nextSeq
-			an = an.With(ACKedUnseenSegment)
-		} else {
-			if rev.dupAcks == 0 {
-				an = an.With(ACKedUnseenSegment)
-			}
-			rev.dupAcks = -1
-		}
+		an = an.With(ACKedUnseenSegment)
+		rev.maxSeqToBeAcked = rev.nextSeq
 	}
 
 	if seglen > 0 || flags&(wire.SYN|wire.FIN) != 0 {
@@ -111,9 +104,9 @@ finishedFwd:
 				thres = c.firstRTT
 			}
 			switch {
-			case notAdvanced && rev.dupAcks >= 2 && rev.lastAck == seq && ts-rev.lastAckTime < 20e6:
+			case notAdvanced && rev.dupAcks >= 2 && rev.lastAck == seq && since(ts, rev.lastAckTime) < 20e6:
 				an = an.With(FastRetransmission)
-			case notAdvanced && ts-fwd.nextSeqTime < thres && fwd.nextSeq != seq+seglen+synFin:
+			case notAdvanced && since(ts, fwd.nextSeqTime) < uint64(thres) && fwd.nextSeq != seq+seglen+synFin:
 				an = an.With(OutOfOrder)
 			case notAdvanced:
 				an = an.With(Retransmission)
@@ -141,3 +134,7 @@ finishedFwd:
 	fwd.lastFlags = an
 	return an
 }
+
+// since is the time from then to now as Wireshark computes it, unsigned:
+// a time stamp that goes backwards gives a huge interval, not a small one.
+func since(now, then int64) uint64 { return uint64(now - then) }

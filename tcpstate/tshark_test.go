@@ -1,0 +1,150 @@
+package tcpstate
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"synfin/internal/corpus"
+	"synfin/internal/testenv"
+)
+
+// tsharkFields maps tshark's tcp.analysis fields to synfin's anomalies.
+// tshark sets tcp.analysis.retransmission on fast and spurious
+// retransmissions too, so it is compared with all three.
+var tsharkFields = []struct {
+	field string
+	ours  []Anomaly
+}{
+	{"tcp.analysis.retransmission", []Anomaly{Retransmission, FastRetransmission, SpuriousRetransmission}},
+	{"tcp.analysis.fast_retransmission", []Anomaly{FastRetransmission}},
+	{"tcp.analysis.spurious_retransmission", []Anomaly{SpuriousRetransmission}},
+	{"tcp.analysis.out_of_order", []Anomaly{OutOfOrder}},
+	{"tcp.analysis.lost_segment", []Anomaly{PrevSegmentNotCaptured}},
+	{"tcp.analysis.ack_lost_segment", []Anomaly{ACKedUnseenSegment}},
+	{"tcp.analysis.duplicate_ack", []Anomaly{DuplicateACK}},
+	{"tcp.analysis.zero_window", []Anomaly{ZeroWindow}},
+	{"tcp.analysis.zero_window_probe", []Anomaly{ZeroWindowProbe}},
+	{"tcp.analysis.window_update", []Anomaly{WindowUpdate}},
+	{"tcp.analysis.window_full", []Anomaly{WindowFull}},
+	{"tcp.analysis.keep_alive", []Anomaly{KeepAlive}},
+	{"tcp.analysis.keep_alive_ack", []Anomaly{KeepAliveACK}},
+}
+
+type agreement struct{ both, tsharkOnly, oursOnly int }
+
+func (a agreement) rate() float64 {
+	n := a.both + a.tsharkOnly + a.oursOnly
+	if n == 0 {
+		return 1
+	}
+	return float64(a.both) / float64(n)
+}
+
+// TestAnomaliesAgreeWithTshark compares, segment by segment, each anomaly
+// with tshark's tcp.analysis flag of the same name over the corpus
+// captures, and reports the agreement rate per anomaly: segments both
+// flag, divided by segments either flags.
+func TestAnomaliesAgreeWithTshark(t *testing.T) {
+	tshark := testenv.NeedTool(t, "tshark")
+	var files []string
+	for _, dir := range []string{"tcpdump", "zeek", "other"} {
+		filepath.WalkDir(corpus.Dir(t, dir), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") ||
+				strings.HasSuffix(p, ".cap") || strings.HasSuffix(p, ".trace")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	if len(files) == 0 {
+		t.Fatal("no captures in the corpus")
+	}
+	total := make([]agreement, len(tsharkFields))
+	type miss struct {
+		file  string
+		frame int
+		field string
+		who   string
+	}
+	var misses []miss
+	for _, file := range files {
+		conns, err := trackFile(file, Config{Segments: true, IdleTimeout: -1})
+		if err != nil && len(conns) == 0 {
+			continue // not a capture synfin reads; the reader's tests cover that
+		}
+		ours := map[int]Anomalies{}
+		for _, c := range conns {
+			for _, s := range c.Segments {
+				ours[s.Index] |= s.Anomalies
+			}
+		}
+		args := []string{"-n", "-r", file, "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"}
+		for _, f := range tsharkFields {
+			args = append(args, "-e", f.field)
+		}
+		out, err := exec.Command(tshark, args...).Output()
+		if err != nil {
+			continue // tshark could not read it either
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			cols := strings.Split(line, "\t")
+			if len(cols) != len(tsharkFields)+1 {
+				continue
+			}
+			frame, err := strconv.Atoi(cols[0])
+			if err != nil {
+				continue
+			}
+			for i, f := range tsharkFields {
+				theirs := cols[i+1] != ""
+				mine := false
+				for _, a := range f.ours {
+					mine = mine || ours[frame].Has(a)
+				}
+				switch {
+				case theirs && mine:
+					total[i].both++
+				case theirs:
+					total[i].tsharkOnly++
+					misses = append(misses, miss{filepath.Base(file), frame, f.field, "tshark only"})
+				case mine:
+					total[i].oursOnly++
+					misses = append(misses, miss{filepath.Base(file), frame, f.field, "synfin only"})
+				}
+			}
+		}
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "%-38s %6s %8s %8s %9s\n", "tshark field", "both", "tshark", "synfin", "agreement")
+	var all agreement
+	for i, f := range tsharkFields {
+		a := total[i]
+		if a.both+a.tsharkOnly+a.oursOnly == 0 {
+			fmt.Fprintf(&report, "%-38s %6d %8d %8d %9s\n", f.field, 0, 0, 0, "no events")
+		} else {
+			fmt.Fprintf(&report, "%-38s %6d %8d %8d %8.1f%%\n", f.field, a.both, a.tsharkOnly, a.oursOnly, 100*a.rate())
+		}
+		all.both += a.both
+		all.tsharkOnly += a.tsharkOnly
+		all.oursOnly += a.oursOnly
+	}
+	fmt.Fprintf(&report, "%-38s %6d %8d %8d %8.1f%%\n", "all", all.both, all.tsharkOnly, all.oursOnly, 100*all.rate())
+	t.Logf("anomalies over %d captures:\n%s", len(files), report.String())
+	sort.Slice(misses, func(i, j int) bool { return misses[i].file < misses[j].file })
+	for i, m := range misses {
+		if i == 20 {
+			t.Logf("... %d more disagreements", len(misses)-20)
+			break
+		}
+		t.Logf("disagree: %s frame %d %s (%s)", m.file, m.frame, m.field, m.who)
+	}
+	if r := all.rate(); r < 0.9 {
+		t.Errorf("overall agreement with tshark %.1f%%, want at least 90%%", 100*r)
+	}
+}
