@@ -102,13 +102,40 @@ var (
 
 // EtherTypes.
 const (
-	EtherTypeIPv4  = 0x0800
-	EtherTypeIPv6  = 0x86dd
-	etherTypeVLAN  = 0x8100
-	etherTypeQinQ  = 0x88a8
-	etherTypeQinQ2 = 0x9100
-	etherTypeTEB   = 0x6558 // transparent Ethernet bridging (Geneve)
+	EtherTypeIPv4      = 0x0800
+	EtherTypeIPv6      = 0x86dd
+	etherTypeVLAN      = 0x8100
+	etherTypeQinQ      = 0x88a8
+	etherTypeQinQ2     = 0x9100
+	etherTypeTEB       = 0x6558 // transparent Ethernet bridging (Geneve)
+	etherTypeMPLS      = 0x8847
+	etherTypeMPLSMulti = 0x8848
 )
+
+// mpls skips an MPLS label stack. The payload's type is not in the stack;
+// like tcpdump and Wireshark, guess it from the IP version nibble.
+func (p *Packet) mpls(b []byte, off int) (int, uint16, error) {
+	for {
+		if len(b) < off+4 {
+			return 0, 0, ErrTruncated
+		}
+		bos := b[off+2]&1 != 0
+		off += 4
+		if bos {
+			break
+		}
+	}
+	if len(b) < off+1 {
+		return 0, 0, ErrTruncated
+	}
+	switch b[off] >> 4 {
+	case 4:
+		return off, EtherTypeIPv4, nil
+	case 6:
+		return off, EtherTypeIPv6, nil
+	}
+	return 0, 0, ErrNotIP
+}
 
 // Decode decodes frame b of link type lt into p. It returns nil when p holds
 // a TCP segment; otherwise an error saying why not, with p filled as far as
@@ -197,6 +224,9 @@ func (p *Packet) afterEtherType(b []byte, off int, et uint16) (int, uint16, erro
 		off += 4
 	}
 	p.EtherType = et
+	if et == etherTypeMPLS || et == etherTypeMPLSMulti {
+		return p.mpls(b, off)
+	}
 	if et != EtherTypeIPv4 && et != EtherTypeIPv6 {
 		return 0, 0, ErrNotIP
 	}

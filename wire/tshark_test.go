@@ -1,0 +1,141 @@
+package wire_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"synfin/internal/corpus"
+	"synfin/internal/testenv"
+	"synfin/pcapfile"
+	"synfin/wire"
+)
+
+// tsharkFields are the fields compared per TCP frame, in order.
+var tsharkFields = []string{"frame.number", "frame.protocols", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
+	"tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.window_size_value", "tcp.len"}
+
+// nth returns occurrence i of tshark's comma-separated values.
+func nth(s string, i int) string {
+	f := strings.Split(s, ",")
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+// ipLayer finds, in frame.protocols, the IP header that carries the first
+// TCP header (tunnels put one IP inside another; OpenFlow and ICMP carry
+// whole packets after TCP), returning "ip" or "ipv6" and which occurrence.
+func ipLayer(protocols string) (string, int) {
+	var kind string
+	var n = map[string]int{}
+	at := 0
+	for _, p := range strings.Split(protocols, ":") {
+		if p == "tcp" {
+			break
+		}
+		if p == "ip" || p == "ipv6" {
+			kind, at = p, n[p]
+			n[p]++
+		}
+	}
+	return kind, at
+}
+
+// TestAgainstTshark decodes every TCP frame of the corpus and compares
+// addresses, ports, raw sequence and acknowledgment numbers, flags, window
+// and payload length with tshark's dissection of the same file.
+func TestAgainstTshark(t *testing.T) {
+	testenv.NeedTool(t, "tshark")
+	var files []string
+	for _, d := range []string{"tcpdump", "zeek", "other"} {
+		filepath.WalkDir(corpus.Dir(t, d), func(p string, e os.DirEntry, err error) error {
+			if err == nil && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
+				files = append(files, p)
+			}
+			return err
+		})
+	}
+	var total, agree int
+	for _, file := range files {
+		name, _ := filepath.Rel(corpus.Dir(t), file)
+		args := []string{"-n", "-r", file, "-Y", "tcp", "-T", "fields", "-E", "separator=/t",
+			// Decode as tshark does by default, but without reassembly, so
+			// tcp.len is per segment and no frame is hidden.
+			"-o", "tcp.desegment_tcp_streams:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE"}
+		for _, f := range tsharkFields {
+			args = append(args, "-e", f)
+		}
+		out, err := exec.Command("tshark", args...).Output()
+		if err != nil && len(out) == 0 {
+			t.Logf("%s: tshark: %v", name, err)
+			continue
+		}
+		want := map[int][]string{}
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Split(l, "\t")
+			if len(f) != len(tsharkFields) {
+				continue
+			}
+			n, _ := strconv.Atoi(f[0])
+			kind, i := ipLayer(f[1])
+			src, dst := nth(f[2], i), nth(f[4], i)
+			if kind == "ipv6" {
+				src, dst = nth(f[3], i), nth(f[5], i)
+			}
+			first := func(s string) string { return nth(s, 0) }
+			flags, _ := strconv.ParseUint(strings.TrimPrefix(first(f[10]), "0x"), 16, 16)
+			want[n] = []string{src, dst, first(f[6]), first(f[7]), first(f[8]), first(f[9]),
+				fmt.Sprint(flags & 0x1ff), first(f[11]), first(f[12])}
+		}
+		b, _ := os.ReadFile(file)
+		r, err := pcapfile.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var fr wire.Frame
+		var p wire.Packet
+		for {
+			if err := r.Next(&fr); err != nil {
+				if err != io.EOF {
+					t.Logf("%s: %v", name, err)
+				}
+				break
+			}
+			w, ok := want[fr.Index]
+			if !ok {
+				continue
+			}
+			total++
+			if err := p.Decode(fr.Link, fr.Data); err != nil {
+				if err == wire.ErrTruncated && fr.CapLen < fr.WireLen {
+					// tshark shows the fields of a header cut by the snap
+					// length; Decode declines it as a whole.
+					t.Logf("%s #%d: header cut by the snap length", name, fr.Index)
+					continue
+				}
+				t.Errorf("%s #%d: tshark sees TCP, Decode: %v", name, fr.Index, err)
+				continue
+			}
+			got := []string{p.Src.String(), p.Dst.String(), fmt.Sprint(p.SrcPort), fmt.Sprint(p.DstPort),
+				fmt.Sprint(p.Seq), fmt.Sprint(p.Ack), fmt.Sprint(uint16(p.Flags)), fmt.Sprint(p.Window), fmt.Sprint(p.PayloadLen)}
+			if strings.Join(got, " ") != strings.Join(w, " ") {
+				t.Errorf("%s #%d:\n tshark %v\n synfin %v", name, fr.Index, w, got)
+				continue
+			}
+			agree++
+		}
+	}
+	t.Logf("%d of %d TCP frames agree with tshark (%.2f%%) over %d captures", agree, total, 100*float64(agree)/float64(max(total, 1)), len(files))
+	if total < 5000 {
+		t.Errorf("only %d TCP frames compared", total)
+	}
+}
