@@ -125,3 +125,46 @@ func owned(t *testing.T, prefix string) (ns, inst []string) {
 	}
 	return ns, inst
 }
+
+// TestSweep leaves a namespace and a tracefs instance named for a process
+// that no longer exists, as a SIGKILL would, and checks Sweep removes them
+// and nothing of a live lab.
+func TestSweep(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run true(1)")
+	}
+	dead := fmt.Sprintf("%s-%d-deadbeef", netns.Prefix, cmd.Process.Pid)
+	if err := exec.Command("ip", "netns", "add", dead).Run(); err != nil {
+		t.Skipf("ip netns add: %v", err)
+	}
+	live, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	removed, err := lab.Sweep()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slicesContains(removed.Namespaces, dead) || slicesContains(removed.Namespaces, live.Name) {
+		t.Errorf("Sweep removed %v; want %s and not %s", removed.Namespaces, dead, live.Name)
+	}
+	l, err := lab.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slicesContains(l.Namespaces, dead) || !slicesContains(l.Namespaces, live.Name) {
+		t.Errorf("after Sweep: %v", l.Namespaces)
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
