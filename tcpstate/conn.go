@@ -316,9 +316,16 @@ type Reuse struct {
 // ZeekFields are Zeek conn.log's per-connection summary fields. They are
 // filled by a ZeekEngine when Config.Zeek is set, and empty otherwise.
 type ZeekFields struct {
+	Valid       bool // filled by an engine
 	ConnState   string
 	History     string
 	MissedBytes uint64
+	// Zeek's own roles and counts, which may differ from synfin's client
+	// and server for a connection seen without its SYN.
+	Orig, Resp               netip.AddrPort
+	OrigBytes, RespBytes     uint64
+	OrigPkts, RespPkts       uint64
+	OrigIPBytes, RespIPBytes uint64
 }
 
 // ZeekEngine computes ZeekFields for one connection (package zeekconn

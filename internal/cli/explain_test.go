@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"synfin/internal/corpus"
+)
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Main(context.Background(), args, nil, &o, &e)
+	return o.String(), e.String(), code
+}
+
+// explainView is the part of explain --json checked here.
+type explainView struct {
+	ID     int `json:"id"`
+	Client struct {
+		Port        int     `json:"port"`
+		ISN         *uint32 `json:"isn"`
+		Final       string  `json:"final"`
+		Transitions []struct {
+			Seg  int    `json:"seg"`
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"transitions"`
+	} `json:"client"`
+	Server struct {
+		Port        int    `json:"port"`
+		Final       string `json:"final"`
+		Transitions []struct {
+			Seg  int    `json:"seg"`
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"transitions"`
+	} `json:"server"`
+	Handshake struct {
+		SYNACKAck *struct{ Got, Want uint32 } `json:"syn_ack_ack"`
+		ACKAck    *struct{ Got, Want uint32 } `json:"ack_ack"`
+	} `json:"handshake"`
+	Teardown struct {
+		Pattern   string   `json:"pattern"`
+		Initiator string   `json:"initiator"`
+		Missing   []string `json:"missing"`
+	} `json:"teardown"`
+	Segments []struct {
+		Seg int    `json:"seg"`
+		Dir string `json:"dir"`
+	} `json:"segments"`
+}
+
+// TestExplainSeed reads the seed's tcpdump text. The expectations come
+// from the blog post's seven lines read with RFC 9293 by hand: port 41631
+// does the whole handshake (ack 2970024579 = ISN 2970024578 + 1, ack
+// 2032818398 = 2032818397 + 1) and its client's FIN is acknowledged, so
+// the client is left in FIN-WAIT-2 and the server in CLOSE-WAIT; port
+// 41474 shows only the server's FIN and its ACK, leaving the server in
+// FIN-WAIT-2 and the client in CLOSE-WAIT. The capture ends before either
+// second FIN.
+func TestExplainSeed(t *testing.T) {
+	out, errOut, code := runCLI(t, "explain", "-r", corpus.Seed(t, "capture.txt"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []explainView
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var v explainView
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got = append(got, v)
+	}
+	type tr = struct {
+		Seg  int    `json:"seg"`
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	type seg = struct {
+		Seg int    `json:"seg"`
+		Dir string `json:"dir"`
+	}
+	isn := uint32(2970024578)
+	var want [2]explainView
+	want[0].ID = 1
+	want[0].Client.Port, want[0].Client.ISN, want[0].Client.Final = 41631, &isn, "FIN-WAIT-2"
+	want[0].Client.Transitions = []tr{{1, "CLOSED", "SYN-SENT"}, {2, "SYN-SENT", "ESTABLISHED"}, {6, "ESTABLISHED", "FIN-WAIT-1"}, {7, "FIN-WAIT-1", "FIN-WAIT-2"}}
+	want[0].Server.Port, want[0].Server.Final = 9988, "CLOSE-WAIT"
+	want[0].Server.Transitions = []tr{{1, "LISTEN", "SYN-RECEIVED"}, {3, "SYN-RECEIVED", "ESTABLISHED"}, {6, "ESTABLISHED", "CLOSE-WAIT"}}
+	want[0].Handshake.SYNACKAck = &struct{ Got, Want uint32 }{2970024579, 2970024579}
+	want[0].Handshake.ACKAck = &struct{ Got, Want uint32 }{2032818398, 2032818398}
+	want[0].Teardown.Pattern, want[0].Teardown.Initiator = "incomplete", "client"
+	want[0].Teardown.Missing = []string{"server-fin", "end"}
+	want[0].Segments = []seg{{1, "c2s"}, {2, "s2c"}, {3, "c2s"}, {6, "c2s"}, {7, "s2c"}}
+	want[1].ID = 2
+	want[1].Client.Port, want[1].Client.Final = 41474, "CLOSE-WAIT"
+	want[1].Client.Transitions = []tr{{4, "UNKNOWN", "CLOSE-WAIT"}}
+	want[1].Server.Port, want[1].Server.Final = 9988, "FIN-WAIT-2"
+	want[1].Server.Transitions = []tr{{4, "UNKNOWN", "FIN-WAIT-1"}, {5, "FIN-WAIT-1", "FIN-WAIT-2"}}
+	want[1].Teardown.Pattern, want[1].Teardown.Initiator = "incomplete", "server"
+	want[1].Teardown.Missing = []string{"syn", "syn-ack", "handshake-ack", "client-fin", "end"}
+	want[1].Segments = []seg{{4, "s2c"}, {5, "c2s"}}
+	if d := cmp.Diff(want[:], got); d != "" {
+		t.Errorf("explain --json (-want +got):\n%s", d)
+	}
+}
+
+func TestConnsSeedJSON(t *testing.T) {
+	out, errOut, code := runCLI(t, "conns", "-r", corpus.Seed(t, "capture.txt"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), out)
+	}
+	for _, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration",
+			"orig_bytes", "resp_bytes", "conn_state", "history", "missed_bytes", "orig_pkts", "resp_pkts",
+			"handshake", "teardown", "client_final", "server_final", "anomalies"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("key %q missing in %s", k, line)
+			}
+		}
+	}
+}
+
+// TestDamagedInput cuts a capture inside its last record: the
+// connections before the damage are printed, then one error line.
+func TestDamagedInput(t *testing.T) {
+	var b bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 101) // raw IP
+	b.Write(hdr)
+	syn := []byte{0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0x9c, 0x40, 0, 80, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, 0x02, 0x02, 0, 0, 0, 0, 0}
+	for i := 0; i < 2; i++ {
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[0:], 1000+uint32(i))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(syn)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(syn)))
+		b.Write(rec)
+		if i == 0 {
+			b.Write(syn)
+		} else {
+			b.Write(syn[:10]) // cut short
+		}
+	}
+	file := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, "conns", "-r", file)
+	if code == 0 {
+		t.Fatalf("exit 0 on a damaged file")
+	}
+	if !strings.Contains(out, "10.0.0.1:40000") {
+		t.Errorf("the connection before the damage is missing:\n%s", out)
+	}
+	if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "synfin conns: ") {
+		t.Errorf("stderr %q, want one line", errOut)
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"explain"}, 2},
+		{[]string{"explain", "-r", "/nonexistent.pcap"}, 1},
+		{[]string{"explain", "-r", "x", "--lang", "fr"}, 2},
+		{[]string{"conns", "-r", "x", "--max-conns", "many"}, 2},
+	}
+	for _, tt := range tests {
+		_, errOut, code := runCLI(t, tt.args...)
+		if code != tt.code || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line", tt.args, code, errOut, tt.code)
+		}
+	}
+	out, _, code := runCLI(t, "explain", "--help")
+	if code != 0 || !strings.Contains(out, "Examples:") {
+		t.Errorf("explain --help: exit %d\n%s", code, out)
+	}
+}
