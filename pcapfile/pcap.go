@@ -110,6 +110,11 @@ func (r *pcapReader) next(f *wire.Frame) error {
 		}
 	}
 	r.off += 16 + int64(caplen)
+	// libpcap hands out at most the file's snap length of a longer record.
+	if snap := r.snap(); len(data) > snap {
+		data = data[:snap]
+		caplen = snap
+	}
 	ns := int64(frac)
 	if !r.nano {
 		ns *= 1000
@@ -125,4 +130,13 @@ func (r *pcapReader) next(f *wire.Frame) error {
 		Data:    data,
 	}
 	return nil
+}
+
+// snap is the snap length libpcap applies: the file's, unless it is 0 or
+// larger than libpcap's maximum.
+func (r *pcapReader) snap() int {
+	if r.snaplen <= 0 || r.snaplen > maxSnaplen {
+		return maxSnaplen
+	}
+	return r.snaplen
 }

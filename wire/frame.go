@@ -14,3 +14,17 @@ type Frame struct {
 	Interface int      // pcapng interface index
 	Data      []byte
 }
+
+// Stamp returns the time stamp as recorded: seconds and a fraction in
+// microseconds, or nanoseconds when nano. Frames that carry no raw stamp
+// (Sec and Frac zero) are derived from Time.
+func (f *Frame) Stamp() (sec int64, frac uint32, nano bool) {
+	if f.Sec != 0 || f.Frac != 0 {
+		return f.Sec, f.Frac, f.Nano
+	}
+	sec, ns := f.Time/1e9, f.Time%1e9
+	if ns < 0 {
+		sec, ns = sec-1, ns+1e9
+	}
+	return sec, uint32(ns), true
+}

@@ -130,13 +130,17 @@ func (pr *Printer) Skip(f *wire.Frame) {
 // ---- time stamps (util-print.c ts_print) ----
 
 func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
-	sec, ns := f.Time/1e9, f.Time%1e9
-	if ns < 0 {
-		sec, ns = sec-1, ns+1e9
-	}
-	frac, digits := ns/1000, 6
-	if pr.o.Nano {
-		frac, digits = ns, 9
+	// The fraction is printed as recorded, even when out of range, with
+	// libpcap's 32-bit scaling between micro- and nanoseconds.
+	sec, raw, nano := f.Stamp()
+	frac, digits := int64(raw), 6
+	switch {
+	case pr.o.Nano && !nano:
+		frac, digits = int64(raw*1000), 9
+	case pr.o.Nano:
+		digits = 9
+	case nano:
+		frac = int64(raw / 1000)
 	}
 	switch pr.o.Time {
 	case TimeNone:
