@@ -132,9 +132,11 @@ warm() {
 }
 
 describe() { # file
-	local f=$1
-	echo "File: \`$(basename "$f")\`: $(head -n1 "$f.gen" | sed 's/^synfin gen: //')."
-	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GiB."
+	echo "File: \`$(basename "$1")\`: $(head -n1 "$1.gen" | sed 's/^synfin gen: //')."
+}
+
+machine() {
+	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work running skews the times)."
 	echo
 }
 
@@ -145,6 +147,7 @@ if [ "$scale" -gt 1 ]; then
 	echo
 	describe "$f1"
 	describe "$fk"
+	machine
 	echo "| command | 1× wall (s) | 1× peak RSS (MB) | ${scale}× wall (s) | ${scale}× peak RSS (MB) |"
 	echo "|---|---:|---:|---:|---:|"
 	for row in "cat" "synfin conns" "synfin read -n -S"; do
@@ -159,7 +162,7 @@ if [ "$scale" -gt 1 ]; then
 			if [ -n "$note" ]; then
 				cells+=("$note" "")
 			else
-				cells+=("$(printf %.2f "$wall")" "$rss")
+				cells+=("$(printf %.3f "$wall")" "$rss")
 			fi
 		done
 		echo "| \`$row\` | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} |"
@@ -190,6 +193,7 @@ fi
 
 echo
 describe "$f"
+machine
 cat_wall=${walls[0]} conns_wall=${walls[1]}
 echo "| command | wall (s) | × cat | × synfin conns | peak RSS (MB) |"
 echo "|---|---:|---:|---:|---:|"
@@ -198,6 +202,6 @@ for i in "${!names[@]}"; do
 		echo "| \`${names[$i]}\` | ${notes[$i]} | | | |"
 		continue
 	fi
-	printf '| `%s` | %.2f | %s | %s | %s |\n' "${names[$i]}" "${walls[$i]}" \
+	printf '| `%s` | %.3f | %s | %s | %s |\n' "${names[$i]}" "${walls[$i]}" \
 		"$(ratio "${walls[$i]}" "$cat_wall")" "$(ratio "${walls[$i]}" "$conns_wall")" "${rsss[$i]}"
 done

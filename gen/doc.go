@@ -5,7 +5,7 @@
 // the second FIN), client-first or server-first, simultaneous close,
 // half-close, abort by RST, refusal (SYN answered by RST-ACK) and an
 // unanswered SYN retransmitted after 1 s and 3 s. Some connections exchange
-// data with slow start, delayed ACKs, SACK, retransmissions and
+// data with slow start, an ACK every second segment, SACK, retransmissions and
 // out-of-order segments; a few are established only after a SYN was
 // retransmitted. IPv4 and IPv6 (about 80/20) over Ethernet, with valid IP
 // and TCP checksums and the SYN options Linux and Windows send.
