@@ -103,15 +103,21 @@ func runConns(env *Env, args []string) error {
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func track(env *Env, file, expr string, cfg tcpstate.Config) error {
-	if cfg.Zeek == nil {
-		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }
-	}
 	src, err := input.Open(file, env.Stdin, input.Options{})
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	return trackSource(env, src, expr, cfg)
+}
+
+// trackSource feeds the frames of src, filtered by expr, to a tracker.
+func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) error {
+	if cfg.Zeek == nil {
+		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
+		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }
+	}
+	var err error
 	t := tcpstate.New(cfg)
 	var (
 		fr      wire.Frame
@@ -149,6 +155,26 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 	}
 	t.Flush()
 	return readErr
+}
+
+// frameSource hands out frames; input.Source is one.
+type frameSource interface {
+	Next(f *wire.Frame) error
+}
+
+// frameSlice is a frameSource over frames held in memory.
+type frameSlice struct {
+	frames []wire.Frame
+	i      int
+}
+
+func (s *frameSlice) Next(f *wire.Frame) error {
+	if s.i >= len(s.frames) {
+		return io.EOF
+	}
+	*f = s.frames[s.i]
+	s.i++
+	return nil
 }
 
 // zeekEngine gives each connection Zeek's conn_state, history and
