@@ -117,11 +117,10 @@ func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) er
 		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
 		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }
 	}
-	var err error
 	t := tcpstate.New(cfg)
 	var (
 		fr      wire.Frame
-		filters map[wire.LinkType]*filter.Filter
+		flt     = newFrameFilter(expr)
 		readErr error
 	)
 	for {
@@ -135,21 +134,10 @@ func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) er
 			}
 			break
 		}
-		if expr != "" {
-			f, ok := filters[fr.Link]
-			if !ok {
-				f, err = filter.Compile(expr, fr.Link)
-				if err != nil {
-					return usagef("%v", err)
-				}
-				if filters == nil {
-					filters = map[wire.LinkType]*filter.Filter{}
-				}
-				filters[fr.Link] = f
-			}
-			if !f.Match(fr.Data) {
-				continue
-			}
+		if ok, ferr := flt.match(&fr); ferr != nil {
+			return ferr
+		} else if !ok {
+			continue
 		}
 		t.Frame(&fr)
 	}

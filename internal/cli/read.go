@@ -113,14 +113,7 @@ func runRead(env *Env, args []string) error {
 		popt.Dump, popt.DumpLink = tcpdump.DumpASCII, o.A > 1
 	}
 
-	// Filter hook: an expression will be compiled with package filter,
-	//   flt, err := filter.Compile(expr, link)
-	// and frames for which !flt.Match(f.Data) skipped before decoding
-	// (skipped frames still count for -#). Until then an expression is
-	// refused rather than silently ignored.
-	if expr := fs.Args(); len(expr) > 0 {
-		return usagef("filter expressions are not supported yet (got %q)", joinArgs(expr))
-	}
+	flt := newFrameFilter(joinArgs(fs.Args()))
 
 	src, err := input.Open(o.file, env.Stdin, input.Options{})
 	if err != nil {
@@ -143,6 +136,13 @@ func runRead(env *Env, args []string) error {
 		}
 		if err = src.Next(&f); err != nil {
 			break
+		}
+		// tcpdump never sees what its filter rejects: such frames take no
+		// -# number and no part in -ttt deltas.
+		if ok, ferr := flt.match(&f); ferr != nil {
+			return ferr
+		} else if !ok {
+			continue
 		}
 		if !printable(p.Decode(f.Link, f.Data), &p) {
 			skipped++
