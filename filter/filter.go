@@ -24,6 +24,7 @@ type Filter struct {
 	link wire.LinkType
 	prog []bpf.RawInstruction
 	ins  []bpf.Instruction
+	vlan bool
 }
 
 // Compile compiles a pcap-filter expression for frames of link type link.
@@ -59,6 +60,7 @@ func CompileSnaplen(expr string, link wire.LinkType, snaplen uint32) (*Filter, e
 			}
 			return nil, errAt(t.pos, "unexpected %s", describe(t))
 		}
+		f.vlan = p.usesVLAN
 		if root.kind == pConst && !root.val {
 			return nil, ErrRejectsAll
 		}
@@ -111,6 +113,10 @@ func (f *Filter) Program() []bpf.RawInstruction {
 
 // Link returns the link type the filter was compiled for.
 func (f *Filter) Link() wire.LinkType { return f.link }
+
+// UsesVLAN reports whether the expression tests VLAN tags, which a Linux
+// socket filter cannot see in the frame: the kernel strips them first.
+func (f *Filter) UsesVLAN() bool { return f.vlan }
 
 // String returns the expression.
 func (f *Filter) String() string { return f.expr }

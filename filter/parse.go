@@ -45,6 +45,8 @@ type parser struct {
 	last  quals
 	depth int
 	mem   int // scratch memory slots in use
+
+	usesVLAN bool
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -365,6 +367,7 @@ func (p *parser) parseVLAN() (*pred, error) {
 		}
 	}
 	p.vlan += 4
+	p.usesVLAN = true
 	return b, nil
 }
 

@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"synfin/capture"
+	"synfin/render/tcpdump"
+	"synfin/wire"
+)
+
+func init() {
+	register(&command{name: "capture", summary: "capture live traffic (AF_PACKET) with tcpdump's filter language", run: runCapture})
+}
+
+const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
+                      [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [EXPR]
+
+Capture packets on a Linux interface and print the TCP segments exactly as
+tcpdump 4.99.3 does, or write them to a file. EXPR is a pcap-filter
+expression ("tcp port 9988", "host 10.0.0.1 and tcp[tcpflags] & tcp-syn
+!= 0"), compiled to BPF and run in the kernel. On exit (-c, --for, Ctrl-C
+or SIGTERM) everything is written out and tcpdump's summary goes to
+standard error.
+
+Options:
+  -i IFACE      interface to capture on (default "any": all interfaces,
+                written as Linux cooked v2 frames, as tcpdump does)
+  -w FILE       write packets to FILE ("-" for standard output) instead of
+                printing them; pcap, or pcapng when FILE ends in .pcapng
+  --pcapng      write pcapng whatever the file name
+  -c N          stop after N packets
+  --for DUR     stop after a duration (e.g. 10s, 2m)
+  -s SNAPLEN    bytes kept of each packet (default 262144)
+  -p            do not put the interface into promiscuous mode
+  -Z USER       drop privileges to USER once the capture is open
+  -n, -S, -t, -tt, -ttt, -tttt, -ttttt, -v, -e, -q, -#
+                printing as in 'synfin read' and tcpdump
+
+Capturing needs CAP_NET_RAW: run as root, or once
+  sudo setcap cap_net_raw+ep $(which synfin)
+
+Examples:
+  synfin capture -i lo -n -S tcp port 9988
+  synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
+  synfin capture -i any --for 30s -w - port 443 | synfin conns -r -
+`
+
+type captureOpts struct {
+	iface, file, user, dur string
+	count, snaplen         int
+	noPromisc, pcapng      bool
+	n, S, e, q, hash       bool
+	t, v                   int
+}
+
+func runCapture(env *Env, args []string) error {
+	var o captureOpts
+	fs := newFlags("capture", captureUsage, env.Stdout)
+	fs.String('i', "interface", &o.iface)
+	fs.String('w', "", &o.file)
+	fs.Int('c', "", &o.count)
+	fs.String(0, "for", &o.dur)
+	fs.Int('s', "snapshot-length", &o.snaplen)
+	fs.Bool('p', "no-promiscuous-mode", &o.noPromisc)
+	fs.String('Z', "relinquish-privileges", &o.user)
+	fs.Bool(0, "pcapng", &o.pcapng)
+	fs.Bool('n', "", &o.n)
+	fs.Bool('S', "", &o.S)
+	fs.Count('t', "", &o.t)
+	fs.Count('v', "", &o.v)
+	fs.Bool('e', "", &o.e)
+	fs.Bool('q', "", &o.q)
+	fs.Bool('#', "", &o.hash)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.Seen("c") && o.count <= 0 {
+		return usagef("-c takes a positive count")
+	}
+	if fs.Seen("s") && (o.snaplen < 0 || o.snaplen > capture.DefaultSnaplen) {
+		return usagef("-s takes a snapshot length from 0 to %d", capture.DefaultSnaplen)
+	}
+	ctx := env.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.dur != "" {
+		d, err := time.ParseDuration(o.dur)
+		if err != nil || d <= 0 {
+			return usagef("--for takes a duration such as 10s or 2m, not %q", o.dur)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	expr := strings.Join(fs.Args(), " ")
+	h, err := capture.Open(capture.Options{
+		Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: expr,
+	})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if o.user != "" {
+		if err := capture.DropPrivileges(o.user); err != nil {
+			return err
+		}
+	}
+
+	var (
+		w   *capture.Writer
+		out *bufio.Writer
+		pr  *tcpdump.Printer
+	)
+	if o.file != "" {
+		w, err = capture.Create(o.file, env.Stdout, capture.WriterOptions{
+			Link: h.LinkType(), Snaplen: h.Snaplen(), Interface: h.Interface(), Filter: expr,
+			PcapNG: o.pcapng || strings.HasSuffix(o.file, ".pcapng"),
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		if o.t > tcpdump.TimeDeltaFirst {
+			o.t = tcpdump.TimeDeltaFirst
+		}
+		pr = tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
+			Link: o.e, Quiet: o.q, Number: o.hash})
+		out = bufio.NewWriterSize(env.Stdout, 1<<16)
+	}
+	fmt.Fprintf(env.Stderr, "synfin capture: listening on %s, link-type %s, snapshot length %d bytes\n",
+		h.Interface(), linkTypeName(h.LinkType()), h.Snaplen())
+
+	var (
+		f     wire.Frame
+		p     wire.Packet
+		buf   = make([]byte, 0, 4096)
+		n     int
+		loopE error
+	)
+	for o.count == 0 || n < o.count {
+		if err := h.Next(ctx, &f); err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				loopE = err
+			}
+			break
+		}
+		n++
+		if w != nil {
+			if err := w.Write(&f); err != nil {
+				loopE = err
+				break
+			}
+			continue
+		}
+		if !printable(p.Decode(f.Link, f.Data), &p) {
+			continue
+		}
+		buf = pr.Append(buf[:0], &f, &p)
+		if _, err := out.Write(buf); err != nil {
+			loopE = fmt.Errorf("capture: %w", err)
+			break
+		}
+		// Live output is read by people and pipes: do not hold lines back
+		// while the wire is idle.
+		if out.Buffered() > 0 && n%64 == 0 {
+			out.Flush()
+		}
+	}
+	// Flush on every way out, then the summary, as tcpdump prints it.
+	var ferr error
+	if w != nil {
+		ferr = w.Close()
+	} else if err := out.Flush(); err != nil {
+		ferr = fmt.Errorf("capture: %w", err)
+	}
+	st, serr := h.Stats()
+	h.Close()
+	plural := func(v uint64) string {
+		if v == 1 {
+			return ""
+		}
+		return "s"
+	}
+	fmt.Fprintf(env.Stderr, "%d packet%s captured\n", st.Captured, plural(st.Captured))
+	if serr == nil {
+		fmt.Fprintf(env.Stderr, "%d packet%s received by filter\n", st.Received, plural(st.Received))
+		fmt.Fprintf(env.Stderr, "%d packet%s dropped by kernel\n", st.Dropped, plural(st.Dropped))
+	}
+	return errors.Join(loopE, ferr)
+}
+
+func linkTypeName(l wire.LinkType) string {
+	switch l {
+	case wire.LinkEthernet:
+		return "EN10MB (Ethernet)"
+	case wire.LinkSLL2:
+		return "LINUX_SLL2 (Linux cooked v2)"
+	}
+	return fmt.Sprintf("%d", uint32(l))
+}
