@@ -32,6 +32,8 @@ type dirState struct {
 	dataEnd     uint32
 	acked       bool   // an ACK was sent in this direction
 	highAck     uint32 // highest acknowledgment sent
+	finRcvd     bool   // the receiver's state changed on receiving the FIN
+	finRcvAt    int    // index in the receiver's Transitions where it began
 }
 
 // conn is a Conn with the tracker's bookkeeping.
@@ -160,6 +162,14 @@ func (c *conn) unset(s Side, seg int) {
 	for n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Seg >= seg; n-- {
 		ep.State = ep.Transitions[n-1].From
 		ep.Transitions = ep.Transitions[:n-1]
+	}
+	// The FIN s receives travels the other way.
+	d := &c.d[S2C]
+	if s == SideServer {
+		d = &c.d[C2S]
+	}
+	if d.finRcvAt > len(ep.Transitions) {
+		d.finRcvd = false
 	}
 }
 

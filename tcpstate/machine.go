@@ -255,6 +255,8 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 				}
 				fi.Ack = SegRef{}
 				fi.AckOK = false
+			} else if !c.Teardown.RST.Seen() {
+				c.lostFIN(r, snd, index, ts)
 			}
 			if rp.State == TimeWait {
 				// The TIME-WAIT end acknowledges again and restarts 2MSL.
@@ -293,14 +295,25 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 		c.set(s, FinWait1, index, ts)
 	case CloseWait:
 		if crossed {
+			// Its ack says it had not received the peer's FIN when it
+			// sent its own: that FIN reached it after this one left.
 			c.unset(s, c.fin(r).Seg)
 			c.set(s, FinWait1, index, ts)
-			c.set(s, Closing, index, ts)
+			c.receiveFIN(s, rcv, index, ts)
 		} else {
 			c.set(s, LastAck, index, ts)
 		}
 	}
-	// The receiver's state on receiving.
+	c.receiveFIN(r, snd, index, ts)
+	return an
+}
+
+// receiveFIN moves endpoint r on receiving the FIN sent in direction d,
+// remembering where in r's transitions that began so that later evidence
+// can take it back.
+func (c *conn) receiveFIN(r Side, d *dirState, index int, ts int64) {
+	rp := c.Endpoint(r)
+	d.finRcvd, d.finRcvAt = true, len(rp.Transitions)
 	switch rp.State {
 	case Established, SynReceived, Unknown:
 		c.set(r, CloseWait, index, ts)
@@ -309,5 +322,31 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 	case FinWait2:
 		c.set(r, TimeWait, index, ts)
 	}
-	return an
+}
+
+// lostFIN handles a FIN of direction d that came again before any ack
+// from r covered it. An endpoint acknowledges a FIN it receives at once,
+// so the earlier copies were lost before r got them: r's state changes on
+// receiving one are taken back, with what followed from them; r's own FIN
+// and its acknowledgment, which happened without it, are replayed; and r
+// receives this copy.
+func (c *conn) lostFIN(r Side, d *dirState, index int, ts int64) {
+	rp := c.Endpoint(r)
+	if !d.finRcvd || d.finRcvAt > len(rp.Transitions) {
+		return
+	}
+	for n := len(rp.Transitions); n > d.finRcvAt; n-- {
+		rp.State = rp.Transitions[n-1].From
+	}
+	rp.Transitions = rp.Transitions[:d.finRcvAt]
+	if own := c.fin(r); own.Seen() {
+		switch rp.State {
+		case Established, SynReceived, Unknown:
+			c.set(r, FinWait1, own.Seg, own.Time)
+		}
+		if own.Ack.Seen() && rp.State == FinWait1 {
+			c.set(r, FinWait2, own.Ack.Seg, own.Ack.Time)
+		}
+	}
+	c.receiveFIN(r, d, index, ts)
 }

@@ -102,6 +102,9 @@ func TestSeed(t *testing.T) {
 const (
 	cli = "10.0.0.1:40000"
 	srv = "10.0.0.2:80"
+
+	labCli = "127.0.0.1:28405"
+	labSrv = "127.0.0.1:9301"
 )
 
 func c2s(flags string, seq, ack uint32, n int, us int64) synSeg {
@@ -202,6 +205,42 @@ func TestLifecycles(t *testing.T) {
 			TimeWait:         "client",
 			Anomalies:        []string{"retransmission x1", "duplicate-ack x1", "fin-retransmit x1", "lost-last-ack x1"},
 			HandshakeChecked: true}},
+	}, {
+		// Captured on lo by the lab's simultaneous-close scenario, which
+		// drops the client's first FIN (#4) after the capture point. The
+		// server's FIN (#5) acks the client's FIN sequence number, not
+		// past it: the server had not received that FIN. The retransmitted
+		// FIN (#7) is the one it receives, in FIN-WAIT-2. Expected states:
+		// the kernel's tracepoint and sock_diag for the same run.
+		name: "simultaneous close, first FIN lost (kernel)",
+		segs: []synSeg{
+			{src: labCli, dst: labSrv, flags: "S", seq: 1164614351, us: 254264},
+			{src: labSrv, dst: labCli, flags: "S.", seq: 1573160378, ack: 1164614352, us: 254281},
+			{src: labCli, dst: labSrv, flags: ".", seq: 1164614352, ack: 1573160379, us: 254297},
+			{src: labCli, dst: labSrv, flags: "F.", seq: 1164614352, ack: 1573160379, us: 254783},
+			{src: labSrv, dst: labCli, flags: "F.", seq: 1573160379, ack: 1164614352, us: 304839},
+			{src: labCli, dst: labSrv, flags: ".", seq: 1164614353, ack: 1573160380, us: 304861},
+			{src: labCli, dst: labSrv, flags: "F.", seq: 1164614352, ack: 1573160380, us: 461758},
+			{src: labSrv, dst: labCli, flags: ".", seq: 1573160380, ack: 1164614353, us: 461792},
+		},
+		want: []view{{Client: labCli, Server: labSrv,
+			ClientTr:    plus(openC, "4 ESTABLISHED>FIN-WAIT-1", "5 FIN-WAIT-1>CLOSING", "8 CLOSING>TIME-WAIT"),
+			ServerTr:    plus(openS, "5 ESTABLISHED>FIN-WAIT-1", "6 FIN-WAIT-1>FIN-WAIT-2", "7 FIN-WAIT-2>TIME-WAIT"),
+			ClientFinal: "TIME-WAIT", ServerFinal: "TIME-WAIT", Pattern: "simultaneous-close", Initiator: "both",
+			TimeWait: "both", Anomalies: []string{"retransmission x1", "fin-retransmit x1"}, HandshakeChecked: true}},
+	}, {
+		// The server's data (#5) acks only up to the client's FIN: it had
+		// not received it, and the FIN comes again (#7) before any ack
+		// covers it. The server receives the copy at #7, not the one at #4.
+		name: "lost FIN retransmitted after data from the peer",
+		segs: with(c2s("F.", 1001, 5001, 0, 300), s2c("P.", 5001, 1001, 10, 310),
+			c2s(".", 1002, 5011, 0, 320), c2s("F.", 1001, 5011, 0, 500000),
+			s2c(".", 5011, 1002, 0, 500010), s2c("F.", 5011, 1002, 0, 500020), c2s(".", 1002, 5012, 0, 500030)),
+		want: []view{{Client: cli, Server: srv,
+			ClientTr:    plus(openC, "4 ESTABLISHED>FIN-WAIT-1", "8 FIN-WAIT-1>FIN-WAIT-2", "9 FIN-WAIT-2>TIME-WAIT"),
+			ServerTr:    plus(openS, "7 ESTABLISHED>CLOSE-WAIT", "9 CLOSE-WAIT>LAST-ACK", "10 LAST-ACK>CLOSED"),
+			ClientFinal: "TIME-WAIT", ServerFinal: "CLOSED", Pattern: "half-close", Initiator: "client",
+			TimeWait: "client", Anomalies: []string{"retransmission x1", "fin-retransmit x1"}, HandshakeChecked: true}},
 	}, {
 		name: "first seen at the SYN-ACK",
 		segs: []synSeg{s2c("S.", 5000, 1001, 0, 0), c2s(".", 1001, 5001, 0, 100)},
