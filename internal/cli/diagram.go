@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"synfin/filter"
+	"synfin/input"
+	"synfin/render/explain"
+	"synfin/render/html"
+	"synfin/render/ladder"
+	"synfin/tcpstate"
+	"synfin/wire"
+)
+
+func init() {
+	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
+}
+
+const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
+                      [--conn ID] [--ascii] [--width N] [--lang en|zh] [EXPR]
+
+Draws every TCP connection of a capture as a ladder diagram: the client's
+and server's lifelines shaded by each end's RFC 9293 state and labelled
+where it changes, one arrow per segment (flags, relative seq:end(len),
+ack), the handshake, data and teardown phases bracketed, anomalies marked
+on their arrows, and long gaps (retransmission timeouts, TIME-WAIT) drawn
+as breaks.
+
+Options:
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  --format F       ascii (default): text for the terminal
+                   svg: one self-contained SVG, connections one below another
+                   mermaid: Mermaid sequenceDiagram source, for Markdown
+                   html: an offline report with every connection, filters,
+                   ladders, segment tables and explanations (en/zh)
+  -o FILE          write to FILE instead of standard output (a regular
+                   file; anything else is refused)
+  --conn ID        only connection ID (as numbered by conns and explain)
+  --ascii          plain ASCII instead of box-drawing characters
+  --width N        text width for ascii (default 80)
+  --lang L         language of the words drawn: en or zh
+  EXPR             a pcap-filter expression selecting packets
+
+Examples:
+  synfin diagram -r capture.txt
+  synfin diagram -r trace.pcap --conn 3 --format svg -o conn3.svg
+  synfin diagram -r trace.pcap --format mermaid --conn 1 >> notes.md
+  synfin diagram -r trace.pcap --format html -o report.html
+`
+
+func runDiagram(env *Env, args []string) error {
+	var (
+		file, format, out, lang string
+		plain                   bool
+		connID, width           int
+	)
+	fs := newFlags("diagram", diagramUsage, env.Stdout)
+	fs.String('r', "read", &file)
+	fs.String(0, "format", &format)
+	fs.String('o', "output", &out)
+	fs.Int(0, "conn", &connID)
+	fs.Bool(0, "ascii", &plain)
+	fs.Int(0, "width", &width)
+	fs.String(0, "lang", &lang)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if file == "" {
+		return usagef("-r FILE is required")
+	}
+	switch format {
+	case "":
+		format = "ascii"
+	case "ascii", "svg", "mermaid", "html":
+	default:
+		return usagef("--format must be ascii, svg, mermaid or html, not %q", format)
+	}
+	if explain.CheckLang(lang) != nil {
+		return usagef("--lang must be en or zh, not %q", lang)
+	}
+	if fs.Seen("conn") && connID <= 0 {
+		return usagef("--conn takes a connection id from 1")
+	}
+	if fs.Seen("width") && width < 40 {
+		return usagef("--width must be at least 40")
+	}
+	expr := strings.Join(fs.Args(), " ")
+	if expr != "" {
+		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	if out != "" {
+		if err := checkOutput(out); err != nil {
+			return err
+		}
+	}
+	conns, readErr := readConns(env, file, expr, connID)
+	if readErr == nil && connID != 0 && len(conns) == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, file)
+	}
+	w := env.Stdout
+	var f *os.File
+	if out != "" {
+		var err error
+		if f, err = os.Create(out); err != nil {
+			return err
+		}
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	err := WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return readErr
+}
+
+// checkOutput refuses to write over anything but a regular file: a
+// device, a directory, a FIFO or a symbolic link.
+func checkOutput(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("refusing to write to %s: not a regular file", path)
+	}
+	return nil
+}
+
+// DiagramOptions choose what WriteDiagram draws.
+type DiagramOptions struct {
+	Format string // ascii, svg, mermaid or html
+	ASCII  bool   // plain ASCII text
+	Width  int    // text width
+	Lang   string // en or zh
+	Title  string // the HTML report's title, e.g. the capture's name
+}
+
+// WriteDiagram draws conns in the chosen format. The explain and lab
+// commands use it for their --html reports.
+func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error {
+	lo := ladder.Options{Width: opt.Width, ASCII: opt.ASCII, Lang: opt.Lang}
+	switch opt.Format {
+	case "svg":
+		return ladder.WriteSVG(w, conns, lo)
+	case "mermaid":
+		return ladder.WriteMermaid(w, conns, lo)
+	case "html":
+		return html.Write(w, conns, html.Options{Title: opt.Title, Lang: opt.Lang})
+	}
+	for _, c := range conns {
+		if err := ladder.WriteText(w, c, lo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readConns reads file, filters it with expr and returns its connections
+// (only connID unless 0) in ID order, with segments. A damaged input
+// yields what came before the damage, and the error.
+func readConns(env *Env, file, expr string, connID int) ([]*tcpstate.Conn, error) {
+	src, err := input.Open(file, env.Stdin, input.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	var conns []*tcpstate.Conn
+	t := tcpstate.New(tcpstate.Config{Segments: true, IdleTimeout: -1, Done: func(c *tcpstate.Conn) {
+		if connID == 0 || c.ID == uint64(connID) {
+			conns = append(conns, c.Clone())
+		}
+	}})
+	var (
+		fr      wire.Frame
+		filters map[wire.LinkType]*filter.Filter
+		readErr error
+	)
+	for {
+		if err := env.Ctx.Err(); err != nil {
+			readErr = err
+			break
+		}
+		if err := src.Next(&fr); err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if expr != "" {
+			f, ok := filters[fr.Link]
+			if !ok {
+				if f, err = filter.Compile(expr, fr.Link); err != nil {
+					return nil, usagef("%v", err)
+				}
+				if filters == nil {
+					filters = map[wire.LinkType]*filter.Filter{}
+				}
+				filters[fr.Link] = f
+			}
+			if !f.Match(fr.Data) {
+				continue
+			}
+		}
+		t.Frame(&fr)
+	}
+	t.Flush()
+	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
+	return conns, readErr
+}

@@ -1,0 +1,194 @@
+package explain
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"synfin/tcpstate"
+	"synfin/wire"
+)
+
+// Options control Write.
+type Options struct {
+	Lang  string // "en" (default) or "zh"
+	Width int    // wrap notes to this many columns; 0 means 80, negative no wrapping
+}
+
+// CheckLang reports an error for a language Write does not know.
+func CheckLang(lang string) error {
+	switch lang {
+	case "", English, Chinese:
+		return nil
+	}
+	return fmt.Errorf("explain: unknown language %q (en or zh)", lang)
+}
+
+// Write prints the explanation of c.
+func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
+	if err := CheckLang(opt.Lang); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	p := &printer{w: bw, lang: opt.Lang, width: opt.Width}
+	if p.lang == "" {
+		p.lang = English
+	}
+	if p.width == 0 {
+		p.width = 80
+	}
+	p.print(Explain(c))
+	return bw.Flush()
+}
+
+type printer struct {
+	w     *bufio.Writer
+	lang  string
+	width int
+}
+
+func (p *printer) t(m Msg) string { return m.Text(p.lang) }
+
+// line writes text wrapped at the width, the first line after prefix and
+// the rest indented to the prefix's width.
+func (p *printer) line(prefix, text string) {
+	indent := strings.Repeat(" ", Width(prefix))
+	for i, l := range wrap(text, p.width-Width(prefix)) {
+		if i == 0 {
+			p.w.WriteString(prefix)
+		} else {
+			p.w.WriteString(indent)
+		}
+		p.w.WriteString(l)
+		p.w.WriteByte('\n')
+	}
+}
+
+func (p *printer) print(e *Explanation) {
+	p.line("", p.t(e.Title))
+	for _, m := range e.Header {
+		p.line("  ", p.t(m))
+	}
+	p.w.WriteByte('\n')
+	p.line("", p.t(M("v.title")))
+	for _, m := range e.Verdict {
+		p.line("  • ", p.t(m))
+	}
+	if len(e.Steps) > 0 {
+		p.w.WriteByte('\n')
+		p.line("", p.t(M("tl.title")))
+	}
+	cw, sw := p.t(M("w.client")), p.t(M("w.server"))
+	for _, st := range e.Steps {
+		s := st.Seg
+		from, to := cw, sw
+		if s.Dir == tcpstate.S2C {
+			from, to = sw, cw
+		}
+		flags := string(s.Flags.AppendTcpdump(nil))
+		since := ""
+		if st.Since > 0 {
+			since = " +" + Dur(st.Since)
+		}
+		p.line("  ", fmt.Sprintf("#%d  %s%s  %s → %s  [%s]  %s", s.Index, TimeOfDay(s.Time), since, from, to, flags, p.t(M("w.phase."+s.Phase.String()))))
+		nums := fmt.Sprintf("seq %d [%d]", s.RelSeq, s.Seq)
+		if s.Flags&wire.ACK != 0 {
+			nums += fmt.Sprintf("  ack %d [%d]", s.RelAck, s.Ack)
+		}
+		nums += fmt.Sprintf("  win %d  len %d", s.WindowScaled, s.Len)
+		p.line("      ", nums)
+		for _, ch := range st.Changes {
+			how := "w.recv"
+			if ch.Sending {
+				how = "w.sends"
+			}
+			p.line("      ", p.t(M("tl.change", "side", sideWord(ch.Side), "from", ch.From.String(), "to", ch.To.String(), "how", Word(how), "why", Word(ch.Why.Key))))
+		}
+		for _, m := range st.Notes {
+			p.line("      ", p.t(m))
+		}
+	}
+	if len(e.Missing) > 0 {
+		p.w.WriteByte('\n')
+		p.line("", p.t(M("miss.title")))
+		for _, m := range e.Missing {
+			p.line("  • ", p.t(m))
+		}
+	}
+	p.w.WriteByte('\n')
+	p.line("", p.t(M("sum.title")))
+	for _, m := range e.Summary {
+		p.line("  • ", p.t(m))
+	}
+	p.w.WriteByte('\n')
+}
+
+// Width is the number of terminal columns s takes: East Asian wide and
+// full-width characters take two.
+func Width(s string) int {
+	n := 0
+	for _, r := range s {
+		n += RuneWidth(r)
+	}
+	return n
+}
+
+// RuneWidth is the number of terminal columns r takes.
+func RuneWidth(r rune) int {
+	switch {
+	case r == 0 || unicode.Is(unicode.Mn, r):
+		return 0
+	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0x303E, r >= 0x3041 && r <= 0x33FF,
+		r >= 0x3400 && r <= 0x4DBF, r >= 0x4E00 && r <= 0x9FFF, r >= 0xA000 && r <= 0xA4CF,
+		r >= 0xAC00 && r <= 0xD7A3, r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F,
+		r >= 0xFF00 && r <= 0xFF60, r >= 0xFFE0 && r <= 0xFFE6:
+		return 2
+	}
+	return 1
+}
+
+// noBreakBefore are characters a line must not start with (Chinese
+// punctuation that closes).
+const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
+
+// wrap splits text into lines of at most width columns, breaking at spaces
+// and, in Chinese, between wide characters.
+func wrap(text string, width int) []string {
+	if width < 20 || Width(text) <= width {
+		return []string{text}
+	}
+	var lines []string
+	for Width(text) > width {
+		cut, col, lastBreak := 0, 0, -1
+		for i, r := range text {
+			rw := RuneWidth(r)
+			if col+rw > width {
+				break
+			}
+			if r == ' ' {
+				lastBreak = i
+			} else if i > 0 && (RuneWidth(r) == 2 || prevWide(text, i)) && !strings.ContainsRune(noBreakBefore, r) {
+				lastBreak = i
+			}
+			col += rw
+			cut = i + utf8.RuneLen(r)
+		}
+		if lastBreak <= 0 {
+			lastBreak = cut
+		}
+		lines = append(lines, strings.TrimRight(text[:lastBreak], " "))
+		text = strings.TrimLeft(text[lastBreak:], " ")
+	}
+	if text != "" {
+		lines = append(lines, text)
+	}
+	return lines
+}
+
+func prevWide(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return RuneWidth(r) == 2 && !strings.ContainsRune("（《「『【", r)
+}

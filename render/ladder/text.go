@@ -1,0 +1,266 @@
+package ladder
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"synfin/render/explain"
+	"synfin/tcpstate"
+)
+
+// Options control how ladders are drawn.
+type Options struct {
+	// Width is the text width in columns; 0 means 80. The arrows take what
+	// the fixed columns leave.
+	Width int
+	// ASCII draws with plain ASCII instead of box-drawing characters.
+	ASCII bool
+	// Lang is the language of the few words drawn: "en" (default) or "zh".
+	Lang string
+}
+
+func (o Options) lang() string {
+	if o.Lang == "" {
+		return explain.English
+	}
+	return o.Lang
+}
+
+// glyphs are the characters of one drawing style.
+type glyphs struct {
+	life             [5]rune // lifeline per Band
+	shaft            [4]rune // arrow shaft per Class
+	right, left, rst rune
+	brk              rune // lifeline across a break
+	top, mid, bot    rune // phase bracket
+	tee              rune
+	dash             rune
+	warn, lost       string
+	dots             string
+}
+
+var unicodeGlyphs = glyphs{
+	life:  [5]rune{'┆', '│', '║', '┃', '╏'},
+	shaft: [4]rune{'─', '┄', '─', '─'},
+	right: '▶', left: '◀', rst: '✕', brk: '≈',
+	top: '┌', mid: '│', bot: '└', tee: '├', dash: '─',
+	warn: "⚠ ", lost: "✂ ", dots: "⋯",
+}
+
+var asciiGlyphs = glyphs{
+	life:  [5]rune{':', '|', '#', '!', ';'},
+	shaft: [4]rune{'-', '~', '-', '-'},
+	right: '>', left: '<', rst: 'X', brk: '~',
+	top: '+', mid: '|', bot: '+', tee: '+', dash: '-',
+	warn: "! ", lost: "? ", dots: "...",
+}
+
+// Column widths of the text ladder.
+const (
+	preW   = 17 // phase bracket, "#seg", time
+	stateW = 12 // len("SYN-RECEIVED")
+	minArr = 16
+)
+
+// ArrowWidth is the width of the arrow area for a text width.
+func ArrowWidth(width int) int {
+	if width == 0 {
+		width = 80
+	}
+	return max(minArr, width-preW-2*stateW-6)
+}
+
+// WriteText draws c as a text ladder.
+func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
+	if err := explain.CheckLang(opt.Lang); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, n: ArrowWidth(opt.Width)}
+	if opt.ASCII {
+		t.g = asciiGlyphs
+	}
+	t.draw(Layout(c))
+	return bw.Flush()
+}
+
+type textLadder struct {
+	w   *bufio.Writer
+	opt Options
+	g   glyphs
+	n   int // arrow area width
+}
+
+func (t *textLadder) word(key string) string { return explain.M(key).Text(t.opt.lang()) }
+
+// Title is a connection's one-line heading: id, addresses, teardown
+// pattern and final states.
+func Title(c *tcpstate.Conn, lang string) string {
+	return explain.M("hdr.title", "id", strconv.FormatUint(c.ID, 10),
+		"client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String()).Text(lang)
+}
+
+// Verdict is a short verdict line: teardown pattern and final states.
+func Verdict(c *tcpstate.Conn, lang string) string {
+	return explain.M("lg.verdict", "pattern", c.Teardown.Pattern.String(),
+		"c", c.Client.State.String(), "s", c.Server.State.String()).Text(lang)
+}
+
+func pad(s string, w int, right bool) string {
+	n := explain.Width(s)
+	if n > w {
+		s = truncate(s, w)
+		n = explain.Width(s)
+	}
+	if right {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+func truncate(s string, w int) string {
+	if explain.Width(s) <= w {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		rw := explain.RuneWidth(r)
+		if n+rw > w-1 {
+			break
+		}
+		b.WriteRune(r)
+		n += rw
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// center puts s in the middle of w columns filled with fill.
+func center(s string, w int, fill rune) string {
+	s = truncate(s, w)
+	n := explain.Width(s)
+	left := (w - n + 1) / 2
+	return strings.Repeat(string(fill), left) + s + strings.Repeat(string(fill), w-n-left)
+}
+
+func (t *textLadder) line(pre, cst string, cl rune, mid string, sl rune, sst string) {
+	s := pad(pre, preW, false) + pad(cst, stateW, true) + " " + string(cl) + mid + string(sl) + " " + sst
+	t.w.WriteString(strings.TrimRight(t.plain(s), " "))
+	t.w.WriteByte('\n')
+}
+
+func (t *textLadder) arrow(r *Row) string {
+	s := r.Seg
+	shaft := t.g.shaft[r.Class]
+	label := " " + truncate(r.Label, t.n-6) + " "
+	head := t.g.right
+	if s.Dir == tcpstate.S2C {
+		head = t.g.left
+	}
+	if r.Class == Reset {
+		head = t.g.rst
+	}
+	fill := t.n - 1 - explain.Width(label) - 2
+	if s.Dir == tcpstate.C2S {
+		return strings.Repeat(string(shaft), 2) + label + strings.Repeat(string(shaft), fill) + string(head)
+	}
+	return string(head) + strings.Repeat(string(shaft), fill) + label + strings.Repeat(string(shaft), 2)
+}
+
+func (t *textLadder) draw(m *Model) {
+	c := m.Conn
+	lang := t.opt.lang()
+	t.w.WriteString(t.plain(Title(c, lang)) + "\n")
+	t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
+	life := func(s tcpstate.State) rune { return t.g.life[BandOf(s)] }
+	t.line(pad(t.word("lg.time"), preW, false), t.word("w.client"), ' ', strings.Repeat(" ", t.n), ' ', t.word("w.server"))
+	t.line("", m.Initial[0].String(), life(m.Initial[0]), strings.Repeat(" ", t.n), life(m.Initial[1]), m.Initial[1].String())
+	phaseAt := make(map[int]Span)
+	inPhase := make([]bool, len(m.Rows))
+	for _, sp := range m.Phases {
+		phaseAt[sp.First] = sp
+		for i := sp.First; i <= sp.Last; i++ {
+			inPhase[i] = true
+		}
+	}
+	started := false
+	var first int64
+	if len(c.Segments) > 0 {
+		first = c.Segments[0].Time
+	}
+	prev := m.Initial
+	for i := range m.Rows {
+		r := &m.Rows[i]
+		if sp, ok := phaseAt[i]; ok {
+			corner := t.g.tee
+			if !started {
+				corner = t.g.top
+			}
+			started = true
+			t.line(string(corner)+string(t.g.dash)+" "+t.word("w.phase."+sp.Phase.String()), "", life(prev[0]), strings.Repeat(" ", t.n), life(prev[1]), "")
+		}
+		bracket := " "
+		if started {
+			bracket = string(t.g.mid)
+		}
+		cl, sl := life(r.States[0]), life(r.States[1])
+		cst, sst := "", ""
+		if r.Changed[0] {
+			cst = r.States[0].String()
+		}
+		if r.Changed[1] {
+			sst = r.States[1].String()
+		}
+		switch r.Kind {
+		case KindSeg:
+			pre := bracket + pad("#"+strconv.Itoa(r.Seg.Index), 5, false) + " " + t.plain(since(time.Duration(r.Seg.Time-first)))
+			t.line(pre, cst, cl, t.arrow(r), sl, sst)
+			if len(r.Marks) > 0 {
+				t.line(bracket, "", cl, " "+pad(t.g.warn+strings.Join(r.Marks, ", "), t.n-1, false), sl, "")
+			}
+		case KindBreak:
+			text := " " + t.g.dots + " " + explain.Dur(r.Gap) + " " + t.g.dots + " "
+			if r.TimeWait {
+				text = " " + t.g.dots + " TIME-WAIT 2MSL " + explain.Dur(r.Gap) + " " + t.g.dots + " "
+			}
+			t.line(bracket, "", t.g.brk, center(t.plain(text), t.n, ' '), t.g.brk, "")
+		case KindLost:
+			t.line(bracket, "", cl, center(" "+t.g.lost+t.word("lg.lost")+" ", t.n, ' '), sl, "")
+		case KindEnd:
+			pre := " "
+			if started {
+				pre = string(t.g.bot)
+			}
+			t.line(pre+string(t.g.dash)+" "+t.word("lg.end"), r.States[0].String(), cl, strings.Repeat(" ", t.n), sl, r.States[1].String())
+		}
+		prev = r.States
+	}
+	t.w.WriteByte('\n')
+	g := t.g
+	t.w.WriteString(string(g.life[BandIdle]) + " CLOSED/LISTEN  " + string(g.life[BandOpening]) + " SYN-SENT/SYN-RECEIVED  " +
+		string(g.life[BandEstablished]) + " ESTABLISHED\n")
+	t.w.WriteString(string(g.life[BandClosing]) + " FIN-WAIT/CLOSE-WAIT/CLOSING/LAST-ACK  " + string(g.life[BandTimeWait]) + " TIME-WAIT\n")
+	t.w.WriteString(string(g.shaft[Retrans]) + string(g.shaft[Retrans]) + " " + t.word("lg.retrans") + "  " + string(g.rst) + " RST  " +
+		strings.TrimSpace(g.warn) + " " + t.word("lg.anomaly") + "\n")
+	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n\n")
+}
+
+// plain keeps --ascii output ASCII in the words that are not.
+func (t *textLadder) plain(s string) string {
+	if !t.opt.ASCII {
+		return s
+	}
+	return strings.NewReplacer("µs", "us", "→", "->", "…", ".").Replace(s)
+}
+
+// since formats a time offset for the time column.
+func since(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return explain.Dur(d)
+}
