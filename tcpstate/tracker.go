@@ -1,6 +1,7 @@
 package tcpstate
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -15,6 +16,10 @@ const (
 	DefaultTimeWait = 60 * time.Second
 	// DefaultIdleTimeout is Zeek's tcp_inactivity_timeout.
 	DefaultIdleTimeout = 5 * time.Minute
+
+	// coldAfter is how long, on the capture's clock, an open connection
+	// goes without a segment before the tracker keeps it as a snapshot.
+	coldAfter = int64(time.Second)
 )
 
 // Config configures a Tracker.
@@ -67,11 +72,19 @@ type Tracker struct {
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
+	// With snapshots (see ZeekSnapshotter), closed connections wait for
+	// 2MSL in ice rather than in closed, and open ones with no segment
+	// for coldAfter wait in cold, least recently active first: memory
+	// then follows the connections that are busy.
+	snap   bool
+	ice    frozen
+	cold   frozen
+	state  []byte
 	nextID uint64
 	now    int64
 	stats  Stats
 	pkt    wire.Packet
-	flush  []*conn
+	flush  []flushed
 }
 
 // New returns a Tracker.
@@ -82,13 +95,34 @@ func New(cfg Config) *Tracker {
 	if cfg.TimeWait == 0 {
 		cfg.TimeWait = DefaultTimeWait
 	}
-	return &Tracker{cfg: cfg, table: make(map[key]*conn)}
+	t := &Tracker{cfg: cfg, table: make(map[key]*conn)}
+	t.snap = !cfg.Segments
+	if cfg.Zeek != nil {
+		// Every engine comes from the same constructor: the first tells.
+		c := t.newConn()
+		_, t.snap = c.zeek.(ZeekSnapshotter)
+		t.snap = t.snap && !cfg.Segments
+		t.free = append(t.free, c)
+	}
+	return t
 }
+
+func (t *Tracker) newConn() *conn {
+	c := new(conn)
+	c.reset()
+	if t.cfg.Zeek != nil {
+		c.zeek = t.cfg.Zeek()
+	}
+	return c
+}
+
+// open is the number of connections held, live or as snapshots.
+func (t *Tracker) open() int { return len(t.table) + t.ice.len() + t.cold.len() }
 
 // Stats returns counts so far.
 func (t *Tracker) Stats() Stats {
 	s := t.stats
-	s.Open = len(t.table)
+	s.Open = t.open()
 	return s
 }
 
@@ -116,6 +150,13 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
 	k := makeKey(src, dst)
 	c := t.table[k]
+	if c == nil && t.snap {
+		if pos, ok := t.ice.lookup(k); ok {
+			c = t.thaw(&t.ice, t.ice.at(pos))
+		} else if pos, ok := t.cold.lookup(k); ok {
+			c = t.thaw(&t.cold, t.cold.at(pos))
+		}
+	}
 	if c != nil && p.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && c.newSYN(src, p.Seq) {
 		prev := c
 		reuse := Reuse{Prev: prev.ID, Gap: time.Duration(ts - prev.Last.Time)}
@@ -129,7 +170,9 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 		c = t.create(k, src, dst, p, index, ts)
 	}
 	c.segment(t, index, ts, p)
-	if c.bothClosed() {
+	if c.bothClosed() && t.snap {
+		t.freeze(&t.ice, c)
+	} else if c.bothClosed() {
 		if !c.inClosed {
 			t.active.remove(c)
 			t.closed.pushFront(c)
@@ -148,20 +191,47 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 
 // expire hands out connections that the capture's clock has left behind.
 func (t *Tracker) expire() {
+	for t.snap {
+		e, ok := t.ice.oldest()
+		if !ok || e.last+int64(t.cfg.TimeWait) >= t.now {
+			break
+		}
+		t.emit(t.thaw(&t.ice, e), EndClosed)
+	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.TimeWait) < t.now; c = t.closed.back() {
 		t.emit(c, EndClosed)
 	}
-	if t.cfg.IdleTimeout < 0 {
-		return
+	if t.cfg.IdleTimeout >= 0 {
+		// cold holds the least recently active end of the active list.
+		warm := true
+		for t.snap {
+			e, ok := t.cold.oldest()
+			if !ok {
+				break
+			}
+			if e.last+int64(t.cfg.IdleTimeout) >= t.now {
+				warm = false
+				break
+			}
+			t.emit(t.thaw(&t.cold, e), EndIdle)
+		}
+		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
+			t.emit(c, EndIdle)
+		}
 	}
-	for c := t.active.back(); c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
-		t.emit(c, EndIdle)
+	for c := t.active.back(); t.snap && c != nil && c.Last.Time+coldAfter < t.now; c = t.active.back() {
+		t.freeze(&t.cold, c)
 	}
 }
 
 func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index int, ts int64) *conn {
-	if t.cfg.MaxConns > 0 && len(t.table) >= t.cfg.MaxConns {
+	if t.cfg.MaxConns > 0 && t.open() >= t.cfg.MaxConns {
 		v := t.closed.back()
+		if e, ok := t.ice.oldest(); ok && t.snap {
+			v = t.thaw(&t.ice, e)
+		} else if e, ok := t.cold.oldest(); ok && t.snap {
+			v = t.thaw(&t.cold, e)
+		}
 		if v == nil {
 			v = t.active.back()
 		}
@@ -170,17 +240,7 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 			t.emit(v, EndEvicted)
 		}
 	}
-	var c *conn
-	if n := len(t.free); n > 0 {
-		c = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		c = new(conn)
-		c.reset()
-		if t.cfg.Zeek != nil {
-			c.zeek = t.cfg.Zeek()
-		}
-	}
+	c := t.alloc()
 	t.nextID++
 	t.stats.Conns++
 	c.ID = t.nextID
@@ -191,7 +251,7 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 	c.First = SegRef{index, ts}
 	t.table[k] = c
 	t.active.pushFront(c)
-	if n := len(t.table); n > t.stats.PeakOpen {
+	if n := t.open(); n > t.stats.PeakOpen {
 		t.stats.PeakOpen = n
 	}
 	return c
@@ -213,22 +273,80 @@ func (t *Tracker) emit(c *conn, why End) {
 	t.free = append(t.free, c)
 }
 
+func (t *Tracker) alloc() *conn {
+	if n := len(t.free); n > 0 {
+		c := t.free[n-1]
+		t.free = t.free[:n-1]
+		return c
+	}
+	return t.newConn()
+}
+
+// freeze replaces connection c, at the back of the active list, by its
+// snapshot in store s.
+func (t *Tracker) freeze(s *frozen, c *conn) {
+	t.state = c.appendState(t.state[:0])
+	s.put(c.key, c.ID, c.Last.Time, t.state)
+	t.active.remove(c)
+	delete(t.table, c.key)
+	c.reset()
+	t.free = append(t.free, c)
+}
+
+// thaw makes the connection of snapshot e in store s live again, at the
+// front of the active list.
+func (t *Tracker) thaw(s *frozen, e entry) *conn {
+	s.remove(e)
+	c := t.alloc()
+	c.key = e.key
+	c.keep = t.cfg.Segments
+	c.twLen = t.cfg.TimeWait
+	if _, err := c.loadState(e.state); err != nil {
+		// Only this package writes snapshots.
+		panic("tcpstate: " + err.Error())
+	}
+	t.table[e.key] = c
+	t.active.pushFront(c)
+	return c
+}
+
 // Flush hands out every connection still held, in ID order, as the
 // capture has ended.
 func (t *Tracker) Flush() {
 	t.flush = t.flush[:0]
 	for _, c := range t.table {
-		t.flush = append(t.flush, c)
+		t.flush = append(t.flush, flushed{id: c.ID, c: c})
 	}
-	slices.SortFunc(t.flush, func(a, b *conn) int { return int(a.ID - b.ID) })
-	for i, c := range t.flush {
+	for _, s := range [2]*frozen{&t.ice, &t.cold} {
+		for _, pos := range s.index {
+			t.flush = append(t.flush, flushed{id: s.at(pos).id, s: s, pos: pos})
+		}
+		for _, pos := range s.extra {
+			t.flush = append(t.flush, flushed{id: s.at(pos).id, s: s, pos: pos})
+		}
+	}
+	slices.SortFunc(t.flush, func(a, b flushed) int { return cmp.Compare(a.id, b.id) })
+	for _, f := range t.flush {
+		c := f.c
+		if c == nil {
+			c = t.thaw(f.s, f.s.at(f.pos))
+		}
 		why := EndCaptureEnd
 		if c.bothClosed() {
 			why = EndClosed
 		}
 		t.emit(c, why)
-		t.flush[i] = nil
 	}
+	t.flush = t.flush[:0]
+}
+
+// flushed is a connection still held at the end: live, or a snapshot at
+// pos in s.
+type flushed struct {
+	id  uint64
+	c   *conn
+	s   *frozen
+	pos uint64
 }
 
 // list is an intrusive doubly linked list of connections.

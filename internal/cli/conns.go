@@ -179,6 +179,10 @@ func (z *zeekEngine) Segment(ts int64, first, fromFirst bool, p *wire.Packet) {
 	z.c.Packet(ts, fromFirst, p)
 }
 
+func (z *zeekEngine) AppendState(b []byte) []byte { return z.c.AppendState(b) }
+
+func (z *zeekEngine) LoadState(b []byte) ([]byte, error) { return z.c.LoadState(z.cfg, b) }
+
 func (z *zeekEngine) Fields() tcpstate.ZeekFields {
 	r := z.c.Record()
 	return tcpstate.ZeekFields{Valid: true, ConnState: r.ConnState, History: r.History, MissedBytes: r.MissedBytes,

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"synfin/gen"
+	"synfin/input"
+	"synfin/tcpstate"
+	"synfin/zeekconn"
+)
+
+// plainEngine hides zeekEngine's snapshot methods, so that the tracker
+// keeps every connection live.
+type plainEngine struct{ tcpstate.ZeekEngine }
+
+// TestSnapshotsChangeNothing tracks a generated workload (every teardown
+// pattern, retransmissions, port reuse, IPv4 and IPv6) once with closed
+// and idle connections held as snapshots and once with all of them live:
+// the JSON lines must be the same, in the same order.
+func TestSnapshotsChangeNothing(t *testing.T) {
+	var pcap bytes.Buffer
+	if _, err := gen.Write(&pcap, gen.Config{Conns: 20000, Seed: 7, Rate: 500}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(snap bool, maxConns int) []byte {
+		var out []byte
+		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
+		cfg := tcpstate.Config{
+			IdleTimeout: 20 * time.Second, // some connections go idle within the capture
+			MaxConns:    maxConns,
+			Done:        func(c *tcpstate.Conn) { out = appendConnJSON(out, c) },
+			Zeek: func() tcpstate.ZeekEngine {
+				if snap {
+					return &zeekEngine{cfg: zcfg}
+				}
+				return plainEngine{&zeekEngine{cfg: zcfg}}
+			},
+		}
+		src, err := input.FromReader(bytes.NewReader(pcap.Bytes()), input.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &Env{Ctx: context.Background()}
+		if err := trackSource(env, src, "", cfg); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, max := range []int{0, 300} {
+		want, got := run(false, max), run(true, max)
+		if d := cmp.Diff(string(want), string(got)); d != "" {
+			t.Errorf("max-conns %d, with snapshots (-without +with):\n%s", max, d)
+		}
+	}
+}

@@ -1,0 +1,296 @@
+package tcpstate
+
+import (
+	"time"
+
+	"synfin/internal/snapshot"
+)
+
+// ZeekSnapshotter is a ZeekEngine that can write its state compactly and
+// read it back. With one (and without Config.Segments) the tracker holds
+// a closed connection, which it must keep for 2MSL to catch late
+// segments, as a snapshot of a few hundred bytes rather than a live
+// connection of a few kilobytes.
+type ZeekSnapshotter interface {
+	ZeekEngine
+	AppendState(b []byte) []byte
+	LoadState(b []byte) (rest []byte, err error)
+}
+
+func putRef(w *snapshot.Writer, s SegRef, base int64) {
+	w.Uint(uint64(s.Seg))
+	w.Time(s.Time, base)
+}
+
+func getRef(r *snapshot.Reader, base int64) SegRef {
+	return SegRef{Seg: int(r.Uint()), Time: r.Time(base)}
+}
+
+// appendState writes everything the tracker knows about c except what
+// comes from elsewhere: its key (the table's), list links, configuration
+// (keep, twLen) and Segments (never kept in snapshots). Zeek fields are
+// filled only when a connection is handed out, after the last snapshot.
+func (c *conn) appendState(b []byte) []byte {
+	w := snapshot.Writer{B: b}
+	base := c.First.Time
+	w.Uint(c.ID)
+	w.Int(base)
+	w.Uint(uint64(c.First.Seg))
+	w.Bools(c.Client.AddrPort() == c.key.a, c.reused, c.pendingListen, c.established, c.crossed,
+		c.Handshake.SYNACKAckOK, c.Handshake.ACKAckOK, c.Handshake.ACKSeqOK, c.Handshake.Complete,
+		c.Handshake.Simultaneous, c.Handshake.Refused, c.Handshake.WindowScaling, c.Handshake.SACK,
+		c.Handshake.Timestamps, c.Handshake.TFO, c.Teardown.LostLastACK, c.Teardown.TimeWait.Expired,
+		c.Reuse.Within2MSL, c.Teardown.ClientFIN.AckOK, c.Teardown.ClientFIN.Piggybacked,
+		c.Teardown.ServerFIN.AckOK, c.Teardown.ServerFIN.Piggybacked, c.Teardown.RST.AfterFIN)
+	for _, e := range [2]*Endpoint{&c.Client, &c.Server} {
+		w.Uint(uint64(e.ISN))
+		o := &e.Options
+		w.Bools(e.HasISN, o.Seen, o.SACK, o.Timestamps, o.TFO)
+		w.Uint(uint64(e.Initial))
+		w.Uint(uint64(e.State))
+		w.Uint(uint64(len(e.Transitions)))
+		for _, t := range e.Transitions {
+			w.Time(t.Time, base)
+			w.Uint(uint64(t.Seg))
+			w.Uint(uint64(t.From)<<8 | uint64(t.To))
+		}
+		w.Uint(uint64(o.Window))
+		w.Uint(uint64(o.MSS))
+		w.Int(int64(o.WScale))
+		w.Int(int64(o.TFOCookie))
+		w.Int(int64(o.TFOData))
+		w.Uint(uint64(e.Shift))
+		w.Uint(e.Bytes)
+		w.Uint(e.Pkts)
+		w.Uint(e.IPBytes)
+	}
+	w.Uint(uint64(c.Role))
+	putRef(&w, c.Last, base)
+	w.Uint(c.Pkts)
+
+	h := &c.Handshake
+	putRef(&w, h.SYN, base)
+	putRef(&w, h.SYNACK, base)
+	putRef(&w, h.ACK, base)
+	for _, rs := range [2][]Retransmit{h.SYNRetransmits, h.SYNACKRetransmits} {
+		w.Uint(uint64(len(rs)))
+		for _, x := range rs {
+			w.Uint(uint64(x.Seg))
+			w.Time(x.Time, base)
+			w.Int(int64(x.Since))
+		}
+	}
+	ci, si := c.Client.ISN, c.Server.ISN
+	w.Seq(h.SYNACKAck, ci)
+	w.Seq(h.ACKAck, si)
+	w.Seq(h.ACKSeq, ci)
+	w.Int(int64(h.ServerRTT))
+	w.Int(int64(h.ClientRTT))
+	w.Uint(uint64(h.MSS))
+
+	td := &c.Teardown
+	w.Uint(uint64(td.Pattern))
+	w.Uint(uint64(td.Initiator))
+	for i, f := range [2]*FIN{&td.ClientFIN, &td.ServerFIN} {
+		putRef(&w, f.SegRef, base)
+		w.Seq(f.Seq, [2]uint32{ci, si}[i])
+		w.Int(int64(f.Retransmits))
+		putRef(&w, f.Ack, base)
+	}
+	putRef(&w, td.RST.SegRef, base)
+	w.Uint(uint64(td.RST.From))
+	w.Int(int64(td.RST.Count))
+	w.Uint(td.HalfCloseBytes)
+	w.Uint(uint64(td.TimeWait.Side))
+	w.Time(td.TimeWait.Start, base)
+	w.Int(int64(td.TimeWait.Duration))
+	w.Uint(uint64(td.Missing))
+
+	var mask uint64
+	for a := range c.Anomalies {
+		if c.Anomalies[a] != (struct{ Count, First int }{}) {
+			mask |= 1 << a
+		}
+	}
+	w.Uint(mask)
+	for a := range c.Anomalies {
+		if mask&(1<<a) != 0 {
+			w.Int(int64(c.Anomalies[a].Count))
+			w.Uint(uint64(c.Anomalies[a].First))
+		}
+	}
+	w.Uint(c.Reuse.Prev)
+	w.Int(int64(c.Reuse.Gap))
+	w.Uint(uint64(c.End))
+
+	w.Uint(uint64(c.firstFIN))
+	w.Uint(uint64(c.firstDir))
+	w.Int(c.firstRTT)
+	for i := range c.d {
+		d := &c.d[i]
+		own, peer := ci, si
+		if i == int(S2C) {
+			own, peer = si, ci
+		}
+		w.Bools(d.baseSet, d.finSent, d.dataSet, d.acked, d.finRcvd)
+		w.Seq(d.base, own)
+		w.Seq(d.nextSeq, own)
+		w.Time(d.nextSeqTime, base)
+		w.Seq(d.maxSeqToBeAcked, own)
+		w.Seq(d.lastAck, peer)
+		w.Time(d.lastAckTime, base)
+		w.Uint(uint64(d.window))
+		w.Int(int64(d.dupAcks))
+		w.Uint(uint64(d.lastFlags))
+		w.Int(int64(d.scale))
+		w.Time(d.lastSYNTime, base)
+		w.Seq(d.finSeq, own)
+		w.Seq(d.dataStart, own)
+		w.Seq(d.dataEnd, own)
+		w.Seq(d.highAck, peer)
+		w.Int(int64(d.finRcvAt))
+	}
+	b = w.B
+	if z, ok := c.zeek.(ZeekSnapshotter); ok {
+		b = z.AppendState(b)
+	}
+	return b
+}
+
+// loadState reads a snapshot written by appendState into c, which has
+// been reset and has its key; it returns what follows the snapshot.
+func (c *conn) loadState(b []byte) ([]byte, error) {
+	r := snapshot.Reader{B: b}
+	c.ID = r.Uint()
+	base := r.Int()
+	c.First = SegRef{Seg: int(r.Uint()), Time: base}
+	var clientIsA bool
+	h := &c.Handshake
+	td := &c.Teardown
+	r.Bools(&clientIsA, &c.reused, &c.pendingListen, &c.established, &c.crossed,
+		&h.SYNACKAckOK, &h.ACKAckOK, &h.ACKSeqOK, &h.Complete,
+		&h.Simultaneous, &h.Refused, &h.WindowScaling, &h.SACK,
+		&h.Timestamps, &h.TFO, &td.LostLastACK, &td.TimeWait.Expired,
+		&c.Reuse.Within2MSL, &td.ClientFIN.AckOK, &td.ClientFIN.Piggybacked,
+		&td.ServerFIN.AckOK, &td.ServerFIN.Piggybacked, &td.RST.AfterFIN)
+	cl, sv := c.key.a, c.key.b
+	if !clientIsA {
+		cl, sv = sv, cl
+	}
+	c.Client.Addr, c.Client.Port = cl.Addr(), cl.Port()
+	c.Server.Addr, c.Server.Port = sv.Addr(), sv.Port()
+	for _, e := range [2]*Endpoint{&c.Client, &c.Server} {
+		e.ISN = uint32(r.Uint())
+		o := &e.Options
+		r.Bools(&e.HasISN, &o.Seen, &o.SACK, &o.Timestamps, &o.TFO)
+		e.Initial = State(r.Uint())
+		e.State = State(r.Uint())
+		n := int(r.Uint())
+		if n > 1<<16 {
+			return nil, snapshot.ErrShort
+		}
+		for range n {
+			t := Transition{Time: r.Time(base), Seg: int(r.Uint())}
+			ft := r.Uint()
+			t.From, t.To = State(ft>>8), State(ft)
+			e.Transitions = append(e.Transitions, t)
+		}
+		o.Window = uint16(r.Uint())
+		o.MSS = uint16(r.Uint())
+		o.WScale = int8(r.Int())
+		o.TFOCookie = int(r.Int())
+		o.TFOData = int(r.Int())
+		e.Shift = uint8(r.Uint())
+		e.Bytes = r.Uint()
+		e.Pkts = r.Uint()
+		e.IPBytes = r.Uint()
+	}
+	c.Role = Role(r.Uint())
+	c.Last = getRef(&r, base)
+	c.Pkts = r.Uint()
+
+	h.SYN = getRef(&r, base)
+	h.SYNACK = getRef(&r, base)
+	h.ACK = getRef(&r, base)
+	for _, rs := range [2]*[]Retransmit{&h.SYNRetransmits, &h.SYNACKRetransmits} {
+		n := int(r.Uint())
+		if n > 1<<16 {
+			return nil, snapshot.ErrShort
+		}
+		for range n {
+			x := Retransmit{Seg: int(r.Uint()), Time: r.Time(base)}
+			x.Since = time.Duration(r.Int())
+			*rs = append(*rs, x)
+		}
+	}
+	ci, si := c.Client.ISN, c.Server.ISN
+	h.SYNACKAck = r.Seq(ci)
+	h.ACKAck = r.Seq(si)
+	h.ACKSeq = r.Seq(ci)
+	h.ServerRTT = time.Duration(r.Int())
+	h.ClientRTT = time.Duration(r.Int())
+	h.MSS = uint16(r.Uint())
+
+	td.Pattern = Pattern(r.Uint())
+	td.Initiator = Side(r.Uint())
+	for i, f := range [2]*FIN{&td.ClientFIN, &td.ServerFIN} {
+		f.SegRef = getRef(&r, base)
+		f.Seq = r.Seq([2]uint32{ci, si}[i])
+		f.Retransmits = int(r.Int())
+		f.Ack = getRef(&r, base)
+	}
+	td.RST.SegRef = getRef(&r, base)
+	td.RST.From = Side(r.Uint())
+	td.RST.Count = int(r.Int())
+	td.HalfCloseBytes = r.Uint()
+	td.TimeWait.Side = Side(r.Uint())
+	td.TimeWait.Start = r.Time(base)
+	td.TimeWait.Duration = time.Duration(r.Int())
+	td.Missing = Gaps(r.Uint())
+
+	mask := r.Uint()
+	for a := range c.Anomalies {
+		if mask&(1<<a) != 0 {
+			c.Anomalies[a].Count = int(r.Int())
+			c.Anomalies[a].First = int(r.Uint())
+		}
+	}
+	c.Reuse.Prev = r.Uint()
+	c.Reuse.Gap = time.Duration(r.Int())
+	c.End = End(r.Uint())
+
+	c.firstFIN = Side(r.Uint())
+	c.firstDir = Dir(r.Uint())
+	c.firstRTT = r.Int()
+	for i := range c.d {
+		d := &c.d[i]
+		own, peer := ci, si
+		if i == int(S2C) {
+			own, peer = si, ci
+		}
+		r.Bools(&d.baseSet, &d.finSent, &d.dataSet, &d.acked, &d.finRcvd)
+		d.base = r.Seq(own)
+		d.nextSeq = r.Seq(own)
+		d.nextSeqTime = r.Time(base)
+		d.maxSeqToBeAcked = r.Seq(own)
+		d.lastAck = r.Seq(peer)
+		d.lastAckTime = r.Time(base)
+		d.window = uint16(r.Uint())
+		d.dupAcks = int(r.Int())
+		d.lastFlags = Anomalies(r.Uint())
+		d.scale = int8(r.Int())
+		d.lastSYNTime = r.Time(base)
+		d.finSeq = r.Seq(own)
+		d.dataStart = r.Seq(own)
+		d.dataEnd = r.Seq(own)
+		d.highAck = r.Seq(peer)
+		d.finRcvAt = int(r.Int())
+	}
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	if z, ok := c.zeek.(ZeekSnapshotter); ok {
+		return z.LoadState(r.B)
+	}
+	return r.B, nil
+}

@@ -1,0 +1,274 @@
+package tcpstate
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"synfin/internal/snapshot"
+)
+
+// frozen holds snapshots of closed connections in the order they were
+// taken, which is the order of their last segments: the oldest is the
+// next to run out of 2MSL. Snapshots live in large byte chunks (no
+// pointers for the garbage collector to follow); a connection that gets
+// another segment is thawed and its old snapshot left behind as garbage
+// that goes when its chunk does.
+type frozen struct {
+	// Where each connection's current snapshot is: by a hash of its key
+	// (16-byte map slots rather than 72), and by key for the few whose
+	// hash another key had first. Positions are unique, so a position
+	// found for an entry's key proves the entry current.
+	index  map[uint64]uint64
+	extra  map[key]uint64
+	chunks [][]byte       // chunks[0] has sequence number first
+	first  uint64
+	tail   uint64 // position of the oldest snapshot not yet taken out
+	spare  [][]byte
+	buf    []byte
+	size   int // bytes in chunks
+	live   int // bytes of current snapshots
+}
+
+const (
+	chunkSize = 1 << 20
+	maxSpare  = 4
+	posShift  = 32
+	// An entry starts with its length (4 bytes), the time of the
+	// connection's last segment (8) and its ID (8).
+	entryHead = 20
+)
+
+// entry is one snapshot in the store.
+type entry struct {
+	pos   uint64
+	last  int64
+	id    uint64
+	key   key
+	state []byte
+	size  int
+}
+
+func (f *frozen) len() int { return len(f.index) + len(f.extra) }
+
+func hashKey(k key) uint64 {
+	a, b := k.a.Addr().As16(), k.b.Addr().As16()
+	h := uint64(k.a.Port())<<16 | uint64(k.b.Port())
+	for _, v := range [4]uint64{binary.LittleEndian.Uint64(a[:]), binary.LittleEndian.Uint64(a[8:]),
+		binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:])} {
+		h = (h ^ v) * 0x9e3779b97f4a7c15
+		h ^= h >> 29
+	}
+	return h
+}
+
+// lookup returns where k's snapshot is.
+func (f *frozen) lookup(k key) (uint64, bool) {
+	if pos, ok := f.index[hashKey(k)]; ok && f.keyAt(f.entryBytes(pos)) == k {
+		return pos, true
+	}
+	pos, ok := f.extra[k]
+	return pos, ok
+}
+
+// current reports whether the snapshot at pos, of key k, is k's latest.
+func (f *frozen) current(k key, pos uint64) bool {
+	if p, ok := f.index[hashKey(k)]; ok && p == pos {
+		return true
+	}
+	p, ok := f.extra[k]
+	return ok && p == pos
+}
+
+// setPos records pos as the place of k's snapshot, replacing old (0:
+// none).
+func (f *frozen) setPos(k key, old, pos uint64) {
+	h := hashKey(k)
+	if p, ok := f.index[h]; !ok || p == old && old != 0 {
+		f.index[h] = pos
+		return
+	}
+	if p, ok := f.index[h]; ok && old == 0 && f.keyAt(f.entryBytes(p)) == k {
+		f.index[h] = pos
+		return
+	}
+	if f.extra == nil {
+		f.extra = make(map[key]uint64)
+	}
+	f.extra[k] = pos
+}
+
+// forget drops k's snapshot at pos from the index.
+func (f *frozen) forget(k key, pos uint64) {
+	h := hashKey(k)
+	if p, ok := f.index[h]; ok && p == pos {
+		delete(f.index, h)
+		return
+	}
+	delete(f.extra, k)
+}
+
+func (f *frozen) entryBytes(pos uint64) []byte {
+	c := f.chunks[pos>>posShift-f.first]
+	b := c[pos&(1<<posShift-1):]
+	return b[:binary.LittleEndian.Uint32(b)]
+}
+
+// put stores a snapshot of the connection with key k; state is what
+// conn.appendState wrote.
+func (f *frozen) put(k key, id uint64, last int64, state []byte) {
+	if f.index == nil {
+		f.index = make(map[uint64]uint64)
+	}
+	b := f.buf[:0]
+	b = append(b, 0, 0, 0, 0)
+	b = binary.LittleEndian.AppendUint64(b, uint64(last))
+	b = binary.LittleEndian.AppendUint64(b, id)
+	w := snapshot.Writer{B: b}
+	w.Addr(k.a.Addr())
+	w.Uint(uint64(k.a.Port()))
+	w.Addr(k.b.Addr())
+	w.Uint(uint64(k.b.Port()))
+	b = append(w.B, state...)
+	binary.LittleEndian.PutUint32(b, uint32(len(b)))
+	f.buf = b
+
+	f.setPos(k, 0, f.append(b))
+	f.live += len(b)
+	if f.size > 2*f.live+4*chunkSize {
+		f.compact()
+	}
+}
+
+// append adds entry b at the head and returns its position.
+func (f *frozen) append(b []byte) uint64 {
+	n := len(f.chunks)
+	if n == 0 || cap(f.chunks[n-1])-len(f.chunks[n-1]) < len(b) {
+		var c []byte
+		switch {
+		case len(b) > chunkSize:
+			c = newChunk(len(b))
+		case len(f.spare) > 0:
+			c = f.spare[len(f.spare)-1]
+			f.spare = f.spare[:len(f.spare)-1]
+		default:
+			c = newChunk(chunkSize)
+		}
+		if n == 0 {
+			f.tail = f.first << posShift
+		}
+		f.chunks = append(f.chunks, c)
+		n++
+	}
+	pos := (f.first+uint64(n-1))<<posShift | uint64(len(f.chunks[n-1]))
+	f.chunks[n-1] = append(f.chunks[n-1], b...)
+	f.size += len(b)
+	return pos
+}
+
+// compact copies the current snapshots, in order, into fresh chunks when
+// the ones left behind by thawed connections take most of the space (an
+// old snapshot at the tail would otherwise keep them all).
+func (f *frozen) compact() {
+	old := f.chunks
+	f.chunks = nil // a new slice: old keeps the chunks being read
+	tail := f.tail
+	f.first += uint64(len(old))
+	f.size = 0
+	oldFirst := f.first - uint64(len(old))
+	for i, c := range old {
+		off := 0
+		if i == 0 {
+			off = int(tail & (1<<posShift - 1))
+		}
+		for off < len(c) {
+			n := int(binary.LittleEndian.Uint32(c[off:]))
+			pos := (oldFirst+uint64(i))<<posShift | uint64(off)
+			if k := f.keyAt(c[off : off+n]); f.current(k, pos) {
+				f.setPos(k, pos, f.append(c[off:off+n]))
+			}
+			off += n
+		}
+	}
+	if len(f.chunks) == 0 {
+		f.tail = f.first << posShift
+	}
+	for _, c := range old {
+		f.release(c)
+	}
+}
+
+func (f *frozen) keyAt(b []byte) key {
+	r := snapshot.Reader{B: b[entryHead:]}
+	aa := r.Addr()
+	ap := uint16(r.Uint())
+	ba := r.Addr()
+	bp := uint16(r.Uint())
+	return key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
+}
+
+func (f *frozen) release(c []byte) {
+	if cap(c) == chunkSize && len(f.spare) < maxSpare {
+		f.spare = append(f.spare, c[:0])
+		return
+	}
+	freeChunk(c)
+}
+
+// at returns the entry at pos.
+func (f *frozen) at(pos uint64) entry {
+	c := f.chunks[pos>>posShift-f.first]
+	b := c[pos&(1<<posShift-1):]
+	n := binary.LittleEndian.Uint32(b)
+	b = b[:n]
+	e := entry{pos: pos, last: int64(binary.LittleEndian.Uint64(b[4:])), id: binary.LittleEndian.Uint64(b[12:])}
+	r := snapshot.Reader{B: b[entryHead:]}
+	aa := r.Addr()
+	ap := uint16(r.Uint())
+	ba := r.Addr()
+	bp := uint16(r.Uint())
+	e.key = key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
+	e.state = r.B
+	e.size = int(n)
+	return e
+}
+
+// oldest returns the oldest snapshot still current, dropping the ones
+// left behind by thawed connections.
+func (f *frozen) oldest() (entry, bool) {
+	for len(f.chunks) > 0 {
+		off := f.tail & (1<<posShift - 1)
+		if off >= uint64(len(f.chunks[0])) {
+			if len(f.chunks) == 1 {
+				return entry{}, false
+			}
+			f.dropChunk()
+			continue
+		}
+		e := f.at(f.tail)
+		if f.current(e.key, e.pos) {
+			return e, true
+		}
+		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][off:]))
+	}
+	return entry{}, false
+}
+
+func (f *frozen) dropChunk() {
+	c := f.chunks[0]
+	f.size -= len(c)
+	f.release(c)
+	copy(f.chunks, f.chunks[1:])
+	f.chunks[len(f.chunks)-1] = nil
+	f.chunks = f.chunks[:len(f.chunks)-1]
+	f.first++
+	f.tail = f.first << posShift
+}
+
+// remove forgets the connection whose current snapshot is e.
+func (f *frozen) remove(e entry) {
+	f.forget(e.key, e.pos)
+	f.live -= e.size
+	if e.pos == f.tail {
+		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][e.pos&(1<<posShift-1):]))
+	}
+}
