@@ -20,7 +20,7 @@ type frozen struct {
 	// found for an entry's key proves the entry current.
 	index  map[uint64]uint64
 	extra  map[key]uint64
-	chunks [][]byte       // chunks[0] has sequence number first
+	chunks [][]byte // chunks[0] has sequence number first
 	first  uint64
 	tail   uint64 // position of the oldest snapshot not yet taken out
 	spare  [][]byte
