@@ -120,9 +120,10 @@ func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int,
 		}
 		c.addArg(seg, "since_us", (ts-snd.lastSYNTime)/1e3)
 		seg.Note = NoteSYNRetransmit
-	case s == SideServer && !ep.HasISN:
+	case s == SideServer && !ep.HasISN && (c.pendingListen || len(ep.Transitions) == 0):
 		// Simultaneous open: the server end is an active opener too, and
-		// its SYN crossed the client's.
+		// its SYN crossed the client's. (A SYN from an end that has moved
+		// on from SYN-RECEIVED changes no state: RFC 9293 3.10.7.4.)
 		if c.pendingListen {
 			c.unset(SideServer, h.SYN.Seg)
 			c.pendingListen = false
