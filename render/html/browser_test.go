@@ -3,6 +3,7 @@ package html_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"synfin/render/html"
 	"synfin/tcpstate"
 )
+
+var updateShot = flag.Bool("update", false, "refresh testdata/report.png, the screenshot in the README")
 
 // browser starts a headless Chromium with a fresh profile and collects
 // console errors and uncaught exceptions.
@@ -185,9 +188,16 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "report.png"), png, 0o644); err != nil {
+	// The screenshot is kept with the test's output; -update refreshes the
+	// copy the README shows.
+	shot := filepath.Join(t.TempDir(), "report.png")
+	if *updateShot {
+		shot = filepath.Join("testdata", "report.png")
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("screenshot: %s", shot)
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
