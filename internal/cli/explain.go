@@ -69,18 +69,20 @@ func runExplain(env *Env, args []string) error {
 	}
 	err := track(env, file, strings.Join(fs.Args(), " "), tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
-	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	var b []byte
-	for _, c := range conns {
-		if asJSON {
+	var werr error
+	if asJSON {
+		out := bufio.NewWriterSize(env.Stdout, 1<<16)
+		var b []byte
+		for _, c := range conns {
 			b = appendExplainJSON(b[:0], c)
-		} else {
-			b = appendExplainText(b[:0], c)
+			out.Write(b)
 		}
-		out.Write(b)
+		werr = out.Flush()
+	} else {
+		werr = ExplainText(env.Stdout, conns, lang, 0)
 	}
-	if ferr := out.Flush(); ferr != nil && err == nil {
-		err = ferr
+	if werr != nil && err == nil {
+		err = werr
 	}
 	if err == nil && connID != 0 && len(conns) == 0 {
 		return fmt.Errorf("no connection %d in %s", connID, file)

@@ -16,6 +16,10 @@ import (
 type Options struct {
 	Lang  string // "en" (default) or "zh"
 	Width int    // wrap notes to this many columns; 0 means 80, negative no wrapping
+	// Ladder, when set, draws the connection after the timeline under its
+	// own heading. Package ladder's WriteText fits; it is a hook because
+	// ladder builds on this package.
+	Ladder func(w io.Writer, c *tcpstate.Conn) error
 }
 
 // CheckLang reports an error for a language Write does not know.
@@ -40,14 +44,20 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if p.width == 0 {
 		p.width = 80
 	}
+	p.ladder = opt.Ladder
 	p.print(Explain(c))
+	if p.err != nil {
+		return p.err
+	}
 	return bw.Flush()
 }
 
 type printer struct {
-	w     *bufio.Writer
-	lang  string
-	width int
+	w      *bufio.Writer
+	lang   string
+	width  int
+	ladder func(io.Writer, *tcpstate.Conn) error
+	err    error // from ladder
 }
 
 func (p *printer) t(m Msg) string { return m.Text(p.lang) }
@@ -110,6 +120,11 @@ func (p *printer) print(e *Explanation) {
 		for _, m := range st.Notes {
 			p.line("      ", p.t(m))
 		}
+	}
+	if p.ladder != nil && len(e.Steps) > 0 {
+		p.w.WriteByte('\n')
+		p.line("", p.t(M("ui.ladder")))
+		p.err = p.ladder(p.w, e.Conn)
 	}
 	if len(e.Missing) > 0 {
 		p.w.WriteByte('\n')

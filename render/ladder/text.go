@@ -20,6 +20,9 @@ type Options struct {
 	ASCII bool
 	// Lang is the language of the few words drawn: "en" (default) or "zh".
 	Lang string
+	// Bare leaves out the title, the verdict and the closing blank line,
+	// for a ladder embedded under another heading (explain's text).
+	Bare bool
 }
 
 func (o Options) lang() string {
@@ -174,8 +177,10 @@ func (t *textLadder) arrow(r *Row) string {
 func (t *textLadder) draw(m *Model) {
 	c := m.Conn
 	lang := t.opt.lang()
-	t.w.WriteString(t.plain(Title(c, lang)) + "\n")
-	t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
+	if !t.opt.Bare {
+		t.w.WriteString(t.plain(Title(c, lang)) + "\n")
+		t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
+	}
 	life := func(s tcpstate.State) rune { return t.g.life[BandOf(s)] }
 	t.line(pad(t.word("lg.time"), preW, false), t.word("w.client"), ' ', strings.Repeat(" ", t.n), ' ', t.word("w.server"))
 	t.line("", m.Initial[0].String(), life(m.Initial[0]), strings.Repeat(" ", t.n), life(m.Initial[1]), m.Initial[1].String())
@@ -246,7 +251,10 @@ func (t *textLadder) draw(m *Model) {
 	t.w.WriteString(string(g.life[BandClosing]) + " FIN-WAIT/CLOSE-WAIT/CLOSING/LAST-ACK  " + string(g.life[BandTimeWait]) + " TIME-WAIT\n")
 	t.w.WriteString(string(g.shaft[Retrans]) + string(g.shaft[Retrans]) + " " + t.word("lg.retrans") + "  " + string(g.rst) + " RST  " +
 		strings.TrimSpace(g.warn) + " " + t.word("lg.anomaly") + "\n")
-	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n\n")
+	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n")
+	if !t.opt.Bare {
+		t.w.WriteByte('\n')
+	}
 }
 
 // plain keeps --ascii output ASCII in the words that are not.

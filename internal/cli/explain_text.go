@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"bufio"
+	"io"
+
+	"synfin/render/explain"
+	"synfin/render/ladder"
+	"synfin/tcpstate"
+)
+
+// ExplainText writes the teaching text of each connection in lang ("en"
+// or "zh"; "" is English), wrapped at width columns (0: 80): header,
+// verdict, timeline with relative and absolute seq/ack, both ends' state
+// changes and a note per segment, a text ladder, what the capture missed
+// and a summary. The explain and lab commands print it.
+func ExplainText(w io.Writer, conns []*tcpstate.Conn, lang string, width int) error {
+	if err := explain.CheckLang(lang); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	lo := ladder.Options{Width: width, Lang: lang, Bare: true}
+	opt := explain.Options{Lang: lang, Width: width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
+		return ladder.WriteText(w, c, lo)
+	}}
+	for _, c := range conns {
+		if err := explain.Write(bw, c, opt); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
