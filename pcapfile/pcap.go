@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"synfin/wire"
 )
@@ -82,12 +83,11 @@ func (r *pcapReader) next(f *wire.Frame) error {
 	}
 	sec, frac := r.u32(h[0:]), r.u32(h[4:])
 	caplen, wirelen := int(r.u32(h[8:])), int(r.u32(h[12:]))
-	limit := r.snaplen
-	if limit < maxSnaplen {
-		limit = maxSnaplen
-	}
-	if caplen > limit || caplen < 0 {
-		return &DamageError{Offset: r.off, Err: fmt.Errorf("record length %d is larger than the snap length %d", uint32(caplen), r.snaplen)}
+	// libpcap clamps a file's snap length to its maximum and refuses a
+	// longer record, so a length field read from the file never sizes a
+	// buffer beyond maxSnaplen.
+	if caplen > maxSnaplen || caplen < 0 {
+		return &DamageError{Offset: r.off, Err: fmt.Errorf("record length %d is larger than the snap length %d", uint32(caplen), r.snap())}
 	}
 	r.br.Discard(16)
 	var data []byte
@@ -98,16 +98,23 @@ func (r *pcapReader) next(f *wire.Frame) error {
 		}
 		r.br.Discard(caplen)
 	} else {
-		if cap(r.large) < caplen {
-			r.large = make([]byte, 0, caplen)
-		}
-		data = r.large[:caplen]
-		if n, err := io.ReadFull(r.br, data); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				err = fmt.Errorf("record cut short (%d of %d bytes)", n, caplen)
+		// The buffer grows with the bytes actually read: a record header
+		// at the end of a short file does not allocate what it claims.
+		data = r.large[:0]
+		for len(data) < caplen {
+			n := min(caplen-len(data), r.br.Size())
+			data = slices.Grow(data, n)
+			m, err := io.ReadFull(r.br, data[len(data):len(data)+n])
+			data = data[:len(data)+m]
+			if err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+					err = fmt.Errorf("record cut short (%d of %d bytes)", len(data), caplen)
+				}
+				r.large = data
+				return &DamageError{Offset: r.off, Err: err}
 			}
-			return &DamageError{Offset: r.off, Err: err}
 		}
+		r.large = data
 	}
 	r.off += 16 + int64(caplen)
 	// libpcap hands out at most the file's snap length of a longer record.
