@@ -42,6 +42,10 @@ type Config struct {
 	Done func(*Conn)
 	// Zeek, when set, makes a ZeekEngine per connection for Conn.Zeek.
 	Zeek func() ZeekEngine
+	// OnSegment, when set, is called after each segment is tracked, with
+	// its connection and, with Segments, its record (else nil). Both are
+	// reused after the call.
+	OnSegment func(c *Conn, s *Segment)
 }
 
 // Stats counts what a Tracker saw.
@@ -170,6 +174,9 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 		c = t.create(k, src, dst, p, index, ts)
 	}
 	c.segment(t, index, ts, p)
+	if t.cfg.OnSegment != nil {
+		t.onSegment(c, index)
+	}
 	if c.bothClosed() && t.snap {
 		t.freeze(&t.ice, c)
 	} else if c.bothClosed() {
