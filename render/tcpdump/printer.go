@@ -23,6 +23,10 @@ type Printer struct {
 	refSec  int64
 	refFrac int64 // in the printed precision
 
+	clockSet bool
+	clockSec int64  // the second that clock holds
+	clock    []byte // "[YYYY-MM-DD ]HH:MM:SS." of clockSec
+
 	proto string // protocol named by a truncation marker, as ndo_protocol
 	// jumped is set where tcpdump would have longjmp'd out of its printers
 	// on a truncated read (a GET_ macro); it then dumps -x/-X/-A bytes
@@ -173,6 +177,20 @@ func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
 		}
 		return append(b, ' ')
 	}
+	// Packets come many to a second: the date and clock part is formatted
+	// once per second and reused.
+	if !pr.clockSet || sec != pr.clockSec {
+		pr.clockSet, pr.clockSec = true, sec
+		pr.clock = pr.appendClock(pr.clock[:0], sec)
+	}
+	b = append(b, pr.clock...)
+	b = appendPadded(b, uint64(frac), digits)
+	return append(b, ' ')
+}
+
+// appendClock appends "HH:MM:SS." (after "YYYY-MM-DD " with -tttt) for
+// second sec in the printer's time zone.
+func (pr *Printer) appendClock(b []byte, sec int64) []byte {
 	t := time.Unix(sec, 0).In(pr.loc)
 	if pr.o.Time == TimeDate {
 		y, m, d := t.Date()
@@ -189,9 +207,7 @@ func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
 	b = appendPadded(b, uint64(mi), 2)
 	b = append(b, ':')
 	b = appendPadded(b, uint64(s), 2)
-	b = append(b, '.')
-	b = appendPadded(b, uint64(frac), digits)
-	return append(b, ' ')
+	return append(b, '.')
 }
 
 // appendHMS prints seconds as ts_format does (hours wrap at 24).
@@ -203,23 +219,6 @@ func appendHMS(b []byte, sec int64) []byte {
 	return appendPadded(b, uint64(sec%60), 2)
 }
 
-// appendPadded appends v in decimal, zero-padded to width (right-aligned
-// with spaces when width is 5, as tcpdump's "%5u" packet numbers are).
-func appendPadded(b []byte, v uint64, width int) []byte {
-	var tmp [20]byte
-	s := strconv.AppendUint(tmp[:0], v, 10)
-	pad := byte('0')
-	if width == 5 {
-		pad = ' '
-	}
-	for i := len(s); i < width; i++ {
-		b = append(b, pad)
-	}
-	return append(b, s...)
-}
-
-func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
-
 // ---- addresses and ports ----
 
 func appendIPv4(b []byte, a []byte) []byte {
@@ -227,7 +226,7 @@ func appendIPv4(b []byte, a []byte) []byte {
 		if i > 0 {
 			b = append(b, '.')
 		}
-		b = strconv.AppendUint(b, uint64(a[i]), 10)
+		b = appendByte(b, a[i])
 	}
 	return b
 }
