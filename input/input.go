@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"synfin/internal/progress"
 	"synfin/pcapfile"
 	"synfin/tcpdumptext"
 	"synfin/wire"
@@ -27,6 +28,11 @@ type Source interface {
 type Options struct {
 	// Text configures the tcpdump text reader.
 	Text tcpdumptext.Options
+	// Progress, if set, draws a progress bar while an input of known
+	// size (a regular file, or standard input redirected from one) is
+	// read; the bar is erased at the end of the input. Whether its
+	// writer is a terminal is the caller's to check.
+	Progress *progress.Config
 }
 
 // Open opens name ("-" for stdin) and detects its format.
@@ -52,12 +58,40 @@ func Open(name string, stdin io.Reader, opt Options) (Source, error) {
 		}
 		r, closer = f, f
 	}
+	var bar *progress.Bar
+	if opt.Progress != nil {
+		if size := regularSize(r); size > 0 {
+			bar = progress.New(size, *opt.Progress)
+			r = bar.Reader(r)
+		}
+	}
 	src, err := FromReader(r, opt)
 	if err != nil {
+		if bar != nil {
+			bar.Finish()
+		}
 		closer.Close()
 		return nil, err
 	}
-	return &closing{Source: src, c: closer}, nil
+	return &closing{Source: src, c: closer, bar: bar}, nil
+}
+
+// regularSize returns the bytes left to read in r if it is a regular
+// file, else 0: the size of a pipe or a terminal is unknown.
+func regularSize(r io.Reader) int64 {
+	f, ok := r.(*os.File)
+	if !ok || f == nil {
+		return 0
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return 0
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || off > st.Size() {
+		return 0
+	}
+	return st.Size() - off
 }
 
 // FromReader detects the format of r and returns a Source reading it.
@@ -97,10 +131,16 @@ func (s textSource) Close() error   { return nil }
 
 type closing struct {
 	Source
-	c io.Closer
+	c   io.Closer
+	bar *progress.Bar
 }
 
-func (c *closing) Close() error { return c.c.Close() }
+func (c *closing) Close() error {
+	if c.bar != nil {
+		c.bar.Finish()
+	}
+	return c.c.Close()
+}
 
 // unwrapPath keeps "open x: no such file or directory" short and clear.
 func unwrapPath(err error) error {

@@ -103,7 +103,7 @@ func runConns(env *Env, args []string) error {
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func track(env *Env, file, expr string, cfg tcpstate.Config) error {
-	src, err := input.Open(file, env.Stdin, input.Options{})
+	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
 	if err != nil {
 		return err
 	}

@@ -180,7 +180,7 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 // (only connID unless 0) in ID order, with segments. A damaged input
 // yields what came before the damage, and the error.
 func readConns(env *Env, file, expr string, connID int) ([]*tcpstate.Conn, error) {
-	src, err := input.Open(file, env.Stdin, input.Options{})
+	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, false)})
 	if err != nil {
 		return nil, err
 	}

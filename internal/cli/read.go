@@ -115,7 +115,7 @@ func runRead(env *Env, args []string) error {
 
 	flt := newFrameFilter(joinArgs(fs.Args()))
 
-	src, err := input.Open(o.file, env.Stdin, input.Options{})
+	src, err := input.Open(o.file, env.Stdin, input.Options{Progress: progressTo(env, true)})
 	if err != nil {
 		return err
 	}
