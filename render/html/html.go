@@ -17,7 +17,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	stdhtml "html"
 	"io"
+	"strings"
 	"time"
 
 	"synfin/render/explain"
@@ -30,6 +32,14 @@ import (
 type Options struct {
 	Title string // shown in the heading, e.g. the capture's file name
 	Lang  string // language shown first: "en" (default) or "zh"
+	// Sections are shown after the connections, each as a heading and
+	// preformatted text (the lab's table of kernel states, say).
+	Sections []Section
+}
+
+// Section is extra preformatted text for the report.
+type Section struct {
+	Title, Text string
 }
 
 //go:embed report.js
@@ -65,7 +75,12 @@ func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 	if opt.Title != "" {
 		title = "synfin: " + opt.Title
 	}
-	_, err = fmt.Fprintf(w, page, lang, htmlEscape(title), style, js, script)
+	var extra strings.Builder
+	for _, sec := range opt.Sections {
+		fmt.Fprintf(&extra, "<section class=\"extra\"><h2>%s</h2><pre>%s</pre></section>\n",
+			stdhtml.EscapeString(sec.Title), stdhtml.EscapeString(sec.Text))
+	}
+	_, err = fmt.Fprintf(w, page, lang, htmlEscape(title), style, extra.String(), js, script)
 	if err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
@@ -98,7 +113,7 @@ const page = `<!DOCTYPE html>
 </section>
 <section id="detail"></section>
 </main>
-<script type="application/json" id="synfin-data">%s</script>
+%s<script type="application/json" id="synfin-data">%s</script>
 <script>%s</script>
 </body>
 </html>
