@@ -17,7 +17,10 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
+	"synfin/internal/outfile"
 	"synfin/lab"
+	"synfin/lab/userstack"
+	"synfin/render/html"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -106,70 +109,181 @@ func runLab(env *Env, args []string) error {
 	if err != nil {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "lab: "))
 	}
-	for _, p := range []string{o.write, o.html} {
-		if err := checkWritable(p); err != nil {
-			return err
-		}
-	}
 	if !o.userstack {
 		if why := labPrivileges(); why != "" {
-			fmt.Fprintf(env.Stderr, "synfin lab: %s; running on a userspace TCP stack instead (sudo for the kernel's view)\n", why)
+			// Say so before anything else, then show what netstack can.
+			fmt.Fprintf(env.Stderr, "synfin lab: %s; running on gVisor's netstack, a userspace TCP stack, instead (sudo for the kernel's view)\n", why)
 			o.userstack = true
 		}
+	} else {
+		fmt.Fprintf(env.Stderr, "synfin lab: --userstack: running on gVisor's netstack, a userspace TCP stack, not the kernel\n")
 	}
 	if o.userstack {
-		return runUserLab(env, sc, o)
+		if why := userstack.Unsupported(sc.Name); why != "" {
+			return fmt.Errorf("scenario %s cannot run on gVisor's netstack: %s (run as root for the kernel's view)", sc.Name, why)
+		}
 	}
+	// Open the outputs first, as tcpdump -w does: a path that cannot be
+	// written fails before the experiment, not after it.
+	outs, err := openLabOutputs(o)
+	if err != nil {
+		return err
+	}
+	defer outs.close()
 
 	if !o.asJSON {
-		fmt.Fprintf(env.Stdout, "%s %s\n%s\n\n", heading(o.lang, "scenario"), sc.Name, text(o.lang, sc.Summary))
+		fmt.Fprintf(env.Stdout, "%s %s\n%s\n", heading(o.lang, "scenario"), sc.Name, text(o.lang, sc.Summary))
+		stack := heading(o.lang, "stack-kernel")
+		if o.userstack {
+			stack = heading(o.lang, "stack-netstack")
+		}
+		fmt.Fprintf(env.Stdout, "%s\n\n", stack)
 	}
-	res, err := lab.Run(env.Ctx, sc, lab.Options{Port: uint16(o.port)})
+	var run *labRun
+	if o.userstack {
+		run, err = runNetstack(env, sc, o)
+	} else {
+		run, err = runKernel(env, sc, o)
+	}
 	if err != nil {
-		if res == nil || len(res.Frames) == 0 {
+		if run == nil || len(run.frames) == 0 {
 			return err
 		}
 		// Show what was captured before the failure, then the error.
 		defer fmt.Fprintf(env.Stderr, "synfin lab: %v\n", oneLine(err.Error()))
 	}
-	if o.write != "" {
-		if werr := writePcap(o.write, res.Link, res.Frames); werr != nil {
-			return werr
-		}
+	return showLab(env, sc, o, run, outs)
+}
+
+// labRun is what a run on either stack gives the output.
+type labRun struct {
+	stack     string // "kernel" or "netstack"
+	namespace string
+	server    netip.AddrPort
+	link      wire.LinkType
+	frames    []wire.Frame
+	log       []string
+	sockets   any
+	conns     []*tcpstate.Conn
+	rep       labReport
+}
+
+func runKernel(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
+	res, err := lab.Run(env.Ctx, sc, lab.Options{Port: uint16(o.port)})
+	if res == nil {
+		return nil, err
+	}
+	r := &labRun{stack: "kernel", namespace: res.Namespace, server: res.Server, link: res.Link,
+		frames: res.Frames, log: res.Log}
+	if res.Sockets != nil {
+		r.sockets = res.Sockets
 	}
 	conns, terr := labConns(env, res.Frames)
 	if terr != nil {
-		return terr
+		return nil, errors.Join(err, terr)
 	}
-	rep := compareKernel(sc, res, conns)
+	r.conns = conns
+	r.rep = compareKernel(sc, res, conns)
+	return r, err
+}
+
+func runNetstack(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
+	us, err := userstack.FromLab(sc)
+	if err != nil {
+		return nil, err
+	}
+	res, err := userstack.Run(env.Ctx, us, userstack.Options{Port: uint16(o.port)})
+	if res == nil {
+		return nil, err
+	}
+	r := &labRun{stack: userstack.Source, server: res.Server, link: res.Link, frames: res.Frames, log: res.Log}
+	conns, terr := labConns(env, res.Frames)
+	if terr != nil {
+		return nil, errors.Join(err, terr)
+	}
+	r.conns = conns
+	r.rep = compareNetstack(sc, res, conns)
+	return r, err
+}
+
+// labOutputs are the files a lab writes, opened before it runs.
+type labOutputs struct {
+	pcap, html *os.File
+}
+
+func openLabOutputs(o labOpts) (*labOutputs, error) {
+	var outs labOutputs
+	for _, f := range []struct {
+		path string
+		dst  **os.File
+	}{{o.write, &outs.pcap}, {o.html, &outs.html}} {
+		if f.path == "" {
+			continue
+		}
+		fh, err := outfile.Create(f.path)
+		if err != nil {
+			outs.close()
+			return nil, err
+		}
+		*f.dst = fh
+	}
+	return &outs, nil
+}
+
+func (o *labOutputs) close() {
+	for _, f := range []*os.File{o.pcap, o.html} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// showLab prints (or writes as JSON) a run and writes its files.
+func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutputs) error {
+	if outs.pcap != nil {
+		if err := writePcap(outs.pcap, run.link, run.frames); err != nil {
+			return err
+		}
+	}
+	if outs.html != nil {
+		if err := writeHTMLReport(outs.html, sc, o.lang, run); err != nil {
+			return err
+		}
+	}
 	if o.asJSON {
-		return writeLabJSON(env.Stdout, sc, res, conns, rep)
+		return writeLabJSON(env.Stdout, sc, run)
 	}
 	out := bufio.NewWriter(env.Stdout)
 	fmt.Fprintf(out, "%s\n\n", text(o.lang, sc.Description))
-	fmt.Fprintf(out, "%s (%s)\n", heading(o.lang, "log"), res.Namespace)
-	for _, l := range res.Log {
+	if run.stack == "kernel" {
+		fmt.Fprintf(out, "%s (%s)\n", heading(o.lang, "log"), run.namespace)
+	} else {
+		fmt.Fprintf(out, "%s\n", heading(o.lang, "log-netstack"))
+	}
+	for _, l := range run.log {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", heading(o.lang, "segments"), res.Server.Port())
-	printSegments(out, res.Frames)
-	fmt.Fprintln(out)
-	for _, c := range conns {
-		out.Write(explainText(c, o.lang))
-		fmt.Fprintln(out)
+	if run.stack == "kernel" {
+		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", heading(o.lang, "segments"), run.server.Port())
+	} else {
+		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", heading(o.lang, "segments"), heading(o.lang, "netstack-link"))
 	}
-	printKernelTable(out, o.lang, "kernel", rep)
+	for _, l := range segmentLines(run.frames) {
+		fmt.Fprintf(out, "  %s", l)
+	}
+	fmt.Fprintln(out)
+	if err := writeLabExplanation(out, run.conns, o.lang); err != nil {
+		return err
+	}
+	printStateTable(out, o.lang, run.rep)
 	if o.write != "" {
 		fmt.Fprintf(out, "\n%s %s\n", heading(o.lang, "written"), o.write)
 	}
-	if ferr := out.Flush(); ferr != nil {
-		return ferr
-	}
 	if o.html != "" {
-		return writeHTMLReport(o.html, conns)
+		fmt.Fprintf(out, "%s %s\n", heading(o.lang, "html"), o.html)
 	}
-	return nil
+	return out.Flush()
 }
 
 // labPrivileges says what is missing for the kernel lab, or "".
@@ -216,6 +330,15 @@ var headings = map[string][2]string{
 	"kernel":   {"states inferred from the packets beside the kernel's", "从报文推断的状态与内核报告的状态对照"},
 	"netstack": {"states inferred from the packets beside netstack's (a userspace stack, not the kernel)", "从报文推断的状态与 netstack（用户态协议栈，不是内核）报告的状态对照"},
 	"written":  {"capture written to", "抓包已写入"},
+	"html":     {"HTML report written to", "HTML 报告已写入"},
+
+	"stack-kernel":   {"stack: the Linux kernel, in a private network namespace", "协议栈：Linux 内核，运行于私有网络命名空间"},
+	"stack-netstack": {"stack: gVisor's netstack, a userspace TCP stack in this process; NOT the kernel", "协议栈：gVisor 的 netstack，本进程内的用户态 TCP 协议栈；不是内核"},
+	"log-netstack":   {"server and client, on gVisor's netstack in this process", "服务器与客户端，运行于本进程内的 gVisor netstack"},
+	"netstack-link":  {"segments from netstack's link, raw IP", "报文段取自 netstack 的链路，原始 IP"},
+	"unsampled":      {"not sampled", "未采样到"},
+	"sampled-note": {"netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
+		"netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"},
 	"agree":    {"agree", "一致"},
 	"differ":   {"DIFFER", "不一致"},
 	"packets":  {"packets", "报文推断"},
@@ -234,12 +357,14 @@ func heading(lang, key string) string {
 	return h[0]
 }
 
-// printSegments prints frames as tcpdump -n -S does.
-func printSegments(w io.Writer, frames []wire.Frame) {
+// segmentLines returns frames as tcpdump -n -S prints them, each line
+// ending in a newline.
+func segmentLines(frames []wire.Frame) []string {
 	pr := tcpdump.New(tcpdump.Options{Numeric: true, Absolute: true})
 	var (
 		p   wire.Packet
 		buf []byte
+		out []string
 	)
 	for i := range frames {
 		f := &frames[i]
@@ -248,9 +373,9 @@ func printSegments(w io.Writer, frames []wire.Frame) {
 			continue
 		}
 		buf = pr.Append(buf[:0], f, &p)
-		w.Write([]byte("  "))
-		w.Write(buf)
+		out = append(out, string(buf))
 	}
+	return out
 }
 
 // labConns runs the tracker over the lab's frames, keeping segments.
@@ -275,11 +400,15 @@ type stateRow struct {
 	// Unseen names a reported transition no segment can show, which
 	// explains a difference (a connect timeout sends nothing).
 	Unseen string `json:"unseen,omitempty"`
+	// Unsampled lists inferred states missing from a sampling stack's
+	// report, which do not count as a difference.
+	Unsampled []string `json:"unsampled,omitempty"`
 }
 
 // labReport compares what the packets say with what the stack reports.
 type labReport struct {
 	Source           string     `json:"source"` // "kernel" or "netstack"
+	Sampled          bool       `json:"sampled,omitempty"`
 	Rows             []stateRow `json:"endpoints"`
 	TimeWaitInferred []string   `json:"time_wait_inferred"`
 	TimeWaitReported []string   `json:"time_wait_reported"`
@@ -327,10 +456,56 @@ func connFor(conns []*tcpstate.Conn, clients []netip.AddrPort, n int) *tcpstate.
 	return nil
 }
 
+// stackView is what a stack reports about a run's endpoints.
+type stackView struct {
+	source  string
+	clients []netip.AddrPort
+	// states returns an endpoint's reported RFC 9293 states and its
+	// address, or nil if the stack had no such endpoint.
+	states   func(conn int, role lab.Role) ([]string, string)
+	timeWait []string // "n/role"
+	// sampled: the states were sampled, so a brief one may be missing
+	// from them (netstack has no hook on state changes).
+	sampled bool
+}
+
 func compareKernel(sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn) labReport {
-	rep := labReport{Source: "kernel", Agree: true}
-	for n := 1; n <= len(res.Clients); n++ {
-		c := connFor(conns, res.Clients, n)
+	v := stackView{source: "kernel", clients: res.Clients}
+	v.states = func(n int, role lab.Role) ([]string, string) {
+		if k := res.Endpoint(n, role); k != nil {
+			return k.RFC(), k.Local.String()
+		}
+		return nil, ""
+	}
+	for _, h := range res.TimeWait {
+		v.timeWait = append(v.timeWait, fmt.Sprintf("%d/%s", h.Conn, h.Role))
+	}
+	return compareStack(sc, v, conns)
+}
+
+func compareNetstack(sc *lab.Scenario, res *userstack.Result, conns []*tcpstate.Conn) labReport {
+	v := stackView{source: userstack.Source, clients: res.Clients, sampled: true}
+	v.states = func(n int, role lab.Role) ([]string, string) {
+		if e := res.Endpoint(n, userstack.Role(role)); e != nil {
+			return e.StateNames(), e.Local.String()
+		}
+		return nil, ""
+	}
+	for _, e := range res.Endpoints {
+		if e.Conn > 0 && e.Final() == "TIME-WAIT" {
+			v.timeWait = append(v.timeWait, fmt.Sprintf("%d/%s", e.Conn, e.Role))
+		}
+	}
+	return compareStack(sc, v, conns)
+}
+
+// compareStack sets the states inferred from the packets beside the
+// stack's, endpoint by endpoint, and compares TIME-WAIT holders and
+// teardown patterns.
+func compareStack(sc *lab.Scenario, v stackView, conns []*tcpstate.Conn) labReport {
+	rep := labReport{Source: v.source, Sampled: v.sampled, Agree: true}
+	for n := 1; n <= len(v.clients); n++ {
+		c := connFor(conns, v.clients, n)
 		for _, role := range []lab.Role{lab.Client, lab.Server} {
 			row := stateRow{Conn: n, Role: string(role)}
 			if c != nil {
@@ -341,13 +516,15 @@ func compareKernel(sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn) la
 				row.Addr = e.AddrPort().String()
 				row.Inferred = inferredStates(e)
 			}
-			if k := res.Endpoint(n, role); k != nil {
-				row.Reported = k.RFC()
-				if row.Addr == "" {
-					row.Addr = k.Local.String()
-				}
+			var addr string
+			row.Reported, addr = v.states(n, role)
+			if row.Addr == "" {
+				row.Addr = addr
 			}
 			row.Agree = slices.Equal(row.Inferred, row.Reported)
+			if !row.Agree && v.sampled {
+				row.Agree, row.Unsampled = sampledAgree(row.Inferred, row.Reported)
+			}
 			if !row.Agree && c != nil && connectTimedOut(c, role, row) {
 				row.Agree, row.Unseen = true, "connect timeout: SYN-SENT -> CLOSED sends no segment"
 			}
@@ -358,16 +535,14 @@ func compareKernel(sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn) la
 			rep.Patterns = append(rep.Patterns, c.Teardown.Pattern.String())
 			// A TIME-WAIT whose tuple a new connection took over is gone:
 			// only holders still waiting at the end are compared.
-			if tw := c.Teardown.TimeWait; c.End != tcpstate.EndReused && tw.Side == tcpstate.SideClient || tw.Side == tcpstate.SideServer || tw.Side == tcpstate.SideBoth {
+			if tw := c.Teardown.TimeWait; c.End != tcpstate.EndReused && (tw.Side == tcpstate.SideClient || tw.Side == tcpstate.SideServer || tw.Side == tcpstate.SideBoth) {
 				rep.TimeWaitInferred = append(rep.TimeWaitInferred, fmt.Sprintf("%d/%s", n, tw.Side))
 			}
 		} else {
 			rep.Patterns = append(rep.Patterns, "not captured")
 		}
 	}
-	for _, h := range res.TimeWait {
-		rep.TimeWaitReported = append(rep.TimeWaitReported, fmt.Sprintf("%d/%s", h.Conn, h.Role))
-	}
+	rep.TimeWaitReported = append(rep.TimeWaitReported, v.timeWait...)
 	rep.TimeWaitInferred = expandBoth(rep.TimeWaitInferred)
 	slices.Sort(rep.TimeWaitInferred)
 	slices.Sort(rep.TimeWaitReported)
@@ -380,8 +555,65 @@ func compareKernel(sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn) la
 	return rep
 }
 
+// sampledAgree compares inferred states with sampled ones: the samples
+// must be the inferred states in order with some perhaps missing (a state
+// shorter than the sampling interval, or a passive open's LISTEN, which
+// is the listener's and never the new endpoint's), and end in the same
+// state. It returns the inferred states the samples miss.
+func sampledAgree(inferred, sampled []string) (bool, []string) {
+	pairs := alignStates(inferred, sampled)
+	var missing []string
+	for _, p := range pairs {
+		switch {
+		case p[1] == "":
+			missing = append(missing, p[0])
+		case p[0] == "":
+			return false, nil
+		}
+	}
+	if len(inferred) == 0 || len(sampled) == 0 || inferred[len(inferred)-1] != sampled[len(sampled)-1] {
+		return false, nil
+	}
+	return true, missing
+}
+
+// alignStates pairs two state sequences along their longest common
+// subsequence; "" marks a state the other side lacks. Sequences are a
+// dozen states at most, so the quadratic table is nothing.
+func alignStates(a, b []string) [][2]string {
+	l := make([][]int, len(a)+1)
+	for i := range l {
+		l[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				l[i][j] = l[i+1][j+1] + 1
+			} else {
+				l[i][j] = max(l[i+1][j], l[i][j+1])
+			}
+		}
+	}
+	var out [][2]string
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			out = append(out, [2]string{a[i], b[j]})
+			i, j = i+1, j+1
+		case j == len(b) || (i < len(a) && l[i+1][j] >= l[i][j+1]):
+			out = append(out, [2]string{a[i], ""})
+			i++
+		default:
+			out = append(out, [2]string{"", b[j]})
+			j++
+		}
+	}
+	return out
+}
+
 // connectTimedOut reports whether a row differs only by a client's
-// SYN-SENT -> CLOSED after SYNs that nothing answered: the kernel gives up
+// SYN-SENT -> CLOSED after SYNs that nothing answered: the stack gives up
 // on a timer and no segment shows it.
 func connectTimedOut(c *tcpstate.Conn, role lab.Role, r stateRow) bool {
 	return role == lab.Client && !c.Handshake.SYNACK.Seen() &&
@@ -402,42 +634,65 @@ func expandBoth(s []string) []string {
 	return out
 }
 
-func printKernelTable(w io.Writer, lang, title string, rep labReport) {
-	fmt.Fprintf(w, "%s\n", heading(lang, title))
+// printStateTable prints the inferred states beside the stack's, row by
+// row. A sampling stack's rows are aligned on the states both have, and
+// a state missing from its samples is marked as such, not as a
+// difference.
+func printStateTable(w io.Writer, lang string, rep labReport) {
+	fmt.Fprintf(w, "%s\n", heading(lang, rep.Source))
 	mark := func(ok bool) string {
 		if ok {
 			return "✓ " + heading(lang, "agree")
 		}
 		return "✗ " + heading(lang, "differ")
 	}
-	agreeRows := 0
+	agreeRows, total, unsampled := 0, 0, 0
 	for _, r := range rep.Rows {
 		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
 		fmt.Fprintf(w, "    %-4s %-22s %-22s\n", "", heading(lang, "packets"), rep.Source)
-		n := max(len(r.Inferred), len(r.Reported))
-		for i := 0; i < n; i++ {
-			a, b := at(r.Inferred, i), at(r.Reported, i)
-			fmt.Fprintf(w, "    %-4d %-22s %-22s %s\n", i+1, a, b, mark(a == b))
-			if a == b {
-				agreeRows++
+		var pairs [][2]string
+		if rep.Sampled {
+			pairs = alignStates(r.Inferred, r.Reported)
+		} else {
+			for i := range max(len(r.Inferred), len(r.Reported)) {
+				pairs = append(pairs, [2]string{at(r.Inferred, i), at(r.Reported, i)})
 			}
+		}
+		for i, p := range pairs {
+			a, b := orDash([]string{p[0]}), p[1]
+			m := mark(p[0] == p[1])
+			switch {
+			case p[0] == p[1]:
+				agreeRows++
+			case rep.Sampled && b == "" && slices.Contains(r.Unsampled, p[0]):
+				b, m = "("+heading(lang, "unsampled")+")", "·"
+				unsampled++
+				total--
+			case b == "":
+				b = "-"
+			}
+			total++
+			fmt.Fprintf(w, "    %-4d %-22s %-22s %s\n", i+1, a, b, m)
 		}
 		if r.Unseen != "" {
 			fmt.Fprintf(w, "    %-4s %s\n", "", r.Unseen)
 		}
-		if n == 0 {
+		if len(pairs) == 0 {
 			fmt.Fprintf(w, "    %-4s %-22s %-22s %s\n", "", "(no transitions)", "(no socket)", mark(true))
 		}
-	}
-	total := 0
-	for _, r := range rep.Rows {
-		total += max(len(r.Inferred), len(r.Reported))
 	}
 	fmt.Fprintf(w, "\n  %s: %s %s, %s %s  %s\n", heading(lang, "tw"),
 		heading(lang, "packets"), orDash(rep.TimeWaitInferred), rep.Source, orDash(rep.TimeWaitReported), mark(rep.TimeWaitAgree))
 	fmt.Fprintf(w, "  %s: %s, %s %s  %s\n", heading(lang, "pattern"),
 		strings.Join(rep.Patterns, ", "), heading(lang, "expected"), orDash(rep.PatternsExpected), mark(rep.PatternsAgree))
-	fmt.Fprintf(w, "  %s: %d/%d %s  %s\n", heading(lang, "verdict"), agreeRows, total, heading(lang, "rows"), mark(rep.Agree))
+	fmt.Fprintf(w, "  %s: %d/%d %s", heading(lang, "verdict"), agreeRows, total, heading(lang, "rows"))
+	if unsampled > 0 {
+		fmt.Fprintf(w, ", %d %s", unsampled, heading(lang, "unsampled"))
+	}
+	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
+	if rep.Sampled {
+		fmt.Fprintf(w, "  %s\n", heading(lang, "sampled-note"))
+	}
 }
 
 func at(s []string, i int) string {
@@ -448,73 +703,55 @@ func at(s []string, i int) string {
 }
 
 func orDash(s []string) string {
-	if len(s) == 0 {
+	if len(s) == 0 || len(s) == 1 && s[0] == "" {
 		return "-"
 	}
 	return strings.Join(s, ", ")
 }
 
-func writeLabJSON(w io.Writer, sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn, rep labReport) error {
-	var cs []json.RawMessage
-	for _, c := range conns {
+func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
+	cs := []json.RawMessage{}
+	for _, c := range run.conns {
 		cs = append(cs, json.RawMessage(strings.TrimSpace(string(appendExplainJSON(nil, c)))))
+	}
+	lines := []string{}
+	for _, l := range segmentLines(run.frames) {
+		lines = append(lines, strings.TrimSuffix(l, "\n"))
+	}
+	stackName := "Linux kernel"
+	if run.stack == userstack.Source {
+		stackName = userstack.StackName
 	}
 	v := struct {
 		Scenario    string            `json:"scenario"`
 		Stack       string            `json:"stack"`
+		StackName   string            `json:"stack_name"`
 		Namespace   string            `json:"namespace,omitempty"`
 		Server      string            `json:"server"`
+		Tcpdump     []string          `json:"tcpdump"`
 		Connections []json.RawMessage `json:"connections"`
 		Comparison  labReport         `json:"comparison"`
 		Sockets     any               `json:"sockets,omitempty"`
 		Log         []string          `json:"log"`
-	}{sc.Name, rep.Source, res.Namespace, res.Server.String(), cs, rep, res.Sockets, res.Log}
+	}{sc.Name, run.stack, stackName, run.namespace, run.server.String(), lines, cs, run.rep, run.sockets, run.log}
 	enc := json.NewEncoder(w)
 	return enc.Encode(v)
 }
 
-// checkWritable refuses to write over something that is not a regular file.
-func checkWritable(path string) error {
-	if path == "" {
-		return nil
-	}
-	st, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("refusing to write over %s: not a regular file", path)
-	}
-	return nil
-}
-
-// writePcap writes frames to a pcap file with nanosecond time stamps.
-func writePcap(path string, link wire.LinkType, frames []wire.Frame) error {
-	if err := checkWritable(path); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
+// writePcap writes frames to f as a pcap file with nanosecond time stamps.
+func writePcap(f *os.File, link wire.LinkType, frames []wire.Frame) error {
 	bw := bufio.NewWriter(f)
 	w := pcapgo.NewWriterNanos(bw)
 	if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
-		f.Close()
 		return err
 	}
 	for _, fr := range frames {
 		ci := gopacket.CaptureInfo{Timestamp: unixNano(fr.Time), CaptureLength: len(fr.Data), Length: max(fr.WireLen, len(fr.Data))}
 		if err := w.WritePacket(ci, fr.Data); err != nil {
-			f.Close()
 			return err
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()
@@ -522,17 +759,41 @@ func writePcap(path string, link wire.LinkType, frames []wire.Frame) error {
 
 func unixNano(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-// explainText is the explanation of one connection in lang.
-func explainText(c *tcpstate.Conn, lang string) []byte {
-	return appendExplainText(nil, c)
+// writeLabExplanation explains each connection in lang.
+func writeLabExplanation(w io.Writer, conns []*tcpstate.Conn, lang string) error {
+	for _, c := range conns {
+		w.Write(appendExplainText(nil, c))
+		fmt.Fprintln(w)
+	}
+	return nil
 }
 
-// writeHTMLReport writes the HTML report of conns to path.
-func writeHTMLReport(path string, conns []*tcpstate.Conn) error {
-	return errors.New("the HTML report is not available yet")
-}
-
-// runUserLab runs sc on the userspace stack.
-func runUserLab(env *Env, sc *lab.Scenario, o labOpts) error {
-	return errors.New("the userspace stack is not available yet: run as root")
+// writeHTMLReport writes the HTML report of a run to f, with the stack,
+// the segments and the table of states as sections after the
+// connections.
+func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) error {
+	stack := heading(lang, "stack-kernel")
+	if run.stack == userstack.Source {
+		stack = heading(lang, "stack-netstack")
+	}
+	var table strings.Builder
+	printStateTable(&table, lang, run.rep)
+	title, body, _ := strings.Cut(table.String(), "\n")
+	opt := html.Options{
+		Title: "lab " + sc.Name + " (" + run.stack + ")",
+		Lang:  lang,
+		Sections: []html.Section{
+			{Title: heading(lang, "scenario") + " " + sc.Name, Text: text(lang, sc.Summary) + "\n" + stack + "\n\n" + text(lang, sc.Description)},
+			{Title: heading(lang, "segments") + " (tcpdump -n -S)", Text: strings.Join(segmentLines(run.frames), "")},
+			{Title: title, Text: strings.TrimPrefix(body, "\n")},
+		},
+	}
+	bw := bufio.NewWriter(f)
+	if err := html.Write(bw, run.conns, opt); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
 }

@@ -4,10 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	xhtml "golang.org/x/net/html"
 
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/lab/userstack"
 )
 
 // TestLabAgainstKernel runs every scenario and checks that the states
@@ -63,4 +75,250 @@ func appendInt(b []byte, n int) []byte {
 		b = appendInt(b, n/10)
 	}
 	return append(b, byte('0'+n%10))
+}
+
+// TestLabUserstack runs every scenario netstack supports with
+// --userstack and checks what the lab prints against oracles it did not
+// write: netstack's own sampled states against the states inferred from
+// the packets, the teardown patterns against the names RFC 9293 gives
+// (the scenario's expectation), and the printed segments against tcpdump
+// reading the -w file. Scenarios netstack cannot do must fail with their
+// reason.
+func TestLabUserstack(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	for i, sc := range lab.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			pcap := filepath.Join(t.TempDir(), "lab.pcap")
+			var out, errb bytes.Buffer
+			code := Main(context.Background(), []string{"lab", sc.Name, "--userstack", "--json", "-w", pcap, "--port", itoa(9988 + i)}, nil, &out, &errb)
+			if why := userstack.Unsupported(sc.Name); why != "" {
+				if code == 0 || !strings.Contains(errb.String(), why) || !strings.Contains(errb.String(), sc.Name) {
+					t.Errorf("exit %d, stderr %q: want a failure naming the scenario and why (%s)", code, errb.String(), why)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), "not the kernel") || strings.Count(errb.String(), "\n") != 1 {
+				t.Errorf("stderr %q: want one line saying the stack is not the kernel", errb.String())
+			}
+			var got struct {
+				Stack      string    `json:"stack"`
+				StackName  string    `json:"stack_name"`
+				Tcpdump    []string  `json:"tcpdump"`
+				Comparison labReport `json:"comparison"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatalf("%v in %s", err, out.String())
+			}
+			c := got.Comparison
+			if got.Stack != "netstack" || c.Source != "netstack" || !strings.Contains(got.StackName, "not the kernel") {
+				t.Fatalf("stack %q (%q), comparison source %q: want netstack, labelled as not the kernel", got.Stack, got.StackName, c.Source)
+			}
+			if len(c.Rows) == 0 {
+				t.Fatal("no endpoints compared")
+			}
+			for _, r := range c.Rows {
+				// Netstack's states are samples: each must be an inferred
+				// state, in order, and the last ones must be the same.
+				// A connect timeout is the one change no segment shows.
+				ok := inOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
+				if len(r.Inferred) == 0 && len(r.Reported) == 0 {
+					ok = true
+				}
+				if r.Unseen != "" && slices.Equal(r.Reported, append(slices.Clone(r.Inferred), "CLOSED")) {
+					ok = true
+				}
+				if !ok || !r.Agree {
+					t.Errorf("connection %d %s: packets say %v, netstack says %v (agree %v)", r.Conn, r.Role, r.Inferred, r.Reported, r.Agree)
+				}
+			}
+			if !c.TimeWaitAgree {
+				t.Errorf("TIME-WAIT: packets say %v, netstack says %v", c.TimeWaitInferred, c.TimeWaitReported)
+			}
+			var want []string
+			for _, p := range sc.Expect.Teardown {
+				want = append(want, string(p))
+			}
+			if !slices.Equal(c.Patterns, want) {
+				t.Errorf("teardown: %v, want %v", c.Patterns, want)
+			}
+			lines := tcpdumpLines(t, tcpdump, pcap)
+			if diff := cmp.Diff(lines, got.Tcpdump); diff != "" {
+				t.Errorf("segments (-tcpdump -r +lab):\n%s", diff)
+			}
+			checkFlags(t, lines, sc.Expect.Segments, 9988+i)
+		})
+	}
+}
+
+// TestLabUserstackText checks the text output's labels: the stack is
+// named as netstack and not the kernel, in either language, and the
+// segment lines are tcpdump's.
+func TestLabUserstackText(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	tests := []struct {
+		lang, stack, table string
+	}{
+		{"en", "NOT the kernel", "beside netstack's"},
+		{"zh", "不是内核", "netstack（用户态协议栈，不是内核）"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			pcap, report := filepath.Join(dir, "lab.pcap"), filepath.Join(dir, "lab.html")
+			var out, errb bytes.Buffer
+			code := Main(context.Background(), []string{"lab", "client-closes-first", "--userstack", "--lang", tt.lang, "-w", pcap, "--html", report, "--port", itoa(9970 + i)}, nil, &out, &errb)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			s := out.String()
+			for _, want := range []string{tt.stack, tt.table} {
+				if !strings.Contains(s, want) {
+					t.Errorf("output lacks %q:\n%s", want, s)
+				}
+			}
+			lines := tcpdumpLines(t, tcpdump, pcap)
+			if len(lines) < 7 {
+				t.Fatalf("tcpdump read %d segments", len(lines))
+			}
+			for _, l := range lines {
+				if !strings.Contains(s, "\n  "+l+"\n") {
+					t.Errorf("output lacks tcpdump's line %q", l)
+				}
+			}
+			// The report, read by an HTML parser, carries the same label,
+			// table and lines.
+			sections := htmlSections(t, report)
+			all := strings.Join(sections, "\n")
+			for _, want := range append([]string{tt.stack, tt.table}, lines...) {
+				if !strings.Contains(all, want) {
+					t.Errorf("HTML report's sections lack %q", want)
+				}
+			}
+		})
+	}
+}
+
+// htmlSections returns the text of each extra section of a report.
+func htmlSections(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := xhtml.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for n := range doc.Descendants() {
+		if n.Type != xhtml.ElementNode || n.Data != "section" || !slices.ContainsFunc(n.Attr, func(a xhtml.Attribute) bool { return a.Key == "class" && a.Val == "extra" }) {
+			continue
+		}
+		var b strings.Builder
+		for c := range n.Descendants() {
+			if c.Type == xhtml.TextNode {
+				b.WriteString(c.Data)
+			}
+		}
+		out = append(out, b.String())
+	}
+	if len(out) == 0 {
+		t.Errorf("%s has no extra sections", name)
+	}
+	return out
+}
+
+// TestLabRefusesOutput checks that the lab will not write its capture or
+// report over something that is not a regular file, and says so before
+// running anything.
+func TestLabRefusesOutput(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"pcap to a device", []string{"-w", "/dev/null"}},
+		{"pcap to a directory", []string{"-w", t.TempDir()}},
+		{"html to a fifo", []string{"--html", fifo}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			start := time.Now()
+			code := Main(context.Background(), append([]string{"lab", "--userstack", "seed"}, tt.args...), nil, &out, &errb)
+			if code == 0 {
+				t.Fatalf("exit 0, want a refusal; stdout %s", out.String())
+			}
+			if !strings.Contains(errb.String(), "regular file") && !strings.Contains(errb.String(), "directory") {
+				t.Errorf("stderr %q: want it to say why", errb.String())
+			}
+			if out.Len() != 0 || time.Since(start) > time.Second {
+				t.Errorf("ran the experiment before refusing (%v, %d bytes out)", time.Since(start), out.Len())
+			}
+		})
+	}
+}
+
+// tcpdumpLines reads a capture with tcpdump -n -S in this process's time
+// zone, which is the one the lab prints in.
+func tcpdumpLines(t *testing.T, tcpdump, pcap string) []string {
+	t.Helper()
+	cmd := exec.Command(tcpdump, "-n", "-S", "-r", pcap)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tcpdump: %v: %s", err, stderr.String())
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+}
+
+var flagsRE = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.\d+: Flags \[([^\]]*)\]`)
+
+// checkFlags counts, per sender, the flags tcpdump printed.
+func checkFlags(t *testing.T, lines []string, want []lab.Segments, port int) {
+	t.Helper()
+	count := map[[2]string]int{}
+	for _, l := range lines {
+		m := flagsRE.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("not a TCP segment: %s", l)
+			continue
+		}
+		from := string(lab.Client)
+		if m[1] == itoa(port) {
+			from = string(lab.Server)
+		}
+		count[[2]string{from, m[2]}]++
+	}
+	for _, w := range want {
+		got := count[[2]string{string(w.From), w.Flags}]
+		if got != w.Count && !(w.AtLeast && got > w.Count) {
+			t.Errorf("tcpdump shows %d [%s] from the %s, want %d (at least: %v)", got, w.Flags, w.From, w.Count, w.AtLeast)
+		}
+	}
+}
+
+// inOrder reports whether sub's elements appear in of in the same order.
+func inOrder(sub, of []string) bool {
+	i := 0
+	for _, s := range sub {
+		for i < len(of) && of[i] != s {
+			i++
+		}
+		if i == len(of) {
+			return false
+		}
+		i++
+	}
+	return true
 }

@@ -30,16 +30,29 @@ import (
 	"synfin/wire"
 )
 
-// fromLab takes what to run from a kernel lab scenario.
-func fromLab(sc *lab.Scenario) userstack.Scenario {
-	out := userstack.Scenario{Name: sc.Name, IPv6: sc.IPv6, Server: sc.Server}
-	for _, c := range sc.Clients {
-		out.Clients = append(out.Clients, userstack.ClientRun{Pause: c.Pause, Steps: c.Steps, SamePort: c.SamePort, SynRetries: c.SynRetries})
-	}
-	for _, f := range sc.Faults {
-		out.Faults = append(out.Faults, userstack.Fault{From: userstack.Role(f.From), Rule: f.Rule})
-	}
-	return out
+type run struct {
+	name string
+	max  time.Duration
+}
+
+// supported lists the lab scenarios netstack runs, each with the run's
+// own time bound. The others are those userstack.Unsupported names, with
+// why (TestUnsupported checks the two lists cover every scenario).
+var supported = []run{
+	{name: "seed", max: 3 * time.Second},
+	{name: "client-closes-first", max: 3 * time.Second},
+	{name: "half-close", max: 3 * time.Second},
+	{name: "abort-rst", max: 3 * time.Second},
+	{name: "unread-data-rst", max: 3 * time.Second},
+	{name: "refused", max: 3 * time.Second},
+	{name: "data-exchange", max: 3 * time.Second},
+	{name: "ipv6", max: 3 * time.Second},
+	// The initial RTO is one second (RFC 6298 2.1).
+	{name: "syn-retransmit", max: 5 * time.Second},
+	{name: "last-ack-lost", max: 5 * time.Second},
+	// One retransmission after 1s, give up 2s later (backoff). Netstack
+	// ignores TCP_SYNCNT, so this also checks the run's own limit.
+	{name: "syn-timeout", max: 8 * time.Second},
 }
 
 // TestScenarios runs the lab's scenarios on netstack. What each one
@@ -47,35 +60,8 @@ func fromLab(sc *lab.Scenario) userstack.Scenario {
 // where that encodes a Linux choice rather than the RFC, the case says
 // which and what RFC 9293 allows instead.
 func TestScenarios(t *testing.T) {
-	// Not here: three-segment-close needs a delayed ACK, which netstack
-	// does not have (it acknowledges a FIN at once, so the close has
-	// four segments, which RFC 9293 equally allows); simultaneous-close,
-	// because netstack answers the client's ACK from CLOSING, whose
-	// sequence number is one past the server's RCV.NXT (the lost FIN's),
-	// with RST once the server has closed, where RFC 9293 accepts it;
-	// time-wait-reuse, whose takeover of a TIME-WAIT port is a Linux
-	// rule.
-	tests := []struct {
-		name string
-		max  time.Duration // the run's own time bound
-	}{
-		{name: "seed", max: 3 * time.Second},
-		{name: "client-closes-first", max: 3 * time.Second},
-		{name: "half-close", max: 3 * time.Second},
-		{name: "abort-rst", max: 3 * time.Second},
-		{name: "unread-data-rst", max: 3 * time.Second},
-		{name: "refused", max: 3 * time.Second},
-		{name: "data-exchange", max: 3 * time.Second},
-		{name: "ipv6", max: 3 * time.Second},
-		// The initial RTO is one second (RFC 6298 2.1).
-		{name: "syn-retransmit", max: 5 * time.Second},
-		{name: "last-ack-lost", max: 5 * time.Second},
-		// One retransmission after 1s, give up 2s later (backoff). Netstack
-		// ignores TCP_SYNCNT, so this also checks the run's own limit.
-		{name: "syn-timeout", max: 8 * time.Second},
-	}
 	tcpdump := testenv.NeedTool(t, "tcpdump")
-	for _, tt := range tests {
+	for _, tt := range supported {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sc, err := lab.Lookup(tt.name)
@@ -84,7 +70,11 @@ func TestScenarios(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := userstack.Run(ctx, fromLab(sc), userstack.Options{})
+			us, err := userstack.FromLab(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := userstack.Run(ctx, us, userstack.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,5 +307,26 @@ func TestCancel(t *testing.T) {
 				t.Errorf("returned after %v", d)
 			}
 		})
+	}
+}
+
+// TestUnsupported checks that every lab scenario either runs on netstack
+// or has a reason not to, and that FromLab refuses it with that reason.
+func TestUnsupported(t *testing.T) {
+	for _, sc := range lab.Scenarios() {
+		runs := slices.ContainsFunc(supported, func(r run) bool { return r.name == sc.Name })
+		why := userstack.Unsupported(sc.Name)
+		_, err := userstack.FromLab(&sc)
+		var ue *userstack.UnsupportedError
+		switch {
+		case runs && why != "":
+			t.Errorf("%s: tested on netstack, yet unsupported: %s", sc.Name, why)
+		case !runs && why == "":
+			t.Errorf("%s: neither tested on netstack nor given a reason not to be", sc.Name)
+		case why != "" && (!errors.As(err, &ue) || ue.Reason != why || !strings.Contains(err.Error(), sc.Name)):
+			t.Errorf("%s: FromLab error %v, want the reason %q", sc.Name, err, why)
+		case why == "" && err != nil:
+			t.Errorf("%s: FromLab: %v", sc.Name, err)
+		}
 	}
 }
