@@ -124,7 +124,7 @@ func TestLabUserstack(t *testing.T) {
 				// Netstack's states are samples: each must be an inferred
 				// state, in order, and the last ones must be the same.
 				// A connect timeout is the one change no segment shows.
-				ok := inOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
+				ok := statesInOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
 				if len(r.Inferred) == 0 && len(r.Reported) == 0 {
 					ok = true
 				}
@@ -308,8 +308,8 @@ func checkFlags(t *testing.T, lines []string, want []lab.Segments, port int) {
 	}
 }
 
-// inOrder reports whether sub's elements appear in of in the same order.
-func inOrder(sub, of []string) bool {
+// statesInOrder reports whether sub's elements appear in of in the same order.
+func statesInOrder(sub, of []string) bool {
 	i := 0
 	for _, s := range sub {
 		for i < len(of) && of[i] != s {
@@ -321,4 +321,57 @@ func inOrder(sub, of []string) bool {
 		i++
 	}
 	return true
+}
+
+// TestMain lets the test binary run the CLI as a child process, for
+// TestLabWithoutPrivileges.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("SYNFIN_CLI_CHILD"); args != "" {
+		os.Exit(Main(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestLabWithoutPrivileges runs the lab in a process that really lacks
+// the capabilities (root's dropped from the bounding set, so exec grants
+// none): it must say so in one line and run on netstack instead.
+func TestLabWithoutPrivileges(t *testing.T) {
+	tests := []struct {
+		scenario string
+		ok       bool
+		stdout   string // in the output when ok
+		stderr   string // in the error line when not
+	}{
+		{"seed", true, "NOT the kernel", ""},
+		{"three-segment-close", false, "", "delayed ACK"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			if labPrivileges() == "" {
+				setpriv := testenv.NeedTool(t, "setpriv")
+				cmd = exec.Command(setpriv, "--bounding-set", "-all", "--inh-caps", "-all", "--", os.Args[0], "-test.run=^$")
+			}
+			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab "+tt.scenario+" --port "+itoa(9960+i))
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+			if !strings.Contains(lines[0], "no privileges") || !strings.Contains(lines[0], "CAP_NET_ADMIN") || !strings.Contains(lines[0], "netstack") {
+				t.Errorf("first line of stderr %q: want it to name the missing privileges and the stack used instead", lines[0])
+			}
+			if tt.ok {
+				if err != nil || len(lines) != 1 {
+					t.Fatalf("%v, stderr %q", err, errb.String())
+				}
+				if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(out.String(), "beside netstack's") {
+					t.Errorf("output not labelled as netstack's:\n%s", out.String())
+				}
+				return
+			}
+			if err == nil || len(lines) != 2 || !strings.Contains(lines[1], tt.stderr) || !strings.Contains(lines[1], tt.scenario) {
+				t.Errorf("%v, stderr %q: want one more line naming the scenario and why netstack cannot run it", err, errb.String())
+			}
+		})
+	}
 }
