@@ -1,0 +1,143 @@
+package input
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"synfin/gen"
+	"synfin/internal/progress"
+	"synfin/wire"
+)
+
+// capture writes a small generated pcap file and returns its path.
+func capture(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := gen.Write(&buf, gen.Config{Conns: 50, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// barTo draws on w from the start, with a clock that moves a second at
+// each look, so that every fill of the read buffer redraws.
+func barTo(w io.Writer) *progress.Config {
+	t := time.Unix(1700000000, 0)
+	return &progress.Config{W: w, Delay: -1, Now: func() time.Time {
+		t = t.Add(time.Second)
+		return t
+	}}
+}
+
+// frames reads src to the end and counts its frames.
+func frames(t *testing.T, src Source) int {
+	t.Helper()
+	n := 0
+	var f wire.Frame
+	for {
+		err := src.Next(&f)
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+}
+
+func TestProgressOnAFile(t *testing.T) {
+	path := capture(t)
+	plain, err := Open(path, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := frames(t, plain)
+	plain.Close()
+
+	var bar bytes.Buffer
+	src, err := Open(path, nil, Options{Progress: barTo(&bar)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := frames(t, src); got != want {
+		t.Errorf("%d frames with a bar, %d without", got, want)
+	}
+	s := bar.String()
+	// The last fill reaches the end of the file; the bar is erased at EOF,
+	// before Close.
+	if !strings.Contains(s, "100% [") || !strings.HasSuffix(s, "\r\x1b[K") {
+		t.Errorf("bar output %q: want a full bar, then erased", s)
+	}
+	src.Close()
+	if !strings.HasSuffix(bar.String(), "\r\x1b[K") || bar.Len() != len(s) {
+		t.Errorf("Close drew again: %q", bar.String()[len(s):])
+	}
+}
+
+func TestProgressNeedsAKnownSize(t *testing.T) {
+	path := capture(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { pw.Write(data); pw.Close() }()
+	defer pr.Close()
+	for name, stdin := range map[string]io.Reader{"pipe": pr, "in-memory reader": bytes.NewReader(data)} {
+		var bar bytes.Buffer
+		src, err := Open("-", stdin, Options{Progress: barTo(&bar)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames(t, src)
+		src.Close()
+		if bar.Len() != 0 {
+			t.Errorf("%s: a bar for an input of unknown size: %q", name, bar.String())
+		}
+	}
+
+	// Standard input redirected from a file has a size: it gets a bar.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var bar bytes.Buffer
+	src, err := Open("-", f, Options{Progress: barTo(&bar)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames(t, src)
+	src.Close()
+	if !strings.Contains(bar.String(), "100% [") {
+		t.Errorf("no bar for standard input from a file: %q", bar.String())
+	}
+}
+
+func TestProgressErasedOnBadInput(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "junk")
+	if err := os.WriteFile(path, []byte{0, 1, 2, 3, 4, 5, 6, 7}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var bar bytes.Buffer
+	if _, err := Open(path, nil, Options{Progress: barTo(&bar)}); err == nil {
+		t.Fatal("junk opened as a capture")
+	}
+	if s := bar.String(); s != "" && !strings.HasSuffix(s, "\r\x1b[K") {
+		t.Errorf("bar left on screen after an error: %q", s)
+	}
+}
