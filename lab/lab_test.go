@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,5 +189,61 @@ func assertNothingLeft(t *testing.T, nsName string) {
 	}
 	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil && strings.Contains(string(out), nsName) {
 		t.Errorf("ip netns list still shows %s", nsName)
+	}
+}
+
+// TestTwoLabsAtOnce runs labs side by side, on the same server port and
+// on different ones: each must see only its own sockets in the (global)
+// tracepoint and its own frames, so each still matches what RFC 9293
+// expects, and neither leaves anything behind.
+func TestTwoLabsAtOnce(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	tests := []struct {
+		name  string
+		labs  [2]string
+		ports [2]uint16
+	}{
+		{"same port", [2]string{"client-closes-first", "last-ack-lost"}, [2]uint16{9950, 9950}},
+		{"same scenario", [2]string{"seed", "seed"}, [2]uint16{9951, 9952}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				res  [2]*lab.Result
+				errs [2]error
+				scs  [2]*lab.Scenario
+				wg   sync.WaitGroup
+			)
+			for i := range 2 {
+				sc, err := lab.Lookup(tt.labs[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				scs[i] = sc
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					res[i], errs[i] = lab.Run(ctx, sc, lab.Options{Port: tt.ports[i]})
+				}()
+			}
+			wg.Wait()
+			for i := range 2 {
+				if errs[i] != nil {
+					t.Fatalf("lab %d: %v", i+1, errs[i])
+				}
+			}
+			if res[0].Namespace == res[1].Namespace {
+				t.Fatalf("both labs in namespace %s", res[0].Namespace)
+			}
+			for i := range 2 {
+				checkKernel(t, scs[i], res[i])
+				checkTimeWait(t, scs[i], res[i])
+				checkSegments(t, tcpdump, scs[i], res[i])
+				assertNothingLeft(t, res[i].Namespace)
+			}
+		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,11 +16,12 @@ import (
 
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/lab/fault"
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
 )
 
-// TestMain lets the test binary act as a lab process for TestSIGINT.
+// TestMain lets the test binary act as a lab process for TestSignals.
 func TestMain(m *testing.M) {
 	if os.Getenv("SYNFIN_LAB_CHILD") == "1" {
 		os.Exit(child())
@@ -26,10 +29,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// child runs a slow scenario until SIGINT, printing the namespace and
-// tracefs instance it made so the parent can look for them afterwards.
+// child runs a slow scenario until SIGINT or SIGTERM (as the synfin
+// command does), printing "ready" once its lab is set up. With
+// SYNFIN_LAB_CRASH it crashes instead, as a bug in the lab would: the
+// process dies without running its cleanups.
 func child() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sc, err := lab.Lookup("syn-timeout")
 	if err != nil {
@@ -37,93 +42,186 @@ func child() int {
 		return 1
 	}
 	sc.Clients[0].SynRetries = 6 // about two minutes: long enough to interrupt
-	_, err = lab.Run(ctx, sc, lab.Options{Port: 9900, Log: func(s string) {
+	port, _ := strconv.Atoi(os.Getenv("SYNFIN_LAB_PORT"))
+	_, err = lab.Run(ctx, sc, lab.Options{Port: uint16(port), Log: func(s string) {
 		if strings.Contains(s, "listening") {
 			fmt.Println("ready")
+			if os.Getenv("SYNFIN_LAB_CRASH") == "1" {
+				go func() { panic("lab: crash on purpose") }()
+			}
 		}
 	}})
 	fmt.Println("done:", err)
 	return 0
 }
 
-func TestSIGINT(t *testing.T) {
+// TestSignals starts a lab in a child process and ends it with SIGINT,
+// SIGTERM, SIGKILL or a crash. Interrupted labs remove everything they
+// made; a killed or crashed one cannot, and what it leaves must be
+// visible to ip(8), nft(8) and tracefs and removed by Sweep. Leftovers
+// are listed with the system's tools, not with the lab's own List.
+func TestSignals(t *testing.T) {
 	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SYNFIN_LAB_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	ipTool := testenv.NeedTool(t, "ip")
+	nft := testenv.NeedTool(t, "nft")
+	tests := []struct {
+		name  string
+		sig   syscall.Signal // 0: crash
+		clean bool           // the lab cleans up by itself
+	}{
+		{"SIGINT", syscall.SIGINT, true},
+		{"SIGTERM", syscall.SIGTERM, true},
+		{"SIGKILL", syscall.SIGKILL, false},
+		{"crash", 0, false},
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	pid := cmd.Process.Pid
-	lines := make(chan string)
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
-	select {
-	case l := <-lines:
-		if l != "ready" {
-			t.Fatalf("child said %q", l)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("child did not start a lab")
-	}
-	// Mid-run: the namespace and the tracefs instance exist.
-	prefix := fmt.Sprintf("%s-%d-", netns.Prefix, pid)
-	if ns, inst := owned(t, prefix); len(ns) != 1 || len(inst) != 1 {
-		t.Fatalf("mid-run: namespaces %v, tracefs instances %v; want one of each", ns, inst)
-	}
-	time.Sleep(200 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	var last string
-	for l := range lines {
-		last = l
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("child: %v", err)
-	}
-	if !strings.HasPrefix(last, "done: context canceled") {
-		t.Errorf("child's last line %q, want it to report the interruption", last)
-	}
-	if ns, inst := owned(t, prefix); len(ns) != 0 || len(inst) != 0 {
-		t.Errorf("after SIGINT: namespaces %v, tracefs instances %v left behind", ns, inst)
-	}
-	if l, err := netns.List(); err != nil || len(l.Links) != 0 {
-		t.Errorf("interfaces left behind: %v %v", l.Links, err)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "SYNFIN_LAB_CHILD=1", fmt.Sprintf("SYNFIN_LAB_PORT=%d", 9900+i))
+			if tt.sig == 0 {
+				cmd.Env = append(cmd.Env, "SYNFIN_LAB_CRASH=1")
+			}
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if testing.Verbose() {
+				cmd.Stderr = os.Stderr
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			lines := make(chan string)
+			go func() {
+				s := bufio.NewScanner(out)
+				for s.Scan() {
+					lines <- s.Text()
+				}
+				close(lines)
+			}()
+			select {
+			case l := <-lines:
+				if l != "ready" {
+					t.Fatalf("child said %q", l)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("child did not start a lab")
+			}
+			// Mid-run: the namespace, its fault table and the tracefs
+			// instance exist, and the tools see them.
+			prefix := fmt.Sprintf("%s-%d-", netns.Prefix, cmd.Process.Pid)
+			mid := leftovers(t, ipTool, nft, prefix)
+			if len(mid.namespaces) != 1 || len(mid.instances) != 1 || len(mid.tables) != 1 {
+				t.Fatalf("mid-run: %+v; want one namespace, one tracefs instance, one nftables table", mid)
+			}
+			if tt.sig != 0 {
+				time.Sleep(200 * time.Millisecond)
+				if err := cmd.Process.Signal(tt.sig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var last string
+			for l := range lines {
+				last = l
+			}
+			werr := cmd.Wait() // reaped: a zombie would still count as alive
+			if !tt.clean {
+				if werr == nil {
+					t.Errorf("child exited cleanly, want it killed")
+				}
+				// Its leftovers are there, and Sweep removes them.
+				if left := leftovers(t, ipTool, nft, prefix); len(left.namespaces) != 1 || len(left.instances) != 1 {
+					t.Fatalf("after %s: %+v; want the namespace and tracefs instance left behind", tt.name, left)
+				}
+				removed, err := lab.Sweep()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slicesContains(removed.Namespaces, mid.namespaces[0]) || !slicesContains(removed.Instances, mid.instances[0]) {
+					t.Errorf("Sweep removed %+v, want %s and %s", removed, mid.namespaces[0], mid.instances[0])
+				}
+			} else {
+				if werr != nil {
+					t.Errorf("child: %v", werr)
+				}
+				if !strings.HasPrefix(last, "done: context canceled") {
+					t.Errorf("child's last line %q, want it to report the interruption", last)
+				}
+			}
+			if left := leftovers(t, ipTool, nft, prefix); !left.empty() {
+				t.Errorf("after %s: left behind %+v", tt.name, left)
+			}
+		})
 	}
 }
 
-func owned(t *testing.T, prefix string) (ns, inst []string) {
+// found is what the system's tools show of one lab.
+type found struct {
+	namespaces []string // ip netns list and /run/netns
+	links      []string // ip link: synfin interfaces in this namespace
+	tables     []string // nft list tables, in this namespace and the lab's
+	instances  []string // tracefs instances
+}
+
+func (f found) empty() bool {
+	return len(f.namespaces)+len(f.links)+len(f.tables)+len(f.instances) == 0
+}
+
+// leftovers lists what of the lab whose names start with prefix is
+// present, with ip(8), nft(8) and the tracefs and /run/netns directories.
+func leftovers(t *testing.T, ipTool, nft, prefix string) found {
 	t.Helper()
-	l, err := netns.List()
+	var f found
+	run := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(run(ipTool, "netns", "list"), "\n") {
+		if n, _, _ := strings.Cut(l, " "); strings.HasPrefix(n, prefix) && !seen[n] {
+			seen[n] = true
+			f.namespaces = append(f.namespaces, n)
+		}
+	}
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) && !seen[e.Name()] {
+			seen[e.Name()] = true
+			f.namespaces = append(f.namespaces, e.Name())
+		}
+	}
+	for _, l := range strings.Split(run(ipTool, "-o", "link", "show"), "\n") {
+		if fs := strings.Fields(l); len(fs) > 1 && strings.HasPrefix(fs[1], netns.Prefix) {
+			f.links = append(f.links, strings.TrimSuffix(fs[1], ":"))
+		}
+	}
+	tables := run(nft, "list", "tables")
+	for _, n := range f.namespaces {
+		tables += run(ipTool, "netns", "exec", n, nft, "list", "tables")
+	}
+	for _, l := range strings.Split(tables, "\n") {
+		if strings.HasSuffix(l, " "+fault.TableName) {
+			f.tables = append(f.tables, l)
+		}
+	}
+	root, err := kernel.FindTraceFS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range l.Namespaces {
-		if strings.HasPrefix(n, prefix) {
-			ns = append(ns, n)
-		}
-	}
-	all, err := kernel.Instances()
+	ents, err = os.ReadDir(filepath.Join(root, "instances"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range all {
-		if strings.HasPrefix(n, prefix) {
-			inst = append(inst, n)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			f.instances = append(f.instances, e.Name())
 		}
 	}
-	return ns, inst
+	return f
 }
 
 // TestSweep leaves a namespace and a tracefs instance named for a process

@@ -31,6 +31,7 @@ func init() {
 }
 
 const labUsage = `Usage: synfin lab [SCENARIO] [--list] [-w FILE] [--html FILE] [--lang en|zh] [--json]
+       synfin lab --sweep
 
 Runs the experiment of the blog post this tool grew from, and others like
 it: in a private network namespace, a server listens on 127.0.0.1:9988
@@ -41,7 +42,11 @@ prints the segments as tcpdump would, explains each connection, and sets the
 states it inferred from the packets beside the kernel's, row by row.
 
 Faults (a dropped SYN-ACK, a lost last ACK) are nftables rules inside the
-namespace. Everything the lab creates is removed on every exit path.
+namespace. Everything the lab creates is removed when it ends, is
+interrupted (Ctrl-C, SIGTERM) or fails. A lab killed with SIGKILL, or that
+crashed, cannot clean up: --sweep removes what such labs left (namespaces
+with their nftables tables, veth interfaces, tracefs instances), and
+leaves labs still running alone.
 
 Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW) and tracefs. Without
 them the scenario runs on a userspace TCP stack (gVisor's netstack) instead,
@@ -57,6 +62,7 @@ Options:
   --port N      server port (default 9988); use different ports for labs
                 run at the same time
   --userstack   use the userspace stack even with privileges
+  --sweep       remove what labs that died left behind (also: lab sweep)
 
 Examples:
   sudo synfin lab
@@ -66,9 +72,9 @@ Examples:
 `
 
 type labOpts struct {
-	list, asJSON, userstack bool
-	write, html, lang       string
-	port                    int
+	list, asJSON, userstack, sweep bool
+	write, html, lang              string
+	port                           int
 }
 
 func runLab(env *Env, args []string) error {
@@ -77,6 +83,7 @@ func runLab(env *Env, args []string) error {
 	fs.Bool(0, "list", &o.list)
 	fs.Bool(0, "json", &o.asJSON)
 	fs.Bool(0, "userstack", &o.userstack)
+	fs.Bool(0, "sweep", &o.sweep)
 	fs.String('w', "", &o.write)
 	fs.String(0, "html", &o.html)
 	fs.String(0, "lang", &o.lang)
@@ -104,6 +111,15 @@ func runLab(env *Env, args []string) error {
 		name = a[0]
 	default:
 		return usagef("one scenario at a time (got %s)", strings.Join(a, " "))
+	}
+	if name == "sweep" {
+		o.sweep = true
+	}
+	if o.sweep {
+		if len(fs.Args()) > 0 && name != "sweep" {
+			return usagef("--sweep takes no scenario")
+		}
+		return sweepLabs(env)
 	}
 	sc, err := lab.Lookup(name)
 	if err != nil {
@@ -284,6 +300,43 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		fmt.Fprintf(out, "%s %s\n", heading(o.lang, "html"), o.html)
 	}
 	return out.Flush()
+}
+
+// sweepLabs removes what dead labs left and says what it removed and what
+// belongs to labs still running.
+func sweepLabs(env *Env) error {
+	if why := labPrivileges(); why != "" {
+		return fmt.Errorf("cannot sweep: %s", why)
+	}
+	removed, err := lab.Sweep()
+	w := bufio.NewWriter(env.Stdout)
+	n := 0
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"namespace", removed.Namespaces}, {"interface", removed.Links}, {"tracefs instance", removed.Instances}} {
+		for _, name := range l.names {
+			fmt.Fprintf(w, "removed %s %s\n", l.what, name)
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "nothing left behind by labs that died")
+	}
+	if live, lerr := lab.List(); lerr == nil {
+		for _, name := range live.Namespaces {
+			fmt.Fprintf(w, "left alone: namespace %s (its lab is running)\n", name)
+		}
+		for _, name := range live.Instances {
+			fmt.Fprintf(w, "left alone: tracefs instance %s (its lab is running)\n", name)
+		}
+	} else {
+		err = errors.Join(err, lerr)
+	}
+	if ferr := w.Flush(); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // labPrivileges says what is missing for the kernel lab, or "".

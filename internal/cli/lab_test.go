@@ -19,6 +19,8 @@ import (
 
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/lab/kernel"
+	"synfin/lab/netns"
 	"synfin/lab/userstack"
 )
 
@@ -374,4 +376,85 @@ func TestLabWithoutPrivileges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLabSweep kills a running `synfin lab` with SIGKILL, which leaves
+// its namespace and tracefs instance behind, and checks that `lab
+// --sweep` (and `lab sweep`) removes them, as ip(8) and tracefs show.
+func TestLabSweep(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	ipTool := testenv.NeedTool(t, "ip")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"--sweep", []string{"lab", "--sweep"}},
+		{"sweep", []string{"lab", "sweep"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab syn-timeout --json --port "+itoa(9940+i))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			prefix := netns.Prefix + "-" + itoa(cmd.Process.Pid) + "-"
+			var mine []string
+			for deadline := time.Now().Add(5 * time.Second); len(mine) < 2 && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				mine = namesWith(t, ipTool, prefix)
+			}
+			if len(mine) != 2 {
+				t.Fatalf("the lab's namespace and tracefs instance: %v, want both", mine)
+			}
+			cmd.Process.Kill()
+			cmd.Wait() // reaped: a zombie still counts as a running lab
+			if left := namesWith(t, ipTool, prefix); len(left) != 2 {
+				t.Fatalf("after SIGKILL: %v, want the namespace and instance still there", left)
+			}
+			var out, errb bytes.Buffer
+			if code := Main(context.Background(), tt.args, nil, &out, &errb); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			for _, n := range mine {
+				if !strings.Contains(out.String(), n) {
+					t.Errorf("output does not say it removed %s:\n%s", n, out.String())
+				}
+			}
+			if left := namesWith(t, ipTool, prefix); len(left) != 0 {
+				t.Errorf("after the sweep: %v left", left)
+			}
+		})
+	}
+}
+
+// namesWith lists the namespaces (ip netns list) and tracefs instances
+// whose names start with prefix.
+func namesWith(t *testing.T, ipTool, prefix string) []string {
+	t.Helper()
+	out, err := exec.Command(ipTool, "netns", "list").Output()
+	if err != nil {
+		t.Fatalf("ip netns list: %v", err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if n, _, _ := strings.Cut(l, " "); strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	root, err := kernel.FindTraceFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(root, "instances"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
