@@ -3,6 +3,7 @@ package tcpdumptext
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -46,10 +47,22 @@ const (
 
 var errLongLine = errors.New("tcpdumptext: line longer than 64 KiB")
 
+// CutError reports text that ends inside a packet: the last line has no
+// line end and, with the lines before it in its packet, cannot be read.
+type CutError struct {
+	Offset int64 // byte offset of the packet's first line
+	Line   int   // its line number, from 1
+}
+
+func (e *CutError) Error() string {
+	return fmt.Sprintf("tcpdumptext: damaged at byte offset %d (line %d): the text ends inside this packet", e.Offset, e.Line)
+}
+
 // record is one printed packet: its first line and continuation lines.
 type record struct {
 	active   bool
-	line     int // line number of the first line
+	line     int   // line number of the first line
+	off      int64 // byte offset of the first line
 	text     string
 	first    int // length of the first line within text
 	hex      []byte
@@ -78,6 +91,9 @@ type Reader struct {
 	long    []byte
 	stats   Stats
 	err     error
+	off     int64 // bytes read
+	lineOff int64 // byte offset of the last line read
+	cut     bool  // the last line read had no line end
 }
 
 // NewReader returns a reader of tcpdump text from r.
@@ -126,12 +142,17 @@ func (r *Reader) Next(f *wire.Frame) error {
 				r.err = err
 				return err
 			}
+			cut := r.cut && r.rec.active && r.rec.packet
+			rc := r.rec
 			ok := r.finish(f)
 			r.err = io.EOF
 			if ok {
 				return nil
 			}
-			return io.EOF
+			if cut {
+				r.err = &CutError{Offset: rc.off, Line: rc.line}
+			}
+			return r.err
 		}
 		if r.add(line, f) {
 			return nil
@@ -141,8 +162,12 @@ func (r *Reader) Next(f *wire.Frame) error {
 
 // readLine returns the next line without its end, bounded by maxLine.
 func (r *Reader) readLine() (string, error) {
+	if len(r.long) == 0 {
+		r.lineOff = r.off
+	}
 	for {
 		b, err := r.r.ReadSlice('\n')
+		r.off += int64(len(b))
 		if err == bufio.ErrBufferFull {
 			if len(r.long)+len(b) <= maxLine {
 				r.long = append(r.long, b...)
@@ -156,12 +181,14 @@ func (r *Reader) readLine() (string, error) {
 		}
 		r.line++
 		r.stats.Lines++
+		r.cut = err != nil
 		var s string
 		if len(r.long) > 0 {
 			if len(r.long) == 1 && r.long[0] == 0 || len(r.long)+len(b) > maxLine {
 				r.long = r.long[:0]
 				r.stats.Bad++
 				r.warn(r.line, "", errLongLine)
+				r.lineOff = r.off
 				continue
 			}
 			s = string(append(r.long, b...))
@@ -210,7 +237,7 @@ func (r *Reader) add(line string, f *wire.Frame) bool {
 		return r.eager(f)
 	}
 	done := r.finish(f)
-	r.rec = record{active: true, line: r.line, text: rest, hex: r.rec.hex[:0]}
+	r.rec = record{active: true, line: r.line, off: r.lineOff, text: rest, hex: r.rec.hex[:0]}
 	if !hasStamp {
 		r.rec.text = trim
 	}
