@@ -2,7 +2,6 @@ package tcpstate
 
 import (
 	"encoding/binary"
-	"hash/fnv"
 	"net/netip"
 	"time"
 
@@ -280,14 +279,16 @@ var gapNames = [numGaps]string{"syn", "syn-ack", "handshake-ack", "client-fin", 
 	"client-fin-ack", "server-fin-ack", "end"}
 
 // Names lists the gaps by name.
-func (g Gaps) Names() []string {
-	var out []string
+func (g Gaps) Names() []string { return g.AppendNames(nil) }
+
+// AppendNames appends the names of the gaps to names.
+func (g Gaps) AppendNames(names []string) []string {
 	for i := 0; i < numGaps; i++ {
 		if g&(1<<i) != 0 {
-			out = append(out, gapNames[i])
+			names = append(names, gapNames[i])
 		}
 	}
-	return out
+	return names
 }
 
 // Teardown is what the capture shows of the connection's end.
@@ -369,27 +370,36 @@ func (c *Conn) Duration() time.Duration { return time.Duration(c.Last.Time - c.F
 
 // UID is a stable Zeek-style identifier: "C" and base62 of a hash of the
 // first time stamp, the 4-tuple and the client's ISN.
-func (c *Conn) UID() string {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(c.First.Time))
-	h.Write(b[:])
+func (c *Conn) UID() string { return string(c.AppendUID(nil)) }
+
+// AppendUID appends UID to b without allocating.
+func (c *Conn) AppendUID(b []byte) []byte {
+	// FNV-1a, 64 bits, over the same bytes in the same order as ever.
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	add := func(p []byte) {
+		for _, x := range p {
+			h = (h ^ uint64(x)) * prime
+		}
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(c.First.Time))
+	add(buf[:])
 	for _, e := range [2]*Endpoint{&c.Client, &c.Server} {
 		a := e.Addr.As16()
-		h.Write(a[:])
-		binary.BigEndian.PutUint16(b[:], e.Port)
-		h.Write(b[:2])
+		add(a[:])
+		binary.BigEndian.PutUint16(buf[:], e.Port)
+		add(buf[:2])
 	}
-	binary.BigEndian.PutUint32(b[:], c.Client.ISN)
-	h.Write(b[:4])
-	v := h.Sum64()
+	binary.BigEndian.PutUint32(buf[:], c.Client.ISN)
+	add(buf[:4])
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	out := []byte{'C'}
-	for i := 0; i < 17 && (v > 0 || i == 0); i++ {
-		out = append(out, digits[v%62])
-		v /= 62
+	b = append(b, 'C')
+	for i := 0; i < 17 && (h > 0 || i == 0); i++ {
+		b = append(b, digits[h%62])
+		h /= 62
 	}
-	return string(out)
+	return b
 }
 
 // Clone returns a deep copy, for keeping a Conn beyond Config.Done.

@@ -27,6 +27,12 @@ type frozen struct {
 	buf    []byte
 	size   int // bytes in chunks
 	live   int // bytes of current snapshots
+	// The oldest current snapshot's last time, kept so that the tracker
+	// need not find and decode it at every tick of the capture's clock:
+	// head says whether it is known, none that there is no snapshot.
+	head     bool
+	none     bool
+	headLast int64
 }
 
 const (
@@ -134,6 +140,9 @@ func (f *frozen) put(k key, id uint64, last int64, state []byte) {
 
 	f.setPos(k, 0, f.append(b))
 	f.live += len(b)
+	if f.none {
+		f.head = false
+	}
 	if f.size > 2*f.live+4*chunkSize {
 		f.compact()
 	}
@@ -232,9 +241,21 @@ func (f *frozen) at(pos uint64) entry {
 	return e
 }
 
+// oldestLast returns the last time of the oldest current snapshot, as
+// oldest does, without decoding it when it is known.
+func (f *frozen) oldestLast() (int64, bool) {
+	if !f.head {
+		if e, ok := f.oldest(); ok {
+			return e.last, true
+		}
+	}
+	return f.headLast, !f.none
+}
+
 // oldest returns the oldest snapshot still current, dropping the ones
 // left behind by thawed connections.
 func (f *frozen) oldest() (entry, bool) {
+	f.head, f.none = true, true
 	for len(f.chunks) > 0 {
 		off := f.tail & (1<<posShift - 1)
 		if off >= uint64(len(f.chunks[0])) {
@@ -246,6 +267,7 @@ func (f *frozen) oldest() (entry, bool) {
 		}
 		e := f.at(f.tail)
 		if f.current(e.key, e.pos) {
+			f.none, f.headLast = false, e.last
 			return e, true
 		}
 		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][off:]))
@@ -266,6 +288,7 @@ func (f *frozen) dropChunk() {
 
 // remove forgets the connection whose current snapshot is e.
 func (f *frozen) remove(e entry) {
+	f.head = false
 	f.forget(e.key, e.pos)
 	f.live -= e.size
 	if e.pos == f.tail {

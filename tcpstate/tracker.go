@@ -199,10 +199,10 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 // expire hands out connections that the capture's clock has left behind.
 func (t *Tracker) expire() {
 	for t.snap {
-		e, ok := t.ice.oldest()
-		if !ok || e.last+int64(t.cfg.TimeWait) >= t.now {
+		if last, ok := t.ice.oldestLast(); !ok || last+int64(t.cfg.TimeWait) >= t.now {
 			break
 		}
+		e, _ := t.ice.oldest()
 		t.emit(t.thaw(&t.ice, e), EndClosed)
 	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.TimeWait) < t.now; c = t.closed.back() {
@@ -212,14 +212,15 @@ func (t *Tracker) expire() {
 		// cold holds the least recently active end of the active list.
 		warm := true
 		for t.snap {
-			e, ok := t.cold.oldest()
+			last, ok := t.cold.oldestLast()
 			if !ok {
 				break
 			}
-			if e.last+int64(t.cfg.IdleTimeout) >= t.now {
+			if last+int64(t.cfg.IdleTimeout) >= t.now {
 				warm = false
 				break
 			}
+			e, _ := t.cold.oldest()
 			t.emit(t.thaw(&t.cold, e), EndIdle)
 		}
 		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {

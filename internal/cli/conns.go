@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -191,27 +192,88 @@ func (z *zeekEngine) Fields() tcpstate.ZeekFields {
 		OrigIPBytes: uint64(r.OrigIPBytes), RespIPBytes: uint64(r.RespIPBytes)}
 }
 
-// appendConnRow formats one connection as a table row.
+// appendConnRow formats one connection as a table row. It is written out
+// by hand, as fmt's reflection would cost more than tracking the
+// connection did.
 func appendConnRow(b []byte, c *tcpstate.Conn) []byte {
-	b = fmt.Appendf(b, "%-4d %-39s %-39s %-25s %-18s %12s %21s ",
-		c.ID, c.Client.AddrPort(), c.Server.AddrPort(),
-		c.Client.State.String()+"/"+c.Server.State.String(),
-		c.Teardown.Pattern, formatSecs(int64(c.Duration()), 6),
-		strconv.FormatUint(c.Client.Bytes, 10)+"/"+strconv.FormatUint(c.Server.Bytes, 10))
-	list := c.Anomalies.List()
-	if len(list) == 0 {
-		b = append(b, '-')
-	}
-	for i, a := range list {
-		if i > 0 {
+	b = padRight(strconv.AppendUint(b, c.ID, 10), len(b), 4)
+	b = append(b, ' ')
+	b = padRight(appendAddrPort(b, c.Client.AddrPort()), len(b), 39)
+	b = append(b, ' ')
+	b = padRight(appendAddrPort(b, c.Server.AddrPort()), len(b), 39)
+	b = append(b, ' ')
+	n := len(b)
+	b = append(append(append(b, c.Client.State.String()...), '/'), c.Server.State.String()...)
+	b = padRight(b, n, 25)
+	b = append(b, ' ')
+	b = padRight(append(b, c.Teardown.Pattern.String()...), len(b), 18)
+	b = append(b, ' ')
+	n = len(b)
+	b = padLeft(appendSecs(b, int64(c.Duration()), 6), n, 12)
+	b = append(b, ' ')
+	n = len(b)
+	b = strconv.AppendUint(append(strconv.AppendUint(b, c.Client.Bytes, 10), '/'), c.Server.Bytes, 10)
+	b = padLeft(b, n, 21)
+	b = append(b, ' ')
+	none := true
+	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
+		count := c.Anomalies[a].Count
+		if count <= 0 {
+			continue
+		}
+		if !none {
 			b = append(b, ',')
 		}
-		b = append(b, a.Anomaly.String()...)
-		if a.Count > 1 {
-			b = fmt.Appendf(b, "x%d", a.Count)
+		none = false
+		b = append(b, a.String()...)
+		if count > 1 {
+			b = strconv.AppendInt(append(b, 'x'), int64(count), 10)
 		}
 	}
+	if none {
+		b = append(b, '-')
+	}
 	return append(b, '\n')
+}
+
+// appendAddr appends a as String prints it (AppendTo leaves out an
+// invalid address).
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, a.String()...)
+	}
+	return a.AppendTo(b)
+}
+
+func appendAddrPort(b []byte, a netip.AddrPort) []byte {
+	if !a.Addr().IsValid() {
+		return append(b, a.String()...)
+	}
+	return a.AppendTo(b)
+}
+
+// padRight pads b[start:] with spaces to width, as fmt's %-Ns does.
+func padRight(b []byte, start, width int) []byte {
+	for n := len(b) - start; n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// padLeft right-aligns b[start:] in width, as fmt's %Ns does.
+func padLeft(b []byte, start, width int) []byte {
+	pad := width - (len(b) - start)
+	if pad <= 0 {
+		return b
+	}
+	for range pad {
+		b = append(b, ' ')
+	}
+	copy(b[start+pad:], b[start:len(b)-pad])
+	for i := start; i < start+pad; i++ {
+		b[i] = ' '
+	}
+	return b
 }
 
 // secs is a time or duration in nanoseconds printed as seconds with
@@ -220,7 +282,10 @@ type secs int64
 
 func (s secs) MarshalJSON() ([]byte, error) { return []byte(formatSecs(int64(s), 6)), nil }
 
-func formatSecs(ns int64, digits int) string {
+func formatSecs(ns int64, digits int) string { return string(appendSecs(nil, ns, digits)) }
+
+// appendSecs appends ns as seconds with digits decimals, rounded half up.
+func appendSecs(b []byte, ns int64, digits int) []byte {
 	neg := ns < 0
 	if neg {
 		ns = -ns
@@ -234,43 +299,15 @@ func formatSecs(ns int64, digits int) string {
 	for i := 0; i < digits; i++ {
 		unit *= 10
 	}
-	s := fmt.Sprintf("%d.%0*d", v/unit, digits, v%unit)
 	if neg {
-		s = "-" + s
+		b = append(b, '-')
 	}
-	return s
-}
-
-// connJSON is a connection in conn.log terms plus synfin's own fields.
-type connJSON struct {
-	TS          secs       `json:"ts"`
-	UID         string     `json:"uid"`
-	OrigH       string     `json:"id.orig_h"`
-	OrigP       uint16     `json:"id.orig_p"`
-	RespH       string     `json:"id.resp_h"`
-	RespP       uint16     `json:"id.resp_p"`
-	Proto       string     `json:"proto"`
-	Duration    secs       `json:"duration"`
-	OrigBytes   uint64     `json:"orig_bytes"`
-	RespBytes   uint64     `json:"resp_bytes"`
-	ConnState   string     `json:"conn_state"`
-	History     string     `json:"history"`
-	MissedBytes uint64     `json:"missed_bytes"`
-	OrigPkts    uint64     `json:"orig_pkts"`
-	OrigIPBytes uint64     `json:"orig_ip_bytes"`
-	RespPkts    uint64     `json:"resp_pkts"`
-	RespIPBytes uint64     `json:"resp_ip_bytes"`
-	ID          uint64     `json:"id"`
-	Role        string     `json:"role"`
-	Client      string     `json:"client"`
-	Server      string     `json:"server"`
-	ClientFinal string     `json:"client_final"`
-	ServerFinal string     `json:"server_final"`
-	End         string     `json:"end"`
-	Handshake   hsJSON     `json:"handshake"`
-	Teardown    tdJSON     `json:"teardown"`
-	Anomalies   []anJSON   `json:"anomalies"`
-	Reuse       *reuseJSON `json:"port_reuse,omitempty"`
+	b = append(strconv.AppendInt(b, v/unit, 10), '.')
+	frac := v % unit
+	for u := unit / 10; u > frac && u > 1; u /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, frac, 10)
 }
 
 type hsJSON struct {
@@ -469,34 +506,279 @@ func anomaliesJSON(c *tcpstate.Conn) []anJSON {
 	return out
 }
 
+// appendConnJSON appends c as one line of JSON. It is written out by hand
+// (encoding/json's reflection cost more than tracking did); the fields,
+// their order and omissions are those of the structs above, as
+// explain --json prints them, and a test holds it to encoding/json.
 func appendConnJSON(b []byte, c *tcpstate.Conn) []byte {
-	j := connJSON{
-		TS: secs(c.First.Time), UID: c.UID(),
-		OrigH: c.Client.Addr.String(), OrigP: c.Client.Port,
-		RespH: c.Server.Addr.String(), RespP: c.Server.Port,
-		Proto: "tcp", Duration: secs(c.Duration()),
-		OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes,
-		ConnState: c.Zeek.ConnState, History: c.Zeek.History, MissedBytes: c.Zeek.MissedBytes,
-		OrigPkts: c.Client.Pkts, OrigIPBytes: c.Client.IPBytes,
-		RespPkts: c.Server.Pkts, RespIPBytes: c.Server.IPBytes,
-		ID: c.ID, Role: c.Role.String(),
-		Client: c.Client.AddrPort().String(), Server: c.Server.AddrPort().String(),
-		ClientFinal: c.Client.State.String(), ServerFinal: c.Server.State.String(),
-		End:       c.End.String(),
-		Handshake: handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
-	}
-	if z := c.Zeek; z.Valid {
+	origH, origP := c.Client.AddrPort(), c.Client.Port
+	respH, respP := c.Server.AddrPort(), c.Server.Port
+	origBytes, respBytes := c.Client.Bytes, c.Server.Bytes
+	origPkts, respPkts := c.Client.Pkts, c.Server.Pkts
+	origIP, respIP := c.Client.IPBytes, c.Server.IPBytes
+	if z := &c.Zeek; z.Valid {
 		// conn.log's fields follow Zeek's own originator and counts.
-		j.OrigH, j.OrigP = z.Orig.Addr().String(), z.Orig.Port()
-		j.RespH, j.RespP = z.Resp.Addr().String(), z.Resp.Port()
-		j.OrigBytes, j.RespBytes = z.OrigBytes, z.RespBytes
-		j.OrigPkts, j.RespPkts = z.OrigPkts, z.RespPkts
-		j.OrigIPBytes, j.RespIPBytes = z.OrigIPBytes, z.RespIPBytes
+		origH, origP = z.Orig, z.Orig.Port()
+		respH, respP = z.Resp, z.Resp.Port()
+		origBytes, respBytes = z.OrigBytes, z.RespBytes
+		origPkts, respPkts = z.OrigPkts, z.RespPkts
+		origIP, respIP = z.OrigIPBytes, z.RespIPBytes
 	}
-	if c.Reuse.Prev != 0 {
-		j.Reuse = &reuseJSON{c.Reuse.Prev, secs(c.Reuse.Gap), c.Reuse.Within2MSL}
+	b = append(b, `{"ts":`...)
+	b = appendSecs(b, c.First.Time, 6)
+	b = append(b, `,"uid":"`...)
+	b = append(c.AppendUID(b), '"')
+	b = append(b, `,"id.orig_h":"`...)
+	b = append(appendAddr(b, origH.Addr()), '"')
+	b = appendUintField(b, `,"id.orig_p":`, uint64(origP))
+	b = append(b, `,"id.resp_h":"`...)
+	b = append(appendAddr(b, respH.Addr()), '"')
+	b = appendUintField(b, `,"id.resp_p":`, uint64(respP))
+	b = append(b, `,"proto":"tcp","duration":`...)
+	b = appendSecs(b, int64(c.Duration()), 6)
+	b = appendUintField(b, `,"orig_bytes":`, origBytes)
+	b = appendUintField(b, `,"resp_bytes":`, respBytes)
+	b = appendStringField(b, `,"conn_state":`, c.Zeek.ConnState)
+	b = appendStringField(b, `,"history":`, c.Zeek.History)
+	b = appendUintField(b, `,"missed_bytes":`, c.Zeek.MissedBytes)
+	b = appendUintField(b, `,"orig_pkts":`, origPkts)
+	b = appendUintField(b, `,"orig_ip_bytes":`, origIP)
+	b = appendUintField(b, `,"resp_pkts":`, respPkts)
+	b = appendUintField(b, `,"resp_ip_bytes":`, respIP)
+	b = appendUintField(b, `,"id":`, c.ID)
+	b = appendStringField(b, `,"role":`, c.Role.String())
+	b = append(b, `,"client":"`...)
+	b = append(appendAddrPort(b, c.Client.AddrPort()), '"')
+	b = append(b, `,"server":"`...)
+	b = append(appendAddrPort(b, c.Server.AddrPort()), '"')
+	b = appendStringField(b, `,"client_final":`, c.Client.State.String())
+	b = appendStringField(b, `,"server_final":`, c.Server.State.String())
+	b = appendStringField(b, `,"end":`, c.End.String())
+	b = appendHandshakeJSON(append(b, `,"handshake":`...), c)
+	b = appendTeardownJSON(append(b, `,"teardown":`...), c)
+	b = append(b, `,"anomalies":[`...)
+	first := true
+	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
+		x := c.Anomalies[a]
+		if x.Count <= 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendStringField(b, `{"name":`, a.String())
+		b = appendIntField(b, `,"count":`, int64(x.Count))
+		b = appendIntField(b, `,"first_seg":`, int64(x.First))
+		b = append(b, '}')
 	}
-	return appendJSONLine(b, j)
+	b = append(b, ']')
+	if r := &c.Reuse; r.Prev != 0 {
+		b = appendUintField(b, `,"port_reuse":{"prev_id":`, r.Prev)
+		b = appendSecsField(b, `,"gap":`, int64(r.Gap))
+		b = appendBoolField(b, `,"within_2msl":`, r.Within2MSL)
+		b = append(b, '}')
+	}
+	return append(b, "}\n"...)
+}
+
+func appendHandshakeJSON(b []byte, c *tcpstate.Conn) []byte {
+	h := &c.Handshake
+	b = appendBoolField(b, `{"complete":`, h.Complete)
+	b = appendIntOmit(b, `,"syn":`, int64(h.SYN.Seg))
+	b = appendIntOmit(b, `,"syn_ack":`, int64(h.SYNACK.Seg))
+	b = appendIntOmit(b, `,"ack":`, int64(h.ACK.Seg))
+	b = appendISN(b, `,"client_isn":`, &c.Client)
+	b = appendISN(b, `,"server_isn":`, &c.Server)
+	if h.SYNACK.Seen() && c.Client.HasISN {
+		b = appendCheck(b, `,"syn_ack_ack":`, h.SYNACKAck, c.Client.ISN+1, h.SYNACKAck == c.Client.ISN+1)
+	}
+	if h.ACK.Seen() {
+		if c.Server.HasISN {
+			b = appendCheck(b, `,"ack_ack":`, h.ACKAck, c.Server.ISN+1, h.ACKAckOK)
+		}
+		if c.Client.HasISN {
+			b = appendCheck(b, `,"ack_seq":`, h.ACKSeq, c.Client.ISN+1, h.ACKSeqOK)
+		}
+	}
+	if h.Simultaneous {
+		b = append(b, `,"simultaneous":true`...)
+	}
+	if h.Refused {
+		b = append(b, `,"refused":true`...)
+	}
+	if h.SYN.Seen() && h.SYNACK.Seen() {
+		if h.ACK.Seen() {
+			b = appendSecsField(b, `,"rtt":`, int64(h.RTT()))
+		}
+		b = appendSecsField(b, `,"rtt_syn_to_syn_ack":`, int64(h.ServerRTT))
+		if h.ACK.Seen() {
+			b = appendSecsField(b, `,"rtt_syn_ack_to_ack":`, int64(h.ClientRTT))
+		}
+	}
+	b = appendRetransmits(b, `,"syn_retransmits":[`, h.SYNRetransmits)
+	b = appendRetransmits(b, `,"syn_ack_retransmits":[`, h.SYNACKRetransmits)
+	b = appendOptions(b, `,"client_options":`, &c.Client)
+	b = appendOptions(b, `,"server_options":`, &c.Server)
+	b = appendBoolField(b, `,"window_scaling":`, h.WindowScaling)
+	b = appendBoolField(b, `,"sack":`, h.SACK)
+	b = appendBoolField(b, `,"timestamps":`, h.Timestamps)
+	if h.TFO {
+		b = append(b, `,"tfo":true`...)
+	}
+	b = appendIntOmit(b, `,"mss":`, int64(h.MSS))
+	return append(b, '}')
+}
+
+func appendISN(b []byte, key string, e *tcpstate.Endpoint) []byte {
+	if !e.HasISN {
+		return append(append(b, key...), "null"...)
+	}
+	return appendUintField(b, key, uint64(e.ISN))
+}
+
+func appendCheck(b []byte, key string, got, want uint32, ok bool) []byte {
+	b = appendUintField(b, key+`{"got":`, uint64(got))
+	b = appendUintField(b, `,"want":`, uint64(want))
+	b = appendBoolField(b, `,"ok":`, ok)
+	return append(b, '}')
+}
+
+func appendRetransmits(b []byte, key string, rs []tcpstate.Retransmit) []byte {
+	if len(rs) == 0 {
+		return b
+	}
+	b = append(b, key...)
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendIntField(b, `{"seg":`, int64(r.Seg))
+		b = appendSecsField(b, `,"t":`, r.Time)
+		b = appendSecsField(b, `,"since":`, int64(r.Since))
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendOptions(b []byte, key string, e *tcpstate.Endpoint) []byte {
+	o := &e.Options
+	if !o.Seen {
+		return b
+	}
+	b = appendUintField(b, key+`{"window":`, uint64(o.Window))
+	b = appendIntOmit(b, `,"mss":`, int64(o.MSS))
+	if o.WScale >= 0 {
+		b = appendIntField(b, `,"wscale":`, int64(o.WScale))
+	}
+	b = appendUintField(b, `,"effective_shift":`, uint64(e.Shift))
+	b = appendBoolField(b, `,"sack":`, o.SACK)
+	b = appendBoolField(b, `,"timestamps":`, o.Timestamps)
+	if o.TFO {
+		b = append(b, `,"tfo":true`...)
+	}
+	b = appendIntOmit(b, `,"tfo_cookie_len":`, int64(o.TFOCookie))
+	b = appendIntOmit(b, `,"syn_data":`, int64(o.TFOData))
+	return append(b, '}')
+}
+
+func appendFIN(b []byte, key string, f *tcpstate.FIN) []byte {
+	if !f.Seen() {
+		return b
+	}
+	b = appendIntField(b, key+`{"seg":`, int64(f.Seg))
+	b = appendSecsField(b, `,"t":`, f.Time)
+	b = appendUintField(b, `,"seq":`, uint64(f.Seq))
+	b = appendIntOmit(b, `,"ack_seg":`, int64(f.Ack.Seg))
+	b = appendBoolField(b, `,"ack_ok":`, f.AckOK)
+	if f.Piggybacked {
+		b = append(b, `,"piggybacked":true`...)
+	}
+	b = appendIntOmit(b, `,"retransmits":`, int64(f.Retransmits))
+	return append(b, '}')
+}
+
+func appendTeardownJSON(b []byte, c *tcpstate.Conn) []byte {
+	td := &c.Teardown
+	b = appendStringField(b, `{"pattern":`, td.Pattern.String())
+	b = appendStringField(b, `,"initiator":`, td.Initiator.String())
+	b = appendFIN(b, `,"client_fin":`, &td.ClientFIN)
+	b = appendFIN(b, `,"server_fin":`, &td.ServerFIN)
+	if r := &td.RST; r.Seen() {
+		b = appendIntField(b, `,"rst":{"seg":`, int64(r.Seg))
+		b = appendSecsField(b, `,"t":`, r.Time)
+		b = appendStringField(b, `,"from":`, r.From.String())
+		b = appendBoolField(b, `,"after_fin":`, r.AfterFIN)
+		b = appendIntField(b, `,"count":`, int64(r.Count))
+		b = append(b, '}')
+	}
+	if td.HalfCloseBytes != 0 {
+		b = appendUintField(b, `,"half_close_bytes":`, td.HalfCloseBytes)
+	}
+	if td.LostLastACK {
+		b = append(b, `,"lost_last_ack":true`...)
+	}
+	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
+		b = appendStringField(b, `,"time_wait":{"side":`, tw.Side.String())
+		b = appendSecsField(b, `,"since":`, tw.Start)
+		b = appendSecsField(b, `,"until":`, tw.Until())
+		b = appendSecsField(b, `,"duration":`, int64(tw.Duration))
+		b = appendBoolField(b, `,"expired":`, tw.Expired)
+		b = append(b, '}')
+	}
+	b = append(b, `,"missing":[`...)
+	var names [8]string
+	for i, name := range td.Missing.AppendNames(names[:0]) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+	}
+	return append(b, "]}"...)
+}
+
+func appendUintField(b []byte, key string, v uint64) []byte {
+	return strconv.AppendUint(append(b, key...), v, 10)
+}
+
+func appendIntField(b []byte, key string, v int64) []byte {
+	return strconv.AppendInt(append(b, key...), v, 10)
+}
+
+// appendIntOmit is appendIntField for an omitempty field.
+func appendIntOmit(b []byte, key string, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	return appendIntField(b, key, v)
+}
+
+func appendSecsField(b []byte, key string, ns int64) []byte {
+	return appendSecs(append(b, key...), ns, 6)
+}
+
+func appendBoolField(b []byte, key string, v bool) []byte {
+	return strconv.AppendBool(append(b, key...), v)
+}
+
+func appendStringField(b []byte, key, v string) []byte {
+	return appendJSONString(append(b, key...), v)
+}
+
+// appendJSONString appends s quoted. The strings here are names and
+// letters; anything that encoding/json would escape takes its path, so
+// that both print the same.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, err := json.Marshal(s)
+			if err != nil {
+				panic(err) // a string always marshals
+			}
+			return append(b, enc...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 func appendJSONLine(b []byte, v any) []byte {
