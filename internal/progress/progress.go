@@ -130,25 +130,41 @@ func Render(dst []byte, done, total int64, elapsed time.Duration, width int) []b
 		frac = float64(done) / float64(total)
 	}
 	var tail [64]byte
+	// Counts that change are padded to a fixed width, so that the bar
+	// keeps its length from one redraw to the next.
 	t := append(tail[:0], ' ')
-	t = appendSize(t, done)
+	t = padLeft(appendSize(t, done), len(t), sizeWidth)
 	t = append(t, " / "...)
 	t = appendSize(t, total)
 	t = append(t, "  "...)
-	var rate float64
+	var (
+		rate     float64
+		etaStart int
+	)
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(done) / s
 	}
 	if rate > 0 {
-		t = appendSize(t, int64(rate))
+		t = padLeft(appendSize(t, int64(rate)), len(t), sizeWidth)
 		t = append(t, "/s  ETA "...)
+		etaStart = len(t)
 		left := total - done
 		if left < 0 {
 			left = 0
 		}
-		t = appendClock(t, time.Duration(float64(left)/rate*float64(time.Second)))
+		eta := float64(left) / rate
+		if eta < maxETA {
+			t = appendClock(t, time.Duration(eta*float64(time.Second)))
+		} else {
+			t = append(t, "--:--"...)
+		}
 	} else {
-		t = append(t, "-- B/s  ETA --:--"...)
+		t = append(t, "      --/s  ETA "...)
+		etaStart = len(t)
+		t = append(t, "--:--"...)
+	}
+	for len(t)-etaStart < etaWidth {
+		t = append(t, ' ') // the time left varies in length too
 	}
 
 	start := len(dst)
@@ -177,6 +193,33 @@ func Render(dst []byte, done, total int64, elapsed time.Duration, width int) []b
 		dst = dst[:start+width]
 	}
 	return dst
+}
+
+// etaWidth is the columns kept for the time left, "H:MM:SS" and a space;
+// maxETA (in seconds) is where it shows as "--:--" instead.
+const (
+	etaWidth = 8
+	maxETA   = 100 * 3600
+)
+
+// sizeWidth is the longest appendSize text below 1000 EB: "999.9 MB".
+const sizeWidth = 8
+
+// padLeft right-aligns b[from:] in width columns with spaces.
+func padLeft(b []byte, from, width int) []byte {
+	n := len(b) - from
+	if n >= width {
+		return b
+	}
+	pad := width - n
+	for range pad {
+		b = append(b, ' ')
+	}
+	copy(b[from+pad:], b[from:from+n])
+	for i := from; i < from+pad; i++ {
+		b[i] = ' '
+	}
+	return b
 }
 
 // appendSize appends n bytes in decimal units with one decimal: "512 B",

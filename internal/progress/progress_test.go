@@ -22,25 +22,27 @@ func TestRender(t *testing.T) {
 		want        string
 	}{
 		{"start", 0, 606 * mb, 0, 79,
-			"  0% " + bar(0, 38) + " 0 B / 606.0 MB  -- B/s  ETA --:--"},
+			"  0% " + bar(0, 26) + "      0 B / 606.0 MB        --/s  ETA --:--   "},
 		{"middle", 303 * mb, 606 * mb, time.Second, 79,
-			" 50% " + bar(15, 15) + " 303.0 MB / 606.0 MB  303.0 MB/s  ETA 0:01"},
+			" 50% " + bar(13, 13) + " 303.0 MB / 606.0 MB  303.0 MB/s  ETA 0:01    "},
 		{"eta rounds up", 100 * mb, 606 * mb, time.Second, 79,
-			" 16% " + bar(4, 26) + " 100.0 MB / 606.0 MB  100.0 MB/s  ETA 0:06"},
+			" 16% " + bar(4, 22) + " 100.0 MB / 606.0 MB  100.0 MB/s  ETA 0:06    "},
 		{"hours", 1 * mb, 10000 * mb, 2 * time.Second, 79,
-			"  0% " + bar(0, 30) + " 1.0 MB / 10.0 GB  500.0 kB/s  ETA 5:33:18"},
+			"  0% " + bar(0, 27) + "   1.0 MB / 10.0 GB  500.0 kB/s  ETA 5:33:18 "},
 		{"done", 606 * mb, 606 * mb, 2 * time.Second, 79,
-			"100% " + bar(30, 0) + " 606.0 MB / 606.0 MB  303.0 MB/s  ETA 0:00"},
+			"100% " + bar(26, 0) + " 606.0 MB / 606.0 MB  303.0 MB/s  ETA 0:00    "},
 		{"past the end", 700 * mb, 606 * mb, 2 * time.Second, 79,
-			"100% " + bar(30, 0) + " 700.0 MB / 606.0 MB  350.0 MB/s  ETA 0:00"},
-		{"small units", 999, 1500, time.Second, 60,
-			" 66% " + bar(12, 7) + " 999 B / 1.5 kB  999 B/s  ETA 0:01"},
+			"100% " + bar(26, 0) + " 700.0 MB / 606.0 MB  350.0 MB/s  ETA 0:00    "},
+		{"small units", 999, 1500, time.Second, 64,
+			" 66% " + bar(8, 5) + "    999 B / 1.5 kB     999 B/s  ETA 0:01    "},
 		{"no room for the bar", 303 * mb, 606 * mb, time.Second, 58,
-			" 50% 303.0 MB / 606.0 MB  303.0 MB/s  ETA 0:01"},
+			" 50% 303.0 MB / 606.0 MB  303.0 MB/s  ETA 0:01    "},
 		{"cut to width", 303 * mb, 606 * mb, time.Second, 20,
 			" 50% 303.0 MB / 606."},
+		{"past a hundred hours", 1, 606 * mb, time.Second, 79,
+			"  0% " + bar(0, 26) + "      1 B / 606.0 MB       1 B/s  ETA --:--   "},
 		{"rounding to the next unit", 999_960, 2_000_000, time.Second, 52,
-			" 49% 1.0 MB / 2.0 MB  1.0 MB/s  ETA 0:02"},
+			" 49%   1.0 MB / 2.0 MB    1.0 MB/s  ETA 0:02    "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := string(Render([]byte("x"), c.done, c.total, c.elapsed, c.width))
@@ -66,7 +68,7 @@ func (c *fakeClock) now() time.Time        { return c.t }
 func (c *fakeClock) step(d time.Duration)  { c.t = c.t.Add(d) }
 func newClock() *fakeClock                 { return &fakeClock{t: time.Unix(1700000000, 0)} }
 func lines(b *bytes.Buffer) []string       { return strings.Split(b.String(), "\r") }
-func cfg(w io.Writer, c *fakeClock) Config { return Config{W: w, Width: 61, Now: c.now} }
+func cfg(w io.Writer, c *fakeClock) Config { return Config{W: w, Width: 72, Now: c.now} }
 
 func TestBarDelayAndRate(t *testing.T) {
 	var out bytes.Buffer
@@ -96,7 +98,7 @@ func TestBarDelayAndRate(t *testing.T) {
 	if n := strings.Count(out.String(), "\r"); n != 2 {
 		t.Fatalf("%d draws after 100 ms, want 2: %q", n, out.String())
 	}
-	if got := lines(&out)[2]; !strings.Contains(got, " 25% [") || !strings.Contains(got, "250 B / 1.0 kB  416 B/s  ETA 0:02") {
+	if got := lines(&out)[2]; !strings.Contains(got, " 25% [") || !strings.Contains(got, "   250 B / 1.0 kB     416 B/s  ETA 0:02") {
 		t.Errorf("second draw: %q", got)
 	}
 	b.Finish()
@@ -245,6 +247,23 @@ func TestAllowed(t *testing.T) {
 	} {
 		if got := Allowed(func(k string) string { return c.env[k] }); got != c.want {
 			t.Errorf("Allowed(%v) = %v, want %v", c.env, got, c.want)
+		}
+	}
+}
+
+// TestRenderSteady: the bar's brackets do not move as the counts grow
+// from one digit to three or change unit.
+func TestRenderSteady(t *testing.T) {
+	const total = 606_400_000
+	var want int
+	for i, done := range []int64{5, 94_600_000, 107_900_000, 999_000, 606_400_000} {
+		line := string(Render(nil, done, total, time.Second, 79))
+		end := strings.IndexByte(line, ']')
+		if i == 0 {
+			want = end
+		}
+		if end != want || len(line) != 79 {
+			t.Errorf("done %d: %q: bar ends at %d, want %d", done, line, end, want)
 		}
 	}
 }
