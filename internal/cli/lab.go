@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -390,6 +391,8 @@ var headings = map[string][2]string{
 	"log-netstack":   {"server and client, on gVisor's netstack in this process", "服务器与客户端，运行于本进程内的 gVisor netstack"},
 	"netstack-link":  {"segments from netstack's link, raw IP", "报文段取自 netstack 的链路，原始 IP"},
 	"unsampled":      {"not sampled", "未采样到"},
+	"no-transitions": {"no transitions", "没有状态变化"},
+	"no-socket":      {"no socket", "没有套接字"},
 	"sampled-note": {"netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
 		"netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"},
 	"agree":    {"agree", "一致"},
@@ -702,7 +705,7 @@ func printStateTable(w io.Writer, lang string, rep labReport) {
 	agreeRows, total, unsampled := 0, 0, 0
 	for _, r := range rep.Rows {
 		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
-		fmt.Fprintf(w, "    %-4s %-22s %-22s\n", "", heading(lang, "packets"), rep.Source)
+		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(heading(lang, "packets"), 22), rep.Source)
 		var pairs [][2]string
 		if rep.Sampled {
 			pairs = alignStates(r.Inferred, r.Reported)
@@ -725,13 +728,13 @@ func printStateTable(w io.Writer, lang string, rep labReport) {
 				b = "-"
 			}
 			total++
-			fmt.Fprintf(w, "    %-4d %-22s %-22s %s\n", i+1, a, b, m)
+			fmt.Fprintf(w, "    %-4d %-22s %s %s\n", i+1, a, pad(b, 22), m)
 		}
 		if r.Unseen != "" {
 			fmt.Fprintf(w, "    %-4s %s\n", "", r.Unseen)
 		}
 		if len(pairs) == 0 {
-			fmt.Fprintf(w, "    %-4s %-22s %-22s %s\n", "", "(no transitions)", "(no socket)", mark(true))
+			fmt.Fprintf(w, "    %-4s %s %s %s\n", "", pad("("+heading(lang, "no-transitions")+")", 22), pad("("+heading(lang, "no-socket")+")", 22), mark(true))
 		}
 	}
 	fmt.Fprintf(w, "\n  %s: %s %s, %s %s  %s\n", heading(lang, "tw"),
@@ -746,6 +749,21 @@ func printStateTable(w io.Writer, lang string, rep labReport) {
 	if rep.Sampled {
 		fmt.Fprintf(w, "  %s\n", heading(lang, "sampled-note"))
 	}
+}
+
+// pad pads s with spaces to n terminal columns; CJK characters take two.
+func pad(s string, n int) string {
+	cols := 0
+	for _, r := range s {
+		cols++
+		if unicode.Is(unicode.Han, r) || r >= 0x3000 && r <= 0x303f || r >= 0xff00 && r <= 0xffef {
+			cols++
+		}
+	}
+	if cols >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-cols)
 }
 
 func at(s []string, i int) string {
@@ -812,13 +830,9 @@ func writePcap(f *os.File, link wire.LinkType, frames []wire.Frame) error {
 
 func unixNano(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-// writeLabExplanation explains each connection in lang.
+// writeLabExplanation explains each connection in lang, with its ladder.
 func writeLabExplanation(w io.Writer, conns []*tcpstate.Conn, lang string) error {
-	for _, c := range conns {
-		w.Write(appendExplainText(nil, c))
-		fmt.Fprintln(w)
-	}
-	return nil
+	return ExplainText(w, conns, lang, 0)
 }
 
 // writeHTMLReport writes the HTML report of a run to f, with the stack,
