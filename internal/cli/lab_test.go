@@ -31,18 +31,22 @@ import (
 // RFC 9293.
 func TestLabAgainstKernel(t *testing.T) {
 	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	tcpdump := testenv.NeedTool(t, "tcpdump")
 	for i, sc := range lab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
+			dir := t.TempDir()
+			pcap, report := filepath.Join(dir, "lab.pcap"), filepath.Join(dir, "lab.html")
 			var out, errb bytes.Buffer
 			// A port of its own, so scenarios never share a listener in the
 			// (global) tracepoint.
 			port := 9988 + i
-			code := Main(context.Background(), []string{"lab", sc.Name, "--json", "--port", itoa(port)}, nil, &out, &errb)
+			code := Main(context.Background(), []string{"lab", sc.Name, "--json", "-w", pcap, "--html", report, "--port", itoa(port)}, nil, &out, &errb)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
 			var got struct {
 				Stack      string    `json:"stack"`
+				Tcpdump    []string  `json:"tcpdump"`
 				Comparison labReport `json:"comparison"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
@@ -65,6 +69,19 @@ func TestLabAgainstKernel(t *testing.T) {
 			}
 			if len(c.Rows) == 0 {
 				t.Error("no endpoints compared")
+			}
+			// The capture kept with -w, read by tcpdump: the lines the lab
+			// printed, and the segments RFC 9293 expects.
+			lines := tcpdumpLines(t, tcpdump, pcap)
+			if diff := cmp.Diff(lines, got.Tcpdump); diff != "" {
+				t.Errorf("segments (-tcpdump -r +lab):\n%s", diff)
+			}
+			checkFlags(t, lines, sc.Expect.Segments, port)
+			all := strings.Join(htmlSections(t, report), "\n")
+			for _, want := range append([]string{"beside the kernel's", "verdict"}, lines...) {
+				if !strings.Contains(all, want) {
+					t.Errorf("HTML report's sections lack %q", want)
+				}
 			}
 		})
 	}
