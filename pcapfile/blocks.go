@@ -1,6 +1,9 @@
 package pcapfile
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // blockScanner follows the pcapng block structure of the bytes pcapgo
 // reads, so that damage can be placed at a byte offset. It sees the stream
@@ -12,13 +15,17 @@ type blockScanner struct {
 	cur     int64 // offset of the block whose body is being passed
 	hdr     [12]byte
 	nhdr    int
-	skip    int64 // bytes of the current block still to pass
-	big     bool  // section byte order
-	packets int   // packet blocks seen
+	skip    int64   // bytes of the current block still to pass
+	length  uint32  // the current block's length, from its header
+	tail    [4]byte // its trailing copy of the length
+	ntail   int
+	big     bool // section byte order
+	packets int  // packet blocks seen
 	queue   []pblock
 	lastEnd int64 // end of the last packet block handed out (or of the first section header)
 	bad     bool
 	badOff  int64
+	why     error
 }
 
 type pblock struct {
@@ -34,9 +41,15 @@ func (s *blockScanner) Write(b []byte) (int, error) {
 			if k > s.skip {
 				k = s.skip
 			}
+			if s.skip-k < 4 { // b[:k] holds some of the trailing length
+				s.ntail += copy(s.tail[s.ntail:], b[max(0, s.skip-4):k])
+			}
 			s.skip -= k
 			s.pos += k
 			b = b[k:]
+			if s.skip == 0 {
+				s.trailer()
+			}
 			continue
 		}
 		c := copy(s.hdr[s.nhdr:], b)
@@ -89,11 +102,44 @@ func (s *blockScanner) block() {
 	s.skip = int64(length) - 12
 	s.cur, s.start = s.start, end
 	s.nhdr = 0
+	s.length, s.ntail = length, 0
+	if s.skip == 0 {
+		s.ntail = copy(s.tail[:], s.hdr[8:])
+		s.trailer()
+	}
+}
+
+// trailer checks the length at the end of the block just passed against
+// the one at its start, as libpcap does: a block length that lies shows
+// up here.
+func (s *blockScanner) trailer() {
+	l := binary.LittleEndian.Uint32(s.tail[:])
+	if s.big {
+		l = binary.BigEndian.Uint32(s.tail[:])
+	}
+	if l != s.length {
+		s.bad, s.badOff, s.why = true, s.cur, errBlockTrailer
+	}
+}
+
+// packet returns the block of packet n, if the scanner has seen it.
+func (s *blockScanner) packet(n int) (pblock, bool) {
+	for _, p := range s.queue {
+		if p.k == n {
+			return p, true
+		}
+	}
+	return pblock{}, false
 }
 
 func (s *blockScanner) fail() {
-	s.bad, s.badOff = true, s.start
+	s.bad, s.badOff, s.why = true, s.start, errBlockHeader
 }
+
+var (
+	errBlockHeader  = errors.New("bad block length or byte-order magic")
+	errBlockTrailer = errors.New("block lengths at its start and end differ")
+)
 
 // consumed records that packet n has been handed out.
 func (s *blockScanner) consumed(n int) {

@@ -32,7 +32,7 @@ type pcapReader struct {
 func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	h, err := br.Peek(24)
 	if err != nil {
-		return nil, fmt.Errorf("pcapfile: file header cut short at %d bytes", len(h))
+		return nil, &DamageError{Offset: 0, Frame: 1, Err: fmt.Errorf("file header cut short (%d of 24 bytes)", len(h))}
 	}
 	r := &pcapReader{br: br, off: 24}
 	switch binary.LittleEndian.Uint32(h) {

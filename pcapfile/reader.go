@@ -95,7 +95,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.blocks = &blockScanner{}
 		ng, err := pcapgo.NewNgReader(io.TeeReader(br, rd.blocks), pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
-			return nil, fmt.Errorf("pcapfile: bad pcapng section header: %w", err)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = errors.New("section header cut short")
+			}
+			return nil, &DamageError{Offset: 0, Frame: 1, Err: fmt.Errorf("bad section header: %w", err)}
 		}
 		rd.ng = ng
 		rd.link = wire.LinkType(ng.LinkType())
@@ -146,6 +149,23 @@ func (r *Reader) Next(f *wire.Frame) error {
 		r.err = r.damage(err)
 		return r.err
 	}
+	// pcapgo trusts a block's leading length; libpcap also checks the
+	// trailing one, and refuses a packet longer than the snap length.
+	if r.n == 0 && r.snaplen == 0 {
+		// pcapgo reads the first interface with the first packet.
+		if ifc, err := r.ng.Interface(0); err == nil {
+			r.snaplen = int(ifc.SnapLength)
+		}
+	}
+	pb, ok := r.blocks.packet(r.n + 1)
+	switch {
+	case r.blocks.bad && (!ok || r.blocks.badOff < pb.end):
+		r.err = &DamageError{Offset: r.blocks.badOff, Frame: r.n + 1, Err: r.blocks.why}
+		return r.err
+	case ok && r.snaplen > 0 && len(data) > r.snaplen:
+		r.err = &DamageError{Offset: pb.start, Frame: r.n + 1, Err: fmt.Errorf("packet length %d is larger than the snap length %d", len(data), r.snaplen)}
+		return r.err
+	}
 	r.n++
 	ns := ci.Timestamp.UnixNano()
 	*f = wire.Frame{
@@ -180,6 +200,9 @@ func (r *Reader) damage(err error) error {
 	}
 	if !ok {
 		off = r.blocks.pos
+	}
+	if r.blocks.bad && off == r.blocks.badOff {
+		err = r.blocks.why
 	}
 	return &DamageError{Offset: off, Frame: r.n + 1, Err: err}
 }
