@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Times synfin side by side with cat, tshark, tcptrace and tcpdump on the
 # reference capture (written by `synfin gen`) and prints a Markdown table
-# of wall time, ratios and peak RSS. Run it from the repository root.
+# of wall time, ratios and peak RSS, then how much faster `synfin read -n -S`
+# is than `tcpdump -n -S` and whether their outputs are identical. Run it
+# from the repository root.
 set -euo pipefail
 
 usage() {
@@ -9,7 +11,8 @@ usage() {
 Usage: bench/run.sh [--quick] [--skip-slow] [--scale K] [--seed S] [--runs N]
 
   --quick      a small workload (10,000 connections) for a smoke run
-  --skip-slow  leave out tcpdump (about 200 s on the full file)
+  --skip-slow  leave out tcpdump, the slowest, and the check that
+               synfin read -n -S prints what tcpdump -n -S prints
   --scale K    memory check: run cat and synfin on the 1x and Kx files and
                print synfin's peak RSS at both (the other tools are left
                out: at 10x they take minutes and gigabytes)
@@ -191,6 +194,27 @@ else
 	run "tcpdump -n -S -r FILE" tcpdump -n -S -r "$f"
 fi
 
+# same_output FILE: whether synfin read -n -S prints what tcpdump -n -S
+# prints, byte for byte (one more, untimed, run of each, streamed to cmp).
+same_output() {
+	if ! available "$synfin" read || ! available tcpdump; then
+		echo "not checked (tcpdump or synfin read missing)"
+		return
+	fi
+	echo "checking that synfin read and tcpdump print the same" >&2
+	local size diff
+	size=$("$synfin" read -n -S -r "$1" 2>/dev/null | wc -lc | awk '{ printf "%d lines, %d bytes", $1, $2 }')
+	if diff=$(cmp <("$synfin" read -n -S -r "$1" 2>/dev/null) <(tcpdump -n -S -r "$1" 2>/dev/null) 2>&1); then
+		echo "identical ($size)"
+	else
+		echo "**different**: $(echo "$diff" | head -n1 | sed 's|/dev/fd/[0-9]*|synfin|; s|/dev/fd/[0-9]*|tcpdump|')"
+	fi
+}
+identity=''
+if [ $skip_slow = 0 ]; then
+	identity=$(same_output "$f")
+fi
+
 echo
 describe "$f"
 machine
@@ -205,3 +229,12 @@ for i in "${!names[@]}"; do
 	printf '| `%s` | %.3f | %s | %s | %s |\n' "${names[$i]}" "${walls[$i]}" \
 		"$(ratio "${walls[$i]}" "$cat_wall")" "$(ratio "${walls[$i]}" "$conns_wall")" "${rsss[$i]}"
 done
+
+# read against tcpdump: the speed-up and whether the output is the same.
+read_wall=${walls[2]} tcpdump_wall=${walls[5]}
+echo
+if [ $skip_slow = 1 ]; then
+	echo "\`synfin read -n -S\` against \`tcpdump -n -S\`: not measured (--skip-slow)."
+else
+	echo "\`synfin read -n -S\` against \`tcpdump -n -S\`: $(ratio "$tcpdump_wall" "$read_wall") faster (wall time); output $identity."
+fi
