@@ -68,7 +68,9 @@ Options:
 Examples:
   sudo synfin lab
   sudo synfin lab last-ack-lost --lang zh
-  sudo synfin lab syn-retransmit -w syn.pcap
+  sudo synfin lab syn-retransmit -w syn.pcap --html syn.html
+  synfin lab --userstack half-close
+  sudo synfin lab --sweep
   synfin lab --list
 `
 
@@ -164,6 +166,7 @@ func runLab(env *Env, args []string) error {
 	}
 	if err != nil {
 		if run == nil || len(run.frames) == 0 {
+			outs.discard()
 			return err
 		}
 		// Show what was captured before the failure, then the error.
@@ -226,6 +229,7 @@ func runNetstack(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 // labOutputs are the files a lab writes, opened before it runs.
 type labOutputs struct {
 	pcap, html *os.File
+	created    []string // paths that did not exist before
 }
 
 func openLabOutputs(o labOpts) (*labOutputs, error) {
@@ -237,14 +241,27 @@ func openLabOutputs(o labOpts) (*labOutputs, error) {
 		if f.path == "" {
 			continue
 		}
+		_, statErr := os.Lstat(f.path)
 		fh, err := outfile.Create(f.path)
 		if err != nil {
 			outs.close()
 			return nil, err
 		}
 		*f.dst = fh
+		if errors.Is(statErr, os.ErrNotExist) {
+			outs.created = append(outs.created, f.path)
+		}
 	}
 	return &outs, nil
+}
+
+// discard closes the outputs and removes those the lab created, when a
+// run ends with nothing to put in them.
+func (o *labOutputs) discard() {
+	o.close()
+	for _, p := range o.created {
+		os.Remove(p)
+	}
 }
 
 func (o *labOutputs) close() {

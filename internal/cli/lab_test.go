@@ -475,3 +475,21 @@ func namesWith(t *testing.T, ipTool, prefix string) []string {
 	}
 	return names
 }
+
+// TestLabCancelledLeavesNoFile checks that a lab stopped before it saw a
+// segment does not leave an empty capture or report behind.
+func TestLabCancelledLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	pcap, report := filepath.Join(dir, "lab.pcap"), filepath.Join(dir, "lab.html")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if code := Main(ctx, []string{"lab", "--userstack", "seed", "-w", pcap, "--html", report}, nil, &out, &errb); code == 0 {
+		t.Fatalf("exit 0 with a cancelled context; stdout %s", out.String())
+	}
+	for _, p := range []string{pcap, report} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left behind", filepath.Base(p))
+		}
+	}
+}
