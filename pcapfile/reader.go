@@ -193,6 +193,10 @@ func (r *Reader) Next(f *wire.Frame) error {
 func (r *Reader) damage(err error) error {
 	off, ok := r.blocks.damageAfter(r.n)
 	if err == io.EOF && !r.blocks.bad {
+		if r.n == 0 && r.ng.NInterfaces() == 0 {
+			// libpcap too refuses a file without an interface.
+			return &DamageError{Offset: off, Frame: 1, Err: errors.New("no interface description block")}
+		}
 		return io.EOF
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {

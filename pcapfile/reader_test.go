@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -259,6 +260,11 @@ func TestTruncatedEverywhere(t *testing.T) {
 				}
 				if len(got) != want {
 					t.Fatalf("cut %d: %d frames before the damage, want %d", cut, len(got), want)
+				}
+				// A section header alone: the interface block is
+				// missing where the file ends, as libpcap says too.
+				if Detect(b) == FormatPcapNG && len(got) == 0 && de.Offset == int64(cut) && slices.Contains(blocks, cut) {
+					continue
 				}
 				// The damage is the record or block the cut falls in.
 				at := 0

@@ -48,7 +48,8 @@ const (
 var errLongLine = errors.New("tcpdumptext: line longer than 64 KiB")
 
 // CutError reports text that ends inside a packet: the last line has no
-// line end and, with the lines before it in its packet, cannot be read.
+// line end and, with the lines before it in its packet, cannot be read,
+// or does not read as a packet at all.
 type CutError struct {
 	Offset int64 // byte offset of the packet's first line
 	Line   int   // its line number, from 1
@@ -142,7 +143,10 @@ func (r *Reader) Next(f *wire.Frame) error {
 				r.err = err
 				return err
 			}
-			cut := r.cut && r.rec.active && r.rec.packet
+			// Text that ends without a line end was cut: damage if the
+			// packet the last line belongs to cannot be read, or if that
+			// line starts something that is not a packet.
+			cut := r.cut && r.rec.active && (r.rec.packet || r.rec.line == r.line)
 			rc := r.rec
 			ok := r.finish(f)
 			r.err = io.EOF
