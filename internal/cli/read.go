@@ -2,12 +2,16 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"synfin/input"
+	"synfin/render/explain"
 	"synfin/render/tcpdump"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -39,7 +43,10 @@ Options:
   -A, -AA     ASCII dump without / with the link header
   -T TYPE, -b accepted for tcpdump compatibility (they only change what
               tcpdump prints after "length N", which synfin does not decode)
-  --annotate  name handshake and teardown steps after each segment
+  --annotate  after each line, the step of the handshake or teardown the
+              segment is, the states it moved each end to and anomalies:
+              "[handshake 1/3: client SYN; client SYN-SENT, server
+              SYN-RECEIVED]" (the events explain uses)
   EXPR        a pcap-filter expression selecting packets
 
 Host names are never looked up (tcpdump without -n asks DNS): addresses
@@ -50,6 +57,7 @@ Examples:
   synfin read -r trace.pcap -n -S
   synfin read -r trace.pcap -# -n -tttt -v
   synfin read -r trace.pcap -nn -X -c 10
+  synfin read -r capture.txt -S --annotate
   tcpdump -w - -i lo port 9988 | synfin read -r - -n
 `
 
@@ -123,6 +131,10 @@ func runRead(env *Env, args []string) error {
 
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	pr := tcpdump.New(popt)
+	var ann *annotator
+	if o.annotate {
+		ann = newAnnotator()
+	}
 	var (
 		f       wire.Frame
 		p       wire.Packet
@@ -144,13 +156,15 @@ func runRead(env *Env, args []string) error {
 		} else if !ok {
 			continue
 		}
-		if !printable(p.Decode(f.Link, f.Data), &p) {
+		derr := p.Decode(f.Link, f.Data)
+		if !printable(derr, &p) {
 			skipped++
 			continue
 		}
 		buf = pr.Append(buf[:0], &f, &p)
-		// Annotate hook: with --annotate, the tracker's step name for this
-		// segment (handshake or teardown) goes at the end of the line.
+		if ann != nil && derr == nil {
+			buf = ann.annotate(buf, &f, &p)
+		}
 		if _, werr := out.Write(buf); werr != nil {
 			return fmt.Errorf("read: %w", werr)
 		}
@@ -170,6 +184,42 @@ func runRead(env *Env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// annotator tracks the segments read prints and names the step each one
+// is, from the tracker's events: the ones explain prints.
+type annotator struct {
+	t     *tcpstate.Tracker
+	steps explain.Stepper
+	step  []byte
+}
+
+func newAnnotator() *annotator {
+	a := &annotator{}
+	a.t = tcpstate.New(tcpstate.Config{
+		Segments: true,
+		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
+			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
+			c.Segments = c.Segments[:0] // only the newest is needed
+		},
+		Done: func(c *tcpstate.Conn) { a.steps.Forget(c.ID) },
+	})
+	return a
+}
+
+// annotate tracks p and puts its step at the end of the first line of
+// out (the tcpdump line; hex dumps follow it).
+func (a *annotator) annotate(out []byte, f *wire.Frame, p *wire.Packet) []byte {
+	a.step = a.step[:0]
+	a.t.Packet(f.Index, f.Time, p)
+	if len(a.step) == 0 {
+		return out
+	}
+	i := bytes.IndexByte(out, '\n')
+	if i < 0 {
+		return append(out, a.step...)
+	}
+	return slices.Insert(out, i, a.step...)
 }
 
 // printable reports whether tcpdump would print frame p as a TCP segment:

@@ -418,11 +418,7 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		// catalogue test lists tcpstate's notes so this is caught.
 		add(M("note." + string(s.Note)))
 	}
-	skip := covered[s.Note]
-	for _, a := range s.Anomalies.List() {
-		if containsAnomaly(skip, a) {
-			continue
-		}
+	for _, a := range Uncovered(s) {
 		add(M("x.anomaly", "name", a.String(), "desc", Word("an."+a.String())))
 	}
 	return out

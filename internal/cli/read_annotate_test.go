@@ -1,0 +1,336 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"synfin/internal/corpus"
+	"synfin/internal/testenv"
+	"synfin/lab"
+	"synfin/lab/userstack"
+)
+
+// annotation splits an annotated line into the tcpdump line and the step.
+var annotation = regexp.MustCompile(`^(.*)  \[([^\]]*)\]$`)
+
+// tcpFlags takes a tcpdump line's flags and payload length.
+var tcpFlags = regexp.MustCompile(`Flags \[([^\]]*)\].*length (\d+)`)
+
+// stepFits says whether a step name agrees with the flags tcpdump printed
+// for the same segment and the payload length.
+func stepFits(step, flags string, length int) error {
+	has := func(f string) bool { return strings.Contains(flags, f) }
+	name, _, _ := strings.Cut(step, ";")
+	rules := []struct {
+		match string
+		ok    bool
+	}{
+		{"handshake 1/3", flags == "S"},
+		{"handshake 2/3", flags == "S."},
+		{"handshake 3/3", flags == "." || flags == "P."},
+		{"handshake refused", has("R")},
+		{"RST", has("R")},
+		{"ACK of the FIN", !has("F") && !has("S") && has(".")},
+		{"last ACK", !has("F") && !has("S") && has(".")},
+		{" FIN", has("F")},
+		{" data", length > 0},
+		{"bytes)", length > 0},
+	}
+	matched := false
+	for _, r := range rules {
+		if strings.Contains(name, r.match) {
+			matched = true
+			if !r.ok {
+				return fmt.Errorf("step %q but tcpdump prints flags [%s] length %d", name, flags, length)
+			}
+			if r.match == "ACK of the FIN" || r.match == "last ACK" {
+				break // not a FIN itself
+			}
+		}
+	}
+	if !matched && (has("S") || has("F") || has("R")) {
+		return fmt.Errorf("flags [%s] but step %q names no SYN, FIN or RST", flags, name)
+	}
+	if length > 0 && !strings.Contains(name, fmt.Sprintf("(%d bytes)", length)) {
+		return fmt.Errorf("length %d but step %q", length, name)
+	}
+	return nil
+}
+
+// TestReadAnnotateSeed checks the seed's seven lines. The steps are the
+// blog post's capture read by hand with RFC 9293 (port 41631 opens and
+// its client closes; port 41474 is seen only at the server's FIN and its
+// ACK), and each step must fit the flags on its own line.
+func TestReadAnnotateSeed(t *testing.T) {
+	seed := corpus.Seed(t, "capture.txt")
+	plain, errOut, code := execRead(t, "-r", seed, "-S")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	out, errOut, code := execRead(t, "-r", seed, "-S", "--annotate")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := []string{
+		"handshake 1/3: client SYN; client SYN-SENT, server SYN-RECEIVED",
+		"handshake 2/3: server SYN-ACK; client ESTABLISHED",
+		"handshake 3/3: client ACK; server ESTABLISHED",
+		"teardown: server FIN; server FIN-WAIT-1, client CLOSE-WAIT",
+		"teardown: client ACK of the FIN; server FIN-WAIT-2",
+		"teardown: client FIN; client FIN-WAIT-1, server CLOSE-WAIT",
+		"teardown: server ACK of the FIN; client FIN-WAIT-2",
+	}
+	seedText, err := os.ReadFile(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedLines := strings.Split(strings.TrimSpace(string(seedText)), "\n")
+	got, lines := splitAnnotated(t, out)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("steps (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(plain, lines); d != "" {
+		t.Errorf("annotated lines differ from read without --annotate (-plain +annotated):\n%s", d)
+	}
+	for i, step := range got {
+		if i >= len(seedLines) {
+			break
+		}
+		m := tcpFlags.FindStringSubmatch(seedLines[i])
+		var n int
+		fmt.Sscan(m[2], &n)
+		if err := stepFits(step, m[1], n); err != nil {
+			t.Errorf("line %d: %v", i+1, err)
+		}
+	}
+}
+
+// splitAnnotated returns the steps of out and its lines without them.
+func splitAnnotated(t *testing.T, out string) (steps []string, lines string) {
+	t.Helper()
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		m := annotation.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line without a step: %s", l)
+			b.WriteString(l + "\n")
+			continue
+		}
+		steps = append(steps, m[2])
+		b.WriteString(m[1] + "\n")
+	}
+	return steps, b.String()
+}
+
+// TestReadAnnotateLab runs lab scenarios on the in-process userspace TCP
+// (real segments with real checksums, no privileges), writes them as a
+// pcap and compares "read --annotate" with tcpdump on that file: every
+// line must be tcpdump's, its step must fit tcpdump's flags, and the
+// states the steps move each end through must follow the scenario's
+// expected RFC 9293 sequence and end where it ends.
+func TestReadAnnotateLab(t *testing.T) {
+	tcpdumpPath := testenv.NeedTool(t, "tcpdump")
+	withGMT(t)
+	for _, name := range []string{"client-closes-first", "half-close", "abort-rst", "refused", "data-exchange", "last-ack-lost"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := lab.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			us, err := userstack.FromLab(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := userstack.Run(ctx, us, userstack.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), name+".pcap")
+			writeUserstackPcap(t, file, res)
+			want, err := exec.Command(tcpdumpPath, "-n", "-S", "-r", file).Output()
+			if err != nil {
+				t.Fatalf("tcpdump: %v", err)
+			}
+			out, errOut, code := execRead(t, "-r", file, "-n", "-S", "--annotate")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			steps, lines := splitAnnotated(t, out)
+			if d := cmp.Diff(string(want), lines); d != "" {
+				t.Fatalf("lines differ from tcpdump's (-tcpdump +synfin):\n%s", d)
+			}
+			server := fmt.Sprint(res.Server.Port())
+			conns := map[string]int{} // client port: connection number
+			states := map[string][]string{}
+			for i, l := range strings.Split(strings.TrimSuffix(lines, "\n"), "\n") {
+				m := annotFlagsLine.FindStringSubmatch(l)
+				if m == nil {
+					t.Fatalf("not a TCP line: %s", l)
+				}
+				var n int
+				fmt.Sscan(m[4], &n)
+				if err := stepFits(steps[i], m[3], n); err != nil {
+					t.Errorf("%s: %v", l, err)
+				}
+				cport := m[1]
+				if cport == server {
+					cport = m[2]
+				}
+				if _, ok := conns[cport]; !ok {
+					conns[cport] = len(conns) + 1
+				}
+				for _, part := range strings.Split(steps[i], "; ")[1:] {
+					if strings.HasPrefix(part, "anomalies: ") {
+						continue
+					}
+					for _, ch := range strings.Split(part, ", ") {
+						side, st, _ := strings.Cut(ch, " ")
+						k := fmt.Sprintf("%d/%s", conns[cport], side)
+						states[k] = replay(states[k], st)
+					}
+				}
+			}
+			for _, w := range sc.Expect.Kernel {
+				k := fmt.Sprintf("%d/%s", w.Conn, w.Role)
+				got := states[k]
+				if len(w.States) == 0 {
+					if len(got) > 0 {
+						t.Errorf("%s: steps move it to %v, want no states", k, got)
+					}
+					continue
+				}
+				if !stepsInOrder(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
+					t.Errorf("%s: steps move it to %v, want in order within %v and ending the same", k, got, w.States)
+				}
+			}
+			if t.Failed() {
+				t.Logf("synfin read --annotate:\n%s", out)
+			}
+		})
+	}
+}
+
+// replay applies one state change as a step shows it to the states an
+// end has gone through: "X" enters X, "back to X" undoes the changes
+// after the last X (or all of them), "never in X ..." undoes X onwards.
+func replay(states []string, change string) []string {
+	undo := func(x string, keep bool) []string {
+		for i := len(states) - 1; i >= 0; i-- {
+			if states[i] == x {
+				if keep {
+					return states[:i+1]
+				}
+				return states[:i]
+			}
+		}
+		return nil
+	}
+	if x, ok := strings.CutPrefix(change, "back to "); ok {
+		return undo(x, true)
+	}
+	if rest, ok := strings.CutPrefix(change, "never in "); ok {
+		x, _, _ := strings.Cut(rest, ":")
+		return undo(x, false)
+	}
+	return append(states, change)
+}
+
+var annotFlagsLine = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.(\d+): Flags \[([^\]]*)\].*length (\d+)`)
+
+// stepsInOrder reports whether got is a subsequence of of.
+func stepsInOrder(got, of []string) bool {
+	i := 0
+	for _, s := range got {
+		for i < len(of) && of[i] != s {
+			i++
+		}
+		if i == len(of) {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+func writeUserstackPcap(t *testing.T, name string, res *userstack.Result) {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriterNanos(&b)
+	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
+		t.Fatal(err)
+	}
+	for _, fr := range res.Frames {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
+		if err := w.WritePacket(ci, fr.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadAllocs checks that read without --annotate allocates nothing
+// per segment: a capture ten times longer costs no more allocations.
+func TestReadAllocs(t *testing.T) {
+	mallocs := func(n int) uint64 {
+		pcap := ackPcap(t, n)
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.Mallocs
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), []string{"read", "-r", "-", "-n", "-S"}, bytes.NewReader(pcap), &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		runtime.ReadMemStats(&ms)
+		return ms.Mallocs - before
+	}
+	mallocs(10) // warm up lazily built tables
+	small, large := mallocs(100), mallocs(1000)
+	if per := float64(int64(large)-int64(small)) / 900; per > 0.05 {
+		t.Errorf("read allocates %.2f times per segment (%d for 100 segments, %d for 1000)", per, small, large)
+	}
+}
+
+// ackPcap is a raw-IP pcap of n segments: the seed's handshake, then
+// acks.
+func ackPcap(t *testing.T, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriterNanos(&b)
+	if err := w.WriteFileHeader(262144, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: []byte{127, 0, 0, 1}, DstIP: []byte{127, 0, 0, 1}}
+	for i := 0; i < n; i++ {
+		tcp := &layers.TCP{SrcPort: 41631, DstPort: 9988, Seq: 2970024579 + uint32(i), Ack: 2032818398, ACK: true, PSH: true, Window: 257}
+		tcp.SetNetworkLayerForChecksum(ip)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp, gopacket.Payload("x")); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1481531673, int64(i)*1000), CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}

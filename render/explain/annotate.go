@@ -1,0 +1,148 @@
+package explain
+
+import (
+	"strconv"
+
+	"synfin/tcpstate"
+)
+
+// steps name what a segment does in a line-by-line listing, by its note;
+// "%s" is the sender (client or server). Handshake steps are numbered and
+// say so; the others are prefixed with the segment's phase. Teardown
+// steps are not numbered: whether a close takes three segments, four or
+// ends in a reset is only known once it is over.
+var steps = map[tcpstate.Note]string{
+	tcpstate.NoteSYN:              "handshake 1/3: %s SYN",
+	tcpstate.NoteSYNRetransmit:    "handshake 1/3: %s SYN again",
+	tcpstate.NoteSimultaneousSYN:  "handshake: %s SYN too (simultaneous open)",
+	tcpstate.NoteSYNACK:           "handshake 2/3: %s SYN-ACK",
+	tcpstate.NoteSYNACKRetransmit: "handshake 2/3: %s SYN-ACK again",
+	tcpstate.NoteHandshakeACK:     "handshake 3/3: %s ACK",
+	tcpstate.NoteRefused:          "handshake refused: %s RST",
+	tcpstate.NoteData:             "%s data",
+	tcpstate.NoteACK:              "%s ACK",
+	tcpstate.NoteFIN:              "%s FIN",
+	tcpstate.NoteSecondFIN:        "%s FIN",
+	tcpstate.NoteFINPiggyback:     "%s FIN with the ACK of the first FIN",
+	tcpstate.NoteSimultaneousFIN:  "%s FIN too (simultaneous close)",
+	tcpstate.NoteFINRetransmit:    "%s FIN again",
+	tcpstate.NoteFINACK:           "%s ACK of the FIN",
+	tcpstate.NoteLastACK:          "%s last ACK",
+	tcpstate.NoteRST:              "%s RST (abort)",
+	tcpstate.NoteMidstream:        "%s, first seen mid-stream",
+	tcpstate.NoteKeepAlive:        "%s keep-alive",
+	tcpstate.NoteWindowUpdate:     "%s window update",
+	tcpstate.NoteZeroWindow:       "%s zero window",
+	tcpstate.NoteRetransmission:   "%s retransmission",
+	tcpstate.NoteDuplicateACK:     "%s duplicate ACK",
+}
+
+// Stepper names the step each segment is in a line-by-line listing, as
+// read --annotate prints it after a tcpdump line: the step, the state
+// changes the segment caused (the sender's first) and the anomalies the
+// step name does not already say.
+//
+//	[handshake 1/3: client SYN; client SYN-SENT, server SYN-RECEIVED]
+//	[teardown: server FIN; server FIN-WAIT-1, client CLOSE-WAIT]
+//	[data: client data (512 bytes); anomalies: previous-segment-not-captured]
+//
+// A listing is printed as it goes, but a later segment can prove an
+// earlier inference wrong (a SYN answered by a reset never made the
+// server SYN-RECEIVED; a FIN sent again shows that the ACK taking its
+// sender to CLOSED was lost). Stepper remembers the states it showed per
+// connection and says so when the tracker revises them: "server back to
+// LAST-ACK". The zero Stepper is ready to use.
+type Stepper struct {
+	shown map[uint64][2]tcpstate.State // client, server
+}
+
+// Append appends the step of segment s of connection c to b. Call it as
+// soon as the segment is tracked (tcpstate.Config.OnSegment).
+func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byte {
+	if st.shown == nil {
+		st.shown = map[uint64][2]tcpstate.State{}
+	}
+	shown, ok := st.shown[c.ID]
+	if !ok {
+		shown = [2]tcpstate.State{c.Client.Initial, c.Server.Initial}
+	}
+	b = append(b, '[')
+	tmpl, ok := steps[s.Note]
+	if !ok {
+		tmpl = "%s " + string(s.Note)
+	}
+	if tmpl[0] == '%' {
+		b = append(b, s.Phase.String()...)
+		b = append(b, ": "...)
+	}
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] == '%' && i+1 < len(tmpl) && tmpl[i+1] == 's' {
+			b = append(b, senderOf(s.Dir).String()...)
+			i++
+			continue
+		}
+		b = append(b, tmpl[i])
+	}
+	if s.Len > 0 {
+		b = append(b, " ("...)
+		b = strconv.AppendInt(b, int64(s.Len), 10)
+		b = append(b, " bytes)"...)
+	}
+	sep := "; "
+	item := func() { b = append(b, sep...); sep = ", " }
+	after := [2]tcpstate.State{s.Client, s.Server}
+	changed := [2]bool{}
+	for _, ch := range Changes(c, s) {
+		i := sideIndex(ch.Side)
+		item()
+		b = append(b, ch.Side.String()...)
+		b = append(b, ' ')
+		b = append(b, ch.To.String()...)
+		shown[i], changed[i] = ch.To, true
+	}
+	for i, side := range [2]tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
+		if after[i] == shown[i] || changed[i] {
+			continue
+		}
+		item()
+		b = append(b, side.String()...)
+		if s.Note == tcpstate.NoteRefused && side == tcpstate.SideServer {
+			b = append(b, " never in "...)
+			b = append(b, shown[i].String()...)
+			b = append(b, ": nothing listens"...)
+		} else {
+			b = append(b, " back to "...)
+			b = append(b, after[i].String()...)
+		}
+	}
+	st.shown[c.ID] = after
+	sep = "; anomalies: "
+	for _, a := range Uncovered(s) {
+		item()
+		b = append(b, a.String()...)
+	}
+	return append(b, ']')
+}
+
+// Forget drops what Stepper remembers of connection id, once it is over.
+func (st *Stepper) Forget(id uint64) { delete(st.shown, id) }
+
+func sideIndex(s tcpstate.Side) int {
+	if s == tcpstate.SideServer {
+		return 1
+	}
+	return 0
+}
+
+// Uncovered lists the anomalies of s that its note does not already
+// explain.
+func Uncovered(s *tcpstate.Segment) []tcpstate.Anomaly {
+	var out []tcpstate.Anomaly
+	skip := covered[s.Note]
+	for _, a := range s.Anomalies.List() {
+		if !containsAnomaly(skip, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
