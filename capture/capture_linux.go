@@ -82,6 +82,11 @@ func Open(opt Options) (*Handle, error) {
 		if t := hatype(ifc); t != unix.ARPHRD_ETHER && t != unix.ARPHRD_LOOPBACK {
 			return nil, fmt.Errorf("capture: %s has hardware type %d; only Ethernet-like interfaces and \"any\" are supported", name, t)
 		}
+		// The ring would open, then fail its first poll with an unhelpful
+		// error; libpcap refuses a down interface too.
+		if ifc.Flags&net.FlagUp == 0 {
+			return nil, errDown(name)
+		}
 		h.link = wire.LinkEthernet
 	}
 	// The filter is compiled before touching the network so that a typo
@@ -209,6 +214,9 @@ func (h *Handle) Next(ctx context.Context, f *wire.Frame) error {
 			continue
 		}
 		if err != nil {
+			if errors.Is(err, afpacket.ErrPoll) && !h.any && !isUp(h.name) {
+				return errDown(h.name)
+			}
 			return fmt.Errorf("capture: %w", err)
 		}
 		wireLen := ci.Length
@@ -354,6 +362,15 @@ func lookupIface(index int) iface {
 		return iface{hatype: unix.ARPHRD_ETHER}
 	}
 	return iface{hatype: hatype(ifc), mac: ifc.HardwareAddr, loop: ifc.Flags&net.FlagLoopback != 0}
+}
+
+func errDown(name string) error {
+	return fmt.Errorf("capture: %s is down (bring it up with: ip link set %s up)", name, name)
+}
+
+func isUp(name string) bool {
+	ifc, err := net.InterfaceByName(name)
+	return err == nil && ifc.Flags&net.FlagUp != 0
 }
 
 func isLoopback(name string) bool {

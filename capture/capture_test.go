@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netns"
 
+	"synfin/internal/outfile"
 	"synfin/internal/testenv"
 	"synfin/pcapfile"
 	"synfin/wire"
@@ -27,8 +29,7 @@ import (
 func TestCreateRefusesNonRegular(t *testing.T) {
 	dir := t.TempDir()
 	for _, p := range []string{dir, os.DevNull} {
-		if _, err := Create(p, nil, WriterOptions{Link: wire.LinkEthernet, Snaplen: 65535}); err == nil ||
-			!strings.Contains(err.Error(), "is not a regular file") {
+		if _, err := Create(p, nil, WriterOptions{Link: wire.LinkEthernet, Snaplen: 65535}); !errors.Is(err, outfile.ErrNotRegular) {
 			t.Errorf("Create(%s): %v, want a refusal", p, err)
 		}
 	}

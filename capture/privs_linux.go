@@ -1,14 +1,19 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 	"syscall"
 )
 
 // DropPrivileges switches to user name (and its primary group), as
-// tcpdump's -Z does once the capture socket is open.
+// tcpdump's -Z does once the capture socket is open. As root, changing
+// every user id away from 0 also clears the process's capabilities. A
+// process that already runs as that user (say, with only CAP_NET_RAW from
+// setcap) has nothing to change.
 func DropPrivileges(name string) error {
 	u, err := user.Lookup(name)
 	if err != nil {
@@ -19,16 +24,26 @@ func DropPrivileges(name string) error {
 	if err1 != nil || err2 != nil {
 		return fmt.Errorf("capture: -Z: user %s has a non-numeric id", name)
 	}
+	if os.Geteuid() != 0 && os.Getuid() == uid && os.Geteuid() == uid && os.Getgid() == gid && os.Getegid() == gid {
+		return nil
+	}
+	fail := func(call string, err error) error {
+		if errors.Is(err, syscall.EPERM) {
+			return fmt.Errorf("capture: -Z %s: changing user needs root (%s: %w)", name, call, err)
+		}
+		return fmt.Errorf("capture: -Z %s: %s: %w", name, call, err)
+	}
 	// Supplementary groups first, then the group, then the user: once the
-	// user changes, the others can no longer be changed.
+	// user changes, the others can no longer be changed. Go applies each
+	// to every thread of the process.
 	if err := syscall.Setgroups([]int{gid}); err != nil {
-		return fmt.Errorf("capture: -Z %s: setgroups: %w", name, err)
+		return fail("setgroups", err)
 	}
 	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("capture: -Z %s: setgid: %w", name, err)
+		return fail("setgid", err)
 	}
 	if err := syscall.Setuid(uid); err != nil {
-		return fmt.Errorf("capture: -Z %s: setuid: %w", name, err)
+		return fail("setuid", err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"runtime"
 	"time"
@@ -14,15 +13,45 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/outfile"
 	"synfin/wire"
 )
 
 // Writer writes captured frames to a pcap or pcapng file.
+//
+// It knows where each record ends, so when the file cannot take more (a
+// full disk, a quota) Close cuts it back to the last whole record: what
+// was written stays readable, and Written says how many records it holds.
 type Writer struct {
 	file *os.File // nil when writing to a stream we do not own
+	out  counter
 	bw   *bufio.Writer
 	pcap *pcapgo.Writer
 	ng   *pcapgo.NgWriter
+
+	ends    []int64 // ends of the header and records not yet wholly written out
+	safe    int64   // end of the last of them wholly written out
+	hdrOut  bool    // the file header is wholly written out
+	written int     // records wholly written out
+	err     error   // first error; the writer accepts nothing after it
+}
+
+// counter passes writes through and counts the bytes that got there.
+type counter struct {
+	w   io.Writer
+	n   int64
+	err error // first write error, as the file reported it
+	on  func()
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	c.on()
+	return n, err
 }
 
 // WriterOptions describe the file.
@@ -35,29 +64,25 @@ type WriterOptions struct {
 }
 
 // Create creates (or truncates) path for writing; "-" writes to stdout.
-// It refuses to write over anything but a regular file, so that a typo
-// cannot write a capture into a device or over a directory.
+// It refuses to write over anything but a regular file (see package
+// outfile), so that a typo cannot write a capture into a device, a FIFO or
+// over a directory.
 func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
-	var out io.Writer
 	w := &Writer{}
 	if path == "-" {
-		out = stdout
+		w.out.w = stdout
 	} else {
-		st, err := os.Stat(path)
-		switch {
-		case err == nil && !st.Mode().IsRegular():
-			return nil, fmt.Errorf("capture: %s is not a regular file; refusing to write over it", path)
-		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("capture: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err := outfile.Create(path)
 		if err != nil {
 			return nil, fmt.Errorf("capture: %w", err)
 		}
-		w.file, out = f, f
+		w.file, w.out.w = f, f
 	}
-	w.bw = bufio.NewWriterSize(out, 1<<16)
+	w.out.on = w.advance
+	w.bw = bufio.NewWriterSize(&w.out, 1<<16)
 	if opt.PcapNG {
+		// pcapgo's NgWriter buffers through w.bw itself (bufio reuses a
+		// large enough Writer), so w.bw holds every byte not yet written.
 		ng, err := pcapgo.NewNgWriterInterface(w.bw, pcapgo.NgInterface{
 			Name:                opt.Interface,
 			Filter:              opt.Filter,
@@ -68,22 +93,63 @@ func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
 			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "synfin",
 		}})
 		if err != nil {
+			w.fail(err)
 			w.Close()
-			return nil, fmt.Errorf("capture: %w", err)
+			return nil, w.err
 		}
 		w.ng = ng
 	} else {
 		w.pcap = pcapgo.NewWriter(w.bw)
 		if err := w.pcap.WriteFileHeader(uint32(opt.Snaplen), layers.LinkType(opt.Link)); err != nil {
+			w.fail(err)
 			w.Close()
-			return nil, fmt.Errorf("capture: %w", err)
+			return nil, w.err
 		}
 	}
+	w.ends = append(w.ends, w.accepted()) // the file header
+	w.advance()
 	return w, nil
+}
+
+// accepted is the number of bytes handed to the file so far, written out
+// or still buffered.
+func (w *Writer) accepted() int64 { return w.out.n + int64(w.bw.Buffered()) }
+
+// advance retires the records the file now holds whole.
+func (w *Writer) advance() {
+	i := 0
+	for i < len(w.ends) && w.ends[i] <= w.out.n {
+		i++
+	}
+	if i == 0 {
+		return
+	}
+	w.safe = w.ends[i-1]
+	w.written += i
+	if !w.hdrOut {
+		w.hdrOut = true
+		w.written--
+	}
+	w.ends = w.ends[i:]
+}
+
+// fail records the first error, preferring the file's own (it says
+// "no space left on device" where the pcap writer's wrapping would not).
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		if w.out.err != nil {
+			err = w.out.err
+		}
+		w.err = fmt.Errorf("capture: %w", err)
+	}
+	return w.err
 }
 
 // Write appends one frame.
 func (w *Writer) Write(f *wire.Frame) error {
+	if w.err != nil {
+		return w.err
+	}
 	ci := gopacket.CaptureInfo{
 		Timestamp:     time.Unix(0, f.Time),
 		CaptureLength: len(f.Data),
@@ -96,32 +162,42 @@ func (w *Writer) Write(f *wire.Frame) error {
 		err = w.pcap.WritePacket(ci, f.Data)
 	}
 	if err != nil {
-		return fmt.Errorf("capture: writing: %w", err)
+		return w.fail(err)
 	}
+	w.ends = append(w.ends, w.accepted())
+	w.advance()
 	return nil
 }
+
+// Written is the number of records wholly written out so far; after
+// Close, the number of records in the file.
+func (w *Writer) Written() int { return w.written }
 
 // Flush writes out what is buffered.
 func (w *Writer) Flush() error {
-	if w.ng != nil {
-		if err := w.ng.Flush(); err != nil {
-			return fmt.Errorf("capture: writing: %w", err)
-		}
+	if w.err != nil {
+		return w.err
 	}
 	if err := w.bw.Flush(); err != nil {
-		return fmt.Errorf("capture: writing: %w", err)
+		return w.fail(err)
 	}
 	return nil
 }
 
-// Close flushes and closes the file.
+// Close flushes and closes the file. If writing failed, the file is cut
+// back to its last whole record and the first error is returned.
 func (w *Writer) Close() error {
-	err := w.Flush()
+	w.Flush()
 	if w.file != nil {
-		if cerr := w.file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("capture: %w", cerr)
+		if w.err != nil {
+			if err := w.file.Truncate(w.safe); err != nil {
+				w.err = errors.Join(w.err, fmt.Errorf("capture: %w", err))
+			}
+		}
+		if err := w.file.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("capture: %w", err)
 		}
 		w.file = nil
 	}
-	return err
+	return w.err
 }

@@ -1,0 +1,120 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"synfin/pcapfile"
+	"synfin/wire"
+)
+
+// fullDisk takes max bytes, then fails as a full disk does: a short
+// write with ENOSPC.
+type fullDisk struct {
+	bytes.Buffer
+	max int
+}
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	room := d.max - d.Len()
+	if len(p) <= room {
+		return d.Buffer.Write(p)
+	}
+	d.Buffer.Write(p[:max(room, 0)])
+	return max(room, 0), syscall.ENOSPC
+}
+
+// wholeRecords counts the records pcapfile reads from b before the end or
+// the damage: the reader, not the writer, says what a record is.
+func wholeRecords(t *testing.T, b []byte) int {
+	t.Helper()
+	r, err := pcapfile.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for {
+		var f wire.Frame
+		if err := r.Next(&f); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
+// TestWriterFullDisk checks that after a write error the writer reports
+// the file's error (ENOSPC, not a wrapped string) and knows how many whole
+// records got out, for limits that fall in headers, records and buffers.
+func TestWriterFullDisk(t *testing.T) {
+	frame := bytes.Repeat([]byte{0xab}, 1000)
+	for _, ng := range []bool{false, true} {
+		for _, limit := range []int{0, 10, 24, 100, 1040, 1064, 70_000, 200_123} {
+			d := &fullDisk{max: limit}
+			w, err := Create("-", d, WriterOptions{Link: wire.LinkEthernet, Snaplen: 65535, PcapNG: ng})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var werr error
+			for i := 0; i < 500 && werr == nil; i++ {
+				werr = w.Write(&wire.Frame{Time: int64(i) * 1e6, Data: frame, WireLen: len(frame)})
+			}
+			cerr := w.Close()
+			if !errors.Is(cerr, syscall.ENOSPC) || !strings.Contains(cerr.Error(), "no space left on device") {
+				t.Errorf("pcapng=%v limit %d: Close = %v, want ENOSPC", ng, limit, cerr)
+			}
+			if got, want := w.Written(), wholeRecords(t, d.Bytes()); got != want {
+				t.Errorf("pcapng=%v limit %d: Written() = %d, the reader finds %d whole records", ng, limit, got, want)
+			}
+		}
+	}
+}
+
+// TestWriterCutsBackFile checks that a file that could not take every
+// record is cut back to its last whole one, so readers see no damage.
+func TestWriterCutsBackFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.pcap")
+	w, err := Create(path, nil, WriterOptions{Link: wire.LinkEthernet, Snaplen: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Swap the file for a pipe-like sink that fails half-way through a
+	// record, then put the file back for Close to cut.
+	f := w.out.w
+	d := &fullDisk{max: 24 + 1016 + 500}
+	w.out.w = d
+	for i := 0; i < 3; i++ {
+		w.Write(&wire.Frame{Data: make([]byte, 1000), WireLen: 1000})
+	}
+	w.Flush()
+	if _, err := f.Write(d.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	w.out.w = f
+	if err := w.Close(); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Close = %v, want ENOSPC", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 24+1016 || w.Written() != 1 {
+		t.Fatalf("file of %d bytes, Written() = %d; want 1040 bytes, 1 record", len(b), w.Written())
+	}
+	r, err := pcapfile.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr wire.Frame
+	if err := r.Next(&fr); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Next(&fr); err != io.EOF {
+		t.Fatalf("after the one record: %v, want a clean end", err)
+	}
+}
