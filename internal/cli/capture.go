@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
+	"os"
 	"strings"
 	"time"
 
 	"synfin/capture"
+	"synfin/internal/outfile"
 	"synfin/render/tcpdump"
 	"synfin/wire"
 )
@@ -59,6 +62,21 @@ type captureOpts struct {
 }
 
 func runCapture(env *Env, args []string) error {
+	err := captureRun(env, args)
+	if err != nil {
+		err = unprefixed{err}
+	}
+	return err
+}
+
+// unprefixed drops the "capture: " that package capture starts its errors
+// with, which would otherwise follow "synfin capture: " on the line.
+type unprefixed struct{ error }
+
+func (e unprefixed) Error() string { return strings.TrimPrefix(e.error.Error(), "capture: ") }
+func (e unprefixed) Unwrap() error { return e.error }
+
+func captureRun(env *Env, args []string) error {
 	var o captureOpts
 	fs := newFlags("capture", captureUsage, env.Stdout)
 	fs.String('i', "interface", &o.iface)
@@ -99,6 +117,14 @@ func runCapture(env *Env, args []string) error {
 		defer cancel()
 	}
 	expr := strings.Join(fs.Args(), " ")
+	// Refuse a device, FIFO or directory before touching the network, so
+	// the mistake is reported as such, with or without privileges. The
+	// file itself is created after -Z, as tcpdump does.
+	if o.file != "" && o.file != "-" {
+		if st, err := os.Stat(o.file); err == nil && !st.Mode().IsRegular() {
+			return &iofs.PathError{Op: "write", Path: o.file, Err: outfile.ErrNotRegular}
+		}
+	}
 	h, err := capture.Open(capture.Options{
 		Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: expr,
 	})
@@ -152,9 +178,8 @@ func runCapture(env *Env, args []string) error {
 		}
 		n++
 		if w != nil {
-			if err := w.Write(&f); err != nil {
-				loopE = err
-				break
+			if w.Write(&f) != nil {
+				break // Close reports it
 			}
 			continue
 		}
@@ -175,7 +200,11 @@ func runCapture(env *Env, args []string) error {
 	// Flush on every way out, then the summary, as tcpdump prints it.
 	var ferr error
 	if w != nil {
-		ferr = w.Close()
+		// On a write error the file is cut back to its last whole record;
+		// say how much of the capture it holds.
+		if err := w.Close(); err != nil {
+			ferr = fmt.Errorf("%w; %d of the %d packets captured were written", err, w.Written(), n)
+		}
 	} else if err := out.Flush(); err != nil {
 		ferr = fmt.Errorf("capture: %w", err)
 	}
@@ -192,7 +221,7 @@ func runCapture(env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "%d packet%s received by filter\n", st.Received, plural(st.Received))
 		fmt.Fprintf(env.Stderr, "%d packet%s dropped by kernel\n", st.Dropped, plural(st.Dropped))
 	}
-	return errors.Join(loopE, ferr)
+	return errors.Join(ferr, loopE)
 }
 
 func linkTypeName(l wire.LinkType) string {

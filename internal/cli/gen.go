@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"synfin/gen"
+	"synfin/internal/outfile"
 )
 
 func init() {
@@ -73,7 +74,7 @@ func runGen(env *Env, args []string) error {
 	var f *os.File
 	if out != "-" {
 		var err error
-		if f, err = os.Create(out); err != nil {
+		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
 		defer f.Close()

@@ -1,0 +1,697 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"synfin/internal/testenv"
+	"synfin/pcapfile"
+	"synfin/wire"
+)
+
+// The capture command is tested as users run it: the synfin binary, built
+// here, as its own process in a fresh network namespace (so nothing else
+// on the machine adds packets or takes ports), stopped by signals.
+//
+// The test binary doubles as the process that sets the namespaces up:
+// started with captureNSEnv set, in new network and mount namespaces, it
+// brings lo up, optionally mounts a small tmpfs, and then becomes synfin
+// (exec), or runs it and copies a file out of the tmpfs before the mount
+// namespace, and the tmpfs with it, goes away.
+const (
+	captureNSEnv    = "SYNFIN_TEST_CAPTURE_NS"     // the synfin binary to run
+	captureTmpfsEnv = "SYNFIN_TEST_CAPTURE_TMPFS"  // DIR:SIZE to mount
+	captureCopyEnv  = "SYNFIN_TEST_CAPTURE_COPYTO" // SRC:DST to copy after synfin exits
+)
+
+func init() {
+	if bin := os.Getenv(captureNSEnv); bin != "" {
+		os.Exit(captureNSHelper(bin, os.Args[1:]))
+	}
+}
+
+func captureNSHelper(bin string, args []string) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "capture test helper:", err)
+		return 125
+	}
+	if err := loUp(); err != nil {
+		return fail(err)
+	}
+	// Mounts made here must not propagate back to the parent's namespace.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fail(err)
+	}
+	env := withoutTestEnv(os.Environ())
+	tmpfs := os.Getenv(captureTmpfsEnv)
+	if tmpfs == "" {
+		return fail(syscall.Exec(bin, append([]string{"synfin"}, args...), env))
+	}
+	dir, size, _ := strings.Cut(tmpfs, ":")
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		return fail(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = os.Stdin, os.Stdout, os.Stderr, env
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return fail(err)
+	}
+	if src, dst, ok := strings.Cut(os.Getenv(captureCopyEnv), ":"); ok {
+		b, err := os.ReadFile(src)
+		if err == nil {
+			err = os.WriteFile(dst, b, 0o644)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func withoutTestEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "SYNFIN_TEST_CAPTURE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// loUp brings the new namespace's loopback up, which starts down.
+func loUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// synfinRun is a synfin process in its own namespaces.
+type synfinRun struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	ready  chan struct{} // closed at "listening on", or at exit
+	done   chan struct{} // closed when stderr ends
+}
+
+func (r *synfinRun) Stderr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stderr.String()
+}
+
+type synfinOpts struct {
+	tmpfs  string // DIR:SIZE, mounted for synfin only
+	copyTo string // SRC:DST, copied out once synfin exits
+
+	// As another user, with these capabilities only: synfin is started
+	// directly, from a thread in a new network namespace.
+	cred   *syscall.Credential
+	caps   []uintptr
+	loDown bool // leave that namespace's lo down
+}
+
+// startSynfin runs "synfin args..." in new network and mount namespaces.
+func startSynfin(t *testing.T, bin string, o synfinOpts, args ...string) *synfinRun {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &synfinRun{ready: make(chan struct{}), done: make(chan struct{})}
+	if o.cred != nil {
+		r.cmd = exec.Command(bin, args...)
+		r.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred, AmbientCaps: o.caps}
+	} else {
+		r.cmd = exec.Command(self, args...)
+		r.cmd.Env = append(os.Environ(), captureNSEnv+"="+bin)
+		if o.tmpfs != "" {
+			r.cmd.Env = append(r.cmd.Env, captureTmpfsEnv+"="+o.tmpfs, captureCopyEnv+"="+o.copyTo)
+		}
+		r.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS}
+	}
+	pipe, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := startInNewNetns(r.cmd, o); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+		}
+	})
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(pipe)
+		seen := false
+		for sc.Scan() {
+			r.mu.Lock()
+			r.stderr.WriteString(sc.Text() + "\n")
+			r.mu.Unlock()
+			if !seen && strings.Contains(sc.Text(), "listening on") {
+				seen = true
+				close(r.ready)
+			}
+		}
+		if !seen {
+			close(r.ready)
+		}
+	}()
+	return r
+}
+
+// startInNewNetns starts cmd. A process that is not root cannot set up
+// its own namespace, so for one the namespace is made here, on a thread
+// that the child is forked from and so inherits it.
+func startInNewNetns(cmd *exec.Cmd, o synfinOpts) error {
+	if o.cred == nil {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with the goroutine rather than
+		// go back to the pool in the wrong namespace.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		if !o.loDown {
+			if err := loUp(); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+// waitReady waits for synfin to listen (its socket and filter are in place).
+func (r *synfinRun) waitReady(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("synfin did not start listening; stderr:\n%s", r.Stderr())
+	}
+	if !strings.Contains(r.Stderr(), "listening on") {
+		r.wait(t)
+		t.Fatalf("synfin exited before listening; stderr:\n%s", r.Stderr())
+	}
+}
+
+// wait waits for synfin to end and returns its exit status.
+func (r *synfinRun) wait(t *testing.T) int {
+	t.Helper()
+	exited := make(chan error, 1)
+	go func() { <-r.done; exited <- r.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return r.cmd.ProcessState.ExitCode()
+	case <-time.After(30 * time.Second):
+		r.cmd.Process.Kill()
+		t.Fatalf("synfin did not exit; stderr:\n%s", r.Stderr())
+	}
+	return -1
+}
+
+// trafficIn opens and closes TCP connections with a little data on the
+// loopback of pid's network namespace until stop is called; stop returns
+// how many connections were made.
+func trafficIn(t *testing.T, pid int) (stop func() int) {
+	t.Helper()
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit := make(chan struct{})
+	var conns int
+	errc := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		// The thread stays locked and in the namespace, and so ends with
+		// the goroutine instead of going back to the pool.
+		runtime.LockOSThread()
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			close(started)
+			errc <- err
+			return
+		}
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			close(started)
+			errc <- err
+			return
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() { io.Copy(io.Discard, c); c.Close() }()
+			}
+		}()
+		close(started)
+		payload := bytes.Repeat([]byte("synfin "), 40)
+		for {
+			select {
+			case <-quit:
+				errc <- nil
+				return
+			default:
+			}
+			c, err := net.DialTimeout("tcp4", ln.Addr().String(), time.Second)
+			if err != nil {
+				errc <- err
+				return
+			}
+			c.Write(payload)
+			c.Close()
+			conns++
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	<-started
+	return func() int {
+		close(quit)
+		if err := <-errc; err != nil {
+			t.Errorf("traffic: %v", err)
+		}
+		return conns
+	}
+}
+
+var capturedRE = regexp.MustCompile(`(?m)^(\d+) packets? captured$`)
+
+// capturedCount parses tcpdump's summary line "N packets captured".
+func capturedCount(t *testing.T, stderr string) int {
+	t.Helper()
+	m := capturedRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no \"N packets captured\" line in:\n%s", stderr)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// packetsIn counts the packets in a capture file three ways, with tcpdump,
+// tshark and synfin's reader, each of which must read it without error.
+func packetsIn(t *testing.T, path string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	out, err := exec.Command(tcpdump, "-n", "-r", path).Output()
+	if err != nil {
+		t.Errorf("tcpdump -r %s: %v", path, err)
+	}
+	counts["tcpdump"] = bytes.Count(out, []byte("\n"))
+	tshark := testenv.NeedTool(t, "tshark")
+	out, err = exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Errorf("tshark -r %s: %v", path, err)
+	}
+	counts["tshark"] = bytes.Count(out, []byte("\n"))
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := pcapfile.NewReader(fh)
+	if err != nil {
+		t.Errorf("pcapfile: %v", err)
+		return counts
+	}
+	for {
+		var f wire.Frame
+		err := r.Next(&f)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Errorf("pcapfile: after %d packets: %v", counts["synfin"], err)
+			break
+		}
+		counts["synfin"]++
+	}
+	return counts
+}
+
+// procStatus reads /proc/PID/status (or /proc/PID/task/TID/status) of a
+// running process: its Uid, Gid, Groups and Cap* lines among others.
+func procStatus[P int | string](t *testing.T, pid P) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%v/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			st[k] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return st
+}
+
+// buildSynfin builds the synfin command into dir, as a static binary or,
+// with cgo, as go build makes it by default where a C compiler is found.
+func buildSynfin(t *testing.T, dir string, cgo bool) string {
+	t.Helper()
+	gocmd := testenv.NeedTool(t, "go")
+	bin := filepath.Join(dir, "synfin")
+	cmd := exec.Command(gocmd, "build", "-o", bin, "synfin/cmd/synfin")
+	cmd.Env = os.Environ()
+	if !cgo {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	} else {
+		bin += "-cgo"
+		cmd.Args[3] = bin
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestCaptureCommand runs "synfin capture -w" in a namespace with traffic
+// flowing and checks what happens at SIGINT, SIGTERM, a full disk, an
+// unwritable path and -Z, and what a user who is not root gets.
+func TestCaptureCommand(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapNetRaw, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	testenv.NeedTool(t, "tcpdump")
+	testenv.NeedTool(t, "tshark")
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		testenv.Unavailable(t, "no user nobody: "+err.Error())
+	}
+	// A directory the dropped user may write in, and one it may not.
+	open := sharedTempDir(t)
+	bin := buildSynfin(t, open, false)
+	closed := filepath.Join(open, "root-only")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stopped by a signal, every packet counted is in the file, and the
+	// file is complete, for pcap and pcapng and with privileges dropped.
+	t.Run("signals", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			sig  syscall.Signal
+			file string
+			args []string
+			uid  string // the process's uid while capturing
+		}{
+			{"SIGINT", syscall.SIGINT, "int.pcap", nil, "0"},
+			{"SIGTERM", syscall.SIGTERM, "term.pcap", nil, "0"},
+			{"SIGINT pcapng", syscall.SIGINT, "int.pcapng", nil, "0"},
+			{"SIGTERM -Z nobody", syscall.SIGTERM, "dropped.pcap", []string{"-Z", "nobody"}, nobody.Uid},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				file := filepath.Join(open, tc.file)
+				args := append([]string{"capture", "-i", "lo", "-w", file}, tc.args...)
+				r := startSynfin(t, bin, synfinOpts{}, append(args, "tcp")...)
+				r.waitReady(t)
+				stop := trafficIn(t, r.cmd.Process.Pid)
+				time.Sleep(700 * time.Millisecond)
+				st := procStatus(t, r.cmd.Process.Pid)
+				r.cmd.Process.Signal(tc.sig) // while traffic still flows
+				code := r.wait(t)
+				conns := stop()
+				if got := strings.Fields(st["Uid"]); len(got) != 4 || got[0] != tc.uid || got[1] != tc.uid || got[2] != tc.uid {
+					t.Errorf("Uid while capturing: %q, want %s for real, effective and saved", st["Uid"], tc.uid)
+				}
+				if code != 0 {
+					t.Fatalf("exit status %d after %v; stderr:\n%s", code, tc.sig, r.Stderr())
+				}
+				n := capturedCount(t, r.Stderr())
+				if n < 3*conns/2 || n < 50 {
+					t.Errorf("%d packets captured for %d connections: the traffic did not get through", n, conns)
+				}
+				for tool, got := range packetsIn(t, file) {
+					if got != n {
+						t.Errorf("%s reads %d packets from %s; synfin said %d packets captured", tool, got, tc.file, n)
+					}
+				}
+				t.Logf("%v: %d connections, %d packets captured", tc.sig, conns, n)
+			})
+		}
+	})
+
+	// -Z drops the user, the groups and every capability once the socket is
+	// open; the file is then created as the dropped user. Go changes ids
+	// on every thread itself, or through the C library with cgo: both.
+	t.Run("drop privileges", func(t *testing.T) {
+		for _, cgo := range []bool{false, true} {
+			t.Run(fmt.Sprintf("cgo=%v", cgo), func(t *testing.T) { dropPrivileges(t, bin, open, nobody, cgo) })
+		}
+	})
+	// A full disk: one clear error, a non-zero exit, the summary, and a file
+	// that readers take whole, holding as many packets as the error says.
+	t.Run("full disk", func(t *testing.T) {
+		for _, name := range []string{"full.pcap", "full.pcapng"} {
+			t.Run(name, func(t *testing.T) {
+				mnt := filepath.Join(open, "tmpfs-"+name)
+				if err := os.Mkdir(mnt, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				kept := filepath.Join(open, "kept-"+name)
+				file := filepath.Join(mnt, name)
+				r := startSynfin(t, bin, synfinOpts{tmpfs: mnt + ":64k", copyTo: file + ":" + kept},
+					"capture", "-i", "lo", "--for", "60s", "-w", file)
+				r.waitReady(t)
+				stop := trafficIn(t, r.cmd.Process.Pid)
+				code := r.wait(t)
+				stop()
+				stderr := r.Stderr()
+				if code != 1 {
+					t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
+				}
+				var errLines []string
+				for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+					if strings.Contains(l, "synfin capture:") && !strings.Contains(l, "listening on") {
+						errLines = append(errLines, l)
+					}
+				}
+				re := regexp.MustCompile(`^synfin capture: write ` + regexp.QuoteMeta(file) +
+					`: no space left on device; (\d+) of the (\d+) packets captured were written$`)
+				if len(errLines) != 1 || !re.MatchString(errLines[0]) {
+					t.Fatalf("want one error line matching %s; stderr:\n%s", re, stderr)
+				}
+				m := re.FindStringSubmatch(errLines[0])
+				written, _ := strconv.Atoi(m[1])
+				captured, _ := strconv.Atoi(m[2])
+				if n := capturedCount(t, stderr); n != captured || written >= captured || written == 0 {
+					t.Errorf("summary says %d captured, error says %d of %d written", n, written, captured)
+				}
+				for tool, got := range packetsIn(t, kept) {
+					if got != written {
+						t.Errorf("%s reads %d packets from the full disk's file; synfin said %d were written", tool, got, written)
+					}
+				}
+				t.Logf("%s: disk full; %d of %d packets captured were written", name, written, captured)
+			})
+		}
+	})
+
+	t.Run("without root", func(t *testing.T) { captureWithoutRoot(t, bin, open, nobody) })
+
+	// Paths that cannot be created: one clear line, exit status 1, no file.
+	t.Run("unwritable", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, file string
+			args       []string
+			want       string
+		}{
+			{"missing directory", filepath.Join(open, "no", "such", "x.pcap"), nil, "no such file or directory"},
+			{"directory closed to the dropped user", filepath.Join(closed, "x.pcap"), []string{"-Z", "nobody"}, "permission denied"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				args := append([]string{"capture", "-i", "lo", "--for", "10s", "-w", tc.file}, tc.args...)
+				r := startSynfin(t, bin, synfinOpts{}, args...)
+				code := r.wait(t)
+				lines := strings.Split(strings.TrimSpace(r.Stderr()), "\n")
+				want := "synfin capture: open " + tc.file + ": " + tc.want
+				if code != 1 || len(lines) != 1 || lines[0] != want {
+					t.Errorf("exit status %d, stderr:\n%s\nwant 1 and the line %q", code, r.Stderr(), want)
+				}
+				if _, err := os.Lstat(tc.file); err == nil {
+					t.Errorf("%s was created", tc.file)
+				}
+			})
+		}
+	})
+}
+
+// TestCaptureCommand/without root checks what SECURITY.md promises a user
+// who is not root: CAP_NET_RAW alone (what setcap grants) is enough to
+// capture, the capture runs with it and nothing more, and without it, or
+// when asked to change user, synfin says what is missing.
+func captureWithoutRoot(t *testing.T, bin, dir string, nobody *user.User) {
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	root := &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}
+	netRaw := []uintptr{unix.CAP_NET_RAW}
+	for _, tc := range []struct {
+		name   string
+		cred   *syscall.Credential
+		caps   []uintptr
+		loDown bool
+		args   []string
+		code   int
+		capEff string // while capturing
+		line   string // the only line on stderr, for a failure
+	}{
+		{"CAP_NET_RAW only", cred, netRaw, false, []string{"-w", filepath.Join(dir, "netraw.pcap")}, 0, "0000000000002000", ""},
+		{"-Z to the same user", cred, netRaw, false, []string{"-Z", "nobody"}, 0, "0000000000002000", ""},
+		{"no capabilities", cred, nil, false, nil, 1, "",
+			"synfin capture: no permission to capture packets (CAP_NET_RAW is needed): run with sudo, or grant it once with: sudo setcap cap_net_raw+ep $(which synfin)"},
+		{"-Z to another user", cred, netRaw, false, []string{"-Z", "root"}, 1, "",
+			"synfin capture: -Z root: changing user needs root (setgroups: operation not permitted)"},
+		{"interface down, as root", root, nil, true, nil, 1, "",
+			"synfin capture: lo is down (bring it up with: ip link set lo up)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"capture", "-i", "lo", "--for", "1s"}, tc.args...)
+			r := startSynfin(t, bin, synfinOpts{cred: tc.cred, caps: tc.caps, loDown: tc.loDown}, args...)
+			if tc.code == 0 {
+				r.waitReady(t)
+				stop := trafficIn(t, r.cmd.Process.Pid)
+				defer stop()
+				if st := procStatus(t, r.cmd.Process.Pid); st["CapEff"] != tc.capEff || st["CapPrm"] != tc.capEff {
+					t.Errorf("capabilities while capturing: effective %s, permitted %s; want %s", st["CapEff"], st["CapPrm"], tc.capEff)
+				}
+			}
+			code := r.wait(t)
+			stderr := r.Stderr()
+			if len(tc.args) == 2 && tc.args[0] == "-w" {
+				n := capturedCount(t, stderr)
+				if got := packetsIn(t, tc.args[1]); got["tcpdump"] != n || n == 0 {
+					t.Errorf("%d packets captured, tcpdump reads %d", n, got["tcpdump"])
+				}
+			}
+			if code != tc.code {
+				t.Fatalf("exit status %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if tc.line != "" && strings.TrimSuffix(stderr, "\n") != tc.line {
+				t.Errorf("stderr:\n%s\nwant the one line\n%s", stderr, tc.line)
+			}
+			if tc.code == 0 && !strings.Contains(stderr, "0 packets dropped by kernel") {
+				t.Errorf("no summary; stderr:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// dropPrivileges runs a capture with -Z nobody and reads its ids and
+// capabilities while it runs.
+func dropPrivileges(t *testing.T, bin, dir string, nobody *user.User, cgo bool) {
+	if cgo {
+		bin = buildSynfin(t, dir, true)
+	}
+	file := filepath.Join(dir, fmt.Sprintf("z-cgo=%v.pcap", cgo))
+	r := startSynfin(t, bin, synfinOpts{}, "capture", "-i", "lo", "-Z", "nobody", "-w", file)
+	r.waitReady(t)
+	stop := trafficIn(t, r.cmd.Process.Pid)
+	time.Sleep(300 * time.Millisecond)
+	// Ids and capabilities belong to threads: check every one.
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", r.cmd.Process.Pid))
+	if err != nil || len(tasks) < 2 {
+		t.Fatalf("threads of synfin: %d, %v", len(tasks), err)
+	}
+	statuses := map[string]map[string]string{}
+	for _, task := range tasks {
+		statuses[task.Name()] = procStatus(t, fmt.Sprintf("%d/task/%s", r.cmd.Process.Pid, task.Name()))
+	}
+	r.cmd.Process.Signal(syscall.SIGINT)
+	code := r.wait(t)
+	stop()
+	ids := func(id string) string { return strings.Repeat(id+" ", 3) + id }
+	for tid, st := range statuses {
+		for _, c := range []struct{ key, want string }{
+			{"Uid", ids(nobody.Uid)},
+			{"Gid", ids(nobody.Gid)},
+			{"Groups", nobody.Gid},
+			{"CapEff", "0000000000000000"},
+			{"CapPrm", "0000000000000000"},
+			{"CapAmb", "0000000000000000"},
+		} {
+			if st[c.key] != c.want {
+				t.Errorf("thread %s: %s while capturing: %q, want %q", tid, c.key, st[c.key], c.want)
+			}
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)); uid != nobody.Uid {
+		t.Errorf("%s is owned by uid %s, want nobody's %s", file, uid, nobody.Uid)
+	}
+	n := capturedCount(t, r.Stderr())
+	if got := packetsIn(t, file)["tcpdump"]; got != n || n == 0 {
+		t.Errorf("tcpdump reads %d packets; synfin said %d captured", got, n)
+	}
+}
+
+// sharedTempDir is a temporary directory every user may enter and write
+// in, for a process that has dropped to nobody.
+func sharedTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "synfin-capture-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestOutputsRefuseNonRegular checks that capture -w and gen -w refuse to
+// write over anything but a regular file, with one line and exit status 1,
+// and leave the target as it was. Capture refuses before opening the
+// network, so no privileges are needed.
+func TestOutputsRefuseNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	subdir := filepath.Join(dir, "dir")
+	if err := os.Mkdir(subdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "null-link")
+	if err := os.Symlink(os.DevNull, link); err != nil {
+		t.Fatal(err)
+	}
+	targets := []struct{ name, path string }{
+		{"directory", subdir},
+		{"fifo", fifo},
+		{"/dev/null", os.DevNull},
+		{"device /dev/full", "/dev/full"},
+		{"symlink to /dev/null", link},
+	}
+	commands := []struct {
+		name string
+		args func(path string) []string
+	}{
+		{"capture", func(p string) []string { return []string{"capture", "-i", "lo", "-c", "1", "-w", p} }},
+		{"capture pcapng", func(p string) []string { return []string{"capture", "-i", "lo", "--pcapng", "-w", p, "tcp"} }},
+		{"gen", func(p string) []string { return []string{"gen", "--conns", "10", "-w", p} }},
+	}
+	for _, cmd := range commands {
+		for _, tg := range targets {
+			t.Run(cmd.name+"/"+tg.name, func(t *testing.T) {
+				before, err := os.Lstat(tg.path)
+				if err != nil {
+					t.Skip(err)
+				}
+				var stdout, stderr bytes.Buffer
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				code := Main(ctx, cmd.args(tg.path), nil, &stdout, &stderr)
+				lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+				want := "synfin " + strings.Fields(cmd.name)[0] + ": write " + tg.path + ": not a regular file; refusing to write over it"
+				if code != 1 || len(lines) != 1 || lines[0] != want || stdout.Len() != 0 {
+					t.Errorf("exit status %d, stdout %q, stderr:\n%s\nwant 1, nothing, and the line %q", code, stdout.String(), stderr.String(), want)
+				}
+				after, err := os.Lstat(tg.path)
+				if err != nil || after.Mode() != before.Mode() || (after.Mode().IsRegular() && after.Size() != before.Size()) {
+					t.Errorf("%s changed: %v → %v (%v)", tg.path, before.Mode(), after.Mode(), err)
+				}
+			})
+		}
+	}
+}
