@@ -183,6 +183,7 @@ func (e *Explanation) verdict() {
 			*v = append(*v, M("v.initiator", "side", sideWord(td.Initiator)))
 		}
 	}
+	*v = append(*v, e.halves()...)
 	*v = append(*v, M("v.final", "c", c.Client.State.String(), "s", c.Server.State.String()))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
 		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
@@ -201,6 +202,43 @@ func (e *Explanation) verdict() {
 		}
 		*v = append(*v, M("v.an", "list", strings.Join(names, ", ")))
 	}
+}
+
+// halves says, for each end's half of the connection, what the capture
+// shows of its closing: its FIN and the ACK of it. A connection that never
+// opened, or was refused, has no halves to close.
+func (e *Explanation) halves() []Msg {
+	c := e.Conn
+	td := &c.Teardown
+	switch td.Pattern {
+	case tcpstate.PatternRefused, tcpstate.PatternNone:
+		return nil
+	}
+	first, second := tcpstate.SideClient, tcpstate.SideServer
+	if td.Initiator == tcpstate.SideServer {
+		first, second = second, first
+	}
+	var out []Msg
+	for _, s := range []tcpstate.Side{first, second} {
+		fin := &td.ClientFIN
+		if s == tcpstate.SideServer {
+			fin = &td.ServerFIN
+		}
+		side := sideWord(s)
+		switch {
+		case !fin.Seen() && td.RST.Seen():
+			out = append(out, M("v.half.rst", "side", side))
+		case !fin.Seen():
+			out = append(out, M("v.half.open", "side", side))
+		case fin.Piggybacked && fin.Ack.Seen():
+			out = append(out, M("v.half.piggy", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+		case fin.Ack.Seen():
+			out = append(out, M("v.half.acked", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+		default:
+			out = append(out, M("v.half.unacked", "side", side, "fin", itoa(fin.Seg)))
+		}
+	}
+	return out
 }
 
 // stateAfter returns the state of ep once the segment with frame index
