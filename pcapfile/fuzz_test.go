@@ -41,10 +41,11 @@ func allocBytes() uint64 {
 }
 
 // allocBound is what reading a file of n bytes may allocate: the reader's
-// buffers (64 KiB here, 4 KiB in pcapgo, one packet buffer of up to
-// libpcap's 256 KiB maximum snap length, which pcapgo allocates before
-// reading), plus a few times the file.
-func allocBound(n int) uint64 { return 512<<10 + 8*uint64(n) }
+// buffers (64 KiB here, 4 KiB in pcapgo, an option buffer of up to 64 KiB,
+// a packet buffer of up to libpcap's 256 KiB maximum snap length, which
+// pcapgo allocates before reading, and as much again when it starts
+// reading a longer packet), plus a few times the file.
+func allocBound(n int) uint64 { return 1<<20 + 8*uint64(n) }
 
 // block is one pcap record or pcapng block found by walking the file's
 // length fields independently of the reader.
