@@ -30,6 +30,9 @@ type Options struct {
 	Filter    string // pcap-filter expression; "" for everything
 	// BufferSize is the kernel ring in bytes; 0 for libpcap's default, 2 MiB.
 	BufferSize int
+	// Idle, if set, is called from Next each time a poll interval (about
+	// 100 ms) passes without a packet: a moment to flush output.
+	Idle func()
 }
 
 // Stats are tcpdump's three summary numbers.
@@ -51,6 +54,7 @@ type Handle struct {
 	ifaces   map[int]iface
 	captured uint64
 	closed   bool
+	idle     func()
 }
 
 type iface struct {
@@ -71,7 +75,7 @@ func Open(opt Options) (*Handle, error) {
 		opt.BufferSize = 2 << 20
 	}
 	name := opt.Interface
-	h := &Handle{name: name, snaplen: opt.Snaplen, ifaces: map[int]iface{}}
+	h := &Handle{name: name, snaplen: opt.Snaplen, ifaces: map[int]iface{}, idle: opt.Idle}
 	if name == "" || name == "any" {
 		h.name, h.any, h.link = "any", true, wire.LinkSLL2
 	} else {
@@ -211,6 +215,9 @@ func (h *Handle) Next(ctx context.Context, f *wire.Frame) error {
 		}
 		data, ci, err := h.tp.ZeroCopyReadPacketData()
 		if errors.Is(err, afpacket.ErrTimeout) {
+			if h.idle != nil {
+				h.idle()
+			}
 			continue
 		}
 		if err != nil {

@@ -21,10 +21,11 @@ func init() {
 }
 
 const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
-                      [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [EXPR]
+                      [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
+                      [--annotate] [EXPR]
 
 Capture packets on a Linux interface and print the TCP segments exactly as
-tcpdump 4.99.3 does, or write them to a file. EXPR is a pcap-filter
+tcpdump 4.99.3 does, or write them to a file, or both. EXPR is a pcap-filter
 expression ("tcp port 9988", "host 10.0.0.1 and tcp[tcpflags] & tcp-syn
 != 0"), compiled to BPF and run in the kernel. On exit (-c, --for, Ctrl-C
 or SIGTERM) everything is written out and tcpdump's summary goes to
@@ -36,6 +37,10 @@ Options:
   -w FILE       write packets to FILE ("-" for standard output) instead of
                 printing them; pcap, or pcapng when FILE ends in .pcapng
   --pcapng      write pcapng whatever the file name
+  --print       print the lines also when writing with -w
+  --annotate    after each line, the step of the handshake or teardown the
+                segment is, the states it moved each end to and anomalies,
+                as 'synfin read --annotate' (prints also with -w)
   -c N          stop after N packets
   --for DUR     stop after a duration (e.g. 10s, 2m)
   -s SNAPLEN    bytes kept of each packet (default 262144)
@@ -44,11 +49,16 @@ Options:
   -n, -S, -t, -tt, -ttt, -tttt, -ttttt, -v, -e, -q, -#
                 printing as in 'synfin read' and tcpdump
 
+Printed lines are written out as they come, at most about 0.1 s late.
+
 Capturing needs CAP_NET_RAW: run as root, or once
   sudo setcap cap_net_raw+ep $(which synfin)
+As root, -Z nobody gives up root and every capability once the capture is
+open; the file is then created as that user.
 
 Examples:
   synfin capture -i lo -n -S tcp port 9988
+  synfin capture -i lo -n --annotate -w seed.pcap port 9988
   synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   synfin capture -i any --for 30s -w - port 443 | synfin conns -r -
 `
@@ -57,6 +67,7 @@ type captureOpts struct {
 	iface, file, user, dur string
 	count, snaplen         int
 	noPromisc, pcapng      bool
+	print, annotate        bool
 	n, S, e, q, hash       bool
 	t, v                   int
 }
@@ -87,6 +98,8 @@ func captureRun(env *Env, args []string) error {
 	fs.Bool('p', "no-promiscuous-mode", &o.noPromisc)
 	fs.String('Z', "relinquish-privileges", &o.user)
 	fs.Bool(0, "pcapng", &o.pcapng)
+	fs.Bool(0, "print", &o.print)
+	fs.Bool(0, "annotate", &o.annotate)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -102,6 +115,10 @@ func captureRun(env *Env, args []string) error {
 	}
 	if fs.Seen("s") && (o.snaplen < 0 || o.snaplen > capture.DefaultSnaplen) {
 		return usagef("-s takes a snapshot length from 0 to %d", capture.DefaultSnaplen)
+	}
+	printing := o.file == "" || o.print || o.annotate
+	if printing && o.file == "-" {
+		return usagef("-w - writes the capture to standard output; it cannot print lines there too")
 	}
 	ctx := env.Ctx
 	if ctx == nil {
@@ -125,8 +142,21 @@ func captureRun(env *Env, args []string) error {
 			return &iofs.PathError{Op: "write", Path: o.file, Err: outfile.ErrNotRegular}
 		}
 	}
+	// Lines are for people and pipes watching: flush them when the wire
+	// goes idle, and at least every 100 ms of capture time while it is busy.
+	var (
+		out       *bufio.Writer
+		lastFlush int64
+	)
+	flush := func() error {
+		if out == nil || out.Buffered() == 0 {
+			return nil
+		}
+		return out.Flush()
+	}
 	h, err := capture.Open(capture.Options{
 		Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: expr,
+		Idle: func() { flush() }, // a failed write is reported by the next Write
 	})
 	if err != nil {
 		return err
@@ -140,8 +170,8 @@ func captureRun(env *Env, args []string) error {
 
 	var (
 		w   *capture.Writer
-		out *bufio.Writer
 		pr  *tcpdump.Printer
+		ann *annotator
 	)
 	if o.file != "" {
 		w, err = capture.Create(o.file, env.Stdout, capture.WriterOptions{
@@ -151,13 +181,17 @@ func captureRun(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-	} else {
+	}
+	if printing {
 		if o.t > tcpdump.TimeDeltaFirst {
 			o.t = tcpdump.TimeDeltaFirst
 		}
 		pr = tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
 			Link: o.e, Quiet: o.q, Number: o.hash})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
+		if o.annotate {
+			ann = newAnnotator()
+		}
 	}
 	fmt.Fprintf(env.Stderr, "synfin capture: listening on %s, link-type %s, snapshot length %d bytes\n",
 		h.Interface(), linkTypeName(h.LinkType()), h.Snaplen())
@@ -177,24 +211,30 @@ func captureRun(env *Env, args []string) error {
 			break
 		}
 		n++
-		if w != nil {
-			if w.Write(&f) != nil {
-				break // Close reports it
-			}
+		if w != nil && w.Write(&f) != nil {
+			break // Close reports it
+		}
+		if pr == nil {
 			continue
 		}
-		if !printable(p.Decode(f.Link, f.Data), &p) {
+		derr := p.Decode(f.Link, f.Data)
+		if !printable(derr, &p) {
 			continue
 		}
 		buf = pr.Append(buf[:0], &f, &p)
+		if ann != nil && derr == nil {
+			buf = ann.annotate(buf, &f, &p)
+		}
 		if _, err := out.Write(buf); err != nil {
 			loopE = fmt.Errorf("capture: %w", err)
 			break
 		}
-		// Live output is read by people and pipes: do not hold lines back
-		// while the wire is idle.
-		if out.Buffered() > 0 && n%64 == 0 {
-			out.Flush()
+		if f.Time-lastFlush > int64(100*time.Millisecond) {
+			lastFlush = f.Time
+			if err := flush(); err != nil {
+				loopE = fmt.Errorf("capture: %w", err)
+				break
+			}
 		}
 	}
 	// Flush on every way out, then the summary, as tcpdump prints it.
@@ -205,8 +245,9 @@ func captureRun(env *Env, args []string) error {
 		if err := w.Close(); err != nil {
 			ferr = fmt.Errorf("%w; %d of the %d packets captured were written", err, w.Written(), n)
 		}
-	} else if err := out.Flush(); err != nil {
-		ferr = fmt.Errorf("capture: %w", err)
+	}
+	if err := flush(); err != nil && loopE == nil {
+		loopE = fmt.Errorf("capture: %w", err)
 	}
 	st, serr := h.Stats()
 	h.Close()

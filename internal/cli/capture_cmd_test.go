@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,8 +123,16 @@ type synfinRun struct {
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	stderr bytes.Buffer
+	stdout []string      // lines, as they came
 	ready  chan struct{} // closed at "listening on", or at exit
 	done   chan struct{} // closed when stderr ends
+}
+
+// Stdout returns the lines printed so far.
+func (r *synfinRun) Stdout() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.stdout)
 }
 
 func (r *synfinRun) Stderr() string {
@@ -162,10 +171,25 @@ func startSynfin(t *testing.T, bin string, o synfinOpts, args ...string) *synfin
 		}
 		r.cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS}
 	}
+	r.cmd.Env = append(r.cmd.Env, "TZ=UTC")
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdoutDone := make(chan struct{})
+	go func() {
+		defer close(stdoutDone)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.stdout = append(r.stdout, sc.Text())
+			r.mu.Unlock()
+		}
+	}()
 	if err := startInNewNetns(r.cmd, o); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +201,7 @@ func startSynfin(t *testing.T, bin string, o synfinOpts, args ...string) *synfin
 	})
 	go func() {
 		defer close(r.done)
+		defer func() { <-stdoutDone }()
 		sc := bufio.NewScanner(pipe)
 		seen := false
 		for sc.Scan() {
@@ -540,6 +565,8 @@ func TestCaptureCommand(t *testing.T) {
 
 	t.Run("without root", func(t *testing.T) { captureWithoutRoot(t, bin, open, nobody) })
 
+	t.Run("live lines", func(t *testing.T) { captureLive(t, bin, open) })
+
 	// Paths that cannot be created: one clear line, exit status 1, no file.
 	t.Run("unwritable", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -680,6 +707,73 @@ func dropPrivileges(t *testing.T, bin, dir string, nobody *user.User, cgo bool) 
 	if got := packetsIn(t, file)["tcpdump"]; got != n || n == 0 {
 		t.Errorf("tcpdump reads %d packets; synfin said %d captured", got, n)
 	}
+}
+
+// captureLive checks that printed lines come out while the capture runs,
+// not when it ends, that printing and writing at once agree, and that the
+// lines are tcpdump's for the file written, with read --annotate's steps.
+func captureLive(t *testing.T, bin, dir string) {
+	file := filepath.Join(dir, "live.pcap")
+	r := startSynfin(t, bin, synfinOpts{}, "capture", "-i", "lo", "-n", "-S", "--annotate", "-w", file, "tcp")
+	r.waitReady(t)
+	stop := trafficIn(t, r.cmd.Process.Pid)
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	// One connection is at least 7 segments; they must show up while
+	// synfin runs on, with the wire idle.
+	deadline := time.Now().Add(3 * time.Second)
+	for len(r.Stdout()) < 7 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.cmd.ProcessState != nil {
+		t.Fatal("synfin exited early")
+	}
+	time.Sleep(300 * time.Millisecond) // anything still on its way
+	shown := len(r.Stdout())
+	r.cmd.Process.Signal(syscall.SIGINT)
+	if code := r.wait(t); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
+	}
+	lines := r.Stdout()
+	n := capturedCount(t, r.Stderr())
+	if shown < 7 || shown != len(lines) || len(lines) != n {
+		t.Fatalf("%d lines printed while the wire was idle, %d in all, %d packets captured; want at least 7 and all of them",
+			shown, len(lines), n)
+	}
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	cmd := exec.Command(tcpdump, "-n", "-S", "-r", file)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bin, "read", "-n", "-S", "--annotate", "-r", file)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	annotated, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdLines := strings.Split(strings.TrimSuffix(string(want), "\n"), "\n")
+	readLines := strings.Split(strings.TrimSuffix(string(annotated), "\n"), "\n")
+	if len(tdLines) != n || len(readLines) != n {
+		t.Fatalf("%d lines printed live; tcpdump -r prints %d, synfin read %d", n, len(tdLines), len(readLines))
+	}
+	steps := 0
+	for i, l := range lines {
+		if !strings.HasPrefix(l, tdLines[i]) {
+			t.Errorf("line %d:\n%s\ntcpdump -r:\n%s", i+1, l, tdLines[i])
+		}
+		if l != readLines[i] {
+			t.Errorf("line %d:\n%s\nsynfin read --annotate:\n%s", i+1, l, readLines[i])
+		}
+		if len(l) > len(tdLines[i]) {
+			steps++
+		}
+	}
+	if steps == 0 {
+		t.Errorf("no line was annotated:\n%s", strings.Join(lines, "\n"))
+	}
+	t.Logf("%d lines shown live, %d annotated, all as tcpdump -r and synfin read --annotate print them", n, steps)
 }
 
 // sharedTempDir is a temporary directory every user may enter and write

@@ -68,3 +68,24 @@ func TestOutputsRefuseNonRegular(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureUsageErrors checks the mistakes caught before the capture
+// opens, so they need no privileges.
+func TestCaptureUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"capture", "-c", "0"}, "synfin capture: -c takes a positive count"},
+		{[]string{"capture", "--for", "soon"}, `synfin capture: --for takes a duration such as 10s or 2m, not "soon"`},
+		{[]string{"capture", "-s", "-1"}, "synfin capture: -s takes a snapshot length from 0 to 262144"},
+		{[]string{"capture", "-w", "-", "--print"}, "synfin capture: -w - writes the capture to standard output; it cannot print lines there too"},
+		{[]string{"capture", "-w", "-", "--annotate"}, "synfin capture: -w - writes the capture to standard output; it cannot print lines there too"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), tc.args, nil, &stdout, &stderr)
+		if code != 2 || !strings.HasPrefix(stderr.String(), tc.want+" (see 'synfin capture --help')\n") || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}

@@ -128,6 +128,9 @@ func runRead(env *Env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	if parallelOK(popt, o) {
+		return readParallel(env, src, flt, popt)
+	}
 
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	pr := tcpdump.New(popt)

@@ -41,3 +41,12 @@ type Options struct {
 	// SeqTableSize bounds remembered conversations; 0 means SeqTableSize.
 	SeqTableSize int
 }
+
+// Stateless reports whether, with these options, a packet's lines depend
+// on that packet alone: absolute sequence numbers (no conversation table)
+// and time stamps that are not deltas. Then several Printers may print
+// parts of one capture side by side and their lines, put back in order,
+// are what one Printer prints.
+func (o Options) Stateless() bool {
+	return o.Absolute && o.Time != TimeDeltaPrev && o.Time != TimeDeltaFirst
+}

@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+
+	"synfin/input"
+	"synfin/render/tcpdump"
+	"synfin/wire"
+)
+
+// readWorkers is how many printers read runs side by side when the
+// options allow it (0: one per CPU; 1: print in the reading goroutine,
+// as for -ttt or relative sequence numbers). Tests vary it.
+var readWorkers = 0
+
+// parallelReads counts the reads that took the parallel path, for tests
+// to see that they exercised it.
+var parallelReads atomic.Int64
+
+// Sizes of the batches that carry frames from the reader to the printers:
+// large enough that handing one over costs little per packet, small
+// enough that the batches in flight stay a few megabytes.
+const (
+	batchFrames = 2048
+	batchBytes  = 1 << 19
+)
+
+// parallelOK reports whether read may print with several printers: the
+// lines depend on each packet alone (absolute sequence numbers, no time
+// deltas), nothing counts printed lines (-c) or follows connections
+// (--annotate), and there is more than one CPU.
+func parallelOK(popt tcpdump.Options, o readOpts) bool {
+	return popt.Stateless() && o.count == 0 && !o.annotate && workers() > 1
+}
+
+func workers() int {
+	if readWorkers > 0 {
+		return readWorkers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// batch is a run of consecutive frames, copied out of the reader's
+// buffer, and the lines printed for them.
+type batch struct {
+	frames  []wire.Frame
+	data    []byte // the frames' bytes
+	out     []byte
+	skipped int
+	ready   chan struct{} // a token when out is printed
+}
+
+// readParallel prints src as read does, with the decoding and printing
+// of batches of frames spread over several goroutines and the batches
+// written in order: the output is byte for byte the sequential one. The
+// reading goroutine reads, filters and copies frames; the batches are
+// recycled, so the steady state allocates nothing.
+func readParallel(env *Env, src input.Source, flt *frameFilter, popt tcpdump.Options) error {
+	parallelReads.Add(1)
+	n := workers()
+	free := make(chan *batch, 2*n+2)
+	for range cap(free) {
+		free <- &batch{
+			frames: make([]wire.Frame, 0, batchFrames),
+			data:   make([]byte, 0, batchBytes),
+			out:    make([]byte, 0, batchBytes),
+			ready:  make(chan struct{}, 1),
+		}
+	}
+	work := make(chan *batch, cap(free))
+	order := make(chan *batch, cap(free))
+	for range n {
+		go printBatches(tcpdump.New(popt), work)
+	}
+
+	// The writer puts the batches out in the order they were read.
+	type result struct {
+		skipped int
+		err     error
+	}
+	written := make(chan result, 1)
+	stop := make(chan struct{}) // closed on a write error
+	go func() {
+		out := bufio.NewWriterSize(env.Stdout, 1<<16)
+		var r result
+		for b := range order {
+			<-b.ready
+			if r.err == nil {
+				if _, err := out.Write(b.out); err != nil {
+					r.err = fmt.Errorf("read: %w", err)
+					close(stop)
+				}
+			}
+			r.skipped += b.skipped
+			free <- b
+		}
+		if r.err == nil {
+			if err := out.Flush(); err != nil {
+				r.err = fmt.Errorf("read: %w", err)
+			}
+		}
+		written <- r
+	}()
+
+	var (
+		f      wire.Frame
+		err    error
+		fltErr error // a filter that does not compile for a link type
+		cur    *batch
+		send   = func() {
+			work <- cur
+			order <- cur
+			cur = nil
+		}
+	)
+reading:
+	for {
+		if err = src.Next(&f); err != nil {
+			break
+		}
+		// tcpdump never sees what its filter rejects: such frames take no
+		// -# number and no part in -ttt deltas.
+		ok, ferr := flt.match(&f)
+		if ferr != nil {
+			fltErr = ferr
+			break
+		} else if !ok {
+			continue
+		}
+		if cur != nil && (len(cur.frames) == cap(cur.frames) || len(cur.data)+len(f.Data) > cap(cur.data)) {
+			send()
+		}
+		if cur == nil {
+			select {
+			case cur = <-free:
+			case <-stop:
+				break reading
+			}
+			cur.frames, cur.data = cur.frames[:0], cur.data[:0]
+		}
+		start := len(cur.data)
+		cur.data = append(cur.data, f.Data...) // grows only for a frame larger than a batch
+		g := f
+		g.Data = cur.data[start:len(cur.data):len(cur.data)]
+		cur.frames = append(cur.frames, g)
+	}
+	if cur != nil && len(cur.frames) > 0 {
+		send()
+	}
+	close(work)
+	close(order)
+	r := <-written
+	if fltErr != nil {
+		return fltErr
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.skipped > 0 {
+		s := "s"
+		if r.skipped == 1 {
+			s = ""
+		}
+		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", r.skipped, s)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// printBatches decodes and prints the frames of each batch from work.
+func printBatches(pr *tcpdump.Printer, work <-chan *batch) {
+	var p wire.Packet
+	for b := range work {
+		b.out, b.skipped = b.out[:0], 0
+		for i := range b.frames {
+			f := &b.frames[i]
+			if !printable(p.Decode(f.Link, f.Data), &p) {
+				b.skipped++
+				continue
+			}
+			b.out = pr.Append(b.out, f, &p)
+		}
+		b.ready <- struct{}{}
+	}
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"synfin/gen"
+	"synfin/internal/corpus"
+)
+
+// readWith runs read with n printers side by side (1: the sequential
+// loop) and returns what it printed and its exit code.
+func readWith(t *testing.T, n int, args ...string) (string, string, int) {
+	t.Helper()
+	saved := readWorkers
+	readWorkers = n
+	defer func() { readWorkers = saved }()
+	return execRead(t, args...)
+}
+
+// sameParallel checks that read prints the same with 2 and 3 printers as
+// with one, and that the parallel path ran when it should have.
+func sameParallel(t *testing.T, parallel bool, args ...string) {
+	t.Helper()
+	wantOut, wantErr, wantCode := readWith(t, 1, args...)
+	for _, n := range []int{2, 3} {
+		before := parallelReads.Load()
+		out, errOut, code := readWith(t, n, args...)
+		if ran := parallelReads.Load() > before; ran != parallel {
+			t.Errorf("%v with %d printers: parallel path ran %v, want %v", args, n, ran, parallel)
+		}
+		if code != wantCode || errOut != wantErr {
+			t.Errorf("%v with %d printers: exit %d, stderr %q; sequentially exit %d, stderr %q",
+				args, n, code, errOut, wantCode, wantErr)
+		}
+		if out != wantOut {
+			t.Errorf("%v with %d printers: output differs from the sequential one at line %d (%d bytes, want %d)",
+				args, n, firstDiffLine(out, wantOut), len(out), len(wantOut))
+		}
+	}
+}
+
+func firstDiffLine(a, b string) int {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return i + 1
+		}
+	}
+	return min(len(la), len(lb)) + 1
+}
+
+// TestReadParallelGenerated compares parallel and sequential printing on
+// generated captures large enough for hundreds of batches, pcap and
+// pcapng, whole and cut short inside a record.
+func TestReadParallelGenerated(t *testing.T) {
+	withGMT(t)
+	dir := t.TempDir()
+	var files []string
+	for _, ng := range []bool{false, true} {
+		var buf bytes.Buffer
+		if _, err := gen.Write(&buf, gen.Config{Conns: 3000, Seed: 7, PcapNG: ng}); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, map[bool]string{false: "c.pcap", true: "c.pcapng"}[ng])
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cut := name + ".cut"
+		if err := os.WriteFile(cut, buf.Bytes()[:buf.Len()*2/3+7], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name, cut)
+	}
+	for _, f := range files {
+		for _, opts := range [][]string{
+			{"-n", "-S"},
+			{"-S", "-tttt", "-v", "-#"},
+			{"-n", "-S", "-e", "-X"},
+			{"-n", "-S", "-tt", "tcp[tcpflags] & tcp-syn != 0 or ip6"},
+		} {
+			sameParallel(t, true, append(opts, "-r", f)...)
+		}
+		// Options whose lines depend on earlier packets stay sequential.
+		for _, opts := range [][]string{{"-n"}, {"-n", "-S", "-ttt"}, {"-n", "-S", "-c", "5"}} {
+			sameParallel(t, false, append(opts, "-r", f)...)
+		}
+	}
+}
+
+// TestReadParallelCorpus compares them on every capture of tcpdump's
+// test corpus: link types, tunnels, damaged and non-TCP packets.
+func TestReadParallelCorpus(t *testing.T) {
+	withGMT(t)
+	dir := corpus.Dir(t, "tcpdump")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".pcap") && !strings.HasSuffix(e.Name(), ".pcapng") {
+			continue
+		}
+		n++
+		f := filepath.Join(dir, e.Name())
+		sameParallel(t, true, "-n", "-S", "-v", "-r", f)
+		sameParallel(t, true, "-S", "-e", "-xx", "-r", f)
+	}
+	if n < 20 {
+		t.Fatalf("only %d captures in the corpus", n)
+	}
+}
