@@ -368,3 +368,47 @@ func TestWalkAgreesWithReader(t *testing.T) {
 		}
 	}
 }
+
+// TestLyingBlockLengths: pcapng blocks whose lengths disagree with their
+// contents are damage at that block, as libpcap (tcpdump) judges them:
+// the packets before it are read, none after.
+func TestLyingBlockLengths(t *testing.T) {
+	le := binary.LittleEndian
+	good := epb(le, synFrame, 0, 0) // 88 bytes
+	n := uint32(len(good))
+	trailer := append([]byte(nil), good...)
+	le.PutUint32(trailer[len(trailer)-4:], 0)
+	long := epb(le, synFrame, 0, n+4)
+	le.PutUint32(long[len(long)-4:], n+4)
+	short := epb(le, synFrame, 0, n-4)
+	le.PutUint32(short[len(short)-4:], n-4)
+	for _, tc := range []struct {
+		name   string
+		b      []byte
+		frames int
+		offset int64
+	}{
+		{"trailing length differs", ngFile(le, 65535, good, trailer, good), 1, 48 + 88},
+		{"length 4 too long", ngFile(le, 65535, good, long, good), 1, 48 + 88},
+		{"length 4 too short", ngFile(le, 65535, good, short, good), 1, 48 + 88},
+		{"interface trailer differs", func() []byte {
+			b := ngFile(le, 65535, good)
+			le.PutUint32(b[44:], 0)
+			return b
+		}(), 0, 28},
+		{"caplen larger than snaplen", ngFile(le, 40, good), 0, 48},
+		{"no interface", ngFile(le, 65535)[:28], 0, 28},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAll(t, tc.b)
+			var de *DamageError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %d frames and error %v, want a *DamageError", len(got), err)
+			}
+			if len(got) != tc.frames || de.Offset != tc.offset {
+				t.Errorf("%d frames, damage at %d; want %d frames, damage at %d (%v)", len(got), de.Offset, tc.frames, tc.offset, err)
+			}
+			checkRead(t, tc.b)
+		})
+	}
+}
