@@ -63,15 +63,10 @@ type batch struct {
 func readParallel(env *Env, src input.Source, flt *frameFilter, popt tcpdump.Options) error {
 	parallelReads.Add(1)
 	n := workers()
+	// Batches are made as the read needs them, up to this many; then
+	// the written ones come back to be filled again.
 	free := make(chan *batch, 2*n+2)
-	for range cap(free) {
-		free <- &batch{
-			frames: make([]wire.Frame, 0, batchFrames),
-			data:   make([]byte, 0, batchBytes),
-			out:    make([]byte, 0, batchBytes),
-			ready:  make(chan struct{}, 1),
-		}
-	}
+	made := 0
 	work := make(chan *batch, cap(free))
 	order := make(chan *batch, cap(free))
 	for range n {
@@ -136,10 +131,19 @@ reading:
 			send()
 		}
 		if cur == nil {
-			select {
-			case cur = <-free:
-			case <-stop:
-				break reading
+			if len(free) == 0 && made < cap(free) {
+				made++
+				cur = &batch{
+					frames: make([]wire.Frame, 0, batchFrames),
+					data:   make([]byte, 0, batchBytes),
+					ready:  make(chan struct{}, 1),
+				}
+			} else {
+				select {
+				case cur = <-free:
+				case <-stop:
+					break reading
+				}
 			}
 			cur.frames, cur.data = cur.frames[:0], cur.data[:0]
 		}

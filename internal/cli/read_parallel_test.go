@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -112,5 +114,43 @@ func TestReadParallelCorpus(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d captures in the corpus", n)
+	}
+}
+
+// TestReadParallelAllocs checks that printing in parallel allocates
+// nothing per packet: a capture twice as long (twice the batches) costs
+// no more allocations.
+func TestReadParallelAllocs(t *testing.T) {
+	saved := readWorkers
+	readWorkers = 2
+	defer func() { readWorkers = saved }()
+	mallocs := func(conns int) (uint64, int) {
+		var capture bytes.Buffer
+		st, err := gen.Write(&capture, gen.Config{Conns: conns, Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := capture.Bytes()
+		before := parallelReads.Load()
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		n := ms.Mallocs
+		var out, errb bytes.Buffer
+		out.Grow(len(data)) // the output buffer's growth is not read's
+		if code := Main(context.Background(), []string{"read", "-n", "-S", "-r", "-"}, bytes.NewReader(data), &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		runtime.ReadMemStats(&ms)
+		if parallelReads.Load() == before {
+			t.Fatal("read did not print in parallel")
+		}
+		return ms.Mallocs - n, int(st.Packets)
+	}
+	mallocs(500) // warm up lazily built tables
+	small, pkts1 := mallocs(3000)
+	large, pkts2 := mallocs(6000)
+	if per := float64(int64(large)-int64(small)) / float64(pkts2-pkts1); per > 0.001 {
+		t.Errorf("%.4f allocations per packet (%d for %d packets, %d for %d)", per, small, pkts1, large, pkts2)
 	}
 }
