@@ -2,16 +2,15 @@ package cli
 
 import (
 	"bufio"
-	"errors"
+	"cmp"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
 
 	"synfin/filter"
-	"synfin/input"
+	"synfin/internal/outfile"
 	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/ladder"
@@ -97,23 +96,21 @@ func runDiagram(env *Env, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	if out != "" {
-		if err := checkOutput(out); err != nil {
-			return err
-		}
-	}
-	conns, readErr := readConns(env, file, expr, connID)
-	if readErr == nil && connID != 0 && len(conns) == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
-	}
+	// The output is opened first, so that a bad path fails before a long
+	// read.
 	w := env.Stdout
 	var f *os.File
 	if out != "" {
 		var err error
-		if f, err = os.Create(out); err != nil {
+		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
+		defer f.Close()
 		w = f
+	}
+	conns, readErr := readConns(env, file, expr, connID)
+	if readErr == nil && connID != 0 && len(conns) == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	err := WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
@@ -129,22 +126,6 @@ func runDiagram(env *Env, args []string) error {
 		return err
 	}
 	return readErr
-}
-
-// checkOutput refuses to write over anything but a regular file: a
-// device, a directory, a FIFO or a symbolic link.
-func checkOutput(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("refusing to write to %s: not a regular file", path)
-	}
-	return nil
 }
 
 // DiagramOptions choose what WriteDiagram draws.
@@ -177,54 +158,17 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 }
 
 // readConns reads file, filters it with expr and returns its connections
-// (only connID unless 0) in ID order, with segments. A damaged input
-// yields what came before the damage, and the error.
+// (only connID unless 0) in ID order, with segments and Zeek's fields:
+// the path conns and explain share. A damaged input yields what came
+// before the damage, and the error.
 func readConns(env *Env, file, expr string, connID int) ([]*tcpstate.Conn, error) {
-	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, false)})
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
 	var conns []*tcpstate.Conn
-	t := tcpstate.New(tcpstate.Config{Segments: true, IdleTimeout: -1, Done: func(c *tcpstate.Conn) {
+	done := func(c *tcpstate.Conn) {
 		if connID == 0 || c.ID == uint64(connID) {
 			conns = append(conns, c.Clone())
 		}
-	}})
-	var (
-		fr      wire.Frame
-		filters map[wire.LinkType]*filter.Filter
-		readErr error
-	)
-	for {
-		if err := env.Ctx.Err(); err != nil {
-			readErr = err
-			break
-		}
-		if err := src.Next(&fr); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		if expr != "" {
-			f, ok := filters[fr.Link]
-			if !ok {
-				if f, err = filter.Compile(expr, fr.Link); err != nil {
-					return nil, usagef("%v", err)
-				}
-				if filters == nil {
-					filters = map[wire.LinkType]*filter.Filter{}
-				}
-				filters[fr.Link] = f
-			}
-			if !f.Match(fr.Data) {
-				continue
-			}
-		}
-		t.Frame(&fr)
 	}
-	t.Flush()
-	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
-	return conns, readErr
+	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
+	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
+	return conns, err
 }

@@ -3,72 +3,99 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"slices"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"synfin/filter"
+	"synfin/internal/outfile"
+	"synfin/render/explain"
+	"synfin/render/html"
 	"synfin/tcpstate"
+	"synfin/wire"
 )
 
 func init() {
 	register(&command{name: "explain", summary: "explain each connection: both ends' states, handshake, teardown, anomalies", run: runExplain})
 }
 
-const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID] [EXPR]
+const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
+                      [--html FILE] [--width N] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
-segment: the RFC 9293 state of both endpoints after each segment, the
-handshake arithmetic (ack = peer ISN + 1) and options, the data phase
-anomalies, the teardown pattern, who closed first, which end is left in
-TIME-WAIT and what the capture did not show.
+segment, in English or Chinese: who is client and server; a verdict (the
+handshake and its arithmetic, ack = peer ISN + 1; the teardown pattern,
+who closed first and which halves of the close were captured; the state
+each end is left in; anomalies); a timeline of the segments with relative
+and absolute seq/ack, the phase, both ends' state changes and a note on
+what each segment does and why; a ladder diagram; what the capture did
+not show; and a summary.
 
 Options:
   -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin)
-  --json        one JSON object per connection per line (keys id, conn_state,
-                history, client, server, handshake, teardown, anomalies,
-                segments)
-  --lang L      language of the text: en or zh
+  --lang L      language of the text and the report: en (default) or zh
+  --json        one JSON object per connection per line instead of text
+                (keys id, conn_state, history, completeness, client,
+                server, handshake, teardown, anomalies, segments)
   --conn ID     only connection ID (as numbered by conns and explain)
+  --html FILE   also write an offline HTML report of the connections:
+                list, ladders, segment tables, explanations in en and zh
+  --width N     wrap the text at N columns (default 80, at least 40)
   EXPR          a pcap-filter expression selecting packets
 
 Examples:
   synfin explain -r capture.txt
-  synfin explain -r trace.pcap --json --conn 2
+  synfin explain -r capture.txt --lang zh --conn 1
+  synfin explain -r trace.pcap --json --conn 2 | jq .teardown
+  synfin explain -r trace.pcap --html report.html port 443
   tcpdump -l -n -S port 9988 | synfin explain -r -
 `
 
 func runExplain(env *Env, args []string) error {
 	var (
-		file, lang string
-		asJSON     bool
-		connID     int
+		file, lang, htmlOut string
+		asJSON              bool
+		connID, width       int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
 	fs.String('r', "read", &file)
 	fs.Bool(0, "json", &asJSON)
 	fs.String(0, "lang", &lang)
 	fs.Int(0, "conn", &connID)
+	fs.String(0, "html", &htmlOut)
+	fs.Int(0, "width", &width)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if file == "" {
 		return usagef("-r FILE is required")
 	}
-	switch lang {
-	case "", "en", "zh":
-	default:
+	if explain.CheckLang(lang) != nil {
 		return usagef("--lang must be en or zh, not %q", lang)
 	}
 	if fs.Seen("conn") && connID <= 0 {
 		return usagef("--conn takes a connection id from 1")
 	}
-	var conns []*tcpstate.Conn
-	done := func(c *tcpstate.Conn) {
-		if connID == 0 || c.ID == uint64(connID) {
-			conns = append(conns, c.Clone())
+	if fs.Seen("width") && width < 40 {
+		return usagef("--width must be at least 40")
+	}
+	expr := strings.Join(fs.Args(), " ")
+	if expr != "" {
+		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
+			return usagef("%v", err)
 		}
 	}
-	err := track(env, file, strings.Join(fs.Args(), " "), tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
-	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
+	// The report file is opened first, so that a bad path fails before a
+	// long read.
+	var report *os.File
+	if htmlOut != "" {
+		var err error
+		if report, err = outfile.Create(htmlOut); err != nil {
+			return err
+		}
+		defer report.Close()
+	}
+	conns, err := readConns(env, file, expr, connID)
 	var werr error
 	if asJSON {
 		out := bufio.NewWriterSize(env.Stdout, 1<<16)
@@ -79,7 +106,17 @@ func runExplain(env *Env, args []string) error {
 		}
 		werr = out.Flush()
 	} else {
-		werr = ExplainText(env.Stdout, conns, lang, 0)
+		werr = ExplainText(env.Stdout, conns, lang, width)
+	}
+	if werr == nil && report != nil {
+		bw := bufio.NewWriterSize(report, 1<<16)
+		werr = html.Write(bw, conns, html.Options{Title: filepath.Base(file), Lang: lang})
+		if werr == nil {
+			werr = bw.Flush()
+		}
+		if cerr := report.Close(); werr == nil {
+			werr = cerr
+		}
 	}
 	if werr != nil && err == nil {
 		err = werr
@@ -132,19 +169,21 @@ type segmentJSON struct {
 }
 
 type explainJSON struct {
-	ID        uint64        `json:"id"`
-	UID       string        `json:"uid"`
-	ConnState string        `json:"conn_state"`
-	History   string        `json:"history"`
-	Role      string        `json:"role"`
-	End       string        `json:"end"`
-	Client    endpointJSON  `json:"client"`
-	Server    endpointJSON  `json:"server"`
-	Handshake hsJSON        `json:"handshake"`
-	Teardown  tdJSON        `json:"teardown"`
-	Anomalies []anJSON      `json:"anomalies"`
-	Reuse     *reuseJSON    `json:"port_reuse,omitempty"`
-	Segments  []segmentJSON `json:"segments"`
+	ID        uint64 `json:"id"`
+	UID       string `json:"uid"`
+	ConnState string `json:"conn_state"`
+	History   string `json:"history"`
+	// Completeness is Wireshark's tcp.completeness bits.
+	Completeness uint8         `json:"completeness"`
+	Role         string        `json:"role"`
+	End          string        `json:"end"`
+	Client       endpointJSON  `json:"client"`
+	Server       endpointJSON  `json:"server"`
+	Handshake    hsJSON        `json:"handshake"`
+	Teardown     tdJSON        `json:"teardown"`
+	Anomalies    []anJSON      `json:"anomalies"`
+	Reuse        *reuseJSON    `json:"port_reuse,omitempty"`
+	Segments     []segmentJSON `json:"segments"`
 }
 
 func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
@@ -160,7 +199,8 @@ func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
 func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 	j := explainJSON{
 		ID: c.ID, UID: c.UID(), ConnState: c.Zeek.ConnState, History: c.Zeek.History,
-		Role: c.Role.String(), End: c.End.String(),
+		Completeness: c.Completeness(),
+		Role:         c.Role.String(), End: c.End.String(),
 		Client: endpointJSONOf(&c.Client), Server: endpointJSONOf(&c.Server),
 		Handshake: handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
 		Segments: make([]segmentJSON, 0, len(c.Segments)),
@@ -183,81 +223,4 @@ func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 		j.Segments = append(j.Segments, sj)
 	}
 	return appendJSONLine(b, j)
-}
-
-// appendExplainText is the plain fallback text: facts, one per line, in
-// the note keys' own words.
-func appendExplainText(b []byte, c *tcpstate.Conn) []byte {
-	w := func(format string, a ...any) { b = fmt.Appendf(b, format, a...) }
-	w("connection %d: client %s, server %s (%s)\n", c.ID, c.Client.AddrPort(), c.Server.AddrPort(), roleText(c.Role))
-	h := &c.Handshake
-	switch {
-	case h.Refused:
-		w("  handshake: refused (SYN answered by RST)\n")
-	case h.SYN.Seen() || h.SYNACK.Seen():
-		w("  handshake: SYN #%d, SYN-ACK #%d, ACK #%d, complete=%v\n", h.SYN.Seg, h.SYNACK.Seg, h.ACK.Seg, h.Complete)
-		if h.SYNACK.Seen() && c.Client.HasISN {
-			w("    client ISN %d, SYN-ACK ack %d = ISN+1: %v\n", c.Client.ISN, h.SYNACKAck, h.SYNACKAck == c.Client.ISN+1)
-		}
-		if h.ACK.Seen() && c.Server.HasISN {
-			w("    server ISN %d, ACK ack %d = ISN+1: %v\n", c.Server.ISN, h.ACKAck, h.ACKAckOK)
-		}
-	default:
-		w("  handshake: not captured (seen mid-stream)\n")
-	}
-	td := &c.Teardown
-	w("  teardown: %s, initiator %s", td.Pattern, orNone(td.Initiator.String()))
-	if m := td.Missing.Names(); len(m) > 0 {
-		w(", not captured: %s", strings.Join(m, " "))
-	}
-	w("\n")
-	for _, f := range []struct {
-		who string
-		fin *tcpstate.FIN
-	}{{"client", &td.ClientFIN}, {"server", &td.ServerFIN}} {
-		if f.fin.Seen() {
-			w("    %s FIN #%d seq %d, acked #%d (ack = seq+1: %v)\n", f.who, f.fin.Seg, f.fin.Seq, f.fin.Ack.Seg, f.fin.AckOK)
-		}
-	}
-	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		w("    TIME-WAIT held by %s for %s s until %s\n", tw.Side, formatSecs(int64(tw.Duration), 0), formatSecs(tw.Until(), 6))
-	}
-	for _, e := range []struct {
-		who string
-		ep  *tcpstate.Endpoint
-	}{{"client", &c.Client}, {"server", &c.Server}} {
-		w("  %s: %s", e.who, e.ep.Initial)
-		for _, t := range e.ep.Transitions {
-			w(" -> %s (#%d)", t.To, t.Seg)
-		}
-		w(", left in %s\n", e.ep.State)
-	}
-	for _, s := range c.Segments {
-		w("  #%-5d %s %-3s %-4s seq %d ack %d len %d %-9s %-18s client %s, server %s",
-			s.Index, formatSecs(s.Time, 6), s.Dir, s.Flags, s.Seq, s.Ack, s.Len, s.Phase, s.Note, s.Client, s.Server)
-		if s.Anomalies != 0 {
-			for _, a := range s.Anomalies.List() {
-				w(" [%s]", a)
-			}
-		}
-		w("\n")
-	}
-	return b
-}
-
-func roleText(r tcpstate.Role) string {
-	switch r {
-	case tcpstate.RoleSYNACK:
-		return "first seen at the SYN-ACK"
-	case tcpstate.RolePort:
-		return "seen mid-stream; server guessed from the ports"
-	}
-	return "client sent the SYN"
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
