@@ -197,10 +197,12 @@ var scenarios = []Scenario{
 		Name:    "three-segment-close",
 		Summary: Text{"The server closes first and the client's FIN carries the ACK", "服务器先关闭，客户端的 FIN 捎带 ACK：三次挥手"},
 		Description: Text{
-			"The server closes right after accepting. The client's kernel delays the ACK of that FIN; the client reads the end of the stream and closes within the delay, so its FIN carries the ACK and the close takes three segments, as in the blog post's explanation. The server, which closed first, keeps TIME-WAIT.",
-			"服务器 accept 后立即关闭。客户端内核延迟确认这个 FIN；客户端读到流结束后在延迟时间内关闭，于是它的 FIN 捎带了 ACK，挥手只用三个报文段，正如原文的解释。先关闭的服务器进入 TIME-WAIT。",
+			"The server closes 200 ms after accepting, while the client waits to read. The client's kernel delays the ACK of that FIN (by a few milliseconds); the client reads the end of the stream and closes within the delay, so its FIN carries the ACK and the close takes three segments, as in the blog post's explanation. The server, which closed first, keeps TIME-WAIT.",
+			"服务器 accept 200 毫秒后关闭，此时客户端正等待读取。客户端内核延迟（几毫秒）确认这个 FIN；客户端读到流结束后在延迟时间内关闭，于是它的 FIN 捎带了 ACK，挥手只用三个报文段，正如原文的解释。先关闭的服务器进入 TIME-WAIT。",
 		},
-		Server:  &server.Options{Mode: server.Close},
+		// The pause lets the client be waiting in its read when the FIN
+		// comes, so it answers within Linux's short delayed ACK.
+		Server:  &server.Options{Mode: server.Close, Wait: 200 * time.Millisecond},
 		Clients: []ClientRun{{Steps: steps("read, close")}},
 		Expect: Expect{
 			Teardown: []Pattern{ThreeSegment},

@@ -289,16 +289,28 @@ func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func
 	ev("connected", 0, nil, "")
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	closed := false
+	closed, finSent := false, false
 	defer func() {
 		if !closed {
 			c.Close()
 			ev("closed", 0, nil, "end of steps")
 		}
 	}()
-	for _, st := range steps {
+	for i, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// Reading to the end and then closing: the FIN leaves the moment
+		// the peer's arrives (see readThenShutdown).
+		if st.Kind == Read && st.Bytes == 0 && !finSent && i+1 < len(steps) && steps[i+1].Kind == Close {
+			nr, err := readThenShutdown(ctx, c)
+			if err != nil {
+				ev("error", nr, err, "read")
+				return fmt.Errorf("client: read: %w", err)
+			}
+			finSent = true
+			ev("read", nr, nil, "peer sent FIN; FIN sent at once")
+			continue
 		}
 		switch st.Kind {
 		case Send:
@@ -336,6 +348,7 @@ func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func
 				ev("error", 0, err, "shutdown")
 				return fmt.Errorf("client: shutdown: %w", err)
 			}
+			finSent = true
 			ev("shutdown", 0, nil, "sent FIN, still reading")
 		case Close:
 			closed = true
