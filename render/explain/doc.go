@@ -9,4 +9,9 @@
 // languages lives in one catalogue, keyed by tcpstate's note keys and
 // synfin's own, so that other renderers (the HTML report) format the same
 // messages and a missing translation is found by a test, not by a reader.
+//
+// Write can draw the connection's ladder after the timeline through
+// Options.Ladder (package ladder builds on this one, so it is a hook).
+// Stepper names the step each segment is, one line at a time, for
+// read --annotate.
 package explain
