@@ -1,6 +1,7 @@
 package tcpstate
 
 import (
+	"net/netip"
 	"time"
 
 	"synfin/internal/snapshot"
@@ -13,25 +14,42 @@ import (
 // connection of a few kilobytes.
 type ZeekSnapshotter interface {
 	ZeekEngine
-	AppendState(b []byte) []byte
-	LoadState(b []byte) (rest []byte, err error)
+	// AppendState writes the engine's state; LoadState reads it back.
+	// ctx is what the tracker knows anyway, which the state need not
+	// repeat: the first segment's time, its sender and receiver and
+	// their ISNs.
+	AppendState(w *snapshot.Writer, ctx *snapshot.Context)
+	LoadState(r *snapshot.Reader, ctx *snapshot.Context) error
 }
 
-func putRef(w *snapshot.Writer, s SegRef, base int64) {
-	w.Uint(uint64(s.Seg))
-	w.Time(s.Time, base)
+// zeekContext is the snapshot.Context of c's Zeek engine.
+func (c *conn) zeekContext() snapshot.Context {
+	a, b := &c.Client, &c.Server
+	if c.firstDir == S2C {
+		a, b = b, a
+	}
+	return snapshot.Context{Base: c.First.Time, Addrs: [2]netip.AddrPort{a.AddrPort(), b.AddrPort()}, Seqs: [2]uint32{a.ISN, b.ISN}}
 }
 
-func getRef(r *snapshot.Reader, base int64) SegRef {
-	return SegRef{Seg: int(r.Uint()), Time: r.Time(base)}
+// Frame numbers are written relative to the connection's first, times to
+// its first segment's time.
+func putRef(w *snapshot.Writer, s SegRef, first SegRef) {
+	w.Ref(s.Seg, first.Seg)
+	w.Time(s.Time, first.Time)
+}
+
+func getRef(r *snapshot.Reader, first SegRef) SegRef {
+	return SegRef{Seg: r.Ref(first.Seg), Time: r.Time(first.Time)}
 }
 
 // appendState writes everything the tracker knows about c except what
 // comes from elsewhere: its key (the table's), list links, configuration
 // (keep, twLen) and Segments (never kept in snapshots). Zeek fields are
 // filled only when a connection is handed out, after the last snapshot.
-func (c *conn) appendState(b []byte) []byte {
-	w := snapshot.Writer{B: b}
+//
+// w and ctx are the tracker's, so that the engine's interface call does
+// not move them to the heap for every snapshot.
+func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 	base := c.First.Time
 	w.Uint(c.ID)
 	w.Int(base)
@@ -51,8 +69,8 @@ func (c *conn) appendState(b []byte) []byte {
 		w.Uint(uint64(len(e.Transitions)))
 		for _, t := range e.Transitions {
 			w.Time(t.Time, base)
-			w.Uint(uint64(t.Seg))
-			w.Uint(uint64(t.From)<<8 | uint64(t.To))
+			w.Ref(t.Seg, c.First.Seg)
+			w.Uint(uint64(t.From)<<4 | uint64(t.To))
 		}
 		w.Uint(uint64(o.Window))
 		w.Uint(uint64(o.MSS))
@@ -65,45 +83,45 @@ func (c *conn) appendState(b []byte) []byte {
 		w.Uint(e.IPBytes)
 	}
 	w.Uint(uint64(c.Role))
-	putRef(&w, c.Last, base)
+	putRef(w, c.Last, c.First)
 	w.Uint(c.Pkts)
 
 	h := &c.Handshake
-	putRef(&w, h.SYN, base)
-	putRef(&w, h.SYNACK, base)
-	putRef(&w, h.ACK, base)
+	putRef(w, h.SYN, c.First)
+	putRef(w, h.SYNACK, c.First)
+	putRef(w, h.ACK, c.First)
 	for _, rs := range [2][]Retransmit{h.SYNRetransmits, h.SYNACKRetransmits} {
 		w.Uint(uint64(len(rs)))
 		for _, x := range rs {
-			w.Uint(uint64(x.Seg))
+			w.Ref(x.Seg, c.First.Seg)
 			w.Time(x.Time, base)
-			w.Int(int64(x.Since))
+			w.Dur(int64(x.Since))
 		}
 	}
 	ci, si := c.Client.ISN, c.Server.ISN
 	w.Seq(h.SYNACKAck, ci)
 	w.Seq(h.ACKAck, si)
 	w.Seq(h.ACKSeq, ci)
-	w.Int(int64(h.ServerRTT))
-	w.Int(int64(h.ClientRTT))
+	w.Dur(int64(h.ServerRTT))
+	w.Dur(int64(h.ClientRTT))
 	w.Uint(uint64(h.MSS))
 
 	td := &c.Teardown
 	w.Uint(uint64(td.Pattern))
 	w.Uint(uint64(td.Initiator))
 	for i, f := range [2]*FIN{&td.ClientFIN, &td.ServerFIN} {
-		putRef(&w, f.SegRef, base)
+		putRef(w, f.SegRef, c.First)
 		w.Seq(f.Seq, [2]uint32{ci, si}[i])
 		w.Int(int64(f.Retransmits))
-		putRef(&w, f.Ack, base)
+		putRef(w, f.Ack, c.First)
 	}
-	putRef(&w, td.RST.SegRef, base)
+	putRef(w, td.RST.SegRef, c.First)
 	w.Uint(uint64(td.RST.From))
 	w.Int(int64(td.RST.Count))
 	w.Uint(td.HalfCloseBytes)
 	w.Uint(uint64(td.TimeWait.Side))
 	w.Time(td.TimeWait.Start, base)
-	w.Int(int64(td.TimeWait.Duration))
+	w.Dur(int64(td.TimeWait.Duration))
 	w.Uint(uint64(td.Missing))
 
 	var mask uint64
@@ -116,16 +134,16 @@ func (c *conn) appendState(b []byte) []byte {
 	for a := range c.Anomalies {
 		if mask&(1<<a) != 0 {
 			w.Int(int64(c.Anomalies[a].Count))
-			w.Uint(uint64(c.Anomalies[a].First))
+			w.Ref(c.Anomalies[a].First, c.First.Seg)
 		}
 	}
 	w.Uint(c.Reuse.Prev)
-	w.Int(int64(c.Reuse.Gap))
+	w.Dur(int64(c.Reuse.Gap))
 	w.Uint(uint64(c.End))
 
 	w.Uint(uint64(c.firstFIN))
 	w.Uint(uint64(c.firstDir))
-	w.Int(c.firstRTT)
+	w.Dur(c.firstRTT)
 	for i := range c.d {
 		d := &c.d[i]
 		own, peer := ci, si
@@ -150,17 +168,15 @@ func (c *conn) appendState(b []byte) []byte {
 		w.Seq(d.highAck, peer)
 		w.Int(int64(d.finRcvAt))
 	}
-	b = w.B
 	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		b = z.AppendState(b)
+		*ctx = c.zeekContext()
+		z.AppendState(w, ctx)
 	}
-	return b
 }
 
 // loadState reads a snapshot written by appendState into c, which has
 // been reset and has its key; it returns what follows the snapshot.
-func (c *conn) loadState(b []byte) ([]byte, error) {
-	r := snapshot.Reader{B: b}
+func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -190,9 +206,9 @@ func (c *conn) loadState(b []byte) ([]byte, error) {
 			return nil, snapshot.ErrShort
 		}
 		for range n {
-			t := Transition{Time: r.Time(base), Seg: int(r.Uint())}
+			t := Transition{Time: r.Time(base), Seg: r.Ref(c.First.Seg)}
 			ft := r.Uint()
-			t.From, t.To = State(ft>>8), State(ft)
+			t.From, t.To = State(ft>>4), State(ft&15)
 			e.Transitions = append(e.Transitions, t)
 		}
 		o.Window = uint16(r.Uint())
@@ -206,20 +222,20 @@ func (c *conn) loadState(b []byte) ([]byte, error) {
 		e.IPBytes = r.Uint()
 	}
 	c.Role = Role(r.Uint())
-	c.Last = getRef(&r, base)
+	c.Last = getRef(r, c.First)
 	c.Pkts = r.Uint()
 
-	h.SYN = getRef(&r, base)
-	h.SYNACK = getRef(&r, base)
-	h.ACK = getRef(&r, base)
+	h.SYN = getRef(r, c.First)
+	h.SYNACK = getRef(r, c.First)
+	h.ACK = getRef(r, c.First)
 	for _, rs := range [2]*[]Retransmit{&h.SYNRetransmits, &h.SYNACKRetransmits} {
 		n := int(r.Uint())
 		if n > 1<<16 {
 			return nil, snapshot.ErrShort
 		}
 		for range n {
-			x := Retransmit{Seg: int(r.Uint()), Time: r.Time(base)}
-			x.Since = time.Duration(r.Int())
+			x := Retransmit{Seg: r.Ref(c.First.Seg), Time: r.Time(base)}
+			x.Since = time.Duration(r.Dur())
 			*rs = append(*rs, x)
 		}
 	}
@@ -227,41 +243,41 @@ func (c *conn) loadState(b []byte) ([]byte, error) {
 	h.SYNACKAck = r.Seq(ci)
 	h.ACKAck = r.Seq(si)
 	h.ACKSeq = r.Seq(ci)
-	h.ServerRTT = time.Duration(r.Int())
-	h.ClientRTT = time.Duration(r.Int())
+	h.ServerRTT = time.Duration(r.Dur())
+	h.ClientRTT = time.Duration(r.Dur())
 	h.MSS = uint16(r.Uint())
 
 	td.Pattern = Pattern(r.Uint())
 	td.Initiator = Side(r.Uint())
 	for i, f := range [2]*FIN{&td.ClientFIN, &td.ServerFIN} {
-		f.SegRef = getRef(&r, base)
+		f.SegRef = getRef(r, c.First)
 		f.Seq = r.Seq([2]uint32{ci, si}[i])
 		f.Retransmits = int(r.Int())
-		f.Ack = getRef(&r, base)
+		f.Ack = getRef(r, c.First)
 	}
-	td.RST.SegRef = getRef(&r, base)
+	td.RST.SegRef = getRef(r, c.First)
 	td.RST.From = Side(r.Uint())
 	td.RST.Count = int(r.Int())
 	td.HalfCloseBytes = r.Uint()
 	td.TimeWait.Side = Side(r.Uint())
 	td.TimeWait.Start = r.Time(base)
-	td.TimeWait.Duration = time.Duration(r.Int())
+	td.TimeWait.Duration = time.Duration(r.Dur())
 	td.Missing = Gaps(r.Uint())
 
 	mask := r.Uint()
 	for a := range c.Anomalies {
 		if mask&(1<<a) != 0 {
 			c.Anomalies[a].Count = int(r.Int())
-			c.Anomalies[a].First = int(r.Uint())
+			c.Anomalies[a].First = r.Ref(c.First.Seg)
 		}
 	}
 	c.Reuse.Prev = r.Uint()
-	c.Reuse.Gap = time.Duration(r.Int())
+	c.Reuse.Gap = time.Duration(r.Dur())
 	c.End = End(r.Uint())
 
 	c.firstFIN = Side(r.Uint())
 	c.firstDir = Dir(r.Uint())
-	c.firstRTT = r.Int()
+	c.firstRTT = r.Dur()
 	for i := range c.d {
 		d := &c.d[i]
 		own, peer := ci, si
@@ -290,7 +306,10 @@ func (c *conn) loadState(b []byte) ([]byte, error) {
 		return nil, r.Err
 	}
 	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		return z.LoadState(r.B)
+		*ctx = c.zeekContext()
+		if err := z.LoadState(r, ctx); err != nil {
+			return nil, err
+		}
 	}
 	return r.B, nil
 }

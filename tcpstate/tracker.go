@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"synfin/internal/snapshot"
 	"synfin/wire"
 )
 
@@ -83,7 +84,9 @@ type Tracker struct {
 	snap   bool
 	ice    frozen
 	cold   frozen
-	state  []byte
+	w      snapshot.Writer
+	r      snapshot.Reader
+	ctx    snapshot.Context
 	nextID uint64
 	now    int64
 	stats  Stats
@@ -293,8 +296,9 @@ func (t *Tracker) alloc() *conn {
 // freeze replaces connection c, at the back of the active list, by its
 // snapshot in store s.
 func (t *Tracker) freeze(s *frozen, c *conn) {
-	t.state = c.appendState(t.state[:0])
-	s.put(c.key, c.ID, c.Last.Time, t.state)
+	t.w.Reset(t.w.B[:0])
+	c.appendState(&t.w, &t.ctx)
+	s.put(c.key, c.ID, c.Last.Time, t.w.B)
 	t.active.remove(c)
 	delete(t.table, c.key)
 	c.reset()
@@ -309,7 +313,8 @@ func (t *Tracker) thaw(s *frozen, e entry) *conn {
 	c.key = e.key
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
-	if _, err := c.loadState(e.state); err != nil {
+	t.r.Reset(e.state)
+	if _, err := c.loadState(&t.r, &t.ctx); err != nil {
 		// Only this package writes snapshots.
 		panic("tcpstate: " + err.Error())
 	}

@@ -9,17 +9,22 @@ import (
 
 // AppendState appends c's state in a compact form that LoadState reads
 // back, so that an idle connection can be held in a few hundred bytes.
-func (c *Conn) AppendState(b []byte) []byte {
-	w := snapshot.Writer{B: b}
-	base := c.start
-	w.Int(base)
+// ctx holds what the caller keeps anyway (the first packet's time, its
+// sender and receiver and their initial sequence numbers): what matches
+// it takes a bit or a byte.
+func (c *Conn) AppendState(w *snapshot.Writer, ctx *snapshot.Context) {
+	base := ctx.Base
+	w.Time(c.start, base)
 	w.Time(c.last, base)
-	for _, a := range c.addr {
-		w.Addr(a.Addr())
-		w.Uint(uint64(a.Port()))
-	}
+	sameAddrs := c.addr == ctx.Addrs
 	w.Bools(c.orig == 1, c.isPartial, c.firstSeen[0], c.firstSeen[1], c.closeDeferred, c.deferredGen,
-		c.active, c.flipped, c.handshakeDone, c.closeComplete)
+		c.active, c.flipped, c.handshakeDone, c.closeComplete, sameAddrs)
+	if !sameAddrs {
+		for _, a := range c.addr {
+			w.Addr(a.Addr())
+			w.Uint(uint64(a.Port()))
+		}
+	}
 	w.Bytes(c.history)
 	w.Uint(uint64(c.histSeen))
 	w.Int(int64(c.packets))
@@ -27,16 +32,23 @@ func (c *Conn) AppendState(b []byte) []byte {
 	w.Time(c.deleteAt, base)
 	w.Time(c.attemptAt, base)
 	w.Uint(uint64(c.nExpire))
-	for _, x := range c.expireAt {
+	for _, x := range c.expireAt[:min(c.nExpire, len(c.expireAt))] {
 		w.Time(x, base)
 	}
-	w.Int(c.ep[0].startSeq)
-	w.Int(c.ep[1].startSeq)
+	for i := range c.ep {
+		// startSeq is an ISN (or one before it) or unset (-1 and below).
+		if s := c.ep[i].startSeq; s >= 0 && s <= 1<<32-1 {
+			w.Uint(0)
+			w.Seq(uint32(s), ctx.Seqs[i])
+		} else {
+			w.Int(s)
+		}
+	}
 	for i := range c.ep {
 		e := &c.ep[i]
 		own, peer := uint32(e.startSeq), uint32(c.ep[i^1].startSeq)
 		w.Bools(e.isOrig, e.didClose, e.skip, e.didEOF)
-		w.Uint(uint64(e.state)<<8 | uint64(e.prev))
+		w.Uint(uint64(e.state)<<4 | uint64(e.prev))
 		w.Seq(e.lastSeq, own)
 		w.Seq(e.ackSeq, peer)
 		w.Uint(uint64(e.seqWraps))
@@ -47,8 +59,20 @@ func (c *Conn) AppendState(b []byte) []byte {
 		w.Uint(e.histLastSYN)
 		w.Uint(e.histLastFIN)
 		w.Uint(e.histLastRST)
-		for _, v := range [...]uint32{e.chkCnt, e.chkThresh, e.rxmtCnt, e.rxmtThresh, e.win0Cnt, e.win0Thresh, e.gapCnt, e.gapThresh} {
-			w.Uint(uint64(v))
+		// The scaled-history counters start at 0 and their thresholds
+		// at 1; only the ones that moved are written.
+		counters := [...]uint32{e.chkCnt, e.chkThresh - 1, e.rxmtCnt, e.rxmtThresh - 1, e.win0Cnt, e.win0Thresh - 1, e.gapCnt, e.gapThresh - 1}
+		var moved uint64
+		for j, v := range counters {
+			if v != 0 {
+				moved |= 1 << j
+			}
+		}
+		w.Uint(moved)
+		for j, v := range counters {
+			if moved&(1<<j) != 0 {
+				w.Uint(uint64(v))
+			}
 		}
 		w.Uint(e.pkts)
 		w.Uint(e.ipBytes)
@@ -60,34 +84,36 @@ func (c *Conn) AppendState(b []byte) []byte {
 			w.Uint(s.upper)
 		}
 	}
-	return w.B
 }
 
 var errSnapshot = errors.New("zeekconn: damaged state snapshot")
 
-// LoadState replaces c's state with one written by AppendState, keeping
-// c's buffers, and returns what follows it in b. cfg is the Config the
-// connection was Reset with.
-func (c *Conn) LoadState(cfg *Config, b []byte) ([]byte, error) {
+// LoadState replaces c's state with one written by AppendState with the
+// same ctx, keeping c's buffers. cfg is the Config the connection was
+// Reset with.
+func (c *Conn) LoadState(cfg *Config, r *snapshot.Reader, ctx *snapshot.Context) error {
 	if cfg == nil {
 		cfg = &zeroConfig
 	}
-	r := snapshot.Reader{B: b}
 	h := c.history[:0]
 	p0, p1 := c.ep[0].pending[:0], c.ep[1].pending[:0]
 	*c = Conn{cfg: cfg, tm: cfg.timers()}
-	base := r.Int()
-	c.start = base
+	base := ctx.Base
+	c.start = r.Time(base)
 	c.last = r.Time(base)
-	for i := range c.addr {
-		a := r.Addr()
-		c.addr[i] = netip.AddrPortFrom(a, uint16(r.Uint()))
-	}
-	var orig1 bool
+	var orig1, sameAddrs bool
 	r.Bools(&orig1, &c.isPartial, &c.firstSeen[0], &c.firstSeen[1], &c.closeDeferred, &c.deferredGen,
-		&c.active, &c.flipped, &c.handshakeDone, &c.closeComplete)
+		&c.active, &c.flipped, &c.handshakeDone, &c.closeComplete, &sameAddrs)
 	if orig1 {
 		c.orig = 1
+	}
+	if sameAddrs {
+		c.addr = ctx.Addrs
+	} else {
+		for i := range c.addr {
+			a := r.Addr()
+			c.addr[i] = netip.AddrPortFrom(a, uint16(r.Uint()))
+		}
 	}
 	c.history = r.Bytes(h)
 	c.histSeen = uint32(r.Uint())
@@ -96,17 +122,25 @@ func (c *Conn) LoadState(cfg *Config, b []byte) ([]byte, error) {
 	c.deleteAt = r.Time(base)
 	c.attemptAt = r.Time(base)
 	c.nExpire = int(r.Uint())
-	for i := range c.expireAt {
+	if c.nExpire > len(c.expireAt) {
+		return errSnapshot
+	}
+	for i := range c.nExpire {
 		c.expireAt[i] = r.Time(base)
 	}
-	c.ep[0].startSeq = r.Int()
-	c.ep[1].startSeq = r.Int()
+	for i := range c.ep {
+		if s := r.Int(); s != 0 {
+			c.ep[i].startSeq = s
+		} else {
+			c.ep[i].startSeq = int64(r.Seq(ctx.Seqs[i]))
+		}
+	}
 	for i, p := range [2][]span{p0, p1} {
 		e := &c.ep[i]
 		own, peer := uint32(e.startSeq), uint32(c.ep[i^1].startSeq)
 		r.Bools(&e.isOrig, &e.didClose, &e.skip, &e.didEOF)
 		sp := r.Uint()
-		e.state, e.prev = EndpointState(sp>>8), EndpointState(sp)
+		e.state, e.prev = EndpointState(sp>>4), EndpointState(sp&15)
 		e.lastSeq = r.Seq(own)
 		e.ackSeq = r.Seq(peer)
 		e.seqWraps = uint32(r.Uint())
@@ -117,24 +151,32 @@ func (c *Conn) LoadState(cfg *Config, b []byte) ([]byte, error) {
 		e.histLastSYN = r.Uint()
 		e.histLastFIN = r.Uint()
 		e.histLastRST = r.Uint()
-		for _, v := range [...]*uint32{&e.chkCnt, &e.chkThresh, &e.rxmtCnt, &e.rxmtThresh, &e.win0Cnt, &e.win0Thresh, &e.gapCnt, &e.gapThresh} {
-			*v = uint32(r.Uint())
+		moved := r.Uint()
+		var counters [8]uint32
+		for j := range counters {
+			if moved&(1<<j) != 0 {
+				counters[j] = uint32(r.Uint())
+			}
 		}
+		e.chkCnt, e.chkThresh = counters[0], counters[1]+1
+		e.rxmtCnt, e.rxmtThresh = counters[2], counters[3]+1
+		e.win0Cnt, e.win0Thresh = counters[4], counters[5]+1
+		e.gapCnt, e.gapThresh = counters[6], counters[7]+1
 		e.pkts = r.Uint()
 		e.ipBytes = r.Uint()
 		e.lastReassem = r.Uint()
 		e.trimSeq = r.Uint()
 		n := r.Uint()
 		if n > uint64(len(r.B)) {
-			return nil, errSnapshot
+			return errSnapshot
 		}
 		for range n {
 			p = append(p, span{r.Uint(), r.Uint()})
 		}
 		e.pending = p
 	}
-	if r.Err != nil || c.nExpire > len(c.expireAt) {
-		return nil, errSnapshot
+	if r.Err != nil {
+		return errSnapshot
 	}
-	return r.B, nil
+	return nil
 }

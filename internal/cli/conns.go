@@ -12,6 +12,7 @@ import (
 
 	"synfin/filter"
 	"synfin/input"
+	"synfin/internal/snapshot"
 	"synfin/tcpstate"
 	"synfin/wire"
 	"synfin/zeekconn"
@@ -180,9 +181,11 @@ func (z *zeekEngine) Segment(ts int64, first, fromFirst bool, p *wire.Packet) {
 	z.c.Packet(ts, fromFirst, p)
 }
 
-func (z *zeekEngine) AppendState(b []byte) []byte { return z.c.AppendState(b) }
+func (z *zeekEngine) AppendState(w *snapshot.Writer, ctx *snapshot.Context) { z.c.AppendState(w, ctx) }
 
-func (z *zeekEngine) LoadState(b []byte) ([]byte, error) { return z.c.LoadState(z.cfg, b) }
+func (z *zeekEngine) LoadState(r *snapshot.Reader, ctx *snapshot.Context) error {
+	return z.c.LoadState(z.cfg, r, ctx)
+}
 
 func (z *zeekEngine) Fields() tcpstate.ZeekFields {
 	r := z.c.Record()

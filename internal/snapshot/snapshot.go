@@ -9,14 +9,41 @@ import (
 	"net/netip"
 )
 
+// Context is what the owner of a snapshot knows without reading it, given
+// to the parts it embeds so that they need not repeat it: a base time,
+// the two addresses and two sequence numbers they most likely hold.
+type Context struct {
+	Base  int64
+	Addrs [2]netip.AddrPort
+	Seqs  [2]uint32
+}
+
 // ErrShort reports a snapshot that ended before its reader did.
 var ErrShort = errors.New("snapshot: cut short")
 
-// Writer appends values to B.
-type Writer struct{ B []byte }
+// Writer appends values to B. It remembers the last few times and
+// sequence numbers it wrote, as a connection repeats them (a transition
+// happens at a segment that is also its FIN, its ACK, its last), and
+// writes a repeat as one byte.
+type Writer struct {
+	B     []byte
+	times [4]int64
+	seqs  [4]uint32
+	nt    uint8
+	ns    uint8
+}
+
+// Reset makes w append to b as a new Writer would.
+func (w *Writer) Reset(b []byte) { *w = Writer{B: b} }
 
 // Uint appends v as a uvarint.
-func (w *Writer) Uint(v uint64) { w.B = binary.AppendUvarint(w.B, v) }
+func (w *Writer) Uint(v uint64) {
+	if v < 0x80 {
+		w.B = append(w.B, byte(v))
+		return
+	}
+	w.B = binary.AppendUvarint(w.B, v)
+}
 
 // Int appends v as a zigzag varint.
 func (w *Writer) Int(v int64) { w.B = binary.AppendVarint(w.B, v) }
@@ -55,12 +82,24 @@ func (w *Writer) Bytes(b []byte) {
 // Reader reads values in the order they were written. After an error
 // every read returns zero and Err says what went wrong.
 type Reader struct {
-	B   []byte
-	Err error
+	B     []byte
+	Err   error
+	times [4]int64
+	seqs  [4]uint32
+	nt    uint8
+	ns    uint8
 }
+
+// Reset makes r read b as a new Reader would.
+func (r *Reader) Reset(b []byte) { *r = Reader{B: b} }
 
 // Uint reads a uvarint.
 func (r *Reader) Uint() uint64 {
+	if len(r.B) > 0 && r.B[0] < 0x80 {
+		v := r.B[0]
+		r.B = r.B[1:]
+		return uint64(v)
+	}
 	v, n := binary.Uvarint(r.B)
 	if n <= 0 {
 		r.fail()
@@ -133,6 +172,34 @@ func (r *Reader) fail() {
 	r.B = nil
 }
 
+// Codes below these stand for a repeat of the i-th remembered value.
+const (
+	timeRepeats = 1 + 4 // 0 is no time
+	seqRepeats  = 4
+)
+
+// Dur appends a duration in nanoseconds, in microseconds when it is a
+// whole number of them.
+func (w *Writer) Dur(d int64) {
+	us := uint64(0)
+	if d%1000 == 0 {
+		d, us = d/1000, 1
+	}
+	w.Uint(uint64(d<<1^d>>63)<<1 | us)
+}
+
+// Dur reads a duration written by Writer.Dur.
+func (r *Reader) Dur() int64 {
+	u := r.Uint()
+	us := u & 1
+	u >>= 1
+	d := int64(u>>1) ^ -int64(u&1)
+	if us == 1 {
+		d *= 1000
+	}
+	return d
+}
+
 // Time appends Unix time t relative to base, in microseconds when it is
 // a whole number of them (as pcap's times are). 0 (no time) stays 0.
 func (w *Writer) Time(t, base int64) {
@@ -140,11 +207,19 @@ func (w *Writer) Time(t, base int64) {
 		w.Uint(0)
 		return
 	}
+	for i, x := range w.times {
+		if x == t {
+			w.Uint(uint64(1 + i))
+			return
+		}
+	}
+	w.times[w.nt&3] = t
+	w.nt++
 	d, us := t-base, uint64(0)
 	if d%1000 == 0 {
 		d, us = d/1000, 1
 	}
-	w.Uint((uint64(d<<1^d>>63)<<1 | us) + 1)
+	w.Uint((uint64(d<<1^d>>63)<<1 | us) + timeRepeats)
 }
 
 // Time reads a time written by Writer.Time with the same base.
@@ -153,18 +228,70 @@ func (r *Reader) Time(base int64) int64 {
 	if u == 0 {
 		return 0
 	}
-	u--
+	if u < timeRepeats {
+		return r.times[u-1]
+	}
+	u -= timeRepeats
 	us := u & 1
 	u >>= 1
 	d := int64(u>>1) ^ -int64(u&1)
 	if us == 1 {
 		d *= 1000
 	}
-	return d + base
+	t := d + base
+	r.times[r.nt&3] = t
+	r.nt++
+	return t
 }
 
 // Seq appends sequence number v relative to a nearby one, ref.
-func (w *Writer) Seq(v, ref uint32) { w.Int(int64(int32(v - ref))) }
+func (w *Writer) Seq(v, ref uint32) {
+	for i, x := range w.seqs {
+		if x == v && i < int(w.ns) {
+			w.Uint(uint64(i))
+			return
+		}
+	}
+	w.seqs[w.ns&3] = v
+	w.ns++
+	d := int64(int32(v - ref))
+	w.Uint(uint64(d<<1^d>>63) + seqRepeats)
+}
 
 // Seq reads a sequence number written by Writer.Seq with the same ref.
-func (r *Reader) Seq(ref uint32) uint32 { return ref + uint32(int32(r.Int())) }
+func (r *Reader) Seq(ref uint32) uint32 {
+	u := r.Uint()
+	if u < seqRepeats {
+		if int(u) >= int(r.ns) {
+			r.fail()
+			return 0
+		}
+		return r.seqs[u]
+	}
+	u -= seqRepeats
+	v := ref + uint32(int32(int64(u>>1)^-int64(u&1)))
+	r.seqs[r.ns&3] = v
+	r.ns++
+	return v
+}
+
+// Ref appends a frame number relative to the first one of its object; 0
+// (none) stays 0.
+func (w *Writer) Ref(seg, first int) {
+	if seg == 0 {
+		w.Uint(0)
+		return
+	}
+	d := int64(seg - first)
+	w.Uint(uint64(d<<1^d>>63) + 1)
+}
+
+// Ref reads a frame number written by Writer.Ref with the same first.
+func (r *Reader) Ref(first int) int {
+	u := r.Uint()
+	if u == 0 {
+		return 0
+	}
+	u--
+	return first + int(int64(u>>1)^-int64(u&1))
+}
