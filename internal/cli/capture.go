@@ -73,18 +73,24 @@ type captureOpts struct {
 }
 
 func runCapture(env *Env, args []string) error {
-	err := captureRun(env, args)
-	if err != nil {
-		err = unprefixed{err}
-	}
-	return err
+	return unprefix(captureRun(env, args), "capture: ")
 }
 
-// unprefixed drops the "capture: " that package capture starts its errors
-// with, which would otherwise follow "synfin capture: " on the line.
-type unprefixed struct{ error }
+// unprefix drops the prefix a package starts its errors with ("capture: "),
+// which would otherwise follow the command's own ("synfin capture: ").
+func unprefix(err error, prefix string) error {
+	if err == nil {
+		return nil
+	}
+	return unprefixed{err, prefix}
+}
 
-func (e unprefixed) Error() string { return strings.TrimPrefix(e.error.Error(), "capture: ") }
+type unprefixed struct {
+	error
+	prefix string
+}
+
+func (e unprefixed) Error() string { return strings.TrimPrefix(e.error.Error(), e.prefix) }
 func (e unprefixed) Unwrap() error { return e.error }
 
 func captureRun(env *Env, args []string) error {

@@ -83,7 +83,7 @@ func captureNSHelper(bin string, args []string) int {
 		if err == nil {
 			err = os.WriteFile(dst, b, 0o644)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // a missing file stays missing
 			return fail(err)
 		}
 	}

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 	"strconv"
 	"time"
@@ -71,12 +73,17 @@ func runGen(env *Env, args []string) error {
 	}
 
 	var w io.Writer = env.Stdout
-	var f *os.File
+	var (
+		f       *os.File
+		created bool // the file did not exist: remove it if writing fails
+	)
 	if out != "-" {
+		_, statErr := os.Lstat(out)
 		var err error
 		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
+		created = errors.Is(statErr, iofs.ErrNotExist)
 		defer f.Close()
 		w = f
 	}
@@ -86,10 +93,10 @@ func runGen(env *Env, args []string) error {
 		err = f.Close()
 	}
 	if err != nil {
-		if f != nil {
+		if created {
 			os.Remove(out)
 		}
-		return err
+		return unprefix(err, "gen: ")
 	}
 	if !q {
 		bw := bufio.NewWriter(env.Stderr)

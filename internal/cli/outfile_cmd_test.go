@@ -3,12 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"synfin/internal/testenv"
 )
 
 // TestOutputsRefuseNonRegular checks that capture -w and gen -w refuse to
@@ -87,5 +90,27 @@ func TestCaptureUsageErrors(t *testing.T) {
 		if code != 2 || !strings.HasPrefix(stderr.String(), tc.want+" (see 'synfin capture --help')\n") || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestGenFullDisk runs synfin gen on a 64 KiB tmpfs: one line naming the
+// file and the error, exit status 1, and no partial file left behind.
+func TestGenFullDisk(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	dir := t.TempDir()
+	bin := buildSynfin(t, dir, false)
+	mnt := filepath.Join(dir, "tmpfs")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file, kept := filepath.Join(mnt, "gen.pcap"), filepath.Join(dir, "kept.pcap")
+	r := startSynfin(t, bin, synfinOpts{tmpfs: mnt + ":64k", copyTo: file + ":" + kept}, "gen", "--conns", "5000", "-w", file)
+	code := r.wait(t)
+	want := "synfin gen: write " + file + ": no space left on device\n"
+	if code != 1 || r.Stderr() != want {
+		t.Errorf("exit status %d, stderr:\n%s\nwant 1 and %q", code, r.Stderr(), want)
+	}
+	if _, err := os.Stat(kept); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the partial file was left behind (%v)", err)
 	}
 }
