@@ -210,19 +210,24 @@ func newAnnotator() *annotator {
 	return a
 }
 
-// annotate tracks p and puts its step at the end of the first line of
-// out (the tcpdump line; hex dumps follow it).
+// annotate tracks p and puts its step at the end of the line of out that
+// has the TCP header: with -v the IP header takes a line before it, and
+// dumps follow it.
 func (a *annotator) annotate(out []byte, f *wire.Frame, p *wire.Packet) []byte {
 	a.step = a.step[:0]
 	a.t.Packet(f.Index, f.Time, p)
 	if len(a.step) == 0 {
 		return out
 	}
-	i := bytes.IndexByte(out, '\n')
+	i := bytes.Index(out, []byte("Flags ["))
 	if i < 0 {
+		i = max(0, bytes.Index(out, []byte(": tcp "))) // -q
+	}
+	j := bytes.IndexByte(out[i:], '\n')
+	if j < 0 {
 		return append(out, a.step...)
 	}
-	return slices.Insert(out, i, a.step...)
+	return slices.Insert(out, i+j, a.step...)
 }
 
 // printable reports whether tcpdump would print frame p as a TCP segment:

@@ -334,3 +334,37 @@ func ackPcap(t *testing.T, n int) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestReadAnnotateWithFlags checks that with any output flags the step
+// goes at the end of the tcpdump line (not of a hex dump) and that taking
+// it away gives read's output without --annotate.
+func TestReadAnnotateWithFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "acks.pcap")
+	if err := os.WriteFile(file, ackPcap(t, 5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step := regexp.MustCompile(`(?m)  \[[^\]\n]*\]$`)
+	for _, flags := range [][]string{{"-n"}, {"-n", "-x"}, {"-n", "-XX"}, {"-n", "-A"}, {"-#", "-v", "-e"}, {"-vv", "-x"}, {"-tttt", "-S"}, {"-q"}, {"-q", "-v"}} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			plain, _, code := execRead(t, append([]string{"-r", file}, flags...)...)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			out, _, code := execRead(t, append([]string{"-r", file, "--annotate"}, flags...)...)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			if n := len(step.FindAllString(out, -1)); n != 5 {
+				t.Errorf("%d steps for 5 segments:\n%s", n, out)
+			}
+			if d := cmp.Diff(plain, step.ReplaceAllString(out, "")); d != "" {
+				t.Errorf("without the steps (-plain +annotated):\n%s", d)
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if step.MatchString(l) && !strings.Contains(l, "Flags [") && !strings.Contains(l, ": tcp ") {
+					t.Errorf("step not on the TCP line: %s", l)
+				}
+			}
+		})
+	}
+}
