@@ -91,7 +91,13 @@ func TestSignals(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			defer cmd.Process.Kill()
+			// Whatever happens, leave nothing behind: kill and reap the
+			// child, then sweep what it left.
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				cmd.Wait()
+				lab.Sweep()
+			})
 			lines := make(chan string)
 			go func() {
 				s := bufio.NewScanner(out)

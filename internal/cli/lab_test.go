@@ -415,7 +415,13 @@ func TestLabSweep(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			defer cmd.Process.Kill()
+			// Whatever happens, leave nothing behind: kill and reap the
+			// child, then sweep what it left.
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				cmd.Wait()
+				lab.Sweep()
+			})
 			prefix := netns.Prefix + "-" + itoa(cmd.Process.Pid) + "-"
 			var mine []string
 			for deadline := time.Now().Add(5 * time.Second); len(mine) < 2 && time.Now().Before(deadline); {
