@@ -67,7 +67,8 @@ func appendOption(b []byte, item string, sacks []int, base int) ([]byte, []int, 
 		return b, sacks, errOptions
 	}
 	name, rest, _ := strings.Cut(item, " ")
-	f := fields(rest)
+	var words [4]string
+	f := fields(&words, rest)
 	switch name {
 	case "nop":
 		return append(b, wire.OptNOP), sacks, nil
@@ -249,13 +250,12 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// fields splits on spaces; most options have at most four words, which
-// fit the array and need no allocation.
-func fields(s string) []string {
+// fields splits on spaces into a; most options have at most four words,
+// which fit the caller's array and need no allocation.
+func fields(a *[4]string, s string) []string {
 	if s == "" {
 		return nil
 	}
-	var a [4]string
 	f := a[:0]
 	for s != "" {
 		w, rest, _ := strings.Cut(s, " ")
