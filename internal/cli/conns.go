@@ -35,7 +35,8 @@ Options:
                    id.orig_h, id.orig_p, id.resp_h, id.resp_p, proto,
                    duration, orig_bytes, resp_bytes, conn_state, history,
                    missed_bytes, orig_pkts, resp_pkts) plus synfin's own
-                   (handshake, teardown, final states, anomalies)
+                   (handshake, teardown, final states, anomalies, and
+                   completeness: Wireshark's tcp.completeness bits)
   --max-conns N    hold at most N connections at once; the least recently
                    active is reported early (end "evicted")
   EXPR             a pcap-filter expression selecting packets
@@ -557,6 +558,7 @@ func appendConnJSON(b []byte, c *tcpstate.Conn) []byte {
 	b = appendStringField(b, `,"client_final":`, c.Client.State.String())
 	b = appendStringField(b, `,"server_final":`, c.Server.State.String())
 	b = appendStringField(b, `,"end":`, c.End.String())
+	b = appendUintField(b, `,"completeness":`, uint64(c.Completeness()))
 	b = appendHandshakeJSON(append(b, `,"handshake":`...), c)
 	b = appendTeardownJSON(append(b, `,"teardown":`...), c)
 	b = append(b, `,"anomalies":[`...)

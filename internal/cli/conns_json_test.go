@@ -21,34 +21,35 @@ import (
 
 // connJSON is a connection in conn.log terms plus synfin's own fields.
 type connJSON struct {
-	TS          secs       `json:"ts"`
-	UID         string     `json:"uid"`
-	OrigH       string     `json:"id.orig_h"`
-	OrigP       uint16     `json:"id.orig_p"`
-	RespH       string     `json:"id.resp_h"`
-	RespP       uint16     `json:"id.resp_p"`
-	Proto       string     `json:"proto"`
-	Duration    secs       `json:"duration"`
-	OrigBytes   uint64     `json:"orig_bytes"`
-	RespBytes   uint64     `json:"resp_bytes"`
-	ConnState   string     `json:"conn_state"`
-	History     string     `json:"history"`
-	MissedBytes uint64     `json:"missed_bytes"`
-	OrigPkts    uint64     `json:"orig_pkts"`
-	OrigIPBytes uint64     `json:"orig_ip_bytes"`
-	RespPkts    uint64     `json:"resp_pkts"`
-	RespIPBytes uint64     `json:"resp_ip_bytes"`
-	ID          uint64     `json:"id"`
-	Role        string     `json:"role"`
-	Client      string     `json:"client"`
-	Server      string     `json:"server"`
-	ClientFinal string     `json:"client_final"`
-	ServerFinal string     `json:"server_final"`
-	End         string     `json:"end"`
-	Handshake   hsJSON     `json:"handshake"`
-	Teardown    tdJSON     `json:"teardown"`
-	Anomalies   []anJSON   `json:"anomalies"`
-	Reuse       *reuseJSON `json:"port_reuse,omitempty"`
+	TS           secs       `json:"ts"`
+	UID          string     `json:"uid"`
+	OrigH        string     `json:"id.orig_h"`
+	OrigP        uint16     `json:"id.orig_p"`
+	RespH        string     `json:"id.resp_h"`
+	RespP        uint16     `json:"id.resp_p"`
+	Proto        string     `json:"proto"`
+	Duration     secs       `json:"duration"`
+	OrigBytes    uint64     `json:"orig_bytes"`
+	RespBytes    uint64     `json:"resp_bytes"`
+	ConnState    string     `json:"conn_state"`
+	History      string     `json:"history"`
+	MissedBytes  uint64     `json:"missed_bytes"`
+	OrigPkts     uint64     `json:"orig_pkts"`
+	OrigIPBytes  uint64     `json:"orig_ip_bytes"`
+	RespPkts     uint64     `json:"resp_pkts"`
+	RespIPBytes  uint64     `json:"resp_ip_bytes"`
+	ID           uint64     `json:"id"`
+	Role         string     `json:"role"`
+	Client       string     `json:"client"`
+	Server       string     `json:"server"`
+	ClientFinal  string     `json:"client_final"`
+	ServerFinal  string     `json:"server_final"`
+	End          string     `json:"end"`
+	Completeness uint8      `json:"completeness"`
+	Handshake    hsJSON     `json:"handshake"`
+	Teardown     tdJSON     `json:"teardown"`
+	Anomalies    []anJSON   `json:"anomalies"`
+	Reuse        *reuseJSON `json:"port_reuse,omitempty"`
 }
 
 // appendConnJSONStd is appendConnJSON as encoding/json prints the structs:
@@ -66,8 +67,9 @@ func appendConnJSONStd(b []byte, c *tcpstate.Conn) []byte {
 		ID: c.ID, Role: c.Role.String(),
 		Client: c.Client.AddrPort().String(), Server: c.Server.AddrPort().String(),
 		ClientFinal: c.Client.State.String(), ServerFinal: c.Server.State.String(),
-		End:       c.End.String(),
-		Handshake: handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
+		End:          c.End.String(),
+		Completeness: c.Completeness(),
+		Handshake:    handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
 	}
 	if z := c.Zeek; z.Valid {
 		// conn.log's fields follow Zeek's own originator and counts.
