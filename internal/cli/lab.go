@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,15 +165,20 @@ func runLab(env *Env, args []string) error {
 	} else {
 		run, err = runKernel(env, sc, o)
 	}
-	if err != nil {
-		if run == nil || len(run.frames) == 0 {
-			outs.discard()
-			return err
-		}
-		// Show what was captured before the failure, then the error.
-		defer fmt.Fprintf(env.Stderr, "synfin lab: %v\n", oneLine(err.Error()))
+	if err != nil && (run == nil || len(run.frames) == 0) {
+		outs.discard()
+		return err
 	}
-	return showLab(env, sc, o, run, outs)
+	if serr := showLab(env, sc, o, run, outs); serr != nil {
+		return errors.Join(serr, err)
+	}
+	if err != nil {
+		// What was captured before the failure is shown; now the error,
+		// and a failing exit status.
+		fmt.Fprintf(env.Stderr, "synfin lab: %v\n", oneLine(err.Error()))
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 // labRun is what a run on either stack gives the output.
@@ -454,7 +460,11 @@ func segmentLines(frames []wire.Frame) []string {
 // labConns runs the tracker over the lab's frames, keeping segments.
 func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	var conns []*tcpstate.Conn
-	err := trackSource(env, &frameSlice{frames: frames}, "", tcpstate.Config{
+	// An interrupted lab still shows what it captured: the frames are in
+	// memory and tracking them takes no time.
+	e := *env
+	e.Ctx = context.WithoutCancel(env.Ctx)
+	err := trackSource(&e, &frameSlice{frames: frames}, "", tcpstate.Config{
 		Segments: true, IdleTimeout: -1,
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})

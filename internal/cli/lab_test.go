@@ -499,3 +499,28 @@ func TestLabCancelledLeavesNoFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLabInterrupted interrupts a lab between its two connections: it
+// must exit non-zero saying why, yet print and keep what it captured, as
+// tcpdump reading the -w file confirms.
+func TestLabInterrupted(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	pcap := filepath.Join(t.TempDir(), "lab.pcap")
+	// The seed's second client connects 300 ms after the first closed.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"lab", "seed", "--userstack", "-w", pcap, "--port", "9930"}, nil, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "deadline exceeded") {
+		t.Errorf("exit %d, stderr %q: want a failure saying the lab was stopped", code, errb.String())
+	}
+	lines := tcpdumpLines(t, tcpdump, pcap)
+	if len(lines) < 4 {
+		t.Fatalf("tcpdump read %d segments from the capture, want the first connection's", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.Contains(out.String(), "\n  "+l+"\n") {
+			t.Errorf("output lacks tcpdump's line %q", l)
+		}
+	}
+}
