@@ -138,10 +138,8 @@ func splitAnnotated(t *testing.T, out string) (steps []string, lines string) {
 
 // TestReadAnnotateLab runs lab scenarios on the in-process userspace TCP
 // (real segments with real checksums, no privileges), writes them as a
-// pcap and compares "read --annotate" with tcpdump on that file: every
-// line must be tcpdump's, its step must fit tcpdump's flags, and the
-// states the steps move each end through must follow the scenario's
-// expected RFC 9293 sequence and end where it ends.
+// pcap and checks "read --annotate" on it against tcpdump and the
+// scenario's RFC 9293 expectations (see checkAnnotated).
 func TestReadAnnotateLab(t *testing.T) {
 	tcpdumpPath := testenv.NeedTool(t, "tcpdump")
 	withGMT(t)
@@ -163,73 +161,111 @@ func TestReadAnnotateLab(t *testing.T) {
 			}
 			file := filepath.Join(t.TempDir(), name+".pcap")
 			writeUserstackPcap(t, file, res)
-			want, err := exec.Command(tcpdumpPath, "-n", "-S", "-r", file).Output()
-			if err != nil {
-				t.Fatalf("tcpdump: %v", err)
-			}
-			out, errOut, code := execRead(t, "-r", file, "-n", "-S", "--annotate")
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errOut)
-			}
-			steps, lines := splitAnnotated(t, out)
-			if d := cmp.Diff(string(want), lines); d != "" {
-				t.Fatalf("lines differ from tcpdump's (-tcpdump +synfin):\n%s", d)
-			}
-			server := fmt.Sprint(res.Server.Port())
-			conns := map[string]int{} // client port: connection number
-			states := map[string][]string{}
-			for i, l := range strings.Split(strings.TrimSuffix(lines, "\n"), "\n") {
-				m := annotFlagsLine.FindStringSubmatch(l)
-				if m == nil {
-					t.Fatalf("not a TCP line: %s", l)
-				}
-				var n int
-				fmt.Sscan(m[4], &n)
-				if err := stepFits(steps[i], m[3], n); err != nil {
-					t.Errorf("%s: %v", l, err)
-				}
-				cport := m[1]
-				if cport == server {
-					cport = m[2]
-				}
-				if _, ok := conns[cport]; !ok {
-					conns[cport] = len(conns) + 1
-				}
-				for _, part := range strings.Split(steps[i], "; ")[1:] {
-					if strings.HasPrefix(part, "anomalies: ") {
-						continue
-					}
-					for _, ch := range strings.Split(part, ", ") {
-						side, st, _ := strings.Cut(ch, " ")
-						k := fmt.Sprintf("%d/%s", conns[cport], side)
-						states[k] = replay(states[k], st)
-					}
-				}
-			}
-			for _, w := range sc.Expect.Kernel {
-				k := fmt.Sprintf("%d/%s", w.Conn, w.Role)
-				got := states[k]
-				if len(w.States) == 0 {
-					if len(got) > 0 {
-						t.Errorf("%s: steps move it to %v, want no states", k, got)
-					}
-					continue
-				}
-				if !stepsInOrder(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
-					t.Errorf("%s: steps move it to %v, want in order within %v and ending the same", k, got, w.States)
-				}
-			}
-			if t.Failed() {
-				t.Logf("synfin read --annotate:\n%s", out)
-			}
+			checkAnnotated(t, tcpdumpPath, file, sc, fmt.Sprint(res.Server.Port()))
 		})
 	}
 }
 
-// replay applies one state change as a step shows it to the states an
-// end has gone through: "X" enters X, "back to X" undoes the changes
-// after the last X (or all of them), "never in X ..." undoes X onwards.
-func replay(states []string, change string) []string {
+// TestReadAnnotateKernel does the same with the Linux kernel's TCP: the
+// lab runs each scenario in a network namespace and captures it.
+func TestReadAnnotateKernel(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	tcpdumpPath := testenv.NeedTool(t, "tcpdump")
+	withGMT(t)
+	for i, name := range []string{"seed", "client-closes-first", "three-segment-close", "simultaneous-close", "half-close",
+		"abort-rst", "unread-data-rst", "refused", "last-ack-lost", "time-wait-reuse"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := lab.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := fmt.Sprint(9940 + i)
+			file := filepath.Join(t.TempDir(), name+".pcap")
+			var out, errb bytes.Buffer
+			if code := Main(context.Background(), []string{"lab", name, "-w", file, "--port", port}, nil, &out, &errb); code != 0 {
+				t.Fatalf("lab %s: exit %d: %s", name, code, errb.String())
+			}
+			checkAnnotated(t, tcpdumpPath, file, sc, port)
+		})
+	}
+}
+
+// checkAnnotated compares "read -n -S --annotate" of file with tcpdump
+// -n -S: every line must be tcpdump's with a step after it, the step must
+// fit tcpdump's flags, and the states the steps move each end through
+// must follow the scenario's expected RFC 9293 sequence and end where it
+// ends. Connections are numbered in order of their first SYN (or first
+// line, without one); server is the server's port.
+func checkAnnotated(t *testing.T, tcpdumpPath, file string, sc *lab.Scenario, server string) {
+	t.Helper()
+	want, err := exec.Command(tcpdumpPath, "-n", "-S", "-r", file).Output()
+	if err != nil {
+		t.Fatalf("tcpdump: %v", err)
+	}
+	out, errOut, code := execRead(t, "-r", file, "-n", "-S", "--annotate")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	steps, lines := splitAnnotated(t, out)
+	if d := cmp.Diff(string(want), lines); d != "" {
+		t.Fatalf("lines differ from tcpdump's (-tcpdump +synfin):\n%s", d)
+	}
+	conns := map[string]int{} // client port: connection number
+	n := 0
+	states := map[string][]string{}
+	for i, l := range strings.Split(strings.TrimSuffix(lines, "\n"), "\n") {
+		m := annotFlagsLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("not a TCP line: %s", l)
+		}
+		var length int
+		fmt.Sscan(m[4], &length)
+		if err := stepFits(steps[i], m[3], length); err != nil {
+			t.Errorf("%s: %v", l, err)
+		}
+		cport := m[1]
+		if cport == server {
+			cport = m[2]
+		}
+		if _, ok := conns[cport]; !ok || strings.HasPrefix(steps[i], "handshake 1/3: client SYN;") {
+			n++
+			conns[cport] = n
+		}
+		for _, part := range strings.Split(steps[i], "; ")[1:] {
+			if strings.HasPrefix(part, "anomalies: ") {
+				continue
+			}
+			for _, ch := range strings.Split(part, ", ") {
+				side, st, _ := strings.Cut(ch, " ")
+				k := fmt.Sprintf("%d/%s", conns[cport], side)
+				states[k] = replay(states[k], st)
+			}
+		}
+	}
+	for _, w := range sc.Expect.Kernel {
+		k := fmt.Sprintf("%d/%s", w.Conn, w.Role)
+		got := states[k]
+		if len(w.States) == 0 {
+			if len(got) > 0 {
+				t.Errorf("%s: steps move it to %v, want no states", k, got)
+			}
+			continue
+		}
+		if !stepsInOrder(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
+			t.Errorf("%s: steps move it to %v, want in order within %v and ending the same", k, got, w.States)
+		}
+	}
+	if t.Failed() {
+		t.Logf("synfin read --annotate:\n%s", out)
+	}
+}
+
+// replay applies one item of a step to the states an end has gone
+// through: "X" enters X; "revised: back to X" undoes the changes after
+// the last X (all of them if there is none); "revised: X → A (#n) → B
+// (#m)" undoes them and enters A and B; "never in X: ..." undoes X
+// onwards.
+func replay(states []string, item string) []string {
 	undo := func(x string, keep bool) []string {
 		for i := len(states) - 1; i >= 0; i-- {
 			if states[i] == x {
@@ -241,14 +277,23 @@ func replay(states []string, change string) []string {
 		}
 		return nil
 	}
-	if x, ok := strings.CutPrefix(change, "back to "); ok {
+	if x, ok := strings.CutPrefix(item, "revised: back to "); ok {
 		return undo(x, true)
 	}
-	if rest, ok := strings.CutPrefix(change, "never in "); ok {
+	if path, ok := strings.CutPrefix(item, "revised: "); ok {
+		parts := strings.Split(path, " → ")
+		states = undo(parts[0], true)
+		for _, p := range parts[1:] {
+			st, _, _ := strings.Cut(p, " (#")
+			states = append(states, st)
+		}
+		return states
+	}
+	if rest, ok := strings.CutPrefix(item, "never in "); ok {
 		x, _, _ := strings.Cut(rest, ":")
 		return undo(x, false)
 	}
-	return append(states, change)
+	return append(states, item)
 }
 
 var annotFlagsLine = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.(\d+): Flags \[([^\]]*)\].*length (\d+)`)

@@ -47,24 +47,31 @@ var steps = map[tcpstate.Note]string{
 //	[data: client data (512 bytes); anomalies: previous-segment-not-captured]
 //
 // A listing is printed as it goes, but a later segment can prove an
-// earlier inference wrong (a SYN answered by a reset never made the
-// server SYN-RECEIVED; a FIN sent again shows that the ACK taking its
-// sender to CLOSED was lost). Stepper remembers the states it showed per
-// connection and says so when the tracker revises them: "server back to
-// LAST-ACK". The zero Stepper is ready to use.
+// earlier inference wrong: a SYN answered by a reset never made the server
+// SYN-RECEIVED; a FIN sent again shows that the first copy was lost, so
+// the changes its receiver made move to the copy that arrived. Stepper
+// remembers the changes it showed per connection and, when the tracker
+// revises them, says so before the segment's own changes, from the last
+// state both accounts share:
+//
+//	[teardown: client FIN again; server revised: FIN-WAIT-1 → FIN-WAIT-2 (#6); server TIME-WAIT]
+//	[teardown: server FIN again; server revised: back to LAST-ACK; anomalies: lost-last-ack]
+//
+// The zero Stepper is ready to use.
 type Stepper struct {
-	shown map[uint64][2]tcpstate.State // client, server
+	shown map[uint64]*[2][]tcpstate.Transition // client's, server's
 }
 
 // Append appends the step of segment s of connection c to b. Call it as
 // soon as the segment is tracked (tcpstate.Config.OnSegment).
 func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byte {
 	if st.shown == nil {
-		st.shown = map[uint64][2]tcpstate.State{}
+		st.shown = map[uint64]*[2][]tcpstate.Transition{}
 	}
-	shown, ok := st.shown[c.ID]
-	if !ok {
-		shown = [2]tcpstate.State{c.Client.Initial, c.Server.Initial}
+	shown := st.shown[c.ID]
+	if shown == nil {
+		shown = new([2][]tcpstate.Transition)
+		st.shown[c.ID] = shown
 	}
 	b = append(b, '[')
 	tmpl, ok := steps[s.Note]
@@ -90,38 +97,67 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 	}
 	sep := "; "
 	item := func() { b = append(b, sep...); sep = ", " }
-	after := [2]tcpstate.State{s.Client, s.Server}
-	changed := [2]bool{}
+	for i, side := range [2]tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
+		ep := c.Endpoint(side)
+		before := ep.Transitions
+		for len(before) > 0 && before[len(before)-1].Seg >= s.Index {
+			before = before[:len(before)-1]
+		}
+		k := 0
+		for k < len(before) && k < len(shown[i]) && sameTransition(before[k], shown[i][k]) {
+			k++
+		}
+		if k == len(before) && k == len(shown[i]) {
+			continue
+		}
+		base := ep.Initial
+		if k > 0 {
+			base = before[k-1].To
+		}
+		item()
+		b = append(b, side.String()...)
+		switch {
+		case s.Note == tcpstate.NoteRefused && side == tcpstate.SideServer && k < len(shown[i]):
+			b = append(b, " never in "...)
+			b = append(b, shown[i][k].To.String()...)
+			b = append(b, ": nothing listens"...)
+		case k == len(before):
+			b = append(b, " revised: back to "...)
+			b = append(b, base.String()...)
+		default:
+			b = append(b, " revised: "...)
+			b = append(b, base.String()...)
+			for _, t := range before[k:] {
+				b = append(b, " → "...)
+				b = append(b, t.To.String()...)
+				b = append(b, " (#"...)
+				b = strconv.AppendInt(b, int64(t.Seg), 10)
+				b = append(b, ')')
+			}
+		}
+		shown[i] = append(shown[i][:0], before...)
+	}
+	if sep == ", " {
+		sep = "; "
+	}
 	for _, ch := range Changes(c, s) {
-		i := sideIndex(ch.Side)
 		item()
 		b = append(b, ch.Side.String()...)
 		b = append(b, ' ')
 		b = append(b, ch.To.String()...)
-		shown[i], changed[i] = ch.To, true
+		i := sideIndex(ch.Side)
+		shown[i] = append(shown[i], tcpstate.Transition{Seg: s.Index, From: ch.From, To: ch.To})
 	}
-	for i, side := range [2]tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
-		if after[i] == shown[i] || changed[i] {
-			continue
-		}
-		item()
-		b = append(b, side.String()...)
-		if s.Note == tcpstate.NoteRefused && side == tcpstate.SideServer {
-			b = append(b, " never in "...)
-			b = append(b, shown[i].String()...)
-			b = append(b, ": nothing listens"...)
-		} else {
-			b = append(b, " back to "...)
-			b = append(b, after[i].String()...)
-		}
-	}
-	st.shown[c.ID] = after
 	sep = "; anomalies: "
 	for _, a := range Uncovered(s) {
 		item()
 		b = append(b, a.String()...)
 	}
 	return append(b, ']')
+}
+
+func sameTransition(a, b tcpstate.Transition) bool {
+	return a.Seg == b.Seg && a.From == b.From && a.To == b.To
 }
 
 // Forget drops what Stepper remembers of connection id, once it is over.
