@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"os"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"synfin/capture"
 	"synfin/internal/outfile"
+	"synfin/render/explain"
 	"synfin/render/tcpdump"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -22,7 +25,8 @@ func init() {
 
 const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
                       [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
-                      [--annotate] [EXPR]
+                      [--annotate | --explain [--lang en|zh] [--json] [--width N]]
+                      [EXPR]
 
 Capture packets on a Linux interface and print the TCP segments exactly as
 tcpdump 4.99.3 does, or write them to a file, or both. EXPR is a pcap-filter
@@ -41,6 +45,13 @@ Options:
   --annotate    after each line, the step of the handshake or teardown the
                 segment is, the states it moved each end to and anomalies,
                 as 'synfin read --annotate' (prints also with -w)
+  --explain     instead of lines, explain each connection as 'synfin
+                explain' does, once it is over: 2MSL (60 s of capture
+                time) after its close, after 5 minutes idle, or when the
+                capture stops
+  --lang L      with --explain: en (default) or zh
+  --json        with --explain: one JSON object per connection per line
+  --width N     with --explain: wrap the text at N columns (default 80)
   -c N          stop after N packets
   --for DUR     stop after a duration (e.g. 10s, 2m)
   -s SNAPLEN    bytes kept of each packet (default 262144)
@@ -50,6 +61,7 @@ Options:
                 printing as in 'synfin read' and tcpdump
 
 Printed lines are written out as they come, at most about 0.1 s late.
+Time stamps are kept to the microsecond, as in the file and tcpdump.
 
 Capturing needs CAP_NET_RAW: run as root, or once
   sudo setcap cap_net_raw+ep $(which synfin)
@@ -59,6 +71,7 @@ open; the file is then created as that user.
 Examples:
   synfin capture -i lo -n -S tcp port 9988
   synfin capture -i lo -n --annotate -w seed.pcap port 9988
+  synfin capture -i lo --explain --lang zh port 9988
   synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   synfin capture -i any --for 30s -w - port 443 | synfin conns -r -
 `
@@ -68,6 +81,9 @@ type captureOpts struct {
 	count, snaplen         int
 	noPromisc, pcapng      bool
 	print, annotate        bool
+	explain, json          bool
+	lang                   string
+	width                  int
 	n, S, e, q, hash       bool
 	t, v                   int
 }
@@ -106,6 +122,10 @@ func captureRun(env *Env, args []string) error {
 	fs.Bool(0, "pcapng", &o.pcapng)
 	fs.Bool(0, "print", &o.print)
 	fs.Bool(0, "annotate", &o.annotate)
+	fs.Bool(0, "explain", &o.explain)
+	fs.String(0, "lang", &o.lang)
+	fs.Bool(0, "json", &o.json)
+	fs.Int(0, "width", &o.width)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -122,9 +142,21 @@ func captureRun(env *Env, args []string) error {
 	if fs.Seen("s") && (o.snaplen < 0 || o.snaplen > capture.DefaultSnaplen) {
 		return usagef("-s takes a snapshot length from 0 to %d", capture.DefaultSnaplen)
 	}
-	printing := o.file == "" || o.print || o.annotate
-	if printing && o.file == "-" {
-		return usagef("-w - writes the capture to standard output; it cannot print lines there too")
+	if o.explain && (o.print || o.annotate) {
+		return usagef("--explain prints explanations instead of lines; it does not go with --print or --annotate")
+	}
+	if !o.explain && (fs.Seen("lang") || fs.Seen("json") || fs.Seen("width")) {
+		return usagef("--lang, --json and --width go with --explain")
+	}
+	if explain.CheckLang(o.lang) != nil {
+		return usagef("--lang must be en or zh, not %q", o.lang)
+	}
+	if fs.Seen("width") && o.width < 40 {
+		return usagef("--width must be at least 40")
+	}
+	printing := !o.explain && (o.file == "" || o.print || o.annotate)
+	if (printing || o.explain) && o.file == "-" {
+		return usagef("-w - writes the capture to standard output; it cannot print there too")
 	}
 	ctx := env.Ctx
 	if ctx == nil {
@@ -199,6 +231,9 @@ func captureRun(env *Env, args []string) error {
 			ann = newAnnotator()
 		}
 	}
+	if o.explain {
+		out = bufio.NewWriterSize(env.Stdout, 1<<16)
+	}
 	fmt.Fprintf(env.Stderr, "synfin capture: listening on %s, link-type %s, snapshot length %d bytes\n",
 		h.Interface(), linkTypeName(h.LinkType()), h.Snaplen())
 
@@ -209,7 +244,10 @@ func captureRun(env *Env, args []string) error {
 		n     int
 		loopE error
 	)
-	for o.count == 0 || n < o.count {
+	if o.explain {
+		loopE = explainLive(env, ctx, &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n}, out, o)
+	}
+	for !o.explain && (o.count == 0 || n < o.count) {
 		if err := h.Next(ctx, &f); err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				loopE = err
@@ -217,6 +255,7 @@ func captureRun(env *Env, args []string) error {
 			break
 		}
 		n++
+		f.Time -= f.Time % int64(time.Microsecond) // as liveSource does
 		if w != nil && w.Write(&f) != nil {
 			break // Close reports it
 		}
@@ -269,6 +308,72 @@ func captureRun(env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "%d packet%s dropped by kernel\n", st.Dropped, plural(st.Dropped))
 	}
 	return errors.Join(ferr, loopE)
+}
+
+// liveSource hands the tracker the frames of a capture, writing each to
+// the -w file first. It ends (io.EOF) at -c, --for or a signal, and on a
+// write error, which the writer keeps and reports when closed.
+type liveSource struct {
+	h     *capture.Handle
+	ctx   context.Context
+	w     *capture.Writer
+	count int
+	n     *int
+}
+
+func (s *liveSource) Next(f *wire.Frame) error {
+	if s.count > 0 && *s.n >= s.count {
+		return io.EOF
+	}
+	if err := s.h.Next(s.ctx, f); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return io.EOF
+		}
+		return err
+	}
+	*s.n++
+	// The socket gives nanoseconds; files, tcpdump and the printer have
+	// microseconds. Keep to them, so that what is shown live is what
+	// reading the file shows.
+	f.Time -= f.Time % int64(time.Microsecond)
+	if s.w != nil && s.w.Write(f) != nil {
+		return io.EOF
+	}
+	return nil
+}
+
+// explainLive explains each connection when the tracker hands it out
+// (over, idle, or still open when the capture ends), as explain does
+// with a file, and writes it out at once.
+func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writer, o captureOpts) error {
+	var (
+		werr error
+		jb   []byte
+	)
+	done := func(c *tcpstate.Conn) {
+		if werr != nil {
+			return
+		}
+		if o.json {
+			jb = appendExplainJSON(jb[:0], c)
+			_, werr = out.Write(jb)
+		} else {
+			werr = ExplainText(out, []*tcpstate.Conn{c}, o.lang, o.width)
+		}
+		if werr == nil {
+			werr = out.Flush()
+		}
+	}
+	tenv := *env
+	tenv.Ctx = ctx
+	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, Done: done})
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	if werr != nil {
+		return fmt.Errorf("capture: %w", werr)
+	}
+	return err
 }
 
 func linkTypeName(l wire.LinkType) string {

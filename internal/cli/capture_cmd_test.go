@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -566,6 +567,7 @@ func TestCaptureCommand(t *testing.T) {
 	t.Run("without root", func(t *testing.T) { captureWithoutRoot(t, bin, open, nobody) })
 
 	t.Run("live lines", func(t *testing.T) { captureLive(t, bin, open) })
+	t.Run("live explain", func(t *testing.T) { captureExplain(t, bin, open) })
 
 	// Paths that cannot be created: one clear line, exit status 1, no file.
 	t.Run("unwritable", func(t *testing.T) {
@@ -774,6 +776,69 @@ func captureLive(t *testing.T, bin, dir string) {
 		t.Errorf("no line was annotated:\n%s", strings.Join(lines, "\n"))
 	}
 	t.Logf("%d lines shown live, %d annotated, all as tcpdump -r and synfin read --annotate print them", n, steps)
+}
+
+// captureExplain checks that capture --explain explains the connections
+// it saw as explain -r does from the file written at the same time, in
+// text and JSON, and that the JSON accounts for every packet tcpdump
+// reads from that file.
+func captureExplain(t *testing.T, bin, dir string) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"text", []string{"--lang", "zh", "--width", "100"}},
+		{"json", []string{"--json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, "explain-"+tc.name+".pcap")
+			args := append([]string{"capture", "-i", "lo", "--explain", "-w", file}, tc.args...)
+			r := startSynfin(t, bin, synfinOpts{}, append(args, "tcp")...)
+			r.waitReady(t)
+			stop := trafficIn(t, r.cmd.Process.Pid)
+			time.Sleep(100 * time.Millisecond)
+			conns := stop()
+			time.Sleep(300 * time.Millisecond)
+			r.cmd.Process.Signal(syscall.SIGINT)
+			if code := r.wait(t); code != 0 {
+				t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
+			}
+			live := strings.Join(r.Stdout(), "\n") + "\n"
+			cmd := exec.Command(bin, append([]string{"explain", "-r", file}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "TZ=UTC")
+			want, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if live != string(want) {
+				t.Errorf("capture --explain %s differs from explain -r on its file:\n--- live\n%.2000s\n--- explain -r\n%.2000s", tc.args, live, want)
+			}
+			n := capturedCount(t, r.Stderr())
+			out, err := exec.Command(tcpdump, "-n", "-r", file).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Count(out, []byte("\n")); got != n {
+				t.Errorf("tcpdump reads %d packets, synfin captured %d", got, n)
+			}
+			if tc.name == "json" {
+				segs, objs := 0, 0
+				for _, l := range r.Stdout() {
+					var c struct{ Segments []json.RawMessage }
+					if err := json.Unmarshal([]byte(l), &c); err != nil {
+						t.Fatalf("%v: %s", err, l)
+					}
+					segs += len(c.Segments)
+					objs++
+				}
+				if segs != n || objs < conns {
+					t.Errorf("%d connections with %d segments explained; %d connections made, %d packets captured", objs, segs, conns, n)
+				}
+				t.Logf("%d connections made, %d explained live with %d segments, as explain -r and tcpdump -r read the file", conns, objs, segs)
+			}
+		})
+	}
 }
 
 // sharedTempDir is a temporary directory every user may enter and write

@@ -82,8 +82,13 @@ func TestCaptureUsageErrors(t *testing.T) {
 		{[]string{"capture", "-c", "0"}, "synfin capture: -c takes a positive count"},
 		{[]string{"capture", "--for", "soon"}, `synfin capture: --for takes a duration such as 10s or 2m, not "soon"`},
 		{[]string{"capture", "-s", "-1"}, "synfin capture: -s takes a snapshot length from 0 to 262144"},
-		{[]string{"capture", "-w", "-", "--print"}, "synfin capture: -w - writes the capture to standard output; it cannot print lines there too"},
-		{[]string{"capture", "-w", "-", "--annotate"}, "synfin capture: -w - writes the capture to standard output; it cannot print lines there too"},
+		{[]string{"capture", "-w", "-", "--print"}, "synfin capture: -w - writes the capture to standard output; it cannot print there too"},
+		{[]string{"capture", "-w", "-", "--annotate"}, "synfin capture: -w - writes the capture to standard output; it cannot print there too"},
+		{[]string{"capture", "-w", "-", "--explain"}, "synfin capture: -w - writes the capture to standard output; it cannot print there too"},
+		{[]string{"capture", "--explain", "--annotate"}, "synfin capture: --explain prints explanations instead of lines; it does not go with --print or --annotate"},
+		{[]string{"capture", "--lang", "zh"}, "synfin capture: --lang, --json and --width go with --explain"},
+		{[]string{"capture", "--explain", "--lang", "fr"}, `synfin capture: --lang must be en or zh, not "fr"`},
+		{[]string{"capture", "--explain", "--width", "10"}, "synfin capture: --width must be at least 40"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), tc.args, nil, &stdout, &stderr)
