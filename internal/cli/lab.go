@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -22,6 +21,7 @@ import (
 	"synfin/internal/outfile"
 	"synfin/lab"
 	"synfin/lab/userstack"
+	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
@@ -294,7 +294,7 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		return writeLabJSON(env.Stdout, sc, run)
 	}
 	out := bufio.NewWriter(env.Stdout)
-	fmt.Fprintf(out, "%s\n\n", text(o.lang, sc.Description))
+	fmt.Fprintf(out, "%s\n\n", wrapText(text(o.lang, sc.Description), 80))
 	if run.stack == "kernel" {
 		fmt.Fprintf(out, "%s (%s)\n", heading(o.lang, "log"), run.namespace)
 	} else {
@@ -774,23 +774,51 @@ func printStateTable(w io.Writer, lang string, rep labReport) {
 	}
 	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
 	if rep.Sampled {
-		fmt.Fprintf(w, "  %s\n", heading(lang, "sampled-note"))
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(wrapText(heading(lang, "sampled-note"), 76), "\n", "\n  "))
 	}
 }
 
 // pad pads s with spaces to n terminal columns; CJK characters take two.
 func pad(s string, n int) string {
-	cols := 0
-	for _, r := range s {
-		cols++
-		if unicode.Is(unicode.Han, r) || r >= 0x3000 && r <= 0x303f || r >= 0xff00 && r <= 0xffef {
-			cols++
+	if w := explain.Width(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
+}
+
+// wrapText breaks text into lines of at most width columns, at spaces or
+// between wide (Chinese) characters.
+func wrapText(text string, width int) string {
+	var b strings.Builder
+	col, lastBreak := 0, -1 // lastBreak: byte offset in line
+	line := []rune{}
+	flush := func(upto int) {
+		b.WriteString(strings.TrimRight(string(line[:upto]), " "))
+		b.WriteByte('\n')
+		line = append([]rune{}, line[upto:]...)
+		for len(line) > 0 && line[0] == ' ' {
+			line = line[1:]
 		}
+		col = explain.Width(string(line))
+		lastBreak = -1
 	}
-	if cols >= n {
-		return s
+	for _, r := range text {
+		rw := explain.RuneWidth(r)
+		if col+rw > width && len(line) > 0 {
+			if lastBreak > 0 {
+				flush(lastBreak)
+			} else {
+				flush(len(line))
+			}
+		}
+		if r == ' ' || rw == 2 && !strings.ContainsRune("，。、：；！？）》」』】", r) {
+			lastBreak = len(line)
+		}
+		line = append(line, r)
+		col += rw
 	}
-	return s + strings.Repeat(" ", n-cols)
+	b.WriteString(string(line))
+	return b.String()
 }
 
 func at(s []string, i int) string {
@@ -877,7 +905,7 @@ func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) err
 		Title: "lab " + sc.Name + " (" + run.stack + ")",
 		Lang:  lang,
 		Sections: []html.Section{
-			{Title: heading(lang, "scenario") + " " + sc.Name, Text: text(lang, sc.Summary) + "\n" + stack + "\n\n" + text(lang, sc.Description)},
+			{Title: heading(lang, "scenario") + " " + sc.Name, Text: text(lang, sc.Summary) + "\n" + stack + "\n\n" + wrapText(text(lang, sc.Description), 100)},
 			{Title: heading(lang, "segments") + " (tcpdump -n -S)", Text: strings.Join(segmentLines(run.frames), "")},
 			{Title: title, Text: strings.TrimPrefix(body, "\n")},
 		},

@@ -22,6 +22,7 @@ import (
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
 	"synfin/lab/userstack"
+	"synfin/render/explain"
 )
 
 // TestLabAgainstKernel runs every scenario and checks that the states
@@ -521,6 +522,36 @@ func TestLabInterrupted(t *testing.T) {
 	for _, l := range lines {
 		if !strings.Contains(out.String(), "\n  "+l+"\n") {
 			t.Errorf("output lacks tcpdump's line %q", l)
+		}
+	}
+}
+
+// TestWrapText checks the wrapping of scenario texts: no line wider than
+// asked (in terminal columns, Chinese characters taking two), nothing
+// lost or reordered, and no line starting with closing punctuation.
+func TestWrapText(t *testing.T) {
+	var texts []string
+	for _, sc := range lab.Scenarios() {
+		texts = append(texts, sc.Description.En, sc.Description.Zh)
+	}
+	texts = append(texts, "short", "a-very-long-word-with-no-spaces-at-all-that-cannot-be-broken-anywhere-at-all")
+	for _, width := range []int{40, 80, 100} {
+		for _, s := range texts {
+			got := wrapText(s, width)
+			for _, l := range strings.Split(got, "\n") {
+				// Only a word with no place to break may be wider.
+				unbreakable := !strings.Contains(l, " ") && explain.Width(l) == len([]rune(l))
+				if explain.Width(l) > width && !unbreakable {
+					t.Errorf("width %d: line of %d columns: %q", width, explain.Width(l), l)
+				}
+				if r := []rune(l); len(r) > 0 && strings.ContainsRune("，。、：；！？）》」』】", r[0]) {
+					t.Errorf("width %d: line starts with closing punctuation: %q", width, l)
+				}
+			}
+			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+			if squash(got) != squash(s) {
+				t.Errorf("width %d: text changed:\n%s\n%s", width, s, got)
+			}
 		}
 	}
 }
