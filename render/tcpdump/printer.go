@@ -2,7 +2,6 @@ package tcpdump
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -250,7 +249,55 @@ func appendIPv6(b []byte, a []byte) []byte {
 		}
 		return appendIPv4(b, a[12:16])
 	}
-	return netip.AddrFrom16([16]byte(a)).AppendTo(b)
+	return appendIPv6Groups(b, a)
+}
+
+// appendIPv6Groups prints the eight groups in lower-case hex without
+// leading zeros, the longest run of two or more zero groups (the first
+// of equals) as "::", as tcpdump's addrtostr6 and RFC 5952 do.
+func appendIPv6Groups(b []byte, a []byte) []byte {
+	const hex = "0123456789abcdef"
+	var g [8]uint16
+	for i := range g {
+		g[i] = uint16(a[2*i])<<8 | uint16(a[2*i+1])
+	}
+	best, bestLen := -1, 1
+	for i := 0; i < 8; {
+		if g[i] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < 8 && g[j] == 0 {
+			j++
+		}
+		if j-i > bestLen {
+			best, bestLen = i, j-i
+		}
+		i = j
+	}
+	for i := 0; i < 8; i++ {
+		if i == best {
+			b = append(b, ':', ':')
+			i += bestLen - 1
+			continue
+		}
+		if i > 0 && i != best+bestLen {
+			b = append(b, ':')
+		}
+		v := g[i]
+		switch {
+		case v >= 0x1000:
+			b = append(b, hex[v>>12], hex[v>>8&0xf], hex[v>>4&0xf], hex[v&0xf])
+		case v >= 0x100:
+			b = append(b, hex[v>>8], hex[v>>4&0xf], hex[v&0xf])
+		case v >= 0x10:
+			b = append(b, hex[v>>4], hex[v&0xf])
+		default:
+			b = append(b, hex[v])
+		}
+	}
+	return b
 }
 
 func (pr *Printer) appendPort(b []byte, port uint16) []byte {
