@@ -388,7 +388,11 @@ func labPrivileges() string {
 func listScenarios(env *Env, lang string) error {
 	w := bufio.NewWriter(env.Stdout)
 	for _, sc := range lab.Scenarios() {
-		fmt.Fprintf(w, "%-22s %s\n", sc.Name, text(lang, sc.Summary))
+		fmt.Fprintf(w, "%-22s %s", sc.Name, text(lang, sc.Summary))
+		if userstack.Unsupported(sc.Name) != "" {
+			fmt.Fprintf(w, " (%s)", heading(lang, "kernel-only"))
+		}
+		fmt.Fprintln(w)
 	}
 	return w.Flush()
 }
@@ -414,6 +418,7 @@ var headings = map[string][2]string{
 	"log-netstack":   {"server and client, on gVisor's netstack in this process", "服务器与客户端，运行于本进程内的 gVisor netstack"},
 	"netstack-link":  {"segments from netstack's link, raw IP", "报文段取自 netstack 的链路，原始 IP"},
 	"unsampled":      {"not sampled", "未采样到"},
+	"kernel-only":    {"kernel only: not on netstack", "仅限内核：netstack 上无法运行"},
 	"no-transitions": {"no transitions", "没有状态变化"},
 	"no-socket":      {"no socket", "没有套接字"},
 	"sampled-note": {"netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
