@@ -11,6 +11,7 @@ import (
 	"synfin/internal/outfile"
 	"synfin/render/explain"
 	"synfin/render/html"
+	"synfin/render/ladder"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -20,7 +21,7 @@ func init() {
 }
 
 const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
-                      [--html FILE] [--width N] [EXPR]
+                      [--html FILE] [--width N] [--ascii] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
 segment, in English or Chinese: who is client and server; a verdict (the
@@ -41,6 +42,7 @@ Options:
   --html FILE   also write an offline HTML report of the connections:
                 list, ladders, segment tables, explanations in en and zh
   --width N     wrap the text at N columns (default 80, at least 40)
+  --ascii       draw the ladders with plain ASCII, not box-drawing characters
   EXPR          a pcap-filter expression selecting packets
 
 Examples:
@@ -54,7 +56,7 @@ Examples:
 func runExplain(env *Env, args []string) error {
 	var (
 		file, lang, htmlOut string
-		asJSON              bool
+		asJSON, plain       bool
 		connID, width       int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
@@ -64,6 +66,7 @@ func runExplain(env *Env, args []string) error {
 	fs.Int(0, "conn", &connID)
 	fs.String(0, "html", &htmlOut)
 	fs.Int(0, "width", &width)
+	fs.Bool(0, "ascii", &plain)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func runExplain(env *Env, args []string) error {
 		}
 		werr = out.Flush()
 	} else {
-		werr = ExplainText(env.Stdout, conns, lang, width)
+		werr = explainText(env.Stdout, conns, ladder.Options{Lang: lang, Width: width, ASCII: plain})
 	}
 	if werr == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)

@@ -15,12 +15,17 @@ import (
 // changes and a note per segment, a text ladder, what the capture missed
 // and a summary. The explain and lab commands print it.
 func ExplainText(w io.Writer, conns []*tcpstate.Conn, lang string, width int) error {
-	if err := explain.CheckLang(lang); err != nil {
+	return explainText(w, conns, ladder.Options{Lang: lang, Width: width})
+}
+
+// explainText is ExplainText with the ladder's options (plain ASCII).
+func explainText(w io.Writer, conns []*tcpstate.Conn, lo ladder.Options) error {
+	if err := explain.CheckLang(lo.Lang); err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	lo := ladder.Options{Width: width, Lang: lang, Bare: true}
-	opt := explain.Options{Lang: lang, Width: width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
+	lo.Bare = true
+	opt := explain.Options{Lang: lo.Lang, Width: lo.Width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
 		return ladder.WriteText(w, c, lo)
 	}}
 	for _, c := range conns {

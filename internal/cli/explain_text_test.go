@@ -407,3 +407,34 @@ func TestExplainHTML(t *testing.T) {
 		t.Errorf("--html DIR: exit %d, %q", code, errOut)
 	}
 }
+
+func TestExplainFlags(t *testing.T) {
+	seed := corpus.Seed(t, "capture.txt")
+	tests := []struct {
+		name        string
+		args        []string
+		code        int
+		has, hasNot string
+	}{
+		{"ascii ladder", []string{"-r", seed, "--ascii"}, 0, "!<------------------ F. 1 ack 1 --!", "▶"},
+		{"box ladder", []string{"-r", seed}, 0, "┃◀─", "!<--"},
+		{"narrow", []string{"-r", seed, "--width", "30"}, 2, "--width must be at least 40", ""},
+		{"filter", []string{"-r", seed, "port", "41474"}, 0, "Connection 1: 127.0.0.1:41474", "41631"},
+		{"bad filter", []string{"-r", seed, "port", "x"}, 2, "", "Connection"},
+		{"help", []string{"--help"}, 0, "--html FILE", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, append([]string{"explain"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.has) {
+				t.Errorf("output lacks %q:\n%s%s", tt.has, out, errOut)
+			}
+			if tt.hasNot != "" && strings.Contains(out, tt.hasNot) {
+				t.Errorf("output has %q:\n%s", tt.hasNot, out)
+			}
+		})
+	}
+}
