@@ -8,4 +8,12 @@
 // run can be checked against the kernel, which no one here wrote. The
 // frames come from a Recorder; AFPacket is a small one bound inside the
 // namespace, kept here so the lab does not depend on the capture command.
+//
+// Run removes what it created on every return, including when its
+// context is cancelled (the command cancels it on SIGINT and SIGTERM).
+// A process killed outright cannot: its namespace (with the nftables
+// table inside) and its tracefs instance stay, named with its pid, and
+// Sweep removes those whose process is gone. Two labs at once, in one
+// process or two, use namespaces and instances of their own and tell
+// their sockets apart in the system-wide tracepoint by port.
 package lab
