@@ -14,6 +14,7 @@
 package html
 
 import (
+	"bufio"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -48,7 +49,9 @@ var script string
 //go:embed report.css
 var style string
 
-// Write writes the report of conns.
+// Write writes the report of conns. The connections' data is written one
+// connection at a time, so that a large report costs the memory of one
+// connection's data, not of all of them.
 func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 	if err := explain.CheckLang(opt.Lang); err != nil {
 		return err
@@ -63,11 +66,7 @@ func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 		m, _ := explain.Catalogue(k)
 		d.Cat[k] = [2]string{m[explain.English], m[explain.Chinese]}
 	}
-	d.Conns = make([]connData, 0, len(conns))
-	for _, c := range conns {
-		d.Conns = append(d.Conns, connOf(c))
-	}
-	js, err := json.Marshal(d)
+	head, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
@@ -80,14 +79,33 @@ func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 		fmt.Fprintf(&extra, "<section class=\"extra\"><h2>%s</h2><pre>%s</pre></section>\n",
 			stdhtml.EscapeString(sec.Title), stdhtml.EscapeString(sec.Text))
 	}
-	_, err = fmt.Fprintf(w, page, lang, htmlEscape(title), style, extra.String(), js, script)
-	if err != nil {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fmt.Fprintf(bw, pageTop, lang, htmlEscape(title), style, extra.String())
+	// The data object without its closing brace, then "conns".
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"conns":[`)
+	for i, c := range conns {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		// json.Marshal escapes <, > and &, so no "</script>" can occur.
+		js, err := json.Marshal(connOf(c))
+		if err != nil {
+			return fmt.Errorf("html: %w", err)
+		}
+		bw.Write(js)
+	}
+	bw.WriteString("]}")
+	fmt.Fprintf(bw, pageBottom, script)
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
 	return nil
 }
 
-const page = `<!DOCTYPE html>
+// The page around the data, which Write puts between pageTop and
+// pageBottom.
+const pageTop = `<!DOCTYPE html>
 <html lang="%s">
 <head>
 <meta charset="utf-8">
@@ -113,7 +131,9 @@ const page = `<!DOCTYPE html>
 </section>
 <section id="detail"></section>
 </main>
-%s<script type="application/json" id="synfin-data">%s</script>
+%s<script type="application/json" id="synfin-data">`
+
+const pageBottom = `</script>
 <script>%s</script>
 </body>
 </html>
@@ -131,7 +151,7 @@ type data struct {
 	Bands   []string             `json:"bands"`
 	Classes []string             `json:"classes"`
 	Cat     map[string][2]string `json:"cat"`
-	Conns   []connData           `json:"conns"`
+	// The connections follow as "conns", written one at a time.
 }
 
 // msg is a message as [key, name, value, name, value, ...].
