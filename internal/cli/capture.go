@@ -26,7 +26,7 @@ func init() {
 const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
                       [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
                       [--annotate | --explain [--lang en|zh] [--json] [--width N]]
-                      [EXPR]
+                      [--max-conns N] [EXPR]
 
 Capture packets on a Linux interface and print the TCP segments exactly as
 tcpdump 4.99.3 does, or write them to a file, or both. EXPR is a pcap-filter
@@ -52,6 +52,9 @@ Options:
   --lang L      with --explain: en (default) or zh
   --json        with --explain: one JSON object per connection per line
   --width N     with --explain: wrap the text at N columns (default 80)
+  --max-conns N with --annotate or --explain: follow at most N connections
+                at once (default 100000; 0: no limit); when full, the least
+                recently active one is let go (and explained, as evicted)
   -c N          stop after N packets
   --for DUR     stop after a duration (e.g. 10s, 2m)
   -s SNAPLEN    bytes kept of each packet (default 262144)
@@ -83,7 +86,7 @@ type captureOpts struct {
 	print, annotate        bool
 	explain, json          bool
 	lang                   string
-	width                  int
+	width, maxConns        int
 	n, S, e, q, hash       bool
 	t, v                   int
 }
@@ -126,6 +129,8 @@ func captureRun(env *Env, args []string) error {
 	fs.String(0, "lang", &o.lang)
 	fs.Bool(0, "json", &o.json)
 	fs.Int(0, "width", &o.width)
+	o.maxConns = defaultLiveConns
+	fs.Int(0, "max-conns", &o.maxConns)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -153,6 +158,9 @@ func captureRun(env *Env, args []string) error {
 	}
 	if fs.Seen("width") && o.width < 40 {
 		return usagef("--width must be at least 40")
+	}
+	if o.maxConns < 0 {
+		return usagef("--max-conns must not be negative")
 	}
 	printing := !o.explain && (o.file == "" || o.print || o.annotate)
 	if (printing || o.explain) && o.file == "-" {
@@ -228,7 +236,7 @@ func captureRun(env *Env, args []string) error {
 			Link: o.e, Quiet: o.q, Number: o.hash})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
 		if o.annotate {
-			ann = newAnnotator()
+			ann = newLiveAnnotator(o.maxConns)
 		}
 	}
 	if o.explain {
@@ -310,6 +318,26 @@ func captureRun(env *Env, args []string) error {
 	return errors.Join(ferr, loopE)
 }
 
+// defaultLiveConns bounds the connections followed live: a capture has no
+// end that bounds them, and a flood of SYNs would otherwise hold each one
+// for the idle timeout (5 minutes).
+const defaultLiveConns = 100000
+
+// newLiveAnnotator is newAnnotator with the number of connections bounded.
+func newLiveAnnotator(maxConns int) *annotator {
+	a := &annotator{}
+	a.t = tcpstate.New(tcpstate.Config{
+		Segments: true,
+		MaxConns: maxConns,
+		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
+			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
+			c.Segments = c.Segments[:0] // only the newest is needed
+		},
+		Done: func(c *tcpstate.Conn) { a.steps.Forget(c.ID) },
+	})
+	return a
+}
+
 // liveSource hands the tracker the frames of a capture, writing each to
 // the -w file first. It ends (io.EOF) at -c, --for or a signal, and on a
 // write error, which the writer keeps and reports when closed.
@@ -366,7 +394,7 @@ func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writ
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, Done: done})
+	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Done: done})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

@@ -781,16 +781,23 @@ func captureLive(t *testing.T, bin, dir string) {
 // captureExplain checks that capture --explain explains the connections
 // it saw as explain -r does from the file written at the same time, in
 // text and JSON, and that the JSON accounts for every packet tcpdump
-// reads from that file.
+// reads from that file, also when --max-conns lets connections go early.
 func captureExplain(t *testing.T, bin, dir string) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	for _, tc := range []struct {
-		name string
-		args []string
+		name  string
+		args  []string
+		evict bool // --max-conns is small: connections are let go early
 	}{
-		{"text", []string{"--lang", "zh", "--width", "100"}},
-		{"json", []string{"--json"}},
+		{"text", []string{"--lang", "zh", "--width", "100"}, false},
+		{"json", []string{"--json"}, false},
+		{"json max-conns", []string{"--json", "--max-conns", "2"}, true},
 	} {
+		// explain -r takes the same options but --max-conns.
+		explainArgs := tc.args
+		if tc.evict {
+			explainArgs = tc.args[:len(tc.args)-2]
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, "explain-"+tc.name+".pcap")
 			args := append([]string{"capture", "-i", "lo", "--explain", "-w", file}, tc.args...)
@@ -805,13 +812,13 @@ func captureExplain(t *testing.T, bin, dir string) {
 				t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
 			}
 			live := strings.Join(r.Stdout(), "\n") + "\n"
-			cmd := exec.Command(bin, append([]string{"explain", "-r", file}, tc.args...)...)
+			cmd := exec.Command(bin, append([]string{"explain", "-r", file}, explainArgs...)...)
 			cmd.Env = append(os.Environ(), "TZ=UTC")
 			want, err := cmd.Output()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if live != string(want) {
+			if !tc.evict && live != string(want) {
 				t.Errorf("capture --explain %s differs from explain -r on its file:\n--- live\n%.2000s\n--- explain -r\n%.2000s", tc.args, live, want)
 			}
 			n := capturedCount(t, r.Stderr())
@@ -822,20 +829,29 @@ func captureExplain(t *testing.T, bin, dir string) {
 			if got := bytes.Count(out, []byte("\n")); got != n {
 				t.Errorf("tcpdump reads %d packets, synfin captured %d", got, n)
 			}
-			if tc.name == "json" {
-				segs, objs := 0, 0
+			if strings.HasPrefix(tc.name, "json") {
+				segs, objs, evicted := 0, 0, 0
 				for _, l := range r.Stdout() {
-					var c struct{ Segments []json.RawMessage }
+					var c struct {
+						End      string
+						Segments []json.RawMessage
+					}
 					if err := json.Unmarshal([]byte(l), &c); err != nil {
 						t.Fatalf("%v: %s", err, l)
 					}
 					segs += len(c.Segments)
 					objs++
+					if c.End == "evicted" {
+						evicted++
+					}
 				}
 				if segs != n || objs < conns {
 					t.Errorf("%d connections with %d segments explained; %d connections made, %d packets captured", objs, segs, conns, n)
 				}
-				t.Logf("%d connections made, %d explained live with %d segments, as explain -r and tcpdump -r read the file", conns, objs, segs)
+				if tc.evict != (evicted > 0) {
+					t.Errorf("%d of %d connections evicted with %v", evicted, objs, tc.args)
+				}
+				t.Logf("%v: %d connections made, %d explained live (%d evicted) with %d segments, as tcpdump -r reads the file", tc.args, conns, objs, evicted, segs)
 			}
 		})
 	}

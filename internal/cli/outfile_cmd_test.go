@@ -89,6 +89,7 @@ func TestCaptureUsageErrors(t *testing.T) {
 		{[]string{"capture", "--lang", "zh"}, "synfin capture: --lang, --json and --width go with --explain"},
 		{[]string{"capture", "--explain", "--lang", "fr"}, `synfin capture: --lang must be en or zh, not "fr"`},
 		{[]string{"capture", "--explain", "--width", "10"}, "synfin capture: --width must be at least 40"},
+		{[]string{"capture", "--explain", "--max-conns", "-1"}, "synfin capture: --max-conns must not be negative"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), tc.args, nil, &stdout, &stderr)
