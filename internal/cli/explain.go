@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"synfin/filter"
@@ -98,22 +100,68 @@ func runExplain(env *Env, args []string) error {
 		}
 		defer report.Close()
 	}
-	conns, err := readConns(env, file, expr, connID)
-	var werr error
-	if asJSON {
-		out := bufio.NewWriterSize(env.Stdout, 1<<16)
-		var b []byte
-		for _, c := range conns {
-			b = appendExplainJSON(b[:0], c)
-			out.Write(b)
+	// Connections finish in any order; each is printed once those before
+	// it are, so that memory follows the connections still open rather
+	// than the whole capture. The report needs them all.
+	out := bufio.NewWriterSize(env.Stdout, 1<<16)
+	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
+	eo := explainOptions(lo)
+	var (
+		werr    error
+		buf     []byte
+		kept    []*tcpstate.Conn
+		printed int
+		next    = uint64(1)
+		pending = map[uint64]*tcpstate.Conn{}
+	)
+	emit := func(c *tcpstate.Conn) {
+		if connID != 0 && c.ID != uint64(connID) {
+			return
 		}
+		printed++
+		if report != nil {
+			kept = append(kept, c.Clone())
+		}
+		if werr != nil {
+			return
+		}
+		if asJSON {
+			buf = appendExplainJSON(buf[:0], c)
+			_, werr = out.Write(buf)
+		} else {
+			werr = explain.Write(out, c, eo)
+		}
+	}
+	done := func(c *tcpstate.Conn) {
+		if c.ID != next {
+			pending[c.ID] = c.Clone()
+			return
+		}
+		emit(c)
+		for next++; pending[next] != nil; next++ {
+			emit(pending[next])
+			delete(pending, next)
+		}
+		if file == "-" && werr == nil {
+			werr = out.Flush() // reading a live pipe: show it now
+		}
+	}
+	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
+	// Only a read cut short leaves connections waiting.
+	rest := make([]*tcpstate.Conn, 0, len(pending))
+	for _, c := range pending {
+		rest = append(rest, c)
+	}
+	slices.SortFunc(rest, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
+	for _, c := range rest {
+		emit(c)
+	}
+	if werr == nil {
 		werr = out.Flush()
-	} else {
-		werr = explainText(env.Stdout, conns, ladder.Options{Lang: lang, Width: width, ASCII: plain})
 	}
 	if werr == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)
-		werr = html.Write(bw, conns, html.Options{Title: filepath.Base(file), Lang: lang})
+		werr = html.Write(bw, kept, html.Options{Title: filepath.Base(file), Lang: lang})
 		if werr == nil {
 			werr = bw.Flush()
 		}
@@ -124,7 +172,7 @@ func runExplain(env *Env, args []string) error {
 	if werr != nil && err == nil {
 		err = werr
 	}
-	if err == nil && connID != 0 && len(conns) == 0 {
+	if err == nil && connID != 0 && printed == 0 {
 		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	return err

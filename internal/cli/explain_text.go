@@ -24,14 +24,20 @@ func explainText(w io.Writer, conns []*tcpstate.Conn, lo ladder.Options) error {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	lo.Bare = true
-	opt := explain.Options{Lang: lo.Lang, Width: lo.Width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
-		return ladder.WriteText(w, c, lo)
-	}}
+	opt := explainOptions(lo)
 	for _, c := range conns {
 		if err := explain.Write(bw, c, opt); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
+}
+
+// explainOptions are the text's options, with a bare ladder after each
+// timeline.
+func explainOptions(lo ladder.Options) explain.Options {
+	lo.Bare = true
+	return explain.Options{Lang: lo.Lang, Width: lo.Width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
+		return ladder.WriteText(w, c, lo)
+	}}
 }
