@@ -37,7 +37,7 @@ type frozen struct {
 
 const (
 	chunkSize = 1 << 20
-	maxSpare  = 4
+	maxSpare  = 1 // a spare chunk is resident memory
 	posShift  = 32
 	// An entry starts with its length (4 bytes), the time of the
 	// connection's last segment (8) and its ID (8).
@@ -143,7 +143,10 @@ func (f *frozen) put(k key, id uint64, last int64, state []byte) {
 	if f.none {
 		f.head = false
 	}
-	if f.size > 2*f.live+4*chunkSize {
+	// Snapshots left behind wait for the oldest current one before them
+	// to go (five minutes for idle connections): copying the rest out
+	// once they are a fifth of the store keeps memory near what is live.
+	if f.size > f.live+f.live/4+2*chunkSize {
 		f.compact()
 	}
 }

@@ -326,23 +326,33 @@ func (t *Tracker) thaw(s *frozen, e entry) *conn {
 // Flush hands out every connection still held, in ID order, as the
 // capture has ended.
 func (t *Tracker) Flush() {
-	t.flush = t.flush[:0]
+	// Sized at once and free of pointers: at the end of a long capture
+	// this is the largest allocation.
+	t.flush = slices.Grow(t.flush[:0], t.open())
+	live := make([]*conn, 0, len(t.table))
 	for _, c := range t.table {
-		t.flush = append(t.flush, flushed{id: c.ID, c: c})
+		t.flush = append(t.flush, flushed{id: c.ID, ref: uint64(len(live))})
+		live = append(live, c)
 	}
-	for _, s := range [2]*frozen{&t.ice, &t.cold} {
+	for i, s := range [2]*frozen{&t.ice, &t.cold} {
+		tag := uint64(i+1) << 62
 		for _, pos := range s.index {
-			t.flush = append(t.flush, flushed{id: s.at(pos).id, s: s, pos: pos})
+			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
 		}
 		for _, pos := range s.extra {
-			t.flush = append(t.flush, flushed{id: s.at(pos).id, s: s, pos: pos})
+			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
 		}
 	}
 	slices.SortFunc(t.flush, func(a, b flushed) int { return cmp.Compare(a.id, b.id) })
 	for _, f := range t.flush {
-		c := f.c
-		if c == nil {
-			c = t.thaw(f.s, f.s.at(f.pos))
+		var c *conn
+		switch f.ref >> 62 {
+		case 0:
+			c = live[f.ref]
+		case 1:
+			c = t.thaw(&t.ice, t.ice.at(f.ref&(1<<62-1)))
+		default:
+			c = t.thaw(&t.cold, t.cold.at(f.ref&(1<<62-1)))
 		}
 		why := EndCaptureEnd
 		if c.bothClosed() {
@@ -350,16 +360,15 @@ func (t *Tracker) Flush() {
 		}
 		t.emit(c, why)
 	}
-	t.flush = t.flush[:0]
+	t.flush = nil
 }
 
-// flushed is a connection still held at the end: live, or a snapshot at
-// pos in s.
+// flushed is a connection still held at the end: its ID, and the index
+// of a live one or, tagged with its store in the top bits, the position
+// of a snapshot.
 type flushed struct {
 	id  uint64
-	c   *conn
-	s   *frozen
-	pos uint64
+	ref uint64
 }
 
 // list is an intrusive doubly linked list of connections.
