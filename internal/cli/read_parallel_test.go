@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -152,5 +154,39 @@ func TestReadParallelAllocs(t *testing.T) {
 	large, pkts2 := mallocs(6000)
 	if per := float64(int64(large)-int64(small)) / float64(pkts2-pkts1); per > 0.001 {
 		t.Errorf("%.4f allocations per packet (%d for %d packets, %d for %d)", per, small, pkts1, large, pkts2)
+	}
+}
+
+// failAfter accepts n bytes, then fails every write.
+type failAfter struct{ n int }
+
+var errFull = errors.New("disk full")
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestReadParallelWriteError: a failing output stops the read with the
+// error, sequentially and in parallel, without hanging.
+func TestReadParallelWriteError(t *testing.T) {
+	var capture bytes.Buffer
+	if _, err := gen.Write(&capture, gen.Config{Conns: 3000, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2} {
+		saved := readWorkers
+		readWorkers = n
+		env := &Env{Ctx: context.Background(), Stdin: bytes.NewReader(capture.Bytes()), Stdout: &failAfter{n: 300000}, Stderr: io.Discard}
+		err := runRead(env, []string{"-n", "-S", "-r", "-"})
+		readWorkers = saved
+		if !errors.Is(err, errFull) || !strings.HasPrefix(err.Error(), "read: ") {
+			t.Errorf("%d printers: error %v, want read: %v", n, err, errFull)
+		}
 	}
 }
