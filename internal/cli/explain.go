@@ -47,6 +47,10 @@ Options:
   --ascii       draw the ladders with plain ASCII, not box-drawing characters
   EXPR          a pcap-filter expression selecting packets
 
+Connections are printed in the order they began, each once it and those
+before it have finished (after TIME-WAIT on the capture's clock), the
+rest when the input ends.
+
 Examples:
   synfin explain -r capture.txt
   synfin explain -r capture.txt --lang zh --conn 1
