@@ -462,30 +462,36 @@ func TestCaptureCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Stopped by a signal, every packet counted is in the file, and the
-	// file is complete, for pcap and pcapng and with privileges dropped.
-	t.Run("signals", func(t *testing.T) {
+	// Stopped by a signal while traffic flows, or by -c or --for, every
+	// packet counted is in the file, and the file is complete, for pcap and
+	// pcapng and with privileges dropped.
+	t.Run("stops", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
-			sig  syscall.Signal
+			sig  syscall.Signal // 0: synfin stops by itself
 			file string
 			args []string
 			uid  string // the process's uid while capturing
+			want int    // packets captured, if known
 		}{
-			{"SIGINT", syscall.SIGINT, "int.pcap", nil, "0"},
-			{"SIGTERM", syscall.SIGTERM, "term.pcap", nil, "0"},
-			{"SIGINT pcapng", syscall.SIGINT, "int.pcapng", nil, "0"},
-			{"SIGTERM -Z nobody", syscall.SIGTERM, "dropped.pcap", []string{"-Z", "nobody"}, nobody.Uid},
+			{"SIGINT", syscall.SIGINT, "int.pcap", nil, "0", 0},
+			{"SIGTERM", syscall.SIGTERM, "term.pcap", nil, "0", 0},
+			{"SIGINT pcapng", syscall.SIGINT, "int.pcapng", nil, "0", 0},
+			{"SIGTERM -Z nobody", syscall.SIGTERM, "dropped.pcap", []string{"-Z", "nobody"}, nobody.Uid, 0},
+			{"-c 500", 0, "count.pcapng", []string{"-c", "500"}, "0", 500},
+			{"--for 1s", 0, "for.pcap", []string{"--for", "1s"}, "0", 0},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				file := filepath.Join(open, tc.file)
 				args := append([]string{"capture", "-i", "lo", "-w", file}, tc.args...)
 				r := startSynfin(t, bin, synfinOpts{}, append(args, "tcp")...)
 				r.waitReady(t)
+				st := procStatus(t, r.cmd.Process.Pid) // -Z is done by "listening on"
 				stop := trafficIn(t, r.cmd.Process.Pid)
-				time.Sleep(700 * time.Millisecond)
-				st := procStatus(t, r.cmd.Process.Pid)
-				r.cmd.Process.Signal(tc.sig) // while traffic still flows
+				if tc.sig != 0 {
+					time.Sleep(700 * time.Millisecond)
+					r.cmd.Process.Signal(tc.sig) // while traffic still flows
+				}
 				code := r.wait(t)
 				conns := stop()
 				if got := strings.Fields(st["Uid"]); len(got) != 4 || got[0] != tc.uid || got[1] != tc.uid || got[2] != tc.uid {
@@ -495,15 +501,15 @@ func TestCaptureCommand(t *testing.T) {
 					t.Fatalf("exit status %d after %v; stderr:\n%s", code, tc.sig, r.Stderr())
 				}
 				n := capturedCount(t, r.Stderr())
-				if n < 3*conns/2 || n < 50 {
-					t.Errorf("%d packets captured for %d connections: the traffic did not get through", n, conns)
+				if n < 3*conns/2 || n < 50 || (tc.want != 0 && n != tc.want) {
+					t.Errorf("%d packets captured for %d connections: the traffic did not get through, or -c was not kept", n, conns)
 				}
 				for tool, got := range packetsIn(t, file) {
 					if got != n {
 						t.Errorf("%s reads %d packets from %s; synfin said %d packets captured", tool, got, tc.file, n)
 					}
 				}
-				t.Logf("%v: %d connections, %d packets captured", tc.sig, conns, n)
+				t.Logf("%s: %d connections, %d packets captured", tc.name, conns, n)
 			})
 		}
 	})
