@@ -50,6 +50,7 @@ func workers() int {
 type batch struct {
 	frames  []wire.Frame
 	data    []byte // the frames' bytes
+	offs    []int  // where each frame's bytes start in data
 	out     []byte
 	skipped int
 	ready   chan struct{} // a token when out is printed
@@ -108,6 +109,7 @@ func readParallel(env *Env, src input.Source, flt *frameFilter, popt tcpdump.Opt
 		fltErr error // a filter that does not compile for a link type
 		cur    *batch
 		send   = func() {
+			cur.seal()
 			work <- cur
 			order <- cur
 			cur = nil
@@ -127,15 +129,17 @@ reading:
 		} else if !ok {
 			continue
 		}
-		if cur != nil && (len(cur.frames) == cap(cur.frames) || len(cur.data)+len(f.Data) > cap(cur.data)) {
+		if cur != nil && (len(cur.frames) == batchFrames || len(cur.data) > 0 && len(cur.data)+len(f.Data) > batchBytes) {
 			send()
 		}
 		if cur == nil {
 			if len(free) == 0 && made < cap(free) {
 				made++
+				// A batch starts small and grows to its limits as it is
+				// filled, so that reading a small file costs little.
 				cur = &batch{
-					frames: make([]wire.Frame, 0, batchFrames),
-					data:   make([]byte, 0, batchBytes),
+					frames: make([]wire.Frame, 0, 64),
+					data:   make([]byte, 0, 16<<10),
 					ready:  make(chan struct{}, 1),
 				}
 			} else {
@@ -145,13 +149,11 @@ reading:
 					break reading
 				}
 			}
-			cur.frames, cur.data = cur.frames[:0], cur.data[:0]
+			cur.frames, cur.data, cur.offs = cur.frames[:0], cur.data[:0], cur.offs[:0]
 		}
-		start := len(cur.data)
-		cur.data = append(cur.data, f.Data...) // grows only for a frame larger than a batch
-		g := f
-		g.Data = cur.data[start:len(cur.data):len(cur.data)]
-		cur.frames = append(cur.frames, g)
+		cur.offs = append(cur.offs, len(cur.data))
+		cur.data = append(cur.data, f.Data...)
+		cur.frames = append(cur.frames, f) // Data is set by seal: data may move as it grows
 	}
 	if cur != nil && len(cur.frames) > 0 {
 		send()
@@ -176,6 +178,17 @@ reading:
 		return err
 	}
 	return nil
+}
+
+// seal points each frame at its bytes, once data has stopped growing.
+func (b *batch) seal() {
+	for i := range b.frames {
+		end := len(b.data)
+		if i+1 < len(b.offs) {
+			end = b.offs[i+1]
+		}
+		b.frames[i].Data = b.data[b.offs[i]:end:end]
+	}
 }
 
 // printBatches decodes and prints the frames of each batch from work.
