@@ -5,6 +5,10 @@
 // It is written by hand because no Go library reproduces tcpdump's text
 // byte for byte, and because synfin needs it fast and without allocation
 // per packet: a Printer appends each packet's lines to a caller's buffer.
+// Numbers are formatted in place and the clock text once per second. With
+// options that make each line depend on its packet alone (see
+// Options.Stateless), several Printers may print parts of one capture side
+// by side.
 // The oracles are tcpdump's own test outputs and the installed tcpdump
 // (see the tests); behaviour follows tcpdump's printers (print-tcp.c,
 // print-ip.c, print-ip6.c, print-ether.c, print-sll.c, print-null.c,
