@@ -40,8 +40,10 @@ const (
 	maxSpare  = 1 // a spare chunk is resident memory
 	posShift  = 32
 	// An entry starts with its length (4 bytes), the time of the
-	// connection's last segment (8) and its ID (8).
-	entryHead = 20
+	// connection's last segment (8), its ID (8) and the frame number of
+	// its last segment (8), which orders the stores of trackers merged by
+	// Absorb.
+	entryHead = 28
 )
 
 // entry is one snapshot in the store.
@@ -49,6 +51,7 @@ type entry struct {
 	pos   uint64
 	last  int64
 	id    uint64
+	seg   int
 	key   key
 	state []byte
 	size  int
@@ -121,14 +124,15 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 
 // put stores a snapshot of the connection with key k; state is what
 // conn.appendState wrote.
-func (f *frozen) put(k key, id uint64, last int64, state []byte) {
+func (f *frozen) put(k key, id uint64, last SegRef, state []byte) {
 	if f.index == nil {
 		f.index = make(map[uint64]uint64)
 	}
 	b := f.buf[:0]
 	b = append(b, 0, 0, 0, 0)
-	b = binary.LittleEndian.AppendUint64(b, uint64(last))
+	b = binary.LittleEndian.AppendUint64(b, uint64(last.Time))
 	b = binary.LittleEndian.AppendUint64(b, id)
+	b = binary.LittleEndian.AppendUint64(b, uint64(last.Seg))
 	w := snapshot.Writer{B: b}
 	w.Addr(k.a.Addr())
 	w.Uint(uint64(k.a.Port()))
@@ -232,7 +236,8 @@ func (f *frozen) at(pos uint64) entry {
 	b := c[pos&(1<<posShift-1):]
 	n := binary.LittleEndian.Uint32(b)
 	b = b[:n]
-	e := entry{pos: pos, last: int64(binary.LittleEndian.Uint64(b[4:])), id: binary.LittleEndian.Uint64(b[12:])}
+	e := entry{pos: pos, last: int64(binary.LittleEndian.Uint64(b[4:])), id: binary.LittleEndian.Uint64(b[12:]),
+		seg: int(binary.LittleEndian.Uint64(b[20:]))}
 	r := snapshot.Reader{B: b[entryHead:]}
 	aa := r.Addr()
 	ap := uint16(r.Uint())
@@ -297,4 +302,31 @@ func (f *frozen) remove(e entry) {
 	if e.pos == f.tail {
 		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][e.pos&(1<<posShift-1):]))
 	}
+}
+
+// putEntry appends entry bytes b, as put wrote them for key k, at the
+// head.
+func (f *frozen) putEntry(k key, b []byte) {
+	if f.index == nil {
+		f.index = make(map[uint64]uint64)
+	}
+	f.setPos(k, 0, f.append(b))
+	f.live += len(b)
+	if f.none {
+		f.head = false
+	}
+}
+
+// rawAt returns the bytes of the entry at pos.
+func (f *frozen) rawAt(pos uint64) []byte { return f.entryBytes(pos) }
+
+// free gives back f's chunks and leaves it empty.
+func (f *frozen) free() {
+	for _, c := range f.chunks {
+		freeChunk(c)
+	}
+	for _, c := range f.spare {
+		freeChunk(c)
+	}
+	*f = frozen{}
 }

@@ -43,6 +43,11 @@ type Config struct {
 	Done func(*Conn)
 	// Zeek, when set, makes a ZeekEngine per connection for Conn.Zeek.
 	Zeek func() ZeekEngine
+	// IndexIDs numbers connections by the frame number of their first
+	// segment rather than 1, 2, ...: trackers that each follow part of
+	// one capture then give every connection an ID of its own, in the
+	// order of the capture (see Tick and Absorb).
+	IndexIDs bool
 	// OnSegment, when set, is called after each segment is tracked, with
 	// its connection and, with Segments, its record (else nil). Both are
 	// reused after the call.
@@ -255,6 +260,9 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 	t.nextID++
 	t.stats.Conns++
 	c.ID = t.nextID
+	if t.cfg.IndexIDs {
+		c.ID = uint64(index)
+	}
 	c.key = k
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
@@ -298,7 +306,7 @@ func (t *Tracker) alloc() *conn {
 func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
 	c.appendState(&t.w, &t.ctx)
-	s.put(c.key, c.ID, c.Last.Time, t.w.B)
+	s.put(c.key, c.ID, c.Last, t.w.B)
 	t.active.remove(c)
 	delete(t.table, c.key)
 	c.reset()

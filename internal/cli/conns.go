@@ -95,11 +95,32 @@ func runConns(env *Env, args []string) error {
 		}
 		_, werr = out.Write(buf)
 	}
-	err := track(env, file, strings.Join(fs.Args(), " "), tcpstate.Config{MaxConns: maxConns, Done: done})
+	expr := strings.Join(fs.Args(), " ")
+	var err error
+	if n := shardsFor(maxConns); n > 1 {
+		err = trackSharded(env, file, expr, asJSON, n, &errWriter{w: out, err: &werr})
+	} else {
+		err = track(env, file, expr, tcpstate.Config{MaxConns: maxConns, Done: done})
+	}
 	if werr != nil {
 		return werr
 	}
 	return err
+}
+
+// errWriter keeps the first error of w in err and writes nothing after.
+type errWriter struct {
+	w   io.Writer
+	err *error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if *e.err != nil {
+		return 0, *e.err
+	}
+	n, err := e.w.Write(b)
+	*e.err = err
+	return n, err
 }
 
 // track reads file, filters it with expr and feeds the tracker; the
@@ -201,7 +222,11 @@ func (z *zeekEngine) Fields() tcpstate.ZeekFields {
 // connection did.
 func appendConnRow(b []byte, c *tcpstate.Conn) []byte {
 	b = padRight(strconv.AppendUint(b, c.ID, 10), len(b), 4)
-	b = append(b, ' ')
+	return appendConnRowRest(append(b, ' '), c)
+}
+
+// appendConnRowRest is appendConnRow after the ID.
+func appendConnRowRest(b []byte, c *tcpstate.Conn) []byte {
 	b = padRight(appendAddrPort(b, c.Client.AddrPort()), len(b), 39)
 	b = append(b, ' ')
 	b = padRight(appendAddrPort(b, c.Server.AddrPort()), len(b), 39)

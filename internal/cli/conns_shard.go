@@ -1,0 +1,448 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"synfin/input"
+	"synfin/tcpstate"
+	"synfin/wire"
+	"synfin/zeekconn"
+)
+
+// connsShards is how many trackers conns runs at once, each on its own
+// goroutine, when it has more than one processor. Tests set it.
+var connsShards = 2
+
+// Sharded tracking: the reading goroutine hands the frames out in
+// batches to every shard; each shard tracks the connections whose
+// 4-tuple hashes to it and only advances its clock with the others'
+// frames (tcpstate.Tracker.Tick). Every connection a shard creates or
+// hands out becomes an event keyed by where one tracker would have done
+// it: the frame, then hand-outs at 2MSL before idle ones before a port
+// reuse before the creation, then the connection's last segment (which
+// orders the connections one tracker hands out at one tick); the ones
+// left at the end go in ID order. Events are rendered in the shards and
+// merged in key order by one goroutine, which numbers the connections
+// 1, 2, ... in the order they were created. Should the capture's clock
+// ever go back, the shards stop and one tracker absorbs the others'
+// connections and goes on alone (see tcpstate.Tracker.Absorb).
+
+const (
+	shardBatch    = 1024    // frames in a batch
+	shardBatchMem = 1 << 18 // bytes of frames in a batch, at most, past one frame
+	shardLines    = 1 << 16 // bytes of lines in an event chunk, at most, past one line
+	shardQueue    = 4       // batches and event chunks in flight per shard
+)
+
+// Event classes, in the order one tracker produces them at one frame.
+const (
+	evClosed  = iota // handed out after 2MSL
+	evIdle           // handed out idle
+	evReused         // handed out as its tuple was reused
+	evCreated        // a connection began
+	evFlushed        // handed out at the end of the capture
+)
+
+type shardFrame struct {
+	fr    wire.Frame
+	shard int // -1: not a TCP segment
+	off   int // of fr.Data in the batch's buf
+}
+
+type frameBatch struct {
+	frames []shardFrame
+	buf    []byte
+	wg     sync.WaitGroup // shards still reading it
+}
+
+type connEvent struct {
+	eventKey
+	id, prev   uint64 // frame numbers of the connection's first segment and of its predecessor's
+	keep       bool   // its ID is wanted later, by the connection that reused its tuple
+	start, end int    // its line in the chunk's lines
+}
+
+// eventKey orders events as one tracker would produce them.
+type eventKey struct {
+	p     int
+	class uint8
+	sub   int
+}
+
+func (a eventKey) less(b eventKey) bool {
+	if a.p != b.p {
+		return a.p < b.p
+	}
+	if a.class != b.class {
+		return a.class < b.class
+	}
+	return a.sub < b.sub
+}
+
+// eventChunk holds a shard's events in order; it has sent every event up
+// to mark.
+type eventChunk struct {
+	shard  int
+	events []connEvent
+	lines  []byte
+	mark   eventKey
+}
+
+// everything is the mark of a shard that has finished.
+var everything = eventKey{math.MaxInt, math.MaxUint8, math.MaxInt}
+
+type connShard struct {
+	id     int
+	t      *tcpstate.Tracker
+	asJSON bool
+	p      int  // frame being tracked
+	flush  bool // the capture has ended
+	chunk  *eventChunk
+	free   chan *eventChunk
+	out    chan<- *eventChunk
+}
+
+// add appends e, sending the chunk on when it is full.
+func (s *connShard) add(e connEvent) {
+	s.chunk.events = append(s.chunk.events, e)
+	if len(s.chunk.events) >= shardBatch || len(s.chunk.lines) >= shardLines {
+		s.send(e.eventKey)
+	}
+}
+
+// send hands the chunk, complete up to mark, to the merger.
+func (s *connShard) send(mark eventKey) {
+	s.chunk.mark = mark
+	s.out <- s.chunk
+	s.newChunk()
+}
+
+// finish hands out what is left at the end of the capture.
+func (s *connShard) finish() {
+	s.flush = true
+	s.t.Flush()
+	s.chunk.mark = everything
+	s.out <- s.chunk
+	s.chunk = nil
+}
+
+func (s *connShard) done(c *tcpstate.Conn) {
+	e := connEvent{eventKey: eventKey{p: s.p, sub: c.Last.Seg}, id: c.ID, prev: c.Reuse.Prev, keep: c.End == tcpstate.EndReused}
+	switch {
+	case s.flush:
+		e.class, e.p, e.sub = evFlushed, math.MaxInt, int(c.ID)
+	case c.End == tcpstate.EndIdle:
+		e.class = evIdle
+	case c.End == tcpstate.EndReused:
+		e.class = evReused
+	default:
+		e.class = evClosed
+	}
+	ch := s.chunk
+	e.start = len(ch.lines)
+	if s.asJSON {
+		ch.lines = appendConnJSON(ch.lines, c)
+	} else {
+		ch.lines = appendConnRowRest(ch.lines, c)
+	}
+	e.end = len(ch.lines)
+	s.add(e)
+}
+
+// track tracks one frame of a batch.
+func (s *connShard) track(f *shardFrame) {
+	s.p = f.fr.Index
+	switch f.shard {
+	case -1:
+	case s.id:
+		n := s.t.Stats().Conns
+		s.t.Frame(&f.fr)
+		if s.t.Stats().Conns != n {
+			s.add(connEvent{eventKey: eventKey{p: s.p, class: evCreated}, id: uint64(s.p)})
+		}
+	default:
+		s.t.Tick(f.fr.Time)
+	}
+}
+
+func (s *connShard) newChunk() {
+	c := <-s.free
+	c.shard, c.events, c.lines, c.mark = s.id, c.events[:0], c.lines[:0], eventKey{}
+	s.chunk = c
+}
+
+// shardKey spreads connections over shards by their 4-tuple, the same
+// whichever way a segment goes.
+func shardKey(p *wire.Packet, n int) int {
+	a, b := p.Src.As16(), p.Dst.As16()
+	var h uint64
+	for i := range 16 {
+		h += uint64(a[i]^b[i]) * uint64(i+1)
+		h += uint64(a[i]) + uint64(b[i])
+	}
+	h += uint64(p.SrcPort) + uint64(p.DstPort)
+	h ^= uint64(p.SrcPort ^ p.DstPort)
+	h *= 0x9e3779b97f4a7c15
+	return int(h>>33) % n
+}
+
+// trackSharded does what track does for conns, on n trackers.
+func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer) error {
+	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
+	shards := make([]*connShard, n)
+	in := make([]chan *frameBatch, n)
+	events := make(chan *eventChunk, n*shardQueue)
+	for i := range shards {
+		s := &connShard{id: i, asJSON: asJSON, free: make(chan *eventChunk, shardQueue), out: events}
+		for range shardQueue {
+			s.free <- &eventChunk{}
+		}
+		s.t = tcpstate.New(tcpstate.Config{IndexIDs: true, Done: s.done,
+			Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }})
+		shards[i] = s
+		in[i] = make(chan *frameBatch, shardQueue)
+	}
+	batches := make(chan *frameBatch, shardQueue)
+	for range shardQueue {
+		batches <- &frameBatch{}
+	}
+
+	var (
+		running sync.WaitGroup
+		final   bool // the shards flush their trackers when the input ends
+	)
+	for i, s := range shards {
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			s.newChunk()
+			for b := range in[i] {
+				for j := range b.frames {
+					s.track(&b.frames[j])
+				}
+				s.send(eventKey{s.p, math.MaxUint8, math.MaxInt})
+				b.wg.Done()
+			}
+			if final {
+				s.finish()
+			}
+		}()
+	}
+	merged := make(chan error, 1)
+	go func() { merged <- mergeConnEvents(shards, events, asJSON, out) }()
+
+	var (
+		fr      wire.Frame
+		pkt     wire.Packet
+		flt     = newFrameFilter(expr)
+		readErr error
+		b       = <-batches
+		last    = int64(math.MinInt64)
+		alone   = false // the clock went back: shard 0 goes on alone
+	)
+	send := func() {
+		if len(b.frames) == 0 {
+			return
+		}
+		for i := range b.frames {
+			f := &b.frames[i]
+			f.fr.Data = b.buf[f.off : f.off+len(f.fr.Data) : f.off+len(f.fr.Data)]
+		}
+		b.wg.Add(n)
+		for _, c := range in {
+			c <- b
+		}
+		// The batch comes back once every shard is done with it.
+		go func(b *frameBatch) {
+			b.wg.Wait()
+			b.frames, b.buf = b.frames[:0], b.buf[:0]
+			batches <- b
+		}(b)
+		b = <-batches
+	}
+	stop := func(flush bool) {
+		send()
+		final = flush
+		for _, c := range in {
+			close(c)
+		}
+		running.Wait()
+	}
+	s0 := shards[0]
+	for {
+		if err := env.Ctx.Err(); err != nil {
+			readErr = err
+			break
+		}
+		if err := src.Next(&fr); err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if ok, ferr := flt.match(&fr); ferr != nil {
+			if !alone {
+				stop(false)
+			}
+			close(events)
+			<-merged
+			return ferr
+		} else if !ok {
+			continue
+		}
+		if !alone && fr.Time < last {
+			// The clock goes back: from here one tracker must decide
+			// alone which connections the clock has left behind.
+			stop(false)
+			for _, s := range shards[1:] {
+				s0.t.Absorb(s.t)
+				s.chunk.mark = everything
+				events <- s.chunk
+				s.chunk = nil
+			}
+			alone = true
+		}
+		if alone {
+			f := shardFrame{fr: fr, shard: 0}
+			s0.track(&f)
+			continue
+		}
+		last = fr.Time
+		f := shardFrame{fr: fr, shard: -1, off: len(b.buf)}
+		if pkt.Decode(fr.Link, fr.Data) == nil && pkt.HasTCP {
+			f.shard = shardKey(&pkt, n)
+		}
+		b.buf = append(b.buf, fr.Data...)
+		b.frames = append(b.frames, f)
+		if len(b.frames) >= shardBatch || len(b.buf) >= shardBatchMem {
+			send()
+		}
+	}
+	if alone {
+		s0.finish()
+	} else {
+		stop(true)
+	}
+	close(events)
+	if err := <-merged; err != nil {
+		return err
+	}
+	return readErr
+}
+
+// mergeConnEvents writes the shards' lines in the order one tracker
+// would have handed their connections out, with IDs 1, 2, ...
+func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool, out io.Writer) error {
+	n := len(shards)
+	queues := make([][]*eventChunk, n) // chunks received, oldest first
+	heads := make([]int, n)            // next event in queues[i][0]
+	marks := make([]eventKey, n)
+	ids := make(map[uint64]uint64)
+	var (
+		next        uint64
+		werr        error
+		line, line2 []byte
+	)
+	write := func(c *eventChunk, e *connEvent) {
+		if e.class == evCreated {
+			next++
+			ids[e.id] = next
+			return
+		}
+		id := ids[e.id]
+		if !e.keep {
+			delete(ids, e.id)
+		}
+		b := c.lines[e.start:e.end]
+		line = line[:0]
+		if asJSON {
+			line = replaceID(line, b, `,"id":`, e.id, id)
+			if e.prev != 0 {
+				prev := ids[e.prev]
+				delete(ids, e.prev)
+				line2 = replaceID(line2[:0], line, `"prev_id":`, e.prev, prev)
+				line, line2 = line2, line
+			}
+		} else {
+			line = padRight(strconv.AppendUint(line, id, 10), 0, 4)
+			line = append(append(line, ' '), b...)
+			if e.prev != 0 {
+				delete(ids, e.prev)
+			}
+		}
+		if werr == nil {
+			_, werr = out.Write(line)
+		}
+	}
+	for c := range events {
+		queues[c.shard] = append(queues[c.shard], c)
+		marks[c.shard] = c.mark
+		for {
+			// The smallest head, if every other shard has got past it.
+			best := -1
+			var be *connEvent
+			for i := range n {
+				for len(queues[i]) > 0 && heads[i] == len(queues[i][0].events) {
+					shards[i].free <- queues[i][0]
+					queues[i] = queues[i][1:]
+					heads[i] = 0
+				}
+				if len(queues[i]) == 0 || heads[i] == len(queues[i][0].events) {
+					continue
+				}
+				e := &queues[i][0].events[heads[i]]
+				if be == nil || e.less(be.eventKey) {
+					best, be = i, e
+				}
+			}
+			if be == nil {
+				break
+			}
+			ready := true
+			for i := range n {
+				if i != best && marks[i].less(be.eventKey) {
+					ready = false
+				}
+			}
+			if !ready {
+				break
+			}
+			write(queues[best][0], be)
+			heads[best]++
+		}
+	}
+	return werr
+}
+
+// replaceID appends line with the number old after key replaced by id.
+func replaceID(dst, line []byte, key string, old, id uint64) []byte {
+	i := bytes.Index(line, []byte(key))
+	if i < 0 {
+		return append(dst, line...)
+	}
+	i += len(key)
+	j := i + len(strconv.AppendUint(nil, old, 10))
+	dst = append(dst, line[:i]...)
+	dst = strconv.AppendUint(dst, id, 10)
+	return append(dst, line[j:]...)
+}
+
+// shardsFor says how many trackers conns should run.
+func shardsFor(maxConns int) int {
+	if maxConns > 0 || runtime.GOMAXPROCS(0) < 2 {
+		return 1
+	}
+	return connsShards
+}

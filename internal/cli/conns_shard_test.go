@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"synfin/gen"
+	"synfin/input"
+	"synfin/internal/corpus"
+	"synfin/wire"
+)
+
+// connsWith runs conns over file with n trackers.
+func connsWith(t *testing.T, n int, file string, args ...string) (string, error) {
+	t.Helper()
+	defer func(old int) { connsShards = old }(connsShards)
+	connsShards = n
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	var out bytes.Buffer
+	env := &Env{Ctx: context.Background(), Stdout: &out, Stderr: &bytes.Buffer{}}
+	err := runConns(env, append([]string{"-r", file}, args...))
+	return out.String(), err
+}
+
+// pcapOf writes frames as a microsecond pcap of raw IP (link type 101)
+// or Ethernet (1).
+func pcapOf(frames []wire.Frame, link uint32) []byte {
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = append(b, make([]byte, 8)...)
+	b = binary.LittleEndian.AppendUint32(b, 262144)
+	b = binary.LittleEndian.AppendUint32(b, link)
+	for _, f := range frames {
+		b = binary.LittleEndian.AppendUint32(b, uint32(f.Time/1e9))
+		b = binary.LittleEndian.AppendUint32(b, uint32(f.Time%1e9/1e3))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(f.Data)))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(f.Data)))
+		b = append(b, f.Data...)
+	}
+	return b
+}
+
+// TestShardedConnsSameAsOne checks that conns on several trackers prints
+// what it prints on one, byte for byte, in the same order: on a
+// generated workload, on one whose clock goes back half way (where the
+// trackers become one), and on every capture of the corpus.
+func TestShardedConnsSameAsOne(t *testing.T) {
+	dir := t.TempDir()
+	var pcap bytes.Buffer
+	if _, err := gen.Write(&pcap, gen.Config{Conns: 4000, Seed: 11, Rate: 100}); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{filepath.Join(dir, "gen.pcap")}
+	if err := os.WriteFile(files[0], pcap.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The same with the clock set back by 90 s at one frame half way.
+	src, err := input.FromReader(bytes.NewReader(pcap.Bytes()), input.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames []wire.Frame
+	var link wire.LinkType
+	for {
+		var f wire.Frame
+		if src.Next(&f) != nil {
+			break
+		}
+		f.Data = append([]byte(nil), f.Data...)
+		link = f.Link
+		frames = append(frames, f)
+	}
+	frames[len(frames)/2].Time -= 90e9
+	frames[len(frames)/2+1].Time -= 1e9
+	back := filepath.Join(dir, "back.pcap")
+	linkType := map[wire.LinkType]uint32{wire.LinkEthernet: 1, wire.LinkRaw: 101}[link]
+	if err := os.WriteFile(back, pcapOf(frames, linkType), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, back)
+	filepath.WalkDir(corpus.Dir(t), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return nil
+	})
+
+	for _, file := range files {
+		for _, args := range [][]string{nil, {"--json"}, {"--json", "tcp port 9988 or tcp port 80"}} {
+			want, wantErr := connsWith(t, 1, file, args...)
+			for _, n := range []int{2, 3} {
+				got, err := connsWith(t, n, file, args...)
+				if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+					t.Fatalf("%s %v, %d trackers: error %v, want %v", file, args, n, err, wantErr)
+				}
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("%s %v, %d trackers (-one +sharded):\n%s", file, args, n, d)
+				}
+			}
+		}
+	}
+}
