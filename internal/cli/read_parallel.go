@@ -134,12 +134,20 @@ reading:
 		}
 		if cur == nil {
 			if len(free) == 0 && made < cap(free) {
+				// The first batch starts small and grows to its limits as
+				// it is filled, so that reading a small file costs little;
+				// once it is full the read is a long one, and the others
+				// are made at full size.
+				nf, nb := 64, 16<<10
+				if made > 0 {
+					nf, nb = batchFrames, batchBytes
+				}
 				made++
-				// A batch starts small and grows to its limits as it is
-				// filled, so that reading a small file costs little.
 				cur = &batch{
-					frames: make([]wire.Frame, 0, 64),
-					data:   make([]byte, 0, 16<<10),
+					frames: make([]wire.Frame, 0, nf),
+					data:   make([]byte, 0, nb),
+					offs:   make([]int, 0, nf),
+					out:    make([]byte, 0, nb),
 					ready:  make(chan struct{}, 1),
 				}
 			} else {
