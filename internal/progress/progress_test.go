@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"synfin/internal/progress/ptytest"
 )
 
@@ -265,5 +267,44 @@ func TestRenderSteady(t *testing.T) {
 		if end != want || len(line) != 79 {
 			t.Errorf("done %d: %q: bar ends at %d, want %d", done, line, end, want)
 		}
+	}
+}
+
+// fileFlags returns f's status flags, without touching its mode.
+func fileFlags(t *testing.T, f *os.File) int {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
+		t.Fatal(err, ferr)
+	}
+	return flags
+}
+
+// TestTerminalLeavesModeAlone: asking whether a file is a terminal, and
+// how wide, does not switch it to blocking mode (File.Fd would, for every
+// process that shares the descriptor).
+func TestTerminalLeavesModeAlone(t *testing.T) {
+	_, tty := ptytest.Open(t)
+	before := fileFlags(t, tty)
+	if before&unix.O_NONBLOCK == 0 {
+		t.Skip("the pseudo-terminal did not open non-blocking")
+	}
+	if !IsTerminal(tty) {
+		t.Fatal("not a terminal")
+	}
+	rc, _ := tty.SyscallConn()
+	rc.Control(func(fd uintptr) {
+		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 123})
+	})
+	if got := Width(tty); got != 123 {
+		t.Errorf("width %d, want 123", got)
+	}
+	if after := fileFlags(t, tty); after != before {
+		t.Errorf("flags %#x after the checks, %#x before", after, before)
 	}
 }
