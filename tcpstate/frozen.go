@@ -21,12 +21,15 @@ type frozen struct {
 	index  map[uint64]uint64
 	extra  map[key]uint64
 	chunks [][]byte // chunks[0] has sequence number first
-	first  uint64
-	tail   uint64 // position of the oldest snapshot not yet taken out
-	spare  [][]byte
-	buf    []byte
-	size   int // bytes in chunks
-	live   int // bytes of current snapshots
+	// The other slice of chunk headers compact copies into, kept so that
+	// compacting allocates nothing.
+	oldChunks [][]byte
+	first     uint64
+	tail      uint64 // position of the oldest snapshot not yet taken out
+	spare     [][]byte
+	buf       []byte
+	size      int // bytes in chunks
+	live      int // bytes of current snapshots
 	// The oldest current snapshot's last time, kept so that the tracker
 	// need not find and decode it at every tick of the capture's clock:
 	// head says whether it is known, none that there is no snapshot.
@@ -126,7 +129,7 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 // conn.appendState wrote.
 func (f *frozen) put(k key, id uint64, last SegRef, state []byte) {
 	if f.index == nil {
-		f.index = make(map[uint64]uint64)
+		f.init()
 	}
 	b := f.buf[:0]
 	b = append(b, 0, 0, 0, 0)
@@ -186,7 +189,7 @@ func (f *frozen) append(b []byte) uint64 {
 // old snapshot at the tail would otherwise keep them all).
 func (f *frozen) compact() {
 	old := f.chunks
-	f.chunks = nil // a new slice: old keeps the chunks being read
+	f.chunks = f.oldChunks[:0] // another slice: old keeps the chunks being read
 	tail := f.tail
 	f.first += uint64(len(old))
 	f.size = 0
@@ -211,6 +214,8 @@ func (f *frozen) compact() {
 	for _, c := range old {
 		f.release(c)
 	}
+	clear(old)
+	f.oldChunks = old[:0]
 }
 
 func (f *frozen) keyAt(b []byte) key {
@@ -220,6 +225,15 @@ func (f *frozen) keyAt(b []byte) key {
 	ba := r.Addr()
 	bp := uint16(r.Uint())
 	return key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
+}
+
+// init makes f's index and the slices it keeps reusing, at once, so that
+// a warm store allocates nothing.
+func (f *frozen) init() {
+	f.index = make(map[uint64]uint64)
+	f.chunks = make([][]byte, 0, 16)
+	f.oldChunks = make([][]byte, 0, 16)
+	f.spare = make([][]byte, 0, maxSpare)
 }
 
 func (f *frozen) release(c []byte) {
@@ -308,7 +322,7 @@ func (f *frozen) remove(e entry) {
 // head.
 func (f *frozen) putEntry(k key, b []byte) {
 	if f.index == nil {
-		f.index = make(map[uint64]uint64)
+		f.init()
 	}
 	f.setPos(k, 0, f.append(b))
 	f.live += len(b)

@@ -121,6 +121,10 @@ func New(cfg Config) *Tracker {
 
 func (t *Tracker) newConn() *conn {
 	c := new(conn)
+	// Room for the retransmitted SYNs of a connection attempt, so that
+	// pooled connections rarely need to grow once warm.
+	c.Handshake.SYNRetransmits = make([]Retransmit, 0, 4)
+	c.Handshake.SYNACKRetransmits = make([]Retransmit, 0, 4)
 	c.reset()
 	if t.cfg.Zeek != nil {
 		c.zeek = t.cfg.Zeek()

@@ -84,6 +84,9 @@ type span struct{ seq, upper uint64 }
 
 func (e *endpoint) reset(isOrig bool) {
 	p := e.pending[:0]
+	if p == nil {
+		p = make([]span, 0, 4) // room for a few holes: no growing once warm
+	}
 	*e = endpoint{isOrig: isOrig, chkThresh: 1, rxmtThresh: 1, win0Thresh: 1, gapThresh: 1,
 		lastReassem: 1, trimSeq: 1, pending: p}
 }
@@ -96,6 +99,9 @@ func (c *Conn) Reset(cfg *Config, t int64, p *wire.Packet) {
 		cfg = &zeroConfig
 	}
 	h := c.history[:0]
+	if h == nil {
+		h = make([]byte, 0, 24) // most histories fit: no growing once warm
+	}
 	e0, e1 := c.ep[0].pending, c.ep[1].pending
 	*c = Conn{cfg: cfg, tm: cfg.timers(), history: h, start: t, last: t, active: true}
 	c.ep[0].pending, c.ep[1].pending = e0, e1
@@ -859,9 +865,36 @@ type Record struct {
 
 // Record returns the conn.log fields as Zeek would log them if the
 // connection ended now.
-func (c *Conn) Record() Record {
+func (c *Conn) Record() Record { return c.record(string(c.history)) }
+
+// RecordCached is Record with the history string taken from hc, so that
+// the histories seen before cost no allocation.
+func (c *Conn) RecordCached(hc *HistoryCache) Record { return c.record(hc.get(c.history)) }
+
+// HistoryCache keeps history strings for reuse. The zero value is ready;
+// it is not safe for concurrent use.
+type HistoryCache struct{ m map[string]string }
+
+// maxHistories bounds a HistoryCache: a capture can make up histories
+// without end, a few shapes make most of them.
+const maxHistories = 4096
+
+func (hc *HistoryCache) get(b []byte) string {
+	if s, ok := hc.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if hc.m == nil {
+		hc.m = make(map[string]string)
+	}
+	if len(hc.m) < maxHistories {
+		hc.m[s] = s
+	}
+	return s
+}
+
+func (c *Conn) record(h string) Record {
 	o, r := &c.ep[c.orig], &c.ep[c.orig^1]
-	h := string(c.history)
 	rec := Record{
 		TS: c.start, Orig: c.Orig(), Resp: c.Resp(), Duration: c.last - c.start,
 		ConnState:   ConnState(o.state, r.state, o.size(r), r.size(o), h),

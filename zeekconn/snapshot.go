@@ -96,6 +96,9 @@ func (c *Conn) LoadState(cfg *Config, r *snapshot.Reader, ctx *snapshot.Context)
 		cfg = &zeroConfig
 	}
 	h := c.history[:0]
+	if h == nil {
+		h = make([]byte, 0, 24) // as Reset: no growing once warm
+	}
 	p0, p1 := c.ep[0].pending[:0], c.ep[1].pending[:0]
 	*c = Conn{cfg: cfg, tm: cfg.timers()}
 	base := ctx.Base

@@ -139,7 +139,8 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) error {
 	if cfg.Zeek == nil {
 		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }
+		hc := new(zeekconn.HistoryCache)
+		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
 	}
 	t := tcpstate.New(cfg)
 	var (
@@ -193,6 +194,7 @@ func (s *frameSlice) Next(f *wire.Frame) error {
 // missed_bytes, computed by package zeekconn.
 type zeekEngine struct {
 	cfg *zeekconn.Config
+	hc  *zeekconn.HistoryCache // one per tracker
 	c   zeekconn.Conn
 }
 
@@ -210,7 +212,12 @@ func (z *zeekEngine) LoadState(r *snapshot.Reader, ctx *snapshot.Context) error 
 }
 
 func (z *zeekEngine) Fields() tcpstate.ZeekFields {
-	r := z.c.Record()
+	var r zeekconn.Record
+	if z.hc != nil {
+		r = z.c.RecordCached(z.hc)
+	} else {
+		r = z.c.Record()
+	}
 	return tcpstate.ZeekFields{Valid: true, ConnState: r.ConnState, History: r.History, MissedBytes: r.MissedBytes,
 		Orig: r.Orig, Resp: r.Resp, OrigBytes: r.OrigBytes, RespBytes: r.RespBytes,
 		OrigPkts: uint64(r.OrigPkts), RespPkts: uint64(r.RespPkts),

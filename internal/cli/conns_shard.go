@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"synfin/input"
 	"synfin/tcpstate"
@@ -58,7 +59,7 @@ type shardFrame struct {
 type frameBatch struct {
 	frames []shardFrame
 	buf    []byte
-	wg     sync.WaitGroup // shards still reading it
+	refs   atomic.Int32 // shards still reading it
 }
 
 type connEvent struct {
@@ -209,8 +210,9 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		for range shardQueue {
 			s.free <- &eventChunk{}
 		}
+		hc := new(zeekconn.HistoryCache) // the shard's own: no locks
 		s.t = tcpstate.New(tcpstate.Config{IndexIDs: true, Done: s.done,
-			Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg} }})
+			Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }})
 		shards[i] = s
 		in[i] = make(chan *frameBatch, shardQueue)
 	}
@@ -233,7 +235,11 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 					s.track(&b.frames[j])
 				}
 				s.send(eventKey{s.p, math.MaxUint8, math.MaxInt})
-				b.wg.Done()
+				// The last shard done with the batch gives it back.
+				if b.refs.Add(-1) == 0 {
+					b.frames, b.buf = b.frames[:0], b.buf[:0]
+					batches <- b
+				}
 			}
 			if final {
 				s.finish()
@@ -260,16 +266,10 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 			f := &b.frames[i]
 			f.fr.Data = b.buf[f.off : f.off+len(f.fr.Data) : f.off+len(f.fr.Data)]
 		}
-		b.wg.Add(n)
+		b.refs.Store(int32(n))
 		for _, c := range in {
 			c <- b
 		}
-		// The batch comes back once every shard is done with it.
-		go func(b *frameBatch) {
-			b.wg.Wait()
-			b.frames, b.buf = b.frames[:0], b.buf[:0]
-			batches <- b
-		}(b)
 		b = <-batches
 	}
 	stop := func(flush bool) {
