@@ -1,5 +1,7 @@
 package tcpstate
 
+import "math"
+
 // A capture can be tracked by several Trackers at once, each given the
 // segments of some connections (by a hash of their 4-tuple) and the
 // clock of all of them (Tick). With Config.IndexIDs their connections
@@ -15,7 +17,9 @@ package tcpstate
 func (t *Tracker) Tick(ts int64) {
 	if ts > t.now {
 		t.now = ts
-		t.expire()
+		if ts > t.due {
+			t.expire()
+		}
 	}
 }
 
@@ -44,6 +48,7 @@ func (t *Tracker) Absorb(o *Tracker) {
 	t.stats.PeakOpen += o.stats.PeakOpen // a bound: the peaks may differ in time
 	o.stats = Stats{}
 	t.nextID = max(t.nextID, o.nextID)
+	t.due = math.MinInt64
 }
 
 // mergeLists merges two lists, each most recently active first, into

@@ -2,6 +2,7 @@ package tcpstate
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -95,8 +96,12 @@ type Tracker struct {
 	nextID uint64
 	now    int64
 	stats  Stats
-	pkt    wire.Packet
-	flush  []flushed
+	// due is when the clock gets past something expire would hand out
+	// or freeze; math.MinInt64 after the lists change. It spares Tick,
+	// called for every segment of other trackers, most calls to expire.
+	due   int64
+	pkt   wire.Packet
+	flush []flushed
 }
 
 // New returns a Tracker.
@@ -107,7 +112,7 @@ func New(cfg Config) *Tracker {
 	if cfg.TimeWait == 0 {
 		cfg.TimeWait = DefaultTimeWait
 	}
-	t := &Tracker{cfg: cfg, table: make(map[key]*conn)}
+	t := &Tracker{cfg: cfg, table: make(map[key]*conn), due: math.MinInt64}
 	t.snap = !cfg.Segments
 	if cfg.Zeek != nil {
 		// Every engine comes from the same constructor: the first tells.
@@ -189,6 +194,7 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	if t.cfg.OnSegment != nil {
 		t.onSegment(c, index)
 	}
+	t.due = math.MinInt64
 	if c.bothClosed() && t.snap {
 		t.freeze(&t.ice, c)
 	} else if c.bothClosed() {
@@ -242,6 +248,34 @@ func (t *Tracker) expire() {
 	for c := t.active.back(); t.snap && c != nil && c.Last.Time+coldAfter < t.now; c = t.active.back() {
 		t.freeze(&t.cold, c)
 	}
+	t.due = t.nextDue()
+}
+
+// nextDue is the clock past which expire has something to do: the
+// earliest deadline among the fronts of the lists and stores it looks at.
+func (t *Tracker) nextDue() int64 {
+	due := int64(math.MaxInt64)
+	tw, idle := int64(t.cfg.TimeWait), int64(t.cfg.IdleTimeout)
+	if t.snap {
+		if last, ok := t.ice.oldestLast(); ok {
+			due = min(due, last+tw)
+		}
+		if last, ok := t.cold.oldestLast(); ok && idle >= 0 {
+			due = min(due, last+idle)
+		}
+	}
+	if c := t.closed.back(); c != nil {
+		due = min(due, c.Last.Time+tw)
+	}
+	if c := t.active.back(); c != nil {
+		if idle >= 0 {
+			due = min(due, c.Last.Time+idle)
+		}
+		if t.snap {
+			due = min(due, c.Last.Time+coldAfter)
+		}
+	}
+	return due
 }
 
 func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index int, ts int64) *conn {

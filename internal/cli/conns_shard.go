@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"sync"
@@ -179,18 +181,18 @@ func (s *connShard) newChunk() {
 }
 
 // shardKey spreads connections over shards by their 4-tuple, the same
-// whichever way a segment goes.
+// whichever way a segment goes: a sum of one mix per endpoint.
 func shardKey(p *wire.Packet, n int) int {
-	a, b := p.Src.As16(), p.Dst.As16()
-	var h uint64
-	for i := range 16 {
-		h += uint64(a[i]^b[i]) * uint64(i+1)
-		h += uint64(a[i]) + uint64(b[i])
-	}
-	h += uint64(p.SrcPort) + uint64(p.DstPort)
-	h ^= uint64(p.SrcPort ^ p.DstPort)
-	h *= 0x9e3779b97f4a7c15
+	h := endpointMix(p.Src, p.SrcPort) + endpointMix(p.Dst, p.DstPort)
+	h ^= h >> 29
 	return int(h>>33) % n
+}
+
+func endpointMix(a netip.Addr, port uint16) uint64 {
+	b := a.As16()
+	x := binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
+	x = (x ^ uint64(port)) * 0xbf58476d1ce4e5b9
+	return x ^ x>>31
 }
 
 // trackSharded does what track does for conns, on n trackers.
