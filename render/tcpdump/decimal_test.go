@@ -2,6 +2,7 @@ package tcpdump
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +17,12 @@ func decimalCases() []uint64 {
 	for range 19 {
 		p *= 10
 		vs = append(vs, p-1, p, p+1)
+	}
+	// And random numbers of every length, most of them 32-bit.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		bits := rng.IntN(64) + 1
+		vs = append(vs, rng.Uint64()>>(64-bits), uint64(rng.Uint32()))
 	}
 	return vs
 }
