@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"synfin/internal/offheap"
 	"synfin/internal/snapshot"
 )
 
@@ -18,7 +19,7 @@ type frozen struct {
 	// (16-byte map slots rather than 72), and by key for the few whose
 	// hash another key had first. Positions are unique, so a position
 	// found for an entry's key proves the entry current.
-	index  map[uint64]uint64
+	index  offheap.Map
 	extra  map[key]uint64
 	chunks [][]byte // chunks[0] has sequence number first
 	// The other slice of chunk headers compact copies into, kept so that
@@ -60,7 +61,7 @@ type entry struct {
 	size  int
 }
 
-func (f *frozen) len() int { return len(f.index) + len(f.extra) }
+func (f *frozen) len() int { return f.index.Len() + len(f.extra) }
 
 func hashKey(k key) uint64 {
 	a, b := k.a.Addr().As16(), k.b.Addr().As16()
@@ -75,7 +76,7 @@ func hashKey(k key) uint64 {
 
 // lookup returns where k's snapshot is.
 func (f *frozen) lookup(k key) (uint64, bool) {
-	if pos, ok := f.index[hashKey(k)]; ok && f.keyAt(f.entryBytes(pos)) == k {
+	if pos, ok := f.index.Get(hashKey(k)); ok && f.keyAt(f.entryBytes(pos)) == k {
 		return pos, true
 	}
 	pos, ok := f.extra[k]
@@ -84,7 +85,7 @@ func (f *frozen) lookup(k key) (uint64, bool) {
 
 // current reports whether the snapshot at pos, of key k, is k's latest.
 func (f *frozen) current(k key, pos uint64) bool {
-	if p, ok := f.index[hashKey(k)]; ok && p == pos {
+	if p, ok := f.index.Get(hashKey(k)); ok && p == pos {
 		return true
 	}
 	p, ok := f.extra[k]
@@ -95,12 +96,12 @@ func (f *frozen) current(k key, pos uint64) bool {
 // none).
 func (f *frozen) setPos(k key, old, pos uint64) {
 	h := hashKey(k)
-	if p, ok := f.index[h]; !ok || p == old && old != 0 {
-		f.index[h] = pos
+	if p, ok := f.index.Get(h); !ok || p == old && old != 0 {
+		f.index.Set(h, pos)
 		return
 	}
-	if p, ok := f.index[h]; ok && old == 0 && f.keyAt(f.entryBytes(p)) == k {
-		f.index[h] = pos
+	if p, ok := f.index.Get(h); ok && old == 0 && f.keyAt(f.entryBytes(p)) == k {
+		f.index.Set(h, pos)
 		return
 	}
 	if f.extra == nil {
@@ -112,8 +113,8 @@ func (f *frozen) setPos(k key, old, pos uint64) {
 // forget drops k's snapshot at pos from the index.
 func (f *frozen) forget(k key, pos uint64) {
 	h := hashKey(k)
-	if p, ok := f.index[h]; ok && p == pos {
-		delete(f.index, h)
+	if p, ok := f.index.Get(h); ok && p == pos {
+		f.index.Del(h)
 		return
 	}
 	delete(f.extra, k)
@@ -128,7 +129,7 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 // put stores a snapshot of the connection with key k; state is what
 // conn.appendState wrote.
 func (f *frozen) put(k key, id uint64, last SegRef, state []byte) {
-	if f.index == nil {
+	if f.chunks == nil {
 		f.init()
 	}
 	b := f.buf[:0]
@@ -165,12 +166,12 @@ func (f *frozen) append(b []byte) uint64 {
 		var c []byte
 		switch {
 		case len(b) > chunkSize:
-			c = newChunk(len(b))
+			c = offheap.Alloc(len(b))
 		case len(f.spare) > 0:
 			c = f.spare[len(f.spare)-1]
 			f.spare = f.spare[:len(f.spare)-1]
 		default:
-			c = newChunk(chunkSize)
+			c = offheap.Alloc(chunkSize)
 		}
 		if n == 0 {
 			f.tail = f.first << posShift
@@ -230,7 +231,6 @@ func (f *frozen) keyAt(b []byte) key {
 // init makes f's index and the slices it keeps reusing, at once, so that
 // a warm store allocates nothing.
 func (f *frozen) init() {
-	f.index = make(map[uint64]uint64)
 	f.chunks = make([][]byte, 0, 16)
 	f.oldChunks = make([][]byte, 0, 16)
 	f.spare = make([][]byte, 0, maxSpare)
@@ -241,7 +241,7 @@ func (f *frozen) release(c []byte) {
 		f.spare = append(f.spare, c[:0])
 		return
 	}
-	freeChunk(c)
+	offheap.Free(c)
 }
 
 // at returns the entry at pos.
@@ -321,7 +321,7 @@ func (f *frozen) remove(e entry) {
 // putEntry appends entry bytes b, as put wrote them for key k, at the
 // head.
 func (f *frozen) putEntry(k key, b []byte) {
-	if f.index == nil {
+	if f.chunks == nil {
 		f.init()
 	}
 	f.setPos(k, 0, f.append(b))
@@ -336,11 +336,12 @@ func (f *frozen) rawAt(pos uint64) []byte { return f.entryBytes(pos) }
 
 // free gives back f's chunks and leaves it empty.
 func (f *frozen) free() {
+	f.index.Free()
 	for _, c := range f.chunks {
-		freeChunk(c)
+		offheap.Free(c)
 	}
 	for _, c := range f.spare {
-		freeChunk(c)
+		offheap.Free(c)
 	}
 	*f = frozen{}
 }

@@ -382,9 +382,9 @@ func (t *Tracker) Flush() {
 	}
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
-		for _, pos := range s.index {
+		s.index.Each(func(pos uint64) {
 			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
-		}
+		})
 		for _, pos := range s.extra {
 			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
 		}

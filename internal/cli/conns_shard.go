@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"synfin/input"
+	"synfin/internal/offheap"
 	"synfin/tcpstate"
 	"synfin/wire"
 	"synfin/zeekconn"
@@ -351,7 +352,10 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 	queues := make([][]*eventChunk, n) // chunks received, oldest first
 	heads := make([]int, n)            // next event in queues[i][0]
 	marks := make([]eventKey, n)
-	ids := make(map[uint64]uint64)
+	// IDs by frame of creation, for the connections not handed out yet:
+	// off the heap, like the trackers' own indexes.
+	var ids offheap.Map
+	defer ids.Free()
 	var (
 		next        uint64
 		werr        error
@@ -360,20 +364,20 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 	write := func(c *eventChunk, e *connEvent) {
 		if e.class == evCreated {
 			next++
-			ids[e.id] = next
+			ids.Set(e.id, next)
 			return
 		}
-		id := ids[e.id]
+		id, _ := ids.Get(e.id)
 		if !e.keep {
-			delete(ids, e.id)
+			ids.Del(e.id)
 		}
 		b := c.lines[e.start:e.end]
 		line = line[:0]
 		if asJSON {
 			line = replaceID(line, b, `,"id":`, e.id, id)
 			if e.prev != 0 {
-				prev := ids[e.prev]
-				delete(ids, e.prev)
+				prev, _ := ids.Get(e.prev)
+				ids.Del(e.prev)
 				line2 = replaceID(line2[:0], line, `"prev_id":`, e.prev, prev)
 				line, line2 = line2, line
 			}
@@ -381,7 +385,7 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 			line = padRight(strconv.AppendUint(line, id, 10), 0, 4)
 			line = append(append(line, ' '), b...)
 			if e.prev != 0 {
-				delete(ids, e.prev)
+				ids.Del(e.prev)
 			}
 		}
 		if werr == nil {
