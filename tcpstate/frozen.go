@@ -208,12 +208,13 @@ func (f *frozen) compact() {
 			}
 			off += n
 		}
+		// Done with it: the copies may go into it, and the store never
+		// holds much more than its live snapshots while compacting.
+		f.release(c)
+		old[i] = nil
 	}
 	if len(f.chunks) == 0 {
 		f.tail = f.first << posShift
-	}
-	for _, c := range old {
-		f.release(c)
 	}
 	clear(old)
 	f.oldChunks = old[:0]
