@@ -42,7 +42,9 @@ Options:
   EXPR             a pcap-filter expression selecting packets
 
 Connections are printed as they finish on the capture's clock (after
-TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends.
+TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends. With a
+processor to spare (and no --max-conns), two goroutines share the
+connections out; the output is the same.
 
 Examples:
   synfin conns -r trace.pcap

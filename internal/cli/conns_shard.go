@@ -7,8 +7,10 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -20,8 +22,12 @@ import (
 )
 
 // connsShards is how many trackers conns runs at once, each on its own
-// goroutine, when it has more than one processor. Tests set it.
-var connsShards = 2
+// goroutine, when it has processors to spare; connsLoadCheck says
+// whether to look at the machine's load for that. Tests set them.
+var (
+	connsShards    = 2
+	connsLoadCheck = true
+)
 
 // Sharded tracking: the reading goroutine hands the frames out in
 // batches to every shard; each shard tracks the connections whose
@@ -198,6 +204,7 @@ func endpointMix(a netip.Addr, port uint16) uint64 {
 
 // trackSharded does what track does for conns, on n trackers.
 func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer) error {
+	shardedRuns.Add(1)
 	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
 	if err != nil {
 		return err
@@ -445,10 +452,29 @@ func replaceID(dst, line []byte, key string, old, id uint64) []byte {
 	return append(dst, line[j:]...)
 }
 
-// shardsFor says how many trackers conns should run.
+// shardedRuns counts runs of trackSharded, for tests.
+var shardedRuns atomic.Int64
+
+// shardsFor says how many trackers conns should run: more than one only
+// if there are processors to spare. Sharding costs a fifth more work in
+// all (every tracker follows the whole clock, frames are copied and the
+// lines merged), which only pays when the trackers run at once: on a
+// machine already busy (load average above all but one processor) one
+// tracker finishes sooner. The output is the same either way.
 func shardsFor(maxConns int) int {
-	if maxConns > 0 || runtime.GOMAXPROCS(0) < 2 {
+	procs := runtime.GOMAXPROCS(0)
+	if maxConns > 0 || procs < 2 || connsShards < 2 {
 		return 1
+	}
+	if !connsLoadCheck {
+		return connsShards
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if load, err := strconv.ParseFloat(f[0], 64); err == nil && load > float64(min(procs, runtime.NumCPU())-1) {
+				return 1
+			}
+		}
 	}
 	return connsShards
 }

@@ -20,12 +20,16 @@ import (
 // connsWith runs conns over file with n trackers.
 func connsWith(t *testing.T, n int, file string, args ...string) (string, error) {
 	t.Helper()
-	defer func(old int) { connsShards = old }(connsShards)
-	connsShards = n
+	defer func(old int, check bool) { connsShards, connsLoadCheck = old, check }(connsShards, connsLoadCheck)
+	connsShards, connsLoadCheck = n, false
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	var out bytes.Buffer
 	env := &Env{Ctx: context.Background(), Stdout: &out, Stderr: &bytes.Buffer{}}
+	before := shardedRuns.Load()
 	err := runConns(env, append([]string{"-r", file}, args...))
+	if sharded := shardedRuns.Load() != before; sharded != (n > 1) {
+		t.Fatalf("%d trackers asked for, sharded: %v", n, sharded)
+	}
 	return out.String(), err
 }
 
