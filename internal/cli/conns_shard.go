@@ -446,7 +446,8 @@ func replaceID(dst, line []byte, key string, old, id uint64) []byte {
 		return append(dst, line...)
 	}
 	i += len(key)
-	j := i + len(strconv.AppendUint(nil, old, 10))
+	var digits [20]byte
+	j := i + len(strconv.AppendUint(digits[:0], old, 10))
 	dst = append(dst, line[:i]...)
 	dst = strconv.AppendUint(dst, id, 10)
 	return append(dst, line[j:]...)
