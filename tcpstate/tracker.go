@@ -97,11 +97,13 @@ type Tracker struct {
 	now    int64
 	stats  Stats
 	// due is when the clock gets past something expire would hand out
-	// or freeze; math.MinInt64 after the lists change. It spares Tick,
-	// called for every segment of other trackers, most calls to expire.
-	due   int64
-	pkt   wire.Packet
-	flush []flushed
+	// or freeze, or earlier: it spares Tick, called for every segment of
+	// other trackers, most calls to expire. minHold is the shortest time
+	// expire leaves a connection alone.
+	due     int64
+	minHold int64
+	pkt     wire.Packet
+	flush   []flushed
 }
 
 // New returns a Tracker.
@@ -112,7 +114,7 @@ func New(cfg Config) *Tracker {
 	if cfg.TimeWait == 0 {
 		cfg.TimeWait = DefaultTimeWait
 	}
-	t := &Tracker{cfg: cfg, table: make(map[key]*conn), due: math.MinInt64}
+	t := &Tracker{cfg: cfg, table: make(map[key]*conn), due: math.MinInt64, minHold: int64(cfg.TimeWait)}
 	t.snap = !cfg.Segments
 	if cfg.Zeek != nil {
 		// Every engine comes from the same constructor: the first tells.
@@ -120,6 +122,12 @@ func New(cfg Config) *Tracker {
 		_, t.snap = c.zeek.(ZeekSnapshotter)
 		t.snap = t.snap && !cfg.Segments
 		t.free = append(t.free, c)
+	}
+	if cfg.IdleTimeout >= 0 {
+		t.minHold = min(t.minHold, int64(cfg.IdleTimeout))
+	}
+	if t.snap {
+		t.minHold = min(t.minHold, coldAfter)
 	}
 	return t
 }
@@ -194,7 +202,14 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	if t.cfg.OnSegment != nil {
 		t.onSegment(c, index)
 	}
-	t.due = math.MinInt64
+	if ts < t.now {
+		// The clock went back: the lists are no longer in time order.
+		t.due = math.MinInt64
+	} else {
+		// In time order, taking a connection off a front only moves a
+		// deadline later; this one's are the earliest that can be new.
+		t.due = min(t.due, ts+t.minHold)
+	}
 	if c.bothClosed() && t.snap {
 		t.freeze(&t.ice, c)
 	} else if c.bothClosed() {
