@@ -33,6 +33,11 @@ Options:
   --seed S     random seed (default 1)
   --pcapng     write pcapng instead of pcap
   -q           print nothing when done
+
+Examples:
+  synfin gen -w ref.pcap                       the benchmark's reference workload
+  synfin gen -w small.pcapng --conns 1000 --pcapng
+  synfin gen -w - --conns 100 | synfin conns -r -
 `
 
 func runGen(env *Env, args []string) error {
