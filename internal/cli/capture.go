@@ -272,6 +272,7 @@ func captureRun(env *Env, args []string) error {
 		}
 		derr := p.Decode(f.Link, f.Data)
 		if !printable(derr, &p) {
+			pr.Skip(&f) // -ttt deltas run from the previous packet of any kind
 			continue
 		}
 		buf = pr.Append(buf[:0], &f, &p)

@@ -37,7 +37,8 @@ Options:
   -e          link-level header
   -q          quiet: "tcp N" instead of the TCP details
   -#          packet numbers (counting every packet of the input)
-  -c N        stop after N printed segments
+  -c N        stop after N packets (counted as tcpdump counts them: every
+              packet the filter passes, TCP or not)
   -x, -xx     hex dump without / with the link header
   -X, -XX     hex and ASCII dump without / with the link header
   -A, -AA     ASCII dump without / with the link header
@@ -143,10 +144,10 @@ func runRead(env *Env, args []string) error {
 		p       wire.Packet
 		buf     = make([]byte, 0, 4096)
 		skipped int
-		printed int
+		seen    int // frames past the filter: what tcpdump's -c counts
 	)
 	for {
-		if o.count > 0 && printed >= o.count {
+		if o.count > 0 && seen >= o.count {
 			break
 		}
 		if err = src.Next(&f); err != nil {
@@ -159,8 +160,17 @@ func runRead(env *Env, args []string) error {
 		} else if !ok {
 			continue
 		}
+		seen++
+		if tcpdump.InvalidHeader(&f) {
+			if _, werr := out.Write(pr.AppendInvalid(buf[:0], &f)); werr != nil {
+				return fmt.Errorf("read: %w", werr)
+			}
+			continue
+		}
 		derr := p.Decode(f.Link, f.Data)
 		if !printable(derr, &p) {
+			// tcpdump's -ttt delta runs from the previous packet of any kind.
+			pr.Skip(&f)
 			skipped++
 			continue
 		}
@@ -171,7 +181,6 @@ func runRead(env *Env, args []string) error {
 		if _, werr := out.Write(buf); werr != nil {
 			return fmt.Errorf("read: %w", werr)
 		}
-		printed++
 	}
 	if ferr := out.Flush(); ferr != nil {
 		return fmt.Errorf("read: %w", ferr)

@@ -206,6 +206,10 @@ func printBatches(pr *tcpdump.Printer, work <-chan *batch) {
 		b.out, b.skipped = b.out[:0], 0
 		for i := range b.frames {
 			f := &b.frames[i]
+			if tcpdump.InvalidHeader(f) {
+				b.out = pr.AppendInvalid(b.out, f)
+				continue
+			}
 			if !printable(p.Decode(f.Link, f.Data), &p) {
 				b.skipped++
 				continue
