@@ -144,6 +144,12 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 	w.Uint(uint64(c.firstFIN))
 	w.Uint(uint64(c.firstDir))
 	w.Dur(c.firstRTT)
+	if z, ok := c.zeek.(ZeekSnapshotter); ok {
+		*ctx = c.zeekContext()
+		z.AppendState(w, ctx)
+	}
+	// The analysis state goes last: a connection handed out straight
+	// from its snapshot needs none of it, and its reader stops before.
 	for i := range c.d {
 		d := &c.d[i]
 		own, peer := ci, si
@@ -168,15 +174,13 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 		w.Seq(d.highAck, peer)
 		w.Int(int64(d.finRcvAt))
 	}
-	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		*ctx = c.zeekContext()
-		z.AppendState(w, ctx)
-	}
 }
 
 // loadState reads a snapshot written by appendState into c, which has
 // been reset and has its key; it returns what follows the snapshot.
-func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context) ([]byte, error) {
+// Without full it leaves out the analysis state (c.d), which only
+// further segments use: c can then only be finished and handed out.
+func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -278,6 +282,18 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context) ([]byte, err
 	c.firstFIN = Side(r.Uint())
 	c.firstDir = Dir(r.Uint())
 	c.firstRTT = r.Dur()
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	if z, ok := c.zeek.(ZeekSnapshotter); ok {
+		*ctx = c.zeekContext()
+		if err := z.LoadState(r, ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !full {
+		return nil, nil
+	}
 	for i := range c.d {
 		d := &c.d[i]
 		own, peer := ci, si
@@ -304,12 +320,6 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context) ([]byte, err
 	}
 	if r.Err != nil {
 		return nil, r.Err
-	}
-	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		*ctx = c.zeekContext()
-		if err := z.LoadState(r, ctx); err != nil {
-			return nil, err
-		}
 	}
 	return r.B, nil
 }

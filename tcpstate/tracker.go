@@ -21,7 +21,10 @@ const (
 
 	// coldAfter is how long, on the capture's clock, an open connection
 	// goes without a segment before the tracker keeps it as a snapshot.
-	coldAfter = int64(time.Second)
+	// It outlasts the first two SYN retransmission timeouts (1 s, then
+	// 2 s), so that an attempt waiting on them is not frozen and thawed
+	// for each: that was a fifth of all snapshots.
+	coldAfter = int64(3 * time.Second)
 )
 
 // Config configures a Tracker.
@@ -181,9 +184,9 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	c := t.table[k]
 	if c == nil && t.snap {
 		if pos, ok := t.ice.lookup(k); ok {
-			c = t.thaw(&t.ice, t.ice.at(pos))
+			c = t.thaw(&t.ice, t.ice.at(pos), true)
 		} else if pos, ok := t.cold.lookup(k); ok {
-			c = t.thaw(&t.cold, t.cold.at(pos))
+			c = t.thaw(&t.cold, t.cold.at(pos), true)
 		}
 	}
 	if c != nil && p.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && c.newSYN(src, p.Seq) {
@@ -236,7 +239,7 @@ func (t *Tracker) expire() {
 			break
 		}
 		e, _ := t.ice.oldest()
-		t.emit(t.thaw(&t.ice, e), EndClosed)
+		t.emit(t.thaw(&t.ice, e, false), EndClosed)
 	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.TimeWait) < t.now; c = t.closed.back() {
 		t.emit(c, EndClosed)
@@ -254,7 +257,7 @@ func (t *Tracker) expire() {
 				break
 			}
 			e, _ := t.cold.oldest()
-			t.emit(t.thaw(&t.cold, e), EndIdle)
+			t.emit(t.thaw(&t.cold, e, false), EndIdle)
 		}
 		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
 			t.emit(c, EndIdle)
@@ -297,9 +300,9 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 	if t.cfg.MaxConns > 0 && t.open() >= t.cfg.MaxConns {
 		v := t.closed.back()
 		if e, ok := t.ice.oldest(); ok && t.snap {
-			v = t.thaw(&t.ice, e)
+			v = t.thaw(&t.ice, e, false)
 		} else if e, ok := t.cold.oldest(); ok && t.snap {
-			v = t.thaw(&t.cold, e)
+			v = t.thaw(&t.cold, e, false)
 		}
 		if v == nil {
 			v = t.active.back()
@@ -367,15 +370,16 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 }
 
 // thaw makes the connection of snapshot e in store s live again, at the
-// front of the active list.
-func (t *Tracker) thaw(s *frozen, e entry) *conn {
+// front of the active list. Without full it leaves out what only further
+// segments need (see loadState): for a connection about to be handed out.
+func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	s.remove(e)
 	c := t.alloc()
 	c.key = e.key
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
 	t.r.Reset(e.state)
-	if _, err := c.loadState(&t.r, &t.ctx); err != nil {
+	if _, err := c.loadState(&t.r, &t.ctx, full); err != nil {
 		// Only this package writes snapshots.
 		panic("tcpstate: " + err.Error())
 	}
@@ -411,9 +415,9 @@ func (t *Tracker) Flush() {
 		case 0:
 			c = live[f.ref]
 		case 1:
-			c = t.thaw(&t.ice, t.ice.at(f.ref&(1<<62-1)))
+			c = t.thaw(&t.ice, t.ice.at(f.ref&(1<<62-1)), false)
 		default:
-			c = t.thaw(&t.cold, t.cold.at(f.ref&(1<<62-1)))
+			c = t.thaw(&t.cold, t.cold.at(f.ref&(1<<62-1)), false)
 		}
 		why := EndCaptureEnd
 		if c.bothClosed() {

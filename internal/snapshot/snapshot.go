@@ -93,13 +93,17 @@ type Reader struct {
 // Reset makes r read b as a new Reader would.
 func (r *Reader) Reset(b []byte) { *r = Reader{B: b} }
 
-// Uint reads a uvarint.
+// Uint reads a uvarint. Most are one byte: that path is small enough to
+// inline at the hundreds of call sites a snapshot has.
 func (r *Reader) Uint() uint64 {
-	if len(r.B) > 0 && r.B[0] < 0x80 {
-		v := r.B[0]
-		r.B = r.B[1:]
-		return uint64(v)
+	if b := r.B; len(b) > 0 && b[0] < 0x80 {
+		r.B = b[1:]
+		return uint64(b[0])
 	}
+	return r.uintLong()
+}
+
+func (r *Reader) uintLong() uint64 {
 	v, n := binary.Uvarint(r.B)
 	if n <= 0 {
 		r.fail()
@@ -111,13 +115,8 @@ func (r *Reader) Uint() uint64 {
 
 // Int reads a zigzag varint.
 func (r *Reader) Int() int64 {
-	v, n := binary.Varint(r.B)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.B = r.B[n:]
-	return v
+	u := r.Uint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // Bools reads flags written by Writer.Bools into the given pointers.
