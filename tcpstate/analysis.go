@@ -52,8 +52,12 @@ func (c *conn) analyze(dir Dir, ts int64, p *wire.Packet) (an Anomalies) {
 		an = an.With(WindowUpdate)
 	}
 	if seglen > 0 && rev.scale != -1 && !control {
+		// A SYN's window is never scaled (RFC 7323 2.2), so Wireshark
+		// shifts the peer's window only once its last segment was not a
+		// SYN (is_first_ack); a SYN is the peer's last segment when its
+		// time is the peer's last one.
 		shift := uint(0)
-		if rev.scale > 0 {
+		if rev.scale > 0 && rev.lastSYNTime != rev.lastAckTime {
 			shift = uint(rev.scale)
 		}
 		if seq+seglen == rev.lastAck+uint32(rev.window)<<shift {
@@ -81,8 +85,19 @@ finishedFwd:
 		fwd.dupAcks = 0
 	}
 	if rev.maxSeqToBeAcked != 0 && Seq(ack).GreaterThan(Seq(rev.maxSeqToBeAcked)) && flags&wire.ACK != 0 {
-		an = an.With(ACKedUnseenSegment)
-		rev.maxSeqToBeAcked = rev.nextSeq
+		// A mark behind the highest sequence number seen catches up and
+		// the ACK is flagged; a mark already there is flagged only by
+		// the first such ACK until the peer's own ACK moves (dupAcks -1),
+		// so a run of ACKs past the same unseen segment counts once.
+		if Seq(rev.maxSeqToBeAcked).LessThan(Seq(rev.nextSeq)) {
+			rev.maxSeqToBeAcked = rev.nextSeq
+			an = an.With(ACKedUnseenSegment)
+		} else {
+			if rev.dupAcks == 0 {
+				an = an.With(ACKedUnseenSegment)
+			}
+			rev.dupAcks = -1
+		}
 	}
 
 	if seglen > 0 || flags&(wire.SYN|wire.FIN) != 0 {

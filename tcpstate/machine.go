@@ -44,7 +44,9 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 						h.ClientRTT = time.Duration(ts - h.SYNACK.Time)
 					}
 					h.Complete = h.SYN.Seen() && h.SYNACK.Seen() && h.SYNACKAckOK && h.ACKAckOK && h.ACKSeqOK
-					c.firstRTT = ts - snd.lastSYNTime
+					if h.SYN.Seen() { // else Wireshark has no first RTT
+						c.firstRTT = ts - snd.lastSYNTime
+					}
 					seg.Note = NoteHandshakeACK
 					c.addArg(seg, "ack", int64(p.Ack))
 					c.addArg(seg, "expected", int64(rp.ISN+1))

@@ -66,63 +66,107 @@ func TestAnomaliesAgreeWithTshark(t *testing.T) {
 		t.Fatal("no captures in the corpus")
 	}
 	total := make([]agreement, len(tsharkFields))
-	type miss struct {
-		file  string
-		frame int
-		field string
-		who   string
-	}
-	var misses []miss
+	var misses []tsharkMiss
 	for _, file := range files {
 		conns, err := trackFile(file, Config{Segments: true, IdleTimeout: -1})
 		if err != nil && len(conns) == 0 {
 			continue // not a capture synfin reads; the reader's tests cover that
 		}
-		ours := map[int]Anomalies{}
-		for _, c := range conns {
-			for _, s := range c.Segments {
-				ours[s.Index] |= s.Anomalies
-			}
-		}
-		args := []string{"-n", "-r", file, "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"}
-		for _, f := range tsharkFields {
-			args = append(args, "-e", f.field)
-		}
-		out, err := exec.Command(tshark, args...).Output()
+		m, err := compareTshark(tshark, file, conns, total)
 		if err != nil {
 			continue // tshark could not read it either
 		}
-		for _, line := range strings.Split(string(out), "\n") {
-			cols := strings.Split(line, "\t")
-			if len(cols) != len(tsharkFields)+1 {
-				continue
+		misses = append(misses, m...)
+	}
+	t.Logf("anomalies over %d captures:\n%s", len(files), agreementTable(total))
+	sort.Slice(misses, func(i, j int) bool { return misses[i].file < misses[j].file })
+	for i, m := range misses {
+		if i == 20 {
+			t.Logf("... %d more disagreements", len(misses)-20)
+			break
+		}
+		t.Logf("disagree: %s", m)
+	}
+	if r := sumAgreement(total).rate(); r < 0.9 {
+		t.Errorf("overall agreement with tshark %.1f%%, want at least 90%%", 100*r)
+	}
+}
+
+// tsharkMiss is a segment where synfin and tshark disagree on one field.
+type tsharkMiss struct {
+	file  string
+	frame int
+	field string
+	who   string
+}
+
+func (m tsharkMiss) String() string {
+	return fmt.Sprintf("%s frame %d %s (%s)", filepath.Base(m.file), m.frame, m.field, m.who)
+}
+
+// compareTshark runs tshark on file, adds each field's agreement with the
+// anomalies of conns to total (indexed like tsharkFields) and returns the
+// segments where they disagree.
+func compareTshark(tshark, file string, conns []*Conn, total []agreement) ([]tsharkMiss, error) {
+	ours := map[int]Anomalies{}
+	for _, c := range conns {
+		for _, s := range c.Segments {
+			ours[s.Index] |= s.Anomalies
+		}
+	}
+	args := []string{"-n", "-r", file, "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"}
+	for _, f := range tsharkFields {
+		args = append(args, "-e", f.field)
+	}
+	out, err := exec.Command(tshark, args...).Output()
+	if err != nil {
+		return nil, err
+	}
+	var misses []tsharkMiss
+	for _, line := range strings.Split(string(out), "\n") {
+		cols := strings.Split(line, "\t")
+		if len(cols) != len(tsharkFields)+1 {
+			continue
+		}
+		frame, err := strconv.Atoi(cols[0])
+		if err != nil {
+			continue
+		}
+		for i, f := range tsharkFields {
+			theirs := cols[i+1] != ""
+			mine := false
+			for _, a := range f.ours {
+				mine = mine || ours[frame].Has(a)
 			}
-			frame, err := strconv.Atoi(cols[0])
-			if err != nil {
-				continue
-			}
-			for i, f := range tsharkFields {
-				theirs := cols[i+1] != ""
-				mine := false
-				for _, a := range f.ours {
-					mine = mine || ours[frame].Has(a)
-				}
-				switch {
-				case theirs && mine:
-					total[i].both++
-				case theirs:
-					total[i].tsharkOnly++
-					misses = append(misses, miss{filepath.Base(file), frame, f.field, "tshark only"})
-				case mine:
-					total[i].oursOnly++
-					misses = append(misses, miss{filepath.Base(file), frame, f.field, "synfin only"})
-				}
+			switch {
+			case theirs && mine:
+				total[i].both++
+			case theirs:
+				total[i].tsharkOnly++
+				misses = append(misses, tsharkMiss{file, frame, f.field, "tshark only"})
+			case mine:
+				total[i].oursOnly++
+				misses = append(misses, tsharkMiss{file, frame, f.field, "synfin only"})
 			}
 		}
 	}
+	return misses, nil
+}
+
+func sumAgreement(total []agreement) agreement {
+	var all agreement
+	for _, a := range total {
+		all.both += a.both
+		all.tsharkOnly += a.tsharkOnly
+		all.oursOnly += a.oursOnly
+	}
+	return all
+}
+
+// agreementTable formats total, indexed like tsharkFields, one field a line.
+func agreementTable(total []agreement) string {
 	var report strings.Builder
 	fmt.Fprintf(&report, "%-38s %6s %8s %8s %9s\n", "tshark field", "both", "tshark", "synfin", "agreement")
-	var all agreement
 	for i, f := range tsharkFields {
 		a := total[i]
 		if a.both+a.tsharkOnly+a.oursOnly == 0 {
@@ -130,21 +174,8 @@ func TestAnomaliesAgreeWithTshark(t *testing.T) {
 		} else {
 			fmt.Fprintf(&report, "%-38s %6d %8d %8d %8.1f%%\n", f.field, a.both, a.tsharkOnly, a.oursOnly, 100*a.rate())
 		}
-		all.both += a.both
-		all.tsharkOnly += a.tsharkOnly
-		all.oursOnly += a.oursOnly
 	}
+	all := sumAgreement(total)
 	fmt.Fprintf(&report, "%-38s %6d %8d %8d %8.1f%%\n", "all", all.both, all.tsharkOnly, all.oursOnly, 100*all.rate())
-	t.Logf("anomalies over %d captures:\n%s", len(files), report.String())
-	sort.Slice(misses, func(i, j int) bool { return misses[i].file < misses[j].file })
-	for i, m := range misses {
-		if i == 20 {
-			t.Logf("... %d more disagreements", len(misses)-20)
-			break
-		}
-		t.Logf("disagree: %s frame %d %s (%s)", m.file, m.frame, m.field, m.who)
-	}
-	if r := all.rate(); r < 0.9 {
-		t.Errorf("overall agreement with tshark %.1f%%, want at least 90%%", 100*r)
-	}
+	return report.String()
 }
