@@ -236,7 +236,7 @@ func captureRun(env *Env, args []string) error {
 			Link: o.e, Quiet: o.q, Number: o.hash})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
 		if o.annotate {
-			ann = newLiveAnnotator(o.maxConns)
+			ann = newAnnotator(o.maxConns)
 		}
 	}
 	if o.explain {
@@ -323,21 +323,6 @@ func captureRun(env *Env, args []string) error {
 // end that bounds them, and a flood of SYNs would otherwise hold each one
 // for the idle timeout (5 minutes).
 const defaultLiveConns = 100000
-
-// newLiveAnnotator is newAnnotator with the number of connections bounded.
-func newLiveAnnotator(maxConns int) *annotator {
-	a := &annotator{}
-	a.t = tcpstate.New(tcpstate.Config{
-		Segments: true,
-		MaxConns: maxConns,
-		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
-			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
-			c.Segments = c.Segments[:0] // only the newest is needed
-		},
-		Done: func(c *tcpstate.Conn) { a.steps.Forget(c.ID) },
-	})
-	return a
-}
 
 // liveSource hands the tracker the frames of a capture, writing each to
 // the -w file first. It ends (io.EOF) at -c, --for or a signal, and on a

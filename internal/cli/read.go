@@ -137,7 +137,7 @@ func runRead(env *Env, args []string) error {
 	pr := tcpdump.New(popt)
 	var ann *annotator
 	if o.annotate {
-		ann = newAnnotator()
+		ann = newAnnotator(0)
 	}
 	var (
 		f       wire.Frame
@@ -206,10 +206,14 @@ type annotator struct {
 	step  []byte
 }
 
-func newAnnotator() *annotator {
+// newAnnotator returns an annotator holding at most maxConns connections
+// (0: no bound; a file's connections end when the file does, a live
+// capture's may not).
+func newAnnotator(maxConns int) *annotator {
 	a := &annotator{}
 	a.t = tcpstate.New(tcpstate.Config{
 		Segments: true,
+		MaxConns: maxConns,
 		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
 			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
 			c.Segments = c.Segments[:0] // only the newest is needed
