@@ -144,7 +144,7 @@ func TestLabUserstack(t *testing.T) {
 				// Netstack's states are samples: each must be an inferred
 				// state, in order, and the last ones must be the same.
 				// A connect timeout is the one change no segment shows.
-				ok := statesInOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
+				ok := stepsInOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
 				if len(r.Inferred) == 0 && len(r.Reported) == 0 {
 					ok = true
 				}
@@ -326,21 +326,6 @@ func checkFlags(t *testing.T, lines []string, want []lab.Segments, port int) {
 			t.Errorf("tcpdump shows %d [%s] from the %s, want %d (at least: %v)", got, w.Flags, w.From, w.Count, w.AtLeast)
 		}
 	}
-}
-
-// statesInOrder reports whether sub's elements appear in of in the same order.
-func statesInOrder(sub, of []string) bool {
-	i := 0
-	for _, s := range sub {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
 }
 
 // TestMain lets the test binary run the CLI as a child process, for
