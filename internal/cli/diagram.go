@@ -7,15 +7,11 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 
-	"synfin/filter"
 	"synfin/internal/outfile"
-	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/ladder"
 	"synfin/tcpstate"
-	"synfin/wire"
 )
 
 func init() {
@@ -81,20 +77,9 @@ func runDiagram(env *Env, args []string) error {
 	default:
 		return usagef("--format must be ascii, svg, mermaid or html, not %q", format)
 	}
-	if explain.CheckLang(lang) != nil {
-		return usagef("--lang must be en or zh, not %q", lang)
-	}
-	if fs.Seen("conn") && connID <= 0 {
-		return usagef("--conn takes a connection id from 1")
-	}
-	if fs.Seen("width") && width < 40 {
-		return usagef("--width must be at least 40")
-	}
-	expr := strings.Join(fs.Args(), " ")
-	if expr != "" {
-		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
-			return usagef("%v", err)
-		}
+	expr, err := checkViewFlags(fs, lang, connID, width)
+	if err != nil {
+		return err
 	}
 	// The output is opened first, so that a bad path fails before a long
 	// read.
@@ -113,7 +98,7 @@ func runDiagram(env *Env, args []string) error {
 		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	err := WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	err = WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}

@@ -79,20 +79,9 @@ func runExplain(env *Env, args []string) error {
 	if file == "" {
 		return usagef("-r FILE is required")
 	}
-	if explain.CheckLang(lang) != nil {
-		return usagef("--lang must be en or zh, not %q", lang)
-	}
-	if fs.Seen("conn") && connID <= 0 {
-		return usagef("--conn takes a connection id from 1")
-	}
-	if fs.Seen("width") && width < 40 {
-		return usagef("--width must be at least 40")
-	}
-	expr := strings.Join(fs.Args(), " ")
-	if expr != "" {
-		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
-			return usagef("%v", err)
-		}
+	expr, err := checkViewFlags(fs, lang, connID, width)
+	if err != nil {
+		return err
 	}
 	// The report file is opened first, so that a bad path fails before a
 	// long read.
@@ -150,7 +139,7 @@ func runExplain(env *Env, args []string) error {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
+	err = track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
 	// Only a read cut short leaves connections waiting.
 	rest := make([]*tcpstate.Conn, 0, len(pending))
 	for _, c := range pending {
@@ -278,4 +267,26 @@ func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 		j.Segments = append(j.Segments, sj)
 	}
 	return appendJSONLine(b, j)
+}
+
+// checkViewFlags checks the flags explain and diagram share and returns
+// the filter expression, compiled once here so that a bad one is a usage
+// error before any reading.
+func checkViewFlags(fs *flagSet, lang string, connID, width int) (string, error) {
+	if explain.CheckLang(lang) != nil {
+		return "", usagef("--lang must be en or zh, not %q", lang)
+	}
+	if fs.Seen("conn") && connID <= 0 {
+		return "", usagef("--conn takes a connection id from 1")
+	}
+	if fs.Seen("width") && width < 40 {
+		return "", usagef("--width must be at least 40")
+	}
+	expr := strings.Join(fs.Args(), " ")
+	if expr != "" {
+		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
+			return "", usagef("%v", err)
+		}
+	}
+	return expr, nil
 }
