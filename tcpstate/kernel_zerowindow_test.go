@@ -1,0 +1,110 @@
+package tcpstate
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"synfin/internal/testenv"
+)
+
+// stalledReceiver is a connection whose server stops reading: the
+// client's writes fill the server's receive buffer, the server advertises
+// a zero window, and the client's kernel probes it until the server
+// drains the buffer. A server that shrinks its buffer below the window
+// it already offered drops what it acknowledged no room for, and the
+// client retransmits into the zero window instead.
+func stalledReceiver(drain chan struct{}, shrink bool) kernelScenario {
+	return kernelScenario{
+		listen: true,
+		server: func(c *net.TCPConn) {
+			if shrink {
+				c.SetReadBuffer(4096)
+			}
+			<-drain
+			io.Copy(io.Discard, c)
+			c.Close()
+		},
+		client: func(c *net.TCPConn) {
+			c.SetWriteBuffer(4096)
+			// Writing blocks once both buffers are full; the deadline
+			// leaves the connection stalled for 2 s, time for the
+			// probes' backed-off timer (200 ms, 400 ms, 800 ms) to fire.
+			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			chunk := make([]byte, 16384)
+			for {
+				if _, err := c.Write(chunk); err != nil {
+					break
+				}
+			}
+			close(drain)
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+		},
+	}
+}
+
+// TestKernelZeroWindowAgreesWithTshark records a real zero-window stall
+// in a network namespace and requires synfin's anomalies to equal
+// tshark's flags on every segment. Linux probes a zero window with a
+// segment one byte below the next sequence number and no data
+// (tcp_xmit_probe_skb), which Wireshark's definitions call a keep-alive,
+// not a zero-window probe (those carry one new byte).
+func TestKernelZeroWindowAgreesWithTshark(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	ipTool := testenv.NeedTool(t, "ip")
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	tshark := testenv.NeedTool(t, "tshark")
+
+	ns := fmt.Sprintf("synfin-zerowin-%d", os.Getpid())
+	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(ipTool, "netns", "del", ns).Run() })
+	if out, err := exec.Command(ipTool, "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo up: %v: %s", err, out)
+	}
+	for i, tc := range []struct {
+		name   string
+		shrink bool
+		want   []string
+	}{
+		{"probes", false, []string{"tcp.analysis.zero_window", "tcp.analysis.window_full", "tcp.analysis.keep_alive", "tcp.analysis.window_update"}},
+		{"shrunk buffer", true, []string{"tcp.analysis.zero_window", "tcp.analysis.retransmission"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := 20000 + (os.Getpid()*11+i*97)%20000
+			capture := filepath.Join(t.TempDir(), "zerowindow.pcap")
+			stop := startTcpdump(t, ipTool, tcpdump, ns, capture, port)
+			runInNetns(t, ns, port, stalledReceiver(make(chan struct{}), tc.shrink))
+			time.Sleep(100 * time.Millisecond)
+			stop()
+
+			conns, err := trackFile(capture, Config{Segments: true, IdleTimeout: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := make([]agreement, len(tsharkFields))
+			misses, err := compareTshark(tshark, capture, conns, total)
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			t.Logf("anomalies in the kernel's zero-window stall:\n%s", agreementTable(total))
+			for _, m := range misses {
+				t.Errorf("disagree: %s", m)
+			}
+			for _, w := range tc.want {
+				for i, f := range tsharkFields {
+					if f.field == w && total[i].both+total[i].tsharkOnly == 0 {
+						t.Errorf("tshark raised no %s: the capture shows no such stall", w)
+					}
+				}
+			}
+		})
+	}
+}
