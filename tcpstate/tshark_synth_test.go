@@ -161,6 +161,49 @@ var tsharkScenarios = []struct {
 	},
 	want: []string{"tcp.analysis.out_of_order", "tcp.analysis.retransmission"},
 }, {
+	// Wireshark checks for spurious retransmission before out-of-order.
+	name: "acknowledged data sent again at once",
+	segs: concat(craftOpen(1000, 1000, -1), []craft{
+		cl("P.", 1, 1, 100, 1000, 10*ms),
+		cl("P.", 101, 1, 100, 1000, ms/10),
+		sv(".", 1, 101, 0, 1000, ms/10),
+		cl("P.", 1, 1, 100, 1000, ms/10),
+	}),
+	want: []string{"tcp.analysis.spurious_retransmission"},
+}, {
+	name: "retransmissions that are not out of order",
+	segs: concat(craftOpen(1000, 1000, -1), []craft{
+		cl("P.", 1, 1, 100, 1000, 10*ms),
+		cl("P.", 101, 1, 100, 1000, ms/10),
+		cl("P.", 101, 1, 100, 1000, ms/10), // ends where the highest does
+		cl("P.", 51, 1, 100, 1000, ms/10),  // partly acknowledged below
+		sv(".", 1, 101, 0, 1000, ms/10),
+		cl("P.", 51, 1, 100, 1000, ms/10),
+		cl("P.", 200, 1, 50, 1000, ms), // one byte below the next: new data
+		cl("F.", 250, 1, 0, 1000, ms),
+		cl("F.", 250, 1, 0, 1000, ms), // a FIN sent again at once
+		sv("F.", 1, 251, 0, 1000, ms),
+		sv("F.", 1, 251, 0, 1000, ms/2),
+		cl(".", 251, 2, 0, 1000, ms),
+	}),
+	want: []string{"tcp.analysis.retransmission"},
+}, {
+	name: "fast retransmission too late, and a reset past a gap",
+	segs: concat(craftOpen(8000, 8000, -1), []craft{
+		cl("P.", 1, 1, 100, 8000, 10*ms),
+		cl("P.", 201, 1, 100, 8000, ms/10),
+		sv(".", 1, 101, 0, 8000, ms),
+		sv(".", 1, 101, 0, 8000, ms/10),
+		sv(".", 1, 101, 0, 8000, ms/10),
+		cl("P.", 101, 1, 100, 8000, 30*ms), // 30 ms after the last duplicate
+		sv(".", 1, 301, 0, 8000, ms),
+		sv(".", 1, 301, 0, 0, ms),    // zero window repeated
+		sv(".", 1, 301, 0, 0, ms),    // is no duplicate ACK
+		sv(".", 1, 301, 0, 4000, ms), // window update
+		cl("R.", 501, 1, 0, 0, ms),
+	}),
+	want: []string{"tcp.analysis.duplicate_ack", "tcp.analysis.retransmission", "tcp.analysis.window_update", "tcp.analysis.zero_window"},
+}, {
 	name: "duplicate acks and fast retransmission",
 	segs: concat(craftOpen(8000, 8000, -1), []craft{
 		cl("P.", 1, 1, 100, 8000, 10*ms),
