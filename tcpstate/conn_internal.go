@@ -40,6 +40,7 @@ type dirState struct {
 type conn struct {
 	Conn
 	key        key
+	hash       uint64 // hashKey(key)
 	prev, next *conn
 	inClosed   bool
 	keep       bool

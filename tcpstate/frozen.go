@@ -57,6 +57,7 @@ type entry struct {
 	id    uint64
 	seg   int
 	key   key
+	hash  uint64 // hashKey(key)
 	state []byte
 	size  int
 }
@@ -74,33 +75,40 @@ func hashKey(k key) uint64 {
 	return h
 }
 
-// lookup returns where k's snapshot is.
-func (f *frozen) lookup(k key) (uint64, bool) {
-	if pos, ok := f.index.Get(hashKey(k)); ok && f.keyAt(f.entryBytes(pos)) == k {
+// lookup returns where k's snapshot is; h is hashKey(k).
+func (f *frozen) lookup(k key, h uint64) (uint64, bool) {
+	if pos, ok := f.index.Get(h); ok && f.keyAt(f.entryBytes(pos)) == k {
 		return pos, true
+	}
+	if len(f.extra) == 0 {
+		return 0, false
 	}
 	pos, ok := f.extra[k]
 	return pos, ok
 }
 
-// current reports whether the snapshot at pos, of key k, is k's latest.
-func (f *frozen) current(k key, pos uint64) bool {
-	if p, ok := f.index.Get(hashKey(k)); ok && p == pos {
+// current reports whether the snapshot at pos, of key k with hash h, is
+// k's latest.
+func (f *frozen) current(k key, h, pos uint64) bool {
+	if p, ok := f.index.Get(h); ok && p == pos {
 		return true
+	}
+	if len(f.extra) == 0 {
+		return false
 	}
 	p, ok := f.extra[k]
 	return ok && p == pos
 }
 
-// setPos records pos as the place of k's snapshot, replacing old (0:
-// none).
-func (f *frozen) setPos(k key, old, pos uint64) {
-	h := hashKey(k)
-	if p, ok := f.index.Get(h); !ok || p == old && old != 0 {
-		f.index.Set(h, pos)
+// setPos records pos as the place of k's snapshot (h is hashKey(k)),
+// replacing old (0: none).
+func (f *frozen) setPos(k key, h, old, pos uint64) {
+	// One probe in the usual case, where the hash is free.
+	p, had := f.index.Insert(h, pos)
+	if !had {
 		return
 	}
-	if p, ok := f.index.Get(h); ok && old == 0 && f.keyAt(f.entryBytes(p)) == k {
+	if p == old && old != 0 || old == 0 && f.keyAt(f.entryBytes(p)) == k {
 		f.index.Set(h, pos)
 		return
 	}
@@ -110,11 +118,9 @@ func (f *frozen) setPos(k key, old, pos uint64) {
 	f.extra[k] = pos
 }
 
-// forget drops k's snapshot at pos from the index.
-func (f *frozen) forget(k key, pos uint64) {
-	h := hashKey(k)
-	if p, ok := f.index.Get(h); ok && p == pos {
-		f.index.Del(h)
+// forget drops k's snapshot at pos from the index; h is hashKey(k).
+func (f *frozen) forget(k key, h, pos uint64) {
+	if f.index.DelIf(h, pos) {
 		return
 	}
 	delete(f.extra, k)
@@ -126,9 +132,9 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 	return b[:binary.LittleEndian.Uint32(b)]
 }
 
-// put stores a snapshot of the connection with key k; state is what
-// conn.appendState wrote.
-func (f *frozen) put(k key, id uint64, last SegRef, state []byte) {
+// put stores a snapshot of the connection with key k, of hash h; state
+// is what conn.appendState wrote.
+func (f *frozen) put(k key, h, id uint64, last SegRef, state []byte) {
 	if f.chunks == nil {
 		f.init()
 	}
@@ -146,7 +152,7 @@ func (f *frozen) put(k key, id uint64, last SegRef, state []byte) {
 	binary.LittleEndian.PutUint32(b, uint32(len(b)))
 	f.buf = b
 
-	f.setPos(k, 0, f.append(b))
+	f.setPos(k, h, 0, f.append(b))
 	f.live += len(b)
 	if f.none {
 		f.head = false
@@ -203,8 +209,9 @@ func (f *frozen) compact() {
 		for off < len(c) {
 			n := int(binary.LittleEndian.Uint32(c[off:]))
 			pos := (oldFirst+uint64(i))<<posShift | uint64(off)
-			if k := f.keyAt(c[off : off+n]); f.current(k, pos) {
-				f.setPos(k, pos, f.append(c[off:off+n]))
+			k := f.keyAt(c[off : off+n])
+			if h := hashKey(k); f.current(k, h, pos) {
+				f.setPos(k, h, pos, f.append(c[off:off+n]))
 			}
 			off += n
 		}
@@ -259,6 +266,7 @@ func (f *frozen) at(pos uint64) entry {
 	ba := r.Addr()
 	bp := uint16(r.Uint())
 	e.key = key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
+	e.hash = hashKey(e.key)
 	e.state = r.B
 	e.size = int(n)
 	return e
@@ -289,7 +297,7 @@ func (f *frozen) oldest() (entry, bool) {
 			continue
 		}
 		e := f.at(f.tail)
-		if f.current(e.key, e.pos) {
+		if f.current(e.key, e.hash, e.pos) {
 			f.none, f.headLast = false, e.last
 			return e, true
 		}
@@ -312,7 +320,7 @@ func (f *frozen) dropChunk() {
 // remove forgets the connection whose current snapshot is e.
 func (f *frozen) remove(e entry) {
 	f.head = false
-	f.forget(e.key, e.pos)
+	f.forget(e.key, e.hash, e.pos)
 	f.live -= e.size
 	if e.pos == f.tail {
 		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][e.pos&(1<<posShift-1):]))
@@ -325,7 +333,7 @@ func (f *frozen) putEntry(k key, b []byte) {
 	if f.chunks == nil {
 		f.init()
 	}
-	f.setPos(k, 0, f.append(b))
+	f.setPos(k, hashKey(k), 0, f.append(b))
 	f.live += len(b)
 	if f.none {
 		f.head = false

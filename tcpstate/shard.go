@@ -29,10 +29,9 @@ func (t *Tracker) Tick(ts int64) {
 // hands them out.
 func (t *Tracker) Absorb(o *Tracker) {
 	t.now = max(t.now, o.now)
-	for k, c := range o.table {
-		t.table[k] = c
-	}
-	clear(o.table)
+	o.table.each(t.table.set)
+	clear(o.table.byHash)
+	clear(o.table.more)
 	t.active = mergeLists(t.active, o.active)
 	t.closed = mergeLists(t.closed, o.closed)
 	o.active, o.closed = list{}, list{}

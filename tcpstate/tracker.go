@@ -82,7 +82,7 @@ func makeKey(src, dst netip.AddrPort) key {
 // Tracker follows connections. It is not safe for concurrent use.
 type Tracker struct {
 	cfg    Config
-	table  map[key]*conn
+	table  connTable
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
@@ -117,7 +117,7 @@ func New(cfg Config) *Tracker {
 	if cfg.TimeWait == 0 {
 		cfg.TimeWait = DefaultTimeWait
 	}
-	t := &Tracker{cfg: cfg, table: make(map[key]*conn), due: math.MinInt64, minHold: int64(cfg.TimeWait)}
+	t := &Tracker{cfg: cfg, table: connTable{byHash: make(map[uint64]*conn)}, due: math.MinInt64, minHold: int64(cfg.TimeWait)}
 	t.snap = !cfg.Segments
 	if cfg.Zeek != nil {
 		// Every engine comes from the same constructor: the first tells.
@@ -149,7 +149,7 @@ func (t *Tracker) newConn() *conn {
 }
 
 // open is the number of connections held, live or as snapshots.
-func (t *Tracker) open() int { return len(t.table) + t.ice.len() + t.cold.len() }
+func (t *Tracker) open() int { return t.table.len() + t.ice.len() + t.cold.len() }
 
 // Stats returns counts so far.
 func (t *Tracker) Stats() Stats {
@@ -181,11 +181,12 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
 	k := makeKey(src, dst)
-	c := t.table[k]
+	h := hashKey(k)
+	c := t.table.get(k, h)
 	if c == nil && t.snap {
-		if pos, ok := t.ice.lookup(k); ok {
+		if pos, ok := t.ice.lookup(k, h); ok {
 			c = t.thaw(&t.ice, t.ice.at(pos), true)
-		} else if pos, ok := t.cold.lookup(k); ok {
+		} else if pos, ok := t.cold.lookup(k, h); ok {
 			c = t.thaw(&t.cold, t.cold.at(pos), true)
 		}
 	}
@@ -194,12 +195,12 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 		reuse := Reuse{Prev: prev.ID, Gap: time.Duration(ts - prev.Last.Time)}
 		reuse.Within2MSL = !prev.bothClosed() || prev.Teardown.TimeWait.Side != SideNone && ts < prev.Last.Time+int64(t.cfg.TimeWait)
 		t.emit(prev, EndReused)
-		c = t.create(k, src, dst, p, index, ts)
+		c = t.create(k, h, src, dst, p, index, ts)
 		c.Reuse = reuse
 		c.Anomalies.add(PortReuse, index)
 		c.reused = true
 	} else if c == nil {
-		c = t.create(k, src, dst, p, index, ts)
+		c = t.create(k, h, src, dst, p, index, ts)
 	}
 	c.segment(t, index, ts, p)
 	if t.cfg.OnSegment != nil {
@@ -239,7 +240,7 @@ func (t *Tracker) expire() {
 			break
 		}
 		e, _ := t.ice.oldest()
-		t.emit(t.thaw(&t.ice, e, false), EndClosed)
+		t.hand(t.thaw(&t.ice, e, false), EndClosed)
 	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.TimeWait) < t.now; c = t.closed.back() {
 		t.emit(c, EndClosed)
@@ -257,7 +258,7 @@ func (t *Tracker) expire() {
 				break
 			}
 			e, _ := t.cold.oldest()
-			t.emit(t.thaw(&t.cold, e, false), EndIdle)
+			t.hand(t.thaw(&t.cold, e, false), EndIdle)
 		}
 		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
 			t.emit(c, EndIdle)
@@ -296,18 +297,18 @@ func (t *Tracker) nextDue() int64 {
 	return due
 }
 
-func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index int, ts int64) *conn {
+func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packet, index int, ts int64) *conn {
 	if t.cfg.MaxConns > 0 && t.open() >= t.cfg.MaxConns {
-		v := t.closed.back()
 		if e, ok := t.ice.oldest(); ok && t.snap {
-			v = t.thaw(&t.ice, e, false)
+			t.stats.Evicted++
+			t.hand(t.thaw(&t.ice, e, false), EndEvicted)
 		} else if e, ok := t.cold.oldest(); ok && t.snap {
-			v = t.thaw(&t.cold, e, false)
-		}
-		if v == nil {
-			v = t.active.back()
-		}
-		if v != nil {
+			t.stats.Evicted++
+			t.hand(t.thaw(&t.cold, e, false), EndEvicted)
+		} else if v := t.closed.back(); v != nil {
+			t.stats.Evicted++
+			t.emit(v, EndEvicted)
+		} else if v := t.active.back(); v != nil {
 			t.stats.Evicted++
 			t.emit(v, EndEvicted)
 		}
@@ -319,12 +320,12 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 	if t.cfg.IndexIDs {
 		c.ID = uint64(index)
 	}
-	c.key = k
+	c.key, c.hash = k, h
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
 	c.init(src, dst, p)
 	c.First = SegRef{index, ts}
-	t.table[k] = c
+	t.table.set(c)
 	t.active.pushFront(c)
 	if n := t.open(); n > t.stats.PeakOpen {
 		t.stats.PeakOpen = n
@@ -332,14 +333,20 @@ func (t *Tracker) create(k key, src, dst netip.AddrPort, p *wire.Packet, index i
 	return c
 }
 
-// emit finishes c, hands it to Done and recycles it.
+// emit takes live connection c out of the table and hands it out.
 func (t *Tracker) emit(c *conn, why End) {
 	if c.inClosed {
 		t.closed.remove(c)
 	} else {
 		t.active.remove(c)
 	}
-	delete(t.table, c.key)
+	t.table.del(c)
+	t.hand(c, why)
+}
+
+// hand finishes c, which is in no table or list, hands it to Done and
+// recycles it.
+func (t *Tracker) hand(c *conn, why End) {
 	c.finish(why, t.now)
 	if t.cfg.Done != nil {
 		t.cfg.Done(&c.Conn)
@@ -362,20 +369,21 @@ func (t *Tracker) alloc() *conn {
 func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
 	c.appendState(&t.w, &t.ctx)
-	s.put(c.key, c.ID, c.Last, t.w.B)
+	s.put(c.key, c.hash, c.ID, c.Last, t.w.B)
 	t.active.remove(c)
-	delete(t.table, c.key)
+	t.table.del(c)
 	c.reset()
 	t.free = append(t.free, c)
 }
 
 // thaw makes the connection of snapshot e in store s live again, at the
 // front of the active list. Without full it leaves out what only further
-// segments need (see loadState): for a connection about to be handed out.
+// segments need (see loadState) and the connection out of the table and
+// lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	s.remove(e)
 	c := t.alloc()
-	c.key = e.key
+	c.key, c.hash = e.key, e.hash
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
 	t.r.Reset(e.state)
@@ -383,8 +391,10 @@ func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 		// Only this package writes snapshots.
 		panic("tcpstate: " + err.Error())
 	}
-	t.table[e.key] = c
-	t.active.pushFront(c)
+	if full {
+		t.table.set(c)
+		t.active.pushFront(c)
+	}
 	return c
 }
 
@@ -394,11 +404,11 @@ func (t *Tracker) Flush() {
 	// Sized at once and free of pointers: at the end of a long capture
 	// this is the largest allocation.
 	t.flush = slices.Grow(t.flush[:0], t.open())
-	live := make([]*conn, 0, len(t.table))
-	for _, c := range t.table {
+	live := make([]*conn, 0, t.table.len())
+	t.table.each(func(c *conn) {
 		t.flush = append(t.flush, flushed{id: c.ID, ref: uint64(len(live))})
 		live = append(live, c)
-	}
+	})
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
 		s.index.Each(func(pos uint64) {
@@ -423,7 +433,11 @@ func (t *Tracker) Flush() {
 		if c.bothClosed() {
 			why = EndClosed
 		}
-		t.emit(c, why)
+		if f.ref>>62 == 0 {
+			t.emit(c, why)
+		} else {
+			t.hand(c, why)
+		}
 	}
 	t.flush = nil
 }
@@ -434,6 +448,56 @@ func (t *Tracker) Flush() {
 type flushed struct {
 	id  uint64
 	ref uint64
+}
+
+// connTable finds live connections. It is keyed by hashKey, which the
+// snapshot stores' indexes use too, so that a segment hashes its tuple
+// once and the map hashes eight bytes rather than two addresses; a key
+// whose hash another key had first goes to more.
+type connTable struct {
+	byHash map[uint64]*conn
+	more   map[key]*conn
+}
+
+func (m *connTable) len() int { return len(m.byHash) + len(m.more) }
+
+func (m *connTable) get(k key, h uint64) *conn {
+	if c := m.byHash[h]; c != nil && c.key == k {
+		return c
+	}
+	if len(m.more) == 0 {
+		return nil
+	}
+	return m.more[k]
+}
+
+// set adds c under its key and hash.
+func (m *connTable) set(c *conn) {
+	if o := m.byHash[c.hash]; o == nil || o.key == c.key {
+		m.byHash[c.hash] = c
+		return
+	}
+	if m.more == nil {
+		m.more = make(map[key]*conn)
+	}
+	m.more[c.key] = c
+}
+
+func (m *connTable) del(c *conn) {
+	if m.byHash[c.hash] == c {
+		delete(m.byHash, c.hash)
+		return
+	}
+	delete(m.more, c.key)
+}
+
+func (m *connTable) each(fn func(*conn)) {
+	for _, c := range m.byHash {
+		fn(c)
+	}
+	for _, c := range m.more {
+		fn(c)
+	}
 }
 
 // list is an intrusive doubly linked list of connections.

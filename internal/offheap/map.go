@@ -65,6 +65,49 @@ func (x *Map) Set(h, pos uint64) {
 	}
 }
 
+// Insert sets key h to pos unless it has a value already, which it
+// returns: one probe where Get then Set would take two.
+func (x *Map) Insert(h, pos uint64) (old uint64, had bool) {
+	if (x.n+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	h = norm(h)
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.h == h {
+			return s.pos, true
+		}
+		if s.h == 0 {
+			*s = slot{h, pos}
+			x.n++
+			return 0, false
+		}
+	}
+}
+
+// DelIf removes h if its value is pos, and reports whether it did.
+func (x *Map) DelIf(h, pos uint64) bool {
+	if x.n == 0 {
+		return false
+	}
+	mask := uint64(len(x.slots) - 1)
+	hn := norm(h)
+	for i := hn & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.h == hn {
+			if s.pos != pos {
+				return false
+			}
+			x.delAt(i)
+			return true
+		}
+		if s.h == 0 {
+			return false
+		}
+	}
+}
+
 // Del removes h, shifting back the entries after it that probing would
 // otherwise no longer reach.
 func (x *Map) Del(h uint64) {
@@ -79,6 +122,13 @@ func (x *Map) Del(h uint64) {
 			return
 		}
 	}
+	x.delAt(i)
+}
+
+// delAt empties slot i, shifting back the entries after it that probing
+// would otherwise no longer reach.
+func (x *Map) delAt(i uint64) {
+	mask := uint64(len(x.slots) - 1)
 	x.n--
 	for j := (i + 1) & mask; ; j = (j + 1) & mask {
 		s := x.slots[j]

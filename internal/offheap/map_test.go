@@ -6,7 +6,7 @@ import (
 )
 
 // TestMap checks Map against a Go map through a long
-// random run of sets and deletes, growing it and keeping it three
+// random run of sets, inserts and deletes, growing it and keeping it three
 // quarters full, where probe runs are long and wrap round the end.
 func TestMap(t *testing.T) {
 	var x Map
@@ -17,10 +17,32 @@ func TestMap(t *testing.T) {
 		if i%50 == 0 {
 			h = 0
 		}
-		switch r.IntN(2) {
+		switch r.IntN(4) {
 		case 0:
 			x.Set(h, uint64(i))
 			want[norm(h)] = uint64(i)
+		case 1:
+			old, had := x.Insert(h, uint64(i))
+			w, ok := want[norm(h)]
+			if had != ok || had && old != w {
+				t.Fatalf("step %d: insert(%x) = %d, %v, want %d, %v", i, h, old, had, w, ok)
+			}
+			if !ok {
+				want[norm(h)] = uint64(i)
+			}
+		case 2:
+			// Half the time the value it holds, else another.
+			w, ok := want[norm(h)]
+			v := w
+			if r.IntN(2) == 0 {
+				v = w + 1
+			}
+			if got := x.DelIf(h, v); got != (ok && v == w) {
+				t.Fatalf("step %d: delIf(%x, %d) = %v, want %v", i, h, v, got, ok && v == w)
+			}
+			if ok && v == w {
+				delete(want, norm(h))
+			}
 		default:
 			x.Del(h)
 			delete(want, norm(h))
