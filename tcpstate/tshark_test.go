@@ -49,7 +49,7 @@ func (a agreement) rate() float64 {
 // TestAnomaliesAgreeWithTshark compares, segment by segment, each anomaly
 // with tshark's tcp.analysis flag of the same name over the corpus
 // captures, and reports the agreement rate per anomaly: segments both
-// flag, divided by segments either flags.
+// flag, divided by segments either flags. Each must agree.
 func TestAnomaliesAgreeWithTshark(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
 	var files []string
@@ -87,8 +87,10 @@ func TestAnomaliesAgreeWithTshark(t *testing.T) {
 		}
 		t.Logf("disagree: %s", m)
 	}
-	if r := sumAgreement(total).rate(); r < 0.9 {
-		t.Errorf("overall agreement with tshark %.1f%%, want at least 90%%", 100*r)
+	// Every known disagreement has been fixed; a new one is a regression
+	// or a tshark quirk to document here.
+	if len(misses) > 0 {
+		t.Errorf("%d segment flags disagree with tshark (agreement %.1f%%)", len(misses), 100*sumAgreement(total).rate())
 	}
 }
 
