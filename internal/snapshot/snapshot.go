@@ -52,11 +52,19 @@ func (w *Writer) Int(v int64) { w.B = binary.AppendVarint(w.B, v) }
 func (w *Writer) Bools(v ...bool) {
 	var x uint64
 	for i, b := range v {
-		if b {
-			x |= 1 << i
-		}
+		// Without a branch: flags are as likely set as not, and a
+		// mispredicted branch each costs more than the whole loop.
+		x |= uint64(b2u(b)) << i
 	}
 	w.Uint(x)
+}
+
+func b2u(b bool) uint8 {
+	var u uint8
+	if b {
+		u = 1
+	}
+	return u
 }
 
 // Addr appends a zoneless address: 4 or 16 bytes after a length byte.
@@ -104,6 +112,11 @@ func (r *Reader) Uint() uint64 {
 }
 
 func (r *Reader) uintLong() uint64 {
+	// Times and sequence numbers relative to a base mostly take two.
+	if b := r.B; len(b) >= 2 && b[1] < 0x80 {
+		r.B = b[2:]
+		return uint64(b[0]&0x7f) | uint64(b[1])<<7
+	}
 	v, n := binary.Uvarint(r.B)
 	if n <= 0 {
 		r.fail()
