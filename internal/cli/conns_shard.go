@@ -460,8 +460,8 @@ var shardedRuns atomic.Int64
 // if there are processors to spare. Sharding costs a fifth more work in
 // all (every tracker follows the whole clock, frames are copied and the
 // lines merged), which only pays when the trackers run at once: on a
-// machine already busy (load average above all but one processor) one
-// tracker finishes sooner. The output is the same either way.
+// machine already busy one tracker finishes sooner. The output is the
+// same either way.
 func shardsFor(maxConns int) int {
 	procs := runtime.GOMAXPROCS(0)
 	if maxConns > 0 || procs < 2 || connsShards < 2 {
@@ -470,12 +470,30 @@ func shardsFor(maxConns int) int {
 	if !connsLoadCheck {
 		return connsShards
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if load, err := strconv.ParseFloat(f[0], 64); err == nil && load > float64(min(procs, runtime.NumCPU())-1) {
-				return 1
-			}
-		}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil && busy(string(b), min(procs, runtime.NumCPU())) {
+		return 1
 	}
 	return connsShards
+}
+
+// busy reads /proc/loadavg: the machine is busy when the last minute's
+// load average is above all but one of procs processors and, now, as
+// many other tasks are running. The average alone lags a minute behind:
+// a job that has just ended (a benchmark's previous command) would still
+// count.
+func busy(loadavg string, procs int) bool {
+	f := strings.Fields(loadavg)
+	if len(f) < 4 {
+		return false
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || load <= float64(procs-1) {
+		return false
+	}
+	running, _, ok := strings.Cut(f[3], "/")
+	n, err := strconv.Atoi(running)
+	if !ok || err != nil {
+		return true // the average says busy, and nothing says otherwise
+	}
+	return n-1 >= procs-1 // this process is one of the running
 }

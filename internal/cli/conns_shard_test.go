@@ -113,3 +113,27 @@ func TestShardedConnsSameAsOne(t *testing.T) {
 		}
 	}
 }
+
+// TestBusy reads /proc/loadavg lines: busy needs both a high average
+// and, now, as many other running tasks as processors to spare.
+func TestBusy(t *testing.T) {
+	for _, c := range []struct {
+		line  string
+		procs int
+		want  bool
+	}{
+		{"0.10 0.20 0.30 1/80 100", 2, false},
+		{"2.10 1.90 1.50 2/90 100", 2, true},  // another task running now
+		{"1.60 1.90 1.50 1/90 100", 2, false}, // a job that just ended
+		{"1.00 1.00 1.00 2/90 100", 2, false}, // the average leaves a processor
+		{"3.50 3.00 3.00 3/90 100", 4, false},
+		{"3.50 3.00 3.00 4/90 100", 4, true},
+		{"2.50 2.00 2.00 x/90 100", 2, true},
+		{"2.50", 2, false},
+		{"", 2, false},
+	} {
+		if got := busy(c.line, c.procs); got != c.want {
+			t.Errorf("busy(%q, %d) = %v, want %v", c.line, c.procs, got, c.want)
+		}
+	}
+}
