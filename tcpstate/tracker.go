@@ -170,6 +170,13 @@ func (t *Tracker) Frame(f *wire.Frame) bool {
 	return true
 }
 
+// Decoded is Frame for frame f that the caller has decoded into p, a
+// TCP segment.
+func (t *Tracker) Decoded(f *wire.Frame, p *wire.Packet) {
+	t.stats.Frames++
+	t.Packet(f.Index, f.Time, p)
+}
+
 // Packet tracks one decoded TCP segment: index is its frame number (from
 // 1) and ts its capture time in Unix nanoseconds.
 func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {

@@ -63,6 +63,10 @@ type shardFrame struct {
 	fr    wire.Frame
 	shard int // -1: not a TCP segment
 	off   int // of fr.Data in the batch's buf
+	// The reader decodes each frame to find its shard; the shard tracks
+	// that decoding rather than decode again. HasTCP says it is there.
+	pkt    wire.Packet
+	optOff int // of pkt.Options in fr.Data
 }
 
 type frameBatch struct {
@@ -172,7 +176,11 @@ func (s *connShard) track(f *shardFrame) {
 	case -1:
 	case s.id:
 		n := s.t.Stats().Conns
-		s.t.Frame(&f.fr)
+		if f.pkt.HasTCP {
+			s.t.Decoded(&f.fr, &f.pkt)
+		} else {
+			s.t.Frame(&f.fr)
+		}
 		if s.t.Stats().Conns != n {
 			s.add(connEvent{eventKey: eventKey{p: s.p, class: evCreated}, id: uint64(s.p)})
 		}
@@ -261,7 +269,6 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 
 	var (
 		fr      wire.Frame
-		pkt     wire.Packet
 		flt     = newFrameFilter(expr)
 		readErr error
 		b       = <-batches
@@ -275,6 +282,10 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		for i := range b.frames {
 			f := &b.frames[i]
 			f.fr.Data = b.buf[f.off : f.off+len(f.fr.Data) : f.off+len(f.fr.Data)]
+			if f.pkt.HasTCP {
+				f.pkt.Data = f.fr.Data
+				f.pkt.Options = f.fr.Data[f.optOff : f.optOff+len(f.pkt.Options)]
+			}
 		}
 		b.refs.Store(int32(n))
 		for _, c := range in {
@@ -330,12 +341,16 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 			continue
 		}
 		last = fr.Time
-		f := shardFrame{fr: fr, shard: -1, off: len(b.buf)}
-		if pkt.Decode(fr.Link, fr.Data) == nil && pkt.HasTCP {
-			f.shard = shardKey(&pkt, n)
+		b.frames = append(b.frames, shardFrame{fr: fr, shard: -1, off: len(b.buf)})
+		f := &b.frames[len(b.frames)-1]
+		if err := f.pkt.Decode(fr.Link, fr.Data); err == nil && f.pkt.HasTCP {
+			f.shard = shardKey(&f.pkt, n)
+			// Options lie within the frame: where, to find them in the copy.
+			f.optOff = cap(fr.Data) - cap(f.pkt.Options)
+		} else {
+			f.pkt.HasTCP = false
 		}
 		b.buf = append(b.buf, fr.Data...)
-		b.frames = append(b.frames, f)
 		if len(b.frames) >= shardBatch || len(b.buf) >= shardBatchMem {
 			send()
 		}
