@@ -183,7 +183,10 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	t.stats.Segments++
 	if ts > t.now {
 		t.now = ts
-		t.expire()
+		// As in Tick: before due, expire would find nothing to do.
+		if ts > t.due {
+			t.expire()
+		}
 	}
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
