@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"synfin/input"
 	"synfin/internal/offheap"
@@ -485,19 +486,43 @@ func shardsFor(maxConns int) int {
 	if !connsLoadCheck {
 		return connsShards
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil && busy(string(b), min(procs, runtime.NumCPU())) {
+	procs = min(procs, runtime.NumCPU())
+	var samples []string
+	for i := range loadSamples {
+		b, err := os.ReadFile("/proc/loadavg")
+		if err != nil {
+			break
+		}
+		samples = append(samples, string(b))
+		if !busy(samples, procs) {
+			break // another sample would not change that
+		}
+		if i < loadSamples-1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if busy(samples, procs) {
 		return 1
 	}
 	return connsShards
 }
 
-// busy reads /proc/loadavg: the machine is busy when the last minute's
-// load average is above all but one of procs processors and, now, as
-// many other tasks are running. The average alone lags a minute behind:
-// a job that has just ended (a benchmark's previous command) would still
-// count.
-func busy(loadavg string, procs int) bool {
-	f := strings.Fields(loadavg)
+// loadSamples is how many times shardsFor reads the running tasks.
+const loadSamples = 5
+
+// busy reads /proc/loadavg samples: the machine is busy when the last
+// minute's load average (of the first) is above all but one of procs
+// processors and, in every sample, as many other tasks are running. The
+// average alone lags a minute behind (a job that has just ended, such
+// as a benchmark's previous command, still counts) and on some machines
+// never falls below one, kernel threads counting; a task that runs
+// steadily shows in every sample, the others' blips (this process's own
+// threads among them) not.
+func busy(samples []string, procs int) bool {
+	if len(samples) == 0 {
+		return false
+	}
+	f := strings.Fields(samples[0])
 	if len(f) < 4 {
 		return false
 	}
@@ -505,10 +530,19 @@ func busy(loadavg string, procs int) bool {
 	if err != nil || load <= float64(procs-1) {
 		return false
 	}
-	running, _, ok := strings.Cut(f[3], "/")
-	n, err := strconv.Atoi(running)
-	if !ok || err != nil {
-		return true // the average says busy, and nothing says otherwise
+	for _, s := range samples {
+		f := strings.Fields(s)
+		if len(f) < 4 {
+			return true // the average says busy, and nothing says otherwise
+		}
+		running, _, ok := strings.Cut(f[3], "/")
+		n, err := strconv.Atoi(running)
+		if !ok || err != nil {
+			return true
+		}
+		if n-1 < procs-1 { // this process is one of the running
+			return false
+		}
 	}
-	return n-1 >= procs-1 // this process is one of the running
+	return true
 }

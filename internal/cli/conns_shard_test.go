@@ -114,26 +114,28 @@ func TestShardedConnsSameAsOne(t *testing.T) {
 	}
 }
 
-// TestBusy reads /proc/loadavg lines: busy needs both a high average
-// and, now, as many other running tasks as processors to spare.
+// TestBusy reads /proc/loadavg samples: busy needs both a high average
+// and, in every sample, as many other running tasks as processors to
+// spare.
 func TestBusy(t *testing.T) {
 	for _, c := range []struct {
-		line  string
-		procs int
-		want  bool
+		samples []string
+		procs   int
+		want    bool
 	}{
-		{"0.10 0.20 0.30 1/80 100", 2, false},
-		{"2.10 1.90 1.50 2/90 100", 2, true},  // another task running now
-		{"1.60 1.90 1.50 1/90 100", 2, false}, // a job that just ended
-		{"1.00 1.00 1.00 2/90 100", 2, false}, // the average leaves a processor
-		{"3.50 3.00 3.00 3/90 100", 4, false},
-		{"3.50 3.00 3.00 4/90 100", 4, true},
-		{"2.50 2.00 2.00 x/90 100", 2, true},
-		{"2.50", 2, false},
-		{"", 2, false},
+		{[]string{"0.10 0.20 0.30 1/80 100"}, 2, false},
+		{[]string{"2.10 1.90 1.50 2/90 100", "2.10 1.90 1.50 3/90 100"}, 2, true},  // another task running throughout
+		{[]string{"1.60 1.90 1.50 1/90 100"}, 2, false},                            // a job that just ended
+		{[]string{"1.10 1.10 1.10 3/90 100", "1.10 1.10 1.10 1/90 100"}, 2, false}, // blips of threads
+		{[]string{"1.00 1.00 1.00 2/90 100"}, 2, false},                            // the average leaves a processor
+		{[]string{"3.50 3.00 3.00 3/90 100"}, 4, false},
+		{[]string{"3.50 3.00 3.00 4/90 100", "3.50 3.00 3.00 5/90 100"}, 4, true},
+		{[]string{"2.50 2.00 2.00 x/90 100"}, 2, true},
+		{[]string{"2.50"}, 2, false},
+		{nil, 2, false},
 	} {
-		if got := busy(c.line, c.procs); got != c.want {
-			t.Errorf("busy(%q, %d) = %v, want %v", c.line, c.procs, got, c.want)
+		if got := busy(c.samples, c.procs); got != c.want {
+			t.Errorf("busy(%q, %d) = %v, want %v", c.samples, c.procs, got, c.want)
 		}
 	}
 }
