@@ -38,7 +38,8 @@ Options:
                    (handshake, teardown, final states, anomalies, and
                    completeness: Wireshark's tcp.completeness bits)
   --max-conns N    hold at most N connections at once; the least recently
-                   active is reported early (end "evicted")
+                   active is reported early (end "evicted"), and how
+                   many were is said on standard error
   EXPR             a pcap-filter expression selecting packets
 
 Connections are printed as they finish on the capture's clock (after
@@ -79,14 +80,18 @@ func runConns(env *Env, args []string) error {
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
 	var (
-		werr error
-		buf  []byte
+		werr    error
+		buf     []byte
+		evicted int
 	)
 	if !asJSON {
 		fmt.Fprintf(out, "%-4s %-39s %-39s %-25s %-18s %12s %21s %s\n",
 			"id", "client", "server", "states (client/server)", "teardown", "duration", "bytes c>s/s>c", "anomalies")
 	}
 	done := func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
 		if werr != nil {
 			return
 		}
@@ -106,6 +111,15 @@ func runConns(env *Env, args []string) error {
 	}
 	if werr != nil {
 		return werr
+	}
+	if evicted > 0 {
+		// Said before any error, which must stay the last line.
+		s := "s"
+		if evicted == 1 {
+			s = ""
+		}
+		fmt.Fprintf(env.Stderr, "synfin conns: %d connection%s evicted before their end to stay within --max-conns %d (end \"evicted\" in --json)\n",
+			evicted, s, maxConns)
 	}
 	return err
 }
