@@ -247,7 +247,9 @@ func exchange(t *testing.T, srv, cli, listen, dial string) {
 	var ln net.Listener
 	inNetns(t, srv, func() (err error) { ln, err = net.Listen("tcp", listen); return err })
 	defer ln.Close()
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		c, err := ln.Accept()
 		if err != nil {
 			return
@@ -263,6 +265,13 @@ func exchange(t *testing.T, srv, cli, listen, dial string) {
 	c.Write([]byte("hello, synfin"))
 	io.ReadFull(c, make([]byte, 13))
 	c.Close()
+	// Wait for the server's close too: on a loaded machine its FIN can come
+	// late, and a capture stopped before it would miss it.
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Error("the server did not close within 5 s")
+	}
 	time.Sleep(300 * time.Millisecond) // let the last ACK pass
 }
 
