@@ -164,7 +164,7 @@ var catalogue = map[string]entry{
 	"o.tfodata":  {"TCP Fast Open with {v} bytes of data on the SYN", "TCP 快速打开，SYN 上携带 {v} 字节数据"},
 
 	// Timeline.
-	"tl.title":  {"Timeline (seq/ack relative, absolute in brackets)", "时间线（seq/ack 为相对值，方括号内为绝对值）"},
+	"tl.title":  {"Timeline (relative seq/ack [absolute], window in bytes [as sent × scale])", "时间线（seq/ack 相对值 [绝对值]，窗口字节数 [报文中的值 × 缩放倍数]）"},
 	"tl.change": {"{side} {from} → {to} ({how}): {why}", "{side} {from} → {to}（{how}）：{why}"},
 
 	// Why an endpoint enters a state.
