@@ -30,6 +30,12 @@ var updateShot = flag.Bool("update", false, "refresh testdata/report.png, the sc
 func browser(t *testing.T) (context.Context, func() []string) {
 	t.Helper()
 	bin := testenv.NeedTool(t, "chromium")
+	// Not t.TempDir: chromium's helper processes may still write to the
+	// profile after the browser is gone, and that would fail the test.
+	profile, err := os.MkdirTemp("", "synfin-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
@@ -40,13 +46,20 @@ func browser(t *testing.T) (context.Context, func() []string) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1400, 1000),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	var mu sync.Mutex
 	var errs []string
 	chromedp.ListenTarget(ctx, func(ev any) {
