@@ -11,9 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -178,8 +179,47 @@ func readPcap(t *testing.T, path string) []wire.Frame {
 	}
 }
 
+// isSubsequence reports whether sub's elements appear in of in order.
+func isSubsequence[T comparable](sub, of []T) bool {
+	i := 0
+	for _, x := range sub {
+		for i < len(of) && of[i] != x {
+			i++
+		}
+		if i == len(of) {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// countPcap counts the whole records of a pcap file another process may
+// still be writing.
+func countPcap(path string) int {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer fh.Close()
+	r, err := pcapfile.NewReader(fh)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for {
+		var f wire.Frame
+		if r.Next(&f) != nil {
+			return n
+		}
+		n++
+	}
+}
+
 // startTcpdump runs tcpdump in namespace ns and waits until it listens.
-func startTcpdump(t *testing.T, ns string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// stop interrupts it and returns all it wrote to standard error, its
+// summary included.
+func startTcpdump(t *testing.T, ns string, args ...string) (stop func() string) {
 	ip := testenv.NeedTool(t, "ip")
 	testenv.NeedTool(t, "tcpdump")
 	cmd := exec.Command(ip, append([]string{"netns", "exec", ns, "tcpdump"}, args...)...)
@@ -199,15 +239,19 @@ func startTcpdump(t *testing.T, ns string, args ...string) (*exec.Cmd, *bytes.Bu
 		}
 		rest.WriteString(sc.Text() + "\n")
 	}
-	var mu sync.Mutex
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for sc.Scan() {
-			mu.Lock()
 			rest.WriteString(sc.Text() + "\n")
-			mu.Unlock()
 		}
 	}()
-	return cmd, &rest
+	return func() string {
+		cmd.Process.Signal(os.Interrupt)
+		<-done // Wait closes the pipe: read it to the end first
+		cmd.Wait()
+		return rest.String()
+	}
 }
 
 // captureIn opens a capture inside namespace ns and collects frames until
@@ -290,18 +334,33 @@ func TestNamespaceAgainstTcpdump(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			expr := "tcp port " + tc.listen[strings.LastIndexByte(tc.listen, ':')+1:]
 			tdFile := filepath.Join(t.TempDir(), "tcpdump.pcap")
-			td, tdErr := startTcpdump(t, a, "-i", tc.iface, "-n", "-U", "--immediate-mode", "-w", tdFile, expr)
+			stopTcpdump := startTcpdump(t, a, "-i", tc.iface, "-n", "-U", "--immediate-mode", "-w", tdFile, expr)
 			stop := captureIn(t, a, Options{Interface: tc.iface, Filter: expr})
 			exchange(t, tc.srvNS, a, tc.listen, tc.dial)
 			ours, st := stop()
-			td.Process.Signal(os.Interrupt)
-			td.Wait()
+			// tcpdump writes each packet as it reads it (-U); on a loaded
+			// machine it may not have read the last ones yet, and SIGINT
+			// would make it drop what is still in its ring.
+			for end := time.Now().Add(5 * time.Second); countPcap(tdFile) < len(ours) && time.Now().Before(end); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			tdErr := stopTcpdump()
 			theirs := readPcap(t, tdFile)
 			if len(theirs) < 8 {
 				t.Fatalf("tcpdump saw only %d segments (synfin %d): %s", len(theirs), len(ours), tdErr)
 			}
-			if diff := cmp.Diff(segmentsOf(t, theirs), segmentsOf(t, ours)); diff != "" {
-				t.Errorf("segments (-tcpdump +synfin):\n%s", diff)
+			tsegs, osegs := segmentsOf(t, theirs), segmentsOf(t, ours)
+			// The kernel sometimes drops a few packets for tcpdump's socket
+			// on a loaded machine, and tcpdump says so: then its segments
+			// must be ours less that many.
+			var dropped int
+			if m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(tdErr); m != nil {
+				dropped, _ = strconv.Atoi(m[1])
+			}
+			if dropped > 0 && len(osegs)-len(tsegs) == dropped && isSubsequence(tsegs, osegs) {
+				t.Logf("tcpdump's kernel dropped %d packets: its %d segments are among synfin's %d", dropped, len(tsegs), len(osegs))
+			} else if diff := cmp.Diff(tsegs, osegs); diff != "" {
+				t.Errorf("segments (-tcpdump +synfin):\n%s\ntcpdump said: %s", diff, tdErr)
 			}
 			if ours[0].Link != theirs[0].Link {
 				t.Errorf("link type %d, tcpdump %d", ours[0].Link, theirs[0].Link)
