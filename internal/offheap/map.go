@@ -26,22 +26,28 @@ func norm(h uint64) uint64 {
 	return h
 }
 
+// find returns the index of the slot holding normalised key h, or of the
+// empty slot where probing for it stopped (found false). The table must
+// have slots.
+func (x *Map) find(h uint64) (i uint64, found bool) {
+	mask := uint64(len(x.slots) - 1)
+	for i = h & mask; ; i = (i + 1) & mask {
+		switch x.slots[i].h {
+		case h:
+			return i, true
+		case 0:
+			return i, false
+		}
+	}
+}
+
 // Get returns the value of key h.
 func (x *Map) Get(h uint64) (uint64, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
-	h = norm(h)
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == h {
-			return s.pos, true
-		}
-		if s.h == 0 {
-			return 0, false
-		}
-	}
+	i, ok := x.find(norm(h))
+	return x.slots[i].pos, ok
 }
 
 // Set sets the value of key h.
@@ -50,19 +56,11 @@ func (x *Map) Set(h, pos uint64) {
 		x.grow()
 	}
 	h = norm(h)
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == h {
-			s.pos = pos
-			return
-		}
-		if s.h == 0 {
-			*s = slot{h, pos}
-			x.n++
-			return
-		}
+	i, ok := x.find(h)
+	if !ok {
+		x.n++
 	}
+	x.slots[i] = slot{h, pos}
 }
 
 // Insert sets key h to pos unless it has a value already, which it
@@ -72,18 +70,13 @@ func (x *Map) Insert(h, pos uint64) (old uint64, had bool) {
 		x.grow()
 	}
 	h = norm(h)
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == h {
-			return s.pos, true
-		}
-		if s.h == 0 {
-			*s = slot{h, pos}
-			x.n++
-			return 0, false
-		}
+	i, ok := x.find(h)
+	if ok {
+		return x.slots[i].pos, true
 	}
+	x.slots[i] = slot{h, pos}
+	x.n++
+	return 0, false
 }
 
 // DelIf removes h if its value is pos, and reports whether it did.
@@ -91,21 +84,12 @@ func (x *Map) DelIf(h, pos uint64) bool {
 	if x.n == 0 {
 		return false
 	}
-	mask := uint64(len(x.slots) - 1)
-	hn := norm(h)
-	for i := hn & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == hn {
-			if s.pos != pos {
-				return false
-			}
-			x.delAt(i)
-			return true
-		}
-		if s.h == 0 {
-			return false
-		}
+	i, ok := x.find(norm(h))
+	if !ok || x.slots[i].pos != pos {
+		return false
 	}
+	x.delAt(i)
+	return true
 }
 
 // Del removes h, shifting back the entries after it that probing would
@@ -114,15 +98,9 @@ func (x *Map) Del(h uint64) {
 	if x.n == 0 {
 		return
 	}
-	h = norm(h)
-	mask := uint64(len(x.slots) - 1)
-	i := h & mask
-	for ; x.slots[i].h != h; i = (i + 1) & mask {
-		if x.slots[i].h == 0 {
-			return
-		}
+	if i, ok := x.find(norm(h)); ok {
+		x.delAt(i)
 	}
-	x.delAt(i)
 }
 
 // delAt empties slot i, shifting back the entries after it that probing
