@@ -44,18 +44,7 @@ func readAll(t testing.TB, b []byte) ([]wire.Frame, error) {
 }
 
 func corpusCaptures(t *testing.T) []string {
-	var files []string
-	for _, d := range []string{"tcpdump", "zeek", "other"} {
-		err := filepath.WalkDir(corpus.Dir(t, d), func(p string, e os.DirEntry, err error) error {
-			if err == nil && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
-				files = append(files, p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	files := corpus.Captures(t, ".pcap", ".pcapng")
 	if len(files) < 50 {
 		t.Fatalf("found only %d corpus captures", len(files))
 	}

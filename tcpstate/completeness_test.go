@@ -2,7 +2,6 @@ package tcpstate
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -130,19 +129,7 @@ func tsharkCompleteness(t *testing.T, tshark, file string) (map[streamKey]uint8,
 // conversation of the corpus captures, matched by first frame and ports.
 func TestCompletenessAgreesWithTshark(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
-	var files []string
-	for _, dir := range []string{"tcpdump", "zeek", "other"} {
-		filepath.WalkDir(corpus.Dir(t, dir), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") ||
-				strings.HasSuffix(p, ".cap") || strings.HasSuffix(p, ".trace")) {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	if len(files) == 0 {
-		t.Fatal("no captures in the corpus")
-	}
+	files := corpus.Captures(t, ".pcap", ".pcapng", ".cap", ".trace")
 	type tally struct{ match, differ, tsharkOnly, oursOnly int }
 	var exact, summary tally
 	var diffs []string

@@ -76,13 +76,10 @@ var kernelScenarios = []kernelScenario{{
 	listen: false,
 }}
 
-func TestKernelOracle(t *testing.T) {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
-	ipTool := testenv.NeedTool(t, "ip")
-	tcpdump := testenv.NeedTool(t, "tcpdump")
-	ss := testenv.NeedTool(t, "ss")
-
-	ns := fmt.Sprintf("synfin-tcpstate-%d", os.Getpid())
+// loopbackNetns creates a network namespace named prefix-PID with only
+// lo, up, and removes it when the test ends.
+func loopbackNetns(t *testing.T, ipTool, prefix string) string {
+	ns := fmt.Sprintf("%s-%d", prefix, os.Getpid())
 	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -90,6 +87,16 @@ func TestKernelOracle(t *testing.T) {
 	if out, err := exec.Command(ipTool, "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v: %s", err, out)
 	}
+	return ns
+}
+
+func TestKernelOracle(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
+	ipTool := testenv.NeedTool(t, "ip")
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	ss := testenv.NeedTool(t, "ss")
+
+	ns := loopbackNetns(t, ipTool, "synfin-tcpstate")
 	trace := traceFS(t)
 
 	for i, sc := range kernelScenarios {

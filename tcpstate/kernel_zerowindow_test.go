@@ -1,11 +1,9 @@
 package tcpstate
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -61,14 +59,7 @@ func TestKernelZeroWindowAgreesWithTshark(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	tshark := testenv.NeedTool(t, "tshark")
 
-	ns := fmt.Sprintf("synfin-zerowin-%d", os.Getpid())
-	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command(ipTool, "netns", "del", ns).Run() })
-	if out, err := exec.Command(ipTool, "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v: %s", err, out)
-	}
+	ns := loopbackNetns(t, ipTool, "synfin-zerowin")
 	for i, tc := range []struct {
 		name   string
 		shrink bool

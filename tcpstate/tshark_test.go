@@ -2,7 +2,6 @@ package tcpstate
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -52,19 +51,7 @@ func (a agreement) rate() float64 {
 // flag, divided by segments either flags. Each must agree.
 func TestAnomaliesAgreeWithTshark(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
-	var files []string
-	for _, dir := range []string{"tcpdump", "zeek", "other"} {
-		filepath.WalkDir(corpus.Dir(t, dir), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") ||
-				strings.HasSuffix(p, ".cap") || strings.HasSuffix(p, ".trace")) {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	if len(files) == 0 {
-		t.Fatal("no captures in the corpus")
-	}
+	files := corpus.Captures(t, ".pcap", ".pcapng", ".cap", ".trace")
 	total := make([]agreement, len(tsharkFields))
 	var misses []tsharkMiss
 	for _, file := range files {

@@ -54,15 +54,7 @@ func ipLayer(protocols string) (string, int) {
 // and payload length with tshark's dissection of the same file.
 func TestAgainstTshark(t *testing.T) {
 	testenv.NeedTool(t, "tshark")
-	var files []string
-	for _, d := range []string{"tcpdump", "zeek", "other"} {
-		filepath.WalkDir(corpus.Dir(t, d), func(p string, e os.DirEntry, err error) error {
-			if err == nil && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
-				files = append(files, p)
-			}
-			return err
-		})
-	}
+	files := corpus.Captures(t, ".pcap", ".pcapng")
 	var total, agree int
 	for _, file := range files {
 		name, _ := filepath.Rel(corpus.Dir(t), file)

@@ -6,6 +6,7 @@ package corpus
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -51,4 +52,32 @@ func Dir(t testing.TB, sub ...string) string {
 func Seed(t testing.TB, name string) string {
 	t.Helper()
 	return filepath.Join(Shared(t), "seed", name)
+}
+
+// Captures lists the files of the tcpdump, zeek and other folders whose
+// names end in one of exts (".pcap", ".pcapng", …), in walk order.
+func Captures(t testing.TB, exts ...string) []string {
+	t.Helper()
+	var files []string
+	for _, sub := range []string{"tcpdump", "zeek", "other"} {
+		err := filepath.WalkDir(Dir(t, sub), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			for _, ext := range exts {
+				if strings.HasSuffix(p, ext) {
+					files = append(files, p)
+					break
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no captures in the corpus")
+	}
+	return files
 }
