@@ -197,12 +197,16 @@ var scenarios = []Scenario{
 		Name:    "three-segment-close",
 		Summary: Text{"The server closes first and the client's FIN carries the ACK", "服务器先关闭，客户端的 FIN 捎带 ACK：三次挥手"},
 		Description: Text{
-			"The server closes 200 ms after accepting, while the client waits to read. The client's kernel delays the ACK of that FIN (by a few milliseconds); the client reads the end of the stream and closes within the delay, so its FIN carries the ACK and the close takes three segments, as in the blog post's explanation. The server, which closed first, keeps TIME-WAIT.",
-			"服务器 accept 200 毫秒后关闭，此时客户端正等待读取。客户端内核延迟（几毫秒）确认这个 FIN；客户端读到流结束后在延迟时间内关闭，于是它的 FIN 捎带了 ACK，挥手只用三个报文段，正如原文的解释。先关闭的服务器进入 TIME-WAIT。",
+			"The server sends a 16-byte greeting 200 ms after accepting and closes, while the client waits to read. The client's kernel acknowledges the data at once but delays the ACK of the FIN (by 40 ms); the client reads the end of the stream and closes within the delay, so its FIN carries the ACK and the close takes three segments, as in the blog post's explanation. The server, which closed first, keeps TIME-WAIT.",
+			"服务器 accept 200 毫秒后发送 16 字节的问候并关闭，此时客户端正等待读取。客户端内核立即确认数据，但延迟（40 毫秒）确认 FIN；客户端读到流结束后在延迟时间内关闭，于是它的 FIN 捎带了 ACK，挥手只用三个报文段，正如原文的解释。先关闭的服务器进入 TIME-WAIT。",
 		},
-		// The pause lets the client be waiting in its read when the FIN
-		// comes, so it answers within Linux's short delayed ACK.
-		Server:  &server.Options{Mode: server.Close, Wait: 200 * time.Millisecond},
+		// Linux times a delayed ACK from the receiver's ACK timeout, which
+		// starts at zero and becomes 40 ms (TCP_ATO_MIN) with the first
+		// data received. Without the greeting the FIN's ACK would leave at
+		// the next clock tick (at most 4 ms at HZ=250), often before the
+		// client could answer; with it the client has 40 ms. The pause lets
+		// the client be waiting in its read when the data comes.
+		Server:  &server.Options{Mode: server.Send, Bytes: 16, Wait: 200 * time.Millisecond},
 		Clients: []ClientRun{{Steps: steps("read, close")}},
 		Expect: Expect{
 			Teardown: []Pattern{ThreeSegment},
@@ -214,7 +218,8 @@ var scenarios = []Scenario{
 				{1, Server, seq(passiveOpen, activeClose)},
 			},
 			TimeWait: []Holder{{1, Server}},
-			Segments: []Segments{{Server, "F.", 1, false}, {Client, "F.", 1, false}, {Client, ".", 1, false}},
+			// The client's bare ACKs: the handshake's and the greeting's.
+			Segments: []Segments{{Server, "P.", 1, false}, {Server, "F.", 1, false}, {Client, "F.", 1, false}, {Client, ".", 2, false}},
 		},
 	},
 	{

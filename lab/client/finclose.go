@@ -12,12 +12,13 @@ import (
 
 // readThenShutdown reads until the peer's FIN and then sends this end's
 // FIN at once (shutdown for writing), returning the bytes read. Linux
-// delays the ACK of a FIN by a few milliseconds only, and a FIN sent
-// within that carries the ACK (a three-segment close); a goroutine that
-// the runtime's poller wakes on a loaded machine can take longer. So the
-// wait is a blocking poll(2) on a thread of its own, raised to real-time
-// priority when allowed, and the FIN leaves from that thread as soon as
-// the end of the stream is read.
+// delays the ACK of a FIN by 40 ms at most (and only until the next clock
+// tick if no data came before it), and a FIN sent within that carries the
+// ACK (a three-segment close); a goroutine that the runtime's poller wakes
+// on a loaded machine can take longer. So the wait is a blocking poll(2)
+// on a thread of its own, raised to real-time priority when allowed, and
+// the FIN leaves from that thread as soon as the end of the stream is
+// read.
 func readThenShutdown(ctx context.Context, c *net.TCPConn) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
