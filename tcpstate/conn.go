@@ -190,6 +190,11 @@ type Handshake struct {
 	Complete     bool // SYN, SYN-ACK and ACK seen and consistent
 	Simultaneous bool // both ends sent a SYN without ACK (simultaneous open)
 	Refused      bool // the SYN was answered with a RST
+	// Rejected: the client answered the SYN-ACK with a bare reset
+	// (<SEQ=SEG.ACK><CTL=RST>) instead of an ACK, so it did not take it:
+	// it had no connection for that SYN (a half-open port probe, an old
+	// duplicate SYN), and the server goes back to LISTEN.
+	Rejected bool
 
 	// The initial round trip split at the capture point: the server half
 	// (SYN to SYN-ACK) and the client half (SYN-ACK to ACK).
@@ -442,6 +447,7 @@ const (
 	NoteLastACK          Note = "last-ack"           // acknowledges the second FIN: the sender enters TIME-WAIT
 	NoteRST              Note = "rst"                // reset
 	NoteRefused          Note = "refused"            // reset answering a SYN: nobody listens
+	NoteSYNACKRejected   Note = "syn-ack-rejected"   // bare reset answering a SYN-ACK: the client has no such connection
 	NoteMidstream        Note = "midstream"          // first segment of a connection whose handshake was not captured
 	NoteKeepAlive        Note = "keep-alive"
 	NoteWindowUpdate     Note = "window-update"

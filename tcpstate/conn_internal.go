@@ -164,6 +164,14 @@ func (c *conn) unset(s Side, seg int) {
 		ep.State = ep.Transitions[n-1].From
 		ep.Transitions = ep.Transitions[:n-1]
 	}
+	// The kept segments from seg on now leave s in the earlier state.
+	for i := len(c.Segments) - 1; i >= 0 && c.Segments[i].Index >= seg; i-- {
+		if s == SideClient {
+			c.Segments[i].Client = ep.State
+		} else {
+			c.Segments[i].Server = ep.State
+		}
+	}
 	// The FIN s receives travels the other way.
 	d := &c.d[S2C]
 	if s == SideServer {
@@ -325,7 +333,7 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 		seg.WindowScaled <<= uint(snd.scale)
 	}
 	switch {
-	case f&wire.SYN != 0 || seg.Note == NoteHandshakeACK || seg.Note == NoteRefused:
+	case f&wire.SYN != 0 || seg.Note == NoteHandshakeACK || seg.Note == NoteRefused || seg.Note == NoteSYNACKRejected:
 		seg.Phase = PhaseHandshake
 	case c.firstFIN != SideNone || c.Teardown.RST.Seen():
 		seg.Phase = PhaseTeardown

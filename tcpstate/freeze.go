@@ -59,7 +59,8 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 		c.Handshake.Simultaneous, c.Handshake.Refused, c.Handshake.WindowScaling, c.Handshake.SACK,
 		c.Handshake.Timestamps, c.Handshake.TFO, c.Teardown.LostLastACK, c.Teardown.TimeWait.Expired,
 		c.Reuse.Within2MSL, c.Teardown.ClientFIN.AckOK, c.Teardown.ClientFIN.Piggybacked,
-		c.Teardown.ServerFIN.AckOK, c.Teardown.ServerFIN.Piggybacked, c.Teardown.RST.AfterFIN)
+		c.Teardown.ServerFIN.AckOK, c.Teardown.ServerFIN.Piggybacked, c.Teardown.RST.AfterFIN,
+		c.Handshake.Rejected)
 	for _, e := range [2]*Endpoint{&c.Client, &c.Server} {
 		w.Uint(uint64(e.ISN))
 		o := &e.Options
@@ -192,7 +193,8 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) (
 		&h.Simultaneous, &h.Refused, &h.WindowScaling, &h.SACK,
 		&h.Timestamps, &h.TFO, &td.LostLastACK, &td.TimeWait.Expired,
 		&c.Reuse.Within2MSL, &td.ClientFIN.AckOK, &td.ClientFIN.Piggybacked,
-		&td.ServerFIN.AckOK, &td.ServerFIN.Piggybacked, &td.RST.AfterFIN)
+		&td.ServerFIN.AckOK, &td.ServerFIN.Piggybacked, &td.RST.AfterFIN,
+		&h.Rejected)
 	cl, sv := c.key.a, c.key.b
 	if !clientIsA {
 		cl, sv = sv, cl

@@ -212,6 +212,16 @@ func (c *conn) rst(seg *Segment, s, r Side, ep, rp *Endpoint, index int, ts int6
 		h.Refused = true
 		seg.Note = NoteRefused
 	}
+	if s == SideClient && c.rejects(p) {
+		// A client in SYN-SENT that takes a SYN-ACK acknowledges it (RFC
+		// 9293 3.10.7.3); one that answers <SEQ=SEG.ACK><CTL=RST> had no
+		// connection for that SYN (3.10.7.1) or found its ACK unacceptable.
+		// Either way the SYN-ACK did not establish it.
+		c.unset(SideClient, h.SYNACK.Seg)
+		c.established = false
+		h.Rejected = true
+		seg.Note = NoteSYNACKRejected
+	}
 	if !td.RST.Seen() {
 		td.RST = RST{SegRef: SegRef{index, ts}, From: s, AfterFIN: c.firstFIN != SideNone}
 	}
@@ -230,11 +240,36 @@ func (c *conn) rst(seg *Segment, s, r Side, ep, rp *Endpoint, index int, ts int6
 		if p.Flags&wire.ACK != 0 && (!rp.HasISN || p.Ack == rp.ISN+1) {
 			c.set(r, Closed, index, ts)
 		}
+	case SynReceived:
+		// A passive opener goes back to LISTEN (RFC 9293 3.10.7.4); Linux
+		// drops the request and the listener stays.
+		if rp.Initial == Listen {
+			c.set(r, Listen, index, ts)
+		} else {
+			c.set(r, Closed, index, ts)
+		}
 	default:
 		// Linux drops a TIME-WAIT socket on RST (net.ipv4.tcp_rfc1337=0).
 		c.set(r, Closed, index, ts)
 	}
 	return an
+}
+
+// rejects reports whether reset p, from the client, answers the SYN-ACK
+// in its place: the first segment the client sends after it (its SYN and
+// any retransmissions of it all came before), without ACK, with the
+// sequence number the SYN-ACK acknowledged, while the server waits in
+// SYN-RECEIVED.
+func (c *conn) rejects(p *wire.Packet) bool {
+	h := &c.Handshake
+	ep := &c.Client
+	n := len(ep.Transitions)
+	rtx := len(h.SYNRetransmits)
+	// ep.Pkts already counts p.
+	onlySYNs := ep.Pkts == uint64(rtx+2) && (rtx == 0 || h.SYNRetransmits[rtx-1].Seg < h.SYNACK.Seg)
+	return p.Flags&wire.ACK == 0 && h.SYN.Seen() && h.SYNACK.Seen() && !h.ACK.Seen() && !h.Simultaneous &&
+		onlySYNs && c.Server.State == SynReceived && p.Seq == h.SYNACKAck &&
+		ep.State == Established && n > 0 && ep.Transitions[n-1].Seg == h.SYNACK.Seg
 }
 
 // finSeg handles the FIN bit, after the segment's ACK was processed.

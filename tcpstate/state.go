@@ -57,4 +57,4 @@ func (s State) synchronized() bool { return s >= Established }
 
 // closedOrWaiting reports whether an endpoint in s has nothing left to
 // send or receive on the connection.
-func (s State) closedOrWaiting() bool { return s == Closed || s == TimeWait }
+func (s State) closedOrWaiting() bool { return s == Closed || s == TimeWait || s == Listen }

@@ -374,6 +374,7 @@ type hsJSON struct {
 	ACKSeq            *checkJSON `json:"ack_seq,omitempty"`
 	Simultaneous      bool       `json:"simultaneous,omitempty"`
 	Refused           bool       `json:"refused,omitempty"`
+	Rejected          bool       `json:"rejected,omitempty"`
 	RTT               *secs      `json:"rtt,omitempty"`
 	ServerRTT         *secs      `json:"rtt_syn_to_syn_ack,omitempty"`
 	ClientRTT         *secs      `json:"rtt_syn_ack_to_ack,omitempty"`
@@ -491,7 +492,7 @@ func handshakeJSON(c *tcpstate.Conn) hsJSON {
 	j := hsJSON{
 		Complete: h.Complete, SYN: h.SYN.Seg, SYNACK: h.SYNACK.Seg, ACK: h.ACK.Seg,
 		ClientISN: isnPtr(&c.Client), ServerISN: isnPtr(&c.Server),
-		Simultaneous: h.Simultaneous, Refused: h.Refused,
+		Simultaneous: h.Simultaneous, Refused: h.Refused, Rejected: h.Rejected,
 		ClientOptions: optsJSON(&c.Client), ServerOptions: optsJSON(&c.Server),
 		WindowScaling: h.WindowScaling, SACK: h.SACK, Timestamps: h.Timestamps, TFO: h.TFO, MSS: h.MSS,
 	}
@@ -659,6 +660,9 @@ func appendHandshakeJSON(b []byte, c *tcpstate.Conn) []byte {
 	}
 	if h.Refused {
 		b = append(b, `,"refused":true`...)
+	}
+	if h.Rejected {
+		b = append(b, `,"rejected":true`...)
 	}
 	if h.SYN.Seen() && h.SYNACK.Seen() {
 		if h.ACK.Seen() {

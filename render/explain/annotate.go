@@ -19,6 +19,7 @@ var steps = map[tcpstate.Note]string{
 	tcpstate.NoteSYNACKRetransmit: "handshake 2/3: %s SYN-ACK again",
 	tcpstate.NoteHandshakeACK:     "handshake 3/3: %s ACK",
 	tcpstate.NoteRefused:          "handshake refused: %s RST",
+	tcpstate.NoteSYNACKRejected:   "handshake rejected: %s RST instead of the ACK",
 	tcpstate.NoteData:             "%s data",
 	tcpstate.NoteACK:              "%s ACK",
 	tcpstate.NoteFIN:              "%s FIN",

@@ -146,6 +146,8 @@ func (e *Explanation) verdict() {
 		*v = append(*v, M("v.hs.refused", "syn", itoa(h.SYN.Seg), "rst", itoa(td.RST.Seg)))
 	case h.Simultaneous:
 		*v = append(*v, M("v.hs.simul"))
+	case h.Rejected:
+		*v = append(*v, M("v.hs.rejected", "synack", itoa(h.SYNACK.Seg), "rst", itoa(td.RST.Seg)))
 	case h.Complete:
 		*v = append(*v, M("v.hs.complete", "syn", itoa(h.SYN.Seg), "synack", itoa(h.SYNACK.Seg), "ack", itoa(h.ACK.Seg), "rtt", Dur(h.RTT())))
 	case h.SYN.Seen() && h.SYNACK.Seen() && h.ACK.Seen():
@@ -436,6 +438,8 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		}
 	case tcpstate.NoteRefused:
 		add(M("note.refused", "port", itoa(c.Server.Port)))
+	case tcpstate.NoteSYNACKRejected:
+		add(M("note.syn-ack-rejected", "seq", u32(int64(s.Seq))))
 	case tcpstate.NoteMidstream:
 		add(M("note.midstream"))
 		if s.Len > 0 {
