@@ -235,12 +235,25 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return nil
 	})
 	port := opt.ClientPort
+	noSocket := map[int]bool{} // connections with no socket at either end
 	for i, cr := range sc.Clients {
 		if i > 0 && !cr.SamePort {
 			port = opt.ClientPort + uint16(i)
 		}
 		if err := sleep(ctx, cr.Pause); err != nil {
 			return res, err
+		}
+		if cr.OldSYN {
+			from := netip.AddrPortFrom(loop, port)
+			res.Clients = append(res.Clients, from)
+			noSocket[i+1] = true
+			var isn uint32
+			if err := ns.Do(func() (err error) { isn, err = sendOldSYN(from, res.Server); return }); err != nil {
+				return res, err
+			}
+			logf(fmt.Sprintf("client: #%d old duplicate SYN from %s, seq %d, through a raw socket", i+1, from, isn))
+			res.ClientErrs = append(res.ClientErrs, nil)
+			continue
 		}
 		co := client.Options{
 			Addr:       res.Server.String(),
@@ -300,7 +313,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			return res, err
 		}
 	}
-	res.Endpoints = label(kernel.Endpoints(res.Events, res.Observations), res.Server)
+	res.Endpoints = label(kernel.Endpoints(res.Events, res.Observations), res.Server, noSocket)
 	for _, s := range res.Sockets {
 		if s.State != kernel.TimeWait || !ours(s.Local, s.Remote) {
 			continue
@@ -368,9 +381,10 @@ func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max ti
 }
 
 // label gives each kernel endpoint its role and connection number:
-// client sockets are numbered in the order they were born, a server
-// socket takes the number of the client socket it faces.
-func label(eps []kernel.Endpoint, srv netip.AddrPort) []Endpoint {
+// client sockets are numbered in the order they were born, skipping the
+// connections that have no socket, and a server socket takes the number
+// of the client socket it faces.
+func label(eps []kernel.Endpoint, srv netip.AddrPort, noSocket map[int]bool) []Endpoint {
 	out := make([]Endpoint, len(eps))
 	conn := 0
 	for i, ep := range eps {
@@ -382,6 +396,9 @@ func label(eps []kernel.Endpoint, srv netip.AddrPort) []Endpoint {
 			out[i].Role = Server
 		default:
 			conn++
+			for noSocket[conn] {
+				conn++
+			}
 			out[i].Role, out[i].Conn = Client, conn
 		}
 	}

@@ -46,6 +46,11 @@ type ClientRun struct {
 	// SamePort connects from the previous client's local port.
 	SamePort   bool
 	SynRetries int // TCP_SYNCNT, 0 for the default
+	// OldSYN, instead of connecting, sends one SYN with a random sequence
+	// number from the client's port through a raw socket, as a duplicate
+	// of an earlier connection's SYN delayed in the network would arrive.
+	// No socket on the client's side has that connection (IPv4 only).
+	OldSYN bool
 }
 
 // Fault drops segments of one direction.
@@ -394,6 +399,30 @@ var scenarios = []Scenario{
 			},
 			TimeWait: []Holder{{2, Client}},
 			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}},
+		},
+	},
+	{
+		Name:    "old-duplicate-syn",
+		Summary: Text{"An old duplicate SYN: the third segment lets the client say no", "旧的重复 SYN：第三个报文段让客户端能够拒绝"},
+		Description: Text{
+			"A SYN from the client's port with an old sequence number arrives first, as a duplicate of an earlier connection's SYN delayed in the network would (synfin sends it through a raw socket). The server cannot tell it from a new request: it answers with a SYN-ACK and waits in SYN-RECEIVED. The client's kernel has no such connection and answers the SYN-ACK with a reset whose sequence number is the SYN-ACK's acknowledgment, so the server drops the half-open connection and listens again (RFC 9293, figure 8). With a two-segment handshake the server would have opened a connection nobody asked for: the third segment is where the client can say no. Then the client connects from the same port for real, and that connection opens and closes as usual.",
+			"一个来自客户端端口、带着旧序号的 SYN 先到达，就像早先某个连接的 SYN 在网络中滞留后姗姗来迟（synfin 通过原始套接字发出它）。服务器无法把它和新的请求区分开：它回应 SYN-ACK，并在 SYN-RECEIVED 中等待。客户端内核没有这条连接，于是用 RST 回应这个 SYN-ACK，RST 的序号就是 SYN-ACK 的确认号；服务器丢弃半开连接，重新监听（RFC 9293 图 8）。如果握手只有两个报文段，服务器就会打开一条没有人请求的连接：第三个报文段正是客户端能说“不”的地方。随后客户端从同一端口真正发起连接，这条连接照常建立和关闭。",
+		},
+		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Clients: []ClientRun{{OldSYN: true}, {Pause: 100 * time.Millisecond, SamePort: true}},
+		Expect: Expect{
+			Teardown: []Pattern{None, FourSegment},
+			Kernel: []States{
+				// The old SYN has no socket at either end: the client's
+				// kernel has none on its port, and the server's keeps a
+				// request, not a socket, until the handshake's ACK.
+				{1, Client, nil},
+				{1, Server, nil},
+				{2, Client, seq(activeOpen, activeClose)},
+				{2, Server, seq(passiveOpen, passiveClose)},
+			},
+			TimeWait: []Holder{{2, Client}},
+			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}, {Client, "R", 1, false}},
 		},
 	},
 	{

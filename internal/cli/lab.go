@@ -421,6 +421,10 @@ var headings = map[string][2]string{
 	"kernel-only":    {"kernel only: not on netstack", "仅限内核：netstack 上无法运行"},
 	"no-transitions": {"no transitions", "没有状态变化"},
 	"no-socket":      {"no socket", "没有套接字"},
+	"no-socket-client": {"the kernel had no socket for this connection: it answered the SYN-ACK with a reset",
+		"内核没有这条连接的套接字：它用 RST 回应了 SYN-ACK"},
+	"no-socket-server": {"the kernel kept only a half-open request, not a socket, until the reset removed it; the listener went on listening",
+		"内核只保留了一个半开请求而不是套接字，直到 RST 将其删除；监听套接字继续监听"},
 	"sampled-note": {"netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
 		"netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"},
 	"agree":    {"agree", "一致"},
@@ -491,6 +495,9 @@ type stateRow struct {
 	// Unsampled lists inferred states missing from a sampling stack's
 	// report, which do not count as a difference.
 	Unsampled []string `json:"unsampled,omitempty"`
+	// NoSocket: the stack had no socket for this end of a handshake the
+	// client rejected, and the packets agree that it never opened.
+	NoSocket bool `json:"no_socket,omitempty"`
 }
 
 // labReport compares what the packets say with what the stack reports.
@@ -616,6 +623,10 @@ func compareStack(sc *lab.Scenario, v stackView, conns []*tcpstate.Conn) labRepo
 			if !row.Agree && c != nil && connectTimedOut(c, role, row) {
 				row.Agree, row.Unseen = true, "connect timeout: SYN-SENT -> CLOSED sends no segment"
 			}
+			if !row.Agree && c != nil && rejectedWithoutSocket(c, role, row) {
+				row.Agree, row.NoSocket = true, true
+				row.Unseen = heading("en", "no-socket-"+string(role))
+			}
 			rep.Agree = rep.Agree && row.Agree
 			rep.Rows = append(rep.Rows, row)
 		}
@@ -709,6 +720,29 @@ func connectTimedOut(c *tcpstate.Conn, role lab.Role, r stateRow) bool {
 		slices.Equal(r.Reported, []string{"CLOSED", "SYN-SENT", "CLOSED"})
 }
 
+// rejectedWithoutSocket says whether a row whose stack reports no socket
+// is a handshake the client rejected (an old duplicate SYN): no socket
+// held it at the client, and the server kept only a request until the
+// reset. The packets must agree that neither end ever synchronized, and
+// that the client ended CLOSED and the server back in LISTEN.
+func rejectedWithoutSocket(c *tcpstate.Conn, role lab.Role, r stateRow) bool {
+	if !c.Handshake.Rejected || len(r.Reported) != 0 || len(r.Inferred) == 0 {
+		return false
+	}
+	for _, s := range r.Inferred {
+		switch s {
+		case "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED":
+		default:
+			return false
+		}
+	}
+	want := "CLOSED"
+	if role == lab.Server {
+		want = "LISTEN"
+	}
+	return r.Inferred[len(r.Inferred)-1] == want
+}
+
 // expandBoth turns "n/both" into one entry per side.
 func expandBoth(s []string) []string {
 	var out []string
@@ -738,6 +772,17 @@ func printStateTable(w io.Writer, lang string, rep labReport) {
 	for _, r := range rep.Rows {
 		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
 		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(heading(lang, "packets"), 22), rep.Source)
+		if r.NoSocket {
+			for i, s := range r.Inferred {
+				b := ""
+				if i == 0 {
+					b = "(" + heading(lang, "no-socket") + ")"
+				}
+				fmt.Fprintf(w, "    %-4d %-22s %s ·\n", i+1, s, pad(b, 22))
+			}
+			fmt.Fprintf(w, "    %-4s %s\n", "", strings.ReplaceAll(wrapText(heading(lang, "no-socket-"+r.Role), 70), "\n", "\n         "))
+			continue
+		}
 		var pairs [][2]string
 		if rep.Sampled {
 			pairs = alignStates(r.Inferred, r.Reported)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,7 +174,7 @@ func TestReadAnnotateKernel(t *testing.T) {
 	tcpdumpPath := testenv.NeedTool(t, "tcpdump")
 	withGMT(t)
 	for i, name := range []string{"seed", "client-closes-first", "three-segment-close", "simultaneous-close", "half-close",
-		"abort-rst", "unread-data-rst", "refused", "last-ack-lost", "time-wait-reuse"} {
+		"abort-rst", "unread-data-rst", "refused", "last-ack-lost", "time-wait-reuse", "old-duplicate-syn"} {
 		t.Run(name, func(t *testing.T) {
 			sc, err := lab.Lookup(name)
 			if err != nil {
@@ -246,8 +247,14 @@ func checkAnnotated(t *testing.T, tcpdumpPath, file string, sc *lab.Scenario, se
 		k := fmt.Sprintf("%d/%s", w.Conn, w.Role)
 		got := states[k]
 		if len(w.States) == 0 {
-			if len(got) > 0 {
-				t.Errorf("%s: steps move it to %v, want no states", k, got)
+			// The kernel had no socket for it: the packets may show an
+			// attempt (an old duplicate SYN's SYN-SENT, a server's
+			// SYN-RECEIVED until the reset), never an open connection.
+			for _, st := range got {
+				if !slices.Contains([]string{"SYN-SENT", "SYN-RECEIVED", "CLOSED", "LISTEN"}, st) {
+					t.Errorf("%s: steps move it to %v, but the kernel had no socket for it", k, got)
+					break
+				}
 			}
 			continue
 		}

@@ -15,6 +15,8 @@ var unsupported = map[string]string{
 	// the server's RCV.NXT (the lost FIN's); RFC 9293 accepts it.
 	"simultaneous-close": "netstack answers the ACK sent from CLOSING with RST once the server has closed, where RFC 9293 accepts it",
 	"time-wait-reuse":    "taking over a TIME-WAIT port with a new connect is a Linux rule that netstack does not follow",
+	// The old SYN is injected through a raw socket of the kernel.
+	"old-duplicate-syn": "the old SYN is sent through a raw socket into the kernel's network namespace, which this stack does not have",
 }
 
 // UnsupportedError says that a lab scenario cannot run on netstack.
