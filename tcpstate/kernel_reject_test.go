@@ -210,36 +210,18 @@ func tcpdumpLines(t *testing.T, tcpdump, file, expr string) []string {
 }
 
 // readTraceTuples returns the state changes the tracepoint reported for
-// each connected socket on port, keyed by the peer port of the server
-// side (the client's port).
+// each connected socket on port, keyed by the client's port.
 func readTraceTuples(t *testing.T, inst string, port int) map[int][]string {
-	b, err := os.ReadFile(filepath.Join(inst, "trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[int][]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		i := strings.Index(line, "inet_sock_set_state:")
-		if strings.HasPrefix(line, "#") || i < 0 {
-			continue
-		}
-		kv := map[string]string{}
-		for _, f := range strings.Fields(line[i+len("inet_sock_set_state:"):]) {
-			if k, v, ok := strings.Cut(f, "="); ok {
-				kv[k] = v
-			}
-		}
-		var sp, dp int
-		fmt.Sscan(kv["sport"], &sp)
-		fmt.Sscan(kv["dport"], &dp)
-		if dp == 0 {
+	for _, e := range traceEvents(t, inst) {
+		if e.peer == 0 {
 			continue // the listening socket
 		}
-		client := sp
-		if sp == port {
-			client = dp
+		client := e.local
+		if e.local == port {
+			client = e.peer
 		}
-		out[client] = append(out[client], kv["oldstate"]+">"+kv["newstate"])
+		out[client] = append(out[client], e.from.String()+">"+e.to.String())
 	}
 	return out
 }

@@ -211,14 +211,8 @@ func runInNetns(t *testing.T, ns string, port int, sc kernelScenario) {
 		runtime.LockOSThread()
 		// The thread is left in the namespace and dies with the goroutine
 		// (no UnlockOSThread), so no other goroutine runs there.
-		f, err := os.Open("/run/netns/" + ns)
-		if err != nil {
+		if err := enterNetns(ns); err != nil {
 			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
 			return
 		}
 		errc <- scenario(port, sc)
@@ -310,34 +304,7 @@ var kernelStateNames = map[string]State{
 // own changes are those of the child socket. A final change to CLOSED of
 // a socket ss lists in TIME-WAIT is its entry into TIME-WAIT.
 func readTrace(t *testing.T, inst string, port int, tw map[string]bool) map[string][]string {
-	b, err := os.ReadFile(filepath.Join(inst, "trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type ev struct {
-		local, peer int
-		from, to    State
-	}
-	var evs []ev
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "#") || !strings.Contains(line, "inet_sock_set_state:") {
-			continue
-		}
-		kv := map[string]string{}
-		for _, f := range strings.Fields(line[strings.Index(line, "inet_sock_set_state:")+len("inet_sock_set_state:"):]) {
-			if k, v, ok := strings.Cut(f, "="); ok {
-				kv[k] = v
-			}
-		}
-		from, ok1 := kernelStateNames[kv["oldstate"]]
-		to, ok2 := kernelStateNames[kv["newstate"]]
-		if !ok1 || !ok2 {
-			t.Fatalf("unknown kernel state in %q", line)
-		}
-		sp, _ := strconv.Atoi(kv["sport"])
-		dp, _ := strconv.Atoi(kv["dport"])
-		evs = append(evs, ev{sp, dp, from, to})
-	}
+	evs := traceEvents(t, inst)
 	out := map[string][]string{}
 	for i, e := range evs {
 		if e.peer == 0 {
@@ -360,6 +327,44 @@ func readTrace(t *testing.T, inst string, port int, tw map[string]bool) map[stri
 		out[side] = append(out[side], e.from.String()+">"+to.String())
 	}
 	return out
+}
+
+// traceEvent is one inet_sock_set_state record: a socket's local and
+// peer ports and its change of state.
+type traceEvent struct {
+	local, peer int
+	from, to    State
+}
+
+// traceEvents reads the tracing instance's records.
+func traceEvents(t *testing.T, inst string) []traceEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(inst, "trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []traceEvent
+	for _, line := range strings.Split(string(b), "\n") {
+		i := strings.Index(line, "inet_sock_set_state:")
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		kv := map[string]string{}
+		for _, f := range strings.Fields(line[i+len("inet_sock_set_state:"):]) {
+			if k, v, ok := strings.Cut(f, "="); ok {
+				kv[k] = v
+			}
+		}
+		from, ok1 := kernelStateNames[kv["oldstate"]]
+		to, ok2 := kernelStateNames[kv["newstate"]]
+		if !ok1 || !ok2 {
+			t.Fatalf("unknown kernel state in %q", line)
+		}
+		sp, _ := strconv.Atoi(kv["sport"])
+		dp, _ := strconv.Atoi(kv["dport"])
+		evs = append(evs, traceEvent{sp, dp, from, to})
+	}
+	return evs
 }
 
 // inferred runs the capture through the tracker and returns both
