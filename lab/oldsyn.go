@@ -12,11 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sendOldSYN sends one SYN from from to to through a raw socket of the
+// SendOldSYN sends one SYN from from to to through a raw socket of the
 // calling thread's network namespace, with a random sequence number and
-// the options a Linux SYN carries, and returns that sequence number.
-// Nothing owns from: its kernel answers the SYN-ACK with a reset.
-func sendOldSYN(from, to netip.AddrPort) (uint32, error) {
+// the options a Linux SYN carries, and returns that sequence number. It
+// stands for a duplicate of an earlier connection's SYN: when no socket
+// owns from, its kernel answers the SYN-ACK with a reset. It needs
+// CAP_NET_RAW.
+func SendOldSYN(from, to netip.AddrPort) (uint32, error) {
 	if !from.Addr().Is4() || !to.Addr().Is4() {
 		return 0, errors.New("lab: an old duplicate SYN is sent over IPv4 only")
 	}

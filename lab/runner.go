@@ -248,7 +248,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			res.Clients = append(res.Clients, from)
 			noSocket[i+1] = true
 			var isn uint32
-			if err := ns.Do(func() (err error) { isn, err = sendOldSYN(from, res.Server); return }); err != nil {
+			if err := ns.Do(func() (err error) { isn, err = SendOldSYN(from, res.Server); return }); err != nil {
 				return res, err
 			}
 			logf(fmt.Sprintf("client: #%d old duplicate SYN from %s, seq %d, through a raw socket", i+1, from, isn))

@@ -3,6 +3,7 @@ package tcpstate
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 
 	"synfin/internal/testenv"
+	"synfin/lab"
 )
 
 // TestKernelRejectedSYNACK sends a SYN from a port where nothing has a
@@ -46,6 +46,7 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 
 	// The namespace's sockets live on a thread of their own, which stays
 	// there and ends with its goroutine.
+	var probeISN uint32 // set before probed is sent on
 	probed, checked := make(chan error, 1), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -60,7 +61,8 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 			return
 		}
 		defer ln.Close()
-		if err := sendSYN(probe, port, probeISN); err != nil {
+		lo := netip.MustParseAddr("127.0.0.1")
+		if probeISN, err = lab.SendOldSYN(netip.AddrPortFrom(lo, uint16(probe)), netip.AddrPortFrom(lo, uint16(port))); err != nil {
 			probed <- err
 			return
 		}
@@ -159,9 +161,6 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 	}
 }
 
-// probeISN is the probe SYN's sequence number.
-const probeISN = 0x5eed0000
-
 func enterNetns(ns string) error {
 	f, err := os.Open("/run/netns/" + ns)
 	if err != nil {
@@ -170,31 +169,6 @@ func enterNetns(ns string) error {
 	defer f.Close()
 	if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("setns: %w", err)
-	}
-	return nil
-}
-
-// sendSYN sends one SYN from 127.0.0.1:from, where no socket is, to
-// 127.0.0.1:to through a raw socket.
-func sendSYN(from, to int, isn uint32) error {
-	lo := net.IPv4(127, 0, 0, 1).To4()
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: lo, DstIP: lo}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(from), DstPort: layers.TCPPort(to), Seq: isn, SYN: true, Window: 1024,
-		Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}}}}
-	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
-		return err
-	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp); err != nil {
-		return err
-	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
-	if err != nil {
-		return fmt.Errorf("raw socket: %w", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Sendto(fd, buf.Bytes(), 0, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return fmt.Errorf("send SYN: %w", err)
 	}
 	return nil
 }
