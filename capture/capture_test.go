@@ -83,7 +83,9 @@ func TestWriterReadBack(t *testing.T) {
 func netnsPair(t *testing.T) (a, b string) {
 	testenv.NeedCaps(t, testenv.CapNetAdmin, testenv.CapNetRaw, testenv.CapSysAdmin)
 	ip := testenv.NeedTool(t, "ip")
-	a, b = fmt.Sprintf("synfin-a%d", os.Getpid()), fmt.Sprintf("synfin-b%d", os.Getpid())
+	// Named synfin-<pid>-..., so that a lab's sweep running meanwhile
+	// knows their owner is alive.
+	a, b = fmt.Sprintf("synfin-%d-a", os.Getpid()), fmt.Sprintf("synfin-%d-b", os.Getpid())
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {

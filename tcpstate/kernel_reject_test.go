@@ -36,7 +36,7 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	ss := testenv.NeedTool(t, "ss")
 
-	ns := loopbackNetns(t, ipTool, "synfin-reject")
+	ns := loopbackNetns(t, ipTool, "reject")
 	trace := traceFS(t)
 	port := 20000 + (os.Getpid()*13)%20000
 	probe := 40000 + (os.Getpid()*17)%20000

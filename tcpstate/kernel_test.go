@@ -76,10 +76,11 @@ var kernelScenarios = []kernelScenario{{
 	listen: false,
 }}
 
-// loopbackNetns creates a network namespace named prefix-PID with only
-// lo, up, and removes it when the test ends.
-func loopbackNetns(t *testing.T, ipTool, prefix string) string {
-	ns := fmt.Sprintf("%s-%d", prefix, os.Getpid())
+// loopbackNetns creates a network namespace named synfin-PID-what with
+// only lo, up, and removes it when the test ends. The name is the labs':
+// a lab's sweep running meanwhile sees that its owner is alive.
+func loopbackNetns(t *testing.T, ipTool, what string) string {
+	ns := fmt.Sprintf("synfin-%d-%s", os.Getpid(), what)
 	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -96,7 +97,7 @@ func TestKernelOracle(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	ss := testenv.NeedTool(t, "ss")
 
-	ns := loopbackNetns(t, ipTool, "synfin-tcpstate")
+	ns := loopbackNetns(t, ipTool, "tcpstate")
 	trace := traceFS(t)
 
 	for i, sc := range kernelScenarios {
@@ -143,7 +144,8 @@ func traceFS(t *testing.T) string {
 // traceInstance makes a private tracing instance recording
 // inet_sock_set_state for one port, removed when the test ends.
 func traceInstance(t *testing.T, trace string, port int) string {
-	inst := filepath.Join(trace, "instances", fmt.Sprintf("synfin-tcpstate-%d-%d", os.Getpid(), port))
+	// Named as the labs' instances are, for the same reason as loopbackNetns.
+	inst := filepath.Join(trace, "instances", fmt.Sprintf("synfin-%d-tcpstate-%d", os.Getpid(), port))
 	if err := os.Mkdir(inst, 0o755); err != nil {
 		testenv.Unavailable(t, "cannot create a tracing instance: "+err.Error())
 	}

@@ -59,7 +59,7 @@ func TestKernelZeroWindowAgreesWithTshark(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	tshark := testenv.NeedTool(t, "tshark")
 
-	ns := loopbackNetns(t, ipTool, "synfin-zerowin")
+	ns := loopbackNetns(t, ipTool, "zerowin")
 	for i, tc := range []struct {
 		name   string
 		shrink bool
