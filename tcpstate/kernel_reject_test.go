@@ -38,8 +38,7 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 
 	ns := loopbackNetns(t, ipTool, "reject")
 	trace := traceFS(t)
-	port := 20000 + (os.Getpid()*13)%20000
-	probe := 40000 + (os.Getpid()*17)%20000
+	port, probe := testPort(200), testPort(201)
 	inst := traceInstance(t, trace, port)
 	capture := filepath.Join(t.TempDir(), "lo.pcap")
 	stop := startTcpdump(t, ipTool, tcpdump, ns, capture, port)

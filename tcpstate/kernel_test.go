@@ -76,6 +76,12 @@ var kernelScenarios = []kernelScenario{{
 	listen: false,
 }}
 
+// testPort picks the n-th server port of a kernel test, from 11000 to
+// 19999: above the lab's server ports (9988 on), below its client ports
+// (20000 on) and the ephemeral range, so that no other test's socket
+// shares it in the tracepoint, which sees every namespace.
+func testPort(n int) int { return 11000 + (os.Getpid()*7+n*131)%9000 }
+
 // loopbackNetns creates a network namespace named synfin-PID-what with
 // only lo, up, and removes it when the test ends. The name is the labs':
 // a lab's sweep running meanwhile sees that its owner is alive.
@@ -102,7 +108,7 @@ func TestKernelOracle(t *testing.T) {
 
 	for i, sc := range kernelScenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			port := 20000 + (os.Getpid()*7+i*131)%20000
+			port := testPort(i)
 			inst := traceInstance(t, trace, port)
 			capture := filepath.Join(t.TempDir(), "lo.pcap")
 			stop := startTcpdump(t, ipTool, tcpdump, ns, capture, port)

@@ -3,7 +3,6 @@ package tcpstate
 import (
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -69,7 +68,7 @@ func TestKernelZeroWindowAgreesWithTshark(t *testing.T) {
 		{"shrunk buffer", true, []string{"tcp.analysis.zero_window", "tcp.analysis.retransmission"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := 20000 + (os.Getpid()*11+i*97)%20000
+			port := testPort(100 + i)
 			capture := filepath.Join(t.TempDir(), "zerowindow.pcap")
 			stop := startTcpdump(t, ipTool, tcpdump, ns, capture, port)
 			runInNetns(t, ns, port, stalledReceiver(make(chan struct{}), tc.shrink))
