@@ -94,6 +94,9 @@ func (r *pcapReader) next(f *wire.Frame) error {
 	if caplen <= r.br.Size() {
 		data, err = r.br.Peek(caplen)
 		if len(data) < caplen {
+			if err != nil && err != io.EOF {
+				return &DamageError{Offset: r.off, Err: err}
+			}
 			return &DamageError{Offset: r.off, Err: fmt.Errorf("record cut short (%d of %d bytes)", len(data), caplen)}
 		}
 		r.br.Discard(caplen)

@@ -340,9 +340,6 @@ func (f *frozen) putEntry(k key, b []byte) {
 	}
 }
 
-// rawAt returns the bytes of the entry at pos.
-func (f *frozen) rawAt(pos uint64) []byte { return f.entryBytes(pos) }
-
 // free gives back f's chunks and leaves it empty.
 func (f *frozen) free() {
 	f.index.Free()

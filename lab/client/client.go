@@ -267,15 +267,6 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func (o Options) log(e Event) {
-	if o.Log != nil {
-		if e.Time.IsZero() {
-			e.Time = time.Now()
-		}
-		o.Log(e)
-	}
-}
-
 // RunSteps runs steps on the connection c (numbered n in events) and
 // closes it unless a step already did.
 func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func(Event)) error {
