@@ -44,7 +44,8 @@ prints the segments as tcpdump would, explains each connection, and sets the
 states it inferred from the packets beside the kernel's, row by row.
 
 Faults (a dropped SYN-ACK, a lost last ACK) are nftables rules inside the
-namespace. Everything the lab creates is removed when it ends, is
+namespace; old-duplicate-syn sends its stale SYN through a raw socket.
+Everything the lab creates is removed when it ends, is
 interrupted (Ctrl-C, SIGTERM) or fails. A lab killed with SIGKILL, or that
 crashed, cannot clean up: --sweep removes what such labs left (namespaces
 with their nftables tables, veth interfaces, tracefs instances), and
