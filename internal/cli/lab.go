@@ -45,9 +45,9 @@ states it inferred from the packets beside the kernel's, row by row.
 
 Faults (a dropped SYN-ACK, a lost last ACK) are nftables rules inside the
 namespace; old-duplicate-syn sends its stale SYN through a raw socket.
-Everything the lab creates is removed when it ends, is
-interrupted (Ctrl-C, SIGTERM) or fails. A lab killed with SIGKILL, or that
-crashed, cannot clean up: --sweep removes what such labs left (namespaces
+Everything the lab creates is removed when it ends, is interrupted
+(Ctrl-C, SIGTERM) or fails. A lab killed with SIGKILL, or that crashed,
+cannot clean up: --sweep removes what such labs left (namespaces
 with their nftables tables, veth interfaces, tracefs instances), and
 leaves labs still running alone.
 
