@@ -34,6 +34,10 @@ type dirState struct {
 	highAck     uint32 // highest acknowledgment sent
 	finRcvd     bool   // the receiver's state changed on receiving the FIN
 	finRcvAt    int    // index in the receiver's Transitions where it began
+	// The FIN of this direction came again after it was acknowledged,
+	// lostAcks times; the ACK first presumed lost was at segment lostAck.
+	lostAck  int
+	lostAcks int
 }
 
 // conn is a Conn with the tracker's bookkeeping.

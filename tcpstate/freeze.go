@@ -174,6 +174,8 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 		w.Seq(d.dataEnd, own)
 		w.Seq(d.highAck, peer)
 		w.Int(int64(d.finRcvAt))
+		w.Ref(d.lostAck, c.First.Seg)
+		w.Int(int64(d.lostAcks))
 	}
 }
 
@@ -319,6 +321,8 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) (
 		d.dataEnd = r.Seq(own)
 		d.highAck = r.Seq(peer)
 		d.finRcvAt = int(r.Int())
+		d.lostAck = r.Ref(c.First.Seg)
+		d.lostAcks = int(r.Int())
 	}
 	if r.Err != nil {
 		return nil, r.Err

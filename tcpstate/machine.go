@@ -29,6 +29,17 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 		c.Teardown.Missing |= GapSYNACK
 	}
 
+	// An end that acknowledges the peer's FIN has received it, though the
+	// tracker took that back (a retransmitted FIN read as a lost ACK can
+	// have crossed the segment that carried the ACK and the FIN).
+	if f&wire.ACK != 0 && rcv.finSent && !rcv.finRcvd && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)) {
+		if pf := c.fin(r); snd.lostAcks > 0 && snd.lostAck == pf.Seg {
+			c.ackNotLost(s, snd, rcv)
+		} else {
+			c.receiveFIN(s, rcv, index, ts)
+		}
+	}
+
 	// ACK processing at the receiver.
 	if f&wire.ACK != 0 {
 		ack := Seq(p.Ack)
@@ -288,6 +299,10 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 				// sender never left LAST-ACK (or CLOSING, FIN-WAIT-1).
 				an = an.With(LostLastACK)
 				td.LostLastACK = true
+				if snd.lostAcks == 0 {
+					snd.lostAck = fi.Ack.Seg
+				}
+				snd.lostAcks++
 				if n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Seg == fi.Ack.Seg {
 					c.unset(s, fi.Ack.Seg)
 				}
@@ -344,6 +359,38 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 	}
 	c.receiveFIN(r, snd, index, ts)
 	return an
+}
+
+// ackNotLost undoes the lost-last-ACK reading of s's retransmitted FINs
+// once s proves it received the peer's FIN, which carried the ACK of s's
+// FIN presumed lost: that segment arrived, after the retransmissions left.
+// s takes it where it was captured, as the receiver of any segment does,
+// and the anomalies counted for the retransmissions are withdrawn.
+func (c *conn) ackNotLost(s Side, snd, rcv *dirState) {
+	pf := c.fin(other(s))
+	c.unset(s, pf.Seg)
+	if ep := c.Endpoint(s); ep.State == FinWait1 {
+		c.set(s, FinWait2, pf.Seg, pf.Time)
+	}
+	c.receiveFIN(s, rcv, pf.Seg, pf.Time)
+	fi := c.fin(s)
+	fi.Ack, fi.AckOK, fi.Piggybacked = pf.SegRef, true, true
+	a := &c.Anomalies[LostLastACK]
+	a.Count -= snd.lostAcks
+	if a.Count <= 0 {
+		*a = struct{ Count, First int }{}
+		c.Teardown.LostLastACK = false
+	}
+	from := C2S
+	if s == SideServer {
+		from = S2C
+	}
+	for i := range c.Segments {
+		if sg := &c.Segments[i]; sg.Dir == from && sg.Index > pf.Seg {
+			sg.Anomalies &^= 1 << LostLastACK
+		}
+	}
+	snd.lostAck, snd.lostAcks = 0, 0
 }
 
 // receiveFIN moves endpoint r on receiving the FIN sent in direction d,
