@@ -40,19 +40,20 @@ type dirState struct {
 	lostAcks int
 }
 
-// conn is a Conn with the tracker's bookkeeping.
+// conn is a Conn with the tracker's bookkeeping. What every segment
+// touches comes first, together, so that a connection's first touch by a
+// segment costs few cache lines; the Conn, mostly written at the
+// handshake and the close, and the transitions' storage follow.
 type conn struct {
-	Conn
 	key        key
 	hash       uint64 // hashKey(key)
 	prev, next *conn
+	d          [2]dirState
+	zeek       ZeekEngine
 	inClosed   bool
 	keep       bool
 	reused     bool
 	twLen      time.Duration
-	d          [2]dirState
-	trBuf      [2][8]Transition
-	zeek       ZeekEngine
 
 	pendingListen bool  // the server's LISTEN -> SYN-RECEIVED awaits its SYN-ACK
 	established   bool  // the connection reached ESTABLISHED or was seen mid-stream
@@ -60,6 +61,9 @@ type conn struct {
 	crossed       bool  // the second FIN did not acknowledge the first
 	firstDir      Dir   // direction of the first segment
 	firstRTT      int64 // SYN to handshake ACK, Wireshark's out-of-order threshold
+
+	Conn
+	trBuf [2][8]Transition
 }
 
 // reset empties c for reuse, keeping slice storage.
