@@ -58,6 +58,14 @@ func sender(d Dir) Side {
 	return SideClient
 }
 
+// sends returns the direction side s (SideClient or SideServer) sends in.
+func sends(s Side) Dir {
+	if s == SideServer {
+		return S2C
+	}
+	return C2S
+}
+
 // Role says how the client and server were told apart.
 type Role uint8
 

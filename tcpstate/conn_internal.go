@@ -181,10 +181,7 @@ func (c *conn) unset(s Side, seg int) {
 		}
 	}
 	// The FIN s receives travels the other way.
-	d := &c.d[S2C]
-	if s == SideServer {
-		d = &c.d[C2S]
-	}
+	d := &c.d[1-sends(s)]
 	if d.finRcvAt > len(ep.Transitions) {
 		d.finRcvd = false
 	}

@@ -2,7 +2,6 @@ package tcpstate
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,13 +27,9 @@ func TestFINRetransmissionCrossingTheFINACK(t *testing.T) {
 	// again, and a last client segment acknowledging the server's FIN.
 	line := regexp.MustCompile(`IP \S+\.(\d+) > \S+\.(\d+): Flags \[([^\]]+)\], (?:seq (\d+)(?::\d+)?, )?(?:ack (\d+))?`)
 	for _, port := range ports {
-		out, err := exec.Command(tcpdump, "-n", "-S", "-r", file, fmt.Sprintf("tcp port %d", port)).Output()
-		if err != nil {
-			t.Fatalf("tcpdump: %v", err)
-		}
 		var serverFIN, lastClientAck uint64
 		finAgain := false
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		for _, l := range tcpdumpLines(t, tcpdump, file, fmt.Sprintf("tcp port %d", port)) {
 			m := line.FindStringSubmatch(l)
 			if m == nil {
 				t.Fatalf("tcpdump line not understood: %s", l)

@@ -381,10 +381,7 @@ func (c *conn) ackNotLost(s Side, snd, rcv *dirState) {
 		*a = struct{ Count, First int }{}
 		c.Teardown.LostLastACK = false
 	}
-	from := C2S
-	if s == SideServer {
-		from = S2C
-	}
+	from := sends(s)
 	for i := range c.Segments {
 		if sg := &c.Segments[i]; sg.Dir == from && sg.Index > pf.Seg {
 			sg.Anomalies &^= 1 << LostLastACK
