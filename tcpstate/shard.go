@@ -30,8 +30,7 @@ func (t *Tracker) Tick(ts int64) {
 func (t *Tracker) Absorb(o *Tracker) {
 	t.now = max(t.now, o.now)
 	o.table.each(t.table.set)
-	clear(o.table.byHash)
-	clear(o.table.more)
+	o.table.clear()
 	t.active = mergeLists(t.active, o.active)
 	t.closed = mergeLists(t.closed, o.closed)
 	o.active, o.closed = list{}, list{}

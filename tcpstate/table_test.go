@@ -8,8 +8,8 @@ import (
 
 // TestConnTable checks connTable against a map by key through a random
 // run of adds and deletes whose hashes come from a handful of values, so
-// that keys share hashes and go to the overflow map, and deletes leave
-// holes it must look past.
+// that keys share hashes and long probe runs that wrap round the end of
+// the slots, and deletes leave holes it must close.
 func TestConnTable(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	keys := make([]key, 64)
@@ -18,8 +18,9 @@ func TestConnTable(t *testing.T) {
 		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, 1}), 80)
 		keys[i] = makeKey(a, b)
 	}
-	hashOf := func(i int) uint64 { return uint64(i % 5) }
-	m := connTable{byHash: make(map[uint64]*conn)}
+	// Homes at the last two slots and the first three.
+	hashOf := func(i int) uint64 { return uint64(i%5) - 2 }
+	var m connTable
 	want := map[key]*conn{}
 	for step := range 20000 {
 		i := r.IntN(len(keys))
