@@ -267,6 +267,9 @@ type TimeWaitHold struct {
 	Start    int64         // Unix ns of the segment that entered it
 	Duration time.Duration // 2MSL (Config.TimeWait)
 	Expired  bool          // the capture's clock passed Start+Duration
+	// Held: the connection was handed out before 2MSL was over, because
+	// Config.Hold is shorter.
+	Held bool
 }
 
 // Until is when 2MSL lets the endpoint go.

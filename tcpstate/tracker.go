@@ -42,6 +42,11 @@ type Config struct {
 	// Closed connections are held this long on the capture's clock to
 	// catch retransmitted FINs and port reuse. 0 means DefaultTimeWait.
 	TimeWait time.Duration
+	// Hold, when set, is how long closed connections are held instead of
+	// TimeWait, for a live view that wants them sooner: a retransmitted
+	// FIN or a reuse of the tuple after that is seen as a connection of
+	// its own. TIME-WAIT itself still lasts TimeWait.
+	Hold time.Duration
 	// Done receives each finished connection. The Conn and its slices are
 	// reused after Done returns; call Clone to keep one.
 	Done func(*Conn)
@@ -103,10 +108,11 @@ type Tracker struct {
 	// or freeze, or earlier: it spares Tick, called for every segment of
 	// other trackers, most calls to expire. minHold is the shortest time
 	// expire leaves a connection alone.
-	due     int64
-	minHold int64
-	pkt     wire.Packet
-	flush   []flushed
+	due      int64
+	minHold  int64
+	pkt      wire.Packet
+	flush    []flushed
+	flushing bool // Flush is handing out what is left
 }
 
 // New returns a Tracker.
@@ -117,7 +123,10 @@ func New(cfg Config) *Tracker {
 	if cfg.TimeWait == 0 {
 		cfg.TimeWait = DefaultTimeWait
 	}
-	t := &Tracker{cfg: cfg, due: math.MinInt64, minHold: int64(cfg.TimeWait)}
+	if cfg.Hold <= 0 {
+		cfg.Hold = cfg.TimeWait
+	}
+	t := &Tracker{cfg: cfg, due: math.MinInt64, minHold: int64(cfg.Hold)}
 	t.snap = !cfg.Segments
 	if cfg.Zeek != nil {
 		// Every engine comes from the same constructor: the first tells.
@@ -250,13 +259,13 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 // expire hands out connections that the capture's clock has left behind.
 func (t *Tracker) expire() {
 	for t.snap {
-		if last, ok := t.ice.oldestLast(); !ok || last+int64(t.cfg.TimeWait) >= t.now {
+		if last, ok := t.ice.oldestLast(); !ok || last+int64(t.cfg.Hold) >= t.now {
 			break
 		}
 		e, _ := t.ice.oldest()
 		t.hand(t.thaw(&t.ice, e, false), EndClosed)
 	}
-	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.TimeWait) < t.now; c = t.closed.back() {
+	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.Hold) < t.now; c = t.closed.back() {
 		t.emit(c, EndClosed)
 	}
 	if t.cfg.IdleTimeout >= 0 {
@@ -288,7 +297,7 @@ func (t *Tracker) expire() {
 // earliest deadline among the fronts of the lists and stores it looks at.
 func (t *Tracker) nextDue() int64 {
 	due := int64(math.MaxInt64)
-	tw, idle := int64(t.cfg.TimeWait), int64(t.cfg.IdleTimeout)
+	tw, idle := int64(t.cfg.Hold), int64(t.cfg.IdleTimeout)
 	if t.snap {
 		if last, ok := t.ice.oldestLast(); ok {
 			due = min(due, last+tw)
@@ -362,6 +371,9 @@ func (t *Tracker) emit(c *conn, why End) {
 // recycles it.
 func (t *Tracker) hand(c *conn, why End) {
 	c.finish(why, t.now)
+	if tw := &c.Teardown.TimeWait; why == EndClosed && !t.flushing && tw.Side != SideNone && !tw.Expired {
+		tw.Held = true
+	}
 	if t.cfg.Done != nil {
 		t.cfg.Done(&c.Conn)
 	}
@@ -433,6 +445,8 @@ func (t *Tracker) Flush() {
 		}
 	}
 	slices.SortFunc(t.flush, func(a, b flushed) int { return cmp.Compare(a.id, b.id) })
+	t.flushing = true
+	defer func() { t.flushing = false }()
 	for _, f := range t.flush {
 		var c *conn
 		switch f.ref >> 62 {

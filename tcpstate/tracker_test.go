@@ -382,3 +382,49 @@ func TestClosedConnectionsLeaveAfter2MSL(t *testing.T) {
 		t.Errorf("open %d, want 1", st.Open)
 	}
 }
+
+// TestHold: with Config.Hold a closed connection is handed out that long
+// after its last segment (Tick moving the clock, as a quiet live capture
+// does), marked Held while 2MSL is not over; a hold as long as 2MSL, the
+// default, never marks it; and Flush, at the end of a capture, never does.
+func TestHold(t *testing.T) {
+	last := int64(500) // µs of the close's last segment
+	close := with(c2s("F.", 1001, 5001, 0, 300), s2c("F.", 5001, 1002, 0, 400), c2s(".", 1002, 5002, 0, last))
+	for _, tc := range []struct {
+		name      string
+		hold      time.Duration
+		tick      time.Duration // after the last segment
+		out, held bool          // handed out before Flush; marked held
+		expired   bool
+	}{
+		{"within a 1s hold", time.Second, 900 * time.Millisecond, false, false, false},
+		{"past a 1s hold", time.Second, 1100 * time.Millisecond, true, true, false},
+		{"default hold, within 2MSL", 0, 59 * time.Second, false, false, false},
+		{"default hold, past 2MSL", 0, 61 * time.Second, true, false, true},
+		{"hold longer than 2MSL, past 2MSL", 90 * time.Second, 61 * time.Second, false, false, true},
+		{"hold longer than 2MSL, past it", 90 * time.Second, 91 * time.Second, true, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []*Conn
+			tr := New(Config{Hold: tc.hold, Done: func(c *Conn) { got = append(got, c.Clone()) }})
+			for i, s := range close {
+				tr.Frame(frameOf(i+1, s))
+			}
+			tr.Tick(seedBase + last*1000 + int64(tc.tick))
+			if out := len(got) == 1; out != tc.out {
+				t.Fatalf("handed out before Flush: %v, want %v", out, tc.out)
+			}
+			tr.Flush()
+			if len(got) != 1 {
+				t.Fatalf("%d connections handed out", len(got))
+			}
+			tw := got[0].Teardown.TimeWait
+			if got[0].End != EndClosed || tw.Side != SideClient || tw.Held != tc.held || tw.Expired != tc.expired {
+				t.Errorf("end %v, TIME-WAIT %+v; want closed, held %v, expired %v", got[0].End, tw, tc.held, tc.expired)
+			}
+			if tw.Duration != DefaultTimeWait {
+				t.Errorf("TIME-WAIT lasts %v, want 2MSL %v whatever the hold", tw.Duration, DefaultTimeWait)
+			}
+		})
+	}
+}

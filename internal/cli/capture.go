@@ -25,8 +25,8 @@ func init() {
 
 const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
                       [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
-                      [--annotate | --explain [--lang en|zh] [--json] [--width N]]
-                      [--max-conns N] [EXPR]
+                      [--annotate | --explain [--lang en|zh] [--json] [--width N]
+                      [--hold DUR]] [--max-conns N] [EXPR]
 
 Capture packets on a Linux interface and print the TCP segments exactly as
 tcpdump 4.99.3 does, or write them to a file, or both. EXPR is a pcap-filter
@@ -46,9 +46,12 @@ Options:
                 segment is, the states it moved each end to and anomalies,
                 as 'synfin read --annotate' (prints also with -w)
   --explain     instead of lines, explain each connection as 'synfin
-                explain' does, once it is over: 2MSL (60 s of capture
-                time) after its close, after 5 minutes idle, or when the
-                capture stops
+                explain' does, once it is over: 2MSL (60 s) after its
+                close, after 5 minutes idle, or when the capture stops
+  --hold DUR    with --explain: explain a closed connection DUR after
+                its last segment rather than 2MSL (e.g. 2s); a
+                retransmitted FIN or a new connection on its ports after
+                that is explained on its own
   --lang L      with --explain: en (default) or zh
   --json        with --explain: one JSON object per connection per line
   --width N     with --explain: wrap the text at N columns (default 80)
@@ -75,12 +78,14 @@ Examples:
   synfin capture -i lo -n -S tcp port 9988
   synfin capture -i lo -n --annotate -w seed.pcap port 9988
   synfin capture -i lo --explain --lang zh port 9988
+  synfin capture -i lo --explain --hold 2s port 9988
   synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   synfin capture -i any --for 30s -w - port 443 | synfin conns -r -
 `
 
 type captureOpts struct {
 	iface, file, user, dur string
+	hold                   time.Duration
 	count, snaplen         int
 	noPromisc, pcapng      bool
 	print, annotate        bool
@@ -129,6 +134,8 @@ func captureRun(env *Env, args []string) error {
 	fs.String(0, "lang", &o.lang)
 	fs.Bool(0, "json", &o.json)
 	fs.Int(0, "width", &o.width)
+	var hold string
+	fs.String(0, "hold", &hold)
 	o.maxConns = defaultLiveConns
 	fs.Int(0, "max-conns", &o.maxConns)
 	fs.Bool('n', "", &o.n)
@@ -150,8 +157,15 @@ func captureRun(env *Env, args []string) error {
 	if o.explain && (o.print || o.annotate) {
 		return usagef("--explain prints explanations instead of lines; it does not go with --print or --annotate")
 	}
-	if !o.explain && (fs.Seen("lang") || fs.Seen("json") || fs.Seen("width")) {
-		return usagef("--lang, --json and --width go with --explain")
+	if !o.explain && (fs.Seen("lang") || fs.Seen("json") || fs.Seen("width") || fs.Seen("hold")) {
+		return usagef("--lang, --json, --width and --hold go with --explain")
+	}
+	if fs.Seen("hold") {
+		d, err := time.ParseDuration(hold)
+		if err != nil || d <= 0 {
+			return usagef("--hold takes a duration such as 2s or 1m, not %q", hold)
+		}
+		o.hold = d
 	}
 	if explain.CheckLang(o.lang) != nil {
 		return usagef("--lang must be en or zh, not %q", o.lang)
@@ -193,6 +207,7 @@ func captureRun(env *Env, args []string) error {
 	var (
 		out       *bufio.Writer
 		lastFlush int64
+		idleTick  func(now int64) // set by the tracker of --explain
 	)
 	flush := func() error {
 		if out == nil || out.Buffered() == 0 {
@@ -202,7 +217,16 @@ func captureRun(env *Env, args []string) error {
 	}
 	h, err := capture.Open(capture.Options{
 		Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: expr,
-		Idle: func() { flush() }, // a failed write is reported by the next Write
+		Idle: func() {
+			flush() // a failed write is reported by the next Write
+			if idleTick != nil {
+				// The capture's clock goes on while the wire is quiet, so
+				// that a closed connection is explained when due rather
+				// than at the next packet. A second behind the wall
+				// clock: packets still on their way keep their order.
+				idleTick(time.Now().Add(-time.Second).UnixNano())
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -253,7 +277,7 @@ func captureRun(env *Env, args []string) error {
 		loopE error
 	)
 	if o.explain {
-		loopE = explainLive(env, ctx, &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n}, out, o)
+		loopE = explainLive(env, ctx, &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n, tick: &idleTick}, out, o)
 	}
 	for !o.explain && (o.count == 0 || n < o.count) {
 		if err := h.Next(ctx, &f); err != nil {
@@ -333,7 +357,12 @@ type liveSource struct {
 	w     *capture.Writer
 	count int
 	n     *int
+	tick  *func(now int64) // called while the wire is quiet
 }
+
+// onIdle makes the capture move the tracker's clock on while no packet
+// comes.
+func (s *liveSource) onIdle(tick func(now int64)) { *s.tick = tick }
 
 func (s *liveSource) Next(f *wire.Frame) error {
 	if s.count > 0 && *s.n >= s.count {
@@ -380,7 +409,7 @@ func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writ
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Done: done})
+	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

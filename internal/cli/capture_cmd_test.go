@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -574,6 +575,7 @@ func TestCaptureCommand(t *testing.T) {
 
 	t.Run("live lines", func(t *testing.T) { captureLive(t, bin, open) })
 	t.Run("live explain", func(t *testing.T) { captureExplain(t, bin, open) })
+	t.Run("live explain hold", func(t *testing.T) { captureExplainHold(t, bin, open) })
 
 	// Paths that cannot be created: one clear line, exit status 1, no file.
 	t.Run("unwritable", func(t *testing.T) {
@@ -861,6 +863,79 @@ func captureExplain(t *testing.T, bin, dir string) {
 			}
 		})
 	}
+}
+
+// captureExplainHold checks that capture --explain --hold explains each
+// connection while the capture runs on a wire gone quiet, about --hold
+// after its close, and as explain -r explains it from the file written at
+// the same time, but for saying that it was held ("held" where explain -r,
+// at the end of the file, says only that 2MSL was not over). Before the
+// capture's clock ran on its own, nothing came out until the next packet.
+func captureExplainHold(t *testing.T, bin, dir string) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	file := filepath.Join(dir, "explain-hold.pcap")
+	r := startSynfin(t, bin, synfinOpts{}, "capture", "-i", "lo", "--explain", "--json", "--hold", "1s", "-w", file, "tcp")
+	r.waitReady(t)
+	stop := trafficIn(t, r.cmd.Process.Pid)
+	time.Sleep(100 * time.Millisecond)
+	conns := stop()
+	// The last close, the hold, the second the clock runs behind, and a
+	// poll interval: about 2 s. Wait for every connection, then stop.
+	var lines []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if lines = r.Stdout(); len(lines) >= conns {
+			break
+		}
+	}
+	r.cmd.Process.Signal(syscall.SIGINT)
+	if code := r.wait(t); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
+	}
+	if len(lines) != conns {
+		t.Fatalf("%d of %d connections explained before the capture stopped; after: %d", len(lines), conns, len(r.Stdout()))
+	}
+	cmd := exec.Command(bin, "explain", "-r", file, "--json")
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := func(ls []string, held bool) map[float64]map[string]any {
+		m := map[float64]map[string]any{}
+		for _, l := range ls {
+			var c map[string]any
+			if err := json.Unmarshal([]byte(l), &c); err != nil {
+				t.Fatalf("%v: %s", err, l)
+			}
+			td, _ := c["teardown"].(map[string]any)
+			tw, _ := td["time_wait"].(map[string]any)
+			if got, _ := tw["held"].(bool); got != held {
+				t.Errorf("connection %v: time_wait %v, want held %v", c["id"], tw, held)
+			}
+			delete(tw, "held")
+			id, _ := c["id"].(float64)
+			m[id] = c
+		}
+		return m
+	}
+	live := byID(lines, true)
+	want := byID(strings.Split(strings.TrimSpace(string(out)), "\n"), false)
+	if diff := cmp.Diff(want, live); diff != "" {
+		t.Errorf("capture --explain --hold differs from explain -r on its file, held aside (-explain -r +live):\n%.3000s", diff)
+	}
+	segs := 0
+	for _, c := range live {
+		s, _ := c["segments"].([]any)
+		segs += len(s)
+	}
+	tout, err := exec.Command(tcpdump, "-n", "-r", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(tout, []byte("\n")); n != segs {
+		t.Errorf("tcpdump reads %d packets; the connections explained hold %d segments", n, segs)
+	}
+	t.Logf("%d connections explained while the capture ran, %d segments, as explain -r and tcpdump -r read the file", conns, segs)
 }
 
 // sharedTempDir is a temporary directory every user may enter and write

@@ -159,6 +159,9 @@ func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) er
 		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
 	}
 	t := tcpstate.New(cfg)
+	if c, ok := src.(clockedSource); ok {
+		c.onIdle(t.Tick)
+	}
 	var (
 		fr      wire.Frame
 		flt     = newFrameFilter(expr)
@@ -189,6 +192,14 @@ func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) er
 // frameSource hands out frames; input.Source is one.
 type frameSource interface {
 	Next(f *wire.Frame) error
+}
+
+// clockedSource is a frameSource whose clock runs while no frame comes
+// (a live capture): it calls tick with the time from inside Next, so
+// that connections are handed out when due rather than at the next frame.
+type clockedSource interface {
+	frameSource
+	onIdle(tick func(now int64))
 }
 
 // frameSlice is a frameSource over frames held in memory.
@@ -449,6 +460,7 @@ type twJSON struct {
 	Until   secs   `json:"until"`
 	For     secs   `json:"duration"`
 	Expired bool   `json:"expired"`
+	Held    bool   `json:"held,omitempty"`
 }
 
 type anJSON struct {
@@ -546,7 +558,7 @@ func teardownJSON(c *tcpstate.Conn) tdJSON {
 		j.RST = &rstJSON{td.RST.Seg, secs(td.RST.Time), td.RST.From.String(), td.RST.AfterFIN, td.RST.Count}
 	}
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		j.TimeWait = &twJSON{tw.Side.String(), secs(tw.Start), secs(tw.Until()), secs(tw.Duration), tw.Expired}
+		j.TimeWait = &twJSON{tw.Side.String(), secs(tw.Start), secs(tw.Until()), secs(tw.Duration), tw.Expired, tw.Held}
 	}
 	return j
 }
@@ -781,6 +793,9 @@ func appendTeardownJSON(b []byte, c *tcpstate.Conn) []byte {
 		b = appendSecsField(b, `,"until":`, tw.Until())
 		b = appendSecsField(b, `,"duration":`, int64(tw.Duration))
 		b = appendBoolField(b, `,"expired":`, tw.Expired)
+		if tw.Held {
+			b = append(b, `,"held":true`...)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"missing":[`...)

@@ -107,6 +107,9 @@ var catalogue = map[string]entry{
 	"v.tw":            {"the {side} holds TIME-WAIT for 2MSL ({dur}), until {until}", "{side}在 TIME-WAIT 中等待 2MSL（{dur}），直到 {until}"},
 	"v.tw.over":       {"2MSL had passed on the capture's clock", "按抓包时钟 2MSL 已经过去"},
 	"v.tw.running":    {"the capture ended before 2MSL was over", "抓包在 2MSL 结束前就停止了"},
+	"v.tw.held":       {"it is explained before 2MSL is over, as --hold asked", "按 --hold 的要求，在 2MSL 结束前就解释了它"},
+	"v.tw.reused":     {"a new connection took its ports before 2MSL was over", "新连接在 2MSL 结束前就用了它的端口"},
+	"v.tw.evicted":    {"it was let go before 2MSL was over, to make room (--max-conns)", "为腾出空间（--max-conns），在 2MSL 结束前就放掉了它"},
 	"v.an.none":       {"no anomalies", "没有异常"},
 	"v.an":            {"anomalies: {list}", "异常：{list}"},
 

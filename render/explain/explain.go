@@ -189,9 +189,16 @@ func (e *Explanation) verdict() {
 	*v = append(*v, M("v.final", "c", c.Client.State.String(), "s", c.Server.State.String()))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
 		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
-		if tw.Expired {
+		switch {
+		case tw.Expired:
 			*v = append(*v, M("v.tw.over"))
-		} else {
+		case tw.Held:
+			*v = append(*v, M("v.tw.held"))
+		case c.End == tcpstate.EndReused:
+			*v = append(*v, M("v.tw.reused"))
+		case c.End == tcpstate.EndEvicted:
+			*v = append(*v, M("v.tw.evicted"))
+		default:
 			*v = append(*v, M("v.tw.running"))
 		}
 	}

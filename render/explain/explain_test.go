@@ -345,3 +345,40 @@ func TestUnknownLanguage(t *testing.T) {
 		t.Errorf("Write with lang fr: %v, want an explain: error", err)
 	}
 }
+
+// TestTimeWaitNotOver: when a connection whose end holds TIME-WAIT is let
+// go before 2MSL is over, the verdict says why, which only the way it
+// ended tells: the capture ended, --hold was shorter, a new connection
+// took its ports, or --max-conns made room.
+func TestTimeWaitNotOver(t *testing.T) {
+	conns := explaintest.Track(t, corpus.Dir(t, "tcpdump", "dns_tcp.pcap"))
+	if len(conns) == 0 || conns[0].Teardown.TimeWait.Side == tcpstate.SideNone || conns[0].Teardown.TimeWait.Expired {
+		t.Fatal("dns_tcp.pcap's first connection should end with TIME-WAIT running")
+	}
+	for _, tc := range []struct {
+		name    string
+		end     tcpstate.End
+		held    bool
+		expired bool
+		want    string
+	}{
+		{"capture ended", tcpstate.EndClosed, false, false, "the capture ended before 2MSL was over"},
+		{"held", tcpstate.EndClosed, true, false, "it is explained before 2MSL is over, as --hold asked"},
+		{"reused", tcpstate.EndReused, false, false, "a new connection took its ports before 2MSL was over"},
+		{"evicted", tcpstate.EndEvicted, false, false, "it was let go before 2MSL was over, to make room (--max-conns)"},
+		{"over", tcpstate.EndClosed, false, true, "2MSL had passed on the capture's clock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := conns[0].Clone()
+			c.End = tc.end
+			c.Teardown.TimeWait.Held, c.Teardown.TimeWait.Expired = tc.held, tc.expired
+			got := render(t, []*tcpstate.Conn{c}, "en", 0)
+			if !strings.Contains(got, "• "+tc.want+"\n") {
+				t.Errorf("no line %q in:\n%s", tc.want, got)
+			}
+			if n := strings.Count(got, "before 2MSL") + strings.Count(got, "2MSL had passed"); n != 1 {
+				t.Errorf("%d reasons given, want one:\n%s", n, got)
+			}
+		})
+	}
+}
