@@ -107,7 +107,12 @@ func runConns(env *Env, args []string) error {
 	if n := shardsFor(maxConns); n > 1 {
 		err = trackSharded(env, file, expr, asJSON, n, &errWriter{w: out, err: &werr})
 	} else {
-		err = track(env, file, expr, tcpstate.Config{MaxConns: maxConns, Done: done})
+		cfg := tcpstate.Config{MaxConns: maxConns, Done: done}
+		if asJSON {
+			// The table shows no Zeek field: it is spared the work.
+			cfg.Zeek = zeekEngines()
+		}
+		err = track(env, file, expr, cfg)
 	}
 	if werr != nil {
 		return werr
@@ -151,13 +156,16 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 	return trackSource(env, src, expr, cfg)
 }
 
+// zeekEngines makes the Zeek engines of one tracker (Config.Zeek), for
+// output that shows conn_state and history.
+func zeekEngines() func() tcpstate.ZeekEngine {
+	zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
+	hc := new(zeekconn.HistoryCache) // the tracker's own: no locks
+	return func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
+}
+
 // trackSource feeds the frames of src, filtered by expr, to a tracker.
 func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) error {
-	if cfg.Zeek == nil {
-		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-		hc := new(zeekconn.HistoryCache)
-		cfg.Zeek = func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
-	}
 	t := tcpstate.New(cfg)
 	if c, ok := src.(clockedSource); ok {
 		c.onIdle(t.Tick)

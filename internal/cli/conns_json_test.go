@@ -139,7 +139,7 @@ func connsOf(t *testing.T, data []byte) []*tcpstate.Conn {
 		return nil
 	}
 	env := &Env{Ctx: context.Background()}
-	trackSource(env, src, "", tcpstate.Config{Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	trackSource(env, src, "", tcpstate.Config{Zeek: zeekEngines(), Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	return conns
 }
 

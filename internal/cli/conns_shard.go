@@ -19,7 +19,6 @@ import (
 	"synfin/internal/offheap"
 	"synfin/tcpstate"
 	"synfin/wire"
-	"synfin/zeekconn"
 )
 
 // connsShards is how many trackers conns runs at once, each on its own
@@ -223,7 +222,6 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 	}
 	defer src.Close()
 
-	zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
 	shards := make([]*connShard, n)
 	in := make([]chan *frameBatch, n)
 	events := make(chan *eventChunk, n*shardQueue)
@@ -232,9 +230,11 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		for range shardQueue {
 			s.free <- &eventChunk{}
 		}
-		hc := new(zeekconn.HistoryCache) // the shard's own: no locks
-		s.t = tcpstate.New(tcpstate.Config{IndexIDs: true, Done: s.done,
-			Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }})
+		cfg := tcpstate.Config{IndexIDs: true, Done: s.done}
+		if asJSON {
+			cfg.Zeek = zeekEngines() // the table shows no Zeek field
+		}
+		s.t = tcpstate.New(cfg)
 		shards[i] = s
 		in[i] = make(chan *frameBatch, shardQueue)
 	}

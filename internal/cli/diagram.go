@@ -153,7 +153,7 @@ func readConns(env *Env, file, expr string, connID int) ([]*tcpstate.Conn, error
 			conns = append(conns, c.Clone())
 		}
 	}
-	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
+	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done, Zeek: zeekEngines()})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
 	return conns, err
 }

@@ -139,7 +139,7 @@ func runExplain(env *Env, args []string) error {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	err = track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done})
+	err = track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done, Zeek: zeekEngines()})
 	// Only a read cut short leaves connections waiting.
 	rest := make([]*tcpstate.Conn, 0, len(pending))
 	for _, c := range pending {
