@@ -64,15 +64,24 @@ type entry struct {
 
 func (f *frozen) len() int { return f.index.Len() + len(f.extra) }
 
-func hashKey(k key) uint64 {
-	a, b := k.a.Addr().As16(), k.b.Addr().As16()
-	h := uint64(k.a.Port())<<16 | uint64(k.b.Port())
-	for _, v := range [4]uint64{binary.LittleEndian.Uint64(a[:]), binary.LittleEndian.Uint64(a[8:]),
-		binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:])} {
-		h = (h ^ v) * 0x9e3779b97f4a7c15
-		h ^= h >> 29
-	}
-	return h
+func hashKey(k key) uint64 { return TupleHash(k.a, k.b) }
+
+// TupleHash hashes a connection's 4-tuple, the same whichever way a
+// segment goes: a sum of one mix per endpoint, finished so that its low
+// bits (the tracker's tables) and its high bits (a caller's shards) are
+// both well spread. A caller that hashes the tuple anyway, to pick a
+// tracker, hands the hash on with DecodedHash.
+func TupleHash(a, b netip.AddrPort) uint64 {
+	h := endpointMix(a) + endpointMix(b)
+	h = (h ^ h>>29) * 0xbf58476d1ce4e5b9
+	return h ^ h>>32
+}
+
+func endpointMix(e netip.AddrPort) uint64 {
+	b := e.Addr().As16()
+	x := binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
+	x = (x ^ uint64(e.Port())) * 0xbf58476d1ce4e5b9
+	return x ^ x>>31
 }
 
 // lookup returns where k's snapshot is; h is hashKey(k).

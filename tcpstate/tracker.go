@@ -190,9 +190,20 @@ func (t *Tracker) Decoded(f *wire.Frame, p *wire.Packet) {
 	t.Packet(f.Index, f.Time, p)
 }
 
+// DecodedHash is Decoded for a caller that has hashed p's endpoints
+// already: h must be TupleHash of them.
+func (t *Tracker) DecodedHash(f *wire.Frame, p *wire.Packet, h uint64) {
+	t.stats.Frames++
+	t.packet(f.Index, f.Time, p, h)
+}
+
 // Packet tracks one decoded TCP segment: index is its frame number (from
 // 1) and ts its capture time in Unix nanoseconds.
 func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
+	t.packet(index, ts, p, TupleHash(netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)))
+}
+
+func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 	t.stats.Segments++
 	if ts > t.now {
 		t.now = ts
@@ -204,7 +215,6 @@ func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
 	k := makeKey(src, dst)
-	h := hashKey(k)
 	c := t.table.get(k, h)
 	if c == nil && t.snap {
 		if pos, ok := t.ice.lookup(k, h); ok {

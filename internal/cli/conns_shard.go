@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -64,7 +63,8 @@ type shardFrame struct {
 	// together they lead, in one cache line.
 	shard int // -1: not a TCP segment
 	fr    wire.Frame
-	off   int // of fr.Data in the batch's buf
+	off   int    // of fr.Data in the batch's buf
+	hash  uint64 // tcpstate.TupleHash of a TCP segment's endpoints
 	// The reader decodes each frame to find its shard; the shard tracks
 	// that decoding rather than decode again. HasTCP says it is there.
 	pkt    wire.Packet
@@ -179,7 +179,7 @@ func (s *connShard) track(f *shardFrame) {
 	case s.id:
 		n := s.t.Created()
 		if f.pkt.HasTCP {
-			s.t.Decoded(&f.fr, &f.pkt)
+			s.t.DecodedHash(&f.fr, &f.pkt, f.hash)
 		} else {
 			s.t.Frame(&f.fr)
 		}
@@ -197,21 +197,10 @@ func (s *connShard) newChunk() {
 	s.chunk = c
 }
 
-// shardKey spreads connections over shards by their 4-tuple, the same
-// whichever way a segment goes: a sum of one mix per endpoint.
-func shardKey(p *wire.Packet, n int) int {
-	h := endpointMix(p.Src, p.SrcPort) + endpointMix(p.Dst, p.DstPort)
-	h ^= h >> 29
-	// The top 32 bits scaled to [0, n): a multiply, not a division.
-	return int((h >> 32) * uint64(n) >> 32)
-}
-
-func endpointMix(a netip.Addr, port uint16) uint64 {
-	b := a.As16()
-	x := binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
-	x = (x ^ uint64(port)) * 0xbf58476d1ce4e5b9
-	return x ^ x>>31
-}
+// shardOf spreads connections over n shards by the top bits of their
+// tuple's hash (tcpstate.TupleHash, the same whichever way a segment
+// goes), scaled to [0, n): a multiply, not a division.
+func shardOf(h uint64, n int) int { return int((h >> 32) * uint64(n) >> 32) }
 
 // trackSharded does what track does for conns, on n trackers.
 func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer) error {
@@ -348,7 +337,8 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		b.frames = append(b.frames, shardFrame{fr: fr, shard: -1, off: len(b.buf)})
 		f := &b.frames[len(b.frames)-1]
 		if err := f.pkt.Decode(fr.Link, fr.Data); err == nil && f.pkt.HasTCP {
-			f.shard = shardKey(&f.pkt, n)
+			f.hash = tcpstate.TupleHash(netip.AddrPortFrom(f.pkt.Src, f.pkt.SrcPort), netip.AddrPortFrom(f.pkt.Dst, f.pkt.DstPort))
+			f.shard = shardOf(f.hash, n)
 			// Options lie within the frame: where, to find them in the copy.
 			f.optOff = cap(fr.Data) - cap(f.pkt.Options)
 		} else {
