@@ -200,7 +200,7 @@ func (t *Tracker) DecodedHash(f *wire.Frame, p *wire.Packet, h uint64) {
 // Packet tracks one decoded TCP segment: index is its frame number (from
 // 1) and ts its capture time in Unix nanoseconds.
 func (t *Tracker) Packet(index int, ts int64, p *wire.Packet) {
-	t.packet(index, ts, p, TupleHash(netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)))
+	t.packet(index, ts, p, PacketHash(p))
 }
 
 func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {

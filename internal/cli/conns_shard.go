@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -337,7 +336,7 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		b.frames = append(b.frames, shardFrame{fr: fr, shard: -1, off: len(b.buf)})
 		f := &b.frames[len(b.frames)-1]
 		if err := f.pkt.Decode(fr.Link, fr.Data); err == nil && f.pkt.HasTCP {
-			f.hash = tcpstate.TupleHash(netip.AddrPortFrom(f.pkt.Src, f.pkt.SrcPort), netip.AddrPortFrom(f.pkt.Dst, f.pkt.DstPort))
+			f.hash = tcpstate.PacketHash(&f.pkt)
 			f.shard = shardOf(f.hash, n)
 			// Options lie within the frame: where, to find them in the copy.
 			f.optOff = cap(fr.Data) - cap(f.pkt.Options)
