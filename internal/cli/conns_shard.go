@@ -333,8 +333,15 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 			continue
 		}
 		last = fr.Time
-		b.frames = append(b.frames, shardFrame{fr: fr, shard: -1, off: len(b.buf)})
+		// In place: a composite literal would zero and copy the whole
+		// frame, packet and all, which Decode writes anyway.
+		if len(b.frames) < cap(b.frames) {
+			b.frames = b.frames[:len(b.frames)+1]
+		} else {
+			b.frames = append(b.frames, shardFrame{})
+		}
 		f := &b.frames[len(b.frames)-1]
+		f.fr, f.shard, f.off, f.hash, f.optOff = fr, -1, len(b.buf), 0, 0
 		if err := f.pkt.Decode(fr.Link, fr.Data); err == nil && f.pkt.HasTCP {
 			f.hash = tcpstate.PacketHash(&f.pkt)
 			f.shard = shardOf(f.hash, n)
