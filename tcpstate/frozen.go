@@ -29,7 +29,6 @@ type frozen struct {
 	first     uint64
 	tail      uint64 // position of the oldest snapshot not yet taken out
 	spare     [][]byte
-	buf       []byte
 	size      int // bytes in chunks
 	live      int // bytes of current snapshots
 	// The oldest current snapshot's last time, kept so that the tracker
@@ -172,26 +171,28 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 	return b[:binary.LittleEndian.Uint32(b)]
 }
 
-// put stores a snapshot of the connection with key k, of hash h; state
-// is what conn.appendState wrote.
-func (f *frozen) put(k key, h, id uint64, last SegRef, state []byte) {
-	if f.chunks == nil {
-		f.init()
-	}
-	b := f.buf[:0]
-	b = append(b, 0, 0, 0, 0)
+// appendEntryHead starts w on a store entry for the connection with key
+// k, ID id and last segment last: its head, then its key. The snapshot
+// (conn.appendState) follows it in w, and put stores the lot, so that it
+// is copied once, into the store.
+func appendEntryHead(w *snapshot.Writer, k key, id uint64, last SegRef) {
+	b := append(w.B, 0, 0, 0, 0) // the length, which put fills in
 	b = binary.LittleEndian.AppendUint64(b, uint64(last.Time))
 	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint64(b, uint64(last.Seg))
-	w := snapshot.Writer{B: b}
+	w.B = binary.LittleEndian.AppendUint64(b, uint64(last.Seg))
 	w.Addr(k.a.Addr())
 	w.Uint(uint64(k.a.Port()))
 	w.Addr(k.b.Addr())
 	w.Uint(uint64(k.b.Port()))
-	b = append(w.B, state...)
-	binary.LittleEndian.PutUint32(b, uint32(len(b)))
-	f.buf = b
+}
 
+// put stores entry b, written by appendEntryHead and conn.appendState,
+// for the connection with key k, of hash h.
+func (f *frozen) put(k key, h uint64, b []byte) {
+	if f.chunks == nil {
+		f.init()
+	}
+	binary.LittleEndian.PutUint32(b, uint32(len(b)))
 	f.setPos(k, h, 0, f.append(b))
 	f.live += len(b)
 	if f.none {
@@ -310,6 +311,12 @@ func (f *frozen) at(pos uint64) entry {
 	e.state = r.B
 	e.size = int(n)
 	return e
+}
+
+// idAt is at(pos).id without decoding the rest.
+func (f *frozen) idAt(pos uint64) uint64 {
+	c := f.chunks[pos>>posShift-f.first]
+	return binary.LittleEndian.Uint64(c[pos&(1<<posShift-1)+12:])
 }
 
 // oldestLast returns the last time of the oldest current snapshot, as

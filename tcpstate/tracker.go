@@ -404,8 +404,9 @@ func (t *Tracker) alloc() *conn {
 // snapshot in store s.
 func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
+	appendEntryHead(&t.w, c.key, c.ID, c.Last)
 	c.appendState(&t.w, &t.ctx)
-	s.put(c.key, c.hash, c.ID, c.Last, t.w.B)
+	s.put(c.key, c.hash, t.w.B)
 	t.active.remove(c)
 	t.table.del(c)
 	c.reset()
@@ -448,10 +449,10 @@ func (t *Tracker) Flush() {
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
 		s.index.Each(func(pos uint64) {
-			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
+			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
 		})
 		for _, pos := range s.extra {
-			t.flush = append(t.flush, flushed{id: s.at(pos).id, ref: tag | pos})
+			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
 		}
 	}
 	slices.SortFunc(t.flush, func(a, b flushed) int { return cmp.Compare(a.id, b.id) })
