@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"synfin/internal/snapshot"
+	"synfin/wire"
 )
 
 // ZeekSnapshotter is a ZeekEngine that can write its state compactly and
-// read it back. With one (and without Config.Segments) the tracker holds
+// read it back. With one (or with no Zeek engine) the tracker holds
 // a closed connection, which it must keep for 2MSL to catch late
 // segments, as a snapshot of a few hundred bytes rather than a live
 // connection of a few kilobytes.
@@ -43,9 +44,11 @@ func getRef(r *snapshot.Reader, first SegRef) SegRef {
 }
 
 // appendState writes everything the tracker knows about c except what
-// comes from elsewhere: its key (the table's), list links, configuration
-// (keep, twLen) and Segments (never kept in snapshots). Zeek fields are
-// filled only when a connection is handed out, after the last snapshot.
+// comes from elsewhere: its key (the table's), list links and
+// configuration (keep, twLen). Segments are written when kept
+// (Config.Segments), so that explanations too hold closed connections
+// as snapshots. Zeek fields are filled only when a connection is handed
+// out, after the last snapshot.
 //
 // w and ctx are the tracker's, so that the engine's interface call does
 // not move them to the heap for every snapshot.
@@ -149,6 +152,9 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 		*ctx = c.zeekContext()
 		z.AppendState(w, ctx)
 	}
+	if c.keep {
+		c.appendSegments(w)
+	}
 	// The analysis state goes last: a connection handed out straight
 	// from its snapshot needs none of it, and its reader stops before.
 	for i := range c.d {
@@ -183,7 +189,9 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 // been reset and has its key; it returns what follows the snapshot.
 // Without full it leaves out the analysis state (c.d), which only
 // further segments use: c can then only be finished and handed out.
-func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) ([]byte, error) {
+//
+// strs interns the notes and argument names of kept segments.
+func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool, strs map[string]string) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -295,6 +303,11 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) (
 			return nil, err
 		}
 	}
+	if c.keep {
+		if err := c.loadSegments(r, strs); err != nil {
+			return nil, err
+		}
+	}
 	if !full {
 		return nil, nil
 	}
@@ -328,4 +341,140 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) (
 		return nil, r.Err
 	}
 	return r.B, nil
+}
+
+// appendSegments writes c's kept segments: their numbers, times and
+// sequence numbers relative to what the snapshot holds already, and a
+// segment's relative numbers as their difference from what the ISNs give.
+func (c *conn) appendSegments(w *snapshot.Writer) {
+	ci, si := c.Client.ISN, c.Server.ISN
+	w.Uint(uint64(len(c.Segments)))
+	args := 0
+	for i := range c.Segments {
+		args += len(c.Segments[i].Args)
+	}
+	w.Uint(uint64(args))
+	for i := range c.Segments {
+		s := &c.Segments[i]
+		own, peer := ci, si
+		if s.Dir == S2C {
+			own, peer = si, ci
+		}
+		w.Ref(s.Index, c.First.Seg)
+		w.Time(s.Time, c.First.Time)
+		w.Uint(uint64(s.Dir) | uint64(s.Phase)<<1 | uint64(s.Client)<<8 | uint64(s.Server)<<12)
+		w.Uint(uint64(s.Flags))
+		w.Seq(s.Seq, own)
+		w.Seq(s.Ack, peer)
+		w.Int(int64(int32(s.RelSeq - (s.Seq - own))))
+		w.Int(int64(int32(s.RelAck - (s.Ack - peer))))
+		w.Uint(uint64(s.Len))
+		w.Uint(uint64(s.Window))
+		w.Uint(uint64(s.WindowScaled))
+		w.Uint(uint64(s.Anomalies))
+		putWord(w, string(s.Note))
+		w.Uint(uint64(len(s.Args)))
+		for _, a := range s.Args {
+			putWord(w, a.Key)
+			w.Int(a.Val)
+		}
+	}
+}
+
+// loadSegments reads what appendSegments wrote into c.Segments, whose
+// storage it reuses; the arguments of all segments share one slice.
+func (c *conn) loadSegments(r *snapshot.Reader, strs map[string]string) error {
+	n, nargs := r.Uint(), r.Uint()
+	// Every segment takes more than a byte: counts past the bytes left
+	// are damage, not something to allocate for.
+	if n > uint64(len(r.B)) || nargs > uint64(len(r.B)) {
+		return snapshot.ErrShort
+	}
+	var args []Arg
+	if nargs > 0 {
+		args = make([]Arg, 0, nargs)
+	}
+	ci, si := c.Client.ISN, c.Server.ISN
+	segs := c.Segments[:0]
+	for range n {
+		var s Segment
+		s.Index = r.Ref(c.First.Seg)
+		s.Time = r.Time(c.First.Time)
+		v := r.Uint()
+		s.Dir, s.Phase, s.Client, s.Server = Dir(v&1), Phase(v>>1&0x7f), State(v>>8&15), State(v>>12&15)
+		own, peer := ci, si
+		if s.Dir == S2C {
+			own, peer = si, ci
+		}
+		s.Flags = wire.Flags(r.Uint())
+		s.Seq = r.Seq(own)
+		s.Ack = r.Seq(peer)
+		s.RelSeq = s.Seq - own + uint32(r.Int())
+		s.RelAck = s.Ack - peer + uint32(r.Int())
+		s.Len = int(r.Uint())
+		s.Window = uint16(r.Uint())
+		s.WindowScaled = uint32(r.Uint())
+		s.Anomalies = Anomalies(r.Uint())
+		s.Note = Note(getWord(r, strs))
+		k := r.Uint()
+		if k > nargs-uint64(len(args)) {
+			return snapshot.ErrShort
+		}
+		start := len(args)
+		for range k {
+			key := getWord(r, strs)
+			args = append(args, Arg{key, r.Int()})
+		}
+		if k > 0 {
+			s.Args = args[start:len(args):len(args)]
+		}
+		segs = append(segs, s)
+	}
+	c.Segments = segs
+	return r.Err
+}
+
+// vocabulary numbers the notes and argument names that segments carry, so
+// that a snapshot holds a byte for each rather than the word; a word
+// missing here is written out in full.
+var vocabulary = []string{
+	string(NoteSYN), string(NoteSYNRetransmit), string(NoteSimultaneousSYN),
+	string(NoteSYNACK), string(NoteSYNACKRetransmit),
+	string(NoteHandshakeACK), string(NoteData), string(NoteACK),
+	string(NoteFIN), string(NoteSecondFIN), string(NoteFINPiggyback),
+	string(NoteSimultaneousFIN), string(NoteFINRetransmit),
+	string(NoteFINACK), string(NoteLastACK), string(NoteRST),
+	string(NoteRefused), string(NoteSYNACKRejected), string(NoteMidstream),
+	string(NoteKeepAlive), string(NoteWindowUpdate), string(NoteZeroWindow),
+	string(NoteRetransmission), string(NoteDuplicateACK),
+	"ack", "expected", "isn", "len", "n", "seq", "since_us",
+}
+
+var vocabIndex = func() map[string]uint64 {
+	m := make(map[string]uint64, len(vocabulary))
+	for i, s := range vocabulary {
+		m[s] = uint64(i) + 1
+	}
+	return m
+}()
+
+func putWord(w *snapshot.Writer, s string) {
+	if i, ok := vocabIndex[s]; ok {
+		w.Uint(i)
+		return
+	}
+	w.Uint(0)
+	w.String(s)
+}
+
+func getWord(r *snapshot.Reader, strs map[string]string) string {
+	i := r.Uint()
+	switch {
+	case i == 0:
+		return r.Interned(strs)
+	case i > uint64(len(vocabulary)):
+		r.Err, r.B = snapshot.ErrShort, nil
+		return ""
+	}
+	return vocabulary[i-1]
 }

@@ -21,19 +21,28 @@ type plainEngine struct{ tcpstate.ZeekEngine }
 // TestSnapshotsChangeNothing tracks a generated workload (every teardown
 // pattern, retransmissions, port reuse, IPv4 and IPv6) once with closed
 // and idle connections held as snapshots and once with all of them live:
-// the JSON lines must be the same, in the same order.
+// the JSON lines must be the same, in the same order. With segments kept
+// (explain), the explanations' JSON, every segment with its note, its
+// arguments and both ends' states, must be the same too.
 func TestSnapshotsChangeNothing(t *testing.T) {
 	var pcap bytes.Buffer
 	if _, err := gen.Write(&pcap, gen.Config{Conns: 20000, Seed: 7, Rate: 500}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(snap bool, maxConns int) []byte {
+	run := func(snap bool, maxConns int, segments bool) []byte {
 		var out []byte
 		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
 		cfg := tcpstate.Config{
 			IdleTimeout: 20 * time.Second, // some connections go idle within the capture
 			MaxConns:    maxConns,
-			Done:        func(c *tcpstate.Conn) { out = appendConnJSON(out, c) },
+			Segments:    segments,
+			Done: func(c *tcpstate.Conn) {
+				if segments {
+					out = appendExplainJSON(out, c)
+				} else {
+					out = appendConnJSON(out, c)
+				}
+			},
 			Zeek: func() tcpstate.ZeekEngine {
 				if snap {
 					return &zeekEngine{cfg: zcfg}
@@ -51,10 +60,15 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 		}
 		return out
 	}
-	for _, max := range []int{0, 300} {
-		want, got := run(false, max), run(true, max)
-		if d := cmp.Diff(string(want), string(got)); d != "" {
-			t.Errorf("max-conns %d, with snapshots (-without +with):\n%s", max, d)
+	for _, segments := range []bool{false, true} {
+		for _, max := range []int{0, 300} {
+			want, got := run(false, max, segments), run(true, max, segments)
+			if len(want) == 0 {
+				t.Fatal("no connections")
+			}
+			if d := cmp.Diff(string(want), string(got)); d != "" {
+				t.Errorf("max-conns %d, segments %v, with snapshots (-without +with):\n%.5000s", max, segments, d)
+			}
 		}
 	}
 }

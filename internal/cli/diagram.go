@@ -93,12 +93,37 @@ func runDiagram(env *Env, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	conns, readErr := readConns(env, file, expr, connID)
-	if readErr == nil && connID != 0 && len(conns) == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
-	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	err = WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	var readErr error
+	found := 0
+	if format == "ascii" {
+		// Text is drawn as each connection is handed out, so that memory
+		// follows the connections held, as in explain.
+		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
+		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+			if connID != 0 && c.ID != uint64(connID) {
+				return
+			}
+			found++
+			if err == nil {
+				err = ladder.WriteText(bw, c, lo)
+			}
+		}))
+	} else {
+		// One document of them all: they are kept.
+		var conns []*tcpstate.Conn
+		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+			if connID == 0 || c.ID == uint64(connID) {
+				conns = append(conns, c.Clone())
+			}
+		}))
+		slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
+		found = len(conns)
+		if readErr == nil && connID != 0 && found == 0 {
+			return fmt.Errorf("no connection %d in %s", connID, file)
+		}
+		err = WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
@@ -109,6 +134,9 @@ func runDiagram(env *Env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if readErr == nil && connID != 0 && found == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	return readErr
 }
@@ -142,18 +170,10 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 	return nil
 }
 
-// readConns reads file, filters it with expr and returns its connections
-// (only connID unless 0) in ID order, with segments and Zeek's fields:
-// the path conns and explain share. A damaged input yields what came
-// before the damage, and the error.
-func readConns(env *Env, file, expr string, connID int) ([]*tcpstate.Conn, error) {
-	var conns []*tcpstate.Conn
-	done := func(c *tcpstate.Conn) {
-		if connID == 0 || c.ID == uint64(connID) {
-			conns = append(conns, c.Clone())
-		}
-	}
-	err := track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done, Zeek: zeekEngines()})
-	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
-	return conns, err
+// viewConfig is the tracker's configuration for explain and diagram:
+// segments kept and Zeek's fields. Connections idle for the idle timeout
+// are let go as conns lets them go, so that both number connections
+// alike and memory stays flat however long the capture.
+func viewConfig(done func(*tcpstate.Conn)) tcpstate.Config {
+	return tcpstate.Config{Segments: true, Done: done, Zeek: zeekEngines()}
 }

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"synfin/filter"
@@ -47,9 +45,10 @@ Options:
   --ascii       draw the ladders with plain ASCII, not box-drawing characters
   EXPR          a pcap-filter expression selecting packets
 
-Connections are printed in the order they began, each once it and those
-before it have finished (after TIME-WAIT on the capture's clock), the
-rest when the input ends.
+Connections are explained in the order conns lists them: each once it is
+over on the capture's clock (2MSL after its close, or 5 minutes without a
+segment), then, when the input ends, those still held in the order they
+began. Memory follows the connections held, not the capture.
 
 Examples:
   synfin explain -r capture.txt
@@ -93,9 +92,10 @@ func runExplain(env *Env, args []string) error {
 		}
 		defer report.Close()
 	}
-	// Connections finish in any order; each is printed once those before
-	// it are, so that memory follows the connections still open rather
-	// than the whole capture. The report needs them all.
+	// Each connection is printed as the tracker hands it out, so that
+	// memory follows the connections held rather than the capture (in
+	// the order they began, one that never closes would hold back all
+	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
 	eo := explainOptions(lo)
@@ -104,10 +104,8 @@ func runExplain(env *Env, args []string) error {
 		buf     []byte
 		kept    []*tcpstate.Conn
 		printed int
-		next    = uint64(1)
-		pending = map[uint64]*tcpstate.Conn{}
 	)
-	emit := func(c *tcpstate.Conn) {
+	done := func(c *tcpstate.Conn) {
 		if connID != 0 && c.ID != uint64(connID) {
 			return
 		}
@@ -124,31 +122,11 @@ func runExplain(env *Env, args []string) error {
 		} else {
 			werr = explain.Write(out, c, eo)
 		}
-	}
-	done := func(c *tcpstate.Conn) {
-		if c.ID != next {
-			pending[c.ID] = c.Clone()
-			return
-		}
-		emit(c)
-		for next++; pending[next] != nil; next++ {
-			emit(pending[next])
-			delete(pending, next)
-		}
 		if file == "-" && werr == nil {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	err = track(env, file, expr, tcpstate.Config{Segments: true, IdleTimeout: -1, Done: done, Zeek: zeekEngines()})
-	// Only a read cut short leaves connections waiting.
-	rest := make([]*tcpstate.Conn, 0, len(pending))
-	for _, c := range pending {
-		rest = append(rest, c)
-	}
-	slices.SortFunc(rest, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
-	for _, c := range rest {
-		emit(c)
-	}
+	err = track(env, file, expr, viewConfig(done))
 	if werr == nil {
 		werr = out.Flush()
 	}

@@ -87,6 +87,12 @@ func (w *Writer) Bytes(b []byte) {
 	w.B = append(w.B, b...)
 }
 
+// String appends a length and s.
+func (w *Writer) String(s string) {
+	w.Uint(uint64(len(s)))
+	w.B = append(w.B, s...)
+}
+
 // Reader reads values in the order they were written. After an error
 // every read returns zero and Err says what went wrong.
 type Reader struct {
@@ -175,6 +181,28 @@ func (r *Reader) Bytes(dst []byte) []byte {
 	dst = append(dst, r.B[:n]...)
 	r.B = r.B[n:]
 	return dst
+}
+
+// Interned reads a string written by Writer.String as the one in strs
+// equal to it, adding it there the first time: the strings of snapshots
+// come from a small vocabulary, so reading one then allocates nothing.
+// strs may be nil.
+func (r *Reader) Interned(strs map[string]string) string {
+	n := r.Uint()
+	if uint64(len(r.B)) < n {
+		r.fail()
+		return ""
+	}
+	b := r.B[:n]
+	r.B = r.B[n:]
+	if s, ok := strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if strs != nil {
+		strs[s] = s
+	}
+	return s
 }
 
 func (r *Reader) fail() {
