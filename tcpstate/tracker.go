@@ -436,7 +436,9 @@ func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 }
 
 // Flush hands out every connection still held, in ID order, as the
-// capture has ended.
+// capture has ended, and gives back the memory the tracker holds outside
+// the Go heap (which the garbage collector would not): call it once done
+// with a Tracker. The Tracker stays usable, empty.
 func (t *Tracker) Flush() {
 	// Sized at once and free of pointers: at the end of a long capture
 	// this is the largest allocation.
@@ -479,6 +481,8 @@ func (t *Tracker) Flush() {
 		}
 	}
 	t.flush = nil
+	t.ice.free()
+	t.cold.free()
 }
 
 // flushed is a connection still held at the end: its ID, and the index

@@ -325,10 +325,7 @@ func appendAddrPort(b []byte, a netip.AddrPort) []byte {
 
 // padRight pads b[start:] with spaces to width, as fmt's %-Ns does.
 func padRight(b []byte, start, width int) []byte {
-	for n := len(b) - start; n < width; n++ {
-		b = append(b, ' ')
-	}
-	return b
+	return appendSpaces(b, width-(len(b)-start))
 }
 
 // padLeft right-aligns b[start:] in width, as fmt's %Ns does.
@@ -337,12 +334,25 @@ func padLeft(b []byte, start, width int) []byte {
 	if pad <= 0 {
 		return b
 	}
-	for range pad {
-		b = append(b, ' ')
-	}
+	b = appendSpaces(b, pad)
 	copy(b[start+pad:], b[start:len(b)-pad])
-	for i := start; i < start+pad; i++ {
-		b[i] = ' '
+	for i := start; i < start+pad; i += copy(b[i:start+pad], spaces) {
+	}
+	return b
+}
+
+// spaces is the padding of the widest column, appended in one copy
+// rather than a byte at a time.
+var spaces = []byte("                                        ")
+
+// appendSpaces appends n spaces (none when n <= 0).
+func appendSpaces(b []byte, n int) []byte {
+	for n > len(spaces) {
+		b = append(b, spaces...)
+		n -= len(spaces)
+	}
+	if n > 0 {
+		b = append(b, spaces[:n]...)
 	}
 	return b
 }

@@ -28,6 +28,14 @@ func Alloc(n int) []byte {
 	return make([]byte, 0, n)
 }
 
+// Blocks is the number of blocks mapped by Alloc and not yet freed, for
+// tests that check that memory outside the Go heap is given back.
+func Blocks() int {
+	mu.Lock()
+	defer mu.Unlock()
+	return len(mapped)
+}
+
 // Free gives back a block from Alloc (any slice of it from its start).
 func Free(b []byte) {
 	p := unsafe.Pointer(unsafe.SliceData(b))
