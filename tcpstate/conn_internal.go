@@ -61,6 +61,9 @@ type conn struct {
 	crossed       bool  // the second FIN did not acknowledge the first
 	firstDir      Dir   // direction of the first segment
 	firstRTT      int64 // SYN to handshake ACK, Wireshark's out-of-order threshold
+	// anoms has the bit of every anomaly counted in Conn.Anomalies, so
+	// that a snapshot need not look through all the counters.
+	anoms Anomalies
 
 	Conn
 	trBuf [2][8]Transition
@@ -311,6 +314,7 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 		snd.acked = true
 	}
 
+	c.anoms |= an
 	for a := Anomaly(0); an != 0 && a < NumAnomalies; a++ {
 		if an.Has(a) {
 			c.Anomalies.add(a, index)

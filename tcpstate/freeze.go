@@ -1,6 +1,7 @@
 package tcpstate
 
 import (
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -128,18 +129,11 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 	w.Dur(int64(td.TimeWait.Duration))
 	w.Uint(uint64(td.Missing))
 
-	var mask uint64
-	for a := range c.Anomalies {
-		if c.Anomalies[a] != (struct{ Count, First int }{}) {
-			mask |= 1 << a
-		}
-	}
-	w.Uint(mask)
-	for a := range c.Anomalies {
-		if mask&(1<<a) != 0 {
-			w.Int(int64(c.Anomalies[a].Count))
-			w.Ref(c.Anomalies[a].First, c.First.Seg)
-		}
+	w.Uint(uint64(c.anoms))
+	for m := c.anoms; m != 0; m &= m - 1 {
+		a := bits.TrailingZeros32(uint32(m))
+		w.Int(int64(c.Anomalies[a].Count))
+		w.Ref(c.Anomalies[a].First, c.First.Seg)
 	}
 	w.Uint(c.Reuse.Prev)
 	w.Dur(int64(c.Reuse.Gap))
@@ -280,12 +274,14 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool, s
 	td.TimeWait.Duration = time.Duration(r.Dur())
 	td.Missing = Gaps(r.Uint())
 
-	mask := r.Uint()
-	for a := range c.Anomalies {
-		if mask&(1<<a) != 0 {
-			c.Anomalies[a].Count = int(r.Int())
-			c.Anomalies[a].First = r.Ref(c.First.Seg)
-		}
+	c.anoms = Anomalies(r.Uint())
+	if c.anoms >= 1<<NumAnomalies {
+		return nil, snapshot.ErrShort
+	}
+	for m := c.anoms; m != 0; m &= m - 1 {
+		a := bits.TrailingZeros32(uint32(m))
+		c.Anomalies[a].Count = int(r.Int())
+		c.Anomalies[a].First = r.Ref(c.First.Seg)
 	}
 	c.Reuse.Prev = r.Uint()
 	c.Reuse.Gap = time.Duration(r.Dur())

@@ -379,6 +379,7 @@ func (c *conn) ackNotLost(s Side, snd, rcv *dirState) {
 	a.Count -= snd.lostAcks
 	if a.Count <= 0 {
 		*a = struct{ Count, First int }{}
+		c.anoms &^= 1 << LostLastACK
 		c.Teardown.LostLastACK = false
 	}
 	from := sends(s)

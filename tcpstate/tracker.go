@@ -231,6 +231,7 @@ func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 		c = t.create(k, h, src, dst, p, index, ts)
 		c.Reuse = reuse
 		c.Anomalies.add(PortReuse, index)
+		c.anoms |= 1 << PortReuse
 		c.reused = true
 	} else if c == nil {
 		c = t.create(k, h, src, dst, p, index, ts)
