@@ -7,9 +7,12 @@
 // connections, not packets: a connection is handed to Config.Done as soon
 // as it is finished on the capture's clock (both ends closed, TIME-WAIT
 // over, idle too long, evicted by Config.MaxConns, or the capture ended),
-// then its storage is reused. Per-segment detail (Conn.Segments) is kept
-// only when Config.Segments is set; without it tracking does not allocate
-// per packet once the table has warmed up.
+// then its storage is reused. Connections closed but held for 2MSL, and
+// open ones idle for a few seconds, wait as compact snapshots outside the
+// Go heap (segments and all, with Config.Segments); Flush gives that
+// memory back. Per-segment detail (Conn.Segments) is kept only when
+// Config.Segments is set; without it tracking does not allocate per
+// packet once the table has warmed up.
 //
 // The types carry keys and numbers, not English: renderers (text in
 // several languages, ladder diagrams, JSON) are built on top of them.
