@@ -43,6 +43,11 @@ Options:
   --lang L         language of the words drawn: en or zh
   EXPR             a pcap-filter expression selecting packets
 
+ascii draws each connection once it is over, in the order conns lists
+them, so memory follows the connections held; svg, mermaid and html keep
+them all (in the order they began) for their one document: on a large
+capture, pick connections with --conn or EXPR.
+
 Examples:
   synfin diagram -r capture.txt
   synfin diagram -r trace.pcap --conn 3 --format svg -o conn3.svg
