@@ -48,7 +48,11 @@ Options:
 Connections are explained in the order conns lists them: each once it is
 over on the capture's clock (2MSL after its close, or 5 minutes without a
 segment), then, when the input ends, those still held in the order they
-began. Memory follows the connections held, not the capture.
+began. Memory follows the connections held, not the capture. Through a
+pipe from tcpdump, only later lines move the capture's clock, so a closed
+connection shows when traffic goes on for 2MSL or the pipe ends; for
+live traffic, 'synfin capture --explain --hold 2s' explains each one two
+seconds after its close.
 
 Examples:
   synfin explain -r capture.txt
