@@ -159,6 +159,10 @@ func Width(s string) int {
 // RuneWidth is the number of terminal columns r takes.
 func RuneWidth(r rune) int {
 	switch {
+	case r > 0 && r < 0x300:
+		// Below the first nonspacing mark (U+0300): most of the text, and
+		// the Mn table need not be searched.
+		return 1
 	case r == 0 || unicode.Is(unicode.Mn, r):
 		return 0
 	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0x303E, r >= 0x3041 && r <= 0x33FF,
@@ -177,12 +181,13 @@ const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
 // wrap splits text into lines of at most width columns, breaking at spaces
 // and, in Chinese, between wide characters.
 func wrap(text string, width int) []string {
-	if width < 20 || Width(text) <= width {
+	if width < 20 || fits(text, width) {
 		return []string{text}
 	}
 	var lines []string
-	for Width(text) > width {
+	for !fits(text, width) {
 		cut, col, lastBreak := 0, 0, -1
+		prev := rune(0)
 		for i, r := range text {
 			rw := RuneWidth(r)
 			if col+rw > width {
@@ -190,11 +195,12 @@ func wrap(text string, width int) []string {
 			}
 			if r == ' ' {
 				lastBreak = i
-			} else if i > 0 && (RuneWidth(r) == 2 || prevWide(text, i)) && !strings.ContainsRune(noBreakBefore, r) {
+			} else if i > 0 && (rw == 2 || breaksAfter(prev)) && !strings.ContainsRune(noBreakBefore, r) {
 				lastBreak = i
 			}
 			col += rw
 			cut = i + utf8.RuneLen(r)
+			prev = r
 		}
 		if lastBreak <= 0 {
 			lastBreak = cut
@@ -208,7 +214,20 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
-func prevWide(s string, i int) bool {
-	r, _ := utf8.DecodeLastRuneInString(s[:i])
+// breaksAfter reports whether a line may break after r: a wide character
+// other than an opening bracket.
+func breaksAfter(r rune) bool {
 	return RuneWidth(r) == 2 && !strings.ContainsRune("（《「『【", r)
+}
+
+// fits reports whether s takes at most width columns, counting no further
+// than it must.
+func fits(s string, width int) bool {
+	n := 0
+	for _, r := range s {
+		if n += RuneWidth(r); n > width {
+			return false
+		}
+	}
+	return true
 }
