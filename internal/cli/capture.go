@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 import (
@@ -99,23 +101,6 @@ type captureOpts struct {
 func runCapture(env *Env, args []string) error {
 	return unprefix(captureRun(env, args), "capture: ")
 }
-
-// unprefix drops the prefix a package starts its errors with ("capture: "),
-// which would otherwise follow the command's own ("synfin capture: ").
-func unprefix(err error, prefix string) error {
-	if err == nil {
-		return nil
-	}
-	return unprefixed{err, prefix}
-}
-
-type unprefixed struct {
-	error
-	prefix string
-}
-
-func (e unprefixed) Error() string { return strings.TrimPrefix(e.error.Error(), e.prefix) }
-func (e unprefixed) Unwrap() error { return e.error }
 
 func captureRun(env *Env, args []string) error {
 	var o captureOpts

@@ -129,3 +129,20 @@ Run 'synfin COMMAND --help' for a command's options.
 `)
 	return b.String()
 }
+
+// unprefix drops the prefix a package starts its errors with ("capture: "),
+// which would otherwise follow the command's own ("synfin capture: ").
+func unprefix(err error, prefix string) error {
+	if err == nil {
+		return nil
+	}
+	return unprefixed{err, prefix}
+}
+
+type unprefixed struct {
+	error
+	prefix string
+}
+
+func (e unprefixed) Error() string { return strings.TrimPrefix(e.error.Error(), e.prefix) }
+func (e unprefixed) Unwrap() error { return e.error }
