@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"synfin/filter"
 	"synfin/internal/outfile"
@@ -21,7 +22,7 @@ func init() {
 }
 
 const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
-                      [--html FILE] [--width N] [--ascii] [EXPR]
+                      [--html FILE] [--width N] [--ascii] [--hold DUR] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
 segment, in English or Chinese: who is client and server; a verdict (the
@@ -43,23 +44,27 @@ Options:
                 list, ladders, segment tables, explanations in en and zh
   --width N     wrap the text at N columns (default 80, at least 40)
   --ascii       draw the ladders with plain ASCII, not box-drawing characters
+  --hold DUR    explain a closed connection DUR after its last segment
+                rather than 2MSL (e.g. 2s); a retransmitted FIN or a new
+                connection on its ports after that is explained on its own
   EXPR          a pcap-filter expression selecting packets
 
 Connections are explained in the order conns lists them: each once it is
 over on the capture's clock (2MSL after its close, or 5 minutes without a
 segment), then, when the input ends, those still held in the order they
-began. Memory follows the connections held, not the capture. Through a
-pipe from tcpdump, only later lines move the capture's clock, so a closed
-connection shows when traffic goes on for 2MSL or the pipe ends; for
-live traffic, 'synfin capture --explain --hold 2s' explains each one two
-seconds after its close.
+began. Memory follows the connections held, not the capture. Read from a
+pipe (tcpdump -l), only later lines move the capture's clock: a closed
+connection is explained once traffic has gone on for 2MSL after its
+close, or for --hold, or when the pipe ends. For live traffic,
+'synfin capture --explain --hold 2s' explains each one two seconds after
+its close, quiet wire or not.
 
 Examples:
   synfin explain -r capture.txt
   synfin explain -r capture.txt --lang zh --conn 1
   synfin explain -r trace.pcap --json --conn 2 | jq .teardown
   synfin explain -r trace.pcap --html report.html port 443
-  tcpdump -l -n -S port 9988 | synfin explain -r -
+  tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
 `
 
 func runExplain(env *Env, args []string) error {
@@ -76,8 +81,18 @@ func runExplain(env *Env, args []string) error {
 	fs.String(0, "html", &htmlOut)
 	fs.Int(0, "width", &width)
 	fs.Bool(0, "ascii", &plain)
+	var holdArg string
+	fs.String(0, "hold", &holdArg)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var hold time.Duration
+	if fs.Seen("hold") {
+		d, err := time.ParseDuration(holdArg)
+		if err != nil || d <= 0 {
+			return usagef("--hold takes a duration such as 2s or 1m, not %q", holdArg)
+		}
+		hold = d
 	}
 	if file == "" {
 		return usagef("-r FILE is required")
@@ -130,7 +145,9 @@ func runExplain(env *Env, args []string) error {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	err = track(env, file, expr, viewConfig(done))
+	cfg := viewConfig(done)
+	cfg.Hold = hold
+	err = track(env, file, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}

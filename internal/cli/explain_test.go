@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"synfin/gen"
 	"synfin/internal/corpus"
 )
 
@@ -198,5 +199,58 @@ func TestExplainErrors(t *testing.T) {
 	out, _, code := runCLI(t, "explain", "--help")
 	if code != 0 || !strings.Contains(out, "Examples:") {
 		t.Errorf("explain --help: exit %d\n%s", code, out)
+	}
+}
+
+// TestExplainHold: with --hold a closed connection is explained that long
+// after its last segment, marked held, and otherwise as explain without
+// --hold explains it, on a generated workload whose connections close
+// well before its end.
+func TestExplainHold(t *testing.T) {
+	var pcap bytes.Buffer
+	if _, err := gen.Write(&pcap, gen.Config{Conns: 2000, Seed: 3, Rate: 500}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "w.pcap")
+	if err := os.WriteFile(file, pcap.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	byID := func(out string, held bool) (map[float64]map[string]any, int) {
+		m, n := map[float64]map[string]any{}, 0
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var c map[string]any
+			if err := json.Unmarshal([]byte(l), &c); err != nil {
+				t.Fatalf("%v: %s", err, l)
+			}
+			td, _ := c["teardown"].(map[string]any)
+			if tw, _ := td["time_wait"].(map[string]any); tw != nil {
+				if h, _ := tw["held"].(bool); h {
+					n++
+				}
+				delete(tw, "held")
+			}
+			m[c["id"].(float64)] = c
+		}
+		return m, n
+	}
+	plain, e, code := runCLI(t, "explain", "-r", file, "--json")
+	if code != 0 {
+		t.Fatalf("explain: exit %d: %s", code, e)
+	}
+	held, e, code := runCLI(t, "explain", "-r", file, "--json", "--hold", "1s")
+	if code != 0 {
+		t.Fatalf("explain --hold 1s: exit %d: %s", code, e)
+	}
+	want, n0 := byID(plain, false)
+	got, n := byID(held, true)
+	if n0 != 0 || n < len(want)/2 {
+		t.Errorf("%d of %d connections held with --hold 1s (%d without); most close well before the end", n, len(got), n0)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("explain --hold 1s differs from explain, held aside (-without +with):\n%.3000s", d)
+	}
+	t.Logf("%d connections, %d explained 1 s after their close", len(got), n)
+	if _, e, code := runCLI(t, "explain", "-r", file, "--hold", "soon"); code != 2 || !strings.Contains(e, `--hold takes a duration such as 2s or 1m, not "soon"`) {
+		t.Errorf("--hold soon: exit %d, %q", code, e)
 	}
 }
