@@ -137,6 +137,12 @@ func (r *Reader) Next(f *wire.Frame) error {
 		return r.err
 	}
 	for {
+		// A record left pending when the call before handed out the one
+		// it followed goes out now if it can, rather than after the next
+		// line: from a live pipe, that line may be a while coming.
+		if r.eager(f) {
+			return nil
+		}
 		line, err := r.readLine()
 		if err != nil {
 			if err != io.EOF {
@@ -272,7 +278,9 @@ func (r *Reader) add(line string, f *wire.Frame) bool {
 // next line, once it is known that no hex dumps follow packets: a live
 // pipe then sees each segment as soon as its line arrives.
 func (r *Reader) eager(f *wire.Frame) bool {
-	if r.hexMode >= 0 || !r.rec.active || !r.rec.packet {
+	// A line cut short by the end of the input is left to the end's
+	// checks, which call its record damage if it does not parse.
+	if r.hexMode >= 0 || !r.rec.active || !r.rec.packet || r.cut {
 		return false
 	}
 	if _, _, ok := tcpStart(r.rec.text); !ok {

@@ -228,3 +228,53 @@ func TestHostName(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestLivePipeHandsOutEveryLine: from a pipe that stays open, as from
+// tcpdump -l, every segment comes out once its line is in, the last one
+// too, rather than when a later line shows that its record is over. The
+// seed's lines are read through a pipe left open; every segment they hold
+// must come out before it closes.
+func TestLivePipeHandsOutEveryLine(t *testing.T) {
+	text, err := os.ReadFile(corpus.Seed(t, "capture.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oracle: the same text read to its end.
+	var want []string
+	r := NewReader(bufio.NewReader(strings.NewReader(string(text))), Options{})
+	var f wire.Frame
+	for r.Next(&f) == nil {
+		want = append(want, fmt.Sprintf("%d %d", f.Index, f.Time))
+	}
+	if len(want) < 5 {
+		t.Fatalf("%d segments in the seed", len(want))
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	if _, err := pw.Write(text); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string)
+	go func() {
+		r := NewReader(bufio.NewReader(pr), Options{})
+		var f wire.Frame
+		for r.Next(&f) == nil {
+			got <- fmt.Sprintf("%d %d", f.Index, f.Time)
+		}
+		close(got)
+	}()
+	for i, w := range want {
+		select {
+		case g, ok := <-got:
+			if !ok || g != w {
+				t.Fatalf("segment %d: got %q (open %v), want %q", i+1, g, ok, w)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("segment %d of %d did not come out while the pipe was open", i+1, len(want))
+		}
+	}
+}

@@ -153,6 +153,9 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 		return err
 	}
 	defer src.Close()
+	if file == "-" && isPipe(env.Stdin) {
+		return trackSource(env, newPipeSource(env.Ctx, src), expr, cfg)
+	}
 	return trackSource(env, src, expr, cfg)
 }
 

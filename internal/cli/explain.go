@@ -53,11 +53,9 @@ Connections are explained in the order conns lists them: each once it is
 over on the capture's clock (2MSL after its close, or 5 minutes without a
 segment), then, when the input ends, those still held in the order they
 began. Memory follows the connections held, not the capture. Read from a
-pipe (tcpdump -l), only later lines move the capture's clock: a closed
-connection is explained once traffic has gone on for 2MSL after its
-close, or for --hold, or when the pipe ends. For live traffic,
-'synfin capture --explain --hold 2s' explains each one two seconds after
-its close, quiet wire or not.
+pipe (tcpdump -l), the capture's clock runs on while the pipe is quiet,
+so a closed connection is explained 2MSL after its close, or --hold
+after it, whether more traffic comes or not.
 
 Examples:
   synfin explain -r capture.txt

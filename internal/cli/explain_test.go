@@ -5,15 +5,20 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/gen"
 	"synfin/internal/corpus"
+	"synfin/internal/testenv"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -253,4 +258,87 @@ func TestExplainHold(t *testing.T) {
 	if _, e, code := runCLI(t, "explain", "-r", file, "--hold", "soon"); code != 2 || !strings.Contains(e, `--hold takes a duration such as 2s or 1m, not "soon"`) {
 		t.Errorf("--hold soon: exit %d, %q", code, e)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer written by one goroutine and read by
+// another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestExplainLivePipe: tcpdump's text through a pipe that then goes quiet,
+// as 'tcpdump -l | synfin explain -r - --hold 1s' with no more traffic:
+// the closed connection is explained about a second after its last
+// segment, while the pipe is still open, and as explain -r explains the
+// same text from a file, but for being held. Before, nothing came until
+// the pipe closed: the clock moved only with lines, and the last line's
+// segment waited for the next.
+func TestExplainLivePipe(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	text, err := exec.Command(tcpdump, "-n", "-S", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dns.txt")
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, e, code := runCLI(t, "explain", "-r", file, "--json")
+	if code != 0 || strings.Count(want, "\n") != 1 {
+		t.Fatalf("explain -r %s: exit %d, %d lines: %s", file, code, strings.Count(want, "\n"), e)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var out lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
+		code := 0
+		if err := runExplain(env, []string{"-r", "-", "--json", "--hold", "1s"}); err != nil {
+			code = 1
+		}
+		done <- code
+	}()
+	if _, err := pw.Write(text); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for out.String() == "" && time.Since(start) < 10*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	waited := time.Since(start)
+	got := out.String()
+	pw.Close()
+	if code := <-done; code != 0 {
+		t.Fatalf("explain -r - failed")
+	}
+	if got == "" {
+		t.Fatalf("nothing explained in %v while the pipe was open", waited)
+	}
+	if !strings.Contains(got, `"held":true`) {
+		t.Errorf("the connection is not marked held: %.300s", got)
+	}
+	if g := strings.Replace(got, `,"held":true`, "", 1); g != want {
+		t.Errorf("through the pipe (-) and from the file (+), held aside:\n%s", cmp.Diff(g, want))
+	}
+	if waited < time.Second {
+		t.Errorf("explained after %v, before the 1 s hold was over", waited)
+	}
+	t.Logf("explained %v after the text was written, the pipe still open", waited.Round(time.Millisecond))
 }
