@@ -79,6 +79,7 @@ func runConns(env *Env, args []string) error {
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
+	live := file == "-" && isPipe(env.Stdin)
 	var (
 		werr    error
 		buf     []byte
@@ -100,11 +101,16 @@ func runConns(env *Env, args []string) error {
 		} else {
 			buf = appendConnRow(buf[:0], c)
 		}
-		_, werr = out.Write(buf)
+		if _, werr = out.Write(buf); werr == nil && live {
+			werr = out.Flush() // reading a live pipe: show it now
+		}
 	}
 	expr := strings.Join(fs.Args(), " ")
 	var err error
-	if n := shardsFor(maxConns); n > 1 {
+	// A live pipe gets one tracker, whose clock runs on while the pipe is
+	// quiet (see track); its pace is the traffic's, which sharding would
+	// not speed up.
+	if n := shardsFor(maxConns); n > 1 && !live {
 		err = trackSharded(env, file, expr, asJSON, n, &errWriter{w: out, err: &werr})
 	} else {
 		cfg := tcpstate.Config{MaxConns: maxConns, Done: done}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -341,4 +343,70 @@ func TestExplainLivePipe(t *testing.T) {
 		t.Errorf("explained after %v, before the 1 s hold was over", waited)
 	}
 	t.Logf("explained %v after the text was written, the pipe still open", waited.Round(time.Millisecond))
+}
+
+// TestConnsLivePipe: conns reading a pipe lists each connection as soon
+// as the capture's clock has passed its 2MSL, while the pipe is still
+// open. The pipe carries a connection that closes, then, 61 s later on the
+// capture's clock, the SYN of another, and stays open: the first row must
+// come out, as conns prints it for the same text read from a file. When
+// conns shared a pipe out over two trackers, frames waited for a full
+// batch, and nothing came before the pipe closed.
+func TestConnsLivePipe(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	text, err := exec.Command(tcpdump, "-n", "-S", "-tt", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SYN again, from another port, 61 s on.
+	first, _, _ := strings.Cut(string(text), "\n")
+	stamp, rest, _ := strings.Cut(first, " ")
+	sec, frac, _ := strings.Cut(stamp, ".")
+	n, err := strconv.Atoi(sec)
+	if err != nil || !strings.Contains(rest, ".33779 > ") {
+		t.Fatalf("unexpected first line %q", first)
+	}
+	text = append(text, fmt.Sprintf("%d.%s %s\n", n+61, frac, strings.Replace(rest, ".33779 > ", ".33780 > ", 1))...)
+	file := filepath.Join(t.TempDir(), "dns.txt")
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole, e, code := runCLI(t, "conns", "-r", file)
+	lines := strings.SplitAfter(whole, "\n")
+	if code != 0 || len(lines) != 4 { // the header, two rows and ""
+		t.Fatalf("conns -r %s: exit %d: %q %s", file, code, whole, e)
+	}
+	want := lines[0] + lines[1]
+
+	defer func(n int, check bool) { connsShards, connsLoadCheck = n, check }(connsShards, connsLoadCheck)
+	connsShards, connsLoadCheck = 2, false // as on an idle machine
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
+		done <- runConns(env, []string{"-r", "-"})
+	}()
+	if _, err := pw.Write(text); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for !strings.HasPrefix(out.String(), want) && time.Since(start) < 5*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := out.String()
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("before the pipe closed conns printed %q, want %q", got, want)
+	}
+	if final := out.String(); final != whole {
+		t.Errorf("once the pipe closed:\n%s", cmp.Diff(whole, final))
+	}
 }
