@@ -410,3 +410,50 @@ func TestConnsLivePipe(t *testing.T) {
 		t.Errorf("once the pipe closed:\n%s", cmp.Diff(whole, final))
 	}
 }
+
+// TestReadLivePipe: read from a pipe that stays open prints every line as
+// its segment comes, as it prints the same text from a file; before, the
+// lines waited in a buffer (or a batch) until the pipe closed.
+func TestReadLivePipe(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	text, err := exec.Command(tcpdump, "-n", "-S", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dns.txt")
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-n", "-S"}, {"-n", "-S", "--annotate"}} {
+		want, e, code := runCLI(t, append([]string{"read", "-r", file}, args...)...)
+		if code != 0 || want == "" {
+			t.Fatalf("read -r %s %v: exit %d: %s", file, args, code, e)
+		}
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out lockedBuffer
+		done := make(chan error, 1)
+		go func() {
+			env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
+			done <- runRead(env, append([]string{"-r", "-"}, args...))
+		}()
+		if _, err := pw.Write(text); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for out.String() != want && time.Since(start) < 5*time.Second {
+			time.Sleep(20 * time.Millisecond)
+		}
+		got := out.String()
+		pw.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		pr.Close()
+		if got != want {
+			t.Errorf("read %v: before the pipe closed (-) and from the file (+):\n%s", args, cmp.Diff(got, want))
+		}
+	}
+}

@@ -129,7 +129,10 @@ func runRead(env *Env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	if parallelOK(popt, o) {
+	// From a live pipe (tcpdump -l | synfin read -r - --annotate) each
+	// line is shown as it comes, in order, by this one goroutine.
+	live := o.file == "-" && isPipe(env.Stdin)
+	if parallelOK(popt, o) && !live {
 		return readParallel(env, src, flt, popt)
 	}
 
@@ -180,6 +183,11 @@ func runRead(env *Env, args []string) error {
 		}
 		if _, werr := out.Write(buf); werr != nil {
 			return fmt.Errorf("read: %w", werr)
+		}
+		if live {
+			if werr := out.Flush(); werr != nil {
+				return fmt.Errorf("read: %w", werr)
+			}
 		}
 	}
 	if ferr := out.Flush(); ferr != nil {
