@@ -113,6 +113,9 @@ func runDiagram(env *Env, args []string) error {
 			if err == nil {
 				err = ladder.WriteText(bw, c, lo)
 			}
+			if err == nil && file == "-" && isPipe(env.Stdin) {
+				err = bw.Flush() // reading a live pipe: show it now
+			}
 		}))
 	} else {
 		// One document of them all: they are kept.
