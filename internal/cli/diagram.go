@@ -105,6 +105,7 @@ func runDiagram(env *Env, args []string) error {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
 		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
+		live := file == "-" && isPipe(env.Stdin)
 		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return
@@ -113,7 +114,7 @@ func runDiagram(env *Env, args []string) error {
 			if err == nil {
 				err = ladder.WriteText(bw, c, lo)
 			}
-			if err == nil && file == "-" && isPipe(env.Stdin) {
+			if err == nil && live {
 				err = bw.Flush() // reading a live pipe: show it now
 			}
 		}))
