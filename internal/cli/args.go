@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // flagSet parses tcpdump-style arguments: short flags that combine and
@@ -175,4 +176,16 @@ func (f *flagSet) short(c byte) *flagDef {
 		}
 	}
 	return nil
+}
+
+// holdFlag parses --hold, a positive duration (0 when not given).
+func holdFlag(fs *flagSet, arg string) (time.Duration, error) {
+	if !fs.Seen("hold") {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(arg)
+	if err != nil || d <= 0 {
+		return 0, usagef("--hold takes a duration such as 2s or 1m, not %q", arg)
+	}
+	return d, nil
 }

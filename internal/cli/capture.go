@@ -145,12 +145,9 @@ func captureRun(env *Env, args []string) error {
 	if !o.explain && (fs.Seen("lang") || fs.Seen("json") || fs.Seen("width") || fs.Seen("hold")) {
 		return usagef("--lang, --json, --width and --hold go with --explain")
 	}
-	if fs.Seen("hold") {
-		d, err := time.ParseDuration(hold)
-		if err != nil || d <= 0 {
-			return usagef("--hold takes a duration such as 2s or 1m, not %q", hold)
-		}
-		o.hold = d
+	var err error
+	if o.hold, err = holdFlag(fs, hold); err != nil {
+		return err
 	}
 	if explain.CheckLang(o.lang) != nil {
 		return usagef("--lang must be en or zh, not %q", o.lang)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"synfin/filter"
 	"synfin/internal/outfile"
@@ -84,13 +83,9 @@ func runExplain(env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var hold time.Duration
-	if fs.Seen("hold") {
-		d, err := time.ParseDuration(holdArg)
-		if err != nil || d <= 0 {
-			return usagef("--hold takes a duration such as 2s or 1m, not %q", holdArg)
-		}
-		hold = d
+	hold, err := holdFlag(fs, holdArg)
+	if err != nil {
+		return err
 	}
 	if file == "" {
 		return usagef("-r FILE is required")
