@@ -60,20 +60,28 @@ var steps = map[tcpstate.Note]string{
 //
 // The zero Stepper is ready to use.
 type Stepper struct {
-	shown map[uint64]*[2][]tcpstate.Transition // client's, server's
+	// The transitions shown of each connection held, client's and
+	// server's, each packed into a word (see shownAs): a capture's
+	// connections held for 2MSL number in the hundred thousands.
+	shown map[uint64][2][]uint64
 }
+
+// shownAs packs what sameTransition compares of t into one word.
+func shownAs(t tcpstate.Transition) uint64 {
+	return uint64(t.Seg)<<8 | uint64(t.From&15)<<4 | uint64(t.To&15)
+}
+
+// shownState is the state a packed transition went to.
+func shownState(w uint64) tcpstate.State { return tcpstate.State(w & 15) }
 
 // Append appends the step of segment s of connection c to b. Call it as
 // soon as the segment is tracked (tcpstate.Config.OnSegment).
 func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byte {
 	if st.shown == nil {
-		st.shown = map[uint64]*[2][]tcpstate.Transition{}
+		st.shown = map[uint64][2][]uint64{}
 	}
 	shown := st.shown[c.ID]
-	if shown == nil {
-		shown = new([2][]tcpstate.Transition)
-		st.shown[c.ID] = shown
-	}
+	defer func() { st.shown[c.ID] = shown }()
 	b = append(b, '[')
 	tmpl, ok := steps[s.Note]
 	if !ok {
@@ -105,7 +113,7 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 			before = before[:len(before)-1]
 		}
 		k := 0
-		for k < len(before) && k < len(shown[i]) && sameTransition(before[k], shown[i][k]) {
+		for k < len(before) && k < len(shown[i]) && shownAs(before[k]) == shown[i][k] {
 			k++
 		}
 		if k == len(before) && k == len(shown[i]) {
@@ -120,7 +128,7 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 		switch {
 		case s.Note == tcpstate.NoteRefused && side == tcpstate.SideServer && k < len(shown[i]):
 			b = append(b, " never in "...)
-			b = append(b, shown[i][k].To.String()...)
+			b = append(b, shownState(shown[i][k]).String()...)
 			b = append(b, ": nothing listens"...)
 		case k == len(before):
 			b = append(b, " revised: back to "...)
@@ -136,7 +144,10 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 				b = append(b, ')')
 			}
 		}
-		shown[i] = append(shown[i][:0], before...)
+		shown[i] = shown[i][:0]
+		for _, t := range before {
+			shown[i] = append(shown[i], shownAs(t))
+		}
 	}
 	if sep == ", " {
 		sep = "; "
@@ -147,7 +158,7 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 		b = append(b, ' ')
 		b = append(b, ch.To.String()...)
 		i := sideIndex(ch.Side)
-		shown[i] = append(shown[i], tcpstate.Transition{Seg: s.Index, From: ch.From, To: ch.To})
+		shown[i] = append(shown[i], shownAs(tcpstate.Transition{Seg: s.Index, From: ch.From, To: ch.To}))
 	}
 	sep = "; anomalies: "
 	for _, a := range Uncovered(s) {
@@ -155,10 +166,6 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 		b = append(b, a.String()...)
 	}
 	return append(b, ']')
-}
-
-func sameTransition(a, b tcpstate.Transition) bool {
-	return a.Seg == b.Seg && a.From == b.From && a.To == b.To
 }
 
 // Forget drops what Stepper remembers of connection id, once it is over.
