@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"synfin/filter"
@@ -210,16 +211,18 @@ type explainJSON struct {
 	ConnState string `json:"conn_state"`
 	History   string `json:"history"`
 	// Completeness is Wireshark's tcp.completeness bits.
-	Completeness uint8         `json:"completeness"`
-	Role         string        `json:"role"`
-	End          string        `json:"end"`
-	Client       endpointJSON  `json:"client"`
-	Server       endpointJSON  `json:"server"`
-	Handshake    hsJSON        `json:"handshake"`
-	Teardown     tdJSON        `json:"teardown"`
-	Anomalies    []anJSON      `json:"anomalies"`
-	Reuse        *reuseJSON    `json:"port_reuse,omitempty"`
-	Segments     []segmentJSON `json:"segments"`
+	Completeness uint8        `json:"completeness"`
+	Role         string       `json:"role"`
+	End          string       `json:"end"`
+	Client       endpointJSON `json:"client"`
+	Server       endpointJSON `json:"server"`
+	Handshake    hsJSON       `json:"handshake"`
+	Teardown     tdJSON       `json:"teardown"`
+	Anomalies    []anJSON     `json:"anomalies"`
+	Reuse        *reuseJSON   `json:"port_reuse,omitempty"`
+	// The segments, the bulk of it, follow: appendExplainJSON writes them
+	// with appendSegmentsJSON, as encoding/json would write a last field
+	// "segments" of []segmentJSON, several times faster.
 }
 
 func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
@@ -239,26 +242,97 @@ func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 		Role:         c.Role.String(), End: c.End.String(),
 		Client: endpointJSONOf(&c.Client), Server: endpointJSONOf(&c.Server),
 		Handshake: handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
-		Segments: make([]segmentJSON, 0, len(c.Segments)),
 	}
 	if c.Reuse.Prev != 0 {
 		j.Reuse = &reuseJSON{c.Reuse.Prev, secs(c.Reuse.Gap), c.Reuse.Within2MSL}
 	}
-	for i := range c.Segments {
-		s := &c.Segments[i]
-		sj := segmentJSON{Seg: s.Index, T: secs(s.Time), Dir: s.Dir.String(), Flags: s.Flags.String(),
-			Seq: s.Seq, Ack: s.Ack, RelSeq: s.RelSeq, RelAck: s.RelAck, Len: s.Len,
-			Win: s.Window, WinScaled: s.WindowScaled, Phase: s.Phase.String(), Note: string(s.Note),
-			Anomalies: s.Anomalies, Client: s.Client.String(), Server: s.Server.String()}
+	b = appendJSONLine(b, j)
+	b = append(b[:len(b)-2], `,"segments":`...) // in place of the line's "}\n"
+	b = appendSegmentsJSON(b, c.Segments)
+	return append(b, "}\n"...)
+}
+
+// segmentJSONOf is segment s as explain --json shows it, through
+// encoding/json: the reference appendSegmentsJSON is tested against.
+func segmentJSONOf(s *tcpstate.Segment) segmentJSON {
+	sj := segmentJSON{Seg: s.Index, T: secs(s.Time), Dir: s.Dir.String(), Flags: s.Flags.String(),
+		Seq: s.Seq, Ack: s.Ack, RelSeq: s.RelSeq, RelAck: s.RelAck, Len: s.Len,
+		Win: s.Window, WinScaled: s.WindowScaled, Phase: s.Phase.String(), Note: string(s.Note),
+		Anomalies: s.Anomalies, Client: s.Client.String(), Server: s.Server.String()}
+	if len(s.Args) > 0 {
+		sj.Args = argJSON{}
+		for _, a := range s.Args {
+			sj.Args[a.Key] = a.Val
+		}
+	}
+	return sj
+}
+
+// appendSegmentsJSON appends segs as a JSON array, as encoding/json writes
+// segmentJSONOf of each: the same keys in the same order, arguments by
+// name (the last of a name kept), anomalies by name.
+func appendSegmentsJSON(b []byte, segs []tcpstate.Segment) []byte {
+	b = append(b, '[')
+	for i := range segs {
+		s := &segs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendIntField(b, `{"seg":`, int64(s.Index))
+		b = appendSecsField(b, `,"t":`, s.Time)
+		b = appendStringField(b, `,"dir":`, s.Dir.String())
+		b = appendStringField(b, `,"flags":`, s.Flags.String())
+		b = appendUintField(b, `,"seq":`, uint64(s.Seq))
+		b = appendUintField(b, `,"ack":`, uint64(s.Ack))
+		b = appendUintField(b, `,"rel_seq":`, uint64(s.RelSeq))
+		b = appendUintField(b, `,"rel_ack":`, uint64(s.RelAck))
+		b = appendIntField(b, `,"len":`, int64(s.Len))
+		b = appendUintField(b, `,"win":`, uint64(s.Window))
+		b = appendUintField(b, `,"win_scaled":`, uint64(s.WindowScaled))
+		b = appendStringField(b, `,"phase":`, s.Phase.String())
+		b = appendStringField(b, `,"note":`, string(s.Note))
 		if len(s.Args) > 0 {
-			sj.Args = argJSON{}
-			for _, a := range s.Args {
-				sj.Args[a.Key] = a.Val
+			b = appendArgsJSON(append(b, `,"args":`...), s.Args)
+		}
+		b = append(b, `,"anomalies":[`...)
+		for k, a := range s.Anomalies.List() {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, a.String())
+		}
+		b = append(b, ']')
+		b = appendStringField(b, `,"client_state":`, s.Client.String())
+		b = appendStringField(b, `,"server_state":`, s.Server.String())
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendArgsJSON appends args as encoding/json writes them as a map: keys
+// sorted, each once, with the last value given for it.
+func appendArgsJSON(b []byte, args []tcpstate.Arg) []byte {
+	keys := make([]string, 0, len(args))
+	for _, a := range args {
+		if !slices.Contains(keys, a.Key) {
+			keys = append(keys, a.Key)
+		}
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var v int64
+		for _, a := range args {
+			if a.Key == k {
+				v = a.Val
 			}
 		}
-		j.Segments = append(j.Segments, sj)
+		b = appendIntField(append(appendJSONString(b, k), ':'), "", v)
 	}
-	return appendJSONLine(b, j)
+	return append(b, '}')
 }
 
 // checkViewFlags checks the flags explain and diagram share and returns

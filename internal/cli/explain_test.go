@@ -21,6 +21,7 @@ import (
 	"synfin/gen"
 	"synfin/internal/corpus"
 	"synfin/internal/testenv"
+	"synfin/tcpstate"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -456,4 +457,50 @@ func TestReadLivePipe(t *testing.T) {
 			t.Errorf("read %v: before the pipe closed (-) and from the file (+):\n%s", args, cmp.Diff(got, want))
 		}
 	}
+}
+
+// TestSegmentsJSON checks appendSegmentsJSON, written by hand for speed,
+// against encoding/json of the same segments on every connection of the
+// corpus captures (every note, flag and anomaly they hold) and on
+// segments with arguments that repeat a name.
+func TestSegmentsJSON(t *testing.T) {
+	files := corpus.Captures(t, ".pcap", ".pcapng")
+	var conns, segs int
+	for _, file := range files {
+		var got []byte
+		var want []segmentJSON
+		var cs []*tcpstate.Conn
+		err := track(&Env{Ctx: context.Background()}, file, "", viewConfig(func(c *tcpstate.Conn) { cs = append(cs, c.Clone()) }))
+		if err != nil {
+			continue // damaged captures are other tests' business
+		}
+		for _, c := range cs {
+			got = appendSegmentsJSON(got[:0], c.Segments)
+			want = want[:0]
+			for i := range c.Segments {
+				want = append(want, segmentJSONOf(&c.Segments[i]))
+			}
+			w, err := json.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 {
+				w = []byte("[]")
+			}
+			if string(got) != string(w) {
+				t.Fatalf("%s connection %d:\n%s", file, c.ID, cmp.Diff(string(w), string(got)))
+			}
+			conns++
+			segs += len(c.Segments)
+		}
+	}
+	odd := []tcpstate.Segment{{Index: 3, Time: -1500, Note: `odd "note"`, Args: []tcpstate.Arg{{Key: "n", Val: 1}, {Key: "ack", Val: -5}, {Key: "n", Val: 2}}, Anomalies: 1<<tcpstate.NumAnomalies - 1}}
+	w, _ := json.Marshal([]segmentJSON{segmentJSONOf(&odd[0])})
+	if got := appendSegmentsJSON(nil, odd); string(got) != string(w) {
+		t.Errorf("odd segment:\n%s", cmp.Diff(string(w), string(got)))
+	}
+	if conns < 100 {
+		t.Fatalf("only %d connections compared", conns)
+	}
+	t.Logf("%d connections, %d segments, as encoding/json writes them", conns, segs)
 }
