@@ -123,7 +123,7 @@ Commands:
 Examples:
   synfin lab                          run the handshake/teardown experiment
   synfin read -r trace.pcap -n -S     print segments exactly as tcpdump does
-  tcpdump -l -n -S port 9988 | synfin explain -r -
+  tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
 
 Run 'synfin COMMAND --help' for a command's options.
 `)
