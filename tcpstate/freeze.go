@@ -183,9 +183,7 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 // been reset and has its key; it returns what follows the snapshot.
 // Without full it leaves out the analysis state (c.d), which only
 // further segments use: c can then only be finished and handed out.
-//
-// strs interns the notes and argument names of kept segments.
-func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool, strs map[string]string) ([]byte, error) {
+func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -300,7 +298,7 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool, s
 		}
 	}
 	if c.keep {
-		if err := c.loadSegments(r, strs); err != nil {
+		if err := c.loadSegments(r); err != nil {
 			return nil, err
 		}
 	}
@@ -379,7 +377,7 @@ func (c *conn) appendSegments(w *snapshot.Writer) {
 
 // loadSegments reads what appendSegments wrote into c.Segments, whose
 // storage it reuses; the arguments of all segments share one slice.
-func (c *conn) loadSegments(r *snapshot.Reader, strs map[string]string) error {
+func (c *conn) loadSegments(r *snapshot.Reader) error {
 	n, nargs := r.Uint(), r.Uint()
 	// Every segment takes more than a byte: counts past the bytes left
 	// are damage, not something to allocate for.
@@ -411,14 +409,14 @@ func (c *conn) loadSegments(r *snapshot.Reader, strs map[string]string) error {
 		s.Window = uint16(r.Uint())
 		s.WindowScaled = uint32(r.Uint())
 		s.Anomalies = Anomalies(r.Uint())
-		s.Note = Note(getWord(r, strs))
+		s.Note = Note(getWord(r))
 		k := r.Uint()
 		if k > nargs-uint64(len(args)) {
 			return snapshot.ErrShort
 		}
 		start := len(args)
 		for range k {
-			key := getWord(r, strs)
+			key := getWord(r)
 			args = append(args, Arg{key, r.Int()})
 		}
 		if k > 0 {
@@ -463,11 +461,11 @@ func putWord(w *snapshot.Writer, s string) {
 	w.String(s)
 }
 
-func getWord(r *snapshot.Reader, strs map[string]string) string {
+func getWord(r *snapshot.Reader) string {
 	i := r.Uint()
 	switch {
 	case i == 0:
-		return r.Interned(strs)
+		return r.String()
 	case i > uint64(len(vocabulary)):
 		r.Err, r.B = snapshot.ErrShort, nil
 		return ""

@@ -44,7 +44,7 @@ func BenchmarkSnapshot(b *testing.B) {
 				c.reset()
 				c.key, c.hash = kept.key, kept.hash
 				r.Reset(w.B)
-				if _, err := c.loadState(&r, &ctx, full, nil); err != nil {
+				if _, err := c.loadState(&r, &ctx, full); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -101,7 +101,6 @@ type Tracker struct {
 	w      snapshot.Writer
 	r      snapshot.Reader
 	ctx    snapshot.Context
-	strs   map[string]string // the notes and argument names of segments read back
 	nextID uint64
 	now    int64
 	stats  Stats
@@ -127,7 +126,7 @@ func New(cfg Config) *Tracker {
 	if cfg.Hold <= 0 {
 		cfg.Hold = cfg.TimeWait
 	}
-	t := &Tracker{cfg: cfg, due: math.MinInt64, minHold: int64(cfg.Hold), strs: map[string]string{}}
+	t := &Tracker{cfg: cfg, due: math.MinInt64, minHold: int64(cfg.Hold)}
 	t.snap = true
 	if cfg.Zeek != nil {
 		// Every engine comes from the same constructor: the first tells.
@@ -425,7 +424,7 @@ func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	c.keep = t.cfg.Segments
 	c.twLen = t.cfg.TimeWait
 	t.r.Reset(e.state)
-	if _, err := c.loadState(&t.r, &t.ctx, full, t.strs); err != nil {
+	if _, err := c.loadState(&t.r, &t.ctx, full); err != nil {
 		// Only this package writes snapshots.
 		panic("tcpstate: " + err.Error())
 	}

@@ -183,27 +183,8 @@ func (r *Reader) Bytes(dst []byte) []byte {
 	return dst
 }
 
-// Interned reads a string written by Writer.String as the one in strs
-// equal to it, adding it there the first time: the strings of snapshots
-// come from a small vocabulary, so reading one then allocates nothing.
-// strs may be nil.
-func (r *Reader) Interned(strs map[string]string) string {
-	n := r.Uint()
-	if uint64(len(r.B)) < n {
-		r.fail()
-		return ""
-	}
-	b := r.B[:n]
-	r.B = r.B[n:]
-	if s, ok := strs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if strs != nil {
-		strs[s] = s
-	}
-	return s
-}
+// String reads a string written by Writer.String.
+func (r *Reader) String() string { return string(r.Bytes(nil)) }
 
 func (r *Reader) fail() {
 	if r.Err == nil {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,7 @@ func TestRoundTrip(t *testing.T) {
 		bs   [5]bool
 		a    netip.Addr
 		ref  int64
+		s    string
 	}
 	for run := range 200 {
 		var w Writer
@@ -39,7 +41,7 @@ func TestRoundTrip(t *testing.T) {
 		var times []int64
 		var seqs []uint32
 		for range 300 {
-			o := op{kind: r.IntN(8)}
+			o := op{kind: r.IntN(9)}
 			switch o.kind {
 			case 0:
 				o.u = num()
@@ -92,6 +94,9 @@ func TestRoundTrip(t *testing.T) {
 					o.a = netip.AddrFrom16([16]byte{0x20, 1, byte(r.Uint32())})
 				}
 				w.Addr(o.a)
+			case 8:
+				o.s = strings.Repeat("syn-ack ", r.IntN(40))
+				w.String(o.s)
 			}
 			ops = append(ops, o)
 		}
@@ -117,6 +122,8 @@ func TestRoundTrip(t *testing.T) {
 				ok = rd.Dur() == o.i
 			case 7:
 				ok = rd.Addr() == o.a
+			case 8:
+				ok = rd.String() == o.s
 			}
 			if !ok || rd.Err != nil {
 				t.Fatalf("run %d: value %d (kind %d, %+v) read back wrong (err %v)", run, n, o.kind, o, rd.Err)
