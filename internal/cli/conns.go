@@ -79,7 +79,7 @@ func runConns(env *Env, args []string) error {
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
-	live := file == "-" && isPipe(env.Stdin)
+	live := livePipe(env, file)
 	var (
 		werr    error
 		buf     []byte
@@ -159,7 +159,7 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 		return err
 	}
 	defer src.Close()
-	if file == "-" && isPipe(env.Stdin) {
+	if livePipe(env, file) {
 		return trackSource(env, newPipeSource(env.Ctx, src), expr, cfg)
 	}
 	return trackSource(env, src, expr, cfg)

@@ -105,7 +105,7 @@ func runDiagram(env *Env, args []string) error {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
 		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
-		live := file == "-" && isPipe(env.Stdin)
+		live := livePipe(env, file)
 		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return

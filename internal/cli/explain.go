@@ -112,6 +112,7 @@ func runExplain(env *Env, args []string) error {
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
 	eo := explainOptions(lo)
+	live := livePipe(env, file)
 	var (
 		werr    error
 		buf     []byte
@@ -135,7 +136,7 @@ func runExplain(env *Env, args []string) error {
 		} else {
 			werr = explain.Write(out, c, eo)
 		}
-		if file == "-" && werr == nil {
+		if live && werr == nil {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
@@ -183,28 +184,6 @@ type endpointJSON struct {
 	Options     *optJSON         `json:"options,omitempty"`
 }
 
-type argJSON map[string]int64
-
-type segmentJSON struct {
-	Seg       int                `json:"seg"`
-	T         secs               `json:"t"`
-	Dir       string             `json:"dir"`
-	Flags     string             `json:"flags"`
-	Seq       uint32             `json:"seq"`
-	Ack       uint32             `json:"ack"`
-	RelSeq    uint32             `json:"rel_seq"`
-	RelAck    uint32             `json:"rel_ack"`
-	Len       int                `json:"len"`
-	Win       uint16             `json:"win"`
-	WinScaled uint32             `json:"win_scaled"`
-	Phase     string             `json:"phase"`
-	Note      string             `json:"note"`
-	Args      argJSON            `json:"args,omitempty"`
-	Anomalies tcpstate.Anomalies `json:"anomalies"`
-	Client    string             `json:"client_state"`
-	Server    string             `json:"server_state"`
-}
-
 type explainJSON struct {
 	ID        uint64 `json:"id"`
 	UID       string `json:"uid"`
@@ -222,7 +201,7 @@ type explainJSON struct {
 	Reuse        *reuseJSON   `json:"port_reuse,omitempty"`
 	// The segments, the bulk of it, follow: appendExplainJSON writes them
 	// with appendSegmentsJSON, as encoding/json would write a last field
-	// "segments" of []segmentJSON, several times faster.
+	// "segments" of the tests' []segmentJSON, several times faster.
 }
 
 func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
@@ -252,25 +231,9 @@ func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 	return append(b, "}\n"...)
 }
 
-// segmentJSONOf is segment s as explain --json shows it, through
-// encoding/json: the reference appendSegmentsJSON is tested against.
-func segmentJSONOf(s *tcpstate.Segment) segmentJSON {
-	sj := segmentJSON{Seg: s.Index, T: secs(s.Time), Dir: s.Dir.String(), Flags: s.Flags.String(),
-		Seq: s.Seq, Ack: s.Ack, RelSeq: s.RelSeq, RelAck: s.RelAck, Len: s.Len,
-		Win: s.Window, WinScaled: s.WindowScaled, Phase: s.Phase.String(), Note: string(s.Note),
-		Anomalies: s.Anomalies, Client: s.Client.String(), Server: s.Server.String()}
-	if len(s.Args) > 0 {
-		sj.Args = argJSON{}
-		for _, a := range s.Args {
-			sj.Args[a.Key] = a.Val
-		}
-	}
-	return sj
-}
-
 // appendSegmentsJSON appends segs as a JSON array, as encoding/json writes
-// segmentJSONOf of each: the same keys in the same order, arguments by
-// name (the last of a name kept), anomalies by name.
+// the tests' segmentJSONOf of each: the same keys in the same order,
+// arguments by name (the last of a name kept), anomalies by name.
 func appendSegmentsJSON(b []byte, segs []tcpstate.Segment) []byte {
 	b = append(b, '[')
 	for i := range segs {

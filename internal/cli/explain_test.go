@@ -504,3 +504,42 @@ func TestSegmentsJSON(t *testing.T) {
 	}
 	t.Logf("%d connections, %d segments, as encoding/json writes them", conns, segs)
 }
+
+type argJSON map[string]int64
+
+type segmentJSON struct {
+	Seg       int                `json:"seg"`
+	T         secs               `json:"t"`
+	Dir       string             `json:"dir"`
+	Flags     string             `json:"flags"`
+	Seq       uint32             `json:"seq"`
+	Ack       uint32             `json:"ack"`
+	RelSeq    uint32             `json:"rel_seq"`
+	RelAck    uint32             `json:"rel_ack"`
+	Len       int                `json:"len"`
+	Win       uint16             `json:"win"`
+	WinScaled uint32             `json:"win_scaled"`
+	Phase     string             `json:"phase"`
+	Note      string             `json:"note"`
+	Args      argJSON            `json:"args,omitempty"`
+	Anomalies tcpstate.Anomalies `json:"anomalies"`
+	Client    string             `json:"client_state"`
+	Server    string             `json:"server_state"`
+}
+
+// segmentJSONOf is segment s as explain --json shows it, through
+// encoding/json: the reference appendSegmentsJSON is tested against, as
+// explain --json once wrote every segment.
+func segmentJSONOf(s *tcpstate.Segment) segmentJSON {
+	sj := segmentJSON{Seg: s.Index, T: secs(s.Time), Dir: s.Dir.String(), Flags: s.Flags.String(),
+		Seq: s.Seq, Ack: s.Ack, RelSeq: s.RelSeq, RelAck: s.RelAck, Len: s.Len,
+		Win: s.Window, WinScaled: s.WindowScaled, Phase: s.Phase.String(), Note: string(s.Note),
+		Anomalies: s.Anomalies, Client: s.Client.String(), Server: s.Server.String()}
+	if len(s.Args) > 0 {
+		sj.Args = argJSON{}
+		for _, a := range s.Args {
+			sj.Args[a.Key] = a.Val
+		}
+	}
+	return sj
+}

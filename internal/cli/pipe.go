@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"os"
 	"time"
 
@@ -13,11 +12,12 @@ import (
 // moved on.
 const pipeIdle = 200 * time.Millisecond
 
-// isPipe reports whether r, the input named "-", is a pipe, terminal or
-// socket: something that may go quiet and then go on, unlike a file.
-func isPipe(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
+// livePipe reports whether the input file is standard input ("-") and
+// that is a pipe, terminal or socket: something that may go quiet and
+// then go on, unlike a file. What is read from one is shown as it comes.
+func livePipe(env *Env, file string) bool {
+	f, ok := env.Stdin.(*os.File)
+	if file != "-" || !ok {
 		return false
 	}
 	st, err := f.Stat()

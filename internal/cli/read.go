@@ -131,7 +131,7 @@ func runRead(env *Env, args []string) error {
 	defer src.Close()
 	// From a live pipe (tcpdump -l | synfin read -r - --annotate) each
 	// line is shown as it comes, in order, by this one goroutine.
-	live := o.file == "-" && isPipe(env.Stdin)
+	live := livePipe(env, o.file)
 	if parallelOK(popt, o) && !live {
 		return readParallel(env, src, flt, popt)
 	}
