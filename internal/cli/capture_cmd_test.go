@@ -902,26 +902,11 @@ func captureExplainHold(t *testing.T, bin, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := func(ls []string, held bool) map[float64]map[string]any {
-		m := map[float64]map[string]any{}
-		for _, l := range ls {
-			var c map[string]any
-			if err := json.Unmarshal([]byte(l), &c); err != nil {
-				t.Fatalf("%v: %s", err, l)
-			}
-			td, _ := c["teardown"].(map[string]any)
-			tw, _ := td["time_wait"].(map[string]any)
-			if got, _ := tw["held"].(bool); got != held {
-				t.Errorf("connection %v: time_wait %v, want held %v", c["id"], tw, held)
-			}
-			delete(tw, "held")
-			id, _ := c["id"].(float64)
-			m[id] = c
-		}
-		return m
+	live, n := heldAside(t, lines)
+	want, n0 := heldAside(t, jsonLines(string(out)))
+	if n != len(lines) || n0 != 0 {
+		t.Errorf("%d of %d connections explained live marked held, %d of explain -r's; want all and none", n, len(lines), n0)
 	}
-	live := byID(lines, true)
-	want := byID(strings.Split(strings.TrimSpace(string(out)), "\n"), false)
 	if diff := cmp.Diff(want, live); diff != "" {
 		t.Errorf("capture --explain --hold differs from explain -r on its file, held aside (-explain -r +live):\n%.3000s", diff)
 	}

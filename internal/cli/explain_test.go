@@ -223,24 +223,6 @@ func TestExplainHold(t *testing.T) {
 	if err := os.WriteFile(file, pcap.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	byID := func(out string, held bool) (map[float64]map[string]any, int) {
-		m, n := map[float64]map[string]any{}, 0
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			var c map[string]any
-			if err := json.Unmarshal([]byte(l), &c); err != nil {
-				t.Fatalf("%v: %s", err, l)
-			}
-			td, _ := c["teardown"].(map[string]any)
-			if tw, _ := td["time_wait"].(map[string]any); tw != nil {
-				if h, _ := tw["held"].(bool); h {
-					n++
-				}
-				delete(tw, "held")
-			}
-			m[c["id"].(float64)] = c
-		}
-		return m, n
-	}
 	plain, e, code := runCLI(t, "explain", "-r", file, "--json")
 	if code != 0 {
 		t.Fatalf("explain: exit %d: %s", code, e)
@@ -249,8 +231,8 @@ func TestExplainHold(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("explain --hold 1s: exit %d: %s", code, e)
 	}
-	want, n0 := byID(plain, false)
-	got, n := byID(held, true)
+	want, n0 := heldAside(t, jsonLines(plain))
+	got, n := heldAside(t, jsonLines(held))
 	if n0 != 0 || n < len(want)/2 {
 		t.Errorf("%d of %d connections held with --hold 1s (%d without); most close well before the end", n, len(got), n0)
 	}
@@ -261,6 +243,33 @@ func TestExplainHold(t *testing.T) {
 	if _, e, code := runCLI(t, "explain", "-r", file, "--hold", "soon"); code != 2 || !strings.Contains(e, `--hold takes a duration such as 2s or 1m, not "soon"`) {
 		t.Errorf("--hold soon: exit %d, %q", code, e)
 	}
+}
+
+// jsonLines splits JSON Lines output into its lines.
+func jsonLines(out string) []string { return strings.Split(strings.TrimSpace(out), "\n") }
+
+// heldAside reads explain's JSON lines into objects by connection ID,
+// with the "held" mark of their TIME-WAIT taken out and counted, so that
+// an explanation given early, held, compares with one given at the end.
+func heldAside(t *testing.T, ls []string) (byID map[float64]map[string]any, held int) {
+	t.Helper()
+	byID = map[float64]map[string]any{}
+	for _, l := range ls {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(l), &c); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		td, _ := c["teardown"].(map[string]any)
+		if tw, _ := td["time_wait"].(map[string]any); tw != nil {
+			if h, _ := tw["held"].(bool); h {
+				held++
+			}
+			delete(tw, "held")
+		}
+		id, _ := c["id"].(float64)
+		byID[id] = c
+	}
+	return byID, held
 }
 
 // lockedBuffer is a bytes.Buffer written by one goroutine and read by
@@ -282,6 +291,61 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// dnsText is tcpdump's text of the corpus's dns_tcp.pcap, one connection
+// that closes, printed with flags.
+func dnsText(t *testing.T, flags ...string) []byte {
+	t.Helper()
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	text, err := exec.Command(tcpdump, append(flags, "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap"))...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// tempFile writes b to a file of its own and returns its name.
+func tempFile(t *testing.T, b []byte) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// throughPipe runs a command with text written to a pipe as its standard
+// input, as 'tcpdump -l | synfin ...' does, and keeps the pipe open until
+// what the command printed satisfies until, or for at most within. It
+// returns what was printed by then and how long that took, then closes
+// the pipe and returns what was printed in all.
+func throughPipe(t *testing.T, run func(*Env) error, text []byte, until func(string) bool, within time.Duration) (before string, waited time.Duration, final string) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(&Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard})
+	}()
+	if _, err := pw.Write(text); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for !until(out.String()) && time.Since(start) < within {
+		time.Sleep(20 * time.Millisecond)
+	}
+	waited = time.Since(start)
+	before = out.String()
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return before, waited, out.String()
+}
+
 // TestExplainLivePipe: tcpdump's text through a pipe that then goes quiet,
 // as 'tcpdump -l | synfin explain -r - --hold 1s' with no more traffic:
 // the closed connection is explained about a second after its last
@@ -290,47 +354,15 @@ func (l *lockedBuffer) String() string {
 // the pipe closed: the clock moved only with lines, and the last line's
 // segment waited for the next.
 func TestExplainLivePipe(t *testing.T) {
-	tcpdump := testenv.NeedTool(t, "tcpdump")
-	text, err := exec.Command(tcpdump, "-n", "-S", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "dns.txt")
-	if err := os.WriteFile(file, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	text := dnsText(t, "-n", "-S")
+	file := tempFile(t, text)
 	want, e, code := runCLI(t, "explain", "-r", file, "--json")
 	if code != 0 || strings.Count(want, "\n") != 1 {
 		t.Fatalf("explain -r %s: exit %d, %d lines: %s", file, code, strings.Count(want, "\n"), e)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	var out lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
-		code := 0
-		if err := runExplain(env, []string{"-r", "-", "--json", "--hold", "1s"}); err != nil {
-			code = 1
-		}
-		done <- code
-	}()
-	if _, err := pw.Write(text); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	for out.String() == "" && time.Since(start) < 10*time.Second {
-		time.Sleep(20 * time.Millisecond)
-	}
-	waited := time.Since(start)
-	got := out.String()
-	pw.Close()
-	if code := <-done; code != 0 {
-		t.Fatalf("explain -r - failed")
-	}
+	got, waited, _ := throughPipe(t, func(env *Env) error {
+		return runExplain(env, []string{"-r", "-", "--json", "--hold", "1s"})
+	}, text, func(out string) bool { return out != "" }, 10*time.Second)
 	if got == "" {
 		t.Fatalf("nothing explained in %v while the pipe was open", waited)
 	}
@@ -354,11 +386,7 @@ func TestExplainLivePipe(t *testing.T) {
 // conns shared a pipe out over two trackers, frames waited for a full
 // batch, and nothing came before the pipe closed.
 func TestConnsLivePipe(t *testing.T) {
-	tcpdump := testenv.NeedTool(t, "tcpdump")
-	text, err := exec.Command(tcpdump, "-n", "-S", "-tt", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := dnsText(t, "-n", "-S", "-tt")
 	// The SYN again, from another port, 61 s on.
 	first, _, _ := strings.Cut(string(text), "\n")
 	stamp, rest, _ := strings.Cut(first, " ")
@@ -368,10 +396,7 @@ func TestConnsLivePipe(t *testing.T) {
 		t.Fatalf("unexpected first line %q", first)
 	}
 	text = append(text, fmt.Sprintf("%d.%s %s\n", n+61, frac, strings.Replace(rest, ".33779 > ", ".33780 > ", 1))...)
-	file := filepath.Join(t.TempDir(), "dns.txt")
-	if err := os.WriteFile(file, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := tempFile(t, text)
 	whole, e, code := runCLI(t, "conns", "-r", file)
 	lines := strings.SplitAfter(whole, "\n")
 	if code != 0 || len(lines) != 4 { // the header, two rows and ""
@@ -381,33 +406,12 @@ func TestConnsLivePipe(t *testing.T) {
 
 	defer func(n int, check bool) { connsShards, connsLoadCheck = n, check }(connsShards, connsLoadCheck)
 	connsShards, connsLoadCheck = 2, false // as on an idle machine
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	var out lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
-		done <- runConns(env, []string{"-r", "-"})
-	}()
-	if _, err := pw.Write(text); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	for !strings.HasPrefix(out.String(), want) && time.Since(start) < 5*time.Second {
-		time.Sleep(20 * time.Millisecond)
-	}
-	got := out.String()
-	pw.Close()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	got, _, final := throughPipe(t, func(env *Env) error { return runConns(env, []string{"-r", "-"}) },
+		text, func(out string) bool { return strings.HasPrefix(out, want) }, 5*time.Second)
 	if !strings.HasPrefix(got, want) {
 		t.Fatalf("before the pipe closed conns printed %q, want %q", got, want)
 	}
-	if final := out.String(); final != whole {
+	if final != whole {
 		t.Errorf("once the pipe closed:\n%s", cmp.Diff(whole, final))
 	}
 }
@@ -416,43 +420,15 @@ func TestConnsLivePipe(t *testing.T) {
 // its segment comes, as it prints the same text from a file; before, the
 // lines waited in a buffer (or a batch) until the pipe closed.
 func TestReadLivePipe(t *testing.T) {
-	tcpdump := testenv.NeedTool(t, "tcpdump")
-	text, err := exec.Command(tcpdump, "-n", "-S", "-r", corpus.Dir(t, "tcpdump", "dns_tcp.pcap")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "dns.txt")
-	if err := os.WriteFile(file, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	text := dnsText(t, "-n", "-S")
+	file := tempFile(t, text)
 	for _, args := range [][]string{{"-n", "-S"}, {"-n", "-S", "--annotate"}} {
 		want, e, code := runCLI(t, append([]string{"read", "-r", file}, args...)...)
 		if code != 0 || want == "" {
 			t.Fatalf("read -r %s %v: exit %d: %s", file, args, code, e)
 		}
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out lockedBuffer
-		done := make(chan error, 1)
-		go func() {
-			env := &Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard}
-			done <- runRead(env, append([]string{"-r", "-"}, args...))
-		}()
-		if _, err := pw.Write(text); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		for out.String() != want && time.Since(start) < 5*time.Second {
-			time.Sleep(20 * time.Millisecond)
-		}
-		got := out.String()
-		pw.Close()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		pr.Close()
+		got, _, _ := throughPipe(t, func(env *Env) error { return runRead(env, append([]string{"-r", "-"}, args...)) },
+			text, func(out string) bool { return out == want }, 5*time.Second)
 		if got != want {
 			t.Errorf("read %v: before the pipe closed (-) and from the file (+):\n%s", args, cmp.Diff(got, want))
 		}
