@@ -272,23 +272,23 @@ func heldAside(t *testing.T, ls []string) (byID map[float64]map[string]any, held
 	return byID, held
 }
 
-// lockedBuffer is a bytes.Buffer written by one goroutine and read by
-// another.
-type lockedBuffer struct {
+// syncBuffer is a bytes.Buffer written by goroutines (a server's, a
+// command's) and read by the test's.
+type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // dnsText is tcpdump's text of the corpus's dns_tcp.pcap, one connection
@@ -325,7 +325,7 @@ func throughPipe(t *testing.T, run func(*Env) error, text []byte, until func(str
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	var out lockedBuffer
+	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(&Env{Ctx: context.Background(), Stdin: pr, Stdout: &out, Stderr: io.Discard})
