@@ -12,7 +12,6 @@ import (
 	"time"
 )
 
-
 var listeningRE = regexp.MustCompile(`listening on (\S+) \(backlog (\d+), mode (\S+)\)`)
 
 // startServe runs "synfin serve" in-process on a random high loopback
