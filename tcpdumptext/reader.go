@@ -137,9 +137,9 @@ func (r *Reader) Next(f *wire.Frame) error {
 		return r.err
 	}
 	for {
-		// A record left pending when the call before handed out the one
-		// it followed goes out now if it can, rather than after the next
-		// line: from a live pipe, that line may be a while coming.
+		// The pending record goes out as soon as it can, rather than
+		// after the next line: from a live pipe, that line may be a while
+		// coming.
 		if r.eager(f) {
 			return nil
 		}
@@ -244,7 +244,7 @@ func (r *Reader) add(line string, f *wire.Frame) bool {
 		if r.rec.active && len(r.rec.text)+len(line)+1 <= maxRecord {
 			r.rec.text += "\n" + line
 		}
-		return r.eager(f)
+		return false
 	}
 	done := r.finish(f)
 	r.rec = record{active: true, line: r.line, off: r.lineOff, text: rest, hex: r.rec.hex[:0]}
@@ -268,10 +268,7 @@ func (r *Reader) add(line string, f *wire.Frame) bool {
 		}
 		r.rec.time = r.clk.unix(st)
 	}
-	if done {
-		return true
-	}
-	return r.eager(f)
+	return done
 }
 
 // eager hands out a complete TCP record at once, without waiting for the
