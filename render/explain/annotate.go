@@ -66,7 +66,8 @@ type Stepper struct {
 	shown map[uint64][2][]uint64
 }
 
-// shownAs packs what sameTransition compares of t into one word.
+// shownAs packs what tells a transition shown from another, its segment
+// and its two states, into one word.
 func shownAs(t tcpstate.Transition) uint64 {
 	return uint64(t.Seg)<<8 | uint64(t.From&15)<<4 | uint64(t.To&15)
 }
@@ -81,7 +82,6 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 		st.shown = map[uint64][2][]uint64{}
 	}
 	shown := st.shown[c.ID]
-	defer func() { st.shown[c.ID] = shown }()
 	b = append(b, '[')
 	tmpl, ok := steps[s.Note]
 	if !ok {
@@ -160,6 +160,7 @@ func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byt
 		i := sideIndex(ch.Side)
 		shown[i] = append(shown[i], shownAs(tcpstate.Transition{Seg: s.Index, From: ch.From, To: ch.To}))
 	}
+	st.shown[c.ID] = shown
 	sep = "; anomalies: "
 	for _, a := range Uncovered(s) {
 		item()
