@@ -182,15 +182,9 @@ func (t *Tracker) Frame(f *wire.Frame) bool {
 	return true
 }
 
-// Decoded is Frame for frame f that the caller has decoded into p, a
-// TCP segment.
-func (t *Tracker) Decoded(f *wire.Frame, p *wire.Packet) {
-	t.stats.Frames++
-	t.Packet(f.Index, f.Time, p)
-}
-
-// DecodedHash is Decoded for a caller that has hashed p's endpoints
-// already: h must be TupleHash of them.
+// DecodedHash is Frame for frame f that the caller has decoded into p, a
+// TCP segment, and whose endpoints it has hashed (to pick a tracker): h
+// must be TupleHash of them.
 func (t *Tracker) DecodedHash(f *wire.Frame, p *wire.Packet, h uint64) {
 	t.stats.Frames++
 	t.packet(f.Index, f.Time, p, h)
