@@ -315,8 +315,7 @@ func (f *frozen) at(pos uint64) entry {
 
 // idAt is at(pos).id without decoding the rest.
 func (f *frozen) idAt(pos uint64) uint64 {
-	c := f.chunks[pos>>posShift-f.first]
-	return binary.LittleEndian.Uint64(c[pos&(1<<posShift-1)+12:])
+	return binary.LittleEndian.Uint64(f.entryBytes(pos)[12:])
 }
 
 // oldestLast returns the last time of the oldest current snapshot, as
