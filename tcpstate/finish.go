@@ -67,50 +67,54 @@ func (c *conn) finish(why End, now int64) {
 		tw.Expired = now >= tw.Until()
 	}
 
-	// Who closed first, and how.
+	td.Initiator, td.Pattern = c.teardown(why)
+	if c.zeek != nil {
+		c.Zeek = c.zeek.Fields()
+	}
+}
+
+// teardown says who closed first and how, as finish settles it for a
+// connection handed out for why, without changing c.
+func (c *conn) teardown(why End) (initiator Side, pattern Pattern) {
+	td := &c.Teardown
+	h := &c.Handshake
 	cf, sf := &td.ClientFIN, &td.ServerFIN
 	switch {
 	case cf.Seen() && sf.Seen():
-		td.Initiator = SideClient
+		initiator = SideClient
 		if sf.Seg < cf.Seg {
-			td.Initiator = SideServer
+			initiator = SideServer
 		}
 		if c.crossed {
-			td.Initiator = SideBoth
+			initiator = SideBoth
 		}
 	case cf.Seen():
-		td.Initiator = SideClient
+		initiator = SideClient
 	case sf.Seen():
-		td.Initiator = SideServer
+		initiator = SideServer
 	case td.RST.Seen():
-		td.Initiator = td.RST.From
+		initiator = td.RST.From
 	}
 	bothFINs := cf.Seen() && sf.Seen()
 	rstFirst := td.RST.Seen() && (!bothFINs || td.RST.Seg < max(cf.Seg, sf.Seg))
 	switch {
 	case h.Refused:
-		td.Pattern = PatternRefused
-		td.Initiator = SideServer
+		return SideServer, PatternRefused
 	case rstFirst && c.established:
-		td.Pattern = PatternAbort
-		td.Initiator = td.RST.From
+		return td.RST.From, PatternAbort
 	case !c.established:
-		td.Pattern = PatternNone
 		if td.RST.Seen() {
-			td.Initiator = td.RST.From
+			initiator = td.RST.From
 		}
+		return initiator, PatternNone
 	case !bothFINs || !c.bothClosed() && why != EndClosed && !td.RST.Seen():
-		td.Pattern = PatternIncomplete
-	case td.Initiator == SideBoth:
-		td.Pattern = PatternSimultaneous
+		return initiator, PatternIncomplete
+	case initiator == SideBoth:
+		return initiator, PatternSimultaneous
 	case td.HalfCloseBytes > 0:
-		td.Pattern = PatternHalfClose
-	case c.fin(other(td.Initiator)).Seg == c.fin(td.Initiator).Ack.Seg:
-		td.Pattern = PatternThreeSegment
-	default:
-		td.Pattern = PatternFourSegment
+		return initiator, PatternHalfClose
+	case c.fin(other(initiator)).Seg == c.fin(initiator).Ack.Seg:
+		return initiator, PatternThreeSegment
 	}
-	if c.zeek != nil {
-		c.Zeek = c.zeek.Fields()
-	}
+	return initiator, PatternFourSegment
 }

@@ -37,6 +37,9 @@ type frozen struct {
 	head     bool
 	none     bool
 	headLast int64
+	// briefs says that every entry carries a brief (see appendBrief)
+	// between its key and its state.
+	briefs bool
 }
 
 const (
@@ -58,6 +61,7 @@ type entry struct {
 	seg   int
 	key   key
 	hash  uint64 // hashKey(key)
+	brief []byte // with briefs
 	state []byte
 	size  int
 }
@@ -309,6 +313,10 @@ func (f *frozen) at(pos uint64) entry {
 	e.key = key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
 	e.hash = hashKey(e.key)
 	e.state = r.B
+	if f.briefs && len(r.B) >= 2 {
+		n := min(int(binary.LittleEndian.Uint16(r.B)), len(r.B)-2)
+		e.brief, e.state = r.B[2:2+n], r.B[2+n:]
+	}
 	e.size = int(n)
 	return e
 }
@@ -395,5 +403,5 @@ func (f *frozen) free() {
 	for _, c := range f.spare {
 		offheap.Free(c)
 	}
-	*f = frozen{}
+	*f = frozen{briefs: f.briefs}
 }

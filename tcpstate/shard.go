@@ -74,7 +74,7 @@ func mergeLists(a, b list) list {
 // segments came, which is the order they were taken in while the clock
 // never went back.
 func mergeFrozen(f, o *frozen) {
-	var n frozen
+	n := frozen{briefs: f.briefs}
 	for {
 		x, okx := f.oldest()
 		y, oky := o.oldest()

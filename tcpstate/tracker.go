@@ -50,6 +50,11 @@ type Config struct {
 	// Done receives each finished connection. The Conn and its slices are
 	// reused after Done returns; call Clone to keep one.
 	Done func(*Conn)
+	// Brief receives each finished connection's brief, after Done if that
+	// is set too; it is reused after Brief returns. Without Done, a
+	// connection held as a snapshot is handed out from its brief alone,
+	// never read back: for a table of connections.
+	Brief func(*Brief)
 	// Zeek, when set, makes a ZeekEngine per connection for Conn.Zeek.
 	Zeek func() ZeekEngine
 	// IndexIDs numbers connections by the frame number of their first
@@ -111,6 +116,7 @@ type Tracker struct {
 	due      int64
 	minHold  int64
 	pkt      wire.Packet
+	brief    Brief
 	flush    []flushed
 	flushing bool // Flush is handing out what is left
 }
@@ -140,6 +146,8 @@ func New(cfg Config) *Tracker {
 	if t.snap {
 		t.minHold = min(t.minHold, coldAfter)
 	}
+	t.ice.briefs = cfg.Brief != nil && cfg.Done == nil
+	t.cold.briefs = t.ice.briefs
 	return t
 }
 
@@ -267,7 +275,7 @@ func (t *Tracker) expire() {
 			break
 		}
 		e, _ := t.ice.oldest()
-		t.hand(t.thaw(&t.ice, e, false), EndClosed)
+		t.handFrozen(&t.ice, e, EndClosed)
 	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.Hold) < t.now; c = t.closed.back() {
 		t.emit(c, EndClosed)
@@ -285,7 +293,7 @@ func (t *Tracker) expire() {
 				break
 			}
 			e, _ := t.cold.oldest()
-			t.hand(t.thaw(&t.cold, e, false), EndIdle)
+			t.handFrozen(&t.cold, e, EndIdle)
 		}
 		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
 			t.emit(c, EndIdle)
@@ -328,10 +336,10 @@ func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packe
 	if t.cfg.MaxConns > 0 && t.open() >= t.cfg.MaxConns {
 		if e, ok := t.ice.oldest(); ok && t.snap {
 			t.stats.Evicted++
-			t.hand(t.thaw(&t.ice, e, false), EndEvicted)
+			t.handFrozen(&t.ice, e, EndEvicted)
 		} else if e, ok := t.cold.oldest(); ok && t.snap {
 			t.stats.Evicted++
-			t.hand(t.thaw(&t.cold, e, false), EndEvicted)
+			t.handFrozen(&t.cold, e, EndEvicted)
 		} else if v := t.closed.back(); v != nil {
 			t.stats.Evicted++
 			t.emit(v, EndEvicted)
@@ -381,8 +389,27 @@ func (t *Tracker) hand(c *conn, why End) {
 	if t.cfg.Done != nil {
 		t.cfg.Done(&c.Conn)
 	}
+	if t.cfg.Brief != nil {
+		c.Conn.Brief(&t.brief)
+		t.cfg.Brief(&t.brief)
+	}
 	c.reset()
 	t.free = append(t.free, c)
+}
+
+// handFrozen hands out the connection of snapshot e in store s for why:
+// from its brief when the store keeps them, else thawed.
+func (t *Tracker) handFrozen(s *frozen, e entry, why End) {
+	if !s.briefs {
+		t.hand(t.thaw(s, e, false), why)
+		return
+	}
+	s.remove(e)
+	if err := loadBrief(&t.r, &e, why, &t.brief); err != nil {
+		// Only this package writes snapshots.
+		panic("tcpstate: " + err.Error())
+	}
+	t.cfg.Brief(&t.brief)
 }
 
 func (t *Tracker) alloc() *conn {
@@ -399,6 +426,15 @@ func (t *Tracker) alloc() *conn {
 func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
 	appendEntryHead(&t.w, c.key, c.ID, c.Last)
+	if s.briefs {
+		// The ice holds closed connections, handed out as such; cold
+		// open ones, handed out for any other reason (see appendBrief).
+		why := EndIdle
+		if s == &t.ice {
+			why = EndClosed
+		}
+		c.appendBrief(&t.w, why)
+	}
 	c.appendState(&t.w, &t.ctx)
 	s.put(c.key, c.hash, t.w.B)
 	t.active.remove(c)
@@ -456,13 +492,19 @@ func (t *Tracker) Flush() {
 	defer func() { t.flushing = false }()
 	for _, f := range t.flush {
 		var c *conn
-		switch f.ref >> 62 {
-		case 0:
-			c = live[f.ref]
-		case 1:
-			c = t.thaw(&t.ice, t.ice.at(f.ref&(1<<62-1)), false)
+		switch s, pos := [3]*frozen{nil, &t.ice, &t.cold}[f.ref>>62], f.ref&(1<<62-1); {
+		case s == nil:
+			c = live[pos]
+		case s.briefs:
+			// The ice holds closed connections, cold open ones.
+			why := EndCaptureEnd
+			if s == &t.ice {
+				why = EndClosed
+			}
+			t.handFrozen(s, s.at(pos), why)
+			continue
 		default:
-			c = t.thaw(&t.cold, t.cold.at(f.ref&(1<<62-1)), false)
+			c = t.thaw(s, s.at(pos), false)
 		}
 		why := EndCaptureEnd
 		if c.bothClosed() {

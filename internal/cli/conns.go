@@ -89,21 +89,24 @@ func runConns(env *Env, args []string) error {
 		fmt.Fprintf(out, "%-4s %-39s %-39s %-25s %-18s %12s %21s %s\n",
 			"id", "client", "server", "states (client/server)", "teardown", "duration", "bytes c>s/s>c", "anomalies")
 	}
-	done := func(c *tcpstate.Conn) {
-		if c.End == tcpstate.EndEvicted {
+	write := func(end tcpstate.End) {
+		if end == tcpstate.EndEvicted {
 			evicted++
 		}
 		if werr != nil {
 			return
 		}
-		if asJSON {
-			buf = appendConnJSON(buf[:0], c)
-		} else {
-			buf = appendConnRow(buf[:0], c)
-		}
 		if _, werr = out.Write(buf); werr == nil && live {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
+	}
+	done := func(c *tcpstate.Conn) {
+		buf = appendConnJSON(buf[:0], c)
+		write(c.End)
+	}
+	row := func(c *tcpstate.Brief) {
+		buf = appendConnRow(buf[:0], c)
+		write(c.End)
 	}
 	expr := strings.Join(fs.Args(), " ")
 	var err error
@@ -113,10 +116,11 @@ func runConns(env *Env, args []string) error {
 	if n := shardsFor(maxConns); n > 1 && !live {
 		err = trackSharded(env, file, expr, asJSON, n, &errWriter{w: out, err: &werr})
 	} else {
-		cfg := tcpstate.Config{MaxConns: maxConns, Done: done}
+		// The table shows no Zeek field and only a connection's brief:
+		// it is spared the work of the rest.
+		cfg := tcpstate.Config{MaxConns: maxConns, Brief: row}
 		if asJSON {
-			// The table shows no Zeek field: it is spared the work.
-			cfg.Zeek = zeekEngines()
+			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Zeek: zeekEngines()}
 		}
 		err = track(env, file, expr, cfg)
 	}
@@ -271,34 +275,33 @@ func (z *zeekEngine) Fields() tcpstate.ZeekFields {
 // appendConnRow formats one connection as a table row. It is written out
 // by hand, as fmt's reflection would cost more than tracking the
 // connection did.
-func appendConnRow(b []byte, c *tcpstate.Conn) []byte {
+func appendConnRow(b []byte, c *tcpstate.Brief) []byte {
 	b = padRight(strconv.AppendUint(b, c.ID, 10), len(b), 4)
 	return appendConnRowRest(append(b, ' '), c)
 }
 
 // appendConnRowRest is appendConnRow after the ID.
-func appendConnRowRest(b []byte, c *tcpstate.Conn) []byte {
-	b = padRight(appendAddrPort(b, c.Client.AddrPort()), len(b), 39)
+func appendConnRowRest(b []byte, c *tcpstate.Brief) []byte {
+	b = padRight(appendAddrPort(b, c.Client), len(b), 39)
 	b = append(b, ' ')
-	b = padRight(appendAddrPort(b, c.Server.AddrPort()), len(b), 39)
+	b = padRight(appendAddrPort(b, c.Server), len(b), 39)
 	b = append(b, ' ')
 	n := len(b)
-	b = append(append(append(b, c.Client.State.String()...), '/'), c.Server.State.String()...)
+	b = append(append(append(b, c.ClientState.String()...), '/'), c.ServerState.String()...)
 	b = padRight(b, n, 25)
 	b = append(b, ' ')
-	b = padRight(append(b, c.Teardown.Pattern.String()...), len(b), 18)
+	b = padRight(append(b, c.Pattern.String()...), len(b), 18)
 	b = append(b, ' ')
 	n = len(b)
-	b = padLeft(appendSecs(b, int64(c.Duration()), 6), n, 12)
+	b = padLeft(appendSecs(b, int64(c.Duration), 6), n, 12)
 	b = append(b, ' ')
 	n = len(b)
-	b = strconv.AppendUint(append(strconv.AppendUint(b, c.Client.Bytes, 10), '/'), c.Server.Bytes, 10)
+	b = strconv.AppendUint(append(strconv.AppendUint(b, c.ClientBytes, 10), '/'), c.ServerBytes, 10)
 	b = padLeft(b, n, 21)
 	b = append(b, ' ')
 	none := true
 	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
-		count := c.Anomalies[a].Count
-		if count <= 0 {
+		if !c.Anomalies.Has(a) {
 			continue
 		}
 		if !none {
@@ -306,7 +309,7 @@ func appendConnRowRest(b []byte, c *tcpstate.Conn) []byte {
 		}
 		none = false
 		b = append(b, a.String()...)
-		if count > 1 {
+		if count := c.Counts[a]; count > 1 {
 			b = strconv.AppendInt(append(b, 'x'), int64(count), 10)
 		}
 	}

@@ -214,7 +214,9 @@ func TestConnRenderers(t *testing.T) {
 		if d := cmp.Diff(string(appendConnJSONStd(nil, c)), string(appendConnJSON(nil, c))); d != "" {
 			t.Fatalf("connection %d, JSON (-encoding/json +hand-written):\n%s", c.ID, d)
 		}
-		if d := cmp.Diff(string(appendConnRowFmt(nil, c)), string(appendConnRow(nil, c))); d != "" {
+		var brief tcpstate.Brief
+		c.Brief(&brief)
+		if d := cmp.Diff(string(appendConnRowFmt(nil, c)), string(appendConnRow(nil, &brief))); d != "" {
 			t.Fatalf("connection %d, row (-fmt +hand-written):\n%s", c.ID, d)
 		}
 		var v map[string]any

@@ -113,14 +113,13 @@ type eventChunk struct {
 var everything = eventKey{math.MaxInt, math.MaxUint8, math.MaxInt}
 
 type connShard struct {
-	id     int
-	t      *tcpstate.Tracker
-	asJSON bool
-	p      int  // frame being tracked
-	flush  bool // the capture has ended
-	chunk  *eventChunk
-	free   chan *eventChunk
-	out    chan<- *eventChunk
+	id    int
+	t     *tcpstate.Tracker
+	p     int  // frame being tracked
+	flush bool // the capture has ended
+	chunk *eventChunk
+	free  chan *eventChunk
+	out   chan<- *eventChunk
 }
 
 // add appends e, sending the chunk on when it is full.
@@ -148,26 +147,36 @@ func (s *connShard) finish() {
 }
 
 func (s *connShard) done(c *tcpstate.Conn) {
-	e := connEvent{eventKey: eventKey{p: s.p, sub: c.Last.Seg}, id: c.ID, prev: c.Reuse.Prev, keep: c.End == tcpstate.EndReused}
+	e := s.event(c.ID, c.Last.Seg, c.Reuse.Prev, c.End)
+	e.start = len(s.chunk.lines)
+	s.chunk.lines = appendConnJSON(s.chunk.lines, c)
+	e.end = len(s.chunk.lines)
+	s.add(e)
+}
+
+func (s *connShard) row(c *tcpstate.Brief) {
+	e := s.event(c.ID, c.Last.Seg, c.Prev, c.End)
+	e.start = len(s.chunk.lines)
+	s.chunk.lines = appendConnRowRest(s.chunk.lines, c)
+	e.end = len(s.chunk.lines)
+	s.add(e)
+}
+
+// event is the event of a connection handed out: its ID, its last
+// segment, its predecessor on the tuple and why it ended.
+func (s *connShard) event(id uint64, last int, prev uint64, end tcpstate.End) connEvent {
+	e := connEvent{eventKey: eventKey{p: s.p, sub: last}, id: id, prev: prev, keep: end == tcpstate.EndReused}
 	switch {
 	case s.flush:
-		e.class, e.p, e.sub = evFlushed, math.MaxInt, int(c.ID)
-	case c.End == tcpstate.EndIdle:
+		e.class, e.p, e.sub = evFlushed, math.MaxInt, int(id)
+	case end == tcpstate.EndIdle:
 		e.class = evIdle
-	case c.End == tcpstate.EndReused:
+	case end == tcpstate.EndReused:
 		e.class = evReused
 	default:
 		e.class = evClosed
 	}
-	ch := s.chunk
-	e.start = len(ch.lines)
-	if s.asJSON {
-		ch.lines = appendConnJSON(ch.lines, c)
-	} else {
-		ch.lines = appendConnRowRest(ch.lines, c)
-	}
-	e.end = len(ch.lines)
-	s.add(e)
+	return e
 }
 
 // track tracks one frame of a batch.
@@ -214,13 +223,14 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 	in := make([]chan *frameBatch, n)
 	events := make(chan *eventChunk, n*shardQueue)
 	for i := range shards {
-		s := &connShard{id: i, asJSON: asJSON, free: make(chan *eventChunk, shardQueue), out: events}
+		s := &connShard{id: i, free: make(chan *eventChunk, shardQueue), out: events}
 		for range shardQueue {
 			s.free <- &eventChunk{}
 		}
-		cfg := tcpstate.Config{IndexIDs: true, Done: s.done}
+		// The table shows no Zeek field and only a connection's brief.
+		cfg := tcpstate.Config{IndexIDs: true, Brief: s.row}
 		if asJSON {
-			cfg.Zeek = zeekEngines() // the table shows no Zeek field
+			cfg = tcpstate.Config{IndexIDs: true, Done: s.done, Zeek: zeekEngines()}
 		}
 		s.t = tcpstate.New(cfg)
 		shards[i] = s

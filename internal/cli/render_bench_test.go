@@ -61,4 +61,10 @@ func benchRender(b *testing.B, render func([]byte, *tcpstate.Conn) []byte) {
 func BenchmarkConnJSON(b *testing.B) { benchRender(b, appendConnJSON) }
 
 // BenchmarkConnRow is a line of the conns table.
-func BenchmarkConnRow(b *testing.B) { benchRender(b, appendConnRow) }
+func BenchmarkConnRow(b *testing.B) {
+	var brief tcpstate.Brief
+	benchRender(b, func(buf []byte, c *tcpstate.Conn) []byte {
+		c.Brief(&brief)
+		return appendConnRow(buf, &brief)
+	})
+}

@@ -1,0 +1,115 @@
+package tcpstate
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+	"time"
+
+	"synfin/internal/snapshot"
+)
+
+// Brief is what a table of connections shows of one, and what orders it
+// among the others: less than a Conn, and cheap to keep. A tracker with
+// Config.Brief and no Done, Segments or Zeek engine keeps a brief with
+// each connection it holds as a snapshot and hands that out, so a
+// connection that waits out 2MSL as a snapshot is never read back.
+type Brief struct {
+	ID             uint64
+	End            End
+	Client, Server netip.AddrPort
+	ClientState    State // final states, as in Conn.Client.State
+	ServerState    State
+	Pattern        Pattern
+	Duration       time.Duration
+	ClientBytes    uint64 // as in Conn.Client.Bytes
+	ServerBytes    uint64
+	Last           SegRef
+	Prev           uint64 // Conn.Reuse.Prev
+	// Anomalies has every anomaly counted, Counts their counts (the
+	// others' are zero).
+	Anomalies Anomalies
+	Counts    [NumAnomalies]int
+}
+
+// Brief fills b with c's brief.
+func (c *Conn) Brief(b *Brief) {
+	*b = Brief{
+		ID: c.ID, End: c.End, Client: c.Client.AddrPort(), Server: c.Server.AddrPort(),
+		ClientState: c.Client.State, ServerState: c.Server.State, Pattern: c.Teardown.Pattern,
+		Duration: c.Duration(), ClientBytes: c.Client.Bytes, ServerBytes: c.Server.Bytes,
+		Last: c.Last, Prev: c.Reuse.Prev,
+	}
+	for a := range c.Anomalies {
+		if n := c.Anomalies[a].Count; n != 0 {
+			b.Anomalies |= 1 << a
+			b.Counts[a] = n
+		}
+	}
+}
+
+// appendBrief writes, after a store entry's head, the brief c will have
+// when handed out for why, without finishing c. Only what finish settles
+// can differ from c's fields now, and for the connections each store
+// holds it does not depend on the moment or, within the reasons that
+// store's connections are handed out for, on why: a closed connection
+// (the ice) always settles as EndClosed does, an open one (cold) as any
+// other reason does. TestBriefBeforeFinish checks both.
+//
+// The brief goes in a section of its own, its length first in two bytes,
+// so that reading an entry's state skips it without decoding it.
+func (c *conn) appendBrief(w *snapshot.Writer, why End) {
+	at := len(w.B)
+	w.B = append(w.B, 0, 0)
+	client, server := c.Client.State, c.Server.State
+	if c.pendingListen {
+		server = Unknown
+	}
+	_, pattern := c.teardown(why)
+	var bytes [2]uint64
+	for i, ep := range [2]*Endpoint{&c.Client, &c.Server} {
+		bytes[i] = ep.Bytes
+		if d := &c.d[i]; d.dataSet {
+			bytes[i] = uint64(Seq(d.dataEnd).Size(Seq(d.dataStart)))
+		}
+	}
+	w.Bools(c.Client.AddrPort() == c.key.a)
+	w.Uint(uint64(client))
+	w.Uint(uint64(server))
+	w.Uint(uint64(pattern))
+	w.Int(c.Last.Time - c.First.Time)
+	w.Uint(bytes[0])
+	w.Uint(bytes[1])
+	w.Uint(c.Reuse.Prev)
+	w.Uint(uint64(c.anoms))
+	for m := c.anoms; m != 0; m &= m - 1 {
+		w.Uint(uint64(c.Anomalies[bits.TrailingZeros32(uint32(m))].Count))
+	}
+	binary.LittleEndian.PutUint16(w.B[at:], uint16(len(w.B)-at-2))
+}
+
+// loadBrief fills b from entry e's brief, for a connection handed out for
+// why.
+func loadBrief(r *snapshot.Reader, e *entry, why End, b *Brief) error {
+	r.Reset(e.brief)
+	var clientIsA bool
+	r.Bools(&clientIsA)
+	*b = Brief{ID: e.id, End: why, Client: e.key.a, Server: e.key.b, Last: SegRef{Seg: e.seg, Time: e.last}}
+	if !clientIsA {
+		b.Client, b.Server = b.Server, b.Client
+	}
+	b.ClientState = State(r.Uint())
+	b.ServerState = State(r.Uint())
+	b.Pattern = Pattern(r.Uint())
+	b.Duration = time.Duration(r.Int())
+	b.ClientBytes = r.Uint()
+	b.ServerBytes = r.Uint()
+	b.Prev = r.Uint()
+	b.Anomalies = Anomalies(r.Uint())
+	for m := b.Anomalies; m != 0; m &= m - 1 {
+		if a := bits.TrailingZeros32(uint32(m)); a < int(NumAnomalies) {
+			b.Counts[a] = int(r.Uint())
+		}
+	}
+	return r.Err
+}
