@@ -89,9 +89,14 @@ func (r *pcapReader) next(f *wire.Frame) error {
 	if caplen > maxSnaplen || caplen < 0 {
 		return &DamageError{Offset: r.off, Err: fmt.Errorf("record length %d is larger than the snap length %d", uint32(caplen), r.snap())}
 	}
-	r.br.Discard(16)
 	var data []byte
-	if caplen <= r.br.Size() {
+	if n := 16 + caplen; n <= r.br.Buffered() {
+		// The whole record is in the buffer: one step, where a record
+		// that straddles its end takes four.
+		b, _ := r.br.Peek(n)
+		data = b[16:n:n]
+		r.br.Discard(n)
+	} else if r.br.Discard(16); caplen <= r.br.Size() {
 		data, err = r.br.Peek(caplen)
 		if len(data) < caplen {
 			if err != nil && err != io.EOF {

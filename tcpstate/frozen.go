@@ -299,6 +299,14 @@ func (f *frozen) release(c []byte) {
 
 // at returns the entry at pos.
 func (f *frozen) at(pos uint64) entry {
+	e := f.unhashed(pos)
+	e.hash = hashKey(e.key)
+	return e
+}
+
+// unhashed is at without the key's hash, which only finding the entry
+// again needs.
+func (f *frozen) unhashed(pos uint64) entry {
 	c := f.chunks[pos>>posShift-f.first]
 	b := c[pos&(1<<posShift-1):]
 	n := binary.LittleEndian.Uint32(b)
@@ -311,7 +319,6 @@ func (f *frozen) at(pos uint64) entry {
 	ba := r.Addr()
 	bp := uint16(r.Uint())
 	e.key = key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
-	e.hash = hashKey(e.key)
 	e.state = r.B
 	if f.briefs && len(r.B) >= 2 {
 		n := min(int(binary.LittleEndian.Uint16(r.B)), len(r.B)-2)

@@ -405,7 +405,13 @@ func (t *Tracker) handFrozen(s *frozen, e entry, why End) {
 		return
 	}
 	s.remove(e)
-	if err := loadBrief(&t.r, &e, why, &t.brief); err != nil {
+	t.handBrief(&e, why)
+}
+
+// handBrief hands out the connection of snapshot e, which is in no store
+// any more or in one about to go, from its brief, for why.
+func (t *Tracker) handBrief(e *entry, why End) {
+	if err := loadBrief(&t.r, e, why, &t.brief); err != nil {
 		// Only this package writes snapshots.
 		panic("tcpstate: " + err.Error())
 	}
@@ -496,12 +502,15 @@ func (t *Tracker) Flush() {
 		case s == nil:
 			c = live[pos]
 		case s.briefs:
-			// The ice holds closed connections, cold open ones.
+			// The ice holds closed connections, cold open ones. The
+			// stores go as a whole once all are out: no entry need be
+			// taken out of them (nor hashed to be found) on its own.
 			why := EndCaptureEnd
 			if s == &t.ice {
 				why = EndClosed
 			}
-			t.handFrozen(s, s.at(pos), why)
+			e := s.unhashed(pos)
+			t.handBrief(&e, why)
 			continue
 		default:
 			c = t.thaw(s, s.at(pos), false)
