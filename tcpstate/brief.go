@@ -11,9 +11,9 @@ import (
 
 // Brief is what a table of connections shows of one, and what orders it
 // among the others: less than a Conn, and cheap to keep. A tracker with
-// Config.Brief and no Done, Segments or Zeek engine keeps a brief with
-// each connection it holds as a snapshot and hands that out, so a
-// connection that waits out 2MSL as a snapshot is never read back.
+// Config.Brief and no Done keeps a brief with each connection it holds
+// as a snapshot and hands that out, so a connection that waits out 2MSL
+// as a snapshot is never read back.
 type Brief struct {
 	ID             uint64
 	End            End
