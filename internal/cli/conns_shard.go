@@ -246,10 +246,9 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 	}
 	batches := make(chan *frameBatch, shardQueue)
 	for range shardQueue {
-		// Sized at once: grown by doubling, they would leave as much
-		// again behind for the garbage collector, whose next goal is
-		// twice what it finds live.
-		batches <- &frameBatch{frames: make([]shardFrame, 0, shardBatch), buf: make([]byte, 0, shardBatchMem+1<<16)}
+		// Grown as frames come, not sized at once: a small capture
+		// takes little.
+		batches <- &frameBatch{}
 	}
 
 	var (
