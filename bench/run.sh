@@ -18,7 +18,8 @@ Usage: bench/run.sh [--quick] [--skip-slow] [--scale K] [--seed S] [--runs N]
                other tools are left out: at 10x they take minutes and
                gigabytes)
   --seed S     generator seed (default 1)
-  --runs N     time each command N times and keep the fastest (default 1)
+  --runs N     time each command N times, in N rounds of all of them,
+               and keep its fastest (default 1)
 
 The capture is generated once into bench/out/ and reused while the seed,
 scale and generator source stay the same. Commands that synfin does not
@@ -95,31 +96,43 @@ available() {
 	fi
 }
 
-# measure CMD...: sets wall (seconds) and rss (MB), or note when it cannot.
-measure() {
-	wall='' rss='' note=''
+# once CMD...: runs CMD once; sets w (seconds) and r (peak RSS, MB), or
+# note when it cannot run or fails.
+once() {
+	w='' r='' note=''
 	if ! available "$@"; then
 		note=n/a
 		return
 	fi
-	local i best='' t0 t1 w rc
+	local t0 t1 rc=0
+	t0=$EPOCHREALTIME
+	/usr/bin/time -f %M -o "$tmp/rss" timeout 1800 "$@" >/dev/null 2>"$tmp/err" || rc=$?
+	t1=$EPOCHREALTIME
+	if [ $rc != 0 ]; then
+		note="failed (exit $rc): $(grep -v '^Running as user' "$tmp/err" | head -n1 | cut -c1-60)"
+		[ $rc = 124 ] && note="timed out"
+		return
+	fi
+	w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	r=$(awk '{ printf "%.0f", $1 / 1024 }' "$tmp/rss")
+}
+
+# faster A B: whether time A is below B (or B is unset).
+faster() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# measure CMD...: sets wall (the fastest of runs, seconds) and rss (MB),
+# or note when it cannot.
+measure() {
+	wall='' rss='' note=''
+	local i
 	for ((i = 0; i < runs; i++)); do
-		t0=$EPOCHREALTIME
-		rc=0
-		/usr/bin/time -f %M -o "$tmp/rss" timeout 1800 "$@" >/dev/null 2>"$tmp/err" || rc=$?
-		t1=$EPOCHREALTIME
-		if [ $rc != 0 ]; then
-			note="failed (exit $rc): $(grep -v '^Running as user' "$tmp/err" | head -n1 | cut -c1-60)"
-			[ $rc = 124 ] && note="timed out"
-			return
+		once "$@"
+		[ -n "$note" ] && return
+		if faster "$w" "$wall"; then
+			wall=$w
 		fi
-		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-		if [ -z "$best" ] || awk -v w="$w" -v b="$best" 'BEGIN { exit !(w < b) }'; then
-			best=$w
-		fi
-		rss=$(awk '{ printf "%.0f", $1 / 1024 }' "$tmp/rss")
+		rss=$r
 	done
-	wall=$best
 }
 
 ratio() { # a b: a/b, or n/a
@@ -178,24 +191,41 @@ fi
 
 f=$(capture 1)
 warm "$f"
-names=() walls=() rsss=() notes=()
-run() { # label, command...
-	local label=$1
-	shift
-	echo "timing $label" >&2
-	measure "$@"
-	names+=("$label") walls+=("$wall") rsss+=("$rss") notes+=("$note")
+names=("cat FILE > /dev/null" "synfin conns -r FILE" "synfin read -n -S -r FILE"
+	"tshark -q -z conv,tcp -r FILE" "tcptrace -n FILE" "tcpdump -n -S -r FILE")
+walls=() rsss=() notes=()
+command_of() { # i: sets cmd to the command of names[i]
+	case $1 in
+	0) cmd=(cat "$f") ;;
+	1) cmd=("$synfin" conns -r "$f") ;;
+	2) cmd=("$synfin" read -n -S -r "$f") ;;
+	3) cmd=(tshark -q -z conv,tcp -r "$f") ;;
+	4) cmd=(tcptrace -n "$f") ;;
+	5) cmd=(tcpdump -n -S -r "$f") ;;
+	esac
 }
-run "cat FILE > /dev/null" cat "$f"
-run "synfin conns -r FILE" "$synfin" conns -r "$f"
-run "synfin read -n -S -r FILE" "$synfin" read -n -S -r "$f"
-run "tshark -q -z conv,tcp -r FILE" tshark -q -z conv,tcp -r "$f"
-run "tcptrace -n FILE" tcptrace -n "$f"
 if [ $skip_slow = 1 ]; then
-	names+=("tcpdump -n -S -r FILE") walls+=("") rsss+=("") notes+=("skipped (--skip-slow)")
-else
-	run "tcpdump -n -S -r FILE" tcpdump -n -S -r "$f"
+	notes[5]="skipped (--skip-slow)"
 fi
+# The runs go in rounds, every command once a round, rather than one
+# command's runs back to back: on a shared machine a slow spell then
+# falls on all of them alike, and each keeps its fastest.
+for ((round = 1; round <= runs; round++)); do
+	for i in "${!names[@]}"; do
+		[ -n "${notes[$i]:-}" ] && continue
+		echo "timing ${names[$i]} (round $round of $runs)" >&2
+		command_of "$i"
+		once "${cmd[@]}"
+		if [ -n "$note" ]; then
+			notes[$i]=$note
+			continue
+		fi
+		if faster "$w" "${walls[$i]:-}"; then
+			walls[$i]=$w
+		fi
+		rsss[$i]=$r
+	done
+done
 
 # same_output FILE: whether synfin read -n -S prints what tcpdump -n -S
 # prints, byte for byte (one more, untimed, run of each, streamed to cmp).
@@ -221,11 +251,11 @@ fi
 echo
 describe "$f"
 machine
-cat_wall=${walls[0]} conns_wall=${walls[1]}
+cat_wall=${walls[0]:-} conns_wall=${walls[1]:-}
 echo "| command | wall (s) | × cat | × synfin conns | peak RSS (MB) |"
 echo "|---|---:|---:|---:|---:|"
 for i in "${!names[@]}"; do
-	if [ -n "${notes[$i]}" ]; then
+	if [ -n "${notes[$i]:-}" ]; then
 		echo "| \`${names[$i]}\` | ${notes[$i]} | | | |"
 		continue
 	fi
@@ -234,10 +264,12 @@ for i in "${!names[@]}"; do
 done
 
 # read against tcpdump: the speed-up and whether the output is the same.
-read_wall=${walls[2]} tcpdump_wall=${walls[5]}
+read_wall=${walls[2]:-} tcpdump_wall=${walls[5]:-}
 echo
 if [ $skip_slow = 1 ]; then
 	echo "\`synfin read -n -S\` against \`tcpdump -n -S\`: not measured (--skip-slow)."
+elif [ -z "$read_wall" ] || [ -z "$tcpdump_wall" ]; then
+	echo "\`synfin read -n -S\` against \`tcpdump -n -S\`: not measured (${notes[5]:-${notes[2]:-}})."
 else
 	echo "\`synfin read -n -S\` against \`tcpdump -n -S\`: $(ratio "$tcpdump_wall" "$read_wall") faster (wall time); output $identity."
 fi
