@@ -43,7 +43,9 @@ func init() {
 // sequence and acknowledgment numbers near the peers' ISNs, lengths,
 // directions, time gaps) to the tracker. Every state change of every
 // endpoint must be a legal RFC 9293 edge, continue from the state before
-// it, and belong to a segment that was fed.
+// it, and belong to a segment that was fed. A second tracker, which hands
+// out briefs alone (as conns' table asks), must hand out the same briefs
+// in the same order as the first's connections give.
 func FuzzTracker(f *testing.F) {
 	// A handshake, data, and a four-segment close, six bytes a segment:
 	// dir|gap, flags, seq offset, ack offset, length (2 bytes).
@@ -75,7 +77,14 @@ func FuzzTracker(f *testing.F) {
 				}
 			}
 		}
-		tr := tcpstate.New(tcpstate.Config{Segments: len(b)%2 == 0, MaxConns: 4, Done: check})
+		var want, got []tcpstate.Brief
+		tr := tcpstate.New(tcpstate.Config{Segments: len(b)%2 == 0, MaxConns: 4, Done: func(c *tcpstate.Conn) {
+			check(c)
+			var b tcpstate.Brief
+			c.Brief(&b)
+			want = append(want, b)
+		}})
+		briefs := tcpstate.New(tcpstate.Config{MaxConns: 4, Brief: func(b *tcpstate.Brief) { got = append(got, *b) }})
 		a := netip.MustParseAddr("10.0.0.1")
 		z := netip.MustParseAddr("10.0.0.2")
 		isn := [2]uint32{0xfffffff0, 1000} // the client's wraps
@@ -103,7 +112,17 @@ func FuzzTracker(f *testing.F) {
 			idx := i/6 + 1
 			fed[idx] = true
 			tr.Packet(idx, ts, &p)
+			briefs.Packet(idx, ts, &p)
 		}
 		tr.Flush()
+		briefs.Flush()
+		if len(got) != len(want) {
+			t.Fatalf("%d briefs, %d connections", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("connection %d of %d: brief\n%+v\nwant (from the connection)\n%+v", i+1, len(want), got[i], want[i])
+			}
+		}
 	})
 }
