@@ -228,8 +228,10 @@ func (w *Writer) Time(t, base int64) {
 		w.Uint(0)
 		return
 	}
-	for i, x := range w.times {
-		if x == t {
+	// By index, not over a copy of the array: reading the copy just
+	// after the last store into it stalls on store forwarding.
+	for i := range len(w.times) {
+		if w.times[i] == t {
 			w.Uint(uint64(1 + i))
 			return
 		}
@@ -267,8 +269,8 @@ func (r *Reader) Time(base int64) int64 {
 
 // Seq appends sequence number v relative to a nearby one, ref.
 func (w *Writer) Seq(v, ref uint32) {
-	for i, x := range w.seqs {
-		if x == v && i < int(w.ns) {
+	for i := range len(w.seqs) { // by index, as in Time
+		if w.seqs[i] == v && i < int(w.ns) {
 			w.Uint(uint64(i))
 			return
 		}
