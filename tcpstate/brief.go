@@ -66,20 +66,13 @@ func (c *conn) appendBrief(w *snapshot.Writer, why End) {
 		server = Unknown
 	}
 	_, pattern := c.teardown(why)
-	var bytes [2]uint64
-	for i, ep := range [2]*Endpoint{&c.Client, &c.Server} {
-		bytes[i] = ep.Bytes
-		if d := &c.d[i]; d.dataSet {
-			bytes[i] = uint64(Seq(d.dataEnd).Size(Seq(d.dataStart)))
-		}
-	}
 	w.Bools(c.Client.AddrPort() == c.key.a)
 	w.Uint(uint64(client))
 	w.Uint(uint64(server))
 	w.Uint(uint64(pattern))
 	w.Int(c.Last.Time - c.First.Time)
-	w.Uint(bytes[0])
-	w.Uint(bytes[1])
+	w.Uint(c.sent(C2S))
+	w.Uint(c.sent(S2C))
 	w.Uint(c.Reuse.Prev)
 	w.Uint(uint64(c.anoms))
 	for m := c.anoms; m != 0; m &= m - 1 {

@@ -13,12 +13,7 @@ func (c *conn) finish(why End, now int64) {
 		c.pendingListen = false
 		c.Server.Initial, c.Server.State = Unknown, Unknown
 	}
-	for i, ep := range [2]*Endpoint{&c.Client, &c.Server} {
-		d := &c.d[i]
-		if d.dataSet {
-			ep.Bytes = uint64(Seq(d.dataEnd).Size(Seq(d.dataStart)))
-		}
-	}
+	c.Client.Bytes, c.Server.Bytes = c.sent(C2S), c.sent(S2C)
 
 	// What the capture did not show.
 	if !h.Refused {
@@ -71,6 +66,15 @@ func (c *conn) finish(why End, now int64) {
 	if c.zeek != nil {
 		c.Zeek = c.zeek.Fields()
 	}
+}
+
+// sent is the payload bytes sent in direction d, from sequence numbers,
+// as finish settles them.
+func (c *conn) sent(d Dir) uint64 {
+	if ds := &c.d[d]; ds.dataSet {
+		return uint64(Seq(ds.dataEnd).Size(Seq(ds.dataStart)))
+	}
+	return c.Endpoint(sender(d)).Bytes
 }
 
 // teardown says who closed first and how, as finish settles it for a
