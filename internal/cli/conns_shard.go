@@ -123,6 +123,12 @@ type connShard struct {
 	out   chan<- *eventChunk
 }
 
+// addLine adds event e, whose line the chunk's lines now end with.
+func (s *connShard) addLine(e connEvent) {
+	e.end = len(s.chunk.lines)
+	s.add(e)
+}
+
 // add appends e, sending the chunk on when it is full.
 func (s *connShard) add(e connEvent) {
 	s.chunk.events = append(s.chunk.events, e)
@@ -149,24 +155,22 @@ func (s *connShard) finish() {
 
 func (s *connShard) done(c *tcpstate.Conn) {
 	e := s.event(c.ID, c.Last.Seg, c.Reuse.Prev, c.End)
-	e.start = len(s.chunk.lines)
 	s.chunk.lines = appendConnJSON(s.chunk.lines, c)
-	e.end = len(s.chunk.lines)
-	s.add(e)
+	s.addLine(e)
 }
 
 func (s *connShard) row(c *tcpstate.Brief) {
 	e := s.event(c.ID, c.Last.Seg, c.Prev, c.End)
-	e.start = len(s.chunk.lines)
 	s.chunk.lines = appendConnRowRest(s.chunk.lines, c)
-	e.end = len(s.chunk.lines)
-	s.add(e)
+	s.addLine(e)
 }
 
-// event is the event of a connection handed out: its ID, its last
-// segment, its predecessor on the tuple and why it ended.
+// event starts the event of a connection handed out, from its ID, its
+// last segment, its predecessor on the tuple and why it ended; its line
+// is to follow in the chunk's lines (see addLine).
 func (s *connShard) event(id uint64, last int, prev uint64, end tcpstate.End) connEvent {
-	e := connEvent{eventKey: eventKey{p: s.p, sub: last}, id: id, prev: prev, keep: end == tcpstate.EndReused}
+	e := connEvent{eventKey: eventKey{p: s.p, sub: last}, id: id, prev: prev, keep: end == tcpstate.EndReused,
+		start: len(s.chunk.lines)}
 	switch {
 	case s.flush:
 		e.class, e.p, e.sub = evFlushed, math.MaxInt, int(id)
