@@ -73,8 +73,9 @@ Time stamps are kept to the microsecond, as in the file and tcpdump.
 
 Capturing needs CAP_NET_RAW: run as root, or once
   sudo setcap cap_net_raw+ep $(which synfin)
-As root, -Z nobody gives up root and every capability once the capture is
-open; the file is then created as that user.
+Once the capture is open, synfin run as another user gives up every
+capability. As root, -Z nobody gives up root and every capability; the
+file is then created as that user.
 
 Examples:
   synfin capture -i lo -n -S tcp port 9988
@@ -218,6 +219,9 @@ func captureRun(env *Env, args []string) error {
 		if err := capture.DropPrivileges(o.user); err != nil {
 			return err
 		}
+	}
+	if err := capture.DropCapabilities(); err != nil {
+		return err
 	}
 
 	var (
