@@ -1,8 +1,16 @@
 package tcpdump
 
+import (
+	"hash/maphash"
+	"runtime"
+	"unsafe"
+
+	"synfin/internal/offheap"
+)
+
 // SeqTableSize bounds the conversations whose initial sequence numbers a
 // Printer remembers (tcpdump's tcp_seq_hash never forgets; a bound keeps
-// memory flat on huge captures). About 64 bytes each.
+// memory flat on huge captures). About 56 bytes each, outside the Go heap.
 const SeqTableSize = 1 << 20
 
 // seqKey is tcpdump's "struct tha": both addresses in collating order
@@ -20,50 +28,141 @@ func makeSeqKey(src, dst []byte, port uint32, v6 bool) (k seqKey) {
 	return k
 }
 
-type seqVal struct {
+// seqEnt is one conversation and its base numbers: 48 bytes.
+type seqEnt struct {
+	key      seqKey
 	seq, ack uint32
-	slot     uint32 // position in the eviction ring
 }
 
-// seqTable maps conversations to their base sequence numbers. Entries are
-// evicted first-in first-out once max is reached.
+type seqVal struct{ seq, ack uint32 }
+
+// seqTable maps conversations to their base sequence numbers, forgetting
+// the oldest first once max are held. The entries lie in a ring in the
+// order they came, found through an open-addressing index of their
+// positions. Both are outside the Go heap: a capture's conversations can
+// number a million, and a Go map of them took twice the memory and, with
+// the collector's headroom, four times it in resident memory.
 type seqTable struct {
-	m    map[seqKey]seqVal
-	ring []seqKey
-	next int
-	max  int
+	mem   *seqMem
+	ring  []seqEnt // len: entries held; cap: max
+	index []uint32 // ring position + 1 (0: empty); len a power of two, at most half full
+	next  int      // the oldest entry, once the ring is full
+	max   int
+	seed  maphash.Seed
 }
+
+// seqMem holds the table's blocks, given back when the table is
+// unreachable: a Printer has no Close.
+type seqMem struct{ ring, index []byte }
+
+func (m *seqMem) free() {
+	offheap.Free(m.ring)
+	offheap.Free(m.index)
+}
+
+const minSeqIndex = 1 << 10
 
 func newSeqTable(max int) *seqTable {
 	if max <= 0 {
 		max = SeqTableSize
 	}
-	return &seqTable{m: make(map[seqKey]seqVal, 64), max: max}
+	return &seqTable{max: max, seed: maphash.MakeSeed()}
+}
+
+// find returns the index slot that holds k's position, or the empty slot
+// where probing for it stopped (found false). The index must have slots.
+func (t *seqTable) find(k *seqKey) (slot int, found bool) {
+	mask := len(t.index) - 1
+	for i := int(maphash.Bytes(t.seed, k[:])) & mask; ; i = (i + 1) & mask {
+		pos := t.index[i]
+		if pos == 0 {
+			return i, false
+		}
+		if t.ring[pos-1].key == *k {
+			return i, true
+		}
+	}
 }
 
 func (t *seqTable) get(k *seqKey) (seqVal, bool) {
-	v, ok := t.m[*k]
-	return v, ok
+	if len(t.ring) == 0 {
+		return seqVal{}, false
+	}
+	i, ok := t.find(k)
+	if !ok {
+		return seqVal{}, false
+	}
+	e := &t.ring[t.index[i]-1]
+	return seqVal{e.seq, e.ack}, true
 }
 
-// put records base numbers for k, reusing k's slot when it exists.
+// put records base numbers for k, in k's entry when it has one.
 func (t *seqTable) put(k *seqKey, seq, ack uint32) {
-	if v, ok := t.m[*k]; ok {
-		v.seq, v.ack = seq, ack
-		t.m[*k] = v
+	if t.mem == nil {
+		t.mem = &seqMem{ring: offheap.Alloc(t.max * int(unsafe.Sizeof(seqEnt{})))}
+		// Untouched pages of the ring take no memory.
+		t.ring = unsafe.Slice((*seqEnt)(unsafe.Pointer(unsafe.SliceData(t.mem.ring))), t.max)[:0]
+		t.growIndex()
+		runtime.AddCleanup(t, (*seqMem).free, t.mem)
+	}
+	i, ok := t.find(k)
+	if ok {
+		e := &t.ring[t.index[i]-1]
+		e.seq, e.ack = seq, ack
 		return
 	}
-	var slot int
 	if len(t.ring) < t.max {
-		slot = len(t.ring)
-		t.ring = append(t.ring, *k)
-	} else {
-		slot = t.next
-		delete(t.m, t.ring[slot])
-		t.ring[slot] = *k
-		t.next = (t.next + 1) % t.max
+		t.ring = append(t.ring, seqEnt{*k, seq, ack})
+		t.index[i] = uint32(len(t.ring))
+		if 2*len(t.ring) > len(t.index) {
+			t.growIndex()
+		}
+		return
 	}
-	t.m[*k] = seqVal{seq: seq, ack: ack, slot: uint32(slot)}
+	// Full: the oldest entry makes way. Its slot is emptied first, which
+	// may move k's empty slot.
+	old := &t.ring[t.next]
+	j, _ := t.find(&old.key)
+	t.delAt(j)
+	*old = seqEnt{*k, seq, ack}
+	i, _ = t.find(k)
+	t.index[i] = uint32(t.next + 1)
+	t.next = (t.next + 1) % t.max
 }
 
-func (t *seqTable) len() int { return len(t.m) }
+// delAt empties index slot i, shifting back the slots after it that
+// probing would otherwise no longer reach (as offheap.Map does; its keys
+// are hashes, and two conversations may share one).
+func (t *seqTable) delAt(i int) {
+	mask := len(t.index) - 1
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		pos := t.index[j]
+		if pos == 0 {
+			break
+		}
+		home := int(maphash.Bytes(t.seed, t.ring[pos-1].key[:])) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			t.index[i] = pos
+			i = j
+		}
+	}
+	t.index[i] = 0
+}
+
+// growIndex doubles the index (or makes the first) and fills it again
+// from the ring.
+func (t *seqTable) growIndex() {
+	n := max(minSeqIndex, 2*len(t.index))
+	mem := offheap.Alloc(n * 4)
+	mem = mem[:cap(mem)]
+	clear(mem)
+	offheap.Free(t.mem.index)
+	t.mem.index = mem
+	t.index = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), n)
+	for p := range t.ring {
+		i, _ := t.find(&t.ring[p].key)
+		t.index[i] = uint32(p + 1)
+	}
+}
+
+func (t *seqTable) len() int { return len(t.ring) }
