@@ -13,10 +13,10 @@ Usage: bench/run.sh [--quick] [--skip-slow] [--scale K] [--seed S] [--runs N]
   --quick      a small workload (10,000 connections) for a smoke run
   --skip-slow  leave out tcpdump, the slowest, and the check that
                synfin read -n -S prints what tcpdump -n -S prints
-  --scale K    memory check: run cat and synfin (conns, read, explain) on
-               the 1x and Kx files and print synfin's peak RSS at both (the
-               other tools are left out: at 10x they take minutes and
-               gigabytes)
+  --scale K    memory check: run cat and synfin (conns, read with and
+               without -S, explain) on the 1x and Kx files and print
+               synfin's peak RSS at both (the other tools are left out: at
+               10x they take minutes and gigabytes)
   --seed S     generator seed (default 1)
   --runs N     time each command N times, in N rounds of all of them,
                and keep its fastest (default 1)
@@ -167,7 +167,7 @@ if [ "$scale" -gt 1 ]; then
 	machine
 	echo "| command | 1× wall (s) | 1× peak RSS (MB) | ${scale}× wall (s) | ${scale}× peak RSS (MB) |"
 	echo "|---|---:|---:|---:|---:|"
-	for row in "cat" "synfin conns" "synfin conns --json" "synfin read -n -S" "synfin explain --json"; do
+	for row in "cat" "synfin conns" "synfin conns --json" "synfin read -n -S" "synfin read -n" "synfin explain --json"; do
 		cells=()
 		for f in "$f1" "$fk"; do
 			warm "$f"
@@ -177,6 +177,7 @@ if [ "$scale" -gt 1 ]; then
 			"synfin conns --json") measure "$synfin" conns --json -r "$f" ;;
 			"synfin explain --json") measure "$synfin" explain --json -r "$f" ;;
 			"synfin read -n -S") measure "$synfin" read -n -S -r "$f" ;;
+			"synfin read -n") measure "$synfin" read -n -r "$f" ;; # relative numbers: a table of conversations
 			esac
 			if [ -n "$note" ]; then
 				cells+=("$note" "")
