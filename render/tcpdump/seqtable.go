@@ -99,9 +99,7 @@ func (t *seqTable) get(k *seqKey) (seqVal, bool) {
 // put records base numbers for k, in k's entry when it has one.
 func (t *seqTable) put(k *seqKey, seq, ack uint32) {
 	if t.mem == nil {
-		t.mem = &seqMem{ring: offheap.Alloc(t.max * int(unsafe.Sizeof(seqEnt{})))}
-		// Untouched pages of the ring take no memory.
-		t.ring = unsafe.Slice((*seqEnt)(unsafe.Pointer(unsafe.SliceData(t.mem.ring))), t.max)[:0]
+		t.mem = &seqMem{}
 		t.growIndex()
 		runtime.AddCleanup(t, (*seqMem).free, t.mem)
 	}
@@ -112,6 +110,9 @@ func (t *seqTable) put(k *seqKey, seq, ack uint32) {
 		return
 	}
 	if len(t.ring) < t.max {
+		if len(t.ring) == cap(t.ring) {
+			t.growRing()
+		}
 		t.ring = append(t.ring, seqEnt{*k, seq, ack})
 		t.index[i] = uint32(len(t.ring))
 		if 2*len(t.ring) > len(t.index) {
@@ -147,6 +148,16 @@ func (t *seqTable) delAt(i int) {
 		}
 	}
 	t.index[i] = 0
+}
+
+// growRing doubles the ring's room (or makes the first), up to max.
+func (t *seqTable) growRing() {
+	n := min(t.max, max(minSeqIndex/2, 2*cap(t.ring)))
+	mem := offheap.Alloc(n * int(unsafe.Sizeof(seqEnt{})))
+	ring := unsafe.Slice((*seqEnt)(unsafe.Pointer(unsafe.SliceData(mem))), n)[:len(t.ring)]
+	copy(ring, t.ring)
+	offheap.Free(t.mem.ring)
+	t.mem.ring, t.ring = mem, ring
 }
 
 // growIndex doubles the index (or makes the first) and fills it again
