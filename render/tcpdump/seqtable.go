@@ -44,7 +44,7 @@ type seqVal struct{ seq, ack uint32 }
 // the collector's headroom, four times it in resident memory.
 type seqTable struct {
 	mem   *seqMem
-	ring  []seqEnt // len: entries held; cap: max
+	ring  []seqEnt // len: entries held; cap grows by doubling up to max
 	index []uint32 // ring position + 1 (0: empty); len a power of two, at most half full
 	next  int      // the oldest entry, once the ring is full
 	max   int
@@ -60,7 +60,11 @@ func (m *seqMem) free() {
 	offheap.Free(m.index)
 }
 
-const minSeqIndex = 1 << 10
+// The first ring's room and the first index's slots.
+const (
+	minSeqRing  = 1 << 9
+	minSeqIndex = 1 << 10
+)
 
 func newSeqTable(max int) *seqTable {
 	if max <= 0 {
@@ -69,11 +73,14 @@ func newSeqTable(max int) *seqTable {
 	return &seqTable{max: max, seed: maphash.MakeSeed()}
 }
 
+func (t *seqTable) hash(k *seqKey) int { return int(maphash.Bytes(t.seed, k[:])) }
+
 // find returns the index slot that holds k's position, or the empty slot
-// where probing for it stopped (found false). The index must have slots.
-func (t *seqTable) find(k *seqKey) (slot int, found bool) {
+// where probing for it stopped (found false); h is k's hash. The index
+// must have slots.
+func (t *seqTable) find(k *seqKey, h int) (slot int, found bool) {
 	mask := len(t.index) - 1
-	for i := int(maphash.Bytes(t.seed, k[:])) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		pos := t.index[i]
 		if pos == 0 {
 			return i, false
@@ -88,7 +95,7 @@ func (t *seqTable) get(k *seqKey) (seqVal, bool) {
 	if len(t.ring) == 0 {
 		return seqVal{}, false
 	}
-	i, ok := t.find(k)
+	i, ok := t.find(k, t.hash(k))
 	if !ok {
 		return seqVal{}, false
 	}
@@ -103,7 +110,8 @@ func (t *seqTable) put(k *seqKey, seq, ack uint32) {
 		t.growIndex()
 		runtime.AddCleanup(t, (*seqMem).free, t.mem)
 	}
-	i, ok := t.find(k)
+	h := t.hash(k)
+	i, ok := t.find(k, h)
 	if ok {
 		e := &t.ring[t.index[i]-1]
 		e.seq, e.ack = seq, ack
@@ -123,10 +131,10 @@ func (t *seqTable) put(k *seqKey, seq, ack uint32) {
 	// Full: the oldest entry makes way. Its slot is emptied first, which
 	// may move k's empty slot.
 	old := &t.ring[t.next]
-	j, _ := t.find(&old.key)
+	j, _ := t.find(&old.key, t.hash(&old.key))
 	t.delAt(j)
 	*old = seqEnt{*k, seq, ack}
-	i, _ = t.find(k)
+	i, _ = t.find(k, h)
 	t.index[i] = uint32(t.next + 1)
 	t.next = (t.next + 1) % t.max
 }
@@ -141,7 +149,7 @@ func (t *seqTable) delAt(i int) {
 		if pos == 0 {
 			break
 		}
-		home := int(maphash.Bytes(t.seed, t.ring[pos-1].key[:])) & mask
+		home := t.hash(&t.ring[pos-1].key) & mask
 		if (j-home)&mask >= (j-i)&mask {
 			t.index[i] = pos
 			i = j
@@ -152,7 +160,7 @@ func (t *seqTable) delAt(i int) {
 
 // growRing doubles the ring's room (or makes the first), up to max.
 func (t *seqTable) growRing() {
-	n := min(t.max, max(minSeqIndex/2, 2*cap(t.ring)))
+	n := min(t.max, max(minSeqRing, 2*cap(t.ring)))
 	mem := offheap.Alloc(n * int(unsafe.Sizeof(seqEnt{})))
 	ring := unsafe.Slice((*seqEnt)(unsafe.Pointer(unsafe.SliceData(mem))), n)[:len(t.ring)]
 	copy(ring, t.ring)
@@ -171,7 +179,8 @@ func (t *seqTable) growIndex() {
 	t.mem.index = mem
 	t.index = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), n)
 	for p := range t.ring {
-		i, _ := t.find(&t.ring[p].key)
+		k := &t.ring[p].key
+		i, _ := t.find(k, t.hash(k))
 		t.index[i] = uint32(p + 1)
 	}
 }
