@@ -15,6 +15,7 @@ import (
 
 	"synfin/capture"
 	"synfin/internal/outfile"
+	"synfin/render/conn"
 	"synfin/render/explain"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
@@ -384,7 +385,7 @@ func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writ
 			return
 		}
 		if o.json {
-			jb = appendExplainJSON(jb[:0], c)
+			jb = conn.AppendExplainJSON(jb[:0], c)
 			_, werr = out.Write(jb)
 		} else {
 			werr = ExplainText(out, []*tcpstate.Conn{c}, o.lang, o.width)

@@ -7,6 +7,7 @@ import (
 
 	"synfin/gen"
 	"synfin/input"
+	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
 	"synfin/zeekconn"
@@ -43,14 +44,14 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 		// As conns sets them up: the table from briefs alone.
 		cfg := tcpstate.Config{Brief: func(c *tcpstate.Brief) {
 			conns++
-			buf = appendConnRow(buf[:0], c)
+			buf = conn.AppendRow(buf[:0], c)
 		}}
 		if asJSON {
 			cfg = tcpstate.Config{
 				Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} },
 				Done: func(c *tcpstate.Conn) {
 					conns++
-					buf = appendConnJSON(buf[:0], c)
+					buf = conn.AppendJSON(buf[:0], c)
 				},
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"synfin/input"
 	"synfin/internal/offheap"
+	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -155,13 +156,13 @@ func (s *connShard) finish() {
 
 func (s *connShard) done(c *tcpstate.Conn) {
 	e := s.event(c.ID, c.Last.Seg, c.Reuse.Prev, c.End)
-	s.chunk.lines = appendConnJSON(s.chunk.lines, c)
+	s.chunk.lines = conn.AppendJSON(s.chunk.lines, c)
 	s.addLine(e)
 }
 
 func (s *connShard) row(c *tcpstate.Brief) {
 	e := s.event(c.ID, c.Last.Seg, c.Prev, c.End)
-	s.chunk.lines = appendConnRowRest(s.chunk.lines, c)
+	s.chunk.lines = conn.AppendRowRest(s.chunk.lines, c)
 	s.addLine(e)
 }
 
@@ -428,8 +429,7 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 				line, line2 = line2, line
 			}
 		} else {
-			line = padRight(strconv.AppendUint(line, id, 10), 0, 4)
-			line = append(append(line, ' '), b...)
+			line = append(conn.AppendRowID(line, id), b...)
 			if e.prev != 0 {
 				ids.Del(e.prev)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"synfin/gen"
 	"synfin/input"
+	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/zeekconn"
 )
@@ -38,9 +39,9 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 			Segments:    segments,
 			Done: func(c *tcpstate.Conn) {
 				if segments {
-					out = appendExplainJSON(out, c)
+					out = conn.AppendExplainJSON(out, c)
 				} else {
-					out = appendConnJSON(out, c)
+					out = conn.AppendJSON(out, c)
 				}
 			},
 			Zeek: func() tcpstate.ZeekEngine {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"synfin/filter"
 	"synfin/internal/outfile"
+	"synfin/render/conn"
 	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/ladder"
@@ -131,7 +131,7 @@ func runExplain(env *Env, args []string) error {
 			return
 		}
 		if asJSON {
-			buf = appendExplainJSON(buf[:0], c)
+			buf = conn.AppendExplainJSON(buf[:0], c)
 			_, werr = out.Write(buf)
 		} else {
 			werr = explain.Write(out, c, eo)
@@ -163,139 +163,6 @@ func runExplain(env *Env, args []string) error {
 		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	return err
-}
-
-type transitionJSON struct {
-	T    secs   `json:"t"`
-	Seg  int    `json:"seg"`
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type endpointJSON struct {
-	Addr        string           `json:"addr"`
-	Port        uint16           `json:"port"`
-	ISN         *uint32          `json:"isn"`
-	Initial     string           `json:"initial"`
-	Final       string           `json:"final"`
-	Transitions []transitionJSON `json:"transitions"`
-	Bytes       uint64           `json:"bytes"`
-	Pkts        uint64           `json:"pkts"`
-	Options     *optJSON         `json:"options,omitempty"`
-}
-
-type explainJSON struct {
-	ID        uint64 `json:"id"`
-	UID       string `json:"uid"`
-	ConnState string `json:"conn_state"`
-	History   string `json:"history"`
-	// Completeness is Wireshark's tcp.completeness bits.
-	Completeness uint8        `json:"completeness"`
-	Role         string       `json:"role"`
-	End          string       `json:"end"`
-	Client       endpointJSON `json:"client"`
-	Server       endpointJSON `json:"server"`
-	Handshake    hsJSON       `json:"handshake"`
-	Teardown     tdJSON       `json:"teardown"`
-	Anomalies    []anJSON     `json:"anomalies"`
-	Reuse        *reuseJSON   `json:"port_reuse,omitempty"`
-	// The segments, the bulk of it, follow: appendExplainJSON writes them
-	// with appendSegmentsJSON, as encoding/json would write a last field
-	// "segments" of the tests' []segmentJSON, several times faster.
-}
-
-func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
-	j := endpointJSON{Addr: e.Addr.String(), Port: e.Port, ISN: isnPtr(e),
-		Initial: e.Initial.String(), Final: e.State.String(),
-		Transitions: []transitionJSON{}, Bytes: e.Bytes, Pkts: e.Pkts, Options: optsJSON(e)}
-	for _, t := range e.Transitions {
-		j.Transitions = append(j.Transitions, transitionJSON{secs(t.Time), t.Seg, t.From.String(), t.To.String()})
-	}
-	return j
-}
-
-func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
-	j := explainJSON{
-		ID: c.ID, UID: c.UID(), ConnState: c.Zeek.ConnState, History: c.Zeek.History,
-		Completeness: c.Completeness(),
-		Role:         c.Role.String(), End: c.End.String(),
-		Client: endpointJSONOf(&c.Client), Server: endpointJSONOf(&c.Server),
-		Handshake: handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
-	}
-	if c.Reuse.Prev != 0 {
-		j.Reuse = &reuseJSON{c.Reuse.Prev, secs(c.Reuse.Gap), c.Reuse.Within2MSL}
-	}
-	b = appendJSONLine(b, j)
-	b = append(b[:len(b)-2], `,"segments":`...) // in place of the line's "}\n"
-	b = appendSegmentsJSON(b, c.Segments)
-	return append(b, "}\n"...)
-}
-
-// appendSegmentsJSON appends segs as a JSON array, as encoding/json writes
-// the tests' segmentJSONOf of each: the same keys in the same order,
-// arguments by name (the last of a name kept), anomalies by name.
-func appendSegmentsJSON(b []byte, segs []tcpstate.Segment) []byte {
-	b = append(b, '[')
-	for i := range segs {
-		s := &segs[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendIntField(b, `{"seg":`, int64(s.Index))
-		b = appendSecsField(b, `,"t":`, s.Time)
-		b = appendStringField(b, `,"dir":`, s.Dir.String())
-		b = appendStringField(b, `,"flags":`, s.Flags.String())
-		b = appendUintField(b, `,"seq":`, uint64(s.Seq))
-		b = appendUintField(b, `,"ack":`, uint64(s.Ack))
-		b = appendUintField(b, `,"rel_seq":`, uint64(s.RelSeq))
-		b = appendUintField(b, `,"rel_ack":`, uint64(s.RelAck))
-		b = appendIntField(b, `,"len":`, int64(s.Len))
-		b = appendUintField(b, `,"win":`, uint64(s.Window))
-		b = appendUintField(b, `,"win_scaled":`, uint64(s.WindowScaled))
-		b = appendStringField(b, `,"phase":`, s.Phase.String())
-		b = appendStringField(b, `,"note":`, string(s.Note))
-		if len(s.Args) > 0 {
-			b = appendArgsJSON(append(b, `,"args":`...), s.Args)
-		}
-		b = append(b, `,"anomalies":[`...)
-		for k, a := range s.Anomalies.List() {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, a.String())
-		}
-		b = append(b, ']')
-		b = appendStringField(b, `,"client_state":`, s.Client.String())
-		b = appendStringField(b, `,"server_state":`, s.Server.String())
-		b = append(b, '}')
-	}
-	return append(b, ']')
-}
-
-// appendArgsJSON appends args as encoding/json writes them as a map: keys
-// sorted, each once, with the last value given for it.
-func appendArgsJSON(b []byte, args []tcpstate.Arg) []byte {
-	keys := make([]string, 0, len(args))
-	for _, a := range args {
-		if !slices.Contains(keys, a.Key) {
-			keys = append(keys, a.Key)
-		}
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var v int64
-		for _, a := range args {
-			if a.Key == k {
-				v = a.Val
-			}
-		}
-		b = appendIntField(append(appendJSONString(b, k), ':'), "", v)
-	}
-	return append(b, '}')
 }
 
 // checkViewFlags checks the flags explain and diagram share and returns

@@ -21,7 +21,6 @@ import (
 	"synfin/gen"
 	"synfin/internal/corpus"
 	"synfin/internal/testenv"
-	"synfin/tcpstate"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -433,89 +432,4 @@ func TestReadLivePipe(t *testing.T) {
 			t.Errorf("read %v: before the pipe closed (-) and from the file (+):\n%s", args, cmp.Diff(got, want))
 		}
 	}
-}
-
-// TestSegmentsJSON checks appendSegmentsJSON, written by hand for speed,
-// against encoding/json of the same segments on every connection of the
-// corpus captures (every note, flag and anomaly they hold) and on
-// segments with arguments that repeat a name.
-func TestSegmentsJSON(t *testing.T) {
-	files := corpus.Captures(t, ".pcap", ".pcapng")
-	var conns, segs int
-	for _, file := range files {
-		var got []byte
-		var want []segmentJSON
-		var cs []*tcpstate.Conn
-		err := track(&Env{Ctx: context.Background()}, file, "", viewConfig(func(c *tcpstate.Conn) { cs = append(cs, c.Clone()) }))
-		if err != nil {
-			continue // damaged captures are other tests' business
-		}
-		for _, c := range cs {
-			got = appendSegmentsJSON(got[:0], c.Segments)
-			want = want[:0]
-			for i := range c.Segments {
-				want = append(want, segmentJSONOf(&c.Segments[i]))
-			}
-			w, err := json.Marshal(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(want) == 0 {
-				w = []byte("[]")
-			}
-			if string(got) != string(w) {
-				t.Fatalf("%s connection %d:\n%s", file, c.ID, cmp.Diff(string(w), string(got)))
-			}
-			conns++
-			segs += len(c.Segments)
-		}
-	}
-	odd := []tcpstate.Segment{{Index: 3, Time: -1500, Note: `odd "note"`, Args: []tcpstate.Arg{{Key: "n", Val: 1}, {Key: "ack", Val: -5}, {Key: "n", Val: 2}}, Anomalies: 1<<tcpstate.NumAnomalies - 1}}
-	w, _ := json.Marshal([]segmentJSON{segmentJSONOf(&odd[0])})
-	if got := appendSegmentsJSON(nil, odd); string(got) != string(w) {
-		t.Errorf("odd segment:\n%s", cmp.Diff(string(w), string(got)))
-	}
-	if conns < 100 {
-		t.Fatalf("only %d connections compared", conns)
-	}
-	t.Logf("%d connections, %d segments, as encoding/json writes them", conns, segs)
-}
-
-type argJSON map[string]int64
-
-type segmentJSON struct {
-	Seg       int                `json:"seg"`
-	T         secs               `json:"t"`
-	Dir       string             `json:"dir"`
-	Flags     string             `json:"flags"`
-	Seq       uint32             `json:"seq"`
-	Ack       uint32             `json:"ack"`
-	RelSeq    uint32             `json:"rel_seq"`
-	RelAck    uint32             `json:"rel_ack"`
-	Len       int                `json:"len"`
-	Win       uint16             `json:"win"`
-	WinScaled uint32             `json:"win_scaled"`
-	Phase     string             `json:"phase"`
-	Note      string             `json:"note"`
-	Args      argJSON            `json:"args,omitempty"`
-	Anomalies tcpstate.Anomalies `json:"anomalies"`
-	Client    string             `json:"client_state"`
-	Server    string             `json:"server_state"`
-}
-
-// segmentJSONOf is segment s as explain --json shows it, through
-// encoding/json: the reference appendSegmentsJSON is tested against, as
-// explain --json once wrote every segment.
-func segmentJSONOf(s *tcpstate.Segment) segmentJSON {
-	sj := segmentJSON{Seg: s.Index, T: secs(s.Time), Dir: s.Dir.String(), Flags: s.Flags.String(),
-		Seq: s.Seq, Ack: s.Ack, RelSeq: s.RelSeq, RelAck: s.RelAck, Len: s.Len,
-		Win: s.Window, WinScaled: s.WindowScaled, Phase: s.Phase.String(), Note: string(s.Note),
-		Anomalies: s.Anomalies, Client: s.Client.String(), Server: s.Server.String()}
-	if len(s.Args) > 0 {
-		sj.Args = argJSON{}
-		for _, a := range s.Args {
-			sj.Args[a.Key] = a.Val
-		}
-	}
-	return sj
 }

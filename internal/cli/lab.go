@@ -23,6 +23,7 @@ import (
 	"synfin/internal/outfile"
 	"synfin/lab"
 	"synfin/lab/userstack"
+	"synfin/render/conn"
 	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/tcpdump"
@@ -891,7 +892,7 @@ func orDash(s []string) string {
 func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 	cs := []json.RawMessage{}
 	for _, c := range run.conns {
-		cs = append(cs, json.RawMessage(strings.TrimSpace(string(appendExplainJSON(nil, c)))))
+		cs = append(cs, json.RawMessage(strings.TrimSpace(string(conn.AppendExplainJSON(nil, c)))))
 	}
 	lines := []string{}
 	for _, l := range segmentLines(run.frames) {
