@@ -21,7 +21,6 @@ var ErrRejectsAll = errors.New("filter: expression rejects all packets")
 // Filter is a compiled expression.
 type Filter struct {
 	expr string
-	link wire.LinkType
 	prog []bpf.RawInstruction
 	ins  []bpf.Instruction
 	vlan bool
@@ -42,7 +41,7 @@ func CompileSnaplen(expr string, link wire.LinkType, snaplen uint32) (*Filter, e
 	if snaplen == 0 {
 		snaplen = DefaultSnaplen
 	}
-	f := &Filter{expr: strings.TrimSpace(expr), link: link}
+	f := &Filter{expr: strings.TrimSpace(expr)}
 	root := pTrue
 	if f.expr != "" {
 		toks, err := lex(expr)
@@ -111,18 +110,12 @@ func (f *Filter) Program() []bpf.RawInstruction {
 	return append([]bpf.RawInstruction(nil), f.prog...)
 }
 
-// Link returns the link type the filter was compiled for.
-func (f *Filter) Link() wire.LinkType { return f.link }
-
 // UsesVLAN reports whether the expression tests VLAN tags, which a Linux
 // socket filter cannot see in the frame: the kernel strips them first.
 func (f *Filter) UsesVLAN() bool { return f.vlan }
 
 // String returns the expression.
 func (f *Filter) String() string { return f.expr }
-
-// Dump lists the program the way "tcpdump -d" does.
-func (f *Filter) Dump() string { return Dump(f.prog) }
 
 // Dump lists a program the way "tcpdump -d" does.
 func Dump(prog []bpf.RawInstruction) string {

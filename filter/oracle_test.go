@@ -126,7 +126,7 @@ func TestOracle(t *testing.T) {
 							continue
 						}
 						r.mismatches = append(r.mismatches, fmt.Sprintf("%s %q packet %d: synfin %v, libpcap %v\n% x\n%s",
-							of.name, expr, i+1, got, want[i+1], fr.data, f.Dump()))
+							of.name, expr, i+1, got, want[i+1], fr.data, Dump(f.Program())))
 					}
 				}
 				mu.Lock()

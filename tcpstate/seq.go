@@ -13,9 +13,6 @@ func (s Seq) LessThanEq(o Seq) bool { return s == o || s.LessThan(o) }
 // GreaterThan reports whether s is after o.
 func (s Seq) GreaterThan(o Seq) bool { return int32(s-o) > 0 }
 
-// InWindow reports whether s lies in [first, first+size).
-func (s Seq) InWindow(first Seq, size uint32) bool { return uint32(s-first) < size }
-
 // Add returns s advanced by n.
 func (s Seq) Add(n uint32) Seq { return s + Seq(n) }
 

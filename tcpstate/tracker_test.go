@@ -337,7 +337,7 @@ func TestWraparoundConnection(t *testing.T) {
 		t.Fatalf("%d connections", len(got))
 	}
 	c := got[0]
-	if c.Client.Bytes != 100 || c.Teardown.Pattern != PatternThreeSegment || c.Anomalies.Total() != 0 {
+	if c.Client.Bytes != 100 || c.Teardown.Pattern != PatternThreeSegment || len(c.Anomalies.List()) != 0 {
 		t.Errorf("bytes %d pattern %v anomalies %v", c.Client.Bytes, c.Teardown.Pattern, c.Anomalies.List())
 	}
 }

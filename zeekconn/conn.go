@@ -828,24 +828,6 @@ func (c *Conn) addExpire(at int64) {
 func (c *Conn) Orig() netip.AddrPort { return c.addr[c.orig] }
 func (c *Conn) Resp() netip.AddrPort { return c.addr[c.orig^1] }
 
-// FirstIsOrig reports whether the sender of the first packet is the
-// originator (false once Zeek has flipped the roles).
-func (c *Conn) FirstIsOrig() bool { return c.orig == 0 }
-
-// States returns the originator's and responder's endpoint states.
-func (c *Conn) States() (orig, resp EndpointState) {
-	return c.ep[c.orig].state, c.ep[c.orig^1].state
-}
-
-// AppendHistory appends the history string to b.
-func (c *Conn) AppendHistory(b []byte) []byte { return append(b, c.history...) }
-
-// ConnState returns the conn_state Zeek would log now.
-func (c *Conn) ConnState() string {
-	o, r := &c.ep[c.orig], &c.ep[c.orig^1]
-	return ConnState(o.state, r.state, o.size(r), r.size(o), string(c.history))
-}
-
 // Record is one conn.log row's TCP fields.
 type Record struct {
 	TS          int64          // start time, Unix ns
