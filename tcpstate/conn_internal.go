@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -295,20 +296,20 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 		if !snd.dataSet {
 			snd.dataSet = true
 			snd.dataStart, snd.dataEnd = start, start
-			if ep.HasISN && Seq(ep.ISN+1).LessThanEq(Seq(start)) && Seq(start).Size(Seq(ep.ISN+1)) < 1<<30 {
+			if ep.HasISN && seqnum.Value(ep.ISN+1).LessThanEq(seqnum.Value(start)) && seqnum.Value(ep.ISN+1).Size(seqnum.Value(start)) < 1<<30 {
 				snd.dataStart, snd.dataEnd = ep.ISN+1, ep.ISN+1
 			}
 		}
-		if Seq(end).GreaterThan(Seq(snd.dataEnd)) {
+		if seqnum.Value(end).GreaterThan(seqnum.Value(snd.dataEnd)) {
 			if rcv.finSent && !snd.finSent {
-				c.Teardown.HalfCloseBytes += uint64(Seq(end).Size(Seq(max32(snd.dataEnd, start))))
+				c.Teardown.HalfCloseBytes += uint64(seqnum.Max(seqnum.Value(snd.dataEnd), seqnum.Value(start)).Size(seqnum.Value(end)))
 			}
 			snd.dataEnd = end
 		}
-		ep.Bytes = uint64(Seq(snd.dataEnd).Size(Seq(snd.dataStart)))
+		ep.Bytes = uint64(seqnum.Value(snd.dataStart).Size(seqnum.Value(snd.dataEnd)))
 	}
 	if f&wire.ACK != 0 {
-		if !snd.acked || Seq(p.Ack).GreaterThan(Seq(snd.highAck)) {
+		if !snd.acked || seqnum.Value(p.Ack).GreaterThan(seqnum.Value(snd.highAck)) {
 			snd.highAck = p.Ack
 		}
 		snd.acked = true
@@ -351,13 +352,6 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	}
 	seg.Client, seg.Server = c.Client.State, c.Server.State
 	c.Segments = append(c.Segments, seg)
-}
-
-func max32(a, b uint32) uint32 {
-	if Seq(a).GreaterThan(Seq(b)) {
-		return a
-	}
-	return b
 }
 
 // noteFor names a segment that the state machine left unnamed.

@@ -3,6 +3,7 @@ package tcpstate
 import (
 	"time"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -32,7 +33,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 	// An end that acknowledges the peer's FIN has received it, though the
 	// tracker took that back (a retransmitted FIN read as a lost ACK can
 	// have crossed the segment that carried the ACK and the FIN).
-	if f&wire.ACK != 0 && rcv.finSent && !rcv.finRcvd && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)) {
+	if f&wire.ACK != 0 && rcv.finSent && !rcv.finRcvd && seqnum.Value(p.Ack).GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 		if pf := c.fin(r); snd.lostAcks > 0 && snd.lostAck == pf.Seg {
 			c.ackNotLost(s, snd, rcv)
 		} else {
@@ -42,7 +43,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 
 	// ACK processing at the receiver.
 	if f&wire.ACK != 0 {
-		ack := Seq(p.Ack)
+		ack := seqnum.Value(p.Ack)
 		switch rp.State {
 		case SynReceived:
 			if !rp.HasISN || p.Ack == rp.ISN+1 {
@@ -71,7 +72,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 				an = an.With(BadHandshakeACK)
 			}
 		case FinWait1, Closing, LastAck:
-			if rcv.finSent && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+			if rcv.finSent && ack.GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 				next := FinWait2
 				if rp.State == Closing {
 					next = TimeWait
@@ -83,7 +84,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 		}
 		if rcv.finSent {
 			fi := c.fin(r)
-			if !fi.Ack.Seen() && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+			if !fi.Ack.Seen() && ack.GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 				fi.Ack = SegRef{index, ts}
 				fi.AckOK = p.Ack == rcv.finSeq+1
 				fi.Piggybacked = f&wire.FIN != 0 && !snd.finSent
@@ -329,7 +330,7 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 	} else {
 		pf := c.fin(r)
 		switch {
-		case p.Flags&wire.ACK != 0 && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)):
+		case p.Flags&wire.ACK != 0 && seqnum.Value(p.Ack).GreaterThanEq(seqnum.Value(rcv.finSeq+1)):
 			seg.Note = NoteSecondFIN
 			if pf.Piggybacked && pf.Ack.Seg == index {
 				seg.Note = NoteFINPiggyback
