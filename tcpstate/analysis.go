@@ -13,8 +13,8 @@ const defaultOOOThreshold = 3e6 // ns
 // does (tcp_analyze_sequence_number in epan/dissectors/packet-tcp.c), so
 // that synfin's anomaly names mean what tshark's tcp.analysis flags mean.
 // It runs in capture order on per-direction state and does not allocate.
-func (c *conn) analyze(dir Dir, ts int64, p *wire.Packet) (an Anomalies) {
-	fwd, rev := &c.d[dir], &c.d[1-dir]
+func (c *conn) analyze(sg *segment) (an Anomalies) {
+	fwd, rev, p, ts := sg.snd, sg.rcv, sg.p, sg.ts
 	seq, ack := p.Seq, p.Ack
 	seglen := uint32(p.PayloadLen)
 	flags := p.Flags

@@ -253,6 +253,20 @@ func (c *conn) addArg(seg *Segment, k string, v int64) {
 	}
 }
 
+// segment is one segment as the handlers (analyze, machine and the
+// machine's parts) see it, worked out once, as gVisor's tcp.segment: the
+// packet, where and when it was captured, who sends and receives it, their
+// endpoints and directions' state, and the record they fill in.
+type segment struct {
+	p        *wire.Packet
+	index    int       // frame index (tcpdump -# numbering)
+	ts       int64     // capture time, Unix ns
+	s, r     Side      // sender and receiver
+	ep, rp   *Endpoint // the sender's and the receiver's endpoint
+	snd, rcv *dirState // the direction the sender sends in, and the other
+	rec      *Segment  // what is recorded of the segment (kept if c.keep)
+}
+
 // segment tracks one segment of c.
 func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	dir := C2S
@@ -261,7 +275,7 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	}
 	s := sender(dir)
 	r := other(s)
-	ep, rp := c.Endpoint(s), c.Endpoint(r)
+	ep := c.Endpoint(s)
 	snd, rcv := &c.d[dir], &c.d[1-dir]
 	f := p.Flags
 	c.Pkts++
@@ -283,8 +297,9 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	seg.Index, seg.Time, seg.Dir, seg.Flags = index, ts, dir, f
 	seg.Seq, seg.Ack, seg.Len, seg.Window = p.Seq, p.Ack, p.PayloadLen, p.Window
 
-	an := c.analyze(dir, ts, p)
-	an |= c.machine(&seg, s, r, ep, rp, snd, rcv, index, ts, p)
+	sg := segment{p: p, index: index, ts: ts, s: s, r: r, ep: ep, rp: c.Endpoint(r), snd: snd, rcv: rcv, rec: &seg}
+	an := c.analyze(&sg)
+	an |= c.machine(&sg)
 
 	// Bytes from sequence numbers.
 	if p.PayloadLen > 0 {

@@ -11,18 +11,19 @@ import (
 // 3.10): the sender changes state when it sends, the receiver when it
 // receives, which at the capture point is when the segment is seen. It
 // fills in the segment's note and returns synfin's own anomalies.
-func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
-	f := p.Flags
-	h := &c.Handshake
-
+func (c *conn) machine(sg *segment) (an Anomalies) {
+	f := sg.p.Flags
 	switch {
 	case f&(wire.SYN|wire.ACK|wire.RST) == wire.SYN:
-		return c.syn(seg, s, ep, snd, index, ts, p)
+		return c.syn(sg)
 	case f&(wire.SYN|wire.RST) == wire.SYN:
-		return c.synAck(seg, s, ep, rp, snd, index, ts, p)
+		return c.synAck(sg)
 	case f&wire.RST != 0:
-		return c.rst(seg, s, r, ep, rp, index, ts, p)
+		return c.rst(sg)
 	}
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd, rcv := sg.s, sg.r, sg.ep, sg.rp, sg.snd, sg.rcv
+	h := &c.Handshake
 
 	// A client sending an ACK has had its SYN-ACK, captured or not.
 	if s == SideClient && ep.State == SynSent {
@@ -104,13 +105,14 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 	}
 
 	if f&wire.FIN != 0 {
-		an |= c.finSeg(seg, s, r, ep, rp, snd, rcv, index, ts, p)
+		an |= c.finSeg(sg)
 	}
 	return an
 }
 
 // syn handles a SYN without ACK.
-func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) syn(sg *segment) (an Anomalies) {
+	seg, p, index, ts, s, ep, snd := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.ep, sg.snd
 	h := &c.Handshake
 	seg.Note = NoteSYN
 	switch {
@@ -159,9 +161,10 @@ func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int,
 }
 
 // synAck handles a SYN-ACK.
-func (c *conn) synAck(seg *Segment, s Side, ep, rp *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) synAck(sg *segment) (an Anomalies) {
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd := sg.s, sg.r, sg.ep, sg.rp, sg.snd
 	h := &c.Handshake
-	r := other(s)
 	seg.Note = NoteSYNACK
 	if ep.HasISN && p.Seq == ep.ISN && (s == SideClient || h.SYNACK.Seen()) {
 		seg.Note = NoteSYNACKRetransmit
@@ -211,7 +214,8 @@ func (c *conn) synAck(seg *Segment, s Side, ep, rp *Endpoint, snd *dirState, ind
 }
 
 // rst handles a reset.
-func (c *conn) rst(seg *Segment, s, r Side, ep, rp *Endpoint, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) rst(sg *segment) (an Anomalies) {
+	seg, p, index, ts, s, r, ep, rp := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.r, sg.ep, sg.rp
 	h := &c.Handshake
 	td := &c.Teardown
 	seg.Note = NoteRST
@@ -285,7 +289,9 @@ func (c *conn) rejects(p *wire.Packet) bool {
 }
 
 // finSeg handles the FIN bit, after the segment's ACK was processed.
-func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) finSeg(sg *segment) (an Anomalies) {
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd, rcv := sg.s, sg.r, sg.ep, sg.rp, sg.snd, sg.rcv
 	td := &c.Teardown
 	finSeq := p.Seq + uint32(p.PayloadLen)
 	fi := c.fin(s)
