@@ -19,9 +19,12 @@ func Checksum(b []byte, initial uint16) uint16 {
 		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b), carry)
 		b = b[8:]
 	}
+	// Add the last carry; should that carry again, acc is 0, so adding
+	// the second one cannot.
 	acc, carry = bits.Add64(acc, carry, 0)
-	acc += carry // cannot overflow: acc is at most 2^64-2 here
-	var tail uint64 // what is left, at most 7 bytes, at the same offsets
+	acc += carry
+	// The last bytes, at most 7, at the offsets they would have in a word.
+	var tail uint64
 	if len(b) >= 4 {
 		tail = uint64(binary.BigEndian.Uint32(b)) << 32
 		b = b[4:]
