@@ -31,8 +31,6 @@ const (
 	jmpJA = 0x00
 
 	srcX = 0x08
-
-	skfADOff = 0xfffff000 // SKF_AD_OFF: Linux ancillary data loads
 )
 
 // run executes prog over pkt the way libpcap's bpf_filter does: a load

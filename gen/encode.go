@@ -2,6 +2,8 @@ package gen
 
 import (
 	"encoding/binary"
+
+	"synfin/wire"
 )
 
 var (
@@ -155,11 +157,8 @@ func (c *conn) frame(f []byte, p *pkt, pay []byte) int {
 	copy(t[hlen:hlen+plen], pay[off:])
 	tcpLen := hlen + plen
 
-	// Pseudo-header, then the segment.
-	s := sum(src[:alen], 0)
-	s = sum(dst[:alen], s)
-	s += 6 + uint64(tcpLen)
-	be.PutUint16(t[16:], fold(sum(t[:tcpLen], s)))
+	pseudo := wire.PseudoHeaderChecksum(wire.ProtoTCP, src[:alen], dst[:alen], tcpLen)
+	be.PutUint16(t[16:], ^wire.Checksum(t[:tcpLen], pseudo))
 
 	// IP header.
 	if c.v6 {
@@ -182,7 +181,7 @@ func (c *conn) frame(f []byte, p *pkt, pay []byte) int {
 		be.PutUint16(ip[10:], 0)
 		copy(ip[12:16], src[:4])
 		copy(ip[16:20], dst[:4])
-		be.PutUint16(ip[10:], fold(sum(ip[:20], 0)))
+		be.PutUint16(ip[10:], ^wire.Checksum(ip[:20], 0))
 		be.PutUint16(f[12:], 0x0800)
 	}
 	return 14 + ipLen + tcpLen
@@ -213,35 +212,4 @@ func (c *conn) synOptions(o []byte, dir int, tsval, tsecr uint32) int {
 		copy(o[4:], []byte{1, 1, 4, 2, 1, 3, 3, ws})
 	}
 	return 12
-}
-
-// sum adds b to the ones' complement sum s as 32-bit words; fold reduces
-// it to 16 bits (2^16 ≡ 1 modulo 2^16-1, so the word size does not matter).
-func sum(b []byte, s uint64) uint64 {
-	for len(b) >= 32 {
-		s += uint64(be.Uint32(b[0:])) + uint64(be.Uint32(b[4:])) +
-			uint64(be.Uint32(b[8:])) + uint64(be.Uint32(b[12:])) +
-			uint64(be.Uint32(b[16:])) + uint64(be.Uint32(b[20:])) +
-			uint64(be.Uint32(b[24:])) + uint64(be.Uint32(b[28:]))
-		b = b[32:]
-	}
-	for len(b) >= 4 {
-		s += uint64(be.Uint32(b))
-		b = b[4:]
-	}
-	if len(b) >= 2 {
-		s += uint64(be.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
-	return s
-}
-
-func fold(s uint64) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
 }

@@ -27,7 +27,7 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 		ttl, df = s.ttl, s.df
 	}
 	ipOff := len(b)
-	var pseudo uint32
+	var pseudo uint16
 	if !s.v6 {
 		total := 20 + tcpLen
 		if total > 0xffff {
@@ -42,8 +42,8 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 		a, d := s.src.As4(), s.dst.As4()
 		b = append(b, a[:]...)
 		b = append(b, d[:]...)
-		binary.BigEndian.PutUint16(b[ipOff+10:], ^fold(sum(0, b[ipOff:ipOff+20])))
-		pseudo = sum(sum(0, a[:]), d[:])
+		binary.BigEndian.PutUint16(b[ipOff+10:], ^wire.Checksum(b[ipOff:ipOff+20], 0))
+		pseudo = wire.PseudoHeaderChecksum(wire.ProtoTCP, a[:], d[:], tcpLen)
 	} else {
 		vtf := 6<<28 | uint32(s.tos)<<20 | s.flowLabel&0xfffff
 		b = binary.BigEndian.AppendUint32(b, vtf)
@@ -60,9 +60,8 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 			b = append(b, wire.ProtoTCP, 0, 0xc2, 4)
 			b = binary.BigEndian.AppendUint32(b, uint32(8+tcpLen))
 		}
-		pseudo = sum(sum(0, a[:]), d[:])
+		pseudo = wire.PseudoHeaderChecksum(wire.ProtoTCP, a[:], d[:], tcpLen)
 	}
-	pseudo += wire.ProtoTCP + uint32(tcpLen>>16) + uint32(tcpLen&0xffff)
 	t := len(b)
 	b = binary.BigEndian.AppendUint16(b, s.sport)
 	b = binary.BigEndian.AppendUint16(b, s.dport)
@@ -78,7 +77,7 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 		b = append(b, wire.OptEOL)
 	}
 	// Zero payload adds nothing to the checksum, only its length.
-	ck := ^fold(sum(pseudo, b[t:]))
+	ck := ^wire.Checksum(b[t:], pseudo)
 	if s.cksumBad {
 		ck = s.cksum
 	}
@@ -94,23 +93,4 @@ func appendZeros(b []byte, n int) []byte {
 		return b
 	}
 	return append(b, make([]byte, n)...)
-}
-
-// sum adds b as big-endian 16-bit words to s (ones' complement, unfolded).
-func sum(s uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-func fold(s uint32) uint16 {
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return uint16(s)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -122,13 +121,6 @@ func (r *Reader) Nano() bool { return r.clk.nano }
 
 // Stats reports what has been read so far.
 func (r *Reader) Stats() Stats { return r.stats }
-
-// HostName returns the host name the text printed for a (resolved or
-// synthetic) address, so output can show the names the input used.
-func (r *Reader) HostName(a netip.Addr) (string, bool) {
-	n, ok := r.hosts.byAddr[a]
-	return n, ok
-}
 
 // Next fills f with the next TCP segment. It returns io.EOF at the end.
 // f.Data is owned by the reader and valid until the next call.

@@ -201,34 +201,6 @@ IP 10.9.9.1.1 > 10.9.9.2.2: Flags [S], seq 9, win 1, options [exp-tfo cookiereq,
 // synthName is the synthetic IPv4 address a host name maps to.
 func synthName(name string) string { return synthetic(name, false, nil).String() }
 
-// TestHostName checks that names come back for display and stay stable.
-func TestHostName(t *testing.T) {
-	text := "1.000000 IP web.example.http > localhost.5000: Flags [S], seq 1, win 1, length 0\n" +
-		"2.000000 IP6 web.example.http > localhost.5000: Flags [S], seq 1, win 1, length 0\n"
-	r := NewReader(bufio.NewReader(strings.NewReader(text)), Options{})
-	var got []string
-	for {
-		var f wire.Frame
-		if r.Next(&f) != nil {
-			break
-		}
-		var p wire.Packet
-		if err := p.Decode(f.Link, f.Data); err != nil {
-			t.Fatal(err)
-		}
-		n, _ := r.HostName(p.Src)
-		l, _ := r.HostName(p.Dst)
-		got = append(got, fmt.Sprintf("%s=%s %s=%s", p.Src, n, p.Dst, l))
-	}
-	want := []string{
-		synthName("web.example") + "=web.example 127.0.0.1=localhost",
-		synthetic("web.example", true, nil).String() + "=web.example ::1=localhost",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
-
 // TestLivePipeHandsOutEveryLine: from a pipe that stays open, as from
 // tcpdump -l, every segment comes out once its line is in, the last one
 // too, rather than when a later line shows that its record is over. The

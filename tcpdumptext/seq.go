@@ -3,6 +3,7 @@ package tcpdumptext
 import (
 	"net/netip"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -105,10 +106,11 @@ func (r *Reader) absolute(s *segment) {
 		if rev {
 			base = th.seq
 		}
+		ack := seqnum.Value(s.ack)
 		for _, at := range s.sacks {
 			v := be32(s.opts[at:])
 			c := v + base
-			if r.seqMode == SeqRelative || (r.seqMode == SeqAuto && dist(c, s.ack) < dist(v, s.ack)) {
+			if r.seqMode == SeqRelative || (r.seqMode == SeqAuto && seqnum.Value(c).Distance(ack) < seqnum.Value(v).Distance(ack)) {
 				putBE32(s.opts[at:], c)
 			}
 		}
@@ -121,7 +123,7 @@ func (r *Reader) absolute(s *segment) {
 	if s.flags&wire.FIN != 0 {
 		n++
 	}
-	if s.hasSeq || !d.hasNxt || seqLess(d.nxt, n) {
+	if s.hasSeq || !d.hasNxt || seqnum.Value(d.nxt).LessThan(seqnum.Value(n)) {
 		d.nxt, d.hasNxt = n, true
 	}
 	if s.flags&wire.ACK != 0 {
@@ -142,11 +144,11 @@ func (r *Reader) relative(s *segment, sb, ab uint32) bool {
 	}
 	var dRel, dAbs uint64
 	if s.hasSeq {
-		dRel += uint64(dist(s.seq, 0))
-		dAbs += uint64(dist(s.seq, sb))
+		dRel += uint64(seqnum.Value(s.seq).Distance(0))
+		dAbs += uint64(seqnum.Value(s.seq).Distance(seqnum.Value(sb)))
 	}
-	dRel += uint64(dist(s.ack, 0))
-	dAbs += uint64(dist(s.ack, ab))
+	dRel += uint64(seqnum.Value(s.ack).Distance(0))
+	dAbs += uint64(seqnum.Value(s.ack).Distance(seqnum.Value(ab)))
 	switch {
 	case dRel*16 < dAbs && dAbs > 1<<16:
 		r.seqMode = SeqRelative
@@ -155,17 +157,6 @@ func (r *Reader) relative(s *segment, sb, ab uint32) bool {
 	}
 	return dRel < dAbs
 }
-
-// dist is the distance between two sequence numbers, modulo 2^32.
-func dist(a, b uint32) uint32 {
-	d := int32(a - b)
-	if d < 0 {
-		return uint32(-int64(d))
-	}
-	return uint32(d)
-}
-
-func seqLess(a, b uint32) bool { return int32(a-b) < 0 }
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])

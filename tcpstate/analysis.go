@@ -1,6 +1,9 @@
 package tcpstate
 
-import "synfin/wire"
+import (
+	"synfin/seqnum"
+	"synfin/wire"
+)
 
 // defaultOOOThreshold is Wireshark's out-of-order threshold when the
 // handshake round trip is unknown.
@@ -10,8 +13,8 @@ const defaultOOOThreshold = 3e6 // ns
 // does (tcp_analyze_sequence_number in epan/dissectors/packet-tcp.c), so
 // that synfin's anomaly names mean what tshark's tcp.analysis flags mean.
 // It runs in capture order on per-direction state and does not allocate.
-func (c *conn) analyze(dir Dir, ts int64, p *wire.Packet) (an Anomalies) {
-	fwd, rev := &c.d[dir], &c.d[1-dir]
+func (c *conn) analyze(sg *segment) (an Anomalies) {
+	fwd, rev, p, ts := sg.snd, sg.rcv, sg.p, sg.ts
 	seq, ack := p.Seq, p.Ack
 	seglen := uint32(p.PayloadLen)
 	flags := p.Flags
@@ -42,7 +45,7 @@ func (c *conn) analyze(dir Dir, ts int64, p *wire.Packet) (an Anomalies) {
 	if window == 0 && !control {
 		an = an.With(ZeroWindow)
 	}
-	if fwd.nextSeq != 0 && Seq(seq).GreaterThan(Seq(fwd.nextSeq)) && flags&wire.RST == 0 {
+	if fwd.nextSeq != 0 && seqnum.Value(seq).GreaterThan(seqnum.Value(fwd.nextSeq)) && flags&wire.RST == 0 {
 		an = an.With(PrevSegmentNotCaptured)
 	}
 	if seglen <= 1 && seq == fwd.nextSeq-1 && !control {
@@ -84,12 +87,12 @@ finishedFwd:
 	if ack != fwd.lastAck {
 		fwd.dupAcks = 0
 	}
-	if rev.maxSeqToBeAcked != 0 && Seq(ack).GreaterThan(Seq(rev.maxSeqToBeAcked)) && flags&wire.ACK != 0 {
+	if rev.maxSeqToBeAcked != 0 && seqnum.Value(ack).GreaterThan(seqnum.Value(rev.maxSeqToBeAcked)) && flags&wire.ACK != 0 {
 		// A mark behind the highest sequence number seen catches up and
 		// the ACK is flagged; a mark already there is flagged only by
 		// the first such ACK until the peer's own ACK moves (dupAcks -1),
 		// so a run of ACKs past the same unseen segment counts once.
-		if Seq(rev.maxSeqToBeAcked).LessThan(Seq(rev.nextSeq)) {
+		if seqnum.Value(rev.maxSeqToBeAcked).LessThan(seqnum.Value(rev.nextSeq)) {
 			rev.maxSeqToBeAcked = rev.nextSeq
 			an = an.With(ACKedUnseenSegment)
 		} else {
@@ -101,14 +104,14 @@ finishedFwd:
 	}
 
 	if seglen > 0 || flags&(wire.SYN|wire.FIN) != 0 {
-		notAdvanced := fwd.nextSeq != 0 && Seq(seq).LessThan(Seq(fwd.nextSeq))
+		notAdvanced := fwd.nextSeq != 0 && seqnum.Value(seq).LessThan(seqnum.Value(fwd.nextSeq))
 		synFin := uint32(0)
 		if flags&(wire.SYN|wire.FIN) != 0 {
 			synFin = 1
 		}
 		switch {
 		case an.Has(KeepAlive):
-		case seglen > 0 && rev.lastAck != 0 && Seq(seq+seglen).LessThanEq(Seq(rev.lastAck)):
+		case seglen > 0 && rev.lastAck != 0 && seqnum.Value(seq+seglen).LessThanEq(seqnum.Value(rev.lastAck)):
 			an = an.With(SpuriousRetransmission)
 		default:
 			if seglen > 1 && fwd.nextSeq-1 == seq {
@@ -135,7 +138,7 @@ finishedFwd:
 			next++
 		}
 		zwp := an.Has(ZeroWindowProbe)
-		if (Seq(next).GreaterThan(Seq(fwd.nextSeq)) || fwd.nextSeq == 0) && !zwp {
+		if (seqnum.Value(next).GreaterThan(seqnum.Value(fwd.nextSeq)) || fwd.nextSeq == 0) && !zwp {
 			fwd.nextSeq = next
 			fwd.nextSeqTime = ts
 		}

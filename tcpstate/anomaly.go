@@ -51,19 +51,6 @@ func (a Anomaly) String() string {
 	return fmt.Sprintf("Anomaly(%d)", uint8(a))
 }
 
-// MarshalText implements encoding.TextMarshaler.
-func (a Anomaly) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
-
-// ParseAnomaly returns the anomaly with that name.
-func ParseAnomaly(name string) (Anomaly, bool) {
-	for i, n := range anomalyNames {
-		if n == name {
-			return Anomaly(i), true
-		}
-	}
-	return 0, false
-}
-
 // Anomalies is a set of anomalies.
 type Anomalies uint32
 
@@ -127,13 +114,4 @@ func (c *AnomalyCounts) List() []AnomalyCount {
 		}
 	}
 	return out
-}
-
-// Total is the number of anomalies counted.
-func (c *AnomalyCounts) Total() int {
-	n := 0
-	for a := range c {
-		n += c[a].Count
-	}
-	return n
 }

@@ -24,9 +24,6 @@ func (d Dir) String() string {
 	return "c2s"
 }
 
-// MarshalText implements encoding.TextMarshaler.
-func (d Dir) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
 // Side names an endpoint, or both or neither.
 type Side uint8
 
@@ -80,9 +77,6 @@ var roleNames = [...]string{"syn", "syn-ack", "port"}
 
 func (r Role) String() string { return roleNames[r] }
 
-// MarshalText implements encoding.TextMarshaler.
-func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
 // Phase is the part of the connection's life a segment belongs to.
 type Phase uint8
 
@@ -96,9 +90,6 @@ const (
 var phaseNames = [...]string{"handshake", "data", "teardown"}
 
 func (p Phase) String() string { return phaseNames[p] }
-
-// MarshalText implements encoding.TextMarshaler.
-func (p Phase) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // End says why a connection was handed out.
 type End uint8
@@ -115,9 +106,6 @@ const (
 var endNames = [...]string{"closed", "reused", "idle", "evicted", "capture-end"}
 
 func (e End) String() string { return endNames[e] }
-
-// MarshalText implements encoding.TextMarshaler.
-func (e End) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
 // Transition is one state change of one endpoint, caused by a segment.
 type Transition struct {
@@ -239,9 +227,6 @@ var patternNames = [...]string{"none", "incomplete", "four-segment", "three-segm
 	"simultaneous-close", "half-close", "abort-rst", "refused"}
 
 func (p Pattern) String() string { return patternNames[p] }
-
-// MarshalText implements encoding.TextMarshaler.
-func (p Pattern) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // FIN is one endpoint's FIN and its acknowledgment.
 type FIN struct {

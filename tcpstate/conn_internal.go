@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -252,6 +253,20 @@ func (c *conn) addArg(seg *Segment, k string, v int64) {
 	}
 }
 
+// segment is one segment as the handlers (analyze, machine and the
+// machine's parts) see it, worked out once, as gVisor's tcp.segment: the
+// packet, where and when it was captured, who sends and receives it, their
+// endpoints and directions' state, and the record they fill in.
+type segment struct {
+	p        *wire.Packet
+	index    int       // frame index (tcpdump -# numbering)
+	ts       int64     // capture time, Unix ns
+	s, r     Side      // sender and receiver
+	ep, rp   *Endpoint // the sender's and the receiver's endpoint
+	snd, rcv *dirState // the direction the sender sends in, and the other
+	rec      *Segment  // what is recorded of the segment (kept if c.keep)
+}
+
 // segment tracks one segment of c.
 func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	dir := C2S
@@ -260,7 +275,7 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	}
 	s := sender(dir)
 	r := other(s)
-	ep, rp := c.Endpoint(s), c.Endpoint(r)
+	ep := c.Endpoint(s)
 	snd, rcv := &c.d[dir], &c.d[1-dir]
 	f := p.Flags
 	c.Pkts++
@@ -282,8 +297,9 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	seg.Index, seg.Time, seg.Dir, seg.Flags = index, ts, dir, f
 	seg.Seq, seg.Ack, seg.Len, seg.Window = p.Seq, p.Ack, p.PayloadLen, p.Window
 
-	an := c.analyze(dir, ts, p)
-	an |= c.machine(&seg, s, r, ep, rp, snd, rcv, index, ts, p)
+	sg := segment{p: p, index: index, ts: ts, s: s, r: r, ep: ep, rp: c.Endpoint(r), snd: snd, rcv: rcv, rec: &seg}
+	an := c.analyze(&sg)
+	an |= c.machine(&sg)
 
 	// Bytes from sequence numbers.
 	if p.PayloadLen > 0 {
@@ -295,20 +311,20 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 		if !snd.dataSet {
 			snd.dataSet = true
 			snd.dataStart, snd.dataEnd = start, start
-			if ep.HasISN && Seq(ep.ISN+1).LessThanEq(Seq(start)) && Seq(start).Size(Seq(ep.ISN+1)) < 1<<30 {
+			if ep.HasISN && seqnum.Value(ep.ISN+1).LessThanEq(seqnum.Value(start)) && seqnum.Value(ep.ISN+1).Size(seqnum.Value(start)) < 1<<30 {
 				snd.dataStart, snd.dataEnd = ep.ISN+1, ep.ISN+1
 			}
 		}
-		if Seq(end).GreaterThan(Seq(snd.dataEnd)) {
+		if seqnum.Value(end).GreaterThan(seqnum.Value(snd.dataEnd)) {
 			if rcv.finSent && !snd.finSent {
-				c.Teardown.HalfCloseBytes += uint64(Seq(end).Size(Seq(max32(snd.dataEnd, start))))
+				c.Teardown.HalfCloseBytes += uint64(seqnum.Max(seqnum.Value(snd.dataEnd), seqnum.Value(start)).Size(seqnum.Value(end)))
 			}
 			snd.dataEnd = end
 		}
-		ep.Bytes = uint64(Seq(snd.dataEnd).Size(Seq(snd.dataStart)))
+		ep.Bytes = uint64(seqnum.Value(snd.dataStart).Size(seqnum.Value(snd.dataEnd)))
 	}
 	if f&wire.ACK != 0 {
-		if !snd.acked || Seq(p.Ack).GreaterThan(Seq(snd.highAck)) {
+		if !snd.acked || seqnum.Value(p.Ack).GreaterThan(seqnum.Value(snd.highAck)) {
 			snd.highAck = p.Ack
 		}
 		snd.acked = true
@@ -351,13 +367,6 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	}
 	seg.Client, seg.Server = c.Client.State, c.Server.State
 	c.Segments = append(c.Segments, seg)
-}
-
-func max32(a, b uint32) uint32 {
-	if Seq(a).GreaterThan(Seq(b)) {
-		return a
-	}
-	return b
 }
 
 // noteFor names a segment that the state machine left unnamed.

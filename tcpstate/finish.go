@@ -1,5 +1,7 @@
 package tcpstate
 
+import "synfin/seqnum"
+
 // finish settles what can only be said once a connection is over: the
 // teardown pattern, what the capture missed, who holds TIME-WAIT.
 func (c *conn) finish(why End, now int64) {
@@ -72,7 +74,7 @@ func (c *conn) finish(why End, now int64) {
 // as finish settles them.
 func (c *conn) sent(d Dir) uint64 {
 	if ds := &c.d[d]; ds.dataSet {
-		return uint64(Seq(ds.dataEnd).Size(Seq(ds.dataStart)))
+		return uint64(seqnum.Value(ds.dataStart).Size(seqnum.Value(ds.dataEnd)))
 	}
 	return c.Endpoint(sender(d)).Bytes
 }

@@ -3,6 +3,7 @@ package tcpstate
 import (
 	"time"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -10,18 +11,19 @@ import (
 // 3.10): the sender changes state when it sends, the receiver when it
 // receives, which at the capture point is when the segment is seen. It
 // fills in the segment's note and returns synfin's own anomalies.
-func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
-	f := p.Flags
-	h := &c.Handshake
-
+func (c *conn) machine(sg *segment) (an Anomalies) {
+	f := sg.p.Flags
 	switch {
 	case f&(wire.SYN|wire.ACK|wire.RST) == wire.SYN:
-		return c.syn(seg, s, ep, snd, index, ts, p)
+		return c.syn(sg)
 	case f&(wire.SYN|wire.RST) == wire.SYN:
-		return c.synAck(seg, s, ep, rp, snd, index, ts, p)
+		return c.synAck(sg)
 	case f&wire.RST != 0:
-		return c.rst(seg, s, r, ep, rp, index, ts, p)
+		return c.rst(sg)
 	}
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd, rcv := sg.s, sg.r, sg.ep, sg.rp, sg.snd, sg.rcv
+	h := &c.Handshake
 
 	// A client sending an ACK has had its SYN-ACK, captured or not.
 	if s == SideClient && ep.State == SynSent {
@@ -32,7 +34,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 	// An end that acknowledges the peer's FIN has received it, though the
 	// tracker took that back (a retransmitted FIN read as a lost ACK can
 	// have crossed the segment that carried the ACK and the FIN).
-	if f&wire.ACK != 0 && rcv.finSent && !rcv.finRcvd && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)) {
+	if f&wire.ACK != 0 && rcv.finSent && !rcv.finRcvd && seqnum.Value(p.Ack).GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 		if pf := c.fin(r); snd.lostAcks > 0 && snd.lostAck == pf.Seg {
 			c.ackNotLost(s, snd, rcv)
 		} else {
@@ -42,7 +44,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 
 	// ACK processing at the receiver.
 	if f&wire.ACK != 0 {
-		ack := Seq(p.Ack)
+		ack := seqnum.Value(p.Ack)
 		switch rp.State {
 		case SynReceived:
 			if !rp.HasISN || p.Ack == rp.ISN+1 {
@@ -71,7 +73,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 				an = an.With(BadHandshakeACK)
 			}
 		case FinWait1, Closing, LastAck:
-			if rcv.finSent && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+			if rcv.finSent && ack.GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 				next := FinWait2
 				if rp.State == Closing {
 					next = TimeWait
@@ -83,7 +85,7 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 		}
 		if rcv.finSent {
 			fi := c.fin(r)
-			if !fi.Ack.Seen() && ack.GreaterThanEq(Seq(rcv.finSeq+1)) {
+			if !fi.Ack.Seen() && ack.GreaterThanEq(seqnum.Value(rcv.finSeq+1)) {
 				fi.Ack = SegRef{index, ts}
 				fi.AckOK = p.Ack == rcv.finSeq+1
 				fi.Piggybacked = f&wire.FIN != 0 && !snd.finSent
@@ -103,13 +105,14 @@ func (c *conn) machine(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirS
 	}
 
 	if f&wire.FIN != 0 {
-		an |= c.finSeg(seg, s, r, ep, rp, snd, rcv, index, ts, p)
+		an |= c.finSeg(sg)
 	}
 	return an
 }
 
 // syn handles a SYN without ACK.
-func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) syn(sg *segment) (an Anomalies) {
+	seg, p, index, ts, s, ep, snd := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.ep, sg.snd
 	h := &c.Handshake
 	seg.Note = NoteSYN
 	switch {
@@ -158,9 +161,10 @@ func (c *conn) syn(seg *Segment, s Side, ep *Endpoint, snd *dirState, index int,
 }
 
 // synAck handles a SYN-ACK.
-func (c *conn) synAck(seg *Segment, s Side, ep, rp *Endpoint, snd *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) synAck(sg *segment) (an Anomalies) {
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd := sg.s, sg.r, sg.ep, sg.rp, sg.snd
 	h := &c.Handshake
-	r := other(s)
 	seg.Note = NoteSYNACK
 	if ep.HasISN && p.Seq == ep.ISN && (s == SideClient || h.SYNACK.Seen()) {
 		seg.Note = NoteSYNACKRetransmit
@@ -210,7 +214,8 @@ func (c *conn) synAck(seg *Segment, s Side, ep, rp *Endpoint, snd *dirState, ind
 }
 
 // rst handles a reset.
-func (c *conn) rst(seg *Segment, s, r Side, ep, rp *Endpoint, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) rst(sg *segment) (an Anomalies) {
+	seg, p, index, ts, s, r, ep, rp := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.r, sg.ep, sg.rp
 	h := &c.Handshake
 	td := &c.Teardown
 	seg.Note = NoteRST
@@ -284,7 +289,9 @@ func (c *conn) rejects(p *wire.Packet) bool {
 }
 
 // finSeg handles the FIN bit, after the segment's ACK was processed.
-func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirState, index int, ts int64, p *wire.Packet) (an Anomalies) {
+func (c *conn) finSeg(sg *segment) (an Anomalies) {
+	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
+	s, r, ep, rp, snd, rcv := sg.s, sg.r, sg.ep, sg.rp, sg.snd, sg.rcv
 	td := &c.Teardown
 	finSeq := p.Seq + uint32(p.PayloadLen)
 	fi := c.fin(s)
@@ -329,7 +336,7 @@ func (c *conn) finSeg(seg *Segment, s, r Side, ep, rp *Endpoint, snd, rcv *dirSt
 	} else {
 		pf := c.fin(r)
 		switch {
-		case p.Flags&wire.ACK != 0 && Seq(p.Ack).GreaterThanEq(Seq(rcv.finSeq+1)):
+		case p.Flags&wire.ACK != 0 && seqnum.Value(p.Ack).GreaterThanEq(seqnum.Value(rcv.finSeq+1)):
 			seg.Note = NoteSecondFIN
 			if pf.Piggybacked && pf.Ack.Seg == index {
 				seg.Note = NoteFINPiggyback

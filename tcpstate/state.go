@@ -41,16 +41,6 @@ func (s State) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// ParseState returns the state named by RFC 9293 (or "UNKNOWN").
-func ParseState(name string) (State, bool) {
-	for i, n := range stateNames {
-		if n == name {
-			return State(i), true
-		}
-	}
-	return 0, false
-}
-
 // synchronized reports whether the state is one of RFC 9293's synchronized
 // states (ESTABLISHED and later), or unknown mid-stream.
 func (s State) synchronized() bool { return s >= Established }

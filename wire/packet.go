@@ -496,16 +496,3 @@ func (p *Packet) Payload() []byte {
 	}
 	return p.Data[p.PayloadOff:end]
 }
-
-// SeqLen is the sequence space the segment consumes: payload plus one
-// each for SYN and FIN.
-func (p *Packet) SeqLen() uint32 {
-	n := uint32(p.PayloadLen)
-	if p.Flags&SYN != 0 {
-		n++
-	}
-	if p.Flags&FIN != 0 {
-		n++
-	}
-	return n
-}

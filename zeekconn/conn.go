@@ -3,6 +3,7 @@ package zeekconn
 import (
 	"net/netip"
 
+	"synfin/seqnum"
 	"synfin/wire"
 )
 
@@ -252,8 +253,6 @@ func lower(b byte) byte {
 	return b
 }
 
-func seqDelta(a, b uint32) int32 { return int32(a - b) }
-
 func full64(seq, wraps uint32) uint64 { return uint64(wraps)<<32 + uint64(seq) }
 
 func (e *endpoint) relSeq(seq, wraps uint32) uint64 { return full64(seq, wraps) - uint64(e.startSeq) }
@@ -312,7 +311,7 @@ func (e *endpoint) size(peer *endpoint) uint64 {
 }
 
 func relativeSeq(e *endpoint, cur, last, wraps uint32) (rel uint64, underflow bool) {
-	d := seqDelta(cur, last)
+	d := seqnum.Value(cur).Sub(seqnum.Value(last))
 	if d < 0 {
 		if wraps != 0 && cur > last {
 			wraps--
@@ -323,7 +322,7 @@ func relativeSeq(e *endpoint, cur, last, wraps uint32) (rel uint64, underflow bo
 		}
 	}
 	if wraps == 0 {
-		d = seqDelta(cur, uint32(e.startSeq))
+		d = seqnum.Value(cur).Sub(seqnum.Value(uint32(e.startSeq)))
 		return uint64(int64(d)), d < 0
 	}
 	return e.relSeq(cur, wraps), false
@@ -399,7 +398,7 @@ func (c *Conn) process(t int64, idx int, p *wire.Packet, full bool) {
 				relAck = 0
 			case !rst:
 				relAck = ra
-				if d := seqDelta(ackSeq, peer.ackSeq); !(ackSeq == 0 && d > tooLargeSeq) && d > 0 {
+				if d := seqnum.Value(ackSeq).Sub(seqnum.Value(peer.ackSeq)); !(ackSeq == 0 && d > tooLargeSeq) && d > 0 {
 					peer.updateAckSeq(ackSeq)
 				}
 			default:
@@ -509,7 +508,7 @@ func (c *Conn) updateHistory(e *endpoint, syn, fin, rst, ack bool, relSeq uint64
 }
 
 func (c *Conn) updateLastSeq(e *endpoint, last uint32, syn, fin, rst bool, length int) int32 {
-	d := seqDelta(last, e.lastSeq)
+	d := seqnum.Value(last).Sub(seqnum.Value(e.lastSeq))
 	switch {
 	case (syn || rst) && (d > tooLargeSeq || d < -tooLargeSeq):
 		// Don't trust wild sequence numbers on SYN and RST.
@@ -827,24 +826,6 @@ func (c *Conn) addExpire(at int64) {
 // Orig and Resp return the originator's and responder's address and port.
 func (c *Conn) Orig() netip.AddrPort { return c.addr[c.orig] }
 func (c *Conn) Resp() netip.AddrPort { return c.addr[c.orig^1] }
-
-// FirstIsOrig reports whether the sender of the first packet is the
-// originator (false once Zeek has flipped the roles).
-func (c *Conn) FirstIsOrig() bool { return c.orig == 0 }
-
-// States returns the originator's and responder's endpoint states.
-func (c *Conn) States() (orig, resp EndpointState) {
-	return c.ep[c.orig].state, c.ep[c.orig^1].state
-}
-
-// AppendHistory appends the history string to b.
-func (c *Conn) AppendHistory(b []byte) []byte { return append(b, c.history...) }
-
-// ConnState returns the conn_state Zeek would log now.
-func (c *Conn) ConnState() string {
-	o, r := &c.ep[c.orig], &c.ep[c.orig^1]
-	return ConnState(o.state, r.state, o.size(r), r.size(o), string(c.history))
-}
 
 // Record is one conn.log row's TCP fields.
 type Record struct {

@@ -81,7 +81,7 @@ func frame(s seg) []byte {
 	a4, d4 := src.Addr().As4(), dst.Addr().As4()
 	copy(b[12:], a4[:])
 	copy(b[16:], d4[:])
-	binary.BigEndian.PutUint16(b[10:], ^fold(sum(0, b[:20])))
+	binary.BigEndian.PutUint16(b[10:], ^wire.Checksum(b[:20], 0))
 	h := b[20:]
 	binary.BigEndian.PutUint16(h[0:], src.Port())
 	binary.BigEndian.PutUint16(h[2:], dst.Port())
@@ -100,8 +100,7 @@ func frame(s seg) []byte {
 	for i := range s.payload {
 		h[20+i] = byte(i)
 	}
-	ps := sum(0, b[12:20]) + wire.ProtoTCP + uint32(len(h))
-	sumv := ^fold(sum(ps, h))
+	sumv := ^wire.Checksum(h, wire.PseudoHeaderChecksum(wire.ProtoTCP, b[12:16], b[16:20], len(h)))
 	if s.badSum {
 		sumv ^= 0xffff
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/internal/testenv"
+	"synfin/wire"
 )
 
 // floodSource is the client end of the i-th SYN of a flood.
@@ -66,19 +67,15 @@ func writeFlood(t testing.TB, file string, n int, seed uint64) []floodSource {
 		binary.BigEndian.PutUint16(ip[4:], uint16(i))
 		copy(ip[12:16], as4[:])
 		copy(ip[16:20], dst[:])
-		binary.BigEndian.PutUint16(ip[10:], checksum(ip, 0))
+		binary.BigEndian.PutUint16(ip[10:], ^wire.Checksum(ip, 0))
 		clear(tcp)
 		binary.BigEndian.PutUint16(tcp[0:], p)
 		binary.BigEndian.PutUint16(tcp[2:], floodServer.Port())
 		binary.BigEndian.PutUint32(tcp[4:], rng.Uint32())
 		tcp[12], tcp[13] = 5<<4, 0x02 // SYN
 		binary.BigEndian.PutUint16(tcp[14:], 64240)
-		// Pseudo-header: addresses, protocol, TCP length.
-		pseudo := uint32(6 + 20)
-		for j := 12; j < 20; j += 2 {
-			pseudo += uint32(binary.BigEndian.Uint16(ip[j:]))
-		}
-		binary.BigEndian.PutUint16(tcp[16:], checksum(tcp, pseudo))
+		pseudo := wire.PseudoHeaderChecksum(wire.ProtoTCP, ip[12:16], ip[16:20], len(tcp))
+		binary.BigEndian.PutUint16(tcp[16:], ^wire.Checksum(tcp, pseudo))
 		ci := gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * 10 * time.Microsecond), CaptureLength: len(pkt), Length: len(pkt)}
 		if err := w.WritePacket(ci, pkt); err != nil {
 			t.Fatal(err)
@@ -91,17 +88,6 @@ func writeFlood(t testing.TB, file string, n int, seed uint64) []floodSource {
 		t.Fatal(err)
 	}
 	return src
-}
-
-// checksum is the Internet checksum of b, starting from sum.
-func checksum(b []byte, sum uint32) uint16 {
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
 }
 
 // floodSink reads conns --json output as it is written, without keeping

@@ -162,23 +162,6 @@ func (w *Watcher) poll() {
 	}
 }
 
-// Current returns the sockets seen by the latest poll.
-func (w *Watcher) Current() []Socket {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]Socket, 0, len(w.last))
-	for _, s := range w.last {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if c := out[i].Local.Compare(out[j].Local); c != 0 {
-			return c < 0
-		}
-		return out[i].Remote.Compare(out[j].Remote) < 0
-	})
-	return out
-}
-
 // Stop polls once more, stops and returns every observation.
 func (w *Watcher) Stop() ([]Observation, error) {
 	w.once.Do(func() {

@@ -190,9 +190,6 @@ func monoOffset() time.Duration {
 	return time.Duration(wall - ts.Nano())
 }
 
-// Dir returns the instance directory.
-func (r *Recorder) Dir() string { return r.dir }
-
 // read drains trace_pipe until Stop, polling so Stop never waits on a
 // blocked read.
 func (r *Recorder) read() {

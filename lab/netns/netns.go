@@ -275,9 +275,6 @@ type Leftovers struct {
 	Links      []string // interfaces in the caller's namespace
 }
 
-// Empty reports whether nothing is left.
-func (l Leftovers) Empty() bool { return len(l.Namespaces) == 0 && len(l.Links) == 0 }
-
 // List returns every synfin namespace and interface, whether or not its
 // lab is still running.
 func List() (Leftovers, error) {

@@ -1,5 +1,7 @@
 package tcpdump
 
+import "synfin/wire"
+
 // IPv4 and IPv6 headers as print-ip.c and print-ip6.c print them, and the
 // UDP tunnels (print-udp.c, print-vxlan.c, print-geneve.c) that may carry
 // a TCP segment.
@@ -119,7 +121,7 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 			b = append(b, ')')
 		}
 		if c.has(off, hlen) {
-			if s := fold(sum16(0, d[off:off+hlen])); s != 0 {
+			if s := verify(d[off : off+hlen]); s != 0 {
 				field := c.u16(off + 10)
 				b = append(b, ", bad cksum "...)
 				b = appendHexU(b, uint64(field))
@@ -505,12 +507,7 @@ func (pr *Printer) udp(b []byte, c *cursor, ic *ipCtx, off, length int) []byte {
 }
 
 func (pr *Printer) udpSum(b []byte, c *cursor, ic *ipCtx, off, n int, field uint16) []byte {
-	var s uint16
-	if ic.v6 {
-		s = tcpSum6(ic.src, ic.dst, 17, c.d[off:off+n])
-	} else {
-		s = tcpSum4(ic.src, ic.dst, 17, c.d[off:off+n])
-	}
+	s := verifySegment(ic, wire.ProtoUDP, c.d[off:off+n])
 	if s == 0 {
 		return append(b, "[udp sum ok] "...)
 	}

@@ -46,9 +46,6 @@ func New(o Options) *Printer {
 	return p
 }
 
-// Conversations returns how many conversations the sequence table holds.
-func (pr *Printer) Conversations() int { return pr.seq.len() }
-
 // Append appends what tcpdump prints for frame f, which p holds decoded
 // (p.Decode returned nil), ending with a newline.
 func (pr *Printer) Append(b []byte, f *wire.Frame, p *wire.Packet) []byte {

@@ -151,12 +151,7 @@ func (pr *Printer) tcp(b []byte, c *cursor, ic *ipCtx, off, length int) []byte {
 		return pr.tooLong(b, hlen, length)
 	}
 	if pr.o.Verbose > 0 && !ic.frag && c.has(off, length) {
-		var s uint16
-		if ic.v6 {
-			s = tcpSum6(ic.src, ic.dst, 6, d[off:off+length])
-		} else {
-			s = tcpSum4(ic.src, ic.dst, 6, d[off:off+length])
-		}
+		s := verifySegment(ic, wire.ProtoTCP, d[off:off+length])
 		field := c.u16(off + 16)
 		b = append(b, ", cksum 0x"...)
 		b = appendHex4(b, field)
