@@ -35,9 +35,6 @@ const (
 	Listener Role = "listener"
 )
 
-// Text is a sentence in English and Chinese.
-type Text struct{ En, Zh string }
-
 // ClientRun is one client connection of a scenario.
 type ClientRun struct {
 	// Pause before connecting, after the previous client finished.

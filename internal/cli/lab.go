@@ -13,17 +13,14 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
+	"synfin/capture"
 	"synfin/internal/outfile"
 	"synfin/lab"
 	"synfin/lab/userstack"
-	"synfin/render/explain"
+	"synfin/lab/verdict"
 	"synfin/render/html"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
@@ -155,12 +152,12 @@ func runLab(env *Env, args []string) error {
 	defer outs.close()
 
 	if !o.asJSON {
-		fmt.Fprintf(env.Stdout, "%s %s\n%s\n", heading(o.lang, "scenario"), sc.Name, text(o.lang, sc.Summary))
-		stack := heading(o.lang, "stack-kernel")
+		fmt.Fprintf(env.Stdout, "%s %s\n%s\n", lab.HeadScenario.In(o.lang), sc.Name, sc.Summary.In(o.lang))
+		stack := lab.HeadStackKernel
 		if o.userstack {
-			stack = heading(o.lang, "stack-netstack")
+			stack = lab.HeadStackNetstack
 		}
-		fmt.Fprintf(env.Stdout, "%s\n\n", stack)
+		fmt.Fprintf(env.Stdout, "%s\n\n", stack.In(o.lang))
 	}
 	var run *labRun
 	if o.userstack {
@@ -194,7 +191,7 @@ type labRun struct {
 	log       []string
 	sockets   any
 	conns     []*tcpstate.Conn
-	rep       labReport
+	rep       verdict.Report
 }
 
 func runKernel(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
@@ -212,7 +209,7 @@ func runKernel(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 		return nil, errors.Join(err, terr)
 	}
 	r.conns = conns
-	r.rep = compareKernel(sc, res, conns)
+	r.rep = verdict.Compare(sc, verdict.Kernel(res), conns)
 	return r, err
 }
 
@@ -231,7 +228,7 @@ func runNetstack(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 		return nil, errors.Join(err, terr)
 	}
 	r.conns = conns
-	r.rep = compareNetstack(sc, res, conns)
+	r.rep = verdict.Compare(sc, verdict.Netstack(res), conns)
 	return r, err
 }
 
@@ -284,7 +281,7 @@ func (o *labOutputs) close() {
 // showLab prints (or writes as JSON) a run and writes its files.
 func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutputs) error {
 	if outs.pcap != nil {
-		if err := writePcap(outs.pcap, run.link, run.frames); err != nil {
+		if err := writePcap(outs.pcap, run); err != nil {
 			return err
 		}
 	}
@@ -297,20 +294,20 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		return writeLabJSON(env.Stdout, sc, run)
 	}
 	out := bufio.NewWriter(env.Stdout)
-	fmt.Fprintf(out, "%s\n\n", wrapText(text(o.lang, sc.Description), 80))
+	fmt.Fprintf(out, "%s\n\n", verdict.Wrap(sc.Description.In(o.lang), 80))
 	if run.stack == "kernel" {
-		fmt.Fprintf(out, "%s (%s)\n", heading(o.lang, "log"), run.namespace)
+		fmt.Fprintf(out, "%s (%s)\n", lab.HeadLog.In(o.lang), run.namespace)
 	} else {
-		fmt.Fprintf(out, "%s\n", heading(o.lang, "log-netstack"))
+		fmt.Fprintf(out, "%s\n", lab.HeadLogNetstack.In(o.lang))
 	}
 	for _, l := range run.log {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
 	fmt.Fprintln(out)
 	if run.stack == "kernel" {
-		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", heading(o.lang, "segments"), run.server.Port())
+		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.server.Port())
 	} else {
-		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", heading(o.lang, "segments"), heading(o.lang, "netstack-link"))
+		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", lab.HeadSegments.In(o.lang), lab.HeadNetstackLink.In(o.lang))
 	}
 	for _, l := range segmentLines(run.frames) {
 		fmt.Fprintf(out, "  %s", l)
@@ -319,12 +316,12 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	if err := writeLabExplanation(out, run.conns, o.lang); err != nil {
 		return err
 	}
-	printStateTable(out, o.lang, run.rep)
+	run.rep.Write(out, o.lang)
 	if o.write != "" {
-		fmt.Fprintf(out, "\n%s %s\n", heading(o.lang, "written"), o.write)
+		fmt.Fprintf(out, "\n%s %s\n", lab.HeadWritten.In(o.lang), o.write)
 	}
 	if o.html != "" {
-		fmt.Fprintf(out, "%s %s\n", heading(o.lang, "html"), o.html)
+		fmt.Fprintf(out, "%s %s\n", lab.HeadHTML.In(o.lang), o.html)
 	}
 	return out.Flush()
 }
@@ -391,61 +388,13 @@ func labPrivileges() string {
 func listScenarios(env *Env, lang string) error {
 	w := bufio.NewWriter(env.Stdout)
 	for _, sc := range lab.Scenarios() {
-		fmt.Fprintf(w, "%-22s %s", sc.Name, text(lang, sc.Summary))
+		fmt.Fprintf(w, "%-22s %s", sc.Name, sc.Summary.In(lang))
 		if userstack.Unsupported(sc.Name) != "" {
-			fmt.Fprintf(w, " (%s)", heading(lang, "kernel-only"))
+			fmt.Fprintf(w, " (%s)", lab.HeadKernelOnly.In(lang))
 		}
 		fmt.Fprintln(w)
 	}
 	return w.Flush()
-}
-
-func text(lang string, t lab.Text) string {
-	if lang == "zh" && t.Zh != "" {
-		return t.Zh
-	}
-	return t.En
-}
-
-var headings = map[string][2]string{
-	"scenario": {"scenario:", "实验："},
-	"segments": {"segments", "报文段"},
-	"log":      {"server and client, in network namespace", "服务器与客户端，运行于网络命名空间"},
-	"kernel":   {"states inferred from the packets beside the kernel's", "从报文推断的状态与内核报告的状态对照"},
-	"netstack": {"states inferred from the packets beside netstack's (a userspace stack, not the kernel)", "从报文推断的状态与 netstack（用户态协议栈，不是内核）报告的状态对照"},
-	"written":  {"capture written to", "抓包已写入"},
-	"html":     {"HTML report written to", "HTML 报告已写入"},
-
-	"stack-kernel":   {"stack: the Linux kernel, in a private network namespace", "协议栈：Linux 内核，运行于私有网络命名空间"},
-	"stack-netstack": {"stack: gVisor's netstack, a userspace TCP stack in this process; NOT the kernel", "协议栈：gVisor 的 netstack，本进程内的用户态 TCP 协议栈；不是内核"},
-	"log-netstack":   {"server and client, on gVisor's netstack in this process", "服务器与客户端，运行于本进程内的 gVisor netstack"},
-	"netstack-link":  {"segments from netstack's link, raw IP", "报文段取自 netstack 的链路，原始 IP"},
-	"unsampled":      {"not sampled", "未采样到"},
-	"kernel-only":    {"kernel only: not on netstack", "仅限内核：netstack 上无法运行"},
-	"no-transitions": {"no transitions", "没有状态变化"},
-	"no-socket":      {"no socket", "没有套接字"},
-	"no-socket-client": {"the kernel had no socket for this connection: it answered the SYN-ACK with a reset",
-		"内核没有这条连接的套接字：它用 RST 回应了 SYN-ACK"},
-	"no-socket-server": {"the kernel kept only a half-open request, not a socket, until the reset removed it; the listener went on listening",
-		"内核只保留了一个半开请求而不是套接字，直到 RST 将其删除；监听套接字继续监听"},
-	"sampled-note": {"netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
-		"netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"},
-	"agree":    {"agree", "一致"},
-	"differ":   {"DIFFER", "不一致"},
-	"packets":  {"packets", "报文推断"},
-	"tw":       {"TIME-WAIT held by", "TIME-WAIT 的持有方"},
-	"pattern":  {"teardown pattern", "挥手模式"},
-	"expected": {"expected", "预期"},
-	"verdict":  {"verdict", "结论"},
-	"rows":     {"rows agree", "行一致"},
-}
-
-func heading(lang, key string) string {
-	h := headings[key]
-	if lang == "zh" {
-		return h[1]
-	}
-	return h[0]
 }
 
 // segmentLines returns frames as tcpdump -n -S prints them, each line
@@ -484,410 +433,6 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	return conns, err
 }
 
-// stateRow is one endpoint's inferred and reported state sequences.
-type stateRow struct {
-	Conn     int      `json:"conn"`
-	Role     string   `json:"role"`
-	Addr     string   `json:"addr"`
-	Inferred []string `json:"inferred"`
-	Reported []string `json:"reported"`
-	Agree    bool     `json:"agree"`
-	// Unseen names a reported transition no segment can show, which
-	// explains a difference (a connect timeout sends nothing).
-	Unseen string `json:"unseen,omitempty"`
-	// Unsampled lists inferred states missing from a sampling stack's
-	// report, which do not count as a difference.
-	Unsampled []string `json:"unsampled,omitempty"`
-	// NoSocket: the stack had no socket for this end of a handshake the
-	// client rejected, and the packets agree that it never opened.
-	NoSocket bool `json:"no_socket,omitempty"`
-}
-
-// labReport compares what the packets say with what the stack reports.
-type labReport struct {
-	Source           string     `json:"source"` // "kernel" or "netstack"
-	Sampled          bool       `json:"sampled,omitempty"`
-	Rows             []stateRow `json:"endpoints"`
-	TimeWaitInferred []string   `json:"time_wait_inferred"`
-	TimeWaitReported []string   `json:"time_wait_reported"`
-	TimeWaitAgree    bool       `json:"time_wait_agree"`
-	Patterns         []string   `json:"teardown"`
-	PatternsExpected []string   `json:"teardown_expected"`
-	PatternsAgree    bool       `json:"teardown_agree"`
-	Agree            bool       `json:"agree"`
-}
-
-// inferredStates is an endpoint's state sequence as the tracker saw it,
-// starting with the state before its first transition.
-func inferredStates(e *tcpstate.Endpoint) []string {
-	if len(e.Transitions) == 0 {
-		return nil
-	}
-	out := []string{e.Transitions[0].From.String()}
-	for _, t := range e.Transitions {
-		out = append(out, t.To.String())
-	}
-	return out
-}
-
-// connFor finds the tracked connection of the lab's n-th client: the n-th
-// connection whose client address is that client's.
-func connFor(conns []*tcpstate.Conn, clients []netip.AddrPort, n int) *tcpstate.Conn {
-	if n < 1 || n > len(clients) {
-		return nil
-	}
-	want := clients[n-1]
-	seen := 0
-	for i := 0; i < n-1; i++ {
-		if clients[i] == want {
-			seen++
-		}
-	}
-	for _, c := range conns {
-		if c.Client.AddrPort() == want {
-			if seen == 0 {
-				return c
-			}
-			seen--
-		}
-	}
-	return nil
-}
-
-// stackView is what a stack reports about a run's endpoints.
-type stackView struct {
-	source  string
-	clients []netip.AddrPort
-	// states returns an endpoint's reported RFC 9293 states and its
-	// address, or nil if the stack had no such endpoint.
-	states   func(conn int, role lab.Role) ([]string, string)
-	timeWait []string // "n/role"
-	// sampled: the states were sampled, so a brief one may be missing
-	// from them (netstack has no hook on state changes).
-	sampled bool
-}
-
-func compareKernel(sc *lab.Scenario, res *lab.Result, conns []*tcpstate.Conn) labReport {
-	v := stackView{source: "kernel", clients: res.Clients}
-	v.states = func(n int, role lab.Role) ([]string, string) {
-		if k := res.Endpoint(n, role); k != nil {
-			return k.RFC(), k.Local.String()
-		}
-		return nil, ""
-	}
-	for _, h := range res.TimeWait {
-		v.timeWait = append(v.timeWait, fmt.Sprintf("%d/%s", h.Conn, h.Role))
-	}
-	return compareStack(sc, v, conns)
-}
-
-func compareNetstack(sc *lab.Scenario, res *userstack.Result, conns []*tcpstate.Conn) labReport {
-	v := stackView{source: userstack.Source, clients: res.Clients, sampled: true}
-	v.states = func(n int, role lab.Role) ([]string, string) {
-		if e := res.Endpoint(n, userstack.Role(role)); e != nil {
-			return e.StateNames(), e.Local.String()
-		}
-		return nil, ""
-	}
-	for _, e := range res.Endpoints {
-		if e.Conn > 0 && e.Final() == "TIME-WAIT" {
-			v.timeWait = append(v.timeWait, fmt.Sprintf("%d/%s", e.Conn, e.Role))
-		}
-	}
-	return compareStack(sc, v, conns)
-}
-
-// compareStack sets the states inferred from the packets beside the
-// stack's, endpoint by endpoint, and compares TIME-WAIT holders and
-// teardown patterns.
-func compareStack(sc *lab.Scenario, v stackView, conns []*tcpstate.Conn) labReport {
-	rep := labReport{Source: v.source, Sampled: v.sampled, Agree: true}
-	for n := 1; n <= len(v.clients); n++ {
-		c := connFor(conns, v.clients, n)
-		for _, role := range []lab.Role{lab.Client, lab.Server} {
-			row := stateRow{Conn: n, Role: string(role)}
-			if c != nil {
-				e := &c.Client
-				if role == lab.Server {
-					e = &c.Server
-				}
-				row.Addr = e.AddrPort().String()
-				row.Inferred = inferredStates(e)
-			}
-			var addr string
-			row.Reported, addr = v.states(n, role)
-			if row.Addr == "" {
-				row.Addr = addr
-			}
-			row.Agree = slices.Equal(row.Inferred, row.Reported)
-			if !row.Agree && v.sampled {
-				row.Agree, row.Unsampled = sampledAgree(row.Inferred, row.Reported)
-			}
-			if !row.Agree && c != nil && connectTimedOut(c, role, row) {
-				row.Agree, row.Unseen = true, "connect timeout: SYN-SENT -> CLOSED sends no segment"
-			}
-			if !row.Agree && c != nil && rejectedWithoutSocket(c, role, row) {
-				row.Agree, row.NoSocket = true, true
-				row.Unseen = heading("en", "no-socket-"+string(role))
-			}
-			rep.Agree = rep.Agree && row.Agree
-			rep.Rows = append(rep.Rows, row)
-		}
-		if c != nil {
-			rep.Patterns = append(rep.Patterns, c.Teardown.Pattern.String())
-			// A TIME-WAIT whose tuple a new connection took over is gone:
-			// only holders still waiting at the end are compared.
-			if tw := c.Teardown.TimeWait; c.End != tcpstate.EndReused && (tw.Side == tcpstate.SideClient || tw.Side == tcpstate.SideServer || tw.Side == tcpstate.SideBoth) {
-				rep.TimeWaitInferred = append(rep.TimeWaitInferred, fmt.Sprintf("%d/%s", n, tw.Side))
-			}
-		} else {
-			rep.Patterns = append(rep.Patterns, "not captured")
-		}
-	}
-	rep.TimeWaitReported = append(rep.TimeWaitReported, v.timeWait...)
-	rep.TimeWaitInferred = expandBoth(rep.TimeWaitInferred)
-	slices.Sort(rep.TimeWaitInferred)
-	slices.Sort(rep.TimeWaitReported)
-	rep.TimeWaitAgree = slices.Equal(rep.TimeWaitInferred, rep.TimeWaitReported)
-	for _, p := range sc.Expect.Teardown {
-		rep.PatternsExpected = append(rep.PatternsExpected, string(p))
-	}
-	rep.PatternsAgree = len(rep.PatternsExpected) == 0 || slices.Equal(rep.Patterns, rep.PatternsExpected)
-	rep.Agree = rep.Agree && rep.TimeWaitAgree && rep.PatternsAgree
-	return rep
-}
-
-// sampledAgree compares inferred states with sampled ones: the samples
-// must be the inferred states in order with some perhaps missing (a state
-// shorter than the sampling interval, or a passive open's LISTEN, which
-// is the listener's and never the new endpoint's), and end in the same
-// state. It returns the inferred states the samples miss.
-func sampledAgree(inferred, sampled []string) (bool, []string) {
-	pairs := alignStates(inferred, sampled)
-	var missing []string
-	for _, p := range pairs {
-		switch {
-		case p[1] == "":
-			missing = append(missing, p[0])
-		case p[0] == "":
-			return false, nil
-		}
-	}
-	if len(inferred) == 0 || len(sampled) == 0 || inferred[len(inferred)-1] != sampled[len(sampled)-1] {
-		return false, nil
-	}
-	return true, missing
-}
-
-// alignStates pairs two state sequences along their longest common
-// subsequence; "" marks a state the other side lacks. Sequences are a
-// dozen states at most, so the quadratic table is nothing.
-func alignStates(a, b []string) [][2]string {
-	l := make([][]int, len(a)+1)
-	for i := range l {
-		l[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				l[i][j] = l[i+1][j+1] + 1
-			} else {
-				l[i][j] = max(l[i+1][j], l[i][j+1])
-			}
-		}
-	}
-	var out [][2]string
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			out = append(out, [2]string{a[i], b[j]})
-			i, j = i+1, j+1
-		case j == len(b) || (i < len(a) && l[i+1][j] >= l[i][j+1]):
-			out = append(out, [2]string{a[i], ""})
-			i++
-		default:
-			out = append(out, [2]string{"", b[j]})
-			j++
-		}
-	}
-	return out
-}
-
-// connectTimedOut reports whether a row differs only by a client's
-// SYN-SENT -> CLOSED after SYNs that nothing answered: the stack gives up
-// on a timer and no segment shows it.
-func connectTimedOut(c *tcpstate.Conn, role lab.Role, r stateRow) bool {
-	return role == lab.Client && !c.Handshake.SYNACK.Seen() &&
-		slices.Equal(r.Inferred, []string{"CLOSED", "SYN-SENT"}) &&
-		slices.Equal(r.Reported, []string{"CLOSED", "SYN-SENT", "CLOSED"})
-}
-
-// rejectedWithoutSocket says whether a row whose stack reports no socket
-// is a handshake the client rejected (an old duplicate SYN): no socket
-// held it at the client, and the server kept only a request until the
-// reset. The packets must agree that neither end ever synchronized, and
-// that the client ended CLOSED and the server back in LISTEN.
-func rejectedWithoutSocket(c *tcpstate.Conn, role lab.Role, r stateRow) bool {
-	if !c.Handshake.Rejected || len(r.Reported) != 0 || len(r.Inferred) == 0 {
-		return false
-	}
-	for _, s := range r.Inferred {
-		switch s {
-		case "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED":
-		default:
-			return false
-		}
-	}
-	want := "CLOSED"
-	if role == lab.Server {
-		want = "LISTEN"
-	}
-	return r.Inferred[len(r.Inferred)-1] == want
-}
-
-// expandBoth turns "n/both" into one entry per side.
-func expandBoth(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if n, ok := strings.CutSuffix(v, "/both"); ok {
-			out = append(out, n+"/client", n+"/server")
-			continue
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// printStateTable prints the inferred states beside the stack's, row by
-// row. A sampling stack's rows are aligned on the states both have, and
-// a state missing from its samples is marked as such, not as a
-// difference.
-func printStateTable(w io.Writer, lang string, rep labReport) {
-	fmt.Fprintf(w, "%s\n", heading(lang, rep.Source))
-	mark := func(ok bool) string {
-		if ok {
-			return "✓ " + heading(lang, "agree")
-		}
-		return "✗ " + heading(lang, "differ")
-	}
-	agreeRows, total, unsampled := 0, 0, 0
-	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
-		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(heading(lang, "packets"), 22), rep.Source)
-		if r.NoSocket {
-			for i, s := range r.Inferred {
-				b := ""
-				if i == 0 {
-					b = "(" + heading(lang, "no-socket") + ")"
-				}
-				fmt.Fprintf(w, "    %-4d %-22s %s ·\n", i+1, s, pad(b, 22))
-			}
-			fmt.Fprintf(w, "    %-4s %s\n", "", strings.ReplaceAll(wrapText(heading(lang, "no-socket-"+r.Role), 70), "\n", "\n         "))
-			continue
-		}
-		var pairs [][2]string
-		if rep.Sampled {
-			pairs = alignStates(r.Inferred, r.Reported)
-		} else {
-			for i := range max(len(r.Inferred), len(r.Reported)) {
-				pairs = append(pairs, [2]string{at(r.Inferred, i), at(r.Reported, i)})
-			}
-		}
-		for i, p := range pairs {
-			a, b := orDash([]string{p[0]}), p[1]
-			m := mark(p[0] == p[1])
-			switch {
-			case p[0] == p[1]:
-				agreeRows++
-			case rep.Sampled && b == "" && slices.Contains(r.Unsampled, p[0]):
-				b, m = "("+heading(lang, "unsampled")+")", "·"
-				unsampled++
-				total--
-			case b == "":
-				b = "-"
-			}
-			total++
-			fmt.Fprintf(w, "    %-4d %-22s %s %s\n", i+1, a, pad(b, 22), m)
-		}
-		if r.Unseen != "" {
-			fmt.Fprintf(w, "    %-4s %s\n", "", r.Unseen)
-		}
-		if len(pairs) == 0 {
-			fmt.Fprintf(w, "    %-4s %s %s %s\n", "", pad("("+heading(lang, "no-transitions")+")", 22), pad("("+heading(lang, "no-socket")+")", 22), mark(true))
-		}
-	}
-	fmt.Fprintf(w, "\n  %s: %s %s, %s %s  %s\n", heading(lang, "tw"),
-		heading(lang, "packets"), orDash(rep.TimeWaitInferred), rep.Source, orDash(rep.TimeWaitReported), mark(rep.TimeWaitAgree))
-	fmt.Fprintf(w, "  %s: %s, %s %s  %s\n", heading(lang, "pattern"),
-		strings.Join(rep.Patterns, ", "), heading(lang, "expected"), orDash(rep.PatternsExpected), mark(rep.PatternsAgree))
-	fmt.Fprintf(w, "  %s: %d/%d %s", heading(lang, "verdict"), agreeRows, total, heading(lang, "rows"))
-	if unsampled > 0 {
-		fmt.Fprintf(w, ", %d %s", unsampled, heading(lang, "unsampled"))
-	}
-	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
-	if rep.Sampled {
-		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(wrapText(heading(lang, "sampled-note"), 76), "\n", "\n  "))
-	}
-}
-
-// pad pads s with spaces to n terminal columns; CJK characters take two.
-func pad(s string, n int) string {
-	if w := explain.Width(s); w < n {
-		return s + strings.Repeat(" ", n-w)
-	}
-	return s
-}
-
-// wrapText breaks text into lines of at most width columns, at spaces or
-// between wide (Chinese) characters.
-func wrapText(text string, width int) string {
-	var b strings.Builder
-	col, lastBreak := 0, -1 // lastBreak: byte offset in line
-	line := []rune{}
-	flush := func(upto int) {
-		b.WriteString(strings.TrimRight(string(line[:upto]), " "))
-		b.WriteByte('\n')
-		line = append([]rune{}, line[upto:]...)
-		for len(line) > 0 && line[0] == ' ' {
-			line = line[1:]
-		}
-		col = explain.Width(string(line))
-		lastBreak = -1
-	}
-	for _, r := range text {
-		rw := explain.RuneWidth(r)
-		if col+rw > width && len(line) > 0 {
-			if lastBreak > 0 {
-				flush(lastBreak)
-			} else {
-				flush(len(line))
-			}
-		}
-		if r == ' ' || rw == 2 && !strings.ContainsRune("，。、：；！？）》」』】", r) {
-			lastBreak = len(line)
-		}
-		line = append(line, r)
-		col += rw
-	}
-	b.WriteString(string(line))
-	return b.String()
-}
-
-func at(s []string, i int) string {
-	if i < len(s) {
-		return s[i]
-	}
-	return "-"
-}
-
-func orDash(s []string) string {
-	if len(s) == 0 || len(s) == 1 && s[0] == "" {
-		return "-"
-	}
-	return strings.Join(s, ", ")
-}
-
 func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 	cs := []json.RawMessage{}
 	for _, c := range run.conns {
@@ -909,7 +454,7 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 		Server      string            `json:"server"`
 		Tcpdump     []string          `json:"tcpdump"`
 		Connections []json.RawMessage `json:"connections"`
-		Comparison  labReport         `json:"comparison"`
+		Comparison  verdict.Report    `json:"comparison"`
 		Sockets     any               `json:"sockets,omitempty"`
 		Log         []string          `json:"log"`
 	}{sc.Name, run.stack, stackName, run.namespace, run.server.String(), lines, cs, run.rep, run.sockets, run.log}
@@ -917,26 +462,21 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 	return enc.Encode(v)
 }
 
-// writePcap writes frames to f as a pcap file with nanosecond time stamps.
-func writePcap(f *os.File, link wire.LinkType, frames []wire.Frame) error {
-	bw := bufio.NewWriter(f)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
+// writePcap writes a run's frames to f as a pcap file with nanosecond
+// time stamps, and closes f.
+func writePcap(f *os.File, run *labRun) error {
+	w, err := capture.NewWriter(f, capture.WriterOptions{Link: run.link, Snaplen: capture.DefaultSnaplen, Nanos: true})
+	if err != nil {
 		return err
 	}
-	for _, fr := range frames {
-		ci := gopacket.CaptureInfo{Timestamp: unixNano(fr.Time), CaptureLength: len(fr.Data), Length: max(fr.WireLen, len(fr.Data))}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
+	for i := range run.frames {
+		if err := w.Write(&run.frames[i]); err != nil {
+			w.Close()
 			return err
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return w.Close()
 }
-
-func unixNano(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 // writeLabExplanation explains each connection in lang, with its ladder.
 func writeLabExplanation(w io.Writer, conns []*tcpstate.Conn, lang string) error {
@@ -947,19 +487,19 @@ func writeLabExplanation(w io.Writer, conns []*tcpstate.Conn, lang string) error
 // the segments and the table of states as sections after the
 // connections.
 func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) error {
-	stack := heading(lang, "stack-kernel")
+	stack := lab.HeadStackKernel
 	if run.stack == userstack.Source {
-		stack = heading(lang, "stack-netstack")
+		stack = lab.HeadStackNetstack
 	}
 	var table strings.Builder
-	printStateTable(&table, lang, run.rep)
+	run.rep.Write(&table, lang)
 	title, body, _ := strings.Cut(table.String(), "\n")
 	opt := html.Options{
 		Title: "lab " + sc.Name + " (" + run.stack + ")",
 		Lang:  lang,
 		Sections: []html.Section{
-			{Title: heading(lang, "scenario") + " " + sc.Name, Text: text(lang, sc.Summary) + "\n" + stack + "\n\n" + wrapText(text(lang, sc.Description), 100)},
-			{Title: heading(lang, "segments") + " (tcpdump -n -S)", Text: strings.Join(segmentLines(run.frames), "")},
+			{Title: lab.HeadScenario.In(lang) + " " + sc.Name, Text: sc.Summary.In(lang) + "\n" + stack.In(lang) + "\n\n" + verdict.Wrap(sc.Description.In(lang), 100)},
+			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(segmentLines(run.frames), "")},
 			{Title: title, Text: strings.TrimPrefix(body, "\n")},
 		},
 	}

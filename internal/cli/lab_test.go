@@ -24,7 +24,7 @@ import (
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
 	"synfin/lab/userstack"
-	"synfin/render/explain"
+	"synfin/lab/verdict"
 )
 
 // TestLabAgainstKernel runs every scenario and checks that the states
@@ -48,9 +48,9 @@ func TestLabAgainstKernel(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
 			var got struct {
-				Stack      string    `json:"stack"`
-				Tcpdump    []string  `json:"tcpdump"`
-				Comparison labReport `json:"comparison"`
+				Stack      string         `json:"stack"`
+				Tcpdump    []string       `json:"tcpdump"`
+				Comparison verdict.Report `json:"comparison"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, out.String())
@@ -127,10 +127,10 @@ func TestLabUserstack(t *testing.T) {
 				t.Errorf("stderr %q: want one line saying the stack is not the kernel", errb.String())
 			}
 			var got struct {
-				Stack      string    `json:"stack"`
-				StackName  string    `json:"stack_name"`
-				Tcpdump    []string  `json:"tcpdump"`
-				Comparison labReport `json:"comparison"`
+				Stack      string         `json:"stack"`
+				StackName  string         `json:"stack_name"`
+				Tcpdump    []string       `json:"tcpdump"`
+				Comparison verdict.Report `json:"comparison"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, out.String())
@@ -509,36 +509,6 @@ func TestLabInterrupted(t *testing.T) {
 	for _, l := range lines {
 		if !strings.Contains(out.String(), "\n  "+l+"\n") {
 			t.Errorf("output lacks tcpdump's line %q", l)
-		}
-	}
-}
-
-// TestWrapText checks the wrapping of scenario texts: no line wider than
-// asked (in terminal columns, Chinese characters taking two), nothing
-// lost or reordered, and no line starting with closing punctuation.
-func TestWrapText(t *testing.T) {
-	var texts []string
-	for _, sc := range lab.Scenarios() {
-		texts = append(texts, sc.Description.En, sc.Description.Zh)
-	}
-	texts = append(texts, "short", "a-very-long-word-with-no-spaces-at-all-that-cannot-be-broken-anywhere-at-all")
-	for _, width := range []int{40, 80, 100} {
-		for _, s := range texts {
-			got := wrapText(s, width)
-			for _, l := range strings.Split(got, "\n") {
-				// Only a word with no place to break may be wider.
-				unbreakable := !strings.Contains(l, " ") && explain.Width(l) == len([]rune(l))
-				if explain.Width(l) > width && !unbreakable {
-					t.Errorf("width %d: line of %d columns: %q", width, explain.Width(l), l)
-				}
-				if r := []rune(l); len(r) > 0 && strings.ContainsRune("，。、：；！？）》」』】", r[0]) {
-					t.Errorf("width %d: line starts with closing punctuation: %q", width, l)
-				}
-			}
-			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
-			if squash(got) != squash(s) {
-				t.Errorf("width %d: text changed:\n%s\n%s", width, s, got)
-			}
 		}
 	}
 }
