@@ -415,29 +415,3 @@ func label(eps []kernel.Endpoint, srv netip.AddrPort, noSocket map[int]bool) []E
 	}
 	return out
 }
-
-// Leftovers lists synfin namespaces, interfaces and tracefs instances,
-// including those of labs still running.
-type Leftovers struct {
-	netns.Leftovers
-	Instances []string
-}
-
-// List returns every synfin object present now.
-func List() (Leftovers, error) {
-	l, err := netns.List()
-	if err != nil {
-		return Leftovers{Leftovers: l}, err
-	}
-	inst, err := kernel.Instances()
-	return Leftovers{Leftovers: l, Instances: inst}, err
-}
-
-// Sweep removes what labs whose process is gone left behind (after a
-// SIGKILL, say) and returns what it removed. Labs still running are left
-// alone.
-func Sweep() (Leftovers, error) {
-	l, err := netns.Sweep()
-	inst, ierr := kernel.SweepInstances()
-	return Leftovers{Leftovers: l, Instances: inst}, errors.Join(err, ierr)
-}

@@ -9,16 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"synfin/capture"
 	"synfin/internal/outfile"
 	"synfin/lab"
+	"synfin/lab/kernel"
 	"synfin/lab/userstack"
 	"synfin/lab/verdict"
 	"synfin/render/html"
@@ -123,14 +121,14 @@ func runLab(env *Env, args []string) error {
 		if len(fs.Args()) > 0 && name != "sweep" {
 			return usagef("--sweep takes no scenario")
 		}
-		return sweepLabs(env)
+		return lab.SweepAndReport(env.Stdout)
 	}
 	sc, err := lab.Lookup(name)
 	if err != nil {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "lab: "))
 	}
 	if !o.userstack {
-		if why := labPrivileges(); why != "" {
+		if why := lab.Unprivileged(); why != "" {
 			// Say so before anything else, then show what netstack can.
 			fmt.Fprintf(env.Stderr, "synfin lab: %s; running on gVisor's netstack, a userspace TCP stack, instead (sudo for the kernel's view)\n", why)
 			o.userstack = true
@@ -145,28 +143,21 @@ func runLab(env *Env, args []string) error {
 	}
 	// Open the outputs first, as tcpdump -w does: a path that cannot be
 	// written fails before the experiment, not after it.
-	outs, err := openLabOutputs(o)
+	outs := &labOutputs{}
+	defer outs.close(false)
+	if outs.pcap, err = outs.create(o.write); err == nil {
+		outs.html, err = outs.create(o.html)
+	}
 	if err != nil {
 		return err
 	}
-	defer outs.close()
 
 	if !o.asJSON {
-		fmt.Fprintf(env.Stdout, "%s %s\n%s\n", lab.HeadScenario.In(o.lang), sc.Name, sc.Summary.In(o.lang))
-		stack := lab.HeadStackKernel
-		if o.userstack {
-			stack = lab.HeadStackNetstack
-		}
-		fmt.Fprintf(env.Stdout, "%s\n\n", stack.In(o.lang))
+		fmt.Fprintf(env.Stdout, "%s %s\n%s\n%s\n\n", lab.HeadScenario.In(o.lang), sc.Name, sc.Summary.In(o.lang), lab.HeadStack(o.userstack).In(o.lang))
 	}
-	var run *labRun
-	if o.userstack {
-		run, err = runNetstack(env, sc, o)
-	} else {
-		run, err = runKernel(env, sc, o)
-	}
-	if err != nil && (run == nil || len(run.frames) == 0) {
-		outs.discard()
+	run, err := runOn(env, sc, o)
+	if err != nil && (run == nil || len(run.Frames) == 0) {
+		outs.close(true)
 		return err
 	}
 	if serr := showLab(env, sc, o, run, outs); serr != nil {
@@ -181,99 +172,63 @@ func runLab(env *Env, args []string) error {
 	return nil
 }
 
-// labRun is what a run on either stack gives the output.
+// labRun is a run on either stack with what the output shows of it.
 type labRun struct {
-	stack     string // "kernel" or "netstack"
-	namespace string
-	server    netip.AddrPort
-	link      wire.LinkType
-	frames    []wire.Frame
-	log       []string
-	sockets   any
-	conns     []*tcpstate.Conn
-	rep       verdict.Report
+	*verdict.Run
+	lines []string // the frames as tcpdump -n -S prints them
+	conns []*tcpstate.Conn
+	rep   verdict.Report
 }
 
-func runKernel(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
-	res, err := lab.Run(env.Ctx, sc, lab.Options{Port: uint16(o.port)})
-	if res == nil {
+// runOn runs the scenario on the kernel or on netstack, tracks what it
+// captured and compares the states. A run that fails part way returns
+// what it captured with its error.
+func runOn(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
+	on := verdict.OnKernel
+	if o.userstack {
+		on = verdict.OnNetstack
+	}
+	run, err := on(env.Ctx, sc, uint16(o.port))
+	if run == nil {
 		return nil, err
 	}
-	r := &labRun{stack: "kernel", namespace: res.Namespace, server: res.Server, link: res.Link,
-		frames: res.Frames, log: res.Log}
-	if res.Sockets != nil {
-		r.sockets = res.Sockets
-	}
-	conns, terr := labConns(env, res.Frames)
+	conns, terr := labConns(env, run.Frames)
 	if terr != nil {
 		return nil, errors.Join(err, terr)
 	}
-	r.conns = conns
-	r.rep = verdict.Compare(sc, verdict.Kernel(res), conns)
-	return r, err
+	return &labRun{Run: run, lines: segmentLines(run.Frames), conns: conns, rep: verdict.Compare(sc, run.View, conns)}, err
 }
 
-func runNetstack(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
-	us, err := userstack.FromLab(sc)
-	if err != nil {
-		return nil, err
-	}
-	res, err := userstack.Run(env.Ctx, us, userstack.Options{Port: uint16(o.port)})
-	if res == nil {
-		return nil, err
-	}
-	r := &labRun{stack: userstack.Source, server: res.Server, link: res.Link, frames: res.Frames, log: res.Log}
-	conns, terr := labConns(env, res.Frames)
-	if terr != nil {
-		return nil, errors.Join(err, terr)
-	}
-	r.conns = conns
-	r.rep = verdict.Compare(sc, verdict.Netstack(res), conns)
-	return r, err
-}
-
-// labOutputs are the files a lab writes, opened before it runs.
+// labOutputs are the files a lab writes (-w, --html).
 type labOutputs struct {
 	pcap, html *os.File
 	created    []string // paths that did not exist before
 }
 
-func openLabOutputs(o labOpts) (*labOutputs, error) {
-	var outs labOutputs
-	for _, f := range []struct {
-		path string
-		dst  **os.File
-	}{{o.write, &outs.pcap}, {o.html, &outs.html}} {
-		if f.path == "" {
-			continue
-		}
-		_, statErr := os.Lstat(f.path)
-		fh, err := outfile.Create(f.path)
-		if err != nil {
-			outs.close()
-			return nil, err
-		}
-		*f.dst = fh
-		if errors.Is(statErr, os.ErrNotExist) {
-			outs.created = append(outs.created, f.path)
-		}
+// create creates path, or nothing for "".
+func (o *labOutputs) create(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
 	}
-	return &outs, nil
+	_, statErr := os.Lstat(path)
+	f, err := outfile.Create(path)
+	if err == nil && errors.Is(statErr, os.ErrNotExist) {
+		o.created = append(o.created, path)
+	}
+	return f, err
 }
 
-// discard closes the outputs and removes those the lab created, when a
-// run ends with nothing to put in them.
-func (o *labOutputs) discard() {
-	o.close()
-	for _, p := range o.created {
-		os.Remove(p)
-	}
-}
-
-func (o *labOutputs) close() {
+// close closes the outputs; with discard, when a run ends with nothing
+// to put in them, it also removes those the lab created.
+func (o *labOutputs) close(discard bool) {
 	for _, f := range []*os.File{o.pcap, o.html} {
 		if f != nil {
 			f.Close()
+		}
+	}
+	for _, p := range o.created {
+		if discard {
+			os.Remove(p)
 		}
 	}
 }
@@ -295,25 +250,26 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	}
 	out := bufio.NewWriter(env.Stdout)
 	fmt.Fprintf(out, "%s\n\n", verdict.Wrap(sc.Description.In(o.lang), 80))
-	if run.stack == "kernel" {
-		fmt.Fprintf(out, "%s (%s)\n", lab.HeadLog.In(o.lang), run.namespace)
+	if run.Stack == "kernel" {
+		fmt.Fprintf(out, "%s (%s)\n", lab.HeadLog.In(o.lang), run.Namespace)
 	} else {
 		fmt.Fprintf(out, "%s\n", lab.HeadLogNetstack.In(o.lang))
 	}
-	for _, l := range run.log {
+	for _, l := range run.Log {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
 	fmt.Fprintln(out)
-	if run.stack == "kernel" {
-		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.server.Port())
+	if run.Stack == "kernel" {
+		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.Server.Port())
 	} else {
 		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", lab.HeadSegments.In(o.lang), lab.HeadNetstackLink.In(o.lang))
 	}
-	for _, l := range segmentLines(run.frames) {
+	for _, l := range run.lines {
 		fmt.Fprintf(out, "  %s", l)
 	}
 	fmt.Fprintln(out)
-	if err := writeLabExplanation(out, run.conns, o.lang); err != nil {
+	// Each connection explained, with its ladder.
+	if err := ExplainText(out, run.conns, o.lang, 0); err != nil {
 		return err
 	}
 	run.rep.Write(out, o.lang)
@@ -324,65 +280,6 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		fmt.Fprintf(out, "%s %s\n", lab.HeadHTML.In(o.lang), o.html)
 	}
 	return out.Flush()
-}
-
-// sweepLabs removes what dead labs left and says what it removed and what
-// belongs to labs still running.
-func sweepLabs(env *Env) error {
-	if why := labPrivileges(); why != "" {
-		return fmt.Errorf("cannot sweep: %s", why)
-	}
-	removed, err := lab.Sweep()
-	w := bufio.NewWriter(env.Stdout)
-	n := 0
-	for _, l := range []struct {
-		what  string
-		names []string
-	}{{"namespace", removed.Namespaces}, {"interface", removed.Links}, {"tracefs instance", removed.Instances}} {
-		for _, name := range l.names {
-			fmt.Fprintf(w, "removed %s %s\n", l.what, name)
-			n++
-		}
-	}
-	if n == 0 {
-		fmt.Fprintln(w, "nothing left behind by labs that died")
-	}
-	if live, lerr := lab.List(); lerr == nil {
-		for _, name := range live.Namespaces {
-			fmt.Fprintf(w, "left alone: namespace %s (its lab is running)\n", name)
-		}
-		for _, name := range live.Instances {
-			fmt.Fprintf(w, "left alone: tracefs instance %s (its lab is running)\n", name)
-		}
-	} else {
-		err = errors.Join(err, lerr)
-	}
-	if ferr := w.Flush(); ferr != nil {
-		return ferr
-	}
-	return err
-}
-
-// labPrivileges says what is missing for the kernel lab, or "".
-func labPrivileges() string {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return "cannot read capabilities"
-	}
-	var missing []string
-	for _, c := range []struct {
-		n    int
-		name string
-	}{{unix.CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}, {unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {unix.CAP_NET_RAW, "CAP_NET_RAW"}} {
-		if data[c.n/32].Effective&(1<<(uint(c.n)%32)) == 0 {
-			missing = append(missing, c.name)
-		}
-	}
-	if len(missing) > 0 {
-		return "no privileges for network namespaces and capture (missing " + strings.Join(missing, ", ") + ")"
-	}
-	return ""
 }
 
 func listScenarios(env *Env, lang string) error {
@@ -439,12 +336,8 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 		cs = append(cs, json.RawMessage(strings.TrimSpace(string(appendExplainJSON(nil, c)))))
 	}
 	lines := []string{}
-	for _, l := range segmentLines(run.frames) {
+	for _, l := range run.lines {
 		lines = append(lines, strings.TrimSuffix(l, "\n"))
-	}
-	stackName := "Linux kernel"
-	if run.stack == userstack.Source {
-		stackName = userstack.StackName
 	}
 	v := struct {
 		Scenario    string            `json:"scenario"`
@@ -455,22 +348,21 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 		Tcpdump     []string          `json:"tcpdump"`
 		Connections []json.RawMessage `json:"connections"`
 		Comparison  verdict.Report    `json:"comparison"`
-		Sockets     any               `json:"sockets,omitempty"`
+		Sockets     []kernel.Socket   `json:"sockets,omitempty"`
 		Log         []string          `json:"log"`
-	}{sc.Name, run.stack, stackName, run.namespace, run.server.String(), lines, cs, run.rep, run.sockets, run.log}
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	}{sc.Name, run.Stack, run.StackName, run.Namespace, run.Server.String(), lines, cs, run.rep, run.Sockets, run.Log}
+	return json.NewEncoder(w).Encode(v)
 }
 
 // writePcap writes a run's frames to f as a pcap file with nanosecond
 // time stamps, and closes f.
 func writePcap(f *os.File, run *labRun) error {
-	w, err := capture.NewWriter(f, capture.WriterOptions{Link: run.link, Snaplen: capture.DefaultSnaplen, Nanos: true})
+	w, err := capture.NewWriter(f, capture.WriterOptions{Link: run.Link, Snaplen: capture.DefaultSnaplen, Nanos: true})
 	if err != nil {
 		return err
 	}
-	for i := range run.frames {
-		if err := w.Write(&run.frames[i]); err != nil {
+	for i := range run.Frames {
+		if err := w.Write(&run.Frames[i]); err != nil {
 			w.Close()
 			return err
 		}
@@ -478,28 +370,20 @@ func writePcap(f *os.File, run *labRun) error {
 	return w.Close()
 }
 
-// writeLabExplanation explains each connection in lang, with its ladder.
-func writeLabExplanation(w io.Writer, conns []*tcpstate.Conn, lang string) error {
-	return ExplainText(w, conns, lang, 0)
-}
-
 // writeHTMLReport writes the HTML report of a run to f, with the stack,
 // the segments and the table of states as sections after the
 // connections.
 func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) error {
-	stack := lab.HeadStackKernel
-	if run.stack == userstack.Source {
-		stack = lab.HeadStackNetstack
-	}
+	stack := lab.HeadStack(run.Stack == userstack.Source)
 	var table strings.Builder
 	run.rep.Write(&table, lang)
 	title, body, _ := strings.Cut(table.String(), "\n")
 	opt := html.Options{
-		Title: "lab " + sc.Name + " (" + run.stack + ")",
+		Title: "lab " + sc.Name + " (" + run.Stack + ")",
 		Lang:  lang,
 		Sections: []html.Section{
 			{Title: lab.HeadScenario.In(lang) + " " + sc.Name, Text: sc.Summary.In(lang) + "\n" + stack.In(lang) + "\n\n" + verdict.Wrap(sc.Description.In(lang), 100)},
-			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(segmentLines(run.frames), "")},
+			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(run.lines, "")},
 			{Title: title, Text: strings.TrimPrefix(body, "\n")},
 		},
 	}

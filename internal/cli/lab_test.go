@@ -355,7 +355,7 @@ func TestLabWithoutPrivileges(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			if labPrivileges() == "" {
+			if lab.Unprivileged() == "" {
 				setpriv := testenv.NeedTool(t, "setpriv")
 				cmd = exec.Command(setpriv, "--bounding-set", "-all", "--inh-caps", "-all", "--", os.Args[0], "-test.run=^$")
 			}
