@@ -139,14 +139,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	// Faults, with the scenario's roles turned into ports.
 	var rules []fault.Rule
 	for _, f := range sc.Faults {
-		r := f.Rule
-		switch f.From {
-		case Server:
-			r.SrcPort = opt.Port
-		default:
-			r.DstPort = opt.Port
-		}
-		rules = append(rules, r)
+		rules = append(rules, f.RuleFor(opt.Port))
 	}
 	var faults *fault.Table
 	if len(rules) > 0 {
@@ -240,7 +233,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		if i > 0 && !cr.SamePort {
 			port = opt.ClientPort + uint16(i)
 		}
-		if err := sleep(ctx, cr.Pause); err != nil {
+		if err := client.Sleep(ctx, cr.Pause); err != nil {
 			return res, err
 		}
 		if cr.OldSYN {
@@ -330,20 +323,6 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	return res, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // settle waits, up to max, until no socket of the lab is opening or
 // closing and at least wantTW are in TIME-WAIT, then a little longer so
 // the last segments are captured. Hold servers leave CLOSE-WAIT, which
@@ -373,11 +352,11 @@ func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max ti
 		if busy == 0 && tw >= wantTW {
 			break
 		}
-		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+		if err := client.Sleep(ctx, 5*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return sleep(ctx, 50*time.Millisecond)
+	return client.Sleep(ctx, 50*time.Millisecond)
 }
 
 // label gives each kernel endpoint its role and connection number:

@@ -152,13 +152,9 @@ func TestReadAnnotateLab(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			us, err := userstack.FromLab(sc)
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := userstack.Run(ctx, us, userstack.Options{})
+			res, err := userstack.Run(ctx, sc, userstack.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

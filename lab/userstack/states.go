@@ -8,6 +8,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"synfin/lab"
 )
 
 // Observation is one state netstack reported for an endpoint.
@@ -27,7 +29,7 @@ type Observation struct {
 type Endpoint struct {
 	Source string // always "netstack"
 	Conn   int    // 1-based connection number, 0 for the listener
-	Role   Role
+	Role   lab.Role
 	Local  netip.AddrPort
 	Remote netip.AddrPort // zero for the listener
 	States []Observation

@@ -70,11 +70,7 @@ func TestScenarios(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			us, err := userstack.FromLab(sc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := userstack.Run(ctx, us, userstack.Options{})
+			res, err := userstack.Run(ctx, sc, userstack.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +207,7 @@ func checkTeardown(t *testing.T, res *userstack.Result, want []lab.Pattern) {
 func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 	t.Helper()
 	for _, w := range want.Kernel {
-		ep := res.Endpoint(w.Conn, userstack.Role(w.Role))
+		ep := res.Endpoint(w.Conn, w.Role)
 		if len(w.States) == 0 {
 			if ep != nil {
 				t.Errorf("conn %d %s: netstack has an endpoint %v, want none", w.Conn, w.Role, ep.StateNames())
@@ -288,18 +284,18 @@ func TestCancel(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		sc   userstack.Scenario
+		sc   lab.Scenario
 	}{
-		{"client holds", userstack.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []userstack.ClientRun{{Steps: steps}}}},
-		{"every SYN lost", userstack.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []userstack.ClientRun{{}},
-			Faults: []userstack.Fault{{From: userstack.Client, Rule: fault.SYN}}}},
+		{"client holds", lab.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []lab.ClientRun{{Steps: steps}}}},
+		{"every SYN lost", lab.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []lab.ClientRun{{}},
+			Faults: []lab.Fault{{From: lab.Client, Rule: fault.SYN}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			_, err := userstack.Run(ctx, tt.sc, userstack.Options{})
+			_, err := userstack.Run(ctx, &tt.sc, userstack.Options{})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("err = %v, want the context's", err)
 			}
@@ -311,22 +307,39 @@ func TestCancel(t *testing.T) {
 }
 
 // TestUnsupported checks that every lab scenario either runs on netstack
-// or has a reason not to, and that FromLab refuses it with that reason.
+// or has a reason not to, and that Run refuses it with that reason before
+// running anything. A scenario of old duplicate SYNs under another name is
+// refused too.
 func TestUnsupported(t *testing.T) {
 	for _, sc := range lab.Scenarios() {
 		runs := slices.ContainsFunc(supported, func(r run) bool { return r.name == sc.Name })
 		why := userstack.Unsupported(sc.Name)
-		_, err := userstack.FromLab(&sc)
-		var ue *userstack.UnsupportedError
 		switch {
 		case runs && why != "":
 			t.Errorf("%s: tested on netstack, yet unsupported: %s", sc.Name, why)
 		case !runs && why == "":
 			t.Errorf("%s: neither tested on netstack nor given a reason not to be", sc.Name)
-		case why != "" && (!errors.As(err, &ue) || ue.Reason != why || !strings.Contains(err.Error(), sc.Name)):
-			t.Errorf("%s: FromLab error %v, want the reason %q", sc.Name, err, why)
-		case why == "" && err != nil:
-			t.Errorf("%s: FromLab: %v", sc.Name, err)
+		case why != "":
+			checkRefused(t, &sc, why)
 		}
+	}
+	sc, err := lab.Lookup("old-duplicate-syn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Name = "renamed"
+	checkRefused(t, sc, userstack.Unsupported("old-duplicate-syn"))
+}
+
+func checkRefused(t *testing.T, sc *lab.Scenario, why string) {
+	t.Helper()
+	start := time.Now()
+	res, err := userstack.Run(context.Background(), sc, userstack.Options{})
+	var ue *userstack.UnsupportedError
+	if !errors.As(err, &ue) || ue.Reason != why || !strings.Contains(err.Error(), sc.Name) || res != nil {
+		t.Errorf("%s: Run = %v, %v; want no result and the reason %q", sc.Name, res, err, why)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("%s: refused after %v, want at once", sc.Name, d)
 	}
 }

@@ -38,11 +38,7 @@ func OnKernel(ctx context.Context, sc *lab.Scenario, port uint16) (*Run, error) 
 // OnNetstack runs sc on gVisor's netstack (see userstack.Run) with the
 // server on port, as OnKernel does on the kernel.
 func OnNetstack(ctx context.Context, sc *lab.Scenario, port uint16) (*Run, error) {
-	us, err := userstack.FromLab(sc)
-	if err != nil {
-		return nil, err
-	}
-	res, err := userstack.Run(ctx, us, userstack.Options{Port: port})
+	res, err := userstack.Run(ctx, sc, userstack.Options{Port: port})
 	if res == nil {
 		return nil, err
 	}

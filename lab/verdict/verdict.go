@@ -76,7 +76,7 @@ func Kernel(res *lab.Result) View {
 func Netstack(res *userstack.Result) View {
 	v := View{Source: userstack.Source, Clients: res.Clients, Sampled: true}
 	v.States = func(n int, role lab.Role) ([]string, string) {
-		if e := res.Endpoint(n, userstack.Role(role)); e != nil {
+		if e := res.Endpoint(n, role); e != nil {
 			return e.StateNames(), e.Local.String()
 		}
 		return nil, ""
