@@ -1,25 +1,19 @@
 package userstack_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/client"
@@ -100,53 +94,17 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("fault %s: matched %d dropped %d", c.Rule, c.Matched, c.Dropped)
 				}
 			}
-			segs := sc.Expect.Segments
 			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-			if err := writePcap(name, res); err != nil {
-				t.Fatal(err)
+			labtest.WritePcap(t, name, res.Link, res.Frames)
+			lines := labtest.Tcpdump(t, tcpdump, name)
+			if len(lines) != len(res.Frames) {
+				t.Errorf("tcpdump shows %d segments, the run recorded %d", len(lines), len(res.Frames))
 			}
-			checkSegments(t, tcpdump, name, res, segs)
+			labtest.CheckSegments(t, lines, res.Server.Port(), sc.Expect.Segments)
 			checkChecksums(t, name, len(res.Frames))
 			checkTeardown(t, res, sc.Expect.Teardown)
 			checkStates(t, res, sc.Expect)
 		})
-	}
-}
-
-var flagsRE = regexp.MustCompile(`IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]`)
-
-// checkSegments counts, per sender, the flags tcpdump prints.
-func checkSegments(t *testing.T, tcpdump, name string, res *userstack.Result, want []lab.Segments) {
-	t.Helper()
-	out, err := exec.Command(tcpdump, "-n", "-S", "-r", name).Output()
-	if err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	count := map[[2]string]int{}
-	lines := 0
-	sport := fmt.Sprint(res.Server.Port())
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := flagsRE.FindStringSubmatch(sc.Text())
-		if m == nil {
-			t.Errorf("tcpdump line not a TCP segment: %s", sc.Text())
-			continue
-		}
-		lines++
-		from := string(lab.Client)
-		if m[2] == sport {
-			from = string(lab.Server)
-		}
-		count[[2]string{from, m[5]}]++
-	}
-	if lines != len(res.Frames) {
-		t.Errorf("tcpdump shows %d segments, the run recorded %d", lines, len(res.Frames))
-	}
-	for _, w := range want {
-		got := count[[2]string{string(w.From), w.Flags}]
-		if got != w.Count && !(w.AtLeast && got > w.Count) {
-			t.Errorf("tcpdump shows %d [%s] from the %s, want %s%d\n%s", got, w.Flags, w.From, map[bool]string{true: "at least "}[w.AtLeast], w.Count, out)
-		}
 	}
 }
 
@@ -219,7 +177,7 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 			continue
 		}
 		got := ep.StateNames()
-		if !subsequence(got, w.States) || got[len(got)-1] != w.States[len(w.States)-1] {
+		if !labtest.Sampled(got, w.States) {
 			t.Errorf("conn %d %s: netstack states %v, want in order within %v and ending the same", w.Conn, w.Role, got, w.States)
 		}
 		if ep.Source != "netstack" {
@@ -241,39 +199,6 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 	if diff := cmp.Diff(wantTW, tw); diff != "" {
 		t.Errorf("TIME-WAIT holders (-want +netstack):\n%s", diff)
 	}
-}
-
-func subsequence(got, of []string) bool {
-	i := 0
-	for _, s := range got {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
-func writePcap(name string, res *userstack.Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		return err
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			return err
-		}
-	}
-	return f.Close()
 }
 
 // TestCancel checks that a run whose context ends returns promptly.
