@@ -229,48 +229,31 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	})
 	port := opt.ClientPort
 	noSocket := map[int]bool{} // connections with no socket at either end
-	for i, cr := range sc.Clients {
+	res.ClientErrs, err = RunClients(ctx, sc, logf, func(i int, cr ClientRun) (client.Conn, error, error) {
 		if i > 0 && !cr.SamePort {
 			port = opt.ClientPort + uint16(i)
 		}
-		if err := client.Sleep(ctx, cr.Pause); err != nil {
-			return res, err
-		}
+		from := netip.AddrPortFrom(loop, port)
+		res.Clients = append(res.Clients, from)
 		if cr.OldSYN {
-			from := netip.AddrPortFrom(loop, port)
-			res.Clients = append(res.Clients, from)
 			noSocket[i+1] = true
 			var isn uint32
 			if err := ns.Do(func() (err error) { isn, err = SendOldSYN(from, res.Server); return }); err != nil {
-				return res, err
+				return nil, nil, err
 			}
 			logf(fmt.Sprintf("client: #%d old duplicate SYN from %s, seq %d, through a raw socket", i+1, from, isn))
-			res.ClientErrs = append(res.ClientErrs, nil)
-			continue
+			return nil, nil, nil
 		}
-		co := client.Options{
-			Addr:       res.Server.String(),
-			LocalPort:  int(port),
-			SynRetries: cr.SynRetries,
-			Timeout:    10 * time.Second,
-		}
-		res.Clients = append(res.Clients, netip.AddrPortFrom(loop, port))
+		co := client.Options{Addr: res.Server.String(), LocalPort: int(port), SynRetries: cr.SynRetries, Timeout: 10 * time.Second}
 		var c *net.TCPConn
-		cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return })
-		if cerr != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
-			res.ClientErrs = append(res.ClientErrs, cerr)
-			continue
+		if cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return }); cerr != nil {
+			return nil, cerr, nil
 		}
 		conns = append(conns, c)
-		cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		res.ClientErrs = append(res.ClientErrs, cerr)
+		return c, nil, nil
+	})
+	if err != nil {
+		return res, err
 	}
 
 	// Let the closes finish and TIME-WAIT show.
@@ -327,6 +310,38 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 // closing and at least wantTW are in TIME-WAIT, then a little longer so
 // the last segments are captured. Hold servers leave CLOSE-WAIT, which
 // is a resting state.
+// RunClients runs the scenario's clients one after another, each after
+// its pause. dial connects client i (from 0) and returns its connection;
+// or the error of a connect that failed, which is logged and does not
+// stop the run; or neither, when the client has nothing more to do; or,
+// as its third result, an error that stops the run. RunClients returns
+// each client's error (of its connect or its steps); it stops early only
+// when ctx ends or dial says so.
+func RunClients(ctx context.Context, sc *Scenario, logf func(string), dial func(i int, cr ClientRun) (c client.Conn, connectErr, err error)) ([]error, error) {
+	var errs []error
+	for i, cr := range sc.Clients {
+		if err := client.Sleep(ctx, cr.Pause); err != nil {
+			return errs, err
+		}
+		c, cerr, err := dial(i, cr)
+		switch {
+		case err != nil:
+			return errs, err
+		case cerr != nil && ctx.Err() != nil:
+			return errs, ctx.Err()
+		case cerr != nil:
+			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
+		case c != nil:
+			cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
+			if ctx.Err() != nil {
+				return errs, ctx.Err()
+			}
+		}
+		errs = append(errs, cerr)
+	}
+	return errs, nil
+}
+
 func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max time.Duration, wantTW int, hold, haveServer bool) error {
 	deadline := time.Now().Add(max)
 	// A server pausing before its close is invisible to sock_diag, so

@@ -227,10 +227,7 @@ func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err e
 	}
 
 	var prev netip.AddrPort
-	for i, cr := range sc.Clients {
-		if err := client.Sleep(ctx, cr.Pause); err != nil {
-			return res, err
-		}
+	res.ClientErrs, err = lab.RunClients(ctx, sc, logf, func(i int, cr lab.ClientRun) (client.Conn, error, error) {
 		var local netip.AddrPort
 		if i > 0 && cr.SamePort {
 			local = prev
@@ -239,19 +236,13 @@ func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err e
 		res.Clients = append(res.Clients, addr)
 		prev = addr
 		if cerr != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
-			res.ClientErrs = append(res.ClientErrs, cerr)
-			continue
+			return nil, cerr, nil
 		}
 		cls = append(cls, c)
-		cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		res.ClientErrs = append(res.ClientErrs, cerr)
+		return c, nil, nil
+	})
+	if err != nil {
+		return res, err
 	}
 
 	// Let the endpoints come to rest: the server's handlers done, no

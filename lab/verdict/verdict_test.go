@@ -96,11 +96,7 @@ func viewOf(t *testing.T, rep Report) View {
 // track runs the tracker over a capture, as the lab does.
 func track(t *testing.T, name string) []*tcpstate.Conn {
 	t.Helper()
-	b, err := os.ReadFile(name)
-	var r *pcapfile.Reader
-	if err == nil {
-		r, err = pcapfile.NewReader(bytes.NewReader(b))
-	}
+	r, err := pcapfile.NewReader(bytes.NewReader(read(t, name)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +114,18 @@ func track(t *testing.T, name string) []*tcpstate.Conn {
 	return conns
 }
 
-func readJSON(t *testing.T, name string, v any) {
+func read(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	return b
+}
+
+func readJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	if err := json.Unmarshal(read(t, name), v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 }
@@ -144,10 +145,7 @@ func TestWrite(t *testing.T) {
 		readJSON(t, name, &rec)
 		for _, lang := range []string{"en", "zh"} {
 			golden := strings.TrimSuffix(name, ".json") + "." + lang + ".txt"
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := read(t, golden)
 			var got strings.Builder
 			rec.Comparison.Write(&got, lang)
 			if diff := cmp.Diff(string(want), got.String()); diff != "" {
