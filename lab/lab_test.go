@@ -29,25 +29,7 @@ func TestScenarios(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	for i, sc := range lab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			res, err := lab.Run(ctx, &sc, lab.Options{Port: uint16(9988 + i)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if t.Failed() {
-					for _, l := range res.Log {
-						t.Log(l)
-					}
-					for _, e := range res.Events {
-						t.Log("kernel:", e)
-					}
-					for _, o := range res.Observations {
-						t.Log("sock_diag:", o.Socket, o.Gone)
-					}
-				}
-			})
+			res := labtest.Kernel(t, &sc, uint16(9988+i))
 			checkKernel(t, &sc, res)
 			checkTimeWait(t, &sc, res)
 			checkSegments(t, tcpdump, &sc, res)

@@ -102,20 +102,9 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if opt.Recorder == nil {
 		opt.Recorder = &AFPacket{}
 	}
-	loop := netip.MustParseAddr("127.0.0.1")
-	if sc.IPv6 {
-		loop = netip.IPv6Loopback()
-	}
+	loop := sc.Loopback()
 	res = &Result{Scenario: sc.Name, Server: netip.AddrPortFrom(loop, opt.Port), Start: time.Now()}
-	var logMu sync.Mutex
-	logf := func(s string) {
-		logMu.Lock()
-		res.Log = append(res.Log, s)
-		logMu.Unlock()
-		if opt.Log != nil {
-			opt.Log(s)
-		}
-	}
+	logf := Logger(&res.Log, opt.Log)
 	// cleanups run in reverse order on every return path.
 	var cleanups []func() error
 	defer func() {
@@ -310,6 +299,28 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 // closing and at least wantTW are in TIME-WAIT, then a little longer so
 // the last segments are captured. Hold servers leave CLOSE-WAIT, which
 // is a resting state.
+// Loopback is the address the scenario runs on: ::1 or 127.0.0.1.
+func (sc *Scenario) Loopback() netip.Addr {
+	if sc.IPv6 {
+		return netip.IPv6Loopback()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
+// Logger returns a function that appends a line to *lines, from any
+// goroutine, and passes it on to also unless that is nil.
+func Logger(lines *[]string, also func(string)) func(string) {
+	var mu sync.Mutex
+	return func(s string) {
+		mu.Lock()
+		*lines = append(*lines, s)
+		mu.Unlock()
+		if also != nil {
+			also(s)
+		}
+	}
+}
+
 // RunClients runs the scenario's clients one after another, each after
 // its pause. dial connects client i (from 0) and returns its connection;
 // or the error of a connect that failed, which is logged and does not

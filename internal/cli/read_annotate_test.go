@@ -25,7 +25,6 @@ import (
 	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
-	"synfin/lab/userstack"
 )
 
 // annotation splits an annotated line into the tcpdump line and the step.
@@ -149,16 +148,7 @@ func TestReadAnnotateLab(t *testing.T) {
 	withGMT(t)
 	for _, name := range []string{"client-closes-first", "half-close", "abort-rst", "refused", "data-exchange", "last-ack-lost"} {
 		t.Run(name, func(t *testing.T) {
-			sc, err := lab.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			res, err := userstack.Run(ctx, sc, userstack.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc, res := labtest.Netstack(t, name)
 			file := filepath.Join(t.TempDir(), name+".pcap")
 			labtest.WritePcap(t, file, res.Link, res.Frames)
 			checkAnnotated(t, tcpdumpPath, file, sc, fmt.Sprint(res.Server.Port()))

@@ -2,15 +2,18 @@ package labtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"synfin/capture"
 	"synfin/lab"
+	"synfin/lab/userstack"
 	"synfin/wire"
 )
 
@@ -89,4 +92,59 @@ func Sampled(got, of []string) bool {
 		rest = rest[i+1:]
 	}
 	return true
+}
+
+// Kernel runs sc on the kernel with the server on port (30 s at most);
+// the run's log and the kernel's events are logged if the test fails.
+func Kernel(t testing.TB, sc *lab.Scenario, port uint16) *lab.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := lab.Run(ctx, sc, lab.Options{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more []string
+	for _, e := range res.Events {
+		more = append(more, fmt.Sprint("kernel: ", e))
+	}
+	for _, o := range res.Observations {
+		more = append(more, fmt.Sprint("sock_diag: ", o.Socket, " ", o.Gone))
+	}
+	logOnFailure(t, res.Log, more)
+	return res
+}
+
+// Netstack runs the scenario named name on netstack (30 s at most) and
+// returns it with the result; the run's log and netstack's states are
+// logged if the test fails.
+func Netstack(t testing.TB, name string) (*lab.Scenario, *userstack.Result) {
+	t.Helper()
+	sc, err := lab.Lookup(name)
+	var res *userstack.Result
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err = userstack.Run(ctx, sc, userstack.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more []string
+	for _, e := range res.Endpoints {
+		more = append(more, fmt.Sprintf("netstack: conn %d %s %s %v", e.Conn, e.Role, e.Local, e.StateNames()))
+	}
+	logOnFailure(t, res.Log, more)
+	return sc, res
+}
+
+// logOnFailure logs a run's lines, then more, if the test fails.
+func logOnFailure(t testing.TB, lines, more []string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range slices.Concat(lines, more) {
+				t.Log(l)
+			}
+		}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -151,24 +150,13 @@ func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err e
 	if opt.Settle == 0 {
 		opt.Settle = 5 * time.Second
 	}
-	loop := netip.MustParseAddr("127.0.0.1")
-	if sc.IPv6 {
-		loop = netip.IPv6Loopback()
-	}
+	loop := sc.Loopback()
 	res = &Result{
 		Source: Source, Stack: StackName, Scenario: sc.Name,
 		Server: netip.AddrPortFrom(loop, opt.Port), Link: wire.LinkRaw, Start: time.Now(),
 	}
 	defer func() { res.End = time.Now() }()
-	var logMu sync.Mutex
-	logf := func(s string) {
-		logMu.Lock()
-		res.Log = append(res.Log, s)
-		logMu.Unlock()
-		if opt.Log != nil {
-			opt.Log(s)
-		}
-	}
+	logf := lab.Logger(&res.Log, opt.Log)
 
 	var rules []fault.Rule
 	for i, f := range sc.Faults {

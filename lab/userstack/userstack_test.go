@@ -58,26 +58,7 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range supported {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sc, err := lab.Lookup(tt.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			res, err := userstack.Run(ctx, sc, userstack.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if t.Failed() {
-					for _, l := range res.Log {
-						t.Log(l)
-					}
-					for _, e := range res.Endpoints {
-						t.Logf("netstack: conn %d %s %s %v", e.Conn, e.Role, e.Local, e.StateNames())
-					}
-				}
-			})
+			sc, res := labtest.Netstack(t, tt.name)
 			if d := res.End.Sub(res.Start); d > tt.max {
 				t.Errorf("run took %v, want at most %v", d, tt.max)
 			}
