@@ -353,16 +353,7 @@ func TestLabSweep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab syn-timeout --json --port "+strconv.Itoa(9940+i))
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Whatever happens, leave nothing behind: kill and reap the
-			// child, then sweep what it left.
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				cmd.Wait()
-				lab.Sweep()
-			})
+			labtest.Start(t, cmd)
 			prefix := netns.Prefix + "-" + strconv.Itoa(cmd.Process.Pid) + "-"
 			var mine []string
 			for deadline := time.Now().Add(5 * time.Second); len(mine) < 2 && time.Now().Before(deadline); {

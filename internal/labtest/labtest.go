@@ -148,3 +148,17 @@ func logOnFailure(t testing.TB, lines, more []string) {
 		}
 	})
 }
+
+// Start starts cmd, a process that runs a lab, and when the test ends,
+// however it ends, kills and reaps it and sweeps what it left behind.
+func Start(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		lab.Sweep()
+	})
+}
