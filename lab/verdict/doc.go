@@ -11,7 +11,10 @@
 // states are sampled, a brief state missing from the samples, found by
 // aligning the two sequences on their longest common subsequence.
 //
-// A Report is what `synfin lab --json` prints as "comparison" (its field
-// names are part of that output), and Report.Write prints it as the
-// lab's table, in English or Chinese.
+// OnKernel and OnNetstack run a scenario on either stack and give the
+// same Run: what was captured, and the stack's View of its endpoints.
+// Compare turns a View and the connections tracked from the capture into
+// a Report. A Report is what `synfin lab --json` prints as "comparison"
+// (its field names are part of that output), and Report.Write prints it
+// as the lab's table, in English or Chinese.
 package verdict
