@@ -59,6 +59,7 @@ type WriterOptions struct {
 	Link      wire.LinkType
 	Snaplen   int
 	PcapNG    bool
+	Nanos     bool   // pcap: nanosecond time stamps (pcapng keeps microseconds)
 	Interface string // recorded in a pcapng interface block
 	Filter    string // likewise
 }
@@ -68,16 +69,28 @@ type WriterOptions struct {
 // outfile), so that a typo cannot write a capture into a device, a FIFO or
 // over a directory.
 func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
-	w := &Writer{}
 	if path == "-" {
-		w.out.w = stdout
-	} else {
-		f, err := outfile.Create(path)
-		if err != nil {
-			return nil, fmt.Errorf("capture: %w", err)
-		}
-		w.file, w.out.w = f, f
+		return newWriter(nil, stdout, opt)
 	}
+	f, err := outfile.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	return newWriter(f, f, opt)
+}
+
+// NewWriter writes to f, a file opened for writing (with outfile.Create,
+// say, before anything worth writing exists), which the Writer then owns:
+// Close closes it.
+func NewWriter(f *os.File, opt WriterOptions) (*Writer, error) {
+	return newWriter(f, f, opt)
+}
+
+// newWriter writes to out; file, when not nil, is out and is closed (and
+// cut back after a failure) by Close.
+func newWriter(file *os.File, out io.Writer, opt WriterOptions) (*Writer, error) {
+	w := &Writer{file: file}
+	w.out.w = out
 	w.out.on = w.advance
 	w.bw = bufio.NewWriterSize(&w.out, 1<<16)
 	if opt.PcapNG {
@@ -99,7 +112,11 @@ func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
 		}
 		w.ng = ng
 	} else {
-		w.pcap = pcapgo.NewWriter(w.bw)
+		if opt.Nanos {
+			w.pcap = pcapgo.NewWriterNanos(w.bw)
+		} else {
+			w.pcap = pcapgo.NewWriter(w.bw)
+		}
 		if err := w.pcap.WriteFileHeader(uint32(opt.Snaplen), layers.LinkType(opt.Link)); err != nil {
 			w.fail(err)
 			w.Close()

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"synfin/internal/outfile"
+	"synfin/internal/testenv"
 	"synfin/pcapfile"
 	"synfin/wire"
 )
@@ -116,5 +119,44 @@ func TestWriterCutsBackFile(t *testing.T) {
 	}
 	if err := r.Next(&fr); err != io.EOF {
 		t.Fatalf("after the one record: %v, want a clean end", err)
+	}
+}
+
+// TestWriterNanos checks the time stamps' resolution of a pcap file
+// written through NewWriter, as tcpdump --nano reads them back.
+func TestWriterNanos(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	tests := []struct {
+		nanos bool
+		want  string
+	}{
+		{false, "1.123456000 "},
+		{true, "1.123456789 "},
+	}
+	for _, tt := range tests {
+		name := filepath.Join(t.TempDir(), "n.pcap")
+		f, err := outfile.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWriter(f, WriterOptions{Link: wire.LinkRaw, Snaplen: 65535, Nanos: tt.nanos})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An IPv4 header with nothing after it: tcpdump prints its time.
+		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
+		if err := w.Write(&wire.Frame{Time: 1_123_456_789, Data: ip, WireLen: len(ip)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(tcpdump, "--nano", "-tt", "-n", "-r", name).Output()
+		if err != nil {
+			t.Fatalf("tcpdump: %v", err)
+		}
+		if !strings.HasPrefix(string(out), tt.want) {
+			t.Errorf("nanos %v: tcpdump reads %q, want the time %q", tt.nanos, out, tt.want)
+		}
 	}
 }

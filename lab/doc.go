@@ -16,4 +16,9 @@
 // Sweep removes those whose process is gone. Two labs at once, in one
 // process or two, use namespaces and instances of their own and tell
 // their sockets apart in the system-wide tracepoint by port.
+//
+// What a run on gVisor's netstack (package userstack) shares with one on
+// the kernel is here too: the scenarios, RunClients, Logger and
+// Loopback. The lab's texts, the scenarios' and the command's headings,
+// are Text values in English and Chinese.
 package lab

@@ -1,24 +1,19 @@
 package lab_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/kernel"
@@ -34,25 +29,7 @@ func TestScenarios(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	for i, sc := range lab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			res, err := lab.Run(ctx, &sc, lab.Options{Port: uint16(9988 + i)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if t.Failed() {
-					for _, l := range res.Log {
-						t.Log(l)
-					}
-					for _, e := range res.Events {
-						t.Log("kernel:", e)
-					}
-					for _, o := range res.Observations {
-						t.Log("sock_diag:", o.Socket, o.Gone)
-					}
-				}
-			})
+			res := labtest.Kernel(t, &sc, uint16(9988+i))
 			checkKernel(t, &sc, res)
 			checkTimeWait(t, &sc, res)
 			checkSegments(t, tcpdump, &sc, res)
@@ -106,58 +83,12 @@ func sortStrings(s []string) []string {
 	return s
 }
 
-var flagsRE = regexp.MustCompile(`IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]`)
-
 // checkSegments writes the frames to a pcap and counts what tcpdump says.
 func checkSegments(t *testing.T, tcpdump string, sc *lab.Scenario, res *lab.Result) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-	if err := writePcap(name, res); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(tcpdump, "-n", "-S", "-r", name).Output()
-	if err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	count := map[[2]string]int{}
-	sport := fmt.Sprint(res.Server.Port())
-	sc2 := bufio.NewScanner(bytes.NewReader(out))
-	for sc2.Scan() {
-		m := flagsRE.FindStringSubmatch(sc2.Text())
-		if m == nil {
-			continue
-		}
-		from := string(lab.Client)
-		if m[2] == sport {
-			from = string(lab.Server)
-		}
-		count[[2]string{from, m[5]}]++
-	}
-	for _, want := range sc.Expect.Segments {
-		got := count[[2]string{string(want.From), want.Flags}]
-		if got != want.Count && !(want.AtLeast && got > want.Count) {
-			t.Errorf("tcpdump shows %d [%s] from the %s, want %s%d\n%s", got, want.Flags, want.From, map[bool]string{true: "at least "}[want.AtLeast], want.Count, out)
-		}
-	}
-}
-
-func writePcap(name string, res *lab.Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		return err
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			return err
-		}
-	}
-	return f.Close()
+	labtest.WritePcap(t, name, res.Link, res.Frames)
+	labtest.CheckSegments(t, labtest.Tcpdump(t, tcpdump, name), res.Server.Port(), sc.Expect.Segments)
 }
 
 // assertNothingLeft lists namespaces, interfaces and tracefs instances

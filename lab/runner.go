@@ -102,20 +102,9 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if opt.Recorder == nil {
 		opt.Recorder = &AFPacket{}
 	}
-	loop := netip.MustParseAddr("127.0.0.1")
-	if sc.IPv6 {
-		loop = netip.IPv6Loopback()
-	}
+	loop := sc.Loopback()
 	res = &Result{Scenario: sc.Name, Server: netip.AddrPortFrom(loop, opt.Port), Start: time.Now()}
-	var logMu sync.Mutex
-	logf := func(s string) {
-		logMu.Lock()
-		res.Log = append(res.Log, s)
-		logMu.Unlock()
-		if opt.Log != nil {
-			opt.Log(s)
-		}
-	}
+	logf := Logger(&res.Log, opt.Log)
 	// cleanups run in reverse order on every return path.
 	var cleanups []func() error
 	defer func() {
@@ -139,14 +128,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	// Faults, with the scenario's roles turned into ports.
 	var rules []fault.Rule
 	for _, f := range sc.Faults {
-		r := f.Rule
-		switch f.From {
-		case Server:
-			r.SrcPort = opt.Port
-		default:
-			r.DstPort = opt.Port
-		}
-		rules = append(rules, r)
+		rules = append(rules, f.RuleFor(opt.Port))
 	}
 	var faults *fault.Table
 	if len(rules) > 0 {
@@ -236,48 +218,31 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	})
 	port := opt.ClientPort
 	noSocket := map[int]bool{} // connections with no socket at either end
-	for i, cr := range sc.Clients {
+	res.ClientErrs, err = RunClients(ctx, sc, logf, func(i int, cr ClientRun) (client.Conn, error, error) {
 		if i > 0 && !cr.SamePort {
 			port = opt.ClientPort + uint16(i)
 		}
-		if err := sleep(ctx, cr.Pause); err != nil {
-			return res, err
-		}
+		from := netip.AddrPortFrom(loop, port)
+		res.Clients = append(res.Clients, from)
 		if cr.OldSYN {
-			from := netip.AddrPortFrom(loop, port)
-			res.Clients = append(res.Clients, from)
 			noSocket[i+1] = true
 			var isn uint32
 			if err := ns.Do(func() (err error) { isn, err = SendOldSYN(from, res.Server); return }); err != nil {
-				return res, err
+				return nil, nil, err
 			}
 			logf(fmt.Sprintf("client: #%d old duplicate SYN from %s, seq %d, through a raw socket", i+1, from, isn))
-			res.ClientErrs = append(res.ClientErrs, nil)
-			continue
+			return nil, nil, nil
 		}
-		co := client.Options{
-			Addr:       res.Server.String(),
-			LocalPort:  int(port),
-			SynRetries: cr.SynRetries,
-			Timeout:    10 * time.Second,
-		}
-		res.Clients = append(res.Clients, netip.AddrPortFrom(loop, port))
+		co := client.Options{Addr: res.Server.String(), LocalPort: int(port), SynRetries: cr.SynRetries, Timeout: 10 * time.Second}
 		var c *net.TCPConn
-		cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return })
-		if cerr != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
-			res.ClientErrs = append(res.ClientErrs, cerr)
-			continue
+		if cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return }); cerr != nil {
+			return nil, cerr, nil
 		}
 		conns = append(conns, c)
-		cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		res.ClientErrs = append(res.ClientErrs, cerr)
+		return c, nil, nil
+	})
+	if err != nil {
+		return res, err
 	}
 
 	// Let the closes finish and TIME-WAIT show.
@@ -330,24 +295,64 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	return res, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // settle waits, up to max, until no socket of the lab is opening or
 // closing and at least wantTW are in TIME-WAIT, then a little longer so
 // the last segments are captured. Hold servers leave CLOSE-WAIT, which
 // is a resting state.
+// Loopback is the address the scenario runs on: ::1 or 127.0.0.1.
+func (sc *Scenario) Loopback() netip.Addr {
+	if sc.IPv6 {
+		return netip.IPv6Loopback()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
+// Logger returns a function that appends a line to *lines, from any
+// goroutine, and passes it on to also unless that is nil.
+func Logger(lines *[]string, also func(string)) func(string) {
+	var mu sync.Mutex
+	return func(s string) {
+		mu.Lock()
+		*lines = append(*lines, s)
+		mu.Unlock()
+		if also != nil {
+			also(s)
+		}
+	}
+}
+
+// RunClients runs the scenario's clients one after another, each after
+// its pause. dial connects client i (from 0) and returns its connection;
+// or the error of a connect that failed, which is logged and does not
+// stop the run; or neither, when the client has nothing more to do; or,
+// as its third result, an error that stops the run. RunClients returns
+// each client's error (of its connect or its steps); it stops early only
+// when ctx ends or dial says so.
+func RunClients(ctx context.Context, sc *Scenario, logf func(string), dial func(i int, cr ClientRun) (c client.Conn, connectErr, err error)) ([]error, error) {
+	var errs []error
+	for i, cr := range sc.Clients {
+		if err := client.Sleep(ctx, cr.Pause); err != nil {
+			return errs, err
+		}
+		c, cerr, err := dial(i, cr)
+		switch {
+		case err != nil:
+			return errs, err
+		case cerr != nil && ctx.Err() != nil:
+			return errs, ctx.Err()
+		case cerr != nil:
+			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
+		case c != nil:
+			cerr = client.RunSteps(ctx, c, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
+			if ctx.Err() != nil {
+				return errs, ctx.Err()
+			}
+		}
+		errs = append(errs, cerr)
+	}
+	return errs, nil
+}
+
 func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max time.Duration, wantTW int, hold, haveServer bool) error {
 	deadline := time.Now().Add(max)
 	// A server pausing before its close is invisible to sock_diag, so
@@ -373,11 +378,11 @@ func settle(ctx context.Context, sockets func() ([]kernel.Socket, error), max ti
 		if busy == 0 && tw >= wantTW {
 			break
 		}
-		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+		if err := client.Sleep(ctx, 5*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return sleep(ctx, 50*time.Millisecond)
+	return client.Sleep(ctx, 50*time.Millisecond)
 }
 
 // label gives each kernel endpoint its role and connection number:
@@ -414,30 +419,4 @@ func label(eps []kernel.Endpoint, srv netip.AddrPort, noSocket map[int]bool) []E
 		}
 	}
 	return out
-}
-
-// Leftovers lists synfin namespaces, interfaces and tracefs instances,
-// including those of labs still running.
-type Leftovers struct {
-	netns.Leftovers
-	Instances []string
-}
-
-// List returns every synfin object present now.
-func List() (Leftovers, error) {
-	l, err := netns.List()
-	if err != nil {
-		return Leftovers{Leftovers: l}, err
-	}
-	inst, err := kernel.Instances()
-	return Leftovers{Leftovers: l, Instances: inst}, err
-}
-
-// Sweep removes what labs whose process is gone left behind (after a
-// SIGKILL, say) and returns what it removed. Labs still running are left
-// alone.
-func Sweep() (Leftovers, error) {
-	l, err := netns.Sweep()
-	inst, ierr := kernel.SweepInstances()
-	return Leftovers{Leftovers: l, Instances: inst}, errors.Join(err, ierr)
 }

@@ -35,9 +35,6 @@ const (
 	Listener Role = "listener"
 )
 
-// Text is a sentence in English and Chinese.
-type Text struct{ En, Zh string }
-
 // ClientRun is one client connection of a scenario.
 type ClientRun struct {
 	// Pause before connecting, after the previous client finished.
@@ -57,6 +54,17 @@ type ClientRun struct {
 type Fault struct {
 	From Role // Client: segments to the server port; Server: from it
 	Rule fault.Rule
+}
+
+// RuleFor is the fault's rule for a server on port.
+func (f Fault) RuleFor(port uint16) fault.Rule {
+	r := f.Rule
+	if f.From == Server {
+		r.SrcPort = port
+	} else {
+		r.DstPort = port
+	}
+	return r
 }
 
 // States is the RFC 9293 state sequence expected for one endpoint.
@@ -143,6 +151,25 @@ var (
 	passiveClose = []string{"CLOSE-WAIT", "LAST-ACK", "CLOSED"}
 )
 
+// closes is what RFC 9293 expects of connection n's endpoints when its
+// client closes first and the server after it.
+func closes(n int) []States {
+	return []States{{n, Client, seq(activeOpen, activeClose)}, {n, Server, seq(passiveOpen, passiveClose)}}
+}
+
+// closeFirst is what a scenario with one connection expects when the
+// client closes first and the server after it: the textbook states on
+// both ends, the client in TIME-WAIT, and the given teardown and
+// segments.
+func closeFirst(p Pattern, segs []Segments) Expect {
+	return Expect{Teardown: []Pattern{p}, Kernel: closes(1), TimeWait: []Holder{{1, Client}}, Segments: segs}
+}
+
+// sink is a server that reads until the client's FIN, then waits longer
+// than a delayed ACK before closing, so that its FIN is a segment of
+// its own.
+func sink() *server.Options { return &server.Options{Mode: server.Sink, Wait: serverPause} }
+
 func seq(parts ...[]string) []string {
 	var out []string
 	for _, p := range parts {
@@ -169,12 +196,9 @@ var scenarios = []Scenario{
 		Clients: []ClientRun{{}, {Pause: serverPause, Steps: steps("wait 100ms")}},
 		Expect: Expect{
 			Teardown: []Pattern{FourSegment, Incomplete},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-				{2, Client, seq(activeOpen, activeClose[:2])},
-				{2, Server, seq(passiveOpen, passiveClose[:1])},
-			},
+			Kernel: append(closes(1),
+				States{2, Client, seq(activeOpen, activeClose[:2])},
+				States{2, Server, seq(passiveOpen, passiveClose[:1])}),
 			TimeWait: []Holder{{1, Client}},
 			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}, {Client, "F.", 2, false}, {Server, "F.", 1, false}},
 		},
@@ -186,17 +210,9 @@ var scenarios = []Scenario{
 			"The client connects and closes at once. Its FIN takes it to FIN-WAIT-1; the server's ACK to FIN-WAIT-2. The server reads the end of the stream, waits longer than its delayed ACK, then closes: its FIN is a segment of its own, the client answers from FIN-WAIT-2 and keeps the connection in TIME-WAIT, the server goes from LAST-ACK to CLOSED.",
 			"客户端连接后立即关闭。它的 FIN 使其进入 FIN-WAIT-1，服务器的 ACK 使其进入 FIN-WAIT-2。服务器读到流结束后，等待超过延迟确认的时间再关闭：它的 FIN 单独成段，客户端在 FIN-WAIT-2 中应答并进入 TIME-WAIT，服务器从 LAST-ACK 进入 CLOSED。",
 		},
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{}},
-		Expect: Expect{
-			Teardown: []Pattern{FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Client, "F.", 1, false}, {Server, "F.", 1, false}, {Server, ".", 1, true}},
-		},
+		Expect:  closeFirst(FourSegment, []Segments{{Client, "F.", 1, false}, {Server, "F.", 1, false}, {Server, ".", 1, true}}),
 	},
 	{
 		Name:    "three-segment-close",
@@ -256,15 +272,7 @@ var scenarios = []Scenario{
 		},
 		Server:  &server.Options{Mode: server.Send, Bytes: 1000, Wait: serverPause},
 		Clients: []ClientRun{{Steps: steps("shutdown, read, close")}},
-		Expect: Expect{
-			Teardown: []Pattern{HalfClose},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Client, "F.", 1, false}, {Server, "P.", 1, true}},
-		},
+		Expect:  closeFirst(HalfClose, []Segments{{Client, "F.", 1, false}, {Server, "P.", 1, true}}),
 	},
 	{
 		Name:    "abort-rst",
@@ -326,18 +334,10 @@ var scenarios = []Scenario{
 			"The server's first SYN-ACK is dropped. After the initial retransmission timeout of one second (RFC 6298) the SYN or the SYN-ACK is sent again, and the handshake completes; this is the classic 'connect takes one second'. The rest of the connection is a normal four-segment close.",
 			"服务器的第一个 SYN-ACK 被丢弃。经过一秒的初始重传超时（RFC 6298），SYN 或 SYN-ACK 被重传，握手完成；这就是典型的“connect 要一秒”。连接的其余部分是正常的四次挥手。",
 		},
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{}},
 		Faults:  []Fault{{Server, rule(fault.SYNACK, 1)}},
-		Expect: Expect{
-			Teardown: []Pattern{FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Server, "S.", 2, true}},
-		},
+		Expect:  closeFirst(FourSegment, []Segments{{Server, "S.", 2, true}}),
 	},
 	{
 		Name:    "syn-timeout",
@@ -365,20 +365,12 @@ var scenarios = []Scenario{
 			"The client closes first; its last ACK, the one for the server's FIN, is dropped. The server stays in LAST-ACK, retransmits its FIN after the retransmission timeout, and the client, already in TIME-WAIT, acknowledges it again. This is the first reason TIME-WAIT exists.",
 			"客户端先关闭；它的最后一个 ACK（对服务器 FIN 的确认）被丢弃。服务器停留在 LAST-ACK，超时后重传 FIN，已处于 TIME-WAIT 的客户端再次确认。这正是 TIME-WAIT 存在的第一个理由。",
 		},
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{}},
 		// The client's bare ACKs: the handshake's third segment, then
 		// the ACK of the server's FIN.
 		Faults: []Fault{{Client, rule(fault.ACK, 2)}},
-		Expect: Expect{
-			Teardown: []Pattern{FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Server, "F.", 2, false}, {Client, ".", 3, false}},
-		},
+		Expect: closeFirst(FourSegment, []Segments{{Server, "F.", 2, false}, {Client, ".", 3, false}}),
 	},
 	{
 		Name:    "time-wait-reuse",
@@ -387,16 +379,11 @@ var scenarios = []Scenario{
 			"The client closes first and keeps TIME-WAIT for its port. A second client binds the same port and connects to the same server: Linux lets an explicit connect take over a TIME-WAIT socket whose connection used timestamps, so the new connection's segments cannot be confused with the old one's (RFC 6191's idea). The second connection then closes like the first.",
 			"客户端先关闭，其端口处于 TIME-WAIT。第二个客户端绑定同一端口并连接同一服务器：对于使用了时间戳的连接，Linux 允许显式 connect 接管 TIME-WAIT 套接字，因为新旧连接的报文段不会混淆（RFC 6191 的思路）。第二个连接随后像第一个一样关闭。",
 		},
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{}, {Pause: 2 * serverPause, SamePort: true}},
 		Expect: Expect{
 			Teardown: []Pattern{FourSegment, FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-				{2, Client, seq(activeOpen, activeClose)},
-				{2, Server, seq(passiveOpen, passiveClose)},
-			},
+			Kernel:   append(closes(1), closes(2)...),
 			TimeWait: []Holder{{2, Client}},
 			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}},
 		},
@@ -408,19 +395,17 @@ var scenarios = []Scenario{
 			"A SYN from the client's port with an old sequence number arrives first, as a duplicate of an earlier connection's SYN delayed in the network would (synfin sends it through a raw socket). The server cannot tell it from a new request: it answers with a SYN-ACK and waits in SYN-RECEIVED. The client's kernel has no such connection and answers the SYN-ACK with a reset whose sequence number is the SYN-ACK's acknowledgment, so the server drops the half-open connection and listens again (RFC 9293, figure 8). With a two-segment handshake the server would have opened a connection nobody asked for: the third segment is where the client can say no. Then the client connects from the same port for real, and that connection opens and closes as usual.",
 			"一个来自客户端端口、带着旧序号的 SYN 先到达，就像早先某个连接的 SYN 在网络中滞留后姗姗来迟（synfin 通过原始套接字发出它）。服务器无法把它和新的请求区分开：它回应 SYN-ACK，并在 SYN-RECEIVED 中等待。客户端内核没有这条连接，于是用 RST 回应这个 SYN-ACK，RST 的序号就是 SYN-ACK 的确认号；服务器丢弃半开连接，重新监听（RFC 9293 图 8）。如果握手只有两个报文段，服务器就会打开一条没有人请求的连接：第三个报文段正是客户端能说“不”的地方。随后客户端从同一端口真正发起连接，这条连接照常建立和关闭。",
 		},
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{OldSYN: true}, {Pause: 100 * time.Millisecond, SamePort: true}},
 		Expect: Expect{
 			Teardown: []Pattern{None, FourSegment},
-			Kernel: []States{
+			Kernel: append([]States{
 				// The old SYN has no socket at either end: the client's
 				// kernel has none on its port, and the server's keeps a
 				// request, not a socket, until the handshake's ACK.
 				{1, Client, nil},
 				{1, Server, nil},
-				{2, Client, seq(activeOpen, activeClose)},
-				{2, Server, seq(passiveOpen, passiveClose)},
-			},
+			}, closes(2)...),
 			TimeWait: []Holder{{2, Client}},
 			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}, {Client, "R", 1, false}},
 		},
@@ -434,15 +419,7 @@ var scenarios = []Scenario{
 		},
 		Server:  &server.Options{Mode: server.Echo, Wait: serverPause},
 		Clients: []ClientRun{{Steps: steps("send 100, read 100, close")}},
-		Expect: Expect{
-			Teardown: []Pattern{FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Client, "P.", 1, false}, {Server, "P.", 1, false}},
-		},
+		Expect:  closeFirst(FourSegment, []Segments{{Client, "P.", 1, false}, {Server, "P.", 1, false}}),
 	},
 	{
 		Name:    "ipv6",
@@ -452,16 +429,8 @@ var scenarios = []Scenario{
 			"在 [::1] 上进行“客户端先关闭”实验：状态和报文段与 IPv4 相同。",
 		},
 		IPv6:    true,
-		Server:  &server.Options{Mode: server.Sink, Wait: serverPause},
+		Server:  sink(),
 		Clients: []ClientRun{{}},
-		Expect: Expect{
-			Teardown: []Pattern{FourSegment},
-			Kernel: []States{
-				{1, Client, seq(activeOpen, activeClose)},
-				{1, Server, seq(passiveOpen, passiveClose)},
-			},
-			TimeWait: []Holder{{1, Client}},
-			Segments: []Segments{{Client, "F.", 1, false}, {Server, "F.", 1, false}},
-		},
+		Expect:  closeFirst(FourSegment, []Segments{{Client, "F.", 1, false}, {Server, "F.", 1, false}}),
 	},
 }

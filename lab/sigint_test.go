@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/fault"
@@ -88,16 +89,7 @@ func TestSignals(t *testing.T) {
 			if testing.Verbose() {
 				cmd.Stderr = os.Stderr
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Whatever happens, leave nothing behind: kill and reap the
-			// child, then sweep what it left.
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				cmd.Wait()
-				lab.Sweep()
-			})
+			labtest.Start(t, cmd)
 			lines := make(chan string)
 			go func() {
 				s := bufio.NewScanner(out)

@@ -9,8 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,12 +19,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	xhtml "golang.org/x/net/html"
 
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
 	"synfin/lab/userstack"
-	"synfin/render/explain"
+	"synfin/lab/verdict"
 )
 
 // TestLabAgainstKernel runs every scenario and checks that the states
@@ -43,18 +44,11 @@ func TestLabAgainstKernel(t *testing.T) {
 			// A port of its own, so scenarios never share a listener in the
 			// (global) tracepoint.
 			port := 9988 + i
-			code := Main(context.Background(), []string{"lab", sc.Name, "--json", "-w", pcap, "--html", report, "--port", itoa(port)}, nil, &out, &errb)
+			code := Main(context.Background(), []string{"lab", sc.Name, "--json", "-w", pcap, "--html", report, "--port", strconv.Itoa(port)}, nil, &out, &errb)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
-			var got struct {
-				Stack      string    `json:"stack"`
-				Tcpdump    []string  `json:"tcpdump"`
-				Comparison labReport `json:"comparison"`
-			}
-			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-				t.Fatalf("%v in %s", err, out.String())
-			}
+			got := readLabJSON(t, out.Bytes())
 			c := got.Comparison
 			if got.Stack != "kernel" || c.Source != "kernel" {
 				t.Fatalf("stack %q: want the kernel", got.Stack)
@@ -75,11 +69,11 @@ func TestLabAgainstKernel(t *testing.T) {
 			}
 			// The capture kept with -w, read by tcpdump: the lines the lab
 			// printed, and the segments RFC 9293 expects.
-			lines := tcpdumpLines(t, tcpdump, pcap)
+			lines := labtest.Tcpdump(t, tcpdump, pcap)
 			if diff := cmp.Diff(lines, got.Tcpdump); diff != "" {
 				t.Errorf("segments (-tcpdump -r +lab):\n%s", diff)
 			}
-			checkFlags(t, lines, sc.Expect.Segments, port)
+			labtest.CheckSegments(t, lines, uint16(port), sc.Expect.Segments)
 			all := strings.Join(htmlSections(t, report), "\n")
 			for _, want := range append([]string{"beside the kernel's", "verdict"}, lines...) {
 				if !strings.Contains(all, want) {
@@ -90,13 +84,21 @@ func TestLabAgainstKernel(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return string(appendInt(nil, n)) }
+// labJSON is what the tests read of lab --json.
+type labJSON struct {
+	Stack      string         `json:"stack"`
+	StackName  string         `json:"stack_name"`
+	Tcpdump    []string       `json:"tcpdump"`
+	Comparison verdict.Report `json:"comparison"`
+}
 
-func appendInt(b []byte, n int) []byte {
-	if n >= 10 {
-		b = appendInt(b, n/10)
+func readLabJSON(t *testing.T, b []byte) labJSON {
+	t.Helper()
+	var got labJSON
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%v in %s", err, b)
 	}
-	return append(b, byte('0'+n%10))
+	return got
 }
 
 // TestLabUserstack runs every scenario netstack supports with
@@ -113,7 +115,7 @@ func TestLabUserstack(t *testing.T) {
 			t.Parallel()
 			pcap := filepath.Join(t.TempDir(), "lab.pcap")
 			var out, errb bytes.Buffer
-			code := Main(context.Background(), []string{"lab", sc.Name, "--userstack", "--json", "-w", pcap, "--port", itoa(9988 + i)}, nil, &out, &errb)
+			code := Main(context.Background(), []string{"lab", sc.Name, "--userstack", "--json", "-w", pcap, "--port", strconv.Itoa(9988 + i)}, nil, &out, &errb)
 			if why := userstack.Unsupported(sc.Name); why != "" {
 				if code == 0 || !strings.Contains(errb.String(), why) || !strings.Contains(errb.String(), sc.Name) {
 					t.Errorf("exit %d, stderr %q: want a failure naming the scenario and why (%s)", code, errb.String(), why)
@@ -126,15 +128,7 @@ func TestLabUserstack(t *testing.T) {
 			if !strings.Contains(errb.String(), "not the kernel") || strings.Count(errb.String(), "\n") != 1 {
 				t.Errorf("stderr %q: want one line saying the stack is not the kernel", errb.String())
 			}
-			var got struct {
-				Stack      string    `json:"stack"`
-				StackName  string    `json:"stack_name"`
-				Tcpdump    []string  `json:"tcpdump"`
-				Comparison labReport `json:"comparison"`
-			}
-			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-				t.Fatalf("%v in %s", err, out.String())
-			}
+			got := readLabJSON(t, out.Bytes())
 			c := got.Comparison
 			if got.Stack != "netstack" || c.Source != "netstack" || !strings.Contains(got.StackName, "not the kernel") {
 				t.Fatalf("stack %q (%q), comparison source %q: want netstack, labelled as not the kernel", got.Stack, got.StackName, c.Source)
@@ -146,7 +140,7 @@ func TestLabUserstack(t *testing.T) {
 				// Netstack's states are samples: each must be an inferred
 				// state, in order, and the last ones must be the same.
 				// A connect timeout is the one change no segment shows.
-				ok := stepsInOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
+				ok := labtest.Sampled(r.Reported, r.Inferred)
 				if len(r.Inferred) == 0 && len(r.Reported) == 0 {
 					ok = true
 				}
@@ -167,11 +161,11 @@ func TestLabUserstack(t *testing.T) {
 			if !slices.Equal(c.Patterns, want) {
 				t.Errorf("teardown: %v, want %v", c.Patterns, want)
 			}
-			lines := tcpdumpLines(t, tcpdump, pcap)
+			lines := labtest.Tcpdump(t, tcpdump, pcap)
 			if diff := cmp.Diff(lines, got.Tcpdump); diff != "" {
 				t.Errorf("segments (-tcpdump -r +lab):\n%s", diff)
 			}
-			checkFlags(t, lines, sc.Expect.Segments, 9988+i)
+			labtest.CheckSegments(t, lines, uint16(9988+i), sc.Expect.Segments)
 		})
 	}
 }
@@ -193,7 +187,7 @@ func TestLabUserstackText(t *testing.T) {
 			dir := t.TempDir()
 			pcap, report := filepath.Join(dir, "lab.pcap"), filepath.Join(dir, "lab.html")
 			var out, errb bytes.Buffer
-			code := Main(context.Background(), []string{"lab", "client-closes-first", "--userstack", "--lang", tt.lang, "-w", pcap, "--html", report, "--port", itoa(9970 + i)}, nil, &out, &errb)
+			code := Main(context.Background(), []string{"lab", "client-closes-first", "--userstack", "--lang", tt.lang, "-w", pcap, "--html", report, "--port", strconv.Itoa(9970 + i)}, nil, &out, &errb)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
@@ -203,7 +197,7 @@ func TestLabUserstackText(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", want, s)
 				}
 			}
-			lines := tcpdumpLines(t, tcpdump, pcap)
+			lines := labtest.Tcpdump(t, tcpdump, pcap)
 			if len(lines) < 7 {
 				t.Fatalf("tcpdump read %d segments", len(lines))
 			}
@@ -228,12 +222,11 @@ func TestLabUserstackText(t *testing.T) {
 // htmlSections returns the text of each extra section of a report.
 func htmlSections(t *testing.T, name string) []string {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
+	b, err := os.ReadFile(name)
+	var doc *xhtml.Node
+	if err == nil {
+		doc, err = xhtml.Parse(bytes.NewReader(b))
 	}
-	defer f.Close()
-	doc, err := xhtml.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,46 +283,6 @@ func TestLabRefusesOutput(t *testing.T) {
 	}
 }
 
-// tcpdumpLines reads a capture with tcpdump -n -S in this process's time
-// zone, which is the one the lab prints in.
-func tcpdumpLines(t *testing.T, tcpdump, pcap string) []string {
-	t.Helper()
-	cmd := exec.Command(tcpdump, "-n", "-S", "-r", pcap)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tcpdump: %v: %s", err, stderr.String())
-	}
-	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-}
-
-var flagsRE = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.\d+: Flags \[([^\]]*)\]`)
-
-// checkFlags counts, per sender, the flags tcpdump printed.
-func checkFlags(t *testing.T, lines []string, want []lab.Segments, port int) {
-	t.Helper()
-	count := map[[2]string]int{}
-	for _, l := range lines {
-		m := flagsRE.FindStringSubmatch(l)
-		if m == nil {
-			t.Errorf("not a TCP segment: %s", l)
-			continue
-		}
-		from := string(lab.Client)
-		if m[1] == itoa(port) {
-			from = string(lab.Server)
-		}
-		count[[2]string{from, m[2]}]++
-	}
-	for _, w := range want {
-		got := count[[2]string{string(w.From), w.Flags}]
-		if got != w.Count && !(w.AtLeast && got > w.Count) {
-			t.Errorf("tcpdump shows %d [%s] from the %s, want %d (at least: %v)", got, w.Flags, w.From, w.Count, w.AtLeast)
-		}
-	}
-}
-
 // TestMain lets the test binary run the CLI as a child process, for
 // TestLabWithoutPrivileges.
 func TestMain(m *testing.M) {
@@ -355,11 +308,11 @@ func TestLabWithoutPrivileges(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			if labPrivileges() == "" {
+			if lab.Unprivileged() == "" {
 				setpriv := testenv.NeedTool(t, "setpriv")
 				cmd = exec.Command(setpriv, "--bounding-set", "-all", "--inh-caps", "-all", "--", os.Args[0], "-test.run=^$")
 			}
-			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab "+tt.scenario+" --port "+itoa(9960+i))
+			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab "+tt.scenario+" --port "+strconv.Itoa(9960+i))
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			err := cmd.Run()
@@ -399,18 +352,9 @@ func TestLabSweep(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab syn-timeout --json --port "+itoa(9940+i))
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Whatever happens, leave nothing behind: kill and reap the
-			// child, then sweep what it left.
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				cmd.Wait()
-				lab.Sweep()
-			})
-			prefix := netns.Prefix + "-" + itoa(cmd.Process.Pid) + "-"
+			cmd.Env = append(os.Environ(), "SYNFIN_CLI_CHILD=lab syn-timeout --json --port "+strconv.Itoa(9940+i))
+			labtest.Start(t, cmd)
+			prefix := netns.Prefix + "-" + strconv.Itoa(cmd.Process.Pid) + "-"
 			var mine []string
 			for deadline := time.Now().Add(5 * time.Second); len(mine) < 2 && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
@@ -502,43 +446,13 @@ func TestLabInterrupted(t *testing.T) {
 	if code == 0 || !strings.Contains(errb.String(), "deadline exceeded") {
 		t.Errorf("exit %d, stderr %q: want a failure saying the lab was stopped", code, errb.String())
 	}
-	lines := tcpdumpLines(t, tcpdump, pcap)
+	lines := labtest.Tcpdump(t, tcpdump, pcap)
 	if len(lines) < 4 {
 		t.Fatalf("tcpdump read %d segments from the capture, want the first connection's", len(lines))
 	}
 	for _, l := range lines {
 		if !strings.Contains(out.String(), "\n  "+l+"\n") {
 			t.Errorf("output lacks tcpdump's line %q", l)
-		}
-	}
-}
-
-// TestWrapText checks the wrapping of scenario texts: no line wider than
-// asked (in terminal columns, Chinese characters taking two), nothing
-// lost or reordered, and no line starting with closing punctuation.
-func TestWrapText(t *testing.T) {
-	var texts []string
-	for _, sc := range lab.Scenarios() {
-		texts = append(texts, sc.Description.En, sc.Description.Zh)
-	}
-	texts = append(texts, "short", "a-very-long-word-with-no-spaces-at-all-that-cannot-be-broken-anywhere-at-all")
-	for _, width := range []int{40, 80, 100} {
-		for _, s := range texts {
-			got := wrapText(s, width)
-			for _, l := range strings.Split(got, "\n") {
-				// Only a word with no place to break may be wider.
-				unbreakable := !strings.Contains(l, " ") && explain.Width(l) == len([]rune(l))
-				if explain.Width(l) > width && !unbreakable {
-					t.Errorf("width %d: line of %d columns: %q", width, explain.Width(l), l)
-				}
-				if r := []rune(l); len(r) > 0 && strings.ContainsRune("，。、：；！？）》」』】", r[0]) {
-					t.Errorf("width %d: line starts with closing punctuation: %q", width, l)
-				}
-			}
-			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
-			if squash(got) != squash(s) {
-				t.Errorf("width %d: text changed:\n%s\n%s", width, s, got)
-			}
 		}
 	}
 }

@@ -22,9 +22,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/internal/corpus"
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
-	"synfin/lab/userstack"
 )
 
 // annotation splits an annotated line into the tcpdump line and the step.
@@ -148,22 +148,9 @@ func TestReadAnnotateLab(t *testing.T) {
 	withGMT(t)
 	for _, name := range []string{"client-closes-first", "half-close", "abort-rst", "refused", "data-exchange", "last-ack-lost"} {
 		t.Run(name, func(t *testing.T) {
-			sc, err := lab.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			us, err := userstack.FromLab(sc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			res, err := userstack.Run(ctx, us, userstack.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc, res := labtest.Netstack(t, name)
 			file := filepath.Join(t.TempDir(), name+".pcap")
-			writeUserstackPcap(t, file, res)
+			labtest.WritePcap(t, file, res.Link, res.Frames)
 			checkAnnotated(t, tcpdumpPath, file, sc, fmt.Sprint(res.Server.Port()))
 		})
 	}
@@ -260,7 +247,7 @@ func checkAnnotated(t *testing.T, tcpdumpPath, file string, sc *lab.Scenario, se
 			}
 			continue
 		}
-		if !stepsInOrder(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
+		if !labtest.Sampled(got, w.States[1:]) {
 			t.Errorf("%s: steps move it to %v, want in order within %v and ending the same", k, got, w.States)
 		}
 	}
@@ -306,39 +293,6 @@ func replay(states []string, item string) []string {
 }
 
 var annotFlagsLine = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.(\d+): Flags \[([^\]]*)\].*length (\d+)`)
-
-// stepsInOrder reports whether got is a subsequence of of.
-func stepsInOrder(got, of []string) bool {
-	i := 0
-	for _, s := range got {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
-func writeUserstackPcap(t *testing.T, name string, res *userstack.Result) {
-	t.Helper()
-	var b bytes.Buffer
-	w := pcapgo.NewWriterNanos(&b)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		t.Fatal(err)
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestReadAllocs checks that read without --annotate allocates nothing
 // per segment: a capture ten times longer costs no more allocations.

@@ -267,9 +267,37 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// Conn is a connection steps run on: a kernel socket (*net.TCPConn), or a
+// connection of another TCP stack that offers the same calls.
+type Conn interface {
+	io.ReadWriteCloser
+	// CloseWrite shuts down the sending side: a FIN.
+	CloseWrite() error
+	// SetLinger(0) makes Close discard the connection and send RST.
+	SetLinger(sec int) error
+	LocalAddr() net.Addr // a *net.TCPAddr
+	RemoteAddr() net.Addr
+}
+
+// Sleep waits for d, as the wait step does, unless ctx is done first;
+// then it returns ctx's error.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // RunSteps runs steps on the connection c (numbered n in events) and
 // closes it unless a step already did.
-func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func(Event)) error {
+func RunSteps(ctx context.Context, c Conn, n int, steps []Step, log func(Event)) error {
 	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
 	peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	ev := func(what string, bytes int, err error, detail string) {
@@ -291,10 +319,10 @@ func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Reading to the end and then closing: the FIN leaves the moment
-		// the peer's arrives (see readThenShutdown).
-		if st.Kind == Read && st.Bytes == 0 && !finSent && i+1 < len(steps) && steps[i+1].Kind == Close {
-			nr, err := readThenShutdown(ctx, c)
+		// Reading to the end and then closing: on a kernel socket the FIN
+		// leaves the moment the peer's arrives (see readThenShutdown).
+		if tc, ok := c.(*net.TCPConn); ok && st.Kind == Read && st.Bytes == 0 && !finSent && i+1 < len(steps) && steps[i+1].Kind == Close {
+			nr, err := readThenShutdown(ctx, tc)
 			if err != nil {
 				ev("error", nr, err, "read")
 				return fmt.Errorf("client: read: %w", err)
@@ -327,12 +355,8 @@ func RunSteps(ctx context.Context, c *net.TCPConn, n int, steps []Step, log func
 			}
 			ev("read", int(nr), nil, detail)
 		case Wait:
-			t := time.NewTimer(st.Wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
+			if err := Sleep(ctx, st.Wait); err != nil {
+				return err
 			}
 		case Shutdown:
 			if err := c.CloseWrite(); err != nil {

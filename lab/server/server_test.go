@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,25 @@ import (
 	"synfin/lab/kernel"
 	"synfin/lab/server"
 )
+
+// diagListener returns the listener on addr as sock_diag shows it.
+func diagListener(t *testing.T, addr netip.AddrPort) kernel.Socket {
+	t.Helper()
+	h, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
+	var socks []kernel.Socket
+	if err == nil {
+		defer h.Close()
+		socks, err = kernel.Sockets(h)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(socks, func(s kernel.Socket) bool { return s.Local == addr && s.State == kernel.Listen })
+	if i < 0 {
+		t.Fatalf("listener %s not in sock_diag", addr)
+	}
+	return socks[i]
+}
 
 func TestParseMode(t *testing.T) {
 	for _, m := range server.Modes {
@@ -47,26 +68,8 @@ func TestListenBacklogAndPlainTCP(t *testing.T) {
 				t.Skipf("cannot listen on %s: %v", tc.addr, err)
 			}
 			defer srv.Close()
-			h, err := netlink.NewHandle(unix.NETLINK_INET_DIAG)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
-			socks, err := kernel.Sockets(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var found bool
-			for _, s := range socks {
-				if s.Local == srv.Addr() && s.State == kernel.Listen {
-					found = true
-					if s.SendQ != tc.want {
-						t.Errorf("backlog %d, want %d", s.SendQ, tc.want)
-					}
-				}
-			}
-			if !found {
-				t.Fatalf("listener %s not in sock_diag", srv.Addr())
+			if s := diagListener(t, srv.Addr()); s.SendQ != tc.want {
+				t.Errorf("backlog %d, want %d", s.SendQ, tc.want)
 			}
 			c, err := net.Dial("tcp", srv.Addr().String())
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -41,8 +42,30 @@ func (c *stackConn) close() {
 
 // abort closes with SO_LINGER 0, which makes netstack send RST.
 func (c *stackConn) abort() {
-	c.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: true, Timeout: 0})
+	c.SetLinger(0)
 	c.close()
+}
+
+// The calls of client.Conn, so that client.RunSteps runs a scenario's
+// steps here as on a kernel socket.
+
+func (c *stackConn) Read(b []byte) (int, error)  { return c.c.Read(b) }
+func (c *stackConn) Write(b []byte) (int, error) { return c.c.Write(b) }
+func (c *stackConn) CloseWrite() error           { return c.c.CloseWrite() }
+func (c *stackConn) LocalAddr() net.Addr         { return net.TCPAddrFromAddrPort(c.local) }
+func (c *stackConn) RemoteAddr() net.Addr        { return net.TCPAddrFromAddrPort(c.peer) }
+
+// Close closes the connection once; closing it again does nothing.
+func (c *stackConn) Close() error {
+	c.close()
+	return nil
+}
+
+// SetLinger sets SO_LINGER as net.TCPConn's does: negative for the
+// default, else a linger of sec seconds (0: Close sends RST).
+func (c *stackConn) SetLinger(sec int) error {
+	c.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: sec >= 0, Timeout: time.Duration(max(sec, 0)) * time.Second})
+	return nil
 }
 
 // dial connects from local (zero: an ephemeral port) to remote.
@@ -117,81 +140,6 @@ func boundAddr(ep tcpip.Endpoint, remote netip.AddrPort) netip.AddrPort {
 		}
 	}
 	return netip.AddrPortFrom(remote.Addr(), 0)
-}
-
-// run does the client's steps, as lab/client.RunSteps does on a kernel
-// socket, and closes the connection unless a step did.
-func (c *stackConn) run(ctx context.Context, n int, steps []client.Step, log func(client.Event)) error {
-	ev := func(what string, bytes int, err error, detail string) {
-		if log != nil {
-			log(client.Event{Time: time.Now(), Conn: n, What: what, Local: c.local, Peer: c.peer, Bytes: bytes, Err: err, Detail: detail})
-		}
-	}
-	ev("connected", 0, nil, "")
-	stop := context.AfterFunc(ctx, c.close)
-	defer stop()
-	defer func() {
-		c.mu.Lock()
-		done := c.closed
-		c.mu.Unlock()
-		if !done {
-			c.close()
-			ev("closed", 0, nil, "end of steps")
-		}
-	}()
-	for _, st := range steps {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		switch st.Kind {
-		case client.Send:
-			nw, err := c.c.Write(make([]byte, st.Bytes))
-			if err != nil {
-				ev("error", nw, err, "send")
-				return fmt.Errorf("userstack: client send: %w", err)
-			}
-			ev("sent", nw, nil, "")
-		case client.Read:
-			var r io.Reader = c.c
-			if st.Bytes > 0 {
-				r = io.LimitReader(c.c, int64(st.Bytes))
-			}
-			nr, err := io.Copy(io.Discard, r)
-			if err != nil {
-				ev("error", int(nr), err, "read")
-				return fmt.Errorf("userstack: client read: %w", err)
-			}
-			detail := "peer sent FIN"
-			if st.Bytes > 0 {
-				detail = ""
-			}
-			ev("read", int(nr), nil, detail)
-		case client.Wait:
-			if err := sleep(ctx, st.Wait); err != nil {
-				return err
-			}
-		case client.Shutdown:
-			if err := c.c.CloseWrite(); err != nil {
-				ev("error", 0, err, "shutdown")
-				return fmt.Errorf("userstack: client shutdown: %w", err)
-			}
-			ev("shutdown", 0, nil, "sent FIN, still reading")
-		case client.Close:
-			c.close()
-			ev("closed", 0, nil, "")
-		case client.Abort:
-			c.abort()
-			ev("reset", 0, nil, "SO_LINGER 0, RST sent")
-		case client.Hold:
-			<-ctx.Done()
-			c.close()
-			ev("closed", 0, nil, "stopping")
-			return nil
-		default:
-			return fmt.Errorf("userstack: unknown client step %q", st.Kind)
-		}
-	}
-	return nil
 }
 
 // stackServer accepts connections and treats each as lab/server does in
@@ -330,7 +278,7 @@ func (s *stackServer) handle(ctx context.Context, n int, c *stackConn, release <
 	}
 	stop := context.AfterFunc(ctx, c.close)
 	defer stop()
-	pause := func() bool { return sleep(ctx, s.opts.Wait) == nil }
+	pause := func() bool { return client.Sleep(ctx, s.opts.Wait) == nil }
 	closeConn := func() {
 		c.close()
 		ev("closed", 0, nil, "")
@@ -424,7 +372,7 @@ func waitReadable(ctx context.Context, c *stackConn) bool {
 		if c.ep.Readiness(waiter.ReadableEvents) != 0 {
 			return true
 		}
-		if err := sleep(ctx, time.Millisecond); err != nil {
+		if err := client.Sleep(ctx, time.Millisecond); err != nil {
 			return false
 		}
 	}

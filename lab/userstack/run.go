@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -14,6 +13,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
+	"synfin/lab"
 	"synfin/lab/client"
 	"synfin/lab/fault"
 	"synfin/lab/server"
@@ -26,45 +26,6 @@ const Source = "netstack"
 
 // StackName says which TCP produced a run, for a one-line label.
 const StackName = "gVisor netstack (userspace TCP, in process; not the kernel)"
-
-// Role is an endpoint's part in a connection.
-type Role string
-
-// The roles, as package lab names them.
-const (
-	Client   Role = "client"
-	Server   Role = "server"
-	Listener Role = "listener"
-)
-
-// ClientRun is one client connection.
-type ClientRun struct {
-	// Pause before connecting, after the previous client finished.
-	Pause time.Duration
-	// Steps after connecting; the connection is closed after them unless
-	// a step closed it.
-	Steps []client.Step
-	// SamePort connects from the previous client's local port.
-	SamePort bool
-	// SynRetries bounds SYN retransmissions (TCP_SYNCNT); 0: netstack's default.
-	SynRetries int
-}
-
-// Fault drops segments of one direction at the link.
-type Fault struct {
-	From Role // Client: segments to the server port; Server: from it
-	Rule fault.Rule
-}
-
-// Scenario is one experiment, with the fields of lab.Scenario that say
-// what to run (not what to expect).
-type Scenario struct {
-	Name    string
-	IPv6    bool
-	Server  *server.Options // nil: nothing listens; Addr is ignored
-	Clients []ClientRun
-	Faults  []Fault
-}
 
 // Options tune a run.
 type Options struct {
@@ -101,7 +62,7 @@ type Result struct {
 }
 
 // Endpoint returns the endpoint of a connection and role, or nil.
-func (r *Result) Endpoint(conn int, role Role) *Endpoint {
+func (r *Result) Endpoint(conn int, role lab.Role) *Endpoint {
 	for i := range r.Endpoints {
 		if r.Endpoints[i].Conn == conn && r.Endpoints[i].Role == role {
 			return &r.Endpoints[i]
@@ -174,7 +135,12 @@ func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber
 
 // Run runs the scenario on a netstack of its own and tears it down before
 // returning, also when ctx is cancelled. No packet leaves the process.
-func Run(ctx context.Context, sc Scenario, opt Options) (res *Result, err error) {
+// What the scenario expects is not checked. A scenario netstack cannot
+// show (see Unsupported) is refused with an *UnsupportedError.
+func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err error) {
+	if err := check(sc); err != nil {
+		return nil, err
+	}
 	if opt.Port == 0 {
 		opt.Port = 9988
 	}
@@ -184,39 +150,22 @@ func Run(ctx context.Context, sc Scenario, opt Options) (res *Result, err error)
 	if opt.Settle == 0 {
 		opt.Settle = 5 * time.Second
 	}
-	loop := netip.MustParseAddr("127.0.0.1")
-	if sc.IPv6 {
-		loop = netip.IPv6Loopback()
-	}
+	loop := sc.Loopback()
 	res = &Result{
 		Source: Source, Stack: StackName, Scenario: sc.Name,
 		Server: netip.AddrPortFrom(loop, opt.Port), Link: wire.LinkRaw, Start: time.Now(),
 	}
 	defer func() { res.End = time.Now() }()
-	var logMu sync.Mutex
-	logf := func(s string) {
-		logMu.Lock()
-		res.Log = append(res.Log, s)
-		logMu.Unlock()
-		if opt.Log != nil {
-			opt.Log(s)
-		}
-	}
+	logf := lab.Logger(&res.Log, opt.Log)
 
 	var rules []fault.Rule
 	for i, f := range sc.Faults {
-		r := f.Rule
+		r := f.RuleFor(opt.Port)
 		if r.Nth < 0 {
 			return res, fmt.Errorf("userstack: fault %d: Nth %d is negative", i+1, r.Nth)
 		}
 		if r.Flags&^r.Mask != 0 {
 			return res, fmt.Errorf("userstack: fault %d: flags %s outside mask %s", i+1, r.Flags, r.Mask)
-		}
-		switch f.From {
-		case Server:
-			r.SrcPort = opt.Port
-		default:
-			r.DstPort = opt.Port
 		}
 		rules = append(rules, r)
 	}
@@ -266,10 +215,7 @@ func Run(ctx context.Context, sc Scenario, opt Options) (res *Result, err error)
 	}
 
 	var prev netip.AddrPort
-	for i, cr := range sc.Clients {
-		if err := sleep(ctx, cr.Pause); err != nil {
-			return res, err
-		}
+	res.ClientErrs, err = lab.RunClients(ctx, sc, logf, func(i int, cr lab.ClientRun) (client.Conn, error, error) {
 		var local netip.AddrPort
 		if i > 0 && cr.SamePort {
 			local = prev
@@ -278,19 +224,13 @@ func Run(ctx context.Context, sc Scenario, opt Options) (res *Result, err error)
 		res.Clients = append(res.Clients, addr)
 		prev = addr
 		if cerr != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			logf(fmt.Sprintf("client: #%d %s", i+1, cerr))
-			res.ClientErrs = append(res.ClientErrs, cerr)
-			continue
+			return nil, cerr, nil
 		}
 		cls = append(cls, c)
-		cerr = c.run(ctx, i+1, cr.Steps, func(e client.Event) { logf("client: " + e.String()) })
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		res.ClientErrs = append(res.ClientErrs, cerr)
+		return c, nil, nil
+	})
+	if err != nil {
+		return res, err
 	}
 
 	// Let the endpoints come to rest: the server's handlers done, no
@@ -305,31 +245,17 @@ func Run(ctx context.Context, sc Scenario, opt Options) (res *Result, err error)
 		if (srv == nil || srv.idle()) && !w.busy(restless...) {
 			break
 		}
-		if err := sleep(ctx, 2*time.Millisecond); err != nil {
+		if err := client.Sleep(ctx, 2*time.Millisecond); err != nil {
 			return res, err
 		}
 	}
-	if err := sleep(ctx, 50*time.Millisecond); err != nil {
+	if err := client.Sleep(ctx, 50*time.Millisecond); err != nil {
 		return res, err
 	}
 	res.Frames, res.Faults = l.stop()
 	watched = w.finish()
 	res.Endpoints = label(watched, res.Server, res.Clients)
 	return res, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // label numbers connections by their client's attempt and gives each
@@ -341,23 +267,23 @@ func label(ws []*watched, srv netip.AddrPort, clients []netip.AddrPort) []Endpoi
 		ep := Endpoint{Source: Source, Local: x.local, Remote: x.remote, States: x.states}
 		switch {
 		case x.local == srv && !x.remote.IsValid():
-			ep.Role = Listener
+			ep.Role = lab.Listener
 		case x.local == srv:
-			ep.Role = Server
+			ep.Role = lab.Server
 			ep.Conn = connOf(clients, x.remote, used, false)
 		default:
-			ep.Role = Client
+			ep.Role = lab.Client
 			ep.Conn = connOf(clients, x.local, used, true)
 		}
 		out = append(out, ep)
 	}
 	// Listener first, then by connection, client before server.
 	rank := func(e Endpoint) int {
-		if e.Role == Listener {
+		if e.Role == lab.Listener {
 			return 0
 		}
 		r := e.Conn * 2
-		if e.Role == Server {
+		if e.Role == lab.Server {
 			r++
 		}
 		return r

@@ -8,6 +8,9 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"synfin/lab"
+	"synfin/lab/kernel"
 )
 
 // Observation is one state netstack reported for an endpoint.
@@ -27,7 +30,7 @@ type Observation struct {
 type Endpoint struct {
 	Source string // always "netstack"
 	Conn   int    // 1-based connection number, 0 for the listener
-	Role   Role
+	Role   lab.Role
 	Local  netip.AddrPort
 	Remote netip.AddrPort // zero for the listener
 	States []Observation
@@ -50,29 +53,12 @@ func (e *Endpoint) StateNames() []string {
 	return out
 }
 
-// rfcName maps netstack's states to RFC 9293's.
+// rfcName maps netstack's states to RFC 9293's. Netstack numbers its TCP
+// states as Linux does (include/net/tcp_states.h), so the kernel's names
+// serve; its own INITIAL, BOUND, CONNECTING and ERROR are CLOSED.
 func rfcName(s tcp.EndpointState) string {
-	switch s {
-	case tcp.StateEstablished:
-		return "ESTABLISHED"
-	case tcp.StateSynSent:
-		return "SYN-SENT"
-	case tcp.StateSynRecv:
-		return "SYN-RECEIVED"
-	case tcp.StateFinWait1:
-		return "FIN-WAIT-1"
-	case tcp.StateFinWait2:
-		return "FIN-WAIT-2"
-	case tcp.StateTimeWait:
-		return "TIME-WAIT"
-	case tcp.StateCloseWait:
-		return "CLOSE-WAIT"
-	case tcp.StateLastAck:
-		return "LAST-ACK"
-	case tcp.StateListen:
-		return "LISTEN"
-	case tcp.StateClosing:
-		return "CLOSING"
+	if s >= tcp.StateEstablished && s <= tcp.StateClosing {
+		return kernel.State(s).RFC()
 	}
 	return "CLOSED"
 }

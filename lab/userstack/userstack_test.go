@@ -1,25 +1,19 @@
 package userstack_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/client"
@@ -64,30 +58,7 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range supported {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sc, err := lab.Lookup(tt.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			us, err := userstack.FromLab(sc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := userstack.Run(ctx, us, userstack.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if t.Failed() {
-					for _, l := range res.Log {
-						t.Log(l)
-					}
-					for _, e := range res.Endpoints {
-						t.Logf("netstack: conn %d %s %s %v", e.Conn, e.Role, e.Local, e.StateNames())
-					}
-				}
-			})
+			sc, res := labtest.Netstack(t, tt.name)
 			if d := res.End.Sub(res.Start); d > tt.max {
 				t.Errorf("run took %v, want at most %v", d, tt.max)
 			}
@@ -104,53 +75,17 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("fault %s: matched %d dropped %d", c.Rule, c.Matched, c.Dropped)
 				}
 			}
-			segs := sc.Expect.Segments
 			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-			if err := writePcap(name, res); err != nil {
-				t.Fatal(err)
+			labtest.WritePcap(t, name, res.Link, res.Frames)
+			lines := labtest.Tcpdump(t, tcpdump, name)
+			if len(lines) != len(res.Frames) {
+				t.Errorf("tcpdump shows %d segments, the run recorded %d", len(lines), len(res.Frames))
 			}
-			checkSegments(t, tcpdump, name, res, segs)
+			labtest.CheckSegments(t, lines, res.Server.Port(), sc.Expect.Segments)
 			checkChecksums(t, name, len(res.Frames))
 			checkTeardown(t, res, sc.Expect.Teardown)
 			checkStates(t, res, sc.Expect)
 		})
-	}
-}
-
-var flagsRE = regexp.MustCompile(`IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]`)
-
-// checkSegments counts, per sender, the flags tcpdump prints.
-func checkSegments(t *testing.T, tcpdump, name string, res *userstack.Result, want []lab.Segments) {
-	t.Helper()
-	out, err := exec.Command(tcpdump, "-n", "-S", "-r", name).Output()
-	if err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	count := map[[2]string]int{}
-	lines := 0
-	sport := fmt.Sprint(res.Server.Port())
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := flagsRE.FindStringSubmatch(sc.Text())
-		if m == nil {
-			t.Errorf("tcpdump line not a TCP segment: %s", sc.Text())
-			continue
-		}
-		lines++
-		from := string(lab.Client)
-		if m[2] == sport {
-			from = string(lab.Server)
-		}
-		count[[2]string{from, m[5]}]++
-	}
-	if lines != len(res.Frames) {
-		t.Errorf("tcpdump shows %d segments, the run recorded %d", lines, len(res.Frames))
-	}
-	for _, w := range want {
-		got := count[[2]string{string(w.From), w.Flags}]
-		if got != w.Count && !(w.AtLeast && got > w.Count) {
-			t.Errorf("tcpdump shows %d [%s] from the %s, want %s%d\n%s", got, w.Flags, w.From, map[bool]string{true: "at least "}[w.AtLeast], w.Count, out)
-		}
 	}
 }
 
@@ -211,7 +146,7 @@ func checkTeardown(t *testing.T, res *userstack.Result, want []lab.Pattern) {
 func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 	t.Helper()
 	for _, w := range want.Kernel {
-		ep := res.Endpoint(w.Conn, userstack.Role(w.Role))
+		ep := res.Endpoint(w.Conn, w.Role)
 		if len(w.States) == 0 {
 			if ep != nil {
 				t.Errorf("conn %d %s: netstack has an endpoint %v, want none", w.Conn, w.Role, ep.StateNames())
@@ -223,7 +158,7 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 			continue
 		}
 		got := ep.StateNames()
-		if !subsequence(got, w.States) || got[len(got)-1] != w.States[len(w.States)-1] {
+		if !labtest.Sampled(got, w.States) {
 			t.Errorf("conn %d %s: netstack states %v, want in order within %v and ending the same", w.Conn, w.Role, got, w.States)
 		}
 		if ep.Source != "netstack" {
@@ -247,39 +182,6 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 	}
 }
 
-func subsequence(got, of []string) bool {
-	i := 0
-	for _, s := range got {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
-func writePcap(name string, res *userstack.Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		return err
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			return err
-		}
-	}
-	return f.Close()
-}
-
 // TestCancel checks that a run whose context ends returns promptly.
 func TestCancel(t *testing.T) {
 	steps, err := client.ParseSteps("hold")
@@ -288,18 +190,18 @@ func TestCancel(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		sc   userstack.Scenario
+		sc   lab.Scenario
 	}{
-		{"client holds", userstack.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []userstack.ClientRun{{Steps: steps}}}},
-		{"every SYN lost", userstack.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []userstack.ClientRun{{}},
-			Faults: []userstack.Fault{{From: userstack.Client, Rule: fault.SYN}}}},
+		{"client holds", lab.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []lab.ClientRun{{Steps: steps}}}},
+		{"every SYN lost", lab.Scenario{Server: &server.Options{Mode: server.Sink}, Clients: []lab.ClientRun{{}},
+			Faults: []lab.Fault{{From: lab.Client, Rule: fault.SYN}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			_, err := userstack.Run(ctx, tt.sc, userstack.Options{})
+			_, err := userstack.Run(ctx, &tt.sc, userstack.Options{})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("err = %v, want the context's", err)
 			}
@@ -311,22 +213,39 @@ func TestCancel(t *testing.T) {
 }
 
 // TestUnsupported checks that every lab scenario either runs on netstack
-// or has a reason not to, and that FromLab refuses it with that reason.
+// or has a reason not to, and that Run refuses it with that reason before
+// running anything. A scenario of old duplicate SYNs under another name is
+// refused too.
 func TestUnsupported(t *testing.T) {
 	for _, sc := range lab.Scenarios() {
 		runs := slices.ContainsFunc(supported, func(r run) bool { return r.name == sc.Name })
 		why := userstack.Unsupported(sc.Name)
-		_, err := userstack.FromLab(&sc)
-		var ue *userstack.UnsupportedError
 		switch {
 		case runs && why != "":
 			t.Errorf("%s: tested on netstack, yet unsupported: %s", sc.Name, why)
 		case !runs && why == "":
 			t.Errorf("%s: neither tested on netstack nor given a reason not to be", sc.Name)
-		case why != "" && (!errors.As(err, &ue) || ue.Reason != why || !strings.Contains(err.Error(), sc.Name)):
-			t.Errorf("%s: FromLab error %v, want the reason %q", sc.Name, err, why)
-		case why == "" && err != nil:
-			t.Errorf("%s: FromLab: %v", sc.Name, err)
+		case why != "":
+			checkRefused(t, &sc, why)
 		}
+	}
+	sc, err := lab.Lookup("old-duplicate-syn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Name = "renamed"
+	checkRefused(t, sc, userstack.Unsupported("old-duplicate-syn"))
+}
+
+func checkRefused(t *testing.T, sc *lab.Scenario, why string) {
+	t.Helper()
+	start := time.Now()
+	res, err := userstack.Run(context.Background(), sc, userstack.Options{})
+	var ue *userstack.UnsupportedError
+	if !errors.As(err, &ue) || ue.Reason != why || !strings.Contains(err.Error(), sc.Name) || res != nil {
+		t.Errorf("%s: Run = %v, %v; want no result and the reason %q", sc.Name, res, err, why)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("%s: refused after %v, want at once", sc.Name, d)
 	}
 }

@@ -2,6 +2,7 @@ package userstack
 
 import (
 	"fmt"
+	"slices"
 
 	"synfin/lab"
 )
@@ -33,19 +34,16 @@ func (e *UnsupportedError) Error() string {
 // name, or "" if it can.
 func Unsupported(name string) string { return unsupported[name] }
 
-// FromLab takes what to run from a kernel lab scenario; what the
-// scenario expects stays with it. It returns an *UnsupportedError for a
-// scenario netstack cannot show.
-func FromLab(sc *lab.Scenario) (Scenario, error) {
-	if why := Unsupported(sc.Name); why != "" {
-		return Scenario{}, &UnsupportedError{Scenario: sc.Name, Reason: why}
+// check refuses a scenario netstack cannot show: one Unsupported names,
+// or one with an old duplicate SYN, which only the kernel's raw socket
+// can send.
+func check(sc *lab.Scenario) error {
+	why := Unsupported(sc.Name)
+	if why == "" && slices.ContainsFunc(sc.Clients, func(c lab.ClientRun) bool { return c.OldSYN }) {
+		why = unsupported["old-duplicate-syn"]
 	}
-	out := Scenario{Name: sc.Name, IPv6: sc.IPv6, Server: sc.Server}
-	for _, c := range sc.Clients {
-		out.Clients = append(out.Clients, ClientRun{Pause: c.Pause, Steps: c.Steps, SamePort: c.SamePort, SynRetries: c.SynRetries})
+	if why != "" {
+		return &UnsupportedError{Scenario: sc.Name, Reason: why}
 	}
-	for _, f := range sc.Faults {
-		out.Faults = append(out.Faults, Fault{From: Role(f.From), Rule: f.Rule})
-	}
-	return out, nil
+	return nil
 }

@@ -1,0 +1,178 @@
+package verdict
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"synfin/lab"
+	"synfin/render/explain"
+)
+
+// The table's texts.
+var (
+	textPackets       = lab.Text{En: "packets", Zh: "报文推断"}
+	textAgree         = lab.Text{En: "agree", Zh: "一致"}
+	textDiffer        = lab.Text{En: "DIFFER", Zh: "不一致"}
+	textUnsampled     = lab.Text{En: "not sampled", Zh: "未采样到"}
+	textNoTransitions = lab.Text{En: "no transitions", Zh: "没有状态变化"}
+	textNoSocket      = lab.Text{En: "no socket", Zh: "没有套接字"}
+	textTimeWait      = lab.Text{En: "TIME-WAIT held by", Zh: "TIME-WAIT 的持有方"}
+	textPattern       = lab.Text{En: "teardown pattern", Zh: "挥手模式"}
+	textExpected      = lab.Text{En: "expected", Zh: "预期"}
+	textVerdict       = lab.Text{En: "verdict", Zh: "结论"}
+	textRows          = lab.Text{En: "rows agree", Zh: "行一致"}
+	textSampledNote   = lab.Text{En: "netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
+		Zh: "netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"}
+)
+
+// title is the table's title for a stack.
+func title(source string) lab.Text {
+	if source == "kernel" {
+		return lab.Text{En: "states inferred from the packets beside the kernel's",
+			Zh: "从报文推断的状态与内核报告的状态对照"}
+	}
+	return lab.Text{En: "states inferred from the packets beside netstack's (a userspace stack, not the kernel)",
+		Zh: "从报文推断的状态与 netstack（用户态协议栈，不是内核）报告的状态对照"}
+}
+
+// noSocketText says why an end of a rejected handshake had no socket.
+func noSocketText(role lab.Role) lab.Text {
+	if role == lab.Server {
+		return lab.Text{En: "the kernel kept only a half-open request, not a socket, until the reset removed it; the listener went on listening",
+			Zh: "内核只保留了一个半开请求而不是套接字，直到 RST 将其删除；监听套接字继续监听"}
+	}
+	return lab.Text{En: "the kernel had no socket for this connection: it answered the SYN-ACK with a reset",
+		Zh: "内核没有这条连接的套接字：它用 RST 回应了 SYN-ACK"}
+}
+
+// Write prints the report as the lab's table, in lang: the inferred
+// states beside the stack's, row by row, then TIME-WAIT, the teardown
+// patterns and the verdict. A sampling stack's rows are aligned on the
+// states both have, and a state missing from its samples is marked as
+// such, not as a difference. The first line is the table's title.
+func (rep *Report) Write(w io.Writer, lang string) {
+	fmt.Fprintf(w, "%s\n", title(rep.Source).In(lang))
+	mark := func(ok bool) string {
+		if ok {
+			return "✓ " + textAgree.In(lang)
+		}
+		return "✗ " + textDiffer.In(lang)
+	}
+	agreeRows, total, unsampled := 0, 0, 0
+	for _, r := range rep.Rows {
+		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
+		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(textPackets.In(lang), 22), rep.Source)
+		if r.NoSocket {
+			for i, s := range r.Inferred {
+				b := ""
+				if i == 0 {
+					b = "(" + textNoSocket.In(lang) + ")"
+				}
+				fmt.Fprintf(w, "    %-4d %-22s %s ·\n", i+1, s, pad(b, 22))
+			}
+			fmt.Fprintf(w, "    %-4s %s\n", "", strings.ReplaceAll(Wrap(noSocketText(lab.Role(r.Role)).In(lang), 70), "\n", "\n         "))
+			continue
+		}
+		pairs := rep.pairs(r)
+		for i, p := range pairs {
+			b, m := p[1], mark(p[0] == p[1])
+			switch {
+			case p[0] == p[1]:
+				agreeRows++
+			case rep.Sampled && b == "" && slices.Contains(r.Unsampled, p[0]):
+				b, m = "("+textUnsampled.In(lang)+")", "·"
+				unsampled++
+				total--
+			case b == "":
+				b = "-"
+			}
+			total++
+			fmt.Fprintf(w, "    %-4d %-22s %s %s\n", i+1, orDash([]string{p[0]}), pad(b, 22), m)
+		}
+		if r.Unseen != "" {
+			fmt.Fprintf(w, "    %-4s %s\n", "", r.Unseen)
+		}
+		if len(pairs) == 0 {
+			fmt.Fprintf(w, "    %-4s %s %s %s\n", "", pad("("+textNoTransitions.In(lang)+")", 22), pad("("+textNoSocket.In(lang)+")", 22), mark(true))
+		}
+	}
+	fmt.Fprintf(w, "\n  %s: %s %s, %s %s  %s\n", textTimeWait.In(lang),
+		textPackets.In(lang), orDash(rep.TimeWaitInferred), rep.Source, orDash(rep.TimeWaitReported), mark(rep.TimeWaitAgree))
+	fmt.Fprintf(w, "  %s: %s, %s %s  %s\n", textPattern.In(lang),
+		strings.Join(rep.Patterns, ", "), textExpected.In(lang), orDash(rep.PatternsExpected), mark(rep.PatternsAgree))
+	fmt.Fprintf(w, "  %s: %d/%d %s", textVerdict.In(lang), agreeRows, total, textRows.In(lang))
+	if unsampled > 0 {
+		fmt.Fprintf(w, ", %d %s", unsampled, textUnsampled.In(lang))
+	}
+	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
+	if rep.Sampled {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(Wrap(textSampledNote.In(lang), 76), "\n", "\n  "))
+	}
+}
+
+// pairs sets a row's inferred states beside its reported ones: aligned
+// on the states both have for a sampling stack, else position by
+// position with "-" where one sequence is shorter.
+func (rep *Report) pairs(r Row) [][2]string {
+	if rep.Sampled {
+		return align(r.Inferred, r.Reported)
+	}
+	at := func(s []string, i int) string {
+		if i < len(s) {
+			return s[i]
+		}
+		return "-"
+	}
+	var pairs [][2]string
+	for i := range max(len(r.Inferred), len(r.Reported)) {
+		pairs = append(pairs, [2]string{at(r.Inferred, i), at(r.Reported, i)})
+	}
+	return pairs
+}
+
+// pad pads s with spaces to n terminal columns; CJK characters take two.
+func pad(s string, n int) string {
+	if w := explain.Width(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
+}
+
+// Wrap breaks text into lines of at most width columns, at spaces or
+// between wide (Chinese) characters. It is the lab's rule, which breaks
+// Chinese lines at other places than render/explain's, so the lab's
+// output keeps its lines.
+func Wrap(text string, width int) string {
+	var b strings.Builder
+	col, lastBreak := 0, -1 // lastBreak: index in line
+	line := []rune{}
+	flush := func(upto int) {
+		b.WriteString(strings.TrimRight(string(line[:upto]), " "))
+		b.WriteByte('\n')
+		line = append([]rune{}, line[upto:]...)
+		for len(line) > 0 && line[0] == ' ' {
+			line = line[1:]
+		}
+		col = explain.Width(string(line))
+		lastBreak = -1
+	}
+	for _, r := range text {
+		rw := explain.RuneWidth(r)
+		if col+rw > width && len(line) > 0 {
+			if lastBreak > 0 {
+				flush(lastBreak)
+			} else {
+				flush(len(line))
+			}
+		}
+		if r == ' ' || rw == 2 && !strings.ContainsRune("，。、：；！？）》」』】", r) {
+			lastBreak = len(line)
+		}
+		line = append(line, r)
+		col += rw
+	}
+	b.WriteString(string(line))
+	return b.String()
+}
