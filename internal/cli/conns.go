@@ -12,7 +12,6 @@ import (
 
 	"synfin/filter"
 	"synfin/input"
-	"synfin/internal/snapshot"
 	"synfin/tcpstate"
 	"synfin/wire"
 	"synfin/zeekconn"
@@ -120,7 +119,7 @@ func runConns(env *Env, args []string) error {
 		// it is spared the work of the rest.
 		cfg := tcpstate.Config{MaxConns: maxConns, Brief: row}
 		if asJSON {
-			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Zeek: zeekEngines()}
+			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Observer: zeekObservers()}
 		}
 		err = track(env, file, expr, cfg)
 	}
@@ -169,12 +168,11 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 	return trackSource(env, src, expr, cfg)
 }
 
-// zeekEngines makes the Zeek engines of one tracker (Config.Zeek), for
-// output that shows conn_state and history.
-func zeekEngines() func() tcpstate.ZeekEngine {
-	zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-	hc := new(zeekconn.HistoryCache) // the tracker's own: no locks
-	return func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
+// zeekObservers makes the observers of one tracker (Config.Observer) that
+// give conn.log's fields (zeekconn.Fields), for output that shows
+// conn_state and history: Zeek's as run with its default scripts and -C.
+func zeekObservers() func() tcpstate.Observer {
+	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
 }
 
 // trackSource feeds the frames of src, filtered by expr, to a tracker.
@@ -236,40 +234,6 @@ func (s *frameSlice) Next(f *wire.Frame) error {
 	*f = s.frames[s.i]
 	s.i++
 	return nil
-}
-
-// zeekEngine gives each connection Zeek's conn_state, history and
-// missed_bytes, computed by package zeekconn.
-type zeekEngine struct {
-	cfg *zeekconn.Config
-	hc  *zeekconn.HistoryCache // one per tracker
-	c   zeekconn.Conn
-}
-
-func (z *zeekEngine) Segment(ts int64, first, fromFirst bool, p *wire.Packet) {
-	if first {
-		z.c.Reset(z.cfg, ts, p)
-	}
-	z.c.Packet(ts, fromFirst, p)
-}
-
-func (z *zeekEngine) AppendState(w *snapshot.Writer, ctx *snapshot.Context) { z.c.AppendState(w, ctx) }
-
-func (z *zeekEngine) LoadState(r *snapshot.Reader, ctx *snapshot.Context) error {
-	return z.c.LoadState(z.cfg, r, ctx)
-}
-
-func (z *zeekEngine) Fields() tcpstate.ZeekFields {
-	var r zeekconn.Record
-	if z.hc != nil {
-		r = z.c.RecordCached(z.hc)
-	} else {
-		r = z.c.Record()
-	}
-	return tcpstate.ZeekFields{Valid: true, ConnState: r.ConnState, History: r.History, MissedBytes: r.MissedBytes,
-		Orig: r.Orig, Resp: r.Resp, OrigBytes: r.OrigBytes, RespBytes: r.RespBytes,
-		OrigPkts: uint64(r.OrigPkts), RespPkts: uint64(r.RespPkts),
-		OrigIPBytes: uint64(r.OrigIPBytes), RespIPBytes: uint64(r.RespIPBytes)}
 }
 
 // appendConnRow formats one connection as a table row. It is written out
@@ -611,7 +575,8 @@ func appendConnJSON(b []byte, c *tcpstate.Conn) []byte {
 	origBytes, respBytes := c.Client.Bytes, c.Server.Bytes
 	origPkts, respPkts := c.Client.Pkts, c.Server.Pkts
 	origIP, respIP := c.Client.IPBytes, c.Server.IPBytes
-	if z := &c.Zeek; z.Valid {
+	z, ok := zeekconn.Fields(c)
+	if ok {
 		// conn.log's fields follow Zeek's own originator and counts.
 		origH, origP = z.Orig, z.Orig.Port()
 		respH, respP = z.Resp, z.Resp.Port()
@@ -633,9 +598,9 @@ func appendConnJSON(b []byte, c *tcpstate.Conn) []byte {
 	b = appendSecs(b, int64(c.Duration()), 6)
 	b = appendUintField(b, `,"orig_bytes":`, origBytes)
 	b = appendUintField(b, `,"resp_bytes":`, respBytes)
-	b = appendStringField(b, `,"conn_state":`, c.Zeek.ConnState)
-	b = appendStringField(b, `,"history":`, c.Zeek.History)
-	b = appendUintField(b, `,"missed_bytes":`, c.Zeek.MissedBytes)
+	b = appendStringField(b, `,"conn_state":`, z.ConnState)
+	b = appendStringField(b, `,"history":`, z.History)
+	b = appendUintField(b, `,"missed_bytes":`, z.MissedBytes)
 	b = appendUintField(b, `,"orig_pkts":`, origPkts)
 	b = appendUintField(b, `,"orig_ip_bytes":`, origIP)
 	b = appendUintField(b, `,"resp_pkts":`, respPkts)

@@ -17,6 +17,8 @@ import (
 	"synfin/input"
 	"synfin/internal/corpus"
 	"synfin/tcpstate"
+	"synfin/wire"
+	"synfin/zeekconn"
 )
 
 // connJSON is a connection in conn.log terms plus synfin's own fields.
@@ -55,13 +57,14 @@ type connJSON struct {
 // appendConnJSONStd is appendConnJSON as encoding/json prints the structs:
 // the reference the hand-written appender is held to.
 func appendConnJSONStd(b []byte, c *tcpstate.Conn) []byte {
+	z, ok := zeekconn.Fields(c)
 	j := connJSON{
 		TS: secs(c.First.Time), UID: c.UID(),
 		OrigH: c.Client.Addr.String(), OrigP: c.Client.Port,
 		RespH: c.Server.Addr.String(), RespP: c.Server.Port,
 		Proto: "tcp", Duration: secs(c.Duration()),
 		OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes,
-		ConnState: c.Zeek.ConnState, History: c.Zeek.History, MissedBytes: c.Zeek.MissedBytes,
+		ConnState: z.ConnState, History: z.History, MissedBytes: z.MissedBytes,
 		OrigPkts: c.Client.Pkts, OrigIPBytes: c.Client.IPBytes,
 		RespPkts: c.Server.Pkts, RespIPBytes: c.Server.IPBytes,
 		ID: c.ID, Role: c.Role.String(),
@@ -71,7 +74,7 @@ func appendConnJSONStd(b []byte, c *tcpstate.Conn) []byte {
 		Completeness: c.Completeness(),
 		Handshake:    handshakeJSON(c), Teardown: teardownJSON(c), Anomalies: anomaliesJSON(c),
 	}
-	if z := c.Zeek; z.Valid {
+	if ok {
 		// conn.log's fields follow Zeek's own originator and counts.
 		j.OrigH, j.OrigP = z.Orig.Addr().String(), z.Orig.Port()
 		j.RespH, j.RespP = z.Resp.Addr().String(), z.Resp.Port()
@@ -139,9 +142,16 @@ func connsOf(t *testing.T, data []byte) []*tcpstate.Conn {
 		return nil
 	}
 	env := &Env{Ctx: context.Background()}
-	trackSource(env, src, "", tcpstate.Config{Zeek: zeekEngines(), Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	trackSource(env, src, "", tcpstate.Config{Observer: zeekObservers(), Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	return conns
 }
+
+// fixedRecord is an observer with the conn.log fields it is given.
+type fixedRecord zeekconn.Record
+
+func (fixedRecord) Segment(int64, bool, bool, *wire.Packet) {}
+func (r fixedRecord) Clone() tcpstate.Observer              { return r }
+func (r fixedRecord) Record() zeekconn.Record               { return zeekconn.Record(r) }
 
 // oddConns are connections no capture here has: every optional field set,
 // extreme numbers, negative durations, missing addresses.
@@ -179,7 +189,7 @@ func oddConns() []*tcpstate.Conn {
 		c.Anomalies[a].Count, c.Anomalies[a].First = a%3, a
 	}
 	c.Reuse = tcpstate.Reuse{Prev: 6, Gap: -2, Within2MSL: true}
-	c.Zeek = tcpstate.ZeekFields{Valid: true, ConnState: "S0\"<&>\u2028", History: "^ShAdDaFf\x01\xff",
+	c.Observer = fixedRecord{ConnState: "S0\"<&>\u2028", History: "^ShAdDaFf\x01\xff",
 		Orig: netip.MustParseAddrPort("[::1]:1"), OrigBytes: 1, RespBytes: 2, OrigPkts: 3, RespPkts: 4,
 		OrigIPBytes: 5, RespIPBytes: 6, MissedBytes: 1 << 40}
 	cs = append(cs, c)

@@ -15,6 +15,7 @@ import (
 	"synfin/render/ladder"
 	"synfin/tcpstate"
 	"synfin/wire"
+	"synfin/zeekconn"
 )
 
 func init() {
@@ -215,8 +216,9 @@ func endpointJSONOf(e *tcpstate.Endpoint) endpointJSON {
 }
 
 func appendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
+	z, _ := zeekconn.Fields(c)
 	j := explainJSON{
-		ID: c.ID, UID: c.UID(), ConnState: c.Zeek.ConnState, History: c.Zeek.History,
+		ID: c.ID, UID: c.UID(), ConnState: z.ConnState, History: z.History,
 		Completeness: c.Completeness(),
 		Role:         c.Role.String(), End: c.End.String(),
 		Client: endpointJSONOf(&c.Client), Server: endpointJSONOf(&c.Server),
