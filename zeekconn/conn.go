@@ -184,6 +184,9 @@ func (c *Conn) Packet(t int64, fromFirst bool, p *wire.Packet) {
 	if p.HeaderLen > len(p.Data)-p.TransOff {
 		return // options cut by the snap length: Zeek drops the segment
 	}
+	if c.cfg.VerifyChecksums && !ipv4HeaderOK(p) {
+		return // Zeek drops the packet before any connection sees it
+	}
 	if c.cfg.VerifyChecksums && full && !tcpChecksumOK(p) {
 		e := &c.ep[idx]
 		c.scaled(e, 'C', &e.chkCnt, &e.chkThresh)
