@@ -870,19 +870,19 @@ type Record struct {
 // connection ended now.
 func (c *Conn) Record() Record { return c.record(string(c.history)) }
 
-// RecordCached is Record with the history string taken from hc, so that
+// recordCached is Record with the history string taken from hc, so that
 // the histories seen before cost no allocation.
-func (c *Conn) RecordCached(hc *HistoryCache) Record { return c.record(hc.get(c.history)) }
+func (c *Conn) recordCached(hc *historyCache) Record { return c.record(hc.get(c.history)) }
 
-// HistoryCache keeps history strings for reuse. The zero value is ready;
+// historyCache keeps history strings for reuse. The zero value is ready;
 // it is not safe for concurrent use.
-type HistoryCache struct{ m map[string]string }
+type historyCache struct{ m map[string]string }
 
-// maxHistories bounds a HistoryCache: a capture can make up histories
+// maxHistories bounds a historyCache: a capture can make up histories
 // without end, a few shapes make most of them.
 const maxHistories = 4096
 
-func (hc *HistoryCache) get(b []byte) string {
+func (hc *historyCache) get(b []byte) string {
 	if s, ok := hc.m[string(b)]; ok {
 		return s
 	}

@@ -11,14 +11,14 @@ import (
 // when the tracker hands the connection out. The observers of one tracker
 // share a cache of history strings, so they must stay on its goroutine.
 func Observer(cfg *Config) func() tcpstate.Observer {
-	hc := new(HistoryCache)
+	hc := new(historyCache)
 	return func() tcpstate.Observer { return &observer{cfg: cfg, hc: hc} }
 }
 
 // observer feeds a tracker's segments to a Conn.
 type observer struct {
 	cfg *Config
-	hc  *HistoryCache // the tracker's; nil in a clone, which may move
+	hc  *historyCache // the tracker's; nil in a clone, which may move
 	c   Conn
 }
 
@@ -32,7 +32,7 @@ func (o *observer) Segment(ts int64, first, fromFirst bool, p *wire.Packet) {
 // Record returns the connection's conn.log fields.
 func (o *observer) Record() Record {
 	if o.hc != nil {
-		return o.c.RecordCached(o.hc)
+		return o.c.recordCached(o.hc)
 	}
 	return o.c.Record()
 }
