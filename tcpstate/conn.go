@@ -315,30 +315,6 @@ type Reuse struct {
 	Within2MSL bool          // the earlier one's TIME-WAIT had not run out
 }
 
-// ZeekFields are Zeek conn.log's per-connection summary fields. They are
-// filled by a ZeekEngine when Config.Zeek is set, and empty otherwise.
-type ZeekFields struct {
-	Valid       bool // filled by an engine
-	ConnState   string
-	History     string
-	MissedBytes uint64
-	// Zeek's own roles and counts, which may differ from synfin's client
-	// and server for a connection seen without its SYN.
-	Orig, Resp               netip.AddrPort
-	OrigBytes, RespBytes     uint64
-	OrigPkts, RespPkts       uint64
-	OrigIPBytes, RespIPBytes uint64
-}
-
-// ZeekEngine computes ZeekFields for one connection (package zeekconn
-// provides one). The tracker feeds it every segment of the connection in
-// order: first is true for the connection's first segment, fromFirst tells
-// whether a segment came from the endpoint that sent that first segment.
-type ZeekEngine interface {
-	Segment(ts int64, first, fromFirst bool, p *wire.Packet)
-	Fields() ZeekFields
-}
-
 // Conn is one TCP connection: a 4-tuple and a pair of ISNs.
 type Conn struct {
 	ID        uint64 // 1, 2, ... in order of first segment
@@ -353,7 +329,9 @@ type Conn struct {
 	Anomalies AnomalyCounts
 	Reuse     Reuse
 	End       End
-	Zeek      ZeekFields
+	// Observer is the connection's Config.Observer, for renderers to ask
+	// for what it found; nil without one.
+	Observer Observer
 	// Segments holds every segment, only with Config.Segments.
 	Segments []Segment
 }
@@ -416,6 +394,9 @@ func (c *Conn) Clone() *Conn {
 			n.Segments[i] = s
 			n.Segments[i].Args = append([]Arg(nil), s.Args...)
 		}
+	}
+	if c.Observer != nil {
+		n.Observer = c.Observer.Clone()
 	}
 	return &n
 }

@@ -50,7 +50,7 @@ type conn struct {
 	hash       uint64 // hashKey(key)
 	prev, next *conn
 	d          [2]dirState
-	zeek       ZeekEngine
+	obs        Observer // Conn.Observer, beside what each segment touches
 	inClosed   bool
 	keep       bool
 	reused     bool
@@ -76,9 +76,9 @@ func (c *conn) reset() {
 	synR := c.Handshake.SYNRetransmits[:0]
 	synAckR := c.Handshake.SYNACKRetransmits[:0]
 	ct, st := c.Client.Transitions, c.Server.Transitions
-	z := c.zeek
+	o := c.obs
 	*c = conn{}
-	c.zeek = z
+	c.obs, c.Observer = o, o
 	c.Segments = keepSegs
 	c.Handshake.SYNRetransmits = synR
 	c.Handshake.SYNACKRetransmits = synAckR
@@ -289,8 +289,8 @@ func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
 	if c.Pkts == 1 {
 		c.firstDir = dir
 	}
-	if c.zeek != nil {
-		c.zeek.Segment(ts, c.Pkts == 1, dir == c.firstDir, p)
+	if c.obs != nil {
+		c.obs.Segment(ts, c.Pkts == 1, dir == c.firstDir, p)
 	}
 
 	var seg Segment

@@ -65,9 +65,6 @@ func (c *conn) finish(why End, now int64) {
 	}
 
 	td.Initiator, td.Pattern = c.teardown(why)
-	if c.zeek != nil {
-		c.Zeek = c.zeek.Fields()
-	}
 }
 
 // sent is the payload bytes sent in direction d, from sequence numbers,

@@ -9,28 +9,13 @@ import (
 	"synfin/wire"
 )
 
-// ZeekSnapshotter is a ZeekEngine that can write its state compactly and
-// read it back. With one (or with no Zeek engine) the tracker holds
-// a closed connection, which it must keep for 2MSL to catch late
-// segments, as a snapshot of a few hundred bytes rather than a live
-// connection of a few kilobytes.
-type ZeekSnapshotter interface {
-	ZeekEngine
-	// AppendState writes the engine's state; LoadState reads it back.
-	// ctx is what the tracker knows anyway, which the state need not
-	// repeat: the first segment's time, its sender and receiver and
-	// their ISNs.
-	AppendState(w *snapshot.Writer, ctx *snapshot.Context)
-	LoadState(r *snapshot.Reader, ctx *snapshot.Context) error
-}
-
-// zeekContext is the snapshot.Context of c's Zeek engine.
-func (c *conn) zeekContext() snapshot.Context {
+// stateContext is the StateContext of c's observer.
+func (c *conn) stateContext() StateContext {
 	a, b := &c.Client, &c.Server
 	if c.firstDir == S2C {
 		a, b = b, a
 	}
-	return snapshot.Context{Base: c.First.Time, Addrs: [2]netip.AddrPort{a.AddrPort(), b.AddrPort()}, Seqs: [2]uint32{a.ISN, b.ISN}}
+	return StateContext{Base: c.First.Time, Addrs: [2]netip.AddrPort{a.AddrPort(), b.AddrPort()}, ISNs: [2]uint32{a.ISN, b.ISN}}
 }
 
 // Frame numbers are written relative to the connection's first, times to
@@ -48,12 +33,11 @@ func getRef(r *snapshot.Reader, first SegRef) SegRef {
 // comes from elsewhere: its key (the table's), list links and
 // configuration (keep, twLen). Segments are written when kept
 // (Config.Segments), so that explanations too hold closed connections
-// as snapshots. Zeek fields are filled only when a connection is handed
-// out, after the last snapshot.
+// as snapshots.
 //
-// w and ctx are the tracker's, so that the engine's interface call does
+// w and ctx are the tracker's, so that the observer's interface call does
 // not move them to the heap for every snapshot.
-func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
+func (c *conn) appendState(w *snapshot.Writer, ctx *StateContext) {
 	base := c.First.Time
 	w.Uint(c.ID)
 	w.Int(base)
@@ -142,9 +126,9 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 	w.Uint(uint64(c.firstFIN))
 	w.Uint(uint64(c.firstDir))
 	w.Dur(c.firstRTT)
-	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		*ctx = c.zeekContext()
-		z.AppendState(w, ctx)
+	if o, ok := c.obs.(StateObserver); ok {
+		*ctx = c.stateContext()
+		w.B = o.AppendState(w.B, ctx)
 	}
 	if c.keep {
 		c.appendSegments(w)
@@ -183,7 +167,7 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *snapshot.Context) {
 // been reset and has its key; it returns what follows the snapshot.
 // Without full it leaves out the analysis state (c.d), which only
 // further segments use: c can then only be finished and handed out.
-func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) ([]byte, error) {
+func (c *conn) loadState(r *snapshot.Reader, ctx *StateContext, full bool) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -291,9 +275,10 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *snapshot.Context, full bool) (
 	if r.Err != nil {
 		return nil, r.Err
 	}
-	if z, ok := c.zeek.(ZeekSnapshotter); ok {
-		*ctx = c.zeekContext()
-		if err := z.LoadState(r, ctx); err != nil {
+	if o, ok := c.obs.(StateObserver); ok {
+		*ctx = c.stateContext()
+		var err error
+		if r.B, err = o.LoadState(r.B, ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -1,10 +1,14 @@
 package tcpstate
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"synfin/wire"
 )
 
 // TestOnSegment checks the hook on the seed's seven segments against the
@@ -69,4 +73,88 @@ func TestOnSegment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countingObserver counts the segments from each end of its connection:
+// [0] from the end that sent the first.
+type countingObserver struct{ n [2]uint64 }
+
+func (o *countingObserver) Segment(_ int64, first, fromFirst bool, _ *wire.Packet) {
+	if first {
+		o.n = [2]uint64{}
+	}
+	if fromFirst {
+		o.n[0]++
+	} else {
+		o.n[1]++
+	}
+}
+
+func (o *countingObserver) Clone() Observer { c := *o; return &c }
+
+// stateObserver is a countingObserver whose counts the tracker keeps in
+// its snapshots.
+type stateObserver struct{ countingObserver }
+
+func (o *stateObserver) AppendState(b []byte, _ *StateContext) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(b, o.n[0]), o.n[1])
+}
+
+func (o *stateObserver) LoadState(b []byte, _ *StateContext) ([]byte, error) {
+	for i := range o.n {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, errors.New("short state")
+		}
+		o.n[i], b = v, b[k:]
+	}
+	return b, nil
+}
+
+// TestObserver tracks connections of six segments from the client and
+// three from the server with an observer that counts them, held live or
+// as snapshots (closed connections wait for 2MSL), and checks the counts
+// each connection hands out, and its clone's once the tracker reuses the
+// observer for the next connections.
+func TestObserver(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		obs  func() Observer
+	}{
+		{"live", func() Observer { return new(countingObserver) }},
+		{"snapshots", func() Observer { return new(stateObserver) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var clones []*Conn
+			tr := New(Config{Observer: tc.obs, Done: func(c *Conn) {
+				if got := counts(c); got != [2]uint64{6, 3} {
+					t.Errorf("connection %d: observer counted %v segments, want [6 3]", c.ID, got)
+				}
+				clones = append(clones, c.Clone())
+			}})
+			frames := workload(200)
+			runRound(tr, frames, 0)
+			// Past the first round's 2MSL: its connections are handed
+			// out, and the next ones tracked, the last four halfway.
+			runRound(tr, frames[:len(frames)/2+10], 200e9)
+			if len(clones) != 200 {
+				t.Fatalf("%d connections handed out, want 200", len(clones))
+			}
+			for _, c := range clones {
+				if got := counts(c); got != [2]uint64{6, 3} {
+					t.Errorf("clone of connection %d: counted %v segments, want [6 3]", c.ID, got)
+				}
+			}
+		})
+	}
+}
+
+func counts(c *Conn) [2]uint64 {
+	switch o := c.Observer.(type) {
+	case *countingObserver:
+		return o.n
+	case *stateObserver:
+		return o.n
+	}
+	return [2]uint64{}
 }

@@ -23,7 +23,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	kept := tr.thaw(&tr.ice, e, true)
 	var w snapshot.Writer
 	var r snapshot.Reader
-	var ctx snapshot.Context
+	var ctx StateContext
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

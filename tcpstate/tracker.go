@@ -55,8 +55,8 @@ type Config struct {
 	// connection held as a snapshot is handed out from its brief alone,
 	// never read back: for a table of connections.
 	Brief func(*Brief)
-	// Zeek, when set, makes a ZeekEngine per connection for Conn.Zeek.
-	Zeek func() ZeekEngine
+	// Observer, when set, makes an Observer per connection (Conn.Observer).
+	Observer func() Observer
 	// IndexIDs numbers connections by the frame number of their first
 	// segment rather than 1, 2, ...: trackers that each follow part of
 	// one capture then give every connection an ID of its own, in the
@@ -96,7 +96,7 @@ type Tracker struct {
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
-	// With snapshots (see ZeekSnapshotter), closed connections wait for
+	// With snapshots (see StateObserver), closed connections wait for
 	// 2MSL in ice rather than in closed, and open ones with no segment
 	// for coldAfter wait in cold, least recently active first: memory
 	// then follows the connections that are busy.
@@ -105,7 +105,7 @@ type Tracker struct {
 	cold   frozen
 	w      snapshot.Writer
 	r      snapshot.Reader
-	ctx    snapshot.Context
+	ctx    StateContext
 	nextID uint64
 	now    int64
 	stats  Stats
@@ -134,10 +134,10 @@ func New(cfg Config) *Tracker {
 	}
 	t := &Tracker{cfg: cfg, due: math.MinInt64, minHold: int64(cfg.Hold)}
 	t.snap = true
-	if cfg.Zeek != nil {
-		// Every engine comes from the same constructor: the first tells.
+	if cfg.Observer != nil {
+		// Every observer comes from the same constructor: the first tells.
 		c := t.newConn()
-		_, t.snap = c.zeek.(ZeekSnapshotter)
+		_, t.snap = c.obs.(StateObserver)
 		t.free = append(t.free, c)
 	}
 	if cfg.IdleTimeout >= 0 {
@@ -157,10 +157,10 @@ func (t *Tracker) newConn() *conn {
 	// pooled connections rarely need to grow once warm.
 	c.Handshake.SYNRetransmits = make([]Retransmit, 0, 4)
 	c.Handshake.SYNACKRetransmits = make([]Retransmit, 0, 4)
-	c.reset()
-	if t.cfg.Zeek != nil {
-		c.zeek = t.cfg.Zeek()
+	if t.cfg.Observer != nil {
+		c.obs = t.cfg.Observer()
 	}
+	c.reset()
 	return c
 }
 

@@ -8,11 +8,12 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/pcapfile"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
 // BenchmarkPacket measures one segment of an established connection
-// through Table (lookup, timers, the Zeek engine), checksums verified.
+// through the engine, checksums verified.
 func BenchmarkPacket(b *testing.B) {
 	segs := []seg{
 		{true, PA, cISN + 1, sISN + 1, 100, 0, false},
@@ -26,23 +27,28 @@ func BenchmarkPacket(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	tab := NewTable(&Config{VerifyChecksums: true}, nil)
+	var c Conn
 	var p wire.Packet
+	cfg := &Config{VerifyChecksums: true}
 	for i, s := range handshake {
 		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
 			b.Fatal(err)
 		}
-		tab.Packet(int64(i), &p)
+		if i == 0 {
+			c.Reset(cfg, 0, &p)
+		}
+		c.Packet(int64(i), s.fromClient, &p)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		tab.Packet(int64(10+i), &pkts[i%len(pkts)])
+		s := i % len(pkts)
+		c.Packet(int64(10+i), segs[s].fromClient, &pkts[s])
 	}
 }
 
 // BenchmarkReplay replays a decoded capture of many SSH connections
-// (Zeek's ssh.pcap) through a fresh Table each time.
+// (Zeek's ssh.pcap) through a fresh tracker with an Observer each time.
 func BenchmarkReplay(b *testing.B) {
 	file := filepath.Join(corpus.Dir(b, "zeek"), "scripts.base.protocols.ssh.basic", "ssh.pcap")
 	f, err := os.Open(file)
@@ -75,12 +81,11 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		n := 0
-		tab := NewTable(cfg, func(*Record) { n++ })
+		tr := tcpstate.New(tcpstate.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) { Fields(c) }})
 		for j := range pkts {
-			tab.Packet(times[j], &pkts[j])
+			tr.Packet(j+1, times[j], &pkts[j])
 		}
-		tab.Flush()
+		tr.Flush()
 	}
 	b.ReportMetric(float64(len(pkts))*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 }

@@ -185,6 +185,9 @@ func (c *Conn) Packet(t int64, fromFirst bool, p *wire.Packet) {
 	if p.HeaderLen > len(p.Data)-p.TransOff {
 		return // options cut by the snap length: Zeek drops the segment
 	}
+	if c.cfg.VerifyChecksums && !ipv4HeaderOK(p) {
+		return // Zeek drops the packet before any connection sees it
+	}
 	if c.cfg.VerifyChecksums && full && !tcpChecksumOK(p) {
 		e := &c.ep[idx]
 		c.scaled(e, 'C', &e.chkCnt, &e.chkThresh)
@@ -848,19 +851,19 @@ type Record struct {
 // connection ended now.
 func (c *Conn) Record() Record { return c.record(string(c.history)) }
 
-// RecordCached is Record with the history string taken from hc, so that
+// recordCached is Record with the history string taken from hc, so that
 // the histories seen before cost no allocation.
-func (c *Conn) RecordCached(hc *HistoryCache) Record { return c.record(hc.get(c.history)) }
+func (c *Conn) recordCached(hc *historyCache) Record { return c.record(hc.get(c.history)) }
 
-// HistoryCache keeps history strings for reuse. The zero value is ready;
+// historyCache keeps history strings for reuse. The zero value is ready;
 // it is not safe for concurrent use.
-type HistoryCache struct{ m map[string]string }
+type historyCache struct{ m map[string]string }
 
-// maxHistories bounds a HistoryCache: a capture can make up histories
+// maxHistories bounds a historyCache: a capture can make up histories
 // without end, a few shapes make most of them.
 const maxHistories = 4096
 
-func (hc *HistoryCache) get(b []byte) string {
+func (hc *historyCache) get(b []byte) string {
 	if s, ok := hc.m[string(b)]; ok {
 		return s
 	}

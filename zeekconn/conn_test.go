@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -108,19 +109,26 @@ func frame(s seg) []byte {
 	return b
 }
 
-// run feeds segs to a Table, one millisecond apart, and returns the records.
+// run feeds segs, one millisecond apart, to a tracker with an Observer
+// and returns the records of the connections it hands out.
 func run(t *testing.T, cfg *Config, segs []seg) []Record {
 	t.Helper()
 	var out []Record
-	tab := NewTable(cfg, func(r *Record) { out = append(out, *r) })
+	tr := tcpstate.New(tcpstate.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) {
+		r, ok := Fields(c)
+		if !ok {
+			t.Fatalf("connection %d: no conn.log fields", c.ID)
+		}
+		out = append(out, r)
+	}})
 	var p wire.Packet
 	for i, s := range segs {
 		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
 			t.Fatal(err)
 		}
-		tab.Packet(int64(i+1)*1e6, &p)
+		tr.Packet(i+1, int64(i+1)*1e6, &p)
 	}
-	tab.Flush()
+	tr.Flush()
 	return out
 }
 
@@ -243,8 +251,8 @@ func repeat(s seg, n int) []seg {
 }
 
 // A SYN with a new sequence number on a closed tuple starts a new
-// connection; so does a SYN after the attempt timer removed the first.
-func TestTableReuse(t *testing.T) {
+// connection.
+func TestReuse(t *testing.T) {
 	full := cat(handshake, []seg{
 		{true, FA, cISN + 1, sISN + 1, 0, 0, false},
 		{false, FA, sISN + 1, cISN + 2, 0, 0, false},
@@ -260,21 +268,25 @@ func TestTableReuse(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
 
-	// Same SYN retransmitted 1 s and 7 s later: Zeek gives up on the
-	// attempt after 5 s, so the third SYN opens a second connection.
-	var out []string
-	tab := NewTable(nil, func(r *Record) { out = append(out, r.ConnState+" "+r.History) })
+// Zeek gives up on a connection attempt after tcp_attempt_delay (5 s):
+// a SYN retransmitted 1 s later keeps it, one 7 s later finds it removed
+// at 5 s.
+func TestRemovalTime(t *testing.T) {
 	var p wire.Packet
-	for _, at := range []int64{0, 1e9, 7e9} {
-		if err := p.Decode(wire.LinkRaw, frame(handshake[0])); err != nil {
-			t.Fatal(err)
-		}
-		tab.Packet(at, &p)
+	if err := p.Decode(wire.LinkRaw, frame(handshake[0])); err != nil {
+		t.Fatal(err)
 	}
-	tab.Flush()
-	if diff := cmp.Diff([]string{"S0 S", "S0 S"}, out); diff != "" {
-		t.Errorf("SYN retries (-want +got):\n%s", diff)
+	var c Conn
+	c.Reset(nil, 0, &p)
+	c.Packet(0, true, &p)
+	if at, ok := c.RemovalTime(1e9); ok {
+		t.Errorf("removed at %d, before the retransmission at 1 s", at)
+	}
+	c.Packet(1e9, true, &p)
+	if at, ok := c.RemovalTime(7e9); !ok || at != 5e9 {
+		t.Errorf("RemovalTime(7 s) = %d, %v; want 5 s, true", at, ok)
 	}
 }
 
@@ -289,13 +301,17 @@ func TestZeroAllocs(t *testing.T) {
 	} {
 		frames = append(frames, frame(s))
 	}
-	tab := NewTable(&Config{VerifyChecksums: true}, nil)
+	var c Conn
 	var p wire.Packet
+	cfg := &Config{VerifyChecksums: true}
 	for i, s := range handshake {
 		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
 			t.Fatal(err)
 		}
-		tab.Packet(int64(i), &p)
+		if i == 0 {
+			c.Reset(cfg, 0, &p)
+		}
+		c.Packet(int64(i), s.fromClient, &p)
 	}
 	now := int64(10)
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -304,7 +320,7 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			now++
-			tab.Packet(now, &p)
+			c.Packet(now, p.Src == client.Addr(), &p)
 		}
 	})
 	if allocs != 0 {

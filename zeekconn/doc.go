@@ -15,7 +15,9 @@
 // checked against Zeek's own test baselines.
 //
 // Conn is the per-connection engine, fed one segment at a time with zero
-// allocations in the steady state. Table keys connections by 5-tuple as
-// Zeek's session manager does (reuse on a new SYN, timeouts) and is used to
-// replay whole captures.
+// allocations in the steady state. Observer hooks it into a tcpstate
+// tracker, which decides where connections start and end; Fields reads a
+// tracked connection's conn.log fields. Zeek's own timers, which split a
+// tuple's traffic into rows where the tracker does not, are modelled
+// (RemovalTime) but not yet applied.
 package zeekconn

@@ -5,14 +5,15 @@ import (
 	"net/netip"
 
 	"synfin/internal/snapshot"
+	"synfin/tcpstate"
 )
 
-// AppendState appends c's state in a compact form that LoadState reads
+// appendState appends c's state in a compact form that loadState reads
 // back, so that an idle connection can be held in a few hundred bytes.
-// ctx holds what the caller keeps anyway (the first packet's time, its
+// ctx holds what the tracker keeps anyway (the first packet's time, its
 // sender and receiver and their initial sequence numbers): what matches
 // it takes a bit or a byte.
-func (c *Conn) AppendState(w *snapshot.Writer, ctx *snapshot.Context) {
+func (c *Conn) appendState(w *snapshot.Writer, ctx *tcpstate.StateContext) {
 	base := ctx.Base
 	w.Time(c.start, base)
 	w.Time(c.last, base)
@@ -39,7 +40,7 @@ func (c *Conn) AppendState(w *snapshot.Writer, ctx *snapshot.Context) {
 		// startSeq is an ISN (or one before it) or unset (-1 and below).
 		if s := c.ep[i].startSeq; s >= 0 && s <= 1<<32-1 {
 			w.Uint(0)
-			w.Seq(uint32(s), ctx.Seqs[i])
+			w.Seq(uint32(s), ctx.ISNs[i])
 		} else {
 			w.Int(s)
 		}
@@ -88,10 +89,10 @@ func (c *Conn) AppendState(w *snapshot.Writer, ctx *snapshot.Context) {
 
 var errSnapshot = errors.New("zeekconn: damaged state snapshot")
 
-// LoadState replaces c's state with one written by AppendState with the
+// loadState replaces c's state with one written by appendState with the
 // same ctx, keeping c's buffers. cfg is the Config the connection was
 // Reset with.
-func (c *Conn) LoadState(cfg *Config, r *snapshot.Reader, ctx *snapshot.Context) error {
+func (c *Conn) loadState(cfg *Config, r *snapshot.Reader, ctx *tcpstate.StateContext) error {
 	if cfg == nil {
 		cfg = &zeroConfig
 	}
@@ -135,7 +136,7 @@ func (c *Conn) LoadState(cfg *Config, r *snapshot.Reader, ctx *snapshot.Context)
 		if s := r.Int(); s != 0 {
 			c.ep[i].startSeq = s
 		} else {
-			c.ep[i].startSeq = int64(r.Seq(ctx.Seqs[i]))
+			c.ep[i].startSeq = int64(r.Seq(ctx.ISNs[i]))
 		}
 	}
 	for i, p := range [2][]span{p0, p1} {

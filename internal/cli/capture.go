@@ -396,7 +396,7 @@ func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writ
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done, Zeek: zeekEngines()})
+	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done, Observer: zeekObservers()})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

@@ -9,7 +9,6 @@ import (
 
 	"synfin/filter"
 	"synfin/input"
-	"synfin/internal/snapshot"
 	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -117,7 +116,7 @@ func runConns(env *Env, args []string) error {
 		// it is spared the work of the rest.
 		cfg := tcpstate.Config{MaxConns: maxConns, Brief: row}
 		if asJSON {
-			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Zeek: zeekEngines()}
+			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Observer: zeekObservers()}
 		}
 		err = track(env, file, expr, cfg)
 	}
@@ -166,12 +165,11 @@ func track(env *Env, file, expr string, cfg tcpstate.Config) error {
 	return trackSource(env, src, expr, cfg)
 }
 
-// zeekEngines makes the Zeek engines of one tracker (Config.Zeek), for
-// output that shows conn_state and history.
-func zeekEngines() func() tcpstate.ZeekEngine {
-	zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-	hc := new(zeekconn.HistoryCache) // the tracker's own: no locks
-	return func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} }
+// zeekObservers makes the observers of one tracker (Config.Observer) that
+// give conn.log's fields (zeekconn.Fields), for output that shows
+// conn_state and history: Zeek's as run with its default scripts and -C.
+func zeekObservers() func() tcpstate.Observer {
+	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
 }
 
 // trackSource feeds the frames of src, filtered by expr, to a tracker.
@@ -233,38 +231,4 @@ func (s *frameSlice) Next(f *wire.Frame) error {
 	*f = s.frames[s.i]
 	s.i++
 	return nil
-}
-
-// zeekEngine gives each connection Zeek's conn_state, history and
-// missed_bytes, computed by package zeekconn.
-type zeekEngine struct {
-	cfg *zeekconn.Config
-	hc  *zeekconn.HistoryCache // one per tracker
-	c   zeekconn.Conn
-}
-
-func (z *zeekEngine) Segment(ts int64, first, fromFirst bool, p *wire.Packet) {
-	if first {
-		z.c.Reset(z.cfg, ts, p)
-	}
-	z.c.Packet(ts, fromFirst, p)
-}
-
-func (z *zeekEngine) AppendState(w *snapshot.Writer, ctx *snapshot.Context) { z.c.AppendState(w, ctx) }
-
-func (z *zeekEngine) LoadState(r *snapshot.Reader, ctx *snapshot.Context) error {
-	return z.c.LoadState(z.cfg, r, ctx)
-}
-
-func (z *zeekEngine) Fields() tcpstate.ZeekFields {
-	var r zeekconn.Record
-	if z.hc != nil {
-		r = z.c.RecordCached(z.hc)
-	} else {
-		r = z.c.Record()
-	}
-	return tcpstate.ZeekFields{Valid: true, ConnState: r.ConnState, History: r.History, MissedBytes: r.MissedBytes,
-		Orig: r.Orig, Resp: r.Resp, OrigBytes: r.OrigBytes, RespBytes: r.RespBytes,
-		OrigPkts: uint64(r.OrigPkts), RespPkts: uint64(r.RespPkts),
-		OrigIPBytes: uint64(r.OrigIPBytes), RespIPBytes: uint64(r.RespIPBytes)}
 }

@@ -10,7 +10,6 @@ import (
 	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
-	"synfin/zeekconn"
 )
 
 // TestConnsZeroAllocsPerPacket runs conns' whole per-packet path (decode,
@@ -39,8 +38,6 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		var buf []byte
 		conns := 0
-		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
-		hc := new(zeekconn.HistoryCache)
 		// As conns sets them up: the table from briefs alone.
 		cfg := tcpstate.Config{Brief: func(c *tcpstate.Brief) {
 			conns++
@@ -48,7 +45,7 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 		}}
 		if asJSON {
 			cfg = tcpstate.Config{
-				Zeek: func() tcpstate.ZeekEngine { return &zeekEngine{cfg: zcfg, hc: hc} },
+				Observer: zeekObservers(),
 				Done: func(c *tcpstate.Conn) {
 					conns++
 					buf = conn.AppendJSON(buf[:0], c)

@@ -243,7 +243,7 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 		// The table shows no Zeek field and only a connection's brief.
 		cfg := tcpstate.Config{IndexIDs: true, Brief: s.row}
 		if asJSON {
-			cfg = tcpstate.Config{IndexIDs: true, Done: s.done, Zeek: zeekEngines()}
+			cfg = tcpstate.Config{IndexIDs: true, Done: s.done, Observer: zeekObservers()}
 		}
 		s.t = tcpstate.New(cfg)
 		shards[i] = s

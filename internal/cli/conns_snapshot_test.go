@@ -15,9 +15,13 @@ import (
 	"synfin/zeekconn"
 )
 
-// plainEngine hides zeekEngine's snapshot methods, so that the tracker
-// keeps every connection live.
-type plainEngine struct{ tcpstate.ZeekEngine }
+// plainObserver hides the Zeek observer's state methods, so that the
+// tracker keeps every connection live.
+type plainObserver struct{ tcpstate.Observer }
+
+func (o plainObserver) Record() zeekconn.Record {
+	return o.Observer.(interface{ Record() zeekconn.Record }).Record()
+}
 
 // TestSnapshotsChangeNothing tracks a generated workload (every teardown
 // pattern, retransmissions, port reuse, IPv4 and IPv6) once with closed
@@ -32,7 +36,7 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 	}
 	run := func(snap bool, maxConns int, segments bool) []byte {
 		var out []byte
-		zcfg := &zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()}
+		observers := zeekObservers()
 		cfg := tcpstate.Config{
 			IdleTimeout: 20 * time.Second, // some connections go idle within the capture
 			MaxConns:    maxConns,
@@ -44,11 +48,11 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 					out = conn.AppendJSON(out, c)
 				}
 			},
-			Zeek: func() tcpstate.ZeekEngine {
+			Observer: func() tcpstate.Observer {
 				if snap {
-					return &zeekEngine{cfg: zcfg}
+					return observers()
 				}
-				return plainEngine{&zeekEngine{cfg: zcfg}}
+				return plainObserver{observers()}
 			},
 		}
 		src, err := input.FromReader(bytes.NewReader(pcap.Bytes()), input.Options{})

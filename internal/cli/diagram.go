@@ -184,5 +184,5 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 // are let go as conns lets them go, so that both number connections
 // alike and memory stays flat however long the capture.
 func viewConfig(done func(*tcpstate.Conn)) tcpstate.Config {
-	return tcpstate.Config{Segments: true, Done: done, Zeek: zeekEngines()}
+	return tcpstate.Config{Segments: true, Done: done, Observer: zeekObservers()}
 }

@@ -324,7 +324,7 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
 	err := trackSource(&e, &frameSlice{frames: frames}, "", tcpstate.Config{
-		Segments: true, IdleTimeout: -1, Zeek: zeekEngines(),
+		Segments: true, IdleTimeout: -1, Observer: zeekObservers(),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })

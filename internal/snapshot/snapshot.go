@@ -9,15 +9,6 @@ import (
 	"net/netip"
 )
 
-// Context is what the owner of a snapshot knows without reading it, given
-// to the parts it embeds so that they need not repeat it: a base time,
-// the two addresses and two sequence numbers they most likely hold.
-type Context struct {
-	Base  int64
-	Addrs [2]netip.AddrPort
-	Seqs  [2]uint32
-}
-
 // ErrShort reports a snapshot that ended before its reader did.
 var ErrShort = errors.New("snapshot: cut short")
 

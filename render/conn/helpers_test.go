@@ -11,6 +11,7 @@ import (
 	"synfin/internal/corpus"
 	"synfin/tcpstate"
 	"synfin/wire"
+	"synfin/zeekconn"
 )
 
 // track returns clones of the connections of capture data, with their
@@ -97,7 +98,7 @@ func oddConns() []*tcpstate.Conn {
 		c.Anomalies[a].Count, c.Anomalies[a].First = a%3, a
 	}
 	c.Reuse = tcpstate.Reuse{Prev: 6, Gap: -2, Within2MSL: true}
-	c.Zeek = tcpstate.ZeekFields{Valid: true, ConnState: "S0\"<&>\u2028", History: "^ShAdDaFf\x01\xff",
+	c.Observer = fixedRecord{ConnState: "S0\"<&>\u2028", History: "^ShAdDaFf\x01\xff",
 		Orig: netip.MustParseAddrPort("[::1]:1"), OrigBytes: 1, RespBytes: 2, OrigPkts: 3, RespPkts: 4,
 		OrigIPBytes: 5, RespIPBytes: 6, MissedBytes: 1 << 40}
 	c.Segments = []tcpstate.Segment{
@@ -112,3 +113,10 @@ func oddConns() []*tcpstate.Conn {
 	cs = append(cs, c)
 	return cs
 }
+
+// fixedRecord is an observer with the conn.log fields it is given.
+type fixedRecord zeekconn.Record
+
+func (fixedRecord) Segment(int64, bool, bool, *wire.Packet) {}
+func (r fixedRecord) Clone() tcpstate.Observer              { return r }
+func (r fixedRecord) Record() zeekconn.Record               { return zeekconn.Record(r) }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"synfin/tcpstate"
+	"synfin/zeekconn"
 )
 
 // AppendJSON appends c as a conns --json line, newline included: Zeek's
@@ -15,14 +16,15 @@ import (
 // the analysis (handshake, teardown, anomalies, port_reuse).
 //
 // The conn.log fields follow Zeek's originator and counts when c has
-// them (c.Zeek.Valid), the client's otherwise.
+// them (zeekconn.Fields), the client's otherwise.
 func AppendJSON(b []byte, c *tcpstate.Conn) []byte {
 	origH, origP := c.Client.AddrPort(), c.Client.Port
 	respH, respP := c.Server.AddrPort(), c.Server.Port
 	origBytes, respBytes := c.Client.Bytes, c.Server.Bytes
 	origPkts, respPkts := c.Client.Pkts, c.Server.Pkts
 	origIP, respIP := c.Client.IPBytes, c.Server.IPBytes
-	if z := &c.Zeek; z.Valid {
+	z, ok := zeekconn.Fields(c)
+	if ok {
 		origH, origP = z.Orig, z.Orig.Port()
 		respH, respP = z.Resp, z.Resp.Port()
 		origBytes, respBytes = z.OrigBytes, z.RespBytes
@@ -39,9 +41,9 @@ func AppendJSON(b []byte, c *tcpstate.Conn) []byte {
 	b = appendSecsField(b, `,"duration":`, int64(c.Duration()))
 	b = appendUintField(b, `,"orig_bytes":`, origBytes)
 	b = appendUintField(b, `,"resp_bytes":`, respBytes)
-	b = appendStringField(b, `,"conn_state":`, c.Zeek.ConnState)
-	b = appendStringField(b, `,"history":`, c.Zeek.History)
-	b = appendUintField(b, `,"missed_bytes":`, c.Zeek.MissedBytes)
+	b = appendStringField(b, `,"conn_state":`, z.ConnState)
+	b = appendStringField(b, `,"history":`, z.History)
+	b = appendUintField(b, `,"missed_bytes":`, z.MissedBytes)
 	b = appendUintField(b, `,"orig_pkts":`, origPkts)
 	b = appendUintField(b, `,"orig_ip_bytes":`, origIP)
 	b = appendUintField(b, `,"resp_pkts":`, respPkts)
@@ -66,8 +68,9 @@ func AppendJSON(b []byte, c *tcpstate.Conn) []byte {
 func AppendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 	b = appendUintField(b, `{"id":`, c.ID)
 	b = append(c.AppendUID(append(b, `,"uid":"`...)), '"')
-	b = appendStringField(b, `,"conn_state":`, c.Zeek.ConnState)
-	b = appendStringField(b, `,"history":`, c.Zeek.History)
+	z, _ := zeekconn.Fields(c)
+	b = appendStringField(b, `,"conn_state":`, z.ConnState)
+	b = appendStringField(b, `,"history":`, z.History)
 	b = appendUintField(b, `,"completeness":`, uint64(c.Completeness()))
 	b = appendStringField(b, `,"role":`, c.Role.String())
 	b = appendStringField(b, `,"end":`, c.End.String())

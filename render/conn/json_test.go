@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"synfin/tcpstate"
+	"synfin/zeekconn"
 )
 
 // TestJSONDecodes reads every conns --json and explain --json line of the
@@ -191,8 +192,8 @@ func (ch *checker) connLine(m map[string]any, c *tcpstate.Conn) {
 		"server_final", "end", "completeness", "handshake", "teardown", "anomalies"},
 		map[string]bool{"port_reuse": c.Reuse.Prev != 0})
 	orig, resp := c.Client.AddrPort(), c.Server.AddrPort()
-	z := c.Zeek
-	if !z.Valid {
+	z, ok := zeekconn.Fields(c)
+	if !ok {
 		z.OrigBytes, z.RespBytes, z.OrigPkts, z.RespPkts = c.Client.Bytes, c.Server.Bytes, c.Client.Pkts, c.Server.Pkts
 		z.OrigIPBytes, z.RespIPBytes = c.Client.IPBytes, c.Server.IPBytes
 	} else {
@@ -232,8 +233,9 @@ func (ch *checker) explainLine(m map[string]any, c *tcpstate.Conn) {
 		map[string]bool{"port_reuse": c.Reuse.Prev != 0})
 	ch.uint(m, "id", c.ID)
 	ch.str(m, "uid", c.UID())
-	ch.str(m, "conn_state", c.Zeek.ConnState)
-	ch.str(m, "history", c.Zeek.History)
+	z, _ := zeekconn.Fields(c)
+	ch.str(m, "conn_state", z.ConnState)
+	ch.str(m, "history", z.History)
 	ch.uint(m, "completeness", uint64(c.Completeness()))
 	ch.str(m, "role", c.Role.String())
 	ch.str(m, "end", c.End.String())
