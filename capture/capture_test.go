@@ -22,8 +22,8 @@ import (
 	"github.com/vishvananda/netns"
 
 	"synfin/internal/outfile"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -158,29 +158,6 @@ func segmentsOf(t *testing.T, frames []wire.Frame) []segment {
 	return out
 }
 
-func readPcap(t *testing.T, path string) []wire.Frame {
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []wire.Frame
-	for {
-		var f wire.Frame
-		if err := r.Next(&f); err == io.EOF {
-			return out
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		f.Data = bytes.Clone(f.Data)
-		out = append(out, f)
-	}
-}
-
 // isSubsequence reports whether sub's elements appear in of in order.
 func isSubsequence[T comparable](sub, of []T) bool {
 	i := 0
@@ -204,18 +181,8 @@ func countPcap(path string) int {
 		return 0
 	}
 	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for {
-		var f wire.Frame
-		if r.Next(&f) != nil {
-			return n
-		}
-		n++
-	}
+	frames, _ := pcaptest.Read(fh)
+	return len(frames)
 }
 
 // startTcpdump runs tcpdump in namespace ns and waits until it listens.
@@ -347,7 +314,10 @@ func TestNamespaceAgainstTcpdump(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			tdErr := stopTcpdump()
-			theirs := readPcap(t, tdFile)
+			theirs, err := pcaptest.File(t, tdFile)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(theirs) < 8 {
 				t.Fatalf("tcpdump saw only %d segments (synfin %d): %s", len(theirs), len(ours), tdErr)
 			}

@@ -3,35 +3,18 @@ package pcapfile_test
 import (
 	"bytes"
 	"io"
-	"sync"
 	"testing"
 
 	"synfin/gen"
+	"synfin/internal/pcaptest"
 	"synfin/pcapfile"
 	"synfin/wire"
 )
 
-// benchCaptures are a generated workload (5,000 connections, about 59,000
-// packets, 15 MB) as pcap and as pcapng, held in memory so that only
-// parsing is measured.
-var benchCaptures = sync.OnceValues(func() (map[string][]byte, error) {
-	out := map[string][]byte{}
-	for name, ng := range map[string]bool{"pcap": false, "pcapng": true} {
-		var buf bytes.Buffer
-		if _, err := gen.Write(&buf, gen.Config{Conns: 5000, Seed: 1, PcapNG: ng}); err != nil {
-			return nil, err
-		}
-		out[name] = buf.Bytes()
-	}
-	return out, nil
-})
-
 func benchRead(b *testing.B, format string) {
-	caps, err := benchCaptures()
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := caps[format]
+	// A generated workload (5,000 connections, about 59,000 packets,
+	// 15 MB) held in memory, so that only parsing is measured.
+	data := pcaptest.Generated(b, gen.Config{Conns: 5000, Seed: 1, PcapNG: format == "pcapng"})
 	open := func() *pcapfile.Reader {
 		r, err := pcapfile.NewReader(bytes.NewReader(data))
 		if err != nil {

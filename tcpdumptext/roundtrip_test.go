@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -104,30 +104,17 @@ func fieldsOf(p *wire.Packet, t int64, quiet, micro bool) seen {
 // original reads a capture file's TCP segments by frame index.
 func original(t *testing.T, path string) (map[int]wire.Packet, map[int]int64, []int, time.Time) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pr, err := pcapfile.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	frames, _ := pcaptest.File(t, path) // what comes before damage
 	times := map[int]int64{}
 	pk := map[int]wire.Packet{}
 	var order []int
 	var first time.Time
-	for {
-		var fr wire.Frame
-		if err := pr.Next(&fr); err != nil {
-			break
-		}
+	for _, fr := range frames {
 		if first.IsZero() {
 			first = time.Unix(0, fr.Time).UTC()
 		}
 		var p wire.Packet
-		data := append([]byte(nil), fr.Data...)
-		if p.Decode(fr.Link, data) != nil {
+		if p.Decode(fr.Link, fr.Data) != nil {
 			continue
 		}
 		pk[fr.Index] = p

@@ -2,12 +2,11 @@ package tcpstate
 
 import (
 	"encoding/binary"
-	"io"
 	"net/netip"
 	"os"
 	"strings"
 
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -120,22 +119,13 @@ func trackFile(file string, cfg Config) ([]*Conn, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		return nil, err
-	}
+	frames, err := pcaptest.Read(fh)
 	var conns []*Conn
 	cfg.Done = func(c *Conn) { conns = append(conns, c.Clone()) }
 	tr := New(cfg)
-	var f wire.Frame
-	for {
-		if err := r.Next(&f); err != nil {
-			tr.Flush()
-			if err == io.EOF {
-				return conns, nil
-			}
-			return conns, err
-		}
-		tr.Frame(&f)
+	for i := range frames {
+		tr.Frame(&frames[i])
 	}
+	tr.Flush()
+	return conns, err
 }

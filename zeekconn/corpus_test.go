@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,7 +16,7 @@ import (
 	"testing"
 
 	"synfin/internal/corpus"
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -115,31 +114,18 @@ var bareLoads = map[string][]string{
 // replay runs the trace through a Table and returns the records.
 func replay(t *testing.T, file string, cfg *Config) []Record {
 	t.Helper()
-	f, err := os.Open(file)
+	frames, err := pcaptest.File(t, file)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapfile.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	var out []Record
 	tab := NewTable(cfg, func(r *Record) { out = append(out, *r) })
-	var fr wire.Frame
 	var p wire.Packet
-	for {
-		err := r.Next(&fr)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		if !decode(&p, &fr) {
+	for i := range frames {
+		if !decode(&p, &frames[i]) {
 			continue
 		}
-		tab.Packet(fr.Time, &p)
+		tab.Packet(frames[i].Time, &p)
 	}
 	tab.Flush()
 	return out
