@@ -158,21 +158,6 @@ func segmentsOf(t *testing.T, frames []wire.Frame) []segment {
 	return out
 }
 
-// isSubsequence reports whether sub's elements appear in of in order.
-func isSubsequence[T comparable](sub, of []T) bool {
-	i := 0
-	for _, x := range sub {
-		for i < len(of) && of[i] != x {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
 // countPcap counts the whole records of a pcap file another process may
 // still be writing.
 func countPcap(path string) int {
@@ -329,7 +314,7 @@ func TestNamespaceAgainstTcpdump(t *testing.T) {
 			if m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(tdErr); m != nil {
 				dropped, _ = strconv.Atoi(m[1])
 			}
-			if dropped > 0 && len(osegs)-len(tsegs) == dropped && isSubsequence(tsegs, osegs) {
+			if dropped > 0 && len(osegs)-len(tsegs) == dropped && pcaptest.Subsequence(tsegs, osegs) {
 				t.Logf("tcpdump's kernel dropped %d packets: its %d segments are among synfin's %d", dropped, len(tsegs), len(osegs))
 			} else if diff := cmp.Diff(tsegs, osegs); diff != "" {
 				t.Errorf("segments (-tcpdump +synfin):\n%s\ntcpdump said: %s", diff, tdErr)

@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/kernel"
@@ -112,9 +110,7 @@ var flagsRE = regexp.MustCompile(`IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\
 func checkSegments(t *testing.T, tcpdump string, sc *lab.Scenario, res *lab.Result) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-	if err := writePcap(name, res); err != nil {
-		t.Fatal(err)
-	}
+	pcaptest.WriteFile(t, name, res.Link, res.Frames)
 	out, err := exec.Command(tcpdump, "-n", "-S", "-r", name).Output()
 	if err != nil {
 		t.Fatalf("tcpdump: %v", err)
@@ -139,25 +135,6 @@ func checkSegments(t *testing.T, tcpdump string, sc *lab.Scenario, res *lab.Resu
 			t.Errorf("tcpdump shows %d [%s] from the %s, want %s%d\n%s", got, want.Flags, want.From, map[bool]string{true: "at least "}[want.AtLeast], want.Count, out)
 		}
 	}
-}
-
-func writePcap(name string, res *lab.Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		return err
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			return err
-		}
-	}
-	return f.Close()
 }
 
 // assertNothingLeft lists namespaces, interfaces and tracefs instances

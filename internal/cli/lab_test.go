@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	xhtml "golang.org/x/net/html"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/kernel"
@@ -146,7 +147,7 @@ func TestLabUserstack(t *testing.T) {
 				// Netstack's states are samples: each must be an inferred
 				// state, in order, and the last ones must be the same.
 				// A connect timeout is the one change no segment shows.
-				ok := stepsInOrder(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
+				ok := pcaptest.Subsequence(r.Reported, r.Inferred) && len(r.Reported) > 0 && r.Reported[len(r.Reported)-1] == r.Inferred[len(r.Inferred)-1]
 				if len(r.Inferred) == 0 && len(r.Reported) == 0 {
 					ok = true
 				}

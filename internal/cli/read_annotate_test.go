@@ -22,6 +22,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/userstack"
@@ -163,7 +164,7 @@ func TestReadAnnotateLab(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := filepath.Join(t.TempDir(), name+".pcap")
-			writeUserstackPcap(t, file, res)
+			pcaptest.WriteFile(t, file, res.Link, res.Frames)
 			checkAnnotated(t, tcpdumpPath, file, sc, fmt.Sprint(res.Server.Port()))
 		})
 	}
@@ -260,7 +261,7 @@ func checkAnnotated(t *testing.T, tcpdumpPath, file string, sc *lab.Scenario, se
 			}
 			continue
 		}
-		if !stepsInOrder(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
+		if !pcaptest.Subsequence(got, w.States[1:]) || len(got) == 0 || got[len(got)-1] != w.States[len(w.States)-1] {
 			t.Errorf("%s: steps move it to %v, want in order within %v and ending the same", k, got, w.States)
 		}
 	}
@@ -306,39 +307,6 @@ func replay(states []string, item string) []string {
 }
 
 var annotFlagsLine = regexp.MustCompile(`IP6? \S+\.(\d+) > \S+\.(\d+): Flags \[([^\]]*)\].*length (\d+)`)
-
-// stepsInOrder reports whether got is a subsequence of of.
-func stepsInOrder(got, of []string) bool {
-	i := 0
-	for _, s := range got {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
-func writeUserstackPcap(t *testing.T, name string, res *userstack.Result) {
-	t.Helper()
-	var b bytes.Buffer
-	w := pcapgo.NewWriterNanos(&b)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		t.Fatal(err)
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestReadAllocs checks that read without --annotate allocates nothing
 // per segment: a capture ten times longer costs no more allocations.

@@ -6,6 +6,11 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/gen"
 	"synfin/pcapfile"
@@ -42,16 +47,52 @@ func frames(pr *pcapfile.Reader) ([]wire.Frame, error) {
 // returned, with the frames before it, for the caller to judge.
 func File(tb testing.TB, path string) ([]wire.Frame, error) {
 	tb.Helper()
-	fh, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer fh.Close()
-	pr, err := pcapfile.NewReader(fh)
+	pr, err := pcapfile.NewReader(bytes.NewReader(b))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return frames(pr)
+}
+
+// WriteFile writes frames of one link type to a nanosecond pcap file at
+// path, with gopacket's writer, so that what synfin reads back was not
+// written by synfin; an error fails the test.
+func WriteFile(tb testing.TB, path string, link wire.LinkType, frames []wire.Frame) {
+	tb.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriterNanos(&b)
+	if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
+		tb.Fatal(err)
+	}
+	for _, fr := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
+		if err := w.WritePacket(ci, fr.Data); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Subsequence reports whether sub's elements appear in of in order, as
+// the packets or steps one side saw among the other's.
+func Subsequence[T comparable](sub, of []T) bool {
+	i := 0
+	for _, x := range sub {
+		for i < len(of) && of[i] != x {
+			i++
+		}
+		if i == len(of) {
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 var (

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -16,10 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/client"
@@ -106,9 +103,7 @@ func TestScenarios(t *testing.T) {
 			}
 			segs := sc.Expect.Segments
 			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-			if err := writePcap(name, res); err != nil {
-				t.Fatal(err)
-			}
+			pcaptest.WriteFile(t, name, res.Link, res.Frames)
 			checkSegments(t, tcpdump, name, res, segs)
 			checkChecksums(t, name, len(res.Frames))
 			checkTeardown(t, res, sc.Expect.Teardown)
@@ -223,7 +218,7 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 			continue
 		}
 		got := ep.StateNames()
-		if !subsequence(got, w.States) || got[len(got)-1] != w.States[len(w.States)-1] {
+		if !pcaptest.Subsequence(got, w.States) || got[len(got)-1] != w.States[len(w.States)-1] {
 			t.Errorf("conn %d %s: netstack states %v, want in order within %v and ending the same", w.Conn, w.Role, got, w.States)
 		}
 		if ep.Source != "netstack" {
@@ -245,39 +240,6 @@ func checkStates(t *testing.T, res *userstack.Result, want lab.Expect) {
 	if diff := cmp.Diff(wantTW, tw); diff != "" {
 		t.Errorf("TIME-WAIT holders (-want +netstack):\n%s", diff)
 	}
-}
-
-func subsequence(got, of []string) bool {
-	i := 0
-	for _, s := range got {
-		for i < len(of) && of[i] != s {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
-func writePcap(name string, res *userstack.Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkType(res.Link)); err != nil {
-		return err
-	}
-	for _, fr := range res.Frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: fr.CapLen, Length: fr.WireLen}
-		if err := w.WritePacket(ci, fr.Data); err != nil {
-			return err
-		}
-	}
-	return f.Close()
 }
 
 // TestCancel checks that a run whose context ends returns promptly.
