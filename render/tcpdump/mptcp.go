@@ -2,6 +2,9 @@ package tcpdump
 
 import "encoding/binary"
 
+// addAddrVersions names an add-addr option's version and echo bits.
+var addAddrVersions = [16]string{0: "v1", 1: "v1-echo", 4: "v0-ip4", 6: "v0-ip6"}
+
 // mptcp prints a Multipath TCP option (kind and length included in o) as
 // tcpdump 4.99's print-mptcp.c does. ok false means "[bad opt]".
 func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
@@ -83,36 +86,31 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 			b = append(b, " fin"...)
 		}
 		i, rest := 4, n-4
-		if f&0x01 != 0 {
-			b = append(b, " ack "...)
-			if f&0x02 != 0 {
-				if rest < 8 {
-					return b, false
-				}
+		// num appends the data ack or sequence number at i, 8 bytes when
+		// wide, else 4; false when the option is too short for it.
+		num := func(wide bool) bool {
+			if wide && rest >= 8 {
 				b = appendUint(b, be64(i))
 				i, rest = i+8, rest-8
-			} else {
-				if rest < 4 {
-					return b, false
-				}
+				return true
+			}
+			if !wide && rest >= 4 {
 				b = appendUint(b, uint64(be32(i)))
 				i, rest = i+4, rest-4
+				return true
+			}
+			return false
+		}
+		if f&0x01 != 0 {
+			b = append(b, " ack "...)
+			if !num(f&0x02 != 0) {
+				return b, false
 			}
 		}
 		if f&0x04 != 0 {
 			b = append(b, " seq "...)
-			if f&0x08 != 0 {
-				if rest < 8 {
-					return b, false
-				}
-				b = appendUint(b, be64(i))
-				i, rest = i+8, rest-8
-			} else {
-				if rest < 4 {
-					return b, false
-				}
-				b = appendUint(b, uint64(be32(i)))
-				i, rest = i+4, rest-4
+			if !num(f&0x08 != 0) {
+				return b, false
 			}
 			if rest < 4 {
 				return b, false
@@ -142,16 +140,9 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, ' ')
-		switch o[2] & 0xf {
-		case 6:
-			b = append(b, "v0-ip6"...)
-		case 4:
-			b = append(b, "v0-ip4"...)
-		case 1:
-			b = append(b, "v1-echo"...)
-		case 0:
-			b = append(b, "v1"...)
-		default:
+		if v := addAddrVersions[o[2]&0xf]; v != "" {
+			b = append(b, v...)
+		} else {
 			b = append(b, "[bad version/echo]"...)
 		}
 		b = append(b, " id "...)
