@@ -292,6 +292,13 @@ func (p *parser) value(q quals, t token) (*pred, error) {
 	return nil, errAt(t.pos, "unexpected %q", t.text)
 }
 
+// etherProtoNames and ipProtoNames are the names "ether proto" and
+// "proto" take besides numbers.
+var (
+	etherProtoNames = map[string]uint32{"ip": wire.EtherTypeIPv4, "ip6": wire.EtherTypeIPv6, "arp": 0x806, "rarp": 0x8035}
+	ipProtoNames    = map[string]uint32{"tcp": wire.ProtoTCP, "udp": wire.ProtoUDP, "icmp": wire.ProtoICMP, "icmp6": wire.ProtoICMPv6, "igmp": 2, "sctp": 132}
+)
+
 func (p *parser) parseProto(proto string) (*pred, error) {
 	p.i++ // "proto"
 	if p.isPunct("\\") {
@@ -300,43 +307,17 @@ func (p *parser) parseProto(proto string) (*pred, error) {
 	t := p.next()
 	p.last.ok = false
 	if proto == "ether" {
-		var et uint32
-		switch t.text {
-		case "ip":
-			et = wire.EtherTypeIPv4
-		case "ip6":
-			et = wire.EtherTypeIPv6
-		case "arp":
-			et = 0x806
-		case "rarp":
-			et = 0x8035
-		default:
-			n, ok := parseNum(t.text)
-			if !ok || n > 0xffff {
+		et, ok := etherProtoNames[t.text]
+		if !ok {
+			if et, ok = parseNum(t.text); !ok || et > 0xffff {
 				return nil, errAt(t.pos, "ether proto needs a number or ip, ip6, arp, rarp; found %s", describe(t))
 			}
-			et = n
 		}
 		return p.linkType(et, t.pos)
 	}
-	var n uint32
-	switch t.text {
-	case "tcp":
-		n = wire.ProtoTCP
-	case "udp":
-		n = wire.ProtoUDP
-	case "icmp":
-		n = wire.ProtoICMP
-	case "icmp6":
-		n = wire.ProtoICMPv6
-	case "igmp":
-		n = 2
-	case "sctp":
-		n = 132
-	default:
-		var ok bool
-		n, ok = parseNum(t.text)
-		if !ok || n > 255 {
+	n, ok := ipProtoNames[t.text]
+	if !ok {
+		if n, ok = parseNum(t.text); !ok || n > 255 {
 			return nil, errAt(t.pos, "proto needs a protocol number (0-255) or name, found %s", describe(t))
 		}
 	}
