@@ -11,22 +11,14 @@ import (
 	"time"
 
 	"synfin/gen"
+	"synfin/internal/pcaptest"
 	"synfin/internal/progress"
 	"synfin/wire"
 )
 
 // capture writes a small generated pcap file and returns its path.
 func capture(t *testing.T) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if _, err := gen.Write(&buf, gen.Config{Conns: 50, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return pcaptest.GeneratedFile(t, gen.Config{Conns: 50, Seed: 3})
 }
 
 // barTo draws on w from the start, with a clock that moves a second at

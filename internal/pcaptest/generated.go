@@ -2,6 +2,8 @@ package pcaptest
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -29,4 +31,15 @@ func Generated(tb testing.TB, cfg gen.Config) []byte {
 	}
 	genDone[cfg] = buf.Bytes()
 	return buf.Bytes()
+}
+
+// GeneratedFile writes Generated(tb, cfg) to a file in the test's
+// temporary folder and returns its path.
+func GeneratedFile(tb testing.TB, cfg gen.Config) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "gen.pcap")
+	if err := os.WriteFile(path, Generated(tb, cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
