@@ -26,25 +26,6 @@ type synSeg struct {
 // nop, wscale 7.
 var synOpts = []byte{2, 4, 0x40, 0x0c, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7}
 
-func flagsOf(s string) wire.Flags {
-	var f wire.Flags
-	for _, c := range s {
-		switch c {
-		case 'S':
-			f |= wire.SYN
-		case 'F':
-			f |= wire.FIN
-		case 'R':
-			f |= wire.RST
-		case 'P':
-			f |= wire.PSH
-		case '.':
-			f |= wire.ACK
-		}
-	}
-	return f
-}
-
 // rawIPv4 builds a raw IPv4 packet (LINKTYPE_RAW) carrying the segment.
 func (s synSeg) rawIPv4() []byte {
 	src := netip.MustParseAddrPort(s.src)
@@ -69,7 +50,8 @@ func (s synSeg) rawIPv4() []byte {
 	binary.BigEndian.PutUint32(t[4:], s.seq)
 	binary.BigEndian.PutUint32(t[8:], s.ack)
 	t[12] = byte(thl/4) << 4
-	t[13] = byte(flagsOf(s.flags))
+	f, _ := wire.ParseTcpdumpFlags(s.flags)
+	t[13] = byte(f)
 	win := s.win
 	if win == 0 && !strings.Contains(s.flags, "R") {
 		win = 512
