@@ -3,7 +3,6 @@ package tcpdumptext_test
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"synfin/internal/pcaptest"
 	"synfin/render/tcpdump"
 	"synfin/tcpdumptext"
-	"synfin/wire"
 )
 
 // listing is what "tcpdump -n -S" prints for a generated workload (5,000
@@ -32,31 +30,13 @@ func listing(b *testing.B) []byte {
 	return out
 }
 
-// BenchmarkReaderGenerated reads that listing back, one op per line; at
-// the end the reader starts over.
+// BenchmarkReaderGenerated reads that listing back, one op per line.
 func BenchmarkReaderGenerated(b *testing.B) {
 	text := listing(b)
 	opt := tcpdumptext.Options{Date: gen.DefaultStart, Location: time.UTC, Seq: tcpdumptext.SeqAbsolute}
-	open := func() *tcpdumptext.Reader {
+	lines, _ := pcaptest.ReadLoop(b, func() pcaptest.FrameReader {
 		return tcpdumptext.NewReader(bufio.NewReaderSize(bytes.NewReader(text), 1<<16), opt)
-	}
-	r := open()
-	var (
-		f     wire.Frame
-		lines int
-	)
-	b.ReportAllocs()
-	for b.Loop() {
-		err := r.Next(&f)
-		if err == io.EOF {
-			r = open()
-			continue
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		lines++
-	}
+	})
 	if lines == 0 {
 		b.Fatal("no line read")
 	}
