@@ -104,10 +104,8 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 			b = append(b, "none"...)
 		}
 		b = append(b, "], proto "...)
-		b = append(b, ipProtoName(proto)...)
-		b = append(b, " ("...)
-		b = appendUint(b, uint64(proto))
-		b = append(b, "), length "...)
+		b = appendProto(b, proto)
+		b = append(b, ", length "...)
 		b = appendUint(b, uint64(ipLen))
 		if hlen > 20 {
 			b = append(b, ", options ("...)
@@ -233,10 +231,8 @@ func (pr *Printer) ip6(b []byte, c *cursor, off, length int) []byte {
 		b = append(b, "hlim "...)
 		b = appendUint(b, uint64(d[off+7]))
 		b = append(b, ", next-header "...)
-		b = append(b, ipProtoName(nh)...)
-		b = append(b, " ("...)
-		b = appendUint(b, uint64(nh))
-		b = append(b, ") payload length: "...)
+		b = appendProto(b, nh)
+		b = append(b, " payload length: "...)
 		b = appendUint(b, uint64(plen))
 		b = append(b, ") "...)
 	}

@@ -147,36 +147,24 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 		}
 		b = append(b, " id "...)
 		b = appendUint(b, uint64(o[3]))
+		// An IPv4 or IPv6 address, then a port when n is 2 or 10 past
+		// the bare option, an HMAC when 8 or 10 past.
+		i, bare := 8, 8
+		b = append(b, ' ')
 		if n <= 18 {
-			b = append(b, ' ')
 			b = appendIPv4(b, o[4:8])
-			if n == 10 || n == 18 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[8:])))
-			}
-			if n == 16 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(8))
-			}
-			if n == 18 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(10))
-			}
 		} else {
-			b = append(b, ' ')
+			i, bare = 20, 20
 			b = appendIPv6(b, o[4:20])
-			if n == 22 || n == 30 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[20:])))
-			}
-			if n == 28 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(20))
-			}
-			if n == 30 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(22))
-			}
+		}
+		if n == bare+2 || n == bare+10 {
+			b = append(b, ':')
+			b = appendUint(b, uint64(binary.BigEndian.Uint16(o[i:])))
+			i += 2
+		}
+		if n == bare+8 || n == bare+10 {
+			b = append(b, " hmac 0x"...)
+			b = appendHexU(b, be64(i))
 		}
 	case 4: // rem-addr
 		if n < 4 {

@@ -301,6 +301,17 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			b = appendUint(b, uint64(opt))
 		}
 		datalen := 0
+		// hexFrom appends the option's data from byte i on in hex, each
+		// byte checked as LENCHECK does; non-zero is lencheck's failure.
+		hexFrom := func(i int) int {
+			for ; i < datalen; i++ {
+				if r := lencheck(i + 1); r != 0 {
+					return r
+				}
+				b = appendHex2(b, d[cp+i])
+			}
+			return 0
+		}
 		switch opt {
 		case optWScale, optMSS, optCC, optCCNew, optCCEcho, optEcho, optEchoReply:
 			// One number: the shift (1 byte), the MSS (2) or a value (4).
@@ -402,11 +413,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			b = appendUint(b, uint64(d[cp+1]))
 			if datalen > 2 {
 				b = append(b, " mac 0x"...)
-				for i := 2; i < datalen; i++ {
-					if r := lencheck(i + 1); r != 0 {
-						return fail(r), false
-					}
-					b = appendHex2(b, d[cp+i])
+				if r := hexFrom(2); r != 0 {
+					return fail(r), false
 				}
 			}
 		case optEOL, optNOP, optSACKOK:
@@ -462,11 +470,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			if datalen > 0 {
 				b = append(b, " 0x"...)
 			}
-			for i := 0; i < datalen; i++ {
-				if r := lencheck(i + 1); r != 0 {
-					return fail(r), false
-				}
-				b = appendHex2(b, d[cp+i])
+			if r := hexFrom(0); r != 0 {
+				return fail(r), false
 			}
 		}
 		cp += datalen
