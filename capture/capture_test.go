@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -176,36 +175,7 @@ func countPcap(path string) int {
 func startTcpdump(t *testing.T, ns string, args ...string) (stop func() string) {
 	ip := testenv.NeedTool(t, "ip")
 	testenv.NeedTool(t, "tcpdump")
-	cmd := exec.Command(ip, append([]string{"netns", "exec", ns, "tcpdump"}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var rest bytes.Buffer
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "listening on") {
-			break
-		}
-		rest.WriteString(sc.Text() + "\n")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for sc.Scan() {
-			rest.WriteString(sc.Text() + "\n")
-		}
-	}()
-	return func() string {
-		cmd.Process.Signal(os.Interrupt)
-		<-done // Wait closes the pipe: read it to the end first
-		cmd.Wait()
-		return rest.String()
-	}
+	return pcaptest.StartTcpdump(t, exec.Command(ip, append([]string{"netns", "exec", ns, "tcpdump"}, args...)...))
 }
 
 // captureIn opens a capture inside namespace ns and collects frames until

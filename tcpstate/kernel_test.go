@@ -1,7 +1,6 @@
 package tcpstate
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 )
 
@@ -171,45 +171,8 @@ func traceInstance(t *testing.T, trace string, port int) string {
 }
 
 // startTcpdump captures port on the namespace's loopback until stop.
-func startTcpdump(t *testing.T, ipTool, tcpdump, ns, file string, port int) (stop func()) {
-	cmd := exec.Command(ipTool, "netns", "exec", ns, tcpdump, "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file, "tcp port "+strconv.Itoa(port))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "listening on") {
-				close(ready)
-				once = true
-			}
-		}
-		if !once {
-			close(ready)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("tcpdump did not start")
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGINT)
-		cmd.Wait()
-	}
-	t.Cleanup(stop)
-	return stop
+func startTcpdump(t *testing.T, ipTool, tcpdump, ns, file string, port int) (stop func() string) {
+	return pcaptest.StartTcpdump(t, exec.Command(ipTool, "netns", "exec", ns, tcpdump, "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file, "tcp port "+strconv.Itoa(port)))
 }
 
 // runInNetns runs the scenario with sockets created inside namespace ns.
