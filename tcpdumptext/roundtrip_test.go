@@ -3,9 +3,7 @@ package tcpdumptext
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -258,15 +256,11 @@ func TestRoundTripTcpdump(t *testing.T) {
 				midnight := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC).UnixNano()
 				got := map[int]seen{}
 				estimated := map[int]uint32{}
-				for {
-					var fr wire.Frame
-					err := r.Next(&fr)
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
+				frames, err := pcaptest.ReadAll(r)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				for _, fr := range frames {
 					var p wire.Packet
 					if err := p.Decode(fr.Link, fr.Data); err != nil {
 						t.Errorf("%s #%d: synthesised frame does not decode: %v", name, fr.Index, err)

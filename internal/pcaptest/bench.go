@@ -7,11 +7,6 @@ import (
 	"synfin/wire"
 )
 
-// FrameReader is what a reader benchmark reads: frames up to io.EOF.
-type FrameReader interface {
-	Next(*wire.Frame) error
-}
-
 // ReadLoop runs b's loop, one op per frame, over readers open makes: at
 // the end of one it opens the next, so that a reader's own allocations
 // spread over its frames. It returns the frames read and their bytes of

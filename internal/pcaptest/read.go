@@ -18,14 +18,21 @@ func Read(r io.Reader) ([]wire.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return frames(pr)
+	return ReadAll(pr)
 }
 
-func frames(pr *pcapfile.Reader) ([]wire.Frame, error) {
+// FrameReader reads frames up to io.EOF: a pcapfile or tcpdumptext Reader.
+type FrameReader interface {
+	Next(*wire.Frame) error
+}
+
+// ReadAll reads r's frames, each with its own copy of the data, up to the
+// end or the first error, which it returns with the frames before it.
+func ReadAll(r FrameReader) ([]wire.Frame, error) {
 	var out []wire.Frame
 	for {
 		var f wire.Frame
-		if err := pr.Next(&f); err == io.EOF {
+		if err := r.Next(&f); err == io.EOF {
 			return out, nil
 		} else if err != nil {
 			return out, err
@@ -48,7 +55,7 @@ func File(tb testing.TB, path string) ([]wire.Frame, error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return frames(pr)
+	return ReadAll(pr)
 }
 
 // Packets decodes every frame; a frame that does not decode fails the test.
