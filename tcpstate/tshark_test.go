@@ -45,6 +45,21 @@ func (a agreement) rate() float64 {
 	return float64(a.both) / float64(n)
 }
 
+// compareFile tracks a capture that synfin and tshark must both read and
+// compares their flags on every segment, adding to total.
+func compareFile(t *testing.T, tshark, file string, total []agreement) []tsharkMiss {
+	t.Helper()
+	conns, err := trackFile(file, Config{Segments: true, IdleTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	misses, err := compareTshark(tshark, file, conns, total)
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	return misses
+}
+
 // TestAnomaliesAgreeWithTshark compares, segment by segment, each anomaly
 // with tshark's tcp.analysis flag of the same name over the corpus
 // captures, and reports the agreement rate per anomaly: segments both
