@@ -354,24 +354,17 @@ func (p *parser) parseVLAN() (*pred, error) {
 
 // ---- link and network layer ----
 
+// linkNames name the link types in error messages.
+var linkNames = map[wire.LinkType]string{
+	wire.LinkNull: "BSD loopback", wire.LinkEthernet: "Ethernet",
+	wire.LinkRaw: "Raw IP", wire.LinkRawDLT12: "Raw IP", wire.LinkRawDLT14: "Raw IP",
+	wire.LinkLoop: "OpenBSD loopback", wire.LinkLinuxSLL: "Linux cooked v1", wire.LinkSLL2: "Linux cooked v2",
+	wire.LinkIPv4: "Raw IPv4", wire.LinkIPv6: "Raw IPv6",
+}
+
 func linkName(l wire.LinkType) string {
-	switch l {
-	case wire.LinkNull:
-		return "BSD loopback"
-	case wire.LinkEthernet:
-		return "Ethernet"
-	case wire.LinkRaw, wire.LinkRawDLT12, wire.LinkRawDLT14:
-		return "Raw IP"
-	case wire.LinkLoop:
-		return "OpenBSD loopback"
-	case wire.LinkLinuxSLL:
-		return "Linux cooked v1"
-	case wire.LinkIPv4:
-		return "Raw IPv4"
-	case wire.LinkIPv6:
-		return "Raw IPv6"
-	case wire.LinkSLL2:
-		return "Linux cooked v2"
+	if name, ok := linkNames[l]; ok {
+		return name
 	}
 	return fmt.Sprintf("link type %d", uint32(l))
 }
