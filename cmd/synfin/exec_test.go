@@ -145,16 +145,24 @@ func checkExec(name string, src []byte, pkg string) (uses []string, problems []s
 			}
 		}
 	}
-	ast.Inspect(f, func(n ast.Node) bool {
+	// imported returns n as a selector of an imported package's member
+	// (exec.Command) and that package's path, or nil.
+	imported := func(n ast.Node) (*ast.SelectorExpr, string) {
 		sel, ok := n.(*ast.SelectorExpr)
 		if !ok {
-			return true
+			return nil, ""
 		}
 		id, ok := sel.X.(*ast.Ident)
 		if !ok {
+			return nil, ""
+		}
+		return sel, local[id.Name]
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, imp := imported(n)
+		if sel == nil {
 			return true
 		}
-		imp := local[id.Name]
 		if imp == "os/exec" {
 			uses = append(uses, sel.Sel.Name)
 		}
@@ -170,12 +178,8 @@ func checkExec(name string, src []byte, pkg string) (uses []string, problems []s
 		if !ok {
 			return true
 		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		id, ok := sel.X.(*ast.Ident)
-		if !ok || local[id.Name] != "os/exec" {
+		sel, imp := imported(call.Fun)
+		if sel == nil || imp != "os/exec" {
 			return true
 		}
 		arg := 0
