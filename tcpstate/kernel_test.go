@@ -82,11 +82,16 @@ var kernelScenarios = []kernelScenario{{
 // shares it in the tracepoint, which sees every namespace.
 func testPort(n int) int { return 11000 + (os.Getpid()*7+n*131)%9000 }
 
-// loopbackNetns creates a network namespace named synfin-PID-what with
-// only lo, up, and removes it when the test ends. The name is the labs':
-// a lab's sweep running meanwhile sees that its owner is alive.
-func loopbackNetns(t *testing.T, ipTool, what string) string {
-	ns := fmt.Sprintf("synfin-%d-%s", os.Getpid(), what)
+// loopbackNetns requires what every kernel test needs (the capabilities
+// to make a namespace and capture in it, ip and tcpdump), creates a
+// network namespace named synfin-PID-what with only lo, up, removed when
+// the test ends, and returns the programs and the namespace. The name is
+// the labs': a lab's sweep running meanwhile sees that its owner is alive.
+func loopbackNetns(t *testing.T, what string) (ipTool, tcpdump, ns string) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	ipTool = testenv.NeedTool(t, "ip")
+	tcpdump = testenv.NeedTool(t, "tcpdump")
+	ns = fmt.Sprintf("synfin-%d-%s", os.Getpid(), what)
 	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -94,16 +99,12 @@ func loopbackNetns(t *testing.T, ipTool, what string) string {
 	if out, err := exec.Command(ipTool, "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v: %s", err, out)
 	}
-	return ns
+	return ipTool, tcpdump, ns
 }
 
 func TestKernelOracle(t *testing.T) {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
-	ipTool := testenv.NeedTool(t, "ip")
-	tcpdump := testenv.NeedTool(t, "tcpdump")
+	ipTool, tcpdump, ns := loopbackNetns(t, "tcpstate")
 	ss := testenv.NeedTool(t, "ss")
-
-	ns := loopbackNetns(t, ipTool, "tcpstate")
 	trace := traceFS(t)
 
 	for i, sc := range kernelScenarios {

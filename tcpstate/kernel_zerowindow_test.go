@@ -53,12 +53,8 @@ func stalledReceiver(drain chan struct{}, shrink bool) kernelScenario {
 // (tcp_xmit_probe_skb), which Wireshark's definitions call a keep-alive,
 // not a zero-window probe (those carry one new byte).
 func TestKernelZeroWindowAgreesWithTshark(t *testing.T) {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
-	ipTool := testenv.NeedTool(t, "ip")
-	tcpdump := testenv.NeedTool(t, "tcpdump")
+	ipTool, tcpdump, ns := loopbackNetns(t, "zerowin")
 	tshark := testenv.NeedTool(t, "tshark")
-
-	ns := loopbackNetns(t, ipTool, "zerowin")
 	for i, tc := range []struct {
 		name   string
 		shrink bool
