@@ -29,7 +29,8 @@ var execImporters = map[string]struct {
 	why  string
 	uses []string
 }{
-	"synfin/internal/testenv": {"finds the tools tests need; runs nothing", []string{"LookPath"}},
+	"synfin/internal/pcaptest": {"starts the tcpdump a test made (exec.Cmd); linked into no command", []string{"Cmd"}},
+	"synfin/internal/testenv":  {"finds the tools tests need; runs nothing", []string{"LookPath"}},
 }
 
 // startsProcess names the calls, other than os/exec's, that start or
