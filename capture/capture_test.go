@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -22,8 +21,8 @@ import (
 	"github.com/vishvananda/netns"
 
 	"synfin/internal/outfile"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -158,44 +157,6 @@ func segmentsOf(t *testing.T, frames []wire.Frame) []segment {
 	return out
 }
 
-func readPcap(t *testing.T, path string) []wire.Frame {
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []wire.Frame
-	for {
-		var f wire.Frame
-		if err := r.Next(&f); err == io.EOF {
-			return out
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		f.Data = bytes.Clone(f.Data)
-		out = append(out, f)
-	}
-}
-
-// isSubsequence reports whether sub's elements appear in of in order.
-func isSubsequence[T comparable](sub, of []T) bool {
-	i := 0
-	for _, x := range sub {
-		for i < len(of) && of[i] != x {
-			i++
-		}
-		if i == len(of) {
-			return false
-		}
-		i++
-	}
-	return true
-}
-
 // countPcap counts the whole records of a pcap file another process may
 // still be writing.
 func countPcap(path string) int {
@@ -204,18 +165,8 @@ func countPcap(path string) int {
 		return 0
 	}
 	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for {
-		var f wire.Frame
-		if r.Next(&f) != nil {
-			return n
-		}
-		n++
-	}
+	frames, _ := pcaptest.Read(fh)
+	return len(frames)
 }
 
 // startTcpdump runs tcpdump in namespace ns and waits until it listens.
@@ -224,36 +175,7 @@ func countPcap(path string) int {
 func startTcpdump(t *testing.T, ns string, args ...string) (stop func() string) {
 	ip := testenv.NeedTool(t, "ip")
 	testenv.NeedTool(t, "tcpdump")
-	cmd := exec.Command(ip, append([]string{"netns", "exec", ns, "tcpdump"}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var rest bytes.Buffer
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "listening on") {
-			break
-		}
-		rest.WriteString(sc.Text() + "\n")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for sc.Scan() {
-			rest.WriteString(sc.Text() + "\n")
-		}
-	}()
-	return func() string {
-		cmd.Process.Signal(os.Interrupt)
-		<-done // Wait closes the pipe: read it to the end first
-		cmd.Wait()
-		return rest.String()
-	}
+	return pcaptest.StartTcpdump(t, exec.Command(ip, append([]string{"netns", "exec", ns, "tcpdump"}, args...)...))
 }
 
 // captureIn opens a capture inside namespace ns and collects frames until
@@ -347,7 +269,10 @@ func TestNamespaceAgainstTcpdump(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			tdErr := stopTcpdump()
-			theirs := readPcap(t, tdFile)
+			theirs, err := pcaptest.File(t, tdFile)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(theirs) < 8 {
 				t.Fatalf("tcpdump saw only %d segments (synfin %d): %s", len(theirs), len(ours), tdErr)
 			}
@@ -359,7 +284,7 @@ func TestNamespaceAgainstTcpdump(t *testing.T) {
 			if m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(tdErr); m != nil {
 				dropped, _ = strconv.Atoi(m[1])
 			}
-			if dropped > 0 && len(osegs)-len(tsegs) == dropped && isSubsequence(tsegs, osegs) {
+			if dropped > 0 && len(osegs)-len(tsegs) == dropped && pcaptest.Subsequence(tsegs, osegs) {
 				t.Logf("tcpdump's kernel dropped %d packets: its %d segments are among synfin's %d", dropped, len(tsegs), len(osegs))
 			} else if diff := cmp.Diff(tsegs, osegs); diff != "" {
 				t.Errorf("segments (-tcpdump +synfin):\n%s\ntcpdump said: %s", diff, tdErr)

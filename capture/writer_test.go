@@ -3,7 +3,6 @@ package capture
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,8 @@ import (
 	"testing"
 
 	"synfin/internal/outfile"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -37,18 +36,8 @@ func (d *fullDisk) Write(p []byte) (int, error) {
 // the damage: the reader, not the writer, says what a record is.
 func wholeRecords(t *testing.T, b []byte) int {
 	t.Helper()
-	r, err := pcapfile.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for {
-		var f wire.Frame
-		if err := r.Next(&f); err != nil {
-			return n
-		}
-		n++
-	}
+	frames, _ := pcaptest.Read(bytes.NewReader(b))
+	return len(frames)
 }
 
 // TestWriterFullDisk checks that after a write error the writer reports
@@ -109,16 +98,8 @@ func TestWriterCutsBackFile(t *testing.T) {
 	if len(b) != 24+1016 || w.Written() != 1 {
 		t.Fatalf("file of %d bytes, Written() = %d; want 1040 bytes, 1 record", len(b), w.Written())
 	}
-	r, err := pcapfile.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fr wire.Frame
-	if err := r.Next(&fr); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Next(&fr); err != io.EOF {
-		t.Fatalf("after the one record: %v, want a clean end", err)
+	if frames, err := pcaptest.Read(bytes.NewReader(b)); err != nil || len(frames) != 1 {
+		t.Fatalf("%d records read, then %v; want 1 and a clean end", len(frames), err)
 	}
 }
 

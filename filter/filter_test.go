@@ -36,12 +36,7 @@ func TestCompileErrors(t *testing.T) {
 		{"tcp and ip6 host 1.2.3.4", `filter: "1.2.3.4" is an IPv4 address and cannot go with 'ip6' (at column 18)`},
 	}
 	for _, tt := range tests {
-		_, err := Compile(tt.expr, wire.LinkEthernet)
-		got := "<nil>"
-		if err != nil {
-			got = err.Error()
-		}
-		if diff := gocmp.Diff(tt.want, got); diff != "" {
+		if diff := gocmp.Diff(tt.want, compileError(tt.expr, wire.LinkEthernet)); diff != "" {
 			t.Errorf("Compile(%q) error (-want +got):\n%s", tt.expr, diff)
 		}
 	}
@@ -60,15 +55,18 @@ func TestLinkSpecificErrors(t *testing.T) {
 		{"tcp", wire.LinkType(147), "filter: link type 147 is not supported"},
 	}
 	for _, tt := range tests {
-		_, err := Compile(tt.expr, tt.link)
-		got := "<nil>"
-		if err != nil {
-			got = err.Error()
-		}
-		if diff := gocmp.Diff(tt.want, got); diff != "" {
+		if diff := gocmp.Diff(tt.want, compileError(tt.expr, tt.link)); diff != "" {
 			t.Errorf("Compile(%q, %d) (-want +got):\n%s", tt.expr, tt.link, diff)
 		}
 	}
+}
+
+// compileError is the text of Compile's error, "<nil>" when it compiles.
+func compileError(expr string, link wire.LinkType) string {
+	if _, err := Compile(expr, link); err != nil {
+		return err.Error()
+	}
+	return "<nil>"
 }
 
 func TestEmptyMatchesAll(t *testing.T) {

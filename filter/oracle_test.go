@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +20,8 @@ import (
 	"golang.org/x/net/bpf"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -166,20 +165,15 @@ func tcpdumpMatches(tcpdump, path, expr string) (map[int]bool, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	r, err := pcapfile.NewReader(&out)
+	frames, err := pcaptest.Read(&out)
 	if err != nil {
 		return nil, err
 	}
 	m := map[int]bool{}
-	var fr wire.Frame
-	for {
-		if err := r.Next(&fr); err == io.EOF {
-			return m, nil
-		} else if err != nil {
-			return nil, err
-		}
+	for _, fr := range frames {
 		m[int(fr.Time/int64(time.Second))] = true
 	}
+	return m, nil
 }
 
 // oracleFiles gathers every frame of the corpus captures and the
@@ -198,13 +192,9 @@ func oracleFiles(t *testing.T) []*oracleFile {
 				return err
 			}
 			defer fh.Close()
-			r, err := pcapfile.NewReader(fh)
-			if err != nil {
-				return nil // not ours to judge here
-			}
-			var fr wire.Frame
-			for r.Next(&fr) == nil {
-				groups[fr.Link] = append(groups[fr.Link], synthFrame{bytes.Clone(fr.Data), fr.WireLen})
+			frames, _ := pcaptest.Read(fh) // what a damaged or foreign file holds is not ours to judge here
+			for _, fr := range frames {
+				groups[fr.Link] = append(groups[fr.Link], synthFrame{fr.Data, fr.WireLen})
 			}
 			return nil
 		})

@@ -292,6 +292,13 @@ func (p *parser) value(q quals, t token) (*pred, error) {
 	return nil, errAt(t.pos, "unexpected %q", t.text)
 }
 
+// etherProtoNames and ipProtoNames are the names "ether proto" and
+// "proto" take besides numbers.
+var (
+	etherProtoNames = map[string]uint32{"ip": wire.EtherTypeIPv4, "ip6": wire.EtherTypeIPv6, "arp": 0x806, "rarp": 0x8035}
+	ipProtoNames    = map[string]uint32{"tcp": wire.ProtoTCP, "udp": wire.ProtoUDP, "icmp": wire.ProtoICMP, "icmp6": wire.ProtoICMPv6, "igmp": 2, "sctp": 132}
+)
+
 func (p *parser) parseProto(proto string) (*pred, error) {
 	p.i++ // "proto"
 	if p.isPunct("\\") {
@@ -300,43 +307,17 @@ func (p *parser) parseProto(proto string) (*pred, error) {
 	t := p.next()
 	p.last.ok = false
 	if proto == "ether" {
-		var et uint32
-		switch t.text {
-		case "ip":
-			et = wire.EtherTypeIPv4
-		case "ip6":
-			et = wire.EtherTypeIPv6
-		case "arp":
-			et = 0x806
-		case "rarp":
-			et = 0x8035
-		default:
-			n, ok := parseNum(t.text)
-			if !ok || n > 0xffff {
+		et, ok := etherProtoNames[t.text]
+		if !ok {
+			if et, ok = parseNum(t.text); !ok || et > 0xffff {
 				return nil, errAt(t.pos, "ether proto needs a number or ip, ip6, arp, rarp; found %s", describe(t))
 			}
-			et = n
 		}
 		return p.linkType(et, t.pos)
 	}
-	var n uint32
-	switch t.text {
-	case "tcp":
-		n = wire.ProtoTCP
-	case "udp":
-		n = wire.ProtoUDP
-	case "icmp":
-		n = wire.ProtoICMP
-	case "icmp6":
-		n = wire.ProtoICMPv6
-	case "igmp":
-		n = 2
-	case "sctp":
-		n = 132
-	default:
-		var ok bool
-		n, ok = parseNum(t.text)
-		if !ok || n > 255 {
+	n, ok := ipProtoNames[t.text]
+	if !ok {
+		if n, ok = parseNum(t.text); !ok || n > 255 {
 			return nil, errAt(t.pos, "proto needs a protocol number (0-255) or name, found %s", describe(t))
 		}
 	}
@@ -373,24 +354,17 @@ func (p *parser) parseVLAN() (*pred, error) {
 
 // ---- link and network layer ----
 
+// linkNames name the link types in error messages.
+var linkNames = map[wire.LinkType]string{
+	wire.LinkNull: "BSD loopback", wire.LinkEthernet: "Ethernet",
+	wire.LinkRaw: "Raw IP", wire.LinkRawDLT12: "Raw IP", wire.LinkRawDLT14: "Raw IP",
+	wire.LinkLoop: "OpenBSD loopback", wire.LinkLinuxSLL: "Linux cooked v1", wire.LinkSLL2: "Linux cooked v2",
+	wire.LinkIPv4: "Raw IPv4", wire.LinkIPv6: "Raw IPv6",
+}
+
 func linkName(l wire.LinkType) string {
-	switch l {
-	case wire.LinkNull:
-		return "BSD loopback"
-	case wire.LinkEthernet:
-		return "Ethernet"
-	case wire.LinkRaw, wire.LinkRawDLT12, wire.LinkRawDLT14:
-		return "Raw IP"
-	case wire.LinkLoop:
-		return "OpenBSD loopback"
-	case wire.LinkLinuxSLL:
-		return "Linux cooked v1"
-	case wire.LinkIPv4:
-		return "Raw IPv4"
-	case wire.LinkIPv6:
-		return "Raw IPv6"
-	case wire.LinkSLL2:
-		return "Linux cooked v2"
+	if name, ok := linkNames[l]; ok {
+		return name
 	}
 	return fmt.Sprintf("link type %d", uint32(l))
 }

@@ -42,28 +42,23 @@ func constPred(v bool) *pred {
 	return pFalse
 }
 
-func and(a, b *pred) *pred {
-	switch {
-	case a.kind == pConst && !a.val, b.kind == pConst && !b.val:
-		return pFalse
-	case a.kind == pConst:
-		return b
-	case b.kind == pConst:
-		return a
-	}
-	return &pred{kind: pAnd, a: a, b: b}
-}
+func and(a, b *pred) *pred { return join(pAnd, false, a, b) }
 
-func or(a, b *pred) *pred {
+func or(a, b *pred) *pred { return join(pOr, true, a, b) }
+
+// join combines a and b with kind (pAnd or pOr), folding constants:
+// decides is the constant that settles the combination alone (false for
+// and, true for or); the other constant leaves the other side.
+func join(kind predKind, decides bool, a, b *pred) *pred {
 	switch {
-	case a.kind == pConst && a.val, b.kind == pConst && b.val:
-		return pTrue
+	case a.kind == pConst && a.val == decides, b.kind == pConst && b.val == decides:
+		return constPred(decides)
 	case a.kind == pConst:
 		return b
 	case b.kind == pConst:
 		return a
 	}
-	return &pred{kind: pOr, a: a, b: b}
+	return &pred{kind: kind, a: a, b: b}
 }
 
 func not(a *pred) *pred {

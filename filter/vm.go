@@ -44,42 +44,37 @@ func run(prog []bpf.RawInstruction, pkt []byte, wireLen uint32) uint32 {
 		ins := &prog[pc]
 		k := ins.K
 		switch ins.Op & 0x07 {
-		case clsLD:
-			switch ins.Op & 0xe0 {
-			case modeIMM:
-				a = k
-			case modeLEN:
-				a = wireLen
-			case modeMEM:
-				a = mem[k&(memWords-1)]
-			case modeABS, modeIND:
+		case clsLD, clsLDX:
+			ld := ins.Op&0x07 == clsLD
+			var v uint32
+			switch mode := ins.Op & 0xe0; {
+			case mode == modeIMM:
+				v = k
+			case mode == modeLEN:
+				v = wireLen
+			case mode == modeMEM:
+				v = mem[k&(memWords-1)]
+			case ld && (mode == modeABS || mode == modeIND):
 				off := uint64(k)
-				if ins.Op&0xe0 == modeIND {
+				if mode == modeIND {
 					off += uint64(x)
 				}
 				var ok bool
-				a, ok = load(pkt, n, off, ins.Op&0x18)
-				if !ok {
+				if v, ok = load(pkt, n, off, ins.Op&0x18); !ok {
 					return 0
 				}
-			default:
-				return 0
-			}
-		case clsLDX:
-			switch ins.Op & 0xe0 {
-			case modeIMM:
-				x = k
-			case modeLEN:
-				x = wireLen
-			case modeMEM:
-				x = mem[k&(memWords-1)]
-			case modeMSH:
+			case !ld && mode == modeMSH:
 				if uint64(k) >= n {
 					return 0
 				}
-				x = uint32(pkt[k]&0xf) << 2
+				v = uint32(pkt[k]&0xf) << 2
 			default:
 				return 0
+			}
+			if ld {
+				a = v
+			} else {
+				x = v
 			}
 		case clsST:
 			mem[k&(memWords-1)] = a

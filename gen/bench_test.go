@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"sync"
 	"testing"
 
 	"synfin/gen"
+	"synfin/internal/pcaptest"
 	"synfin/pcapfile"
 	"synfin/wire"
 )
@@ -28,19 +28,10 @@ func BenchmarkWrite(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*st.Packets), "ns/pkt")
 }
 
-var generated = sync.OnceValues(func() ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := gen.Write(&buf, benchCfg)
-	return buf.Bytes(), err
-})
-
 // BenchmarkDecodeGenerated reads and decodes every packet of a generated
 // file held in memory: the floor under every later stage.
 func BenchmarkDecodeGenerated(b *testing.B) {
-	data, err := generated()
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := pcaptest.Generated(b, benchCfg)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var (

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/gen"
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -76,7 +76,7 @@ type counts struct {
 
 func read(t testing.TB, b []byte) counts {
 	t.Helper()
-	r, err := pcapfile.NewReader(bytes.NewReader(b))
+	frames, err := pcaptest.Read(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,18 +87,10 @@ func read(t testing.TB, b []byte) counts {
 	conns := map[key]bool{}
 	var (
 		c    counts
-		f    wire.Frame
 		p    wire.Packet
 		last int64
 	)
-	for {
-		err := r.Next(&f)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range frames {
 		if err := p.Decode(f.Link, f.Data); err != nil {
 			t.Fatalf("packet %d: %v", f.Index, err)
 		}

@@ -11,22 +11,14 @@ import (
 	"time"
 
 	"synfin/gen"
+	"synfin/internal/pcaptest"
 	"synfin/internal/progress"
 	"synfin/wire"
 )
 
 // capture writes a small generated pcap file and returns its path.
 func capture(t *testing.T) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if _, err := gen.Write(&buf, gen.Config{Conns: 50, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return pcaptest.GeneratedFile(t, gen.Config{Conns: 50, Seed: 3})
 }
 
 // barTo draws on w from the start, with a clock that moves a second at
@@ -54,6 +46,20 @@ func frames(t *testing.T, src Source) int {
 		}
 		n++
 	}
+}
+
+// barFor reads standard input from stdin to the end, closes it and
+// returns the bar drawn meanwhile.
+func barFor(t *testing.T, stdin io.Reader) string {
+	t.Helper()
+	var bar bytes.Buffer
+	src, err := Open("-", stdin, Options{Progress: barTo(&bar)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames(t, src)
+	src.Close()
+	return bar.String()
 }
 
 func TestProgressOnAFile(t *testing.T) {
@@ -98,15 +104,8 @@ func TestProgressNeedsAKnownSize(t *testing.T) {
 	go func() { pw.Write(data); pw.Close() }()
 	defer pr.Close()
 	for name, stdin := range map[string]io.Reader{"pipe": pr, "in-memory reader": bytes.NewReader(data)} {
-		var bar bytes.Buffer
-		src, err := Open("-", stdin, Options{Progress: barTo(&bar)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames(t, src)
-		src.Close()
-		if bar.Len() != 0 {
-			t.Errorf("%s: a bar for an input of unknown size: %q", name, bar.String())
+		if bar := barFor(t, stdin); bar != "" {
+			t.Errorf("%s: a bar for an input of unknown size: %q", name, bar)
 		}
 	}
 
@@ -116,15 +115,8 @@ func TestProgressNeedsAKnownSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var bar bytes.Buffer
-	src, err := Open("-", f, Options{Progress: barTo(&bar)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames(t, src)
-	src.Close()
-	if !strings.Contains(bar.String(), "100% [") {
-		t.Errorf("no bar for standard input from a file: %q", bar.String())
+	if bar := barFor(t, f); !strings.Contains(bar, "100% [") {
+		t.Errorf("no bar for standard input from a file: %q", bar)
 	}
 }
 

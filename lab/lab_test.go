@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/internal/labtest"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/kernel"
@@ -87,7 +88,7 @@ func sortStrings(s []string) []string {
 func checkSegments(t *testing.T, tcpdump string, sc *lab.Scenario, res *lab.Result) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-	labtest.WritePcap(t, name, res.Link, res.Frames)
+	pcaptest.WriteFile(t, name, res.Link, res.Frames)
 	labtest.CheckSegments(t, labtest.Tcpdump(t, tcpdump, name), res.Server.Port(), sc.Expect.Segments)
 }
 

@@ -1,13 +1,13 @@
 package tcpdumptext
 
 import (
-	"bufio"
 	"hash/fnv"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
+
+	"synfin/internal/servicesfile"
 )
 
 // fallbackServices covers names tcpdump prints on common systems whose
@@ -40,30 +40,17 @@ func loadServices() {
 		return
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
+	// A read error leaves the names read before it.
+	servicesfile.Scan(f, func(port uint16, proto string, names []string) {
+		if proto != "tcp" {
+			return
 		}
-		fs := strings.Fields(line)
-		if len(fs) < 2 {
-			continue
-		}
-		num, proto, ok := strings.Cut(fs[1], "/")
-		if !ok || proto != "tcp" {
-			continue
-		}
-		p, err := strconv.ParseUint(num, 10, 16)
-		if err != nil {
-			continue
-		}
-		for _, n := range append(fs[:1:1], fs[2:]...) {
+		for _, n := range names {
 			if _, dup := services[n]; !dup {
-				services[n] = uint16(p)
+				services[n] = port
 			}
 		}
-	}
+	})
 }
 
 // port resolves a printed port: a number or a service name.

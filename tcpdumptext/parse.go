@@ -152,7 +152,7 @@ func (s *segment) tcpFields(t string) error {
 		return errFlags
 	}
 	var ok bool
-	if s.flags, ok = parseFlags(t[:end]); !ok {
+	if s.flags, ok = wire.ParseTcpdumpFlags(t[:end]); !ok {
 		return errFlags
 	}
 	t = t[end+1:]

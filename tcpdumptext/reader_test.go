@@ -2,9 +2,7 @@ package tcpdumptext
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -43,16 +42,12 @@ func readAll(t *testing.T, text string, opt Options) ([]seg, []warning, Stats) {
 		opt.Location = time.UTC
 	}
 	r := NewReader(bufio.NewReader(strings.NewReader(text)), opt)
+	frames, err := pcaptest.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []seg
-	for {
-		var f wire.Frame
-		err := r.Next(&f)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range frames {
 		var p wire.Packet
 		if err := p.Decode(f.Link, f.Data); err != nil {
 			t.Fatalf("frame %d does not decode: %v", f.Index, err)

@@ -3,9 +3,7 @@ package tcpdumptext
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -104,30 +102,17 @@ func fieldsOf(p *wire.Packet, t int64, quiet, micro bool) seen {
 // original reads a capture file's TCP segments by frame index.
 func original(t *testing.T, path string) (map[int]wire.Packet, map[int]int64, []int, time.Time) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pr, err := pcapfile.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	frames, _ := pcaptest.File(t, path) // what comes before damage
 	times := map[int]int64{}
 	pk := map[int]wire.Packet{}
 	var order []int
 	var first time.Time
-	for {
-		var fr wire.Frame
-		if err := pr.Next(&fr); err != nil {
-			break
-		}
+	for _, fr := range frames {
 		if first.IsZero() {
 			first = time.Unix(0, fr.Time).UTC()
 		}
 		var p wire.Packet
-		data := append([]byte(nil), fr.Data...)
-		if p.Decode(fr.Link, data) != nil {
+		if p.Decode(fr.Link, fr.Data) != nil {
 			continue
 		}
 		pk[fr.Index] = p
@@ -271,15 +256,11 @@ func TestRoundTripTcpdump(t *testing.T) {
 				midnight := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC).UnixNano()
 				got := map[int]seen{}
 				estimated := map[int]uint32{}
-				for {
-					var fr wire.Frame
-					err := r.Next(&fr)
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
+				frames, err := pcaptest.ReadAll(r)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				for _, fr := range frames {
 					var p wire.Packet
 					if err := p.Decode(fr.Link, fr.Data); err != nil {
 						t.Errorf("%s #%d: synthesised frame does not decode: %v", name, fr.Index, err)

@@ -336,36 +336,3 @@ func unhex(s string, n int) ([]byte, bool) {
 	}
 	return out, true
 }
-
-// parseFlags reads the letters inside "Flags [...]".
-func parseFlags(s string) (wire.Flags, bool) {
-	if s == "none" {
-		return 0, true
-	}
-	var f wire.Flags
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case 'F':
-			f |= wire.FIN
-		case 'S':
-			f |= wire.SYN
-		case 'R':
-			f |= wire.RST
-		case 'P':
-			f |= wire.PSH
-		case '.':
-			f |= wire.ACK
-		case 'U':
-			f |= wire.URG
-		case 'E':
-			f |= wire.ECE
-		case 'W':
-			f |= wire.CWR
-		case 'e': // tcpdump >= 4.99.4 prints AE as 'e'
-			f |= wire.AE
-		default:
-			return 0, false
-		}
-	}
-	return f, s != ""
-}

@@ -16,21 +16,7 @@ import (
 
 func TestCompletenessOf(t *testing.T) {
 	seg := func(flags string, n int) Segment {
-		var f wire.Flags
-		for _, c := range flags {
-			switch c {
-			case 'S':
-				f |= wire.SYN
-			case '.':
-				f |= wire.ACK
-			case 'F':
-				f |= wire.FIN
-			case 'R':
-				f |= wire.RST
-			case 'P':
-				f |= wire.PSH
-			}
-		}
+		f, _ := wire.ParseTcpdumpFlags(flags)
 		return Segment{Flags: f, Len: n}
 	}
 	// Each case applies Wireshark's rule (packet-tcp.c) by hand.

@@ -31,12 +31,8 @@ import (
 // half-open request (ss), so the server went back to LISTEN; nothing holds
 // the probe's port (ss), so the client end is CLOSED.
 func TestKernelRejectedSYNACK(t *testing.T) {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
-	ipTool := testenv.NeedTool(t, "ip")
-	tcpdump := testenv.NeedTool(t, "tcpdump")
+	ipTool, tcpdump, ns := loopbackNetns(t, "reject")
 	ss := testenv.NeedTool(t, "ss")
-
-	ns := loopbackNetns(t, ipTool, "reject")
 	trace := traceFS(t)
 	port, probe := testPort(200), testPort(201)
 	inst := traceInstance(t, trace, port)

@@ -1,7 +1,6 @@
 package tcpstate
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 )
 
@@ -82,11 +82,16 @@ var kernelScenarios = []kernelScenario{{
 // shares it in the tracepoint, which sees every namespace.
 func testPort(n int) int { return 11000 + (os.Getpid()*7+n*131)%9000 }
 
-// loopbackNetns creates a network namespace named synfin-PID-what with
-// only lo, up, and removes it when the test ends. The name is the labs':
-// a lab's sweep running meanwhile sees that its owner is alive.
-func loopbackNetns(t *testing.T, ipTool, what string) string {
-	ns := fmt.Sprintf("synfin-%d-%s", os.Getpid(), what)
+// loopbackNetns requires what every kernel test needs (the capabilities
+// to make a namespace and capture in it, ip and tcpdump), creates a
+// network namespace named synfin-PID-what with only lo, up, removed when
+// the test ends, and returns the programs and the namespace. The name is
+// the labs': a lab's sweep running meanwhile sees that its owner is alive.
+func loopbackNetns(t *testing.T, what string) (ipTool, tcpdump, ns string) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	ipTool = testenv.NeedTool(t, "ip")
+	tcpdump = testenv.NeedTool(t, "tcpdump")
+	ns = fmt.Sprintf("synfin-%d-%s", os.Getpid(), what)
 	if out, err := exec.Command(ipTool, "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -94,16 +99,12 @@ func loopbackNetns(t *testing.T, ipTool, what string) string {
 	if out, err := exec.Command(ipTool, "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v: %s", err, out)
 	}
-	return ns
+	return ipTool, tcpdump, ns
 }
 
 func TestKernelOracle(t *testing.T) {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
-	ipTool := testenv.NeedTool(t, "ip")
-	tcpdump := testenv.NeedTool(t, "tcpdump")
+	ipTool, tcpdump, ns := loopbackNetns(t, "tcpstate")
 	ss := testenv.NeedTool(t, "ss")
-
-	ns := loopbackNetns(t, ipTool, "tcpstate")
 	trace := traceFS(t)
 
 	for i, sc := range kernelScenarios {
@@ -171,45 +172,8 @@ func traceInstance(t *testing.T, trace string, port int) string {
 }
 
 // startTcpdump captures port on the namespace's loopback until stop.
-func startTcpdump(t *testing.T, ipTool, tcpdump, ns, file string, port int) (stop func()) {
-	cmd := exec.Command(ipTool, "netns", "exec", ns, tcpdump, "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file, "tcp port "+strconv.Itoa(port))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "listening on") {
-				close(ready)
-				once = true
-			}
-		}
-		if !once {
-			close(ready)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("tcpdump did not start")
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGINT)
-		cmd.Wait()
-	}
-	t.Cleanup(stop)
-	return stop
+func startTcpdump(t *testing.T, ipTool, tcpdump, ns, file string, port int) (stop func() string) {
+	return pcaptest.StartTcpdump(t, exec.Command(ipTool, "netns", "exec", ns, tcpdump, "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file, "tcp port "+strconv.Itoa(port)))
 }
 
 // runInNetns runs the scenario with sockets created inside namespace ns.

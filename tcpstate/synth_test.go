@@ -2,12 +2,11 @@ package tcpstate
 
 import (
 	"encoding/binary"
-	"io"
 	"net/netip"
 	"os"
 	"strings"
 
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -26,25 +25,6 @@ type synSeg struct {
 // synOpts are the seed capture's SYN options: mss 16396, sackOK, TS,
 // nop, wscale 7.
 var synOpts = []byte{2, 4, 0x40, 0x0c, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7}
-
-func flagsOf(s string) wire.Flags {
-	var f wire.Flags
-	for _, c := range s {
-		switch c {
-		case 'S':
-			f |= wire.SYN
-		case 'F':
-			f |= wire.FIN
-		case 'R':
-			f |= wire.RST
-		case 'P':
-			f |= wire.PSH
-		case '.':
-			f |= wire.ACK
-		}
-	}
-	return f
-}
 
 // rawIPv4 builds a raw IPv4 packet (LINKTYPE_RAW) carrying the segment.
 func (s synSeg) rawIPv4() []byte {
@@ -70,7 +50,8 @@ func (s synSeg) rawIPv4() []byte {
 	binary.BigEndian.PutUint32(t[4:], s.seq)
 	binary.BigEndian.PutUint32(t[8:], s.ack)
 	t[12] = byte(thl/4) << 4
-	t[13] = byte(flagsOf(s.flags))
+	f, _ := wire.ParseTcpdumpFlags(s.flags)
+	t[13] = byte(f)
 	win := s.win
 	if win == 0 && !strings.Contains(s.flags, "R") {
 		win = 512
@@ -120,22 +101,13 @@ func trackFile(file string, cfg Config) ([]*Conn, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		return nil, err
-	}
+	frames, err := pcaptest.Read(fh)
 	var conns []*Conn
 	cfg.Done = func(c *Conn) { conns = append(conns, c.Clone()) }
 	tr := New(cfg)
-	var f wire.Frame
-	for {
-		if err := r.Next(&f); err != nil {
-			tr.Flush()
-			if err == io.EOF {
-				return conns, nil
-			}
-			return conns, err
-		}
-		tr.Frame(&f)
+	for i := range frames {
+		tr.Frame(&frames[i])
 	}
+	tr.Flush()
+	return conns, err
 }

@@ -45,6 +45,34 @@ func (a agreement) rate() float64 {
 	return float64(a.both) / float64(n)
 }
 
+// agreeWithTshark tracks a capture made for a test, which synfin and
+// tshark must both read, and requires their flags to agree on every
+// segment and tshark to raise each field of want (else the capture no
+// longer shows what it was made for). It returns the agreement per field.
+func agreeWithTshark(t *testing.T, tshark, file string, want []string) []agreement {
+	t.Helper()
+	conns, err := trackFile(file, Config{Segments: true, IdleTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]agreement, len(tsharkFields))
+	misses, err := compareTshark(tshark, file, conns, got)
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	for _, m := range misses {
+		t.Errorf("disagree: %s", m)
+	}
+	for _, w := range want {
+		for i, f := range tsharkFields {
+			if f.field == w && got[i].both+got[i].tsharkOnly == 0 {
+				t.Errorf("tshark raised no %s: the capture no longer shows what it was made for", w)
+			}
+		}
+	}
+	return got
+}
+
 // TestAnomaliesAgreeWithTshark compares, segment by segment, each anomaly
 // with tshark's tcp.analysis flag of the same name over the corpus
 // captures, and reports the agreement rate per anomaly: segments both

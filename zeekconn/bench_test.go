@@ -1,13 +1,11 @@
 package zeekconn
 
 import (
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"synfin/internal/corpus"
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -51,28 +49,17 @@ func BenchmarkPacket(b *testing.B) {
 // (Zeek's ssh.pcap) through a fresh tracker with an Observer each time.
 func BenchmarkReplay(b *testing.B) {
 	file := filepath.Join(corpus.Dir(b, "zeek"), "scripts.base.protocols.ssh.basic", "ssh.pcap")
-	f, err := os.Open(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapfile.NewReader(f)
+	frames, err := pcaptest.File(b, file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var (
 		pkts  []wire.Packet
 		times []int64
-		fr    wire.Frame
 	)
-	for {
-		if err := r.Next(&fr); err == io.EOF {
-			break
-		} else if err != nil {
-			b.Fatal(err)
-		}
+	for _, fr := range frames {
 		var p wire.Packet
-		if p.Decode(fr.Link, append([]byte(nil), fr.Data...)) == nil {
+		if p.Decode(fr.Link, fr.Data) == nil {
 			pkts = append(pkts, p)
 			times = append(times, fr.Time)
 		}

@@ -29,7 +29,8 @@ var execImporters = map[string]struct {
 	why  string
 	uses []string
 }{
-	"synfin/internal/testenv": {"finds the tools tests need; runs nothing", []string{"LookPath"}},
+	"synfin/internal/pcaptest": {"starts the tcpdump a test made (exec.Cmd); linked into no command", []string{"Cmd"}},
+	"synfin/internal/testenv":  {"finds the tools tests need; runs nothing", []string{"LookPath"}},
 }
 
 // startsProcess names the calls, other than os/exec's, that start or
@@ -145,16 +146,24 @@ func checkExec(name string, src []byte, pkg string) (uses []string, problems []s
 			}
 		}
 	}
-	ast.Inspect(f, func(n ast.Node) bool {
+	// imported returns n as a selector of an imported package's member
+	// (exec.Command) and that package's path, or nil.
+	imported := func(n ast.Node) (*ast.SelectorExpr, string) {
 		sel, ok := n.(*ast.SelectorExpr)
 		if !ok {
-			return true
+			return nil, ""
 		}
 		id, ok := sel.X.(*ast.Ident)
 		if !ok {
+			return nil, ""
+		}
+		return sel, local[id.Name]
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, imp := imported(n)
+		if sel == nil {
 			return true
 		}
-		imp := local[id.Name]
 		if imp == "os/exec" {
 			uses = append(uses, sel.Sel.Name)
 		}
@@ -170,12 +179,8 @@ func checkExec(name string, src []byte, pkg string) (uses []string, problems []s
 		if !ok {
 			return true
 		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		id, ok := sel.X.(*ast.Ident)
-		if !ok || local[id.Name] != "os/exec" {
+		sel, imp := imported(call.Fun)
+		if sel == nil || imp != "os/exec" {
 			return true
 		}
 		arg := 0

@@ -28,9 +28,8 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
-	"synfin/pcapfile"
-	"synfin/wire"
 )
 
 // The capture command is tested as users run it: the synfin binary, built
@@ -383,28 +382,11 @@ func packetsIn(t *testing.T, path string) map[string]int {
 		t.Errorf("tshark -r %s: %v", path, err)
 	}
 	counts["tshark"] = bytes.Count(out, []byte("\n"))
-	fh, err := os.Open(path)
+	frames, err := pcaptest.File(t, path)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("pcapfile: after %d packets: %v", len(frames), err)
 	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		t.Errorf("pcapfile: %v", err)
-		return counts
-	}
-	for {
-		var f wire.Frame
-		err := r.Next(&f)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Errorf("pcapfile: after %d packets: %v", counts["synfin"], err)
-			break
-		}
-		counts["synfin"]++
-	}
+	counts["synfin"] = len(frames)
 	return counts
 }
 

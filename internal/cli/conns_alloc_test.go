@@ -6,10 +6,9 @@ import (
 	"testing"
 
 	"synfin/gen"
-	"synfin/input"
+	"synfin/internal/pcaptest"
 	"synfin/render/conn"
 	"synfin/tcpstate"
-	"synfin/wire"
 )
 
 // TestConnsZeroAllocsPerPacket runs conns' whole per-packet path (decode,
@@ -17,22 +16,9 @@ import (
 // render a table row and a JSON line per connection) over a generated
 // workload again and again: once warm, a round allocates nothing.
 func TestConnsZeroAllocsPerPacket(t *testing.T) {
-	var pcap bytes.Buffer
-	if _, err := gen.Write(&pcap, gen.Config{Conns: 2000, Seed: 5, Rate: 200}); err != nil {
-		t.Fatal(err)
-	}
-	src, err := input.FromReader(bytes.NewReader(pcap.Bytes()), input.Options{})
+	frames, err := pcaptest.Read(bytes.NewReader(pcaptest.Generated(t, gen.Config{Conns: 2000, Seed: 5, Rate: 200})))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var frames []wire.Frame
-	for {
-		var f wire.Frame
-		if src.Next(&f) != nil {
-			break
-		}
-		f.Data = append([]byte(nil), f.Data...)
-		frames = append(frames, f)
 	}
 	span := frames[len(frames)-1].Time - frames[0].Time
 	for _, asJSON := range []bool{false, true} {

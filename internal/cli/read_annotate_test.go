@@ -23,6 +23,7 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/internal/labtest"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 )
@@ -150,7 +151,7 @@ func TestReadAnnotateLab(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sc, res := labtest.Netstack(t, name)
 			file := filepath.Join(t.TempDir(), name+".pcap")
-			labtest.WritePcap(t, file, res.Link, res.Frames)
+			pcaptest.WriteFile(t, file, res.Link, res.Frames)
 			checkAnnotated(t, tcpdumpPath, file, sc, fmt.Sprint(res.Server.Port()))
 		})
 	}

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -11,10 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"synfin/internal/pcaptest"
 	"synfin/internal/tcpdumpcmp"
 	"synfin/internal/testenv"
 )
@@ -50,32 +48,7 @@ func TestReadLoopback(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tcpdumpPath, "-i", "lo", "--immediate-mode", "-U", "-w", capFile,
 		"tcp port "+ports[0]+" or tcp port "+ports[1]+" or tcp port "+ports[2])
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "listening on") {
-				close(ready)
-				once = true
-			}
-		}
-		if !once {
-			close(ready)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("tcpdump did not start listening")
-	}
+	stop := pcaptest.StartTcpdump(t, cmd)
 	time.Sleep(500 * time.Millisecond) // the filter is attached a little later
 
 	serve := func(ln net.Listener) {
@@ -128,13 +101,7 @@ func TestReadLoopback(t *testing.T) {
 		t.Fatal("connect to a closed port succeeded")
 	}
 	time.Sleep(time.Second)
-	cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-	}
+	stop()
 
 	// tcpdump without -n resolves loopback addresses; synfin never does.
 	names := map[string]string{}

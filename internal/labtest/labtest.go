@@ -11,29 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"synfin/capture"
+	"synfin/internal/pcaptest"
 	"synfin/lab"
 	"synfin/lab/userstack"
-	"synfin/wire"
 )
-
-// WritePcap writes frames to a pcap file at name, with nanosecond time
-// stamps as the lab's -w does.
-func WritePcap(t testing.TB, name string, link wire.LinkType, frames []wire.Frame) {
-	t.Helper()
-	w, err := capture.Create(name, nil, capture.WriterOptions{Link: link, Snaplen: 262144, Nanos: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range frames {
-		if err := w.Write(&frames[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // Tcpdump returns the lines tcpdump -n -S prints for the capture name,
 // in this process's time zone.
@@ -80,18 +61,7 @@ func CheckSegments(t testing.TB, lines []string, port uint16, want []lab.Segment
 // Sampled reports whether got can be samples of the state sequence of:
 // some of its states, in its order, ending where it ends.
 func Sampled(got, of []string) bool {
-	if len(got) == 0 || len(of) == 0 || got[len(got)-1] != of[len(of)-1] {
-		return false
-	}
-	rest := of
-	for _, s := range got {
-		i := slices.Index(rest, s)
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+1:]
-	}
-	return true
+	return len(got) > 0 && len(of) > 0 && got[len(got)-1] == of[len(of)-1] && pcaptest.Subsequence(got, of)
 }
 
 // Kernel runs sc on the kernel with the server on port (30 s at most);

@@ -66,16 +66,20 @@ func bar(full, empty int) string {
 // fakeClock is a clock the test moves by hand.
 type fakeClock struct{ t time.Time }
 
-func (c *fakeClock) now() time.Time        { return c.t }
-func (c *fakeClock) step(d time.Duration)  { c.t = c.t.Add(d) }
-func newClock() *fakeClock                 { return &fakeClock{t: time.Unix(1700000000, 0)} }
-func lines(b *bytes.Buffer) []string       { return strings.Split(b.String(), "\r") }
-func cfg(w io.Writer, c *fakeClock) Config { return Config{W: w, Width: 72, Now: c.now} }
+func (c *fakeClock) now() time.Time       { return c.t }
+func (c *fakeClock) step(d time.Duration) { c.t = c.t.Add(d) }
+func lines(b *bytes.Buffer) []string      { return strings.Split(b.String(), "\r") }
+
+// testConfig is a bar 72 columns wide drawing into out, on a clock the
+// test moves.
+func testConfig() (c Config, out *bytes.Buffer, clk *fakeClock) {
+	out, clk = &bytes.Buffer{}, &fakeClock{t: time.Unix(1700000000, 0)}
+	return Config{W: out, Width: 72, Now: clk.now}, out, clk
+}
 
 func TestBarDelayAndRate(t *testing.T) {
-	var out bytes.Buffer
-	clk := newClock()
-	b := New(1000, cfg(&out, clk))
+	c, out, clk := testConfig()
+	b := New(1000, c)
 	// Within the first half second nothing is drawn.
 	clk.step(400 * time.Millisecond)
 	b.Add(100)
@@ -84,7 +88,7 @@ func TestBarDelayAndRate(t *testing.T) {
 	}
 	clk.step(100 * time.Millisecond)
 	b.Add(100)
-	if got := lines(&out); len(got) != 2 || !strings.HasPrefix(got[1], " 20% [") || !strings.HasSuffix(got[1], "\x1b[K") {
+	if got := lines(out); len(got) != 2 || !strings.HasPrefix(got[1], " 20% [") || !strings.HasSuffix(got[1], "\x1b[K") {
 		t.Fatalf("first draw: %q", out.String())
 	}
 	// Redraws come at most every 100 ms, however many reads there are.
@@ -100,7 +104,7 @@ func TestBarDelayAndRate(t *testing.T) {
 	if n := strings.Count(out.String(), "\r"); n != 2 {
 		t.Fatalf("%d draws after 100 ms, want 2: %q", n, out.String())
 	}
-	if got := lines(&out)[2]; !strings.Contains(got, " 25% [") || !strings.Contains(got, "   250 B / 1.0 kB     416 B/s  ETA 0:02") {
+	if got := lines(out)[2]; !strings.Contains(got, " 25% [") || !strings.Contains(got, "   250 B / 1.0 kB     416 B/s  ETA 0:02") {
 		t.Errorf("second draw: %q", got)
 	}
 	b.Finish()
@@ -117,9 +121,8 @@ func TestBarDelayAndRate(t *testing.T) {
 }
 
 func TestBarQuickReadLeavesNothing(t *testing.T) {
-	var out bytes.Buffer
-	clk := newClock()
-	b := New(1000, cfg(&out, clk))
+	c, out, clk := testConfig()
+	b := New(1000, c)
 	clk.step(300 * time.Millisecond)
 	b.Add(1000)
 	b.Finish()
@@ -129,9 +132,7 @@ func TestBarQuickReadLeavesNothing(t *testing.T) {
 }
 
 func TestReaderCountsAndFinishesAtEnd(t *testing.T) {
-	var out bytes.Buffer
-	clk := newClock()
-	c := cfg(&out, clk)
+	c, out, clk := testConfig()
 	c.Delay = -1 // draw from the start
 	data := bytes.Repeat([]byte("x"), 10000)
 	b := New(int64(len(data)), c)
@@ -161,9 +162,7 @@ func (s *stepReader) Read(p []byte) (int, error) {
 }
 
 func TestReaderFinishesOnError(t *testing.T) {
-	var out bytes.Buffer
-	clk := newClock()
-	c := cfg(&out, clk)
+	c, out, _ := testConfig()
 	c.Delay = -1
 	b := New(100, c)
 	boom := errors.New("boom")
@@ -183,8 +182,8 @@ func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
 // TestNoAllocationPerRead: counting and redrawing allocate nothing once
 // the line buffer has grown.
 func TestNoAllocationPerRead(t *testing.T) {
-	clk := newClock()
-	c := cfg(io.Discard, clk)
+	c, _, clk := testConfig()
+	c.W = io.Discard
 	c.Delay = -1
 	b := New(1<<40, c)
 	r := b.Reader(zeros{})

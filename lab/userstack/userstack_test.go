@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/internal/labtest"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/client"
@@ -76,7 +77,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-			labtest.WritePcap(t, name, res.Link, res.Frames)
+			pcaptest.WriteFile(t, name, res.Link, res.Frames)
 			lines := labtest.Tcpdump(t, tcpdump, name)
 			if len(lines) != len(res.Frames) {
 				t.Errorf("tcpdump shows %d segments, the run recorded %d", len(lines), len(res.Frames))

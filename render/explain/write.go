@@ -82,11 +82,7 @@ func (p *printer) print(e *Explanation) {
 	for _, m := range e.Header {
 		p.line("  ", p.t(m))
 	}
-	p.w.WriteByte('\n')
-	p.line("", p.t(M("v.title")))
-	for _, m := range e.Verdict {
-		p.line("  • ", p.t(m))
-	}
+	p.section("v.title", e.Verdict)
 	if len(e.Steps) > 0 {
 		p.w.WriteByte('\n')
 		p.line("", p.t(M("tl.title")))
@@ -132,18 +128,19 @@ func (p *printer) print(e *Explanation) {
 		p.err = p.ladder(p.w, e.Conn)
 	}
 	if len(e.Missing) > 0 {
-		p.w.WriteByte('\n')
-		p.line("", p.t(M("miss.title")))
-		for _, m := range e.Missing {
-			p.line("  • ", p.t(m))
-		}
+		p.section("miss.title", e.Missing)
 	}
+	p.section("sum.title", e.Summary)
 	p.w.WriteByte('\n')
-	p.line("", p.t(M("sum.title")))
-	for _, m := range e.Summary {
+}
+
+// section prints a blank line, a title and its messages as a list.
+func (p *printer) section(title string, msgs []Msg) {
+	p.w.WriteByte('\n')
+	p.line("", p.t(M(title)))
+	for _, m := range msgs {
 		p.line("  • ", p.t(m))
 	}
-	p.w.WriteByte('\n')
 }
 
 // Width is the number of terminal columns s takes: East Asian wide and

@@ -1,7 +1,6 @@
 package html_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"synfin/gen"
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/render/explain/explaintest"
 	"synfin/render/html"
@@ -220,14 +220,7 @@ func TestReportInBrowser(t *testing.T) {
 // loads, draws only the list rows in view, filters and selects.
 func TestLargeReportInBrowser(t *testing.T) {
 	ctx, errs := browser(t)
-	var buf bytes.Buffer
-	if _, err := gen.Write(&buf, gen.Config{Conns: 10000, Seed: 7}); err != nil {
-		t.Fatal(err)
-	}
-	pcap := filepath.Join(t.TempDir(), "gen.pcap")
-	if err := os.WriteFile(pcap, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pcap := pcaptest.GeneratedFile(t, gen.Config{Conns: 10000, Seed: 7})
 	conns := explaintest.Track(t, pcap)
 	if len(conns) != 10000 {
 		t.Fatalf("tracked %d connections, want 10000", len(conns))

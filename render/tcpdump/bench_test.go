@@ -2,53 +2,26 @@ package tcpdump_test
 
 import (
 	"bytes"
-	"io"
-	"sync"
 	"testing"
 	"time"
 
 	"synfin/gen"
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/render/tcpdump"
 	"synfin/wire"
 )
 
-// decoded is a generated workload (5,000 connections, about 59,000
-// packets: IPv4 and IPv6, handshakes, data, every kind of close), read
-// and decoded once so that the benchmarks measure printing alone.
-type decoded struct {
-	frames []wire.Frame
-	pkts   []wire.Packet
-}
-
-var generated = sync.OnceValues(func() (*decoded, error) {
-	var buf bytes.Buffer
-	if _, err := gen.Write(&buf, gen.Config{Conns: 5000, Seed: 1}); err != nil {
-		return nil, err
-	}
-	r, err := pcapfile.NewReader(&buf)
+// decoded reads and decodes a generated workload (5,000 connections,
+// about 59,000 packets: IPv4 and IPv6, handshakes, data, every kind of
+// close) so that the benchmarks measure printing alone.
+func decoded(b *testing.B) ([]wire.Frame, []wire.Packet) {
+	b.Helper()
+	frames, err := pcaptest.Read(bytes.NewReader(pcaptest.Generated(b, gen.Config{Conns: 5000, Seed: 1})))
 	if err != nil {
-		return nil, err
+		b.Fatal(err)
 	}
-	d := &decoded{}
-	var f wire.Frame
-	for {
-		if err := r.Next(&f); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		f.Data = bytes.Clone(f.Data)
-		d.frames = append(d.frames, f)
-	}
-	d.pkts = make([]wire.Packet, len(d.frames))
-	for i := range d.frames {
-		if err := d.pkts[i].Decode(d.frames[i].Link, d.frames[i].Data); err != nil {
-			return nil, err
-		}
-	}
-	return d, nil
-})
+	return frames, pcaptest.Packets(b, frames)
+}
 
 // BenchmarkPrint prints the generated packets one after another, as read
 // does, one op per packet.
@@ -62,10 +35,7 @@ func BenchmarkPrint(b *testing.B) {
 		{"n-S-tttt-v", tcpdump.Options{Numeric: true, Absolute: true, Time: tcpdump.TimeDate, Verbose: 1}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			d, err := generated()
-			if err != nil {
-				b.Fatal(err)
-			}
+			frames, pkts := decoded(b)
 			c.o.Location = time.UTC
 			pr := tcpdump.New(c.o)
 			buf := make([]byte, 0, 4096)
@@ -73,9 +43,9 @@ func BenchmarkPrint(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				buf = pr.Append(buf[:0], &d.frames[i], &d.pkts[i])
+				buf = pr.Append(buf[:0], &frames[i], &pkts[i])
 				out += int64(len(buf))
-				if i++; i == len(d.frames) {
+				if i++; i == len(frames) {
 					i = 0
 				}
 			}

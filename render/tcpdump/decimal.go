@@ -90,15 +90,7 @@ func appendPadded(b []byte, v uint64, width int) []byte {
 			b = append(b, pad)
 		}
 	}
-	// The same tail as appendUint's: a helper for both is past the
-	// inliner's budget, and the call costs 1-3% of a printed line.
-	l := len(b)
-	if cap(b)-l < n {
-		b = append(b, make([]byte, n)...)
-	}
-	b = b[:l+n]
-	putDecimal(b[l:], v)
-	return b
+	return appendUint(b, v)
 }
 
 // appendByte appends an octet in decimal, as in a dotted quad.

@@ -2,14 +2,13 @@ package tcpdump
 
 import (
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"synfin/pcapfile"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -74,35 +73,24 @@ func optsFromFlags(t testing.TB, flags []string) Options {
 // printFile prints a capture with the package alone (no CLI).
 func printFile(t testing.TB, path string, o Options) string {
 	t.Helper()
-	fh, err := os.Open(path)
+	frames, err := pcaptest.File(t, path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
+		t.Logf("%s: %v", path, err)
 	}
 	pr := New(o)
 	var (
-		f   wire.Frame
 		p   wire.Packet
 		out []byte
 	)
-	for {
-		if err := r.Next(&f); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Logf("%s: %v", path, err)
-			}
-			break
-		}
+	for i := range frames {
+		f := &frames[i]
 		err := p.Decode(f.Link, f.Data)
 		if err != nil && (p.IPVersion == 0 || p.Proto != wire.ProtoTCP ||
 			!errors.Is(err, wire.ErrTruncated) && !errors.Is(err, wire.ErrBadHeader)) {
-			pr.Skip(&f)
+			pr.Skip(f)
 			continue
 		}
-		out = pr.Append(out, &f, &p)
+		out = pr.Append(out, f, &p)
 	}
 	return string(out)
 }

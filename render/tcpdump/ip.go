@@ -106,10 +106,8 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 			b = append(b, "none"...)
 		}
 		b = append(b, "], proto "...)
-		b = append(b, ipProtoName(proto)...)
-		b = append(b, " ("...)
-		b = appendUint(b, uint64(proto))
-		b = append(b, "), length "...)
+		b = appendProto(b, proto)
+		b = append(b, ", length "...)
 		b = appendUint(b, uint64(ipLen))
 		if hlen > 20 {
 			b = append(b, ", options ("...)
@@ -144,6 +142,9 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 	return pr.transport(b, c, &ic, proto, off+hlen, ipLen-hlen)
 }
 
+// ipOptNames names the IP options ip_optprint knows.
+var ipOptNames = [256]string{0: "EOL", 1: "NOP", 7: "RR", 68: "TS", 130: "security", 131: "LSRR", 137: "SSRR", 148: "RA"}
+
 // ipOptions is ip_optprint, for the options seen with TCP in practice.
 func (pr *Printer) ipOptions(b []byte, c *cursor, off, n int) ([]byte, bool) {
 	for n > 0 {
@@ -151,24 +152,9 @@ func (pr *Printer) ipOptions(b []byte, c *cursor, off, n int) ([]byte, bool) {
 			return pr.trunc(b), false
 		}
 		code := c.d[off]
-		switch code {
-		case 0:
-			b = append(b, "EOL"...)
-		case 1:
-			b = append(b, "NOP"...)
-		case 7:
-			b = append(b, "RR"...)
-		case 68:
-			b = append(b, "TS"...)
-		case 130:
-			b = append(b, "security"...)
-		case 131:
-			b = append(b, "LSRR"...)
-		case 137:
-			b = append(b, "SSRR"...)
-		case 148:
-			b = append(b, "RA"...)
-		default:
+		if name := ipOptNames[code]; name != "" {
+			b = append(b, name...)
+		} else {
 			b = append(b, "unknown "...)
 			b = appendUint(b, uint64(code))
 		}
@@ -247,10 +233,8 @@ func (pr *Printer) ip6(b []byte, c *cursor, off, length int) []byte {
 		b = append(b, "hlim "...)
 		b = appendUint(b, uint64(d[off+7]))
 		b = append(b, ", next-header "...)
-		b = append(b, ipProtoName(nh)...)
-		b = append(b, " ("...)
-		b = appendUint(b, uint64(nh))
-		b = append(b, ") payload length: "...)
+		b = appendProto(b, nh)
+		b = append(b, " payload length: "...)
 		b = appendUint(b, uint64(plen))
 		b = append(b, ") "...)
 	}

@@ -166,15 +166,7 @@ func (pr *Printer) ether(b []byte, c *cursor, off, length int) ([]byte, int) {
 		if pr.o.Link {
 			b = pr.etherType(b, et)
 			b = sep(b)
-			tci := c.u16(h)
-			b = append(b, "vlan "...)
-			b = appendUint(b, uint64(tci&0xfff))
-			b = append(b, ", p "...)
-			b = appendUint(b, uint64(tci>>13))
-			if tci&0x1000 != 0 {
-				b = append(b, ", DEI"...)
-			}
-			b = append(b, ", "...)
+			b = appendVLAN(b, c.u16(h))
 		}
 		et = c.u16(h + 2)
 		h += 4
@@ -186,6 +178,18 @@ func (pr *Printer) ether(b []byte, c *cursor, off, length int) ([]byte, int) {
 	return pr.network(b, c, h, et, length-(h-off)), h - off
 }
 
+// appendVLAN prints a VLAN tag's control information as tcpdump -e does.
+func appendVLAN(b []byte, tci uint16) []byte {
+	b = append(b, "vlan "...)
+	b = appendUint(b, uint64(tci&0xfff))
+	b = append(b, ", p "...)
+	b = appendUint(b, uint64(tci>>13))
+	if tci&0x1000 != 0 {
+		b = append(b, ", DEI"...)
+	}
+	return append(b, ", "...)
+}
+
 // afterType follows an SLL protocol field, which may be a VLAN tag.
 func (pr *Printer) afterType(b []byte, c *cursor, off int, et uint16, length int) []byte {
 	for et == 0x8100 || et == 0x88a8 || et == 0x9100 {
@@ -193,15 +197,7 @@ func (pr *Printer) afterType(b []byte, c *cursor, off int, et uint16, length int
 			return append(b, "[|vlan]"...)
 		}
 		if pr.o.Link {
-			tci := c.u16(off)
-			b = append(b, "vlan "...)
-			b = appendUint(b, uint64(tci&0xfff))
-			b = append(b, ", p "...)
-			b = appendUint(b, uint64(tci>>13))
-			if tci&0x1000 != 0 {
-				b = append(b, ", DEI"...)
-			}
-			b = append(b, ", "...)
+			b = appendVLAN(b, c.u16(off))
 			b = pr.etherType(b, c.u16(off+2))
 			b = append(b, ", "...)
 		}

@@ -2,6 +2,9 @@ package tcpdump
 
 import "encoding/binary"
 
+// addAddrVersions names an add-addr option's version and echo bits.
+var addAddrVersions = [16]string{0: "v1", 1: "v1-echo", 4: "v0-ip4", 6: "v0-ip6"}
+
 // mptcp prints a Multipath TCP option (kind and length included in o) as
 // tcpdump 4.99's print-mptcp.c does. ok false means "[bad opt]".
 func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
@@ -83,36 +86,31 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 			b = append(b, " fin"...)
 		}
 		i, rest := 4, n-4
-		if f&0x01 != 0 {
-			b = append(b, " ack "...)
-			if f&0x02 != 0 {
-				if rest < 8 {
-					return b, false
-				}
+		// num appends the data ack or sequence number at i, 8 bytes when
+		// wide, else 4; false when the option is too short for it.
+		num := func(wide bool) bool {
+			if wide && rest >= 8 {
 				b = appendUint(b, be64(i))
 				i, rest = i+8, rest-8
-			} else {
-				if rest < 4 {
-					return b, false
-				}
+				return true
+			}
+			if !wide && rest >= 4 {
 				b = appendUint(b, uint64(be32(i)))
 				i, rest = i+4, rest-4
+				return true
+			}
+			return false
+		}
+		if f&0x01 != 0 {
+			b = append(b, " ack "...)
+			if !num(f&0x02 != 0) {
+				return b, false
 			}
 		}
 		if f&0x04 != 0 {
 			b = append(b, " seq "...)
-			if f&0x08 != 0 {
-				if rest < 8 {
-					return b, false
-				}
-				b = appendUint(b, be64(i))
-				i, rest = i+8, rest-8
-			} else {
-				if rest < 4 {
-					return b, false
-				}
-				b = appendUint(b, uint64(be32(i)))
-				i, rest = i+4, rest-4
+			if !num(f&0x08 != 0) {
+				return b, false
 			}
 			if rest < 4 {
 				return b, false
@@ -142,50 +140,31 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, ' ')
-		switch o[2] & 0xf {
-		case 6:
-			b = append(b, "v0-ip6"...)
-		case 4:
-			b = append(b, "v0-ip4"...)
-		case 1:
-			b = append(b, "v1-echo"...)
-		case 0:
-			b = append(b, "v1"...)
-		default:
+		if v := addAddrVersions[o[2]&0xf]; v != "" {
+			b = append(b, v...)
+		} else {
 			b = append(b, "[bad version/echo]"...)
 		}
 		b = append(b, " id "...)
 		b = appendUint(b, uint64(o[3]))
+		// An IPv4 or IPv6 address, then a port when n is 2 or 10 past
+		// the bare option, an HMAC when 8 or 10 past.
+		i, bare := 8, 8
+		b = append(b, ' ')
 		if n <= 18 {
-			b = append(b, ' ')
 			b = appendIPv4(b, o[4:8])
-			if n == 10 || n == 18 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[8:])))
-			}
-			if n == 16 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(8))
-			}
-			if n == 18 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(10))
-			}
 		} else {
-			b = append(b, ' ')
+			i, bare = 20, 20
 			b = appendIPv6(b, o[4:20])
-			if n == 22 || n == 30 {
-				b = append(b, ':')
-				b = appendUint(b, uint64(binary.BigEndian.Uint16(o[20:])))
-			}
-			if n == 28 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(20))
-			}
-			if n == 30 {
-				b = append(b, " hmac 0x"...)
-				b = appendHexU(b, be64(22))
-			}
+		}
+		if n == bare+2 || n == bare+10 {
+			b = append(b, ':')
+			b = appendUint(b, uint64(binary.BigEndian.Uint16(o[i:])))
+			i += 2
+		}
+		if n == bare+8 || n == bare+10 {
+			b = append(b, " hmac 0x"...)
+			b = appendHexU(b, be64(i))
 		}
 	case 4: // rem-addr
 		if n < 4 {

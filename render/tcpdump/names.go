@@ -30,6 +30,14 @@ func etherTypeName(t uint16) string {
 	return "Unknown"
 }
 
+// appendProto appends an IP protocol's name and number: "TCP (6)".
+func appendProto(b []byte, p uint8) []byte {
+	b = append(b, ipProtoName(p)...)
+	b = append(b, " ("...)
+	b = appendUint(b, uint64(p))
+	return append(b, ')')
+}
+
 func ipProtoName(p uint8) string {
 	switch p {
 	case 0:

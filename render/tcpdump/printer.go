@@ -190,29 +190,27 @@ func (pr *Printer) appendClock(b []byte, sec int64) []byte {
 	t := time.Unix(sec, 0).In(pr.loc)
 	if pr.o.Time == TimeDate {
 		y, m, d := t.Date()
-		b = appendPadded(b, uint64(y), 4)
-		b = append(b, '-')
-		b = appendPadded(b, uint64(m), 2)
-		b = append(b, '-')
-		b = appendPadded(b, uint64(d), 2)
+		b = appendFields(b, '-', 4, y, int(m), d)
 		b = append(b, ' ')
 	}
 	h, mi, s := t.Clock()
-	b = appendPadded(b, uint64(h), 2)
-	b = append(b, ':')
-	b = appendPadded(b, uint64(mi), 2)
-	b = append(b, ':')
-	b = appendPadded(b, uint64(s), 2)
+	b = appendFields(b, ':', 2, h, mi, s)
 	return append(b, '.')
 }
 
 // appendHMS prints seconds as ts_format does (hours wrap at 24).
 func appendHMS(b []byte, sec int64) []byte {
-	b = appendPadded(b, uint64(sec/3600%24), 2)
-	b = append(b, ':')
-	b = appendPadded(b, uint64(sec%3600/60), 2)
-	b = append(b, ':')
-	return appendPadded(b, uint64(sec%60), 2)
+	return appendFields(b, ':', 2, int(sec/3600%24), int(sec%3600/60), int(sec%60))
+}
+
+// appendFields appends x, y and z zero-padded and split by sep, as in a
+// date or a time of day: x to width, y and z to 2 digits.
+func appendFields(b []byte, sep byte, width int, x, y, z int) []byte {
+	b = appendPadded(b, uint64(x), width)
+	b = append(b, sep)
+	b = appendPadded(b, uint64(y), 2)
+	b = append(b, sep)
+	return appendPadded(b, uint64(z), 2)
 }
 
 // ---- addresses and ports ----

@@ -1,12 +1,11 @@
 package tcpdump
 
 import (
-	"bufio"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
+
+	"synfin/internal/servicesfile"
 )
 
 // Services names TCP ports, as tcpdump's tcpport_string does without -n.
@@ -19,33 +18,20 @@ type Services struct {
 // table from getservent), the first name listed for a TCP port wins.
 func ParseServices(r io.Reader) (*Services, error) {
 	s := &Services{names: make(map[uint16]string), udp: make(map[uint16]string)}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		port, proto, ok := strings.Cut(f[1], "/")
-		if !ok || proto != "tcp" && proto != "udp" {
-			continue
-		}
-		n, err := strconv.ParseUint(port, 10, 16)
-		if err != nil {
-			continue
-		}
+	err := servicesfile.Scan(r, func(port uint16, proto string, names []string) {
 		m := s.names
-		if proto == "udp" {
+		switch proto {
+		case "tcp":
+		case "udp":
 			m = s.udp
+		default:
+			return
 		}
-		if _, dup := m[uint16(n)]; !dup {
-			m[uint16(n)] = f[0]
+		if _, dup := m[port]; !dup {
+			m[port] = names[0]
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -296,21 +296,35 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			b = appendUint(b, uint64(opt))
 		}
 		datalen := 0
+		// hexFrom appends the option's data from byte i on in hex, each
+		// byte checked as LENCHECK does; non-zero is lencheck's failure.
+		hexFrom := func(i int) int {
+			for ; i < datalen; i++ {
+				if r := lencheck(i + 1); r != 0 {
+					return r
+				}
+				b = appendHex2(b, d[cp+i])
+			}
+			return 0
+		}
 		switch opt {
-		case optMSS:
-			datalen = 2
-			if r := lencheck(2); r != 0 {
+		case optWScale, optMSS, optCC, optCCNew, optCCEcho, optEcho, optEchoReply:
+			// One number: the shift (1 byte), the MSS (2) or a value (4).
+			datalen = 4
+			if opt == optWScale {
+				datalen = 1
+			} else if opt == optMSS {
+				datalen = 2
+			}
+			if r := lencheck(datalen); r != 0 {
 				return fail(r), false
 			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(c.u16(cp)))
-		case optWScale:
-			datalen = 1
-			if r := lencheck(1); r != 0 {
-				return fail(r), false
+			var v uint64
+			for _, x := range d[cp : cp+datalen] {
+				v = v<<8 | uint64(x)
 			}
 			b = append(b, ' ')
-			b = appendUint(b, uint64(d[cp]))
+			b = appendUint(b, v)
 		case optSACK:
 			datalen = l - 2
 			if datalen%8 != 0 {
@@ -342,13 +356,6 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 					b = append(b, '}')
 				}
 			}
-		case optCC, optCCNew, optCCEcho, optEcho, optEchoReply:
-			datalen = 4
-			if r := lencheck(4); r != 0 {
-				return fail(r), false
-			}
-			b = append(b, ' ')
-			b = appendUint(b, uint64(c.u32(cp)))
 		case optTimestamp:
 			datalen = 8
 			if r := lencheck(8); r != 0 {
@@ -401,11 +408,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			b = appendUint(b, uint64(d[cp+1]))
 			if datalen > 2 {
 				b = append(b, " mac 0x"...)
-				for i := 2; i < datalen; i++ {
-					if r := lencheck(i + 1); r != 0 {
-						return fail(r), false
-					}
-					b = appendHex2(b, d[cp+i])
+				if r := hexFrom(2); r != 0 {
+					return fail(r), false
 				}
 			}
 		case optEOL, optNOP, optSACKOK:
@@ -461,11 +465,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			if datalen > 0 {
 				b = append(b, " 0x"...)
 			}
-			for i := 0; i < datalen; i++ {
-				if r := lencheck(i + 1); r != 0 {
-					return fail(r), false
-				}
-				b = appendHex2(b, d[cp+i])
+			if r := hexFrom(0); r != 0 {
+				return fail(r), false
 			}
 		}
 		cp += datalen

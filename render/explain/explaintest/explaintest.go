@@ -99,17 +99,22 @@ func seg(d tcpstate.Dir, flags string, seq, ack uint32, n int, at time.Duration)
 
 const c2s, s2c = tcpstate.C2S, tcpstate.S2C
 
-// handshake and one request/response: client sends 10 bytes, server 20.
-func opening() []Seg {
-	return []Seg{
+// handshake is a three-way handshake over 20 ms.
+func handshake(more ...Seg) []Seg {
+	return append([]Seg{
 		seg(c2s, "S", cISN, 0, 0, 0),
 		seg(s2c, "S.", sISN, cISN+1, 0, 10*ms),
 		seg(c2s, ".", cISN+1, sISN+1, 0, 20*ms),
+	}, more...)
+}
+
+// handshake and one request/response: client sends 10 bytes, server 20.
+func opening() []Seg {
+	return handshake(
 		seg(c2s, "P.", cISN+1, sISN+1, 10, 21*ms),
 		seg(s2c, ".", sISN+1, cISN+11, 0, 31*ms),
 		seg(s2c, "P.", sISN+1, cISN+11, 20, 40*ms),
-		seg(c2s, ".", cISN+11, sISN+21, 0, 50*ms),
-	}
+		seg(c2s, ".", cISN+11, sISN+21, 0, 50*ms))
 }
 
 // Scenarios are one connection per lifecycle and anomaly the renderers
@@ -152,10 +157,7 @@ func Scenarios() []Scenario {
 			seg(c2s, "F.", cISN+1, sISN+1, 0, 3030*ms),
 			seg(s2c, "F.", sISN+1, cISN+2, 0, 3040*ms),
 			seg(c2s, ".", cISN+2, sISN+2, 0, 3050*ms)}},
-		{"retransmission", []Seg{
-			seg(c2s, "S", cISN, 0, 0, 0),
-			seg(s2c, "S.", sISN, cISN+1, 0, 10*ms),
-			seg(c2s, ".", cISN+1, sISN+1, 0, 20*ms),
+		{"retransmission", handshake(
 			seg(c2s, "P.", cISN+1, sISN+1, 100, 21*ms),
 			// cISN+101..201 lost before the capture point
 			seg(c2s, "P.", cISN+201, sISN+1, 100, 23*ms),
@@ -165,7 +167,7 @@ func Scenarios() []Scenario {
 			seg(s2c, ".", sISN+1, cISN+301, 0, 260*ms),
 			seg(c2s, "F.", cISN+301, sISN+1, 0, 300*ms),
 			seg(s2c, "F.", sISN+1, cISN+302, 0, 310*ms),
-			seg(c2s, ".", cISN+302, sISN+2, 0, 320*ms)}},
+			seg(c2s, ".", cISN+302, sISN+2, 0, 320*ms))},
 		{"lost-last-ack", append(opening(),
 			seg(c2s, "F.", cf, sf, 0, 100*ms),
 			seg(s2c, ".", sf, cf+1, 0, 110*ms),
