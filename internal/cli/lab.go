@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
+	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/lab"
 	"synfin/lab/userstack"
@@ -476,7 +477,7 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	// memory and tracking them takes no time.
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
-	err := trackSource(&e, &frameSlice{frames: frames}, "", tcpstate.Config{
+	err := trackSource(&e, input.FromFrames(frames), "", tcpstate.Config{
 		Segments: true, IdleTimeout: -1, Zeek: zeekEngines(),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})
