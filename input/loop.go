@@ -24,9 +24,9 @@ type Clocked interface {
 	OnIdle(tick func(now int64))
 }
 
-// Stop, returned by Each's fn, ends the read as the end of the input
+// ErrStop, returned by Each's fn, ends the read as the end of the input
 // does (tcpdump's -c).
-var Stop = errors.New("input: stop")
+var ErrStop = errors.New("input: stop")
 
 // Each is the read loop of every command: it hands fn each frame of src
 // that flt passes (flt may be nil: all of them), until the input ends,
@@ -63,7 +63,7 @@ func Each(ctx context.Context, src Frames, flt *Filter, fn func(f *wire.Frame) e
 			}
 		}
 		if ferr := fn(&f); ferr != nil {
-			if ferr != Stop {
+			if ferr != ErrStop {
 				return ferr
 			}
 			break

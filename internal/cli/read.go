@@ -178,7 +178,7 @@ func runRead(env *Env, args []string) error {
 				}
 			}
 			if o.count > 0 && seen >= o.count {
-				return input.Stop
+				return input.ErrStop
 			}
 			return nil
 		}, nil)
