@@ -411,26 +411,21 @@ func mergeConnEvents(ctx context.Context, shards []*connShard, events <-chan *ev
 	queues := make([][]*eventChunk, n) // chunks received, oldest first
 	heads := make([]int, n)            // next event in queues[i][0]
 	marks := make([]eventKey, n)
-	// IDs by frame of creation, for the connections not handed out yet.
-	ids := map[uint64]uint64{}
 	var (
-		next uint64
-		line []byte
+		numbered ids // the connections numbered and not written yet
+		next     uint64
+		line     []byte
 	)
 	write := func(c *eventChunk, e *connEvent) {
 		if e.class == evCreated {
 			next++
-			ids[e.id] = next
+			numbered.add(e.id, next)
 			return
 		}
-		id := ids[e.id]
-		if !e.keep {
-			delete(ids, e.id)
-		}
+		id := numbered.get(e.id, e.keep)
 		var prev uint64
 		if e.prev != 0 {
-			prev = ids[e.prev]
-			delete(ids, e.prev)
+			prev = numbered.get(e.prev, false)
 		}
 		line = number(line[:0], c.lines[e.start:e.end], id, e.id, prev, e.prev)
 		out.Write(line) // the caller keeps the first error
