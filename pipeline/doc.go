@@ -17,10 +17,11 @@
 //     connections they hand out with the caller's encoder and key each
 //     line by where one tracker would have handed it out; one goroutine
 //     merges the lines in key order and numbers the connections 1, 2, ...
-//     in the order they began. The merge keeps the IDs of the connections
-//     not yet handed out in a Go map: linear in their number, as a
-//     million SYNs never answered showed an open-addressing table with
-//     one-by-one deletion not to be.
+//     in the order they began. The merge finds the IDs of the
+//     connections not yet written in blocks ordered by their first frame
+//     (see ids): time linear in their number, which an open-addressing
+//     table with deletion one by one was not (a million SYNs never
+//     answered took minutes).
 //
 // How many jobs is the caller's choice (synfin's --jobs), never the
 // machine's load: the same command runs the same code.
