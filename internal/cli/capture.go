@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"synfin/capture"
+	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/render/conn"
 	"synfin/render/explain"
@@ -257,49 +258,39 @@ func captureRun(env *Env, args []string) error {
 		h.Interface(), linkTypeName(h.LinkType()), h.Snaplen())
 
 	var (
-		f     wire.Frame
-		p     wire.Packet
-		buf   = make([]byte, 0, 4096)
 		n     int
 		loopE error
+		src   = &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n, tick: &idleTick}
 	)
 	if o.explain {
-		loopE = explainLive(env, ctx, &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n, tick: &idleTick}, out, o)
-	}
-	for !o.explain && (o.count == 0 || n < o.count) {
-		if err := h.Next(ctx, &f); err != nil {
-			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				loopE = err
+		loopE = explainLive(env, ctx, src, out, o)
+	} else {
+		var fp *framePrinter
+		if pr != nil {
+			fp = &framePrinter{pr: pr, ann: ann}
+		}
+		buf := make([]byte, 0, 4096)
+		loopE = input.Each(ctx, src, nil, func(f *wire.Frame) error {
+			if fp == nil {
+				return nil
 			}
-			break
-		}
-		n++
-		f.Time -= f.Time % int64(time.Microsecond) // as liveSource does
-		if w != nil && w.Write(&f) != nil {
-			break // Close reports it
-		}
-		if pr == nil {
-			continue
-		}
-		derr := p.Decode(f.Link, f.Data)
-		if !printable(derr, &p) {
-			pr.Skip(&f) // -ttt deltas run from the previous packet of any kind
-			continue
-		}
-		buf = pr.Append(buf[:0], &f, &p)
-		if ann != nil && derr == nil {
-			buf = ann.annotate(buf, &f, &p)
-		}
-		if _, err := out.Write(buf); err != nil {
-			loopE = fmt.Errorf("capture: %w", err)
-			break
-		}
-		if f.Time-lastFlush > int64(100*time.Millisecond) {
-			lastFlush = f.Time
-			if err := flush(); err != nil {
-				loopE = fmt.Errorf("capture: %w", err)
-				break
+			var skip bool
+			if buf, skip = fp.print(buf[:0], f); skip {
+				return nil
 			}
+			if _, err := out.Write(buf); err != nil {
+				return fmt.Errorf("capture: %w", err)
+			}
+			if f.Time-lastFlush > int64(100*time.Millisecond) {
+				lastFlush = f.Time
+				if err := flush(); err != nil {
+					return fmt.Errorf("capture: %w", err)
+				}
+			}
+			return nil
+		}, nil)
+		if errors.Is(loopE, context.Canceled) || errors.Is(loopE, context.DeadlineExceeded) {
+			loopE = nil // -c, --for or a signal: the capture's end
 		}
 	}
 	// Flush on every way out, then the summary, as tcpdump prints it.
@@ -347,9 +338,9 @@ type liveSource struct {
 	tick  *func(now int64) // called while the wire is quiet
 }
 
-// onIdle makes the capture move the tracker's clock on while no packet
+// OnIdle makes the capture move the tracker's clock on while no packet
 // comes.
-func (s *liveSource) onIdle(tick func(now int64)) { *s.tick = tick }
+func (s *liveSource) OnIdle(tick func(now int64)) { *s.tick = tick }
 
 func (s *liveSource) Next(f *wire.Frame) error {
 	if s.count > 0 && *s.n >= s.count {

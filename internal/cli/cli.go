@@ -7,6 +7,9 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
+
+	"synfin/input"
 )
 
 // Env is what a subcommand runs with.
@@ -15,6 +18,10 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// progressDelay is how long a read runs before its progress bar
+	// shows (0: the package default; negative: at once).
+	progressDelay time.Duration
 }
 
 // command is one subcommand.
@@ -46,7 +53,12 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // Main runs synfin with args (without the program name) and returns the
 // exit status.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	return runEnv(&Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}
+
+// runEnv is Main with its environment made.
+func runEnv(env *Env, args []string) int {
+	stdout, stderr := env.Stdout, env.Stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, topUsage())
 		return 2
@@ -79,6 +91,7 @@ var Version = "dev"
 func finish(env *Env, name string, err error) int {
 	var ue *usageError
 	var ee *exitError
+	var fe *input.FilterError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
@@ -86,6 +99,10 @@ func finish(env *Env, name string, err error) int {
 		return ee.code
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.Stderr, "synfin %s: %s (see 'synfin %s --help')\n", name, ue.msg, name)
+		return 2
+	case errors.As(err, &fe):
+		// The expression does not compile for a link type of the input.
+		fmt.Fprintf(env.Stderr, "synfin %s: %s (see 'synfin %s --help')\n", name, fe.Err, name)
 		return 2
 	default:
 		fmt.Fprintf(env.Stderr, "synfin %s: %s\n", name, oneLine(err.Error()))

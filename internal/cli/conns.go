@@ -2,13 +2,15 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"synfin/filter"
 	"synfin/input"
+	"synfin/pipeline"
 	"synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -19,7 +21,7 @@ func init() {
 	register(&command{name: "conns", summary: "one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", run: runConns})
 }
 
-const connsUsage = `Usage: synfin conns -r FILE [--json] [--max-conns N] [EXPR]
+const connsUsage = `Usage: synfin conns -r FILE [--json] [--max-conns N] [--jobs N] [EXPR]
 
 Follows every TCP connection in a capture and prints one line per
 connection: its id, client (the end that sent the first SYN) and server,
@@ -37,15 +39,18 @@ Options:
   --max-conns N    hold at most N connections at once; the least recently
                    active is reported early (end "evicted"), and how
                    many were is said on standard error
+  --jobs N         share the connections out among N trackers running at
+                   once (default: the number of processors Go may use,
+                   GOMAXPROCS); the output is the same for every N. With
+                   --max-conns or from a live pipe there is one tracker.
   EXPR             a pcap-filter expression selecting packets
 
 Connections are printed as they finish on the capture's clock (after
-TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends. With a
-processor to spare (and no --max-conns), two goroutines share the
-connections out; the output is the same.
+TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends.
 
 Examples:
   synfin conns -r trace.pcap
+  synfin conns -r trace.pcap --jobs 1
   synfin conns -r trace.pcap --json port 443 | jq -c 'select(.teardown.pattern=="abort-rst")'
   tcpdump -l -n -S port 9988 | synfin conns -r -
 `
@@ -55,11 +60,13 @@ func runConns(env *Env, args []string) error {
 		file     string
 		asJSON   bool
 		maxConns int
+		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", connsUsage, env.Stdout)
 	fs.String('r', "read", &file)
 	fs.Bool(0, "json", &asJSON)
 	fs.Int(0, "max-conns", &maxConns)
+	fs.Int(0, "jobs", &jobs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,14 +76,18 @@ func runConns(env *Env, args []string) error {
 	if maxConns < 0 {
 		return usagef("--max-conns must not be negative")
 	}
-	if expr := strings.Join(fs.Args(), " "); expr != "" {
+	if jobs < 1 {
+		return usagef("--jobs must be at least 1")
+	}
+	expr := strings.Join(fs.Args(), " ")
+	if expr != "" {
 		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
 			return usagef("%v", err)
 		}
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
-	live := livePipe(env, file)
+	live := input.Live(file, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
@@ -84,6 +95,38 @@ func runConns(env *Env, args []string) error {
 	)
 	if !asJSON {
 		out.WriteString(conn.Header)
+	}
+	// One tracker evicts by its own recency, which trackers sharing the
+	// connections out would not agree on; a live pipe's pace is the
+	// traffic's, which more trackers would not speed up, and its one
+	// tracker's clock runs on while the pipe is quiet (see track).
+	if maxConns > 0 || live {
+		jobs = 1
+	}
+	if jobs > 1 {
+		src, err := openInput(env, file, true)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		// Nearly everything on the Go heap here lives as long as the run
+		// (frame batches, event chunks, the trackers' pools) and almost
+		// nothing is garbage, so the collector's default goal of twice the
+		// live heap only ever shows as resident memory: 14 MB of it at 10×
+		// the reference workload. Half the live heap in garbage costs a few
+		// more collections of a small heap.
+		defer debug.SetGCPercent(debug.SetGCPercent(50))
+		opt := pipeline.Conns{Jobs: jobs, Config: func() tcpstate.Config { return tcpstate.Config{} },
+			Brief: conn.AppendRowRest, Number: numberRow}
+		if asJSON {
+			opt.Config = func() tcpstate.Config { return tcpstate.Config{Observer: zeekObservers()} }
+			opt.Brief, opt.Conn, opt.Number = nil, conn.AppendJSON, conn.RenumberJSON
+		}
+		err = pipeline.TrackConns(env.Ctx, src, input.NewFilter(expr), opt, &errWriter{w: out, err: &werr})
+		if werr != nil {
+			return werr
+		}
+		return err
 	}
 	write := func(end tcpstate.End) {
 		if end == tcpstate.EndEvicted {
@@ -96,30 +139,19 @@ func runConns(env *Env, args []string) error {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	done := func(c *tcpstate.Conn) {
-		buf = conn.AppendJSON(buf[:0], c)
-		write(c.End)
-	}
-	row := func(c *tcpstate.Brief) {
+	// The table shows no Zeek field and only a connection's brief: it is
+	// spared the work of the rest.
+	cfg := tcpstate.Config{MaxConns: maxConns, Brief: func(c *tcpstate.Brief) {
 		buf = conn.AppendRow(buf[:0], c)
 		write(c.End)
+	}}
+	if asJSON {
+		cfg = tcpstate.Config{MaxConns: maxConns, Observer: zeekObservers(), Done: func(c *tcpstate.Conn) {
+			buf = conn.AppendJSON(buf[:0], c)
+			write(c.End)
+		}}
 	}
-	expr := strings.Join(fs.Args(), " ")
-	var err error
-	// A live pipe gets one tracker, whose clock runs on while the pipe is
-	// quiet (see track); its pace is the traffic's, which sharding would
-	// not speed up.
-	if n := shardsFor(maxConns); n > 1 && !live {
-		err = trackSharded(env, file, expr, asJSON, n, &errWriter{w: out, err: &werr})
-	} else {
-		// The table shows no Zeek field and only a connection's brief:
-		// it is spared the work of the rest.
-		cfg := tcpstate.Config{MaxConns: maxConns, Brief: row}
-		if asJSON {
-			cfg = tcpstate.Config{MaxConns: maxConns, Done: done, Observer: zeekObservers()}
-		}
-		err = track(env, file, expr, cfg)
-	}
+	err := track(env, file, expr, cfg)
 	if werr != nil {
 		return werr
 	}
@@ -133,6 +165,12 @@ func runConns(env *Env, args []string) error {
 			evicted, s, maxConns)
 	}
 	return err
+}
+
+// numberRow puts a table row's ID before the rest of it, which the
+// trackers wrote (conn.AppendRowRest).
+func numberRow(dst, line []byte, id, _, _, _ uint64) []byte {
+	return append(conn.AppendRowID(dst, id), line...)
 }
 
 // errWriter keeps the first error of w in err and writes nothing after.
@@ -150,17 +188,23 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// track reads file, filters it with expr and feeds the tracker; the
+// openInput opens a capture to read, with a progress bar on a terminal
+// (streams: the command writes its results as it reads).
+func openInput(env *Env, file string, streams bool) (input.Source, error) {
+	return input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, streams)})
+}
+
+// track reads file, filters it with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func track(env *Env, file, expr string, cfg tcpstate.Config) error {
-	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	src, err := openInput(env, file, true)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	if livePipe(env, file) {
-		return trackSource(env, newPipeSource(env.Ctx, src), expr, cfg)
+	if input.Live(file, env.Stdin) {
+		return trackSource(env, input.NewPipe(env.Ctx, src), expr, cfg)
 	}
 	return trackSource(env, src, expr, cfg)
 }
@@ -172,63 +216,14 @@ func zeekObservers() func() tcpstate.Observer {
 	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
 }
 
-// trackSource feeds the frames of src, filtered by expr, to a tracker.
-func trackSource(env *Env, src frameSource, expr string, cfg tcpstate.Config) error {
+// trackSource feeds the frames of src, filtered by expr, to one tracker.
+func trackSource(env *Env, src input.Frames, expr string, cfg tcpstate.Config) error {
 	t := tcpstate.New(cfg)
-	if c, ok := src.(clockedSource); ok {
-		c.onIdle(t.Tick)
+	if c, ok := src.(input.Clocked); ok {
+		c.OnIdle(t.Tick)
 	}
-	var (
-		fr      wire.Frame
-		flt     = newFrameFilter(expr)
-		readErr error
-	)
-	for {
-		if err := env.Ctx.Err(); err != nil {
-			readErr = err
-			break
-		}
-		if err := src.Next(&fr); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		if ok, ferr := flt.match(&fr); ferr != nil {
-			return ferr
-		} else if !ok {
-			continue
-		}
-		t.Frame(&fr)
-	}
-	t.Flush()
-	return readErr
-}
-
-// frameSource hands out frames; input.Source is one.
-type frameSource interface {
-	Next(f *wire.Frame) error
-}
-
-// clockedSource is a frameSource whose clock runs while no frame comes
-// (a live capture): it calls tick with the time from inside Next, so
-// that connections are handed out when due rather than at the next frame.
-type clockedSource interface {
-	frameSource
-	onIdle(tick func(now int64))
-}
-
-// frameSlice is a frameSource over frames held in memory.
-type frameSlice struct {
-	frames []wire.Frame
-	i      int
-}
-
-func (s *frameSlice) Next(f *wire.Frame) error {
-	if s.i >= len(s.frames) {
-		return io.EOF
-	}
-	*f = s.frames[s.i]
-	s.i++
-	return nil
+	return input.Each(env.Ctx, src, input.NewFilter(expr), func(f *wire.Frame) error {
+		t.Frame(f)
+		return nil
+	}, t.Flush)
 }

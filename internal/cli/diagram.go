@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 
+	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/render/html"
 	"synfin/render/ladder"
@@ -105,7 +106,7 @@ func runDiagram(env *Env, args []string) error {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
 		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
-		live := livePipe(env, file)
+		live := input.Live(file, env.Stdin)
 		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return

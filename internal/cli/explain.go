@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"synfin/filter"
+	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/render/conn"
 	"synfin/render/explain"
@@ -112,7 +113,7 @@ func runExplain(env *Env, args []string) error {
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
 	eo := explainOptions(lo)
-	live := livePipe(env, file)
+	live := input.Live(file, env.Stdin)
 	var (
 		werr    error
 		buf     []byte

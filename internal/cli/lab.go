@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"synfin/capture"
+	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/lab"
 	"synfin/lab/kernel"
@@ -323,7 +324,7 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	// memory and tracking them takes no time.
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
-	err := trackSource(&e, &frameSlice{frames: frames}, "", tcpstate.Config{
+	err := trackSource(&e, input.FromFrames(frames), "", tcpstate.Config{
 		Segments: true, IdleTimeout: -1, Observer: zeekObservers(),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})

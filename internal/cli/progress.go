@@ -19,9 +19,5 @@ func progressTo(env *Env, streams bool) *progress.Config {
 	if streams && progress.IsTerminal(env.Stdout) {
 		return nil
 	}
-	return &progress.Config{W: env.Stderr, Delay: progressDelay}
+	return &progress.Config{W: env.Stderr, Delay: env.progressDelay}
 }
-
-// progressDelay is how long a read runs before its bar shows (0: the
-// package default); tests shorten it.
-var progressDelay = progress.DefaultDelay

@@ -68,9 +68,6 @@ func TestProgressTo(t *testing.T) {
 // nothing, and the output is the same.
 func TestReadProgress(t *testing.T) {
 	terminalEnv(t)
-	old := progressDelay
-	progressDelay = -1 // draw from the first read
-	defer func() { progressDelay = old }()
 
 	var capture bytes.Buffer
 	if _, err := gen.Write(&capture, gen.Config{Conns: 2000, Seed: 5}); err != nil {
@@ -86,7 +83,8 @@ func TestReadProgress(t *testing.T) {
 	ctl, tty := ptytest.Open(t)
 	stop := ptytest.Collect(ctl, tty)
 	var onTTY bytes.Buffer
-	if code := Main(context.Background(), args, nil, &onTTY, tty); code != 0 {
+	// The bar is drawn from the first read.
+	if code := runEnv(&Env{Ctx: context.Background(), Stdout: &onTTY, Stderr: tty, progressDelay: -1}, args); code != 0 {
 		t.Fatalf("read exited %d", code)
 	}
 	drawn := string(stop())

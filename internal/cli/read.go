@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"runtime"
 	"slices"
 
 	"synfin/input"
+	"synfin/pipeline"
 	"synfin/render/explain"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
@@ -44,6 +45,10 @@ Options:
   -A, -AA     ASCII dump without / with the link header
   -T TYPE, -b accepted for tcpdump compatibility (they only change what
               tcpdump prints after "length N", which synfin does not decode)
+  --jobs N    print on N goroutines side by side (default: the number of
+              processors Go may use, GOMAXPROCS) when each line depends
+              on its packet alone: with -S, no -ttt or -ttttt, no -c and
+              no --annotate; the output is the same for every N
   --annotate  after each line, the step of the handshake or teardown the
               segment is, the states it moved each end to and anomalies:
               "[handshake 1/3: client SYN; client SYN-SENT, server
@@ -59,6 +64,7 @@ Examples:
   synfin read -r trace.pcap -# -n -tttt -v
   synfin read -r trace.pcap -nn -X -c 10
   synfin read -r capture.txt -S --annotate
+  synfin read -r trace.pcap -n -S --jobs 1
   tcpdump -w - -i lo port 9988 | synfin read -r - -n
 `
 
@@ -68,12 +74,13 @@ type readOpts struct {
 	t, v, x, X, A    int
 	nano, annotate   bool
 	count            int
+	jobs             int
 	ptype            string
 	asdot            bool
 }
 
 func runRead(env *Env, args []string) error {
-	var o readOpts
+	o := readOpts{jobs: runtime.GOMAXPROCS(0)}
 	fs := newFlags("read", readUsage, env.Stdout)
 	fs.String('r', "", &o.file)
 	fs.Bool('n', "", &o.n)
@@ -91,6 +98,7 @@ func runRead(env *Env, args []string) error {
 	fs.String('T', "", &o.ptype)
 	fs.Bool('b', "", &o.asdot)
 	fs.Bool(0, "annotate", &o.annotate)
+	fs.Int(0, "jobs", &o.jobs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +107,9 @@ func runRead(env *Env, args []string) error {
 	}
 	if fs.Seen("c") && o.count <= 0 {
 		return usagef("-c takes a positive count")
+	}
+	if o.jobs < 1 {
+		return usagef("--jobs must be at least 1")
 	}
 	if o.t > tcpdump.TimeDeltaFirst {
 		o.t = tcpdump.TimeDeltaFirst
@@ -122,76 +133,72 @@ func runRead(env *Env, args []string) error {
 		popt.Dump, popt.DumpLink = tcpdump.DumpASCII, o.A > 1
 	}
 
-	flt := newFrameFilter(joinArgs(fs.Args()))
-
-	src, err := input.Open(o.file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	flt := input.NewFilter(joinArgs(fs.Args()))
+	src, err := openInput(env, o.file, true)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	// From a live pipe (tcpdump -l | synfin read -r - --annotate) each
-	// line is shown as it comes, in order, by this one goroutine.
-	live := livePipe(env, o.file)
-	if parallelOK(popt, o) && !live {
-		return readParallel(env, src, flt, popt)
-	}
-
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	pr := tcpdump.New(popt)
-	var ann *annotator
-	if o.annotate {
-		ann = newAnnotator(0)
-	}
 	var (
-		f       wire.Frame
-		p       wire.Packet
-		buf     = make([]byte, 0, 4096)
+		werr    error
 		skipped int
-		seen    int // frames past the filter: what tcpdump's -c counts
 	)
-	for {
-		if o.count > 0 && seen >= o.count {
-			break
+	// Several printers side by side when each line depends on its packet
+	// alone: absolute sequence numbers, no time deltas, nothing counting
+	// printed lines (-c) or following connections (--annotate). From a
+	// live pipe (tcpdump -l | synfin read -r - --annotate) each line is
+	// shown as it comes, in order, by one.
+	live := input.Live(o.file, env.Stdin)
+	parallel := popt.Stateless() && o.count == 0 && !o.annotate && o.jobs > 1 && !live
+	if parallel {
+		skipped, err = pipeline.Print(env.Ctx, src, flt, o.jobs, func() pipeline.PrintFunc {
+			fp := &framePrinter{pr: tcpdump.New(popt)}
+			return fp.print
+		}, &errWriter{w: out, err: &werr})
+	} else {
+		fp := &framePrinter{pr: tcpdump.New(popt)}
+		if o.annotate {
+			fp.ann = newAnnotator(0)
 		}
-		if err = src.Next(&f); err != nil {
-			break
-		}
-		// tcpdump never sees what its filter rejects: such frames take no
-		// -# number and no part in -ttt deltas.
-		if ok, ferr := flt.match(&f); ferr != nil {
-			return ferr
-		} else if !ok {
-			continue
-		}
-		seen++
-		if tcpdump.InvalidHeader(&f) {
-			if _, werr := out.Write(pr.AppendInvalid(buf[:0], &f)); werr != nil {
-				return fmt.Errorf("read: %w", werr)
+		var (
+			buf  = make([]byte, 0, 4096)
+			seen int // frames past the filter: what tcpdump's -c counts
+		)
+		err = input.Each(env.Ctx, src, flt, func(f *wire.Frame) error {
+			seen++
+			var skip bool
+			if buf, skip = fp.print(buf[:0], f); skip {
+				skipped++
+			} else if _, werr = out.Write(buf); werr != nil {
+				return werr
+			} else if live {
+				if werr = out.Flush(); werr != nil {
+					return werr
+				}
 			}
-			continue
-		}
-		derr := p.Decode(f.Link, f.Data)
-		if !printable(derr, &p) {
-			// tcpdump's -ttt delta runs from the previous packet of any kind.
-			pr.Skip(&f)
-			skipped++
-			continue
-		}
-		buf = pr.Append(buf[:0], &f, &p)
-		if ann != nil && derr == nil {
-			buf = ann.annotate(buf, &f, &p)
-		}
-		if _, werr := out.Write(buf); werr != nil {
-			return fmt.Errorf("read: %w", werr)
-		}
-		if live {
-			if werr := out.Flush(); werr != nil {
-				return fmt.Errorf("read: %w", werr)
+			if o.count > 0 && seen >= o.count {
+				return input.ErrStop
 			}
-		}
+			return nil
+		}, nil)
 	}
-	if ferr := out.Flush(); ferr != nil {
-		return fmt.Errorf("read: %w", ferr)
+	// A filter that does not compile for a link type met on the way
+	// stops the read at once: the printers have printed what came
+	// before it, one printer has not.
+	var fe *input.FilterError
+	filterErr := errors.As(err, &fe)
+	if filterErr && !parallel {
+		return err
+	}
+	if werr == nil {
+		werr = out.Flush()
+	}
+	if werr != nil {
+		return fmt.Errorf("read: %w", werr)
+	}
+	if filterErr {
+		return err
 	}
 	if skipped > 0 {
 		s := "s"
@@ -200,10 +207,34 @@ func runRead(env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, s)
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	return err
+}
+
+// framePrinter prints frames as tcpdump does, and with an annotator
+// the step each segment is.
+type framePrinter struct {
+	pr  *tcpdump.Printer
+	ann *annotator
+	p   wire.Packet
+}
+
+// print appends the lines of f; skipped says it is not a TCP segment
+// tcpdump prints, and printed nothing.
+func (fp *framePrinter) print(dst []byte, f *wire.Frame) (out []byte, skipped bool) {
+	if tcpdump.InvalidHeader(f) {
+		return fp.pr.AppendInvalid(dst, f), false
 	}
-	return nil
+	derr := fp.p.Decode(f.Link, f.Data)
+	if !printable(derr, &fp.p) {
+		// tcpdump's -ttt delta runs from the previous packet of any kind.
+		fp.pr.Skip(f)
+		return dst, true
+	}
+	dst = fp.pr.Append(dst, f, &fp.p)
+	if fp.ann != nil && derr == nil {
+		dst = fp.ann.annotate(dst, f, &fp.p)
+	}
+	return dst, false
 }
 
 // annotator tracks the segments read prints and names the step each one

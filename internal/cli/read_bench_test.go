@@ -28,15 +28,12 @@ var benchCapture = sync.OnceValues(func() ([]byte, int64) {
 func BenchmarkReadNS(b *testing.B) {
 	data, pkts := benchCapture()
 	for _, n := range []int{1, 2} {
-		b.Run(fmt.Sprintf("printers=%d", n), func(b *testing.B) {
-			saved := readWorkers
-			readWorkers = n
-			defer func() { readWorkers = saved }()
+		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
 				var errb bytes.Buffer
-				code := Main(context.Background(), []string{"read", "-n", "-S", "-r", "-"}, bytes.NewReader(data), io.Discard, &errb)
+				code := Main(context.Background(), []string{"read", "-n", "-S", "--jobs", fmt.Sprint(n), "-r", "-"}, bytes.NewReader(data), io.Discard, &errb)
 				if code != 0 {
 					b.Fatalf("exit %d: %s", code, errb.String())
 				}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,27 +16,20 @@ import (
 	"synfin/internal/corpus"
 )
 
-// readWith runs read with n printers side by side (1: the sequential
-// loop) and returns what it printed and its exit code.
+// readWith runs read with --jobs n (1: the sequential loop) and returns
+// what it printed and its exit code.
 func readWith(t *testing.T, n int, args ...string) (string, string, int) {
 	t.Helper()
-	saved := readWorkers
-	readWorkers = n
-	defer func() { readWorkers = saved }()
-	return execRead(t, args...)
+	return execRead(t, append([]string{"--jobs", strconv.Itoa(n)}, args...)...)
 }
 
 // sameParallel checks that read prints the same with 2 and 3 printers as
-// with one, and that the parallel path ran when it should have.
-func sameParallel(t *testing.T, parallel bool, args ...string) {
+// with one.
+func sameParallel(t *testing.T, args ...string) {
 	t.Helper()
 	wantOut, wantErr, wantCode := readWith(t, 1, args...)
 	for _, n := range []int{2, 3} {
-		before := parallelReads.Load()
 		out, errOut, code := readWith(t, n, args...)
-		if ran := parallelReads.Load() > before; ran != parallel {
-			t.Errorf("%v with %d printers: parallel path ran %v, want %v", args, n, ran, parallel)
-		}
 		if code != wantCode || errOut != wantErr {
 			t.Errorf("%v with %d printers: exit %d, stderr %q; sequentially exit %d, stderr %q",
 				args, n, code, errOut, wantCode, wantErr)
@@ -86,11 +80,11 @@ func TestReadParallelGenerated(t *testing.T) {
 			{"-n", "-S", "-e", "-X"},
 			{"-n", "-S", "-tt", "tcp[tcpflags] & tcp-syn != 0 or ip6"},
 		} {
-			sameParallel(t, true, append(opts, "-r", f)...)
+			sameParallel(t, append(opts, "-r", f)...)
 		}
-		// Options whose lines depend on earlier packets stay sequential.
+		// Options whose lines depend on earlier packets print on one job.
 		for _, opts := range [][]string{{"-n"}, {"-n", "-S", "-ttt"}, {"-n", "-S", "-c", "5"}} {
-			sameParallel(t, false, append(opts, "-r", f)...)
+			sameParallel(t, append(opts, "-r", f)...)
 		}
 	}
 }
@@ -111,8 +105,8 @@ func TestReadParallelCorpus(t *testing.T) {
 		}
 		n++
 		f := filepath.Join(dir, e.Name())
-		sameParallel(t, true, "-n", "-S", "-v", "-r", f)
-		sameParallel(t, true, "-S", "-e", "-xx", "-r", f)
+		sameParallel(t, "-n", "-S", "-v", "-r", f)
+		sameParallel(t, "-S", "-e", "-xx", "-r", f)
 	}
 	if n < 20 {
 		t.Fatalf("only %d captures in the corpus", n)
@@ -123,9 +117,6 @@ func TestReadParallelCorpus(t *testing.T) {
 // nothing per packet: a capture twice as long (twice the batches) costs
 // no more allocations.
 func TestReadParallelAllocs(t *testing.T) {
-	saved := readWorkers
-	readWorkers = 2
-	defer func() { readWorkers = saved }()
 	mallocs := func(conns int) (uint64, int) {
 		var capture bytes.Buffer
 		st, err := gen.Write(&capture, gen.Config{Conns: conns, Seed: 2})
@@ -133,20 +124,16 @@ func TestReadParallelAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := capture.Bytes()
-		before := parallelReads.Load()
 		var ms runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		n := ms.Mallocs
 		var out, errb bytes.Buffer
 		out.Grow(len(data)) // the output buffer's growth is not read's
-		if code := Main(context.Background(), []string{"read", "-n", "-S", "-r", "-"}, bytes.NewReader(data), &out, &errb); code != 0 {
+		if code := Main(context.Background(), []string{"read", "-n", "-S", "--jobs", "2", "-r", "-"}, bytes.NewReader(data), &out, &errb); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
 		runtime.ReadMemStats(&ms)
-		if parallelReads.Load() == before {
-			t.Fatal("read did not print in parallel")
-		}
 		return ms.Mallocs - n, int(st.Packets)
 	}
 	mallocs(500) // warm up lazily built tables
@@ -180,11 +167,8 @@ func TestReadParallelWriteError(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{1, 2} {
-		saved := readWorkers
-		readWorkers = n
 		env := &Env{Ctx: context.Background(), Stdin: bytes.NewReader(capture.Bytes()), Stdout: &failAfter{n: 300000}, Stderr: io.Discard}
-		err := runRead(env, []string{"-n", "-S", "-r", "-"})
-		readWorkers = saved
+		err := runRead(env, []string{"-n", "-S", "--jobs", strconv.Itoa(n), "-r", "-"})
 		if !errors.Is(err, errFull) || !strings.HasPrefix(err.Error(), "read: ") {
 			t.Errorf("%d printers: error %v, want read: %v", n, err, errFull)
 		}

@@ -5,8 +5,7 @@
 package explaintest
 
 import (
-	"errors"
-	"io"
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,18 +44,11 @@ func TrackFile(path string) ([]*tcpstate.Conn, error) {
 	tr := tcpstate.New(tcpstate.Config{Segments: true, IdleTimeout: -1, Done: func(c *tcpstate.Conn) {
 		conns = append(conns, c.Clone())
 	}})
-	var f wire.Frame
-	for {
-		if err = src.Next(&f); err != nil {
-			break
-		}
-		tr.Frame(&f)
-	}
-	tr.Flush()
+	err = input.Each(context.Background(), src, nil, func(f *wire.Frame) error {
+		tr.Frame(f)
+		return nil
+	}, tr.Flush)
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
 	return conns, err
 }
 

@@ -1,7 +1,8 @@
-package cli
+package input
 
 import (
 	"context"
+	"io"
 	"os"
 	"time"
 
@@ -12,24 +13,24 @@ import (
 // moved on.
 const pipeIdle = 200 * time.Millisecond
 
-// livePipe reports whether the input file is standard input ("-") and
-// that is a pipe, terminal or socket: something that may go quiet and
-// then go on, unlike a file. What is read from one is shown as it comes.
-func livePipe(env *Env, file string) bool {
-	f, ok := env.Stdin.(*os.File)
-	if file != "-" || !ok {
+// Live reports whether name is standard input ("-") and stdin is a pipe,
+// terminal or socket: something that may go quiet and then go on, unlike
+// a file. What is read from one is to be shown as it comes.
+func Live(name string, stdin io.Reader) bool {
+	f, ok := stdin.(*os.File)
+	if name != "-" || !ok {
 		return false
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeCharDevice|os.ModeSocket) != 0
 }
 
-// pipeSource reads src on a goroutine of its own, so that while the pipe
+// Pipe reads a live source on a goroutine of its own, so that while it
 // is quiet (tcpdump -l with no traffic) the capture's clock runs on: a
 // closed connection is then handed out when its hold is over rather than
 // when the next packet comes. The clock runs from the last frame's time,
 // by the wall clock's time since it came.
-type pipeSource struct {
+type Pipe struct {
 	ctx     context.Context
 	results chan pipeResult
 	ack     chan struct{} // the frame handed out has been used
@@ -46,11 +47,12 @@ type pipeResult struct {
 	err error
 }
 
-func newPipeSource(ctx context.Context, src frameSource) *pipeSource {
+// NewPipe reads src until it ends or ctx is done.
+func NewPipe(ctx context.Context, src Frames) *Pipe {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &pipeSource{ctx: ctx, results: make(chan pipeResult), ack: make(chan struct{}), idle: time.NewTicker(pipeIdle)}
+	s := &Pipe{ctx: ctx, results: make(chan pipeResult), ack: make(chan struct{}), idle: time.NewTicker(pipeIdle)}
 	go func() {
 		for {
 			var r pipeResult
@@ -74,9 +76,11 @@ func newPipeSource(ctx context.Context, src frameSource) *pipeSource {
 	return s
 }
 
-func (s *pipeSource) onIdle(tick func(now int64)) { s.tick = tick }
+// OnIdle sets the function the clock is moved on with.
+func (s *Pipe) OnIdle(tick func(now int64)) { s.tick = tick }
 
-func (s *pipeSource) Next(f *wire.Frame) error {
+// Next hands out the next frame, ctx's error once it is done.
+func (s *Pipe) Next(f *wire.Frame) error {
 	if s.pending {
 		s.pending = false
 		select {
