@@ -155,7 +155,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func track(env *Env, file, expr string, cfg tcpstate.Config) error {
-	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true), Warn: warnTo(env)})
 	if err != nil {
 		return err
 	}

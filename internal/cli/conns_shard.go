@@ -226,7 +226,7 @@ func trackSharded(env *Env, file, expr string, asJSON bool, n int, out io.Writer
 	// the reference workload. Half the live heap in garbage costs a few
 	// more collections of a small heap.
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
-	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	src, err := input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, true), Warn: warnTo(env)})
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func runRead(env *Env, args []string) error {
 
 	flt := newFrameFilter(joinArgs(fs.Args()))
 
-	src, err := input.Open(o.file, env.Stdin, input.Options{Progress: progressTo(env, true)})
+	src, err := input.Open(o.file, env.Stdin, input.Options{Progress: progressTo(env, true), Warn: warnTo(env)})
 	if err != nil {
 		return err
 	}
