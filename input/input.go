@@ -228,6 +228,7 @@ type textSource struct {
 	ended   bool
 	badLine int // the first line that looked like TCP but was not read
 	badErr  error
+	lastBad int // the last such line
 }
 
 func (s *textSource) Format() string { return "text" }
@@ -240,6 +241,7 @@ func (s *textSource) bad(next func(int, string, error)) func(int, string, error)
 		if s.badErr == nil {
 			s.badLine, s.badErr = line, err
 		}
+		s.lastBad = line
 		if next != nil {
 			next(line, text, err)
 		}
@@ -257,7 +259,10 @@ func (s *textSource) Next(f *wire.Frame) error {
 	stray := st.Skipped - (st.Packets - st.TCP - st.Bad)
 	var cut *tcpdumptext.CutError
 	switch {
-	case st.Packets == 0 && (errors.Is(err, io.EOF) || errors.As(err, &cut)):
+	case st.Packets == 0 && errors.As(err, &cut):
+		// Perhaps a packet line cut short: say where, too.
+		return fmt.Errorf("%w: no packet line in its %s; %v", errNotCapture, plural(st.Lines, "line"), err)
+	case st.Packets == 0 && errors.Is(err, io.EOF):
 		return fmt.Errorf("%w: no packet line in its %s", errNotCapture, plural(st.Lines, "line"))
 	case st.TCP == 0 && errors.Is(err, io.EOF):
 		msg := fmt.Sprintf("input: no TCP segment in %s of tcpdump text: %s not TCP", plural(st.Lines, "line"), plural(st.Packets-st.Bad, "packet"))
@@ -266,8 +271,12 @@ func (s *textSource) Next(f *wire.Frame) error {
 		}
 		return errors.New(msg)
 	}
-	if s.warn != nil && st.Bad > 0 {
-		s.warn(fmt.Sprintf("input: skipped %s that looked like TCP but could not be read (line %d: %v)", plural(st.Bad, "line"), s.badLine, s.badErr))
+	bad := st.Bad
+	if errors.As(err, &cut) && cut.Line == s.lastBad {
+		bad-- // the line cut short, which the error names
+	}
+	if s.warn != nil && bad > 0 {
+		s.warn(fmt.Sprintf("input: skipped %s that looked like TCP but could not be read (line %d: %v)", plural(bad, "line"), s.badLine, s.badErr))
 	}
 	if s.warn != nil && stray > st.Packets {
 		s.warn(fmt.Sprintf("input: skipped %s of %s: most of the text is not tcpdump's packet lines", plural(stray, "line"), plural(st.Lines, "line")))
