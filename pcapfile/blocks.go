@@ -31,6 +31,7 @@ type blockScanner struct {
 	head    [12]byte // the next block's header, read ahead of pcapgo
 	pend    []byte   // what of head pcapgo has yet to read
 	headErr error    // the end of the stream, met reading head
+	srcErr  error    // an error read with data, for the next read
 	ifaces  int      // interfaces in the current section
 	pos     int64    // bytes seen so far
 	start   int64    // offset of the next block header
@@ -67,13 +68,49 @@ const (
 	blockHidden = 0x80000005
 )
 
-// Read passes the stream on to pcapgo, a block header at a time then the
-// rest of the block, so that each header can be looked at first.
+// Read passes the stream on to pcapgo, looking at each block header
+// before pcapgo reads it. It fills p with as many blocks as are buffered,
+// but never waits for more once it holds some: from a live pipe, pcapgo
+// must see each block as soon as it is complete.
 func (s *blockScanner) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
+	n := 0
+	for n < len(p) {
+		if n > 0 {
+			need := 1
+			if s.atHeader() {
+				need = len(s.head)
+			}
+			if s.src.Buffered() < need {
+				break
+			}
+		}
+		m, err := s.read(p[n:])
+		n += m
+		if err != nil {
+			if n > 0 {
+				s.srcErr = err // for the next call
+				break
+			}
+			return 0, err
+		}
 	}
-	if len(s.pend) == 0 && s.headErr == nil && s.skip == 0 && s.nhdr == 0 && !s.bad {
+	return n, nil
+}
+
+// atHeader reports whether the next byte starts a block header that
+// has not been read yet.
+func (s *blockScanner) atHeader() bool {
+	return len(s.pend) == 0 && s.headErr == nil && s.skip == 0 && s.nhdr == 0 && !s.bad
+}
+
+// read passes a block header, or what it can of the rest of a block.
+func (s *blockScanner) read(p []byte) (int, error) {
+	if s.srcErr != nil {
+		err := s.srcErr
+		s.srcErr = nil
+		return 0, err
+	}
+	if s.atHeader() {
 		n, err := io.ReadFull(s.src, s.head[:])
 		s.pend = s.head[:n]
 		if err != nil {
@@ -82,7 +119,7 @@ func (s *blockScanner) Read(p []byte) (int, error) {
 			}
 			s.headErr = err
 		}
-		if n == 12 {
+		if n == len(s.head) {
 			if err := s.look(); err != nil {
 				s.pend = nil
 				s.headErr = err
@@ -103,6 +140,9 @@ func (s *blockScanner) Read(p []byte) (int, error) {
 	}
 	n, err := s.src.Read(p)
 	s.Write(p[:n])
+	if n > 0 && err != nil {
+		s.srcErr, err = err, nil
+	}
 	return n, err
 }
 

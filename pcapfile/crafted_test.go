@@ -1,12 +1,16 @@
 package pcapfile
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -180,4 +184,60 @@ func TestInterfaceBound(t *testing.T) {
 		}
 		t.Logf("%v; %d MB allocated", err, alloc>>20)
 	})
+}
+
+// TestBlocksAsTheyCome: the scanner pcapgo reads through hands on each
+// block as soon as it has it (a live pipe must not wait for the next
+// block), and reads the same from a stream that gives a byte at a time
+// or data with its end.
+func TestBlocksAsTheyCome(t *testing.T) {
+	le := binary.LittleEndian
+	b := ngFile(le, 65535, epb(le, synFrame, 0, 0), isbBlock(le, 9, nil), epb(le, synFrame, 0, 0))
+	pr, pw := io.Pipe()
+	go pw.Write(b) // never closed: the stream stays open after the last block
+	done := make(chan error)
+	go func() {
+		r, err := NewReader(pr)
+		var f wire.Frame
+		for i := 0; i < 2 && err == nil; i++ {
+			err = r.Next(&f)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second packet is not read until the stream goes on")
+	}
+	for name, r := range map[string]io.Reader{
+		"a byte at a time":  iotest.OneByteReader(bytes.NewReader(b)),
+		"data with its end": iotest.DataErrReader(bytes.NewReader(b)),
+	} {
+		got, err := readAllFrom(r)
+		if err != nil || got != 2 {
+			t.Errorf("%s: %d frames, %v; want 2", name, got, err)
+		}
+	}
+}
+
+// readAllFrom counts the frames of r up to a clean end.
+func readAllFrom(r io.Reader) (int, error) {
+	rd, err := NewReader(r)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var f wire.Frame
+	for {
+		if err := rd.Next(&f); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return n, err
+		}
+		n++
+	}
 }
