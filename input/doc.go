@@ -5,4 +5,11 @@
 // and its damage, reported after what was read before it), over a file, a
 // live pipe (Pipe, whose clock runs on while it is quiet), a live capture
 // or frames held in memory.
+//
+// An input nothing can be read from is an error, never an empty success:
+// a file that is neither a capture nor tcpdump text, text that yields no
+// TCP segment, a pcap file of a link type that cannot be decoded, a pcapng
+// file whose every packet is on such an interface. What is skipped from an
+// input that is otherwise read (an interface of such a link type, text
+// lines that could not be read) is told through Options.Warn.
 package input

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"synfin/internal/progress"
 	"synfin/pcapfile"
@@ -33,6 +36,11 @@ type Options struct {
 	// read; the bar is erased at the end of the input. Whether its
 	// writer is a terminal is the caller's to check.
 	Progress *progress.Config
+	// Warn, if set, is told in one line each of what was skipped and
+	// why: packets of a link type that cannot be decoded (per pcapng
+	// interface), and tcpdump text that could not be read. It is called
+	// once, when the input ends.
+	Warn func(msg string)
 }
 
 // Open opens name ("-" for stdin) and detects its format.
@@ -110,24 +118,179 @@ func FromReader(r io.Reader, opt Options) (Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return pcapSource{p}, nil
+		if lt := p.LinkType(); p.Format() == pcapfile.FormatPcap && !lt.Supported() {
+			// As tcpdump, which refuses such a file before reading it.
+			return nil, fmt.Errorf("input: link type %d is not supported: nothing can be read", uint32(lt))
+		}
+		return &pcapSource{Reader: p, warn: opt.Warn}, nil
 	}
 	if !looksText(head) {
-		return nil, errors.New("input: not a pcap, pcapng or tcpdump text capture")
+		return nil, errNotCapture
 	}
-	return textSource{tcpdumptext.NewReader(br, opt.Text)}, nil
+	ts := &textSource{warn: opt.Warn}
+	topt := opt.Text
+	topt.Warn = ts.bad(opt.Text.Warn)
+	ts.Reader = tcpdumptext.NewReader(br, topt)
+	return ts, nil
 }
 
-type pcapSource struct{ *pcapfile.Reader }
+var errNotCapture = errors.New("input: not a pcap, pcapng or tcpdump text capture")
 
-func (s pcapSource) Format() string { return string(s.Reader.Format()) }
-func (s pcapSource) Close() error   { return nil }
+// pcapSource hands out the frames of a capture file whose link type can
+// be decoded, and counts the others by interface: a pcapng file may mix
+// link types.
+type pcapSource struct {
+	*pcapfile.Reader
+	warn    func(string)
+	read    int               // frames handed out
+	skipped map[int]*linkSkip // by interface
+	ended   bool
+}
 
-type textSource struct{ *tcpdumptext.Reader }
+// linkSkip counts the packets of one interface whose link type cannot be
+// decoded.
+type linkSkip struct {
+	link wire.LinkType
+	n    int
+}
 
-func (s textSource) Format() string { return "text" }
-func (s textSource) Nano() bool     { return s.Reader.Nano() }
-func (s textSource) Close() error   { return nil }
+func (s *pcapSource) Format() string { return string(s.Reader.Format()) }
+func (s *pcapSource) Close() error   { return nil }
+
+func (s *pcapSource) Next(f *wire.Frame) error {
+	for {
+		if err := s.Reader.Next(f); err != nil {
+			return s.end(err)
+		}
+		if f.Link.Supported() {
+			s.read++
+			return nil
+		}
+		if s.skipped == nil {
+			s.skipped = make(map[int]*linkSkip)
+		}
+		k := s.skipped[f.Interface]
+		if k == nil {
+			k = &linkSkip{link: f.Link}
+			s.skipped[f.Interface] = k
+		}
+		k.n++
+	}
+}
+
+// maxListed bounds the interfaces named one by one.
+const maxListed = 8
+
+// end reports the skipped link types at the end of the input: an error
+// when nothing else was read, else one warning per interface.
+func (s *pcapSource) end(err error) error {
+	if s.ended || len(s.skipped) == 0 {
+		return err
+	}
+	s.ended = true
+	ifs := make([]int, 0, len(s.skipped))
+	for i := range s.skipped {
+		ifs = append(ifs, i)
+	}
+	slices.Sort(ifs)
+	if s.read == 0 && errors.Is(err, io.EOF) {
+		var b strings.Builder
+		for j, i := range ifs[:min(len(ifs), maxListed)] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "interface %d has link type %d", i, uint32(s.skipped[i].link))
+		}
+		if len(ifs) > maxListed {
+			fmt.Fprintf(&b, ", and %d more interfaces", len(ifs)-maxListed)
+		}
+		return fmt.Errorf("input: nothing could be read: %s, which is not supported", b.String())
+	}
+	if s.warn == nil {
+		return err
+	}
+	for j, i := range ifs {
+		if j == maxListed {
+			s.warn(fmt.Sprintf("input: and %d more interfaces of link types that are not supported", len(ifs)-maxListed))
+			break
+		}
+		k := s.skipped[i]
+		s.warn(fmt.Sprintf("input: interface %d has link type %d, which is not supported: skipped its %s", i, uint32(k.link), plural(k.n, "packet")))
+	}
+	return err
+}
+
+// textSource reads tcpdump's text and refuses text that yields no TCP
+// segment.
+type textSource struct {
+	*tcpdumptext.Reader
+	warn    func(string)
+	ended   bool
+	badLine int // the first line that looked like TCP but was not read
+	badErr  error
+	lastBad int // the last such line
+}
+
+func (s *textSource) Format() string { return "text" }
+func (s *textSource) Nano() bool     { return s.Reader.Nano() }
+func (s *textSource) Close() error   { return nil }
+
+// bad notes the first unreadable line, and passes every one to next.
+func (s *textSource) bad(next func(int, string, error)) func(int, string, error) {
+	return func(line int, text string, err error) {
+		if s.badErr == nil {
+			s.badLine, s.badErr = line, err
+		}
+		s.lastBad = line
+		if next != nil {
+			next(line, text, err)
+		}
+	}
+}
+
+func (s *textSource) Next(f *wire.Frame) error {
+	err := s.Reader.Next(f)
+	if err == nil || s.ended {
+		return err
+	}
+	s.ended = true
+	st := s.Stats()
+	// Records that are neither packets nor continuation lines: stray text.
+	stray := st.Skipped - (st.Packets - st.TCP - st.Bad)
+	var cut *tcpdumptext.CutError
+	switch {
+	case st.Packets == 0 && errors.As(err, &cut):
+		// Perhaps a packet line cut short: say where, too.
+		return fmt.Errorf("%w: no packet line in its %s; %v", errNotCapture, plural(st.Lines, "line"), err)
+	case st.Packets == 0 && errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: no packet line in its %s", errNotCapture, plural(st.Lines, "line"))
+	case st.TCP == 0 && errors.Is(err, io.EOF):
+		msg := fmt.Sprintf("input: no TCP segment in %s of tcpdump text: %s not TCP", plural(st.Lines, "line"), plural(st.Packets-st.Bad, "packet"))
+		if st.Bad > 0 {
+			msg += fmt.Sprintf(", %s unreadable (line %d: %v)", plural(st.Bad, "line"), s.badLine, s.badErr)
+		}
+		return errors.New(msg)
+	}
+	bad := st.Bad
+	if errors.As(err, &cut) && cut.Line == s.lastBad {
+		bad-- // the line cut short, which the error names
+	}
+	if s.warn != nil && bad > 0 {
+		s.warn(fmt.Sprintf("input: skipped %s that looked like TCP but could not be read (line %d: %v)", plural(bad, "line"), s.badLine, s.badErr))
+	}
+	if s.warn != nil && stray > st.Packets {
+		s.warn(fmt.Sprintf("input: skipped %s of %s: most of the text is not tcpdump's packet lines", plural(stray, "line"), plural(st.Lines, "line")))
+	}
+	return err
+}
+
+// plural writes n and a noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
 
 type closing struct {
 	Source

@@ -47,6 +47,14 @@ func allocBytes() uint64 {
 // reading a longer packet), plus a few times the file.
 func allocBound(n int) uint64 { return 1<<20 + 8*uint64(n) }
 
+// pcapHeader is the record header length of pcap file b.
+func pcapHeader(b []byte) int {
+	if m := binary.LittleEndian.Uint32(b); m == magicKuz || m == magicKuzSwap {
+		return 24
+	}
+	return 16
+}
+
 // block is one pcap record or pcapng block found by walking the file's
 // length fields independently of the reader.
 type block struct {
@@ -64,17 +72,17 @@ func walk(b []byte) (blocks []block, stop int) {
 			return nil, 0
 		}
 		bo := binary.ByteOrder(binary.LittleEndian)
-		if m := binary.BigEndian.Uint32(b); m == magicMicro || m == magicNano {
+		if m := binary.BigEndian.Uint32(b); m == magicMicro || m == magicNano || m == magicKuz {
 			bo = binary.BigEndian
 		}
-		off := 24
-		for off+16 <= len(b) {
+		hdr, off := pcapHeader(b), 24
+		for off+hdr <= len(b) {
 			n := int(bo.Uint32(b[off+8:]))
-			if n > maxSnaplen || off+16+n > len(b) {
+			if n > maxSnaplen || off+hdr+n > len(b) {
 				return blocks, off
 			}
-			blocks = append(blocks, block{off, off + 16 + n, true})
-			off += 16 + n
+			blocks = append(blocks, block{off, off + hdr + n, true})
+			off += hdr + n
 		}
 		return blocks, off
 	case FormatPcapNG:
@@ -144,7 +152,7 @@ func checkRead(t *testing.T, b []byte) {
 			t.Fatalf("frame %d returned, but the file has only %d whole packet records or blocks", n, len(packets))
 		}
 		p := packets[n-1]
-		hdr := 16 // pcap record header
+		hdr := pcapHeader(b)
 		if r.Format() == FormatPcapNG {
 			hdr = 12 // the smallest packet block body header (simple packet block)
 		}
@@ -302,6 +310,11 @@ func FuzzPcap(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(hugePcap())
+	for _, c := range craftedFiles() {
+		if Detect(c.b) == FormatPcap {
+			f.Add(c.b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkRead(t, b)
 	})
@@ -315,6 +328,11 @@ func FuzzPcapng(f *testing.F) {
 		f.Add(ngFile(bo, 65535, epb(bo, synFrame, 0, 0), epb(bo, synFrame, 0, 0)))
 		f.Add(ngFile(bo, 0, epb(bo, synFrame, 0xfffffff0, 0)))
 		f.Add(ngFile(bo, 65535, epb(bo, synFrame, 0, 0xfffffff0)))
+	}
+	for _, c := range craftedFiles() {
+		if Detect(c.b) == FormatPcapNG {
+			f.Add(c.b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkRead(t, b)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"synfin/wire"
@@ -23,6 +24,7 @@ type pcapReader struct {
 	br      *bufio.Reader
 	big     bool
 	nano    bool
+	hdr     int // record header length: 16, or 24 in Kuznetzov's format
 	snaplen int
 	link    wire.LinkType
 	off     int64  // offset of the next record
@@ -34,7 +36,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	if err != nil {
 		return nil, &DamageError{Offset: 0, Frame: 1, Err: fmt.Errorf("file header cut short (%d of 24 bytes)", len(h))}
 	}
-	r := &pcapReader{br: br, off: 24}
+	r := &pcapReader{br: br, off: 24, hdr: 16}
 	switch binary.LittleEndian.Uint32(h) {
 	case magicMicro:
 	case magicNano:
@@ -43,6 +45,10 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 		r.big = true
 	case magicNanoSwap:
 		r.big, r.nano = true, true
+	case magicKuz:
+		r.hdr = 24
+	case magicKuzSwap:
+		r.big, r.hdr = true, 24
 	}
 	if major := r.u16(h[4:]); major != 2 {
 		return nil, fmt.Errorf("pcapfile: unsupported pcap version %d.%d", major, r.u16(h[6:]))
@@ -50,6 +56,11 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	r.snaplen = int(r.u32(h[16:]))
 	// The upper bits of the link type field hold FCS information.
 	r.link = wire.LinkType(r.u32(h[20:]) & 0x0fffffff)
+	if r.hdr == 24 && r.link == wire.LinkEthernet && r.snaplen <= math.MaxInt32-14 {
+		// As libpcap: the capture may have been made in cooked mode,
+		// where the snap length did not count a faked Ethernet header.
+		r.snaplen += 14
+	}
 	br.Discard(24)
 	return r, nil
 }
@@ -70,14 +81,16 @@ func (r *pcapReader) u32(b []byte) uint32 {
 
 // next reads one record into f. Damage is reported as a *DamageError
 // carrying the record's offset; the caller fills in the frame number.
+// Kuznetzov's records add an interface index, a protocol, a packet type
+// and padding to the header, which tcpdump does not print.
 func (r *pcapReader) next(f *wire.Frame) error {
-	h, err := r.br.Peek(16)
-	if len(h) < 16 {
+	h, err := r.br.Peek(r.hdr)
+	if len(h) < r.hdr {
 		if len(h) == 0 && err == io.EOF {
 			return io.EOF
 		}
 		if err == io.EOF {
-			return &DamageError{Offset: r.off, Err: fmt.Errorf("record header cut short (%d of 16 bytes)", len(h))}
+			return &DamageError{Offset: r.off, Err: fmt.Errorf("record header cut short (%d of %d bytes)", len(h), r.hdr)}
 		}
 		return &DamageError{Offset: r.off, Err: err}
 	}
@@ -90,13 +103,13 @@ func (r *pcapReader) next(f *wire.Frame) error {
 		return &DamageError{Offset: r.off, Err: fmt.Errorf("record length %d is larger than the snap length %d", uint32(caplen), r.snap())}
 	}
 	var data []byte
-	if n := 16 + caplen; n <= r.br.Buffered() {
+	if n := r.hdr + caplen; n <= r.br.Buffered() {
 		// The whole record is in the buffer: one step, where a record
 		// that straddles its end takes four.
 		b, _ := r.br.Peek(n)
-		data = b[16:n:n]
+		data = b[r.hdr:n:n]
 		r.br.Discard(n)
-	} else if r.br.Discard(16); caplen <= r.br.Size() {
+	} else if r.br.Discard(r.hdr); caplen <= r.br.Size() {
 		data, err = r.br.Peek(caplen)
 		if len(data) < caplen {
 			if err != nil && err != io.EOF {
@@ -124,7 +137,7 @@ func (r *pcapReader) next(f *wire.Frame) error {
 		}
 		r.large = data
 	}
-	r.off += 16 + int64(caplen)
+	r.off += int64(r.hdr + caplen)
 	// libpcap hands out at most the file's snap length of a longer record.
 	if snap := r.snap(); len(data) > snap {
 		data = data[:snap]

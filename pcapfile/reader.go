@@ -29,6 +29,8 @@ const (
 	magicNano      = 0xa1b23c4d
 	magicMicroSwap = 0xd4c3b2a1
 	magicNanoSwap  = 0x4d3cb2a1
+	magicKuz       = 0xa1b2cd34 // Alexey Kuznetzov's patched libpcap
+	magicKuzSwap   = 0x34cdb2a1
 	magicNG        = 0x0a0d0d0a
 )
 
@@ -38,7 +40,7 @@ func Detect(head []byte) Format {
 		return FormatOther
 	}
 	switch binary.LittleEndian.Uint32(head) {
-	case magicMicro, magicNano, magicMicroSwap, magicNanoSwap:
+	case magicMicro, magicNano, magicMicroSwap, magicNanoSwap, magicKuz, magicKuzSwap:
 		return FormatPcap
 	case magicNG:
 		return FormatPcapNG
@@ -54,6 +56,9 @@ type DamageError struct {
 }
 
 func (e *DamageError) Error() string {
+	if errors.Is(e.Err, ErrTooManyInterfaces) {
+		return fmt.Sprintf("pcapfile: stopped at byte offset %d (packet %d): %v", e.Offset, e.Frame, e.Err)
+	}
 	return fmt.Sprintf("pcapfile: damaged at byte offset %d (packet %d): %v", e.Offset, e.Frame, e.Err)
 }
 
@@ -92,8 +97,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 		rd.pcap, rd.nano, rd.link, rd.snaplen = p, p.nano, p.link, p.snaplen
 	case FormatPcapNG:
-		rd.blocks = &blockScanner{}
-		ng, err := pcapgo.NewNgReader(io.TeeReader(br, rd.blocks), pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		rd.blocks = &blockScanner{src: br}
+		ng, err := pcapgo.NewNgReader(rd.blocks, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				err = errors.New("section header cut short")
@@ -167,7 +172,11 @@ func (r *Reader) Next(f *wire.Frame) error {
 		return r.err
 	}
 	r.n++
-	ns := ci.Timestamp.UnixNano()
+	var ns int64
+	if !ok || !pb.simple {
+		// A simple packet block has no time stamp: libpcap gives it 0.
+		ns = ci.Timestamp.UnixNano()
+	}
 	*f = wire.Frame{
 		Index:     r.n,
 		Time:      ns,

@@ -110,6 +110,11 @@ func finish(env *Env, name string, err error) int {
 	}
 }
 
+// warnTo prints warnings that do not stop a command, one line each.
+func warnTo(env *Env) func(string) {
+	return func(msg string) { fmt.Fprintf(env.Stderr, "synfin: %s\n", oneLine(msg)) }
+}
+
 // oneLine keeps an error to one line.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)

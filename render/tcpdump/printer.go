@@ -18,8 +18,7 @@ type Printer struct {
 	svc *Services
 	seq *seqTable
 
-	refSet  bool
-	refSec  int64
+	refSec  int64 // the -ttt/-ttttt reference, unset while zero
 	refFrac int64 // in the printed precision
 
 	clockSet bool
@@ -130,17 +129,18 @@ func (pr *Printer) Skip(f *wire.Frame) {
 // ---- time stamps (util-print.c ts_print) ----
 
 func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
-	// The fraction is printed as recorded, even when out of range, with
-	// libpcap's 32-bit scaling between micro- and nanoseconds.
+	// The fraction is printed as recorded, even when out of range, as
+	// libpcap and tcpdump handle it: read as a signed 32-bit field, scaled
+	// between micro- and nanoseconds in a long, printed as unsigned 32 bits.
 	sec, raw, nano := f.Stamp()
-	frac, digits := int64(raw), 6
+	frac, digits := int64(int32(raw)), 6
 	switch {
 	case pr.o.Nano && !nano:
-		frac, digits = int64(raw*1000), 9
+		frac, digits = frac*1000, 9
 	case pr.o.Nano:
 		digits = 9
 	case nano:
-		frac = int64(raw / 1000)
+		frac /= 1000
 	}
 	switch pr.o.Time {
 	case TimeNone:
@@ -148,26 +148,31 @@ func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
 	case TimeUnix:
 		b = strconv.AppendInt(b, sec, 10)
 		b = append(b, '.')
-		b = appendPadded(b, uint64(frac), digits)
+		b = appendPadded(b, uint64(uint32(frac)), digits)
 		return append(b, ' ')
 	case TimeDeltaPrev, TimeDeltaFirst:
-		if !pr.refSet {
-			pr.refSet, pr.refSec, pr.refFrac = true, sec, frac
+		// tcpdump's ts_print: a zero reference is unset and takes this
+		// packet; the difference borrows at most one second.
+		if pr.refSec == 0 && pr.refFrac == 0 {
+			pr.refSec, pr.refFrac = sec, frac
 		}
 		unit := int64(1e6)
 		if pr.o.Nano {
 			unit = 1e9
 		}
-		d := (sec-pr.refSec)*unit + frac - pr.refFrac
-		if d < 0 {
+		ds, df := sec-pr.refSec, frac-pr.refFrac
+		if sec < pr.refSec || sec == pr.refSec && frac < pr.refFrac {
+			ds, df = -ds, -df
 			b = append(b, '-')
-			d = -d
 		} else {
 			b = append(b, ' ')
 		}
-		b = appendHMS(b, d/unit)
+		if df < 0 {
+			ds, df = ds-1, df+unit
+		}
+		b = appendHMS(b, ds)
 		b = append(b, '.')
-		b = appendPadded(b, uint64(d%unit), digits)
+		b = appendPadded(b, uint64(uint32(df)), digits)
 		if pr.o.Time == TimeDeltaPrev {
 			pr.refSec, pr.refFrac = sec, frac
 		}
@@ -180,7 +185,7 @@ func (pr *Printer) appendTime(b []byte, f *wire.Frame) []byte {
 		pr.clock = pr.appendClock(pr.clock[:0], sec)
 	}
 	b = append(b, pr.clock...)
-	b = appendPadded(b, uint64(frac), digits)
+	b = appendPadded(b, uint64(uint32(frac)), digits)
 	return append(b, ' ')
 }
 
