@@ -8,11 +8,18 @@
 // as it is finished on the capture's clock (both ends closed, TIME-WAIT
 // over, idle too long, evicted by Config.MaxConns, or the capture ended),
 // then its storage is reused. Connections closed but held for 2MSL, and
-// open ones idle for a few seconds, wait as compact snapshots outside the
-// Go heap (segments and all, with Config.Segments); Flush gives that
-// memory back. Per-segment detail (Conn.Segments) is kept only when
-// Config.Segments is set; without it tracking does not allocate per
-// packet once the table has warmed up.
+// open ones idle for a few seconds, wait as compact snapshots (segments
+// and all, with Config.Segments) in large byte chunks free of pointers,
+// which the garbage collector does not scan. Per-segment detail
+// (Conn.Segments) is kept only when Config.Segments is set; without it
+// tracking does not allocate per packet once the table has warmed up.
+//
+// All of this memory is plain Go heap. It used to be mapped outside the
+// heap; measured at 10x the reference workload (synfin gen, 2,000,000
+// connections, 6 GB), the heap costs conns 72 MB of peak resident memory
+// where the mapped memory took 65, under the 100 MB bound that would
+// have kept it, and read -n (render/tcpdump's sequence table) 68 MB
+// where it took 67.
 //
 // The types carry keys and numbers, not English: renderers (text in
 // several languages, ladder diagrams, JSON) are built on top of them.

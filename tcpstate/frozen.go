@@ -5,23 +5,22 @@ import (
 	"hash/maphash"
 	"net/netip"
 
-	"synfin/internal/offheap"
 	"synfin/internal/snapshot"
 	"synfin/wire"
 )
 
 // frozen holds snapshots of closed connections in the order they were
 // taken, which is the order of their last segments: the oldest is the
-// next to run out of 2MSL. Snapshots live in large byte chunks (no
-// pointers for the garbage collector to follow); a connection that gets
-// another segment is thawed and its old snapshot left behind as garbage
-// that goes when its chunk does.
+// next to run out of 2MSL. Snapshots live in large byte chunks on the Go
+// heap, free of pointers, so that the garbage collector never scans
+// them; a connection that gets another segment is thawed and its old
+// snapshot left behind as garbage that goes when its chunk does.
 type frozen struct {
 	// Where each connection's current snapshot is: by a hash of its key
-	// (16-byte map slots rather than 72), and by key for the few whose
-	// hash another key had first. Positions are unique, so a position
-	// found for an entry's key proves the entry current.
-	index  offheap.Map
+	// (a map free of pointers, where keys would hold netip's), and by key
+	// for the few whose hash another key had first. Positions are unique,
+	// so a position found for an entry's key proves the entry current.
+	index  map[uint64]uint64
 	extra  map[key]uint64
 	chunks [][]byte // chunks[0] has sequence number first
 	// The other slice of chunk headers compact copies into, kept so that
@@ -67,7 +66,7 @@ type entry struct {
 	size  int
 }
 
-func (f *frozen) len() int { return f.index.Len() + len(f.extra) }
+func (f *frozen) len() int { return len(f.index) + len(f.extra) }
 
 func hashKey(k key) uint64 { return TupleHash(k.a, k.b) }
 
@@ -127,7 +126,7 @@ func endpointHash(addr [16]byte, port uint16) uint64 {
 
 // lookup returns where k's snapshot is; h is hashKey(k).
 func (f *frozen) lookup(k key, h uint64) (uint64, bool) {
-	if pos, ok := f.index.Get(h); ok && f.keyAt(f.entryBytes(pos)) == k {
+	if pos, ok := f.index[h]; ok && f.keyAt(f.entryBytes(pos)) == k {
 		return pos, true
 	}
 	if len(f.extra) == 0 {
@@ -140,7 +139,7 @@ func (f *frozen) lookup(k key, h uint64) (uint64, bool) {
 // current reports whether the snapshot at pos, of key k with hash h, is
 // k's latest.
 func (f *frozen) current(k key, h, pos uint64) bool {
-	if p, ok := f.index.Get(h); ok && p == pos {
+	if p, ok := f.index[h]; ok && p == pos {
 		return true
 	}
 	if len(f.extra) == 0 {
@@ -153,13 +152,9 @@ func (f *frozen) current(k key, h, pos uint64) bool {
 // setPos records pos as the place of k's snapshot (h is hashKey(k)),
 // replacing old (0: none).
 func (f *frozen) setPos(k key, h, old, pos uint64) {
-	// One probe in the usual case, where the hash is free.
-	p, had := f.index.Insert(h, pos)
-	if !had {
-		return
-	}
-	if p == old && old != 0 || old == 0 && f.keyAt(f.entryBytes(p)) == k {
-		f.index.Set(h, pos)
+	p, had := f.index[h]
+	if !had || p == old && old != 0 || old == 0 && f.keyAt(f.entryBytes(p)) == k {
+		f.index[h] = pos
 		return
 	}
 	if f.extra == nil {
@@ -170,7 +165,8 @@ func (f *frozen) setPos(k key, h, old, pos uint64) {
 
 // forget drops k's snapshot at pos from the index; h is hashKey(k).
 func (f *frozen) forget(k key, h, pos uint64) {
-	if f.index.DelIf(h, pos) {
+	if p, ok := f.index[h]; ok && p == pos {
+		delete(f.index, h)
 		return
 	}
 	delete(f.extra, k)
@@ -224,12 +220,12 @@ func (f *frozen) append(b []byte) uint64 {
 		var c []byte
 		switch {
 		case len(b) > chunkSize:
-			c = offheap.Alloc(len(b))
+			c = make([]byte, 0, len(b))
 		case len(f.spare) > 0:
 			c = f.spare[len(f.spare)-1]
 			f.spare = f.spare[:len(f.spare)-1]
 		default:
-			c = offheap.Alloc(chunkSize)
+			c = make([]byte, 0, chunkSize)
 		}
 		if n == 0 {
 			f.tail = f.first << posShift
@@ -291,6 +287,7 @@ func (f *frozen) keyAt(b []byte) key {
 // init makes f's index and the slices it keeps reusing, at once, so that
 // a warm store allocates nothing.
 func (f *frozen) init() {
+	f.index = make(map[uint64]uint64)
 	f.chunks = make([][]byte, 0, 16)
 	f.oldChunks = make([][]byte, 0, 16)
 	f.spare = make([][]byte, 0, maxSpare)
@@ -299,9 +296,7 @@ func (f *frozen) init() {
 func (f *frozen) release(c []byte) {
 	if cap(c) == chunkSize && len(f.spare) < maxSpare {
 		f.spare = append(f.spare, c[:0])
-		return
 	}
-	offheap.Free(c)
 }
 
 // at returns the entry at pos.
@@ -408,14 +403,5 @@ func (f *frozen) putEntry(k key, b []byte) {
 	}
 }
 
-// free gives back f's chunks and leaves it empty.
-func (f *frozen) free() {
-	f.index.Free()
-	for _, c := range f.chunks {
-		offheap.Free(c)
-	}
-	for _, c := range f.spare {
-		offheap.Free(c)
-	}
-	*f = frozen{briefs: f.briefs}
-}
+// free drops f's chunks and leaves it empty.
+func (f *frozen) free() { *f = frozen{briefs: f.briefs} }

@@ -472,9 +472,7 @@ func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 }
 
 // Flush hands out every connection still held, in ID order, as the
-// capture has ended, and gives back the memory the tracker holds outside
-// the Go heap (which the garbage collector would not): call it once done
-// with a Tracker. The Tracker stays usable, empty.
+// capture has ended. The Tracker stays usable, empty.
 func (t *Tracker) Flush() {
 	// Sized at once and free of pointers: at the end of a long capture
 	// this is the largest allocation.
@@ -486,9 +484,9 @@ func (t *Tracker) Flush() {
 	})
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
-		s.index.Each(func(pos uint64) {
+		for _, pos := range s.index {
 			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
-		})
+		}
 		for _, pos := range s.extra {
 			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
 		}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"synfin/input"
-	"synfin/internal/offheap"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -398,10 +397,8 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 	queues := make([][]*eventChunk, n) // chunks received, oldest first
 	heads := make([]int, n)            // next event in queues[i][0]
 	marks := make([]eventKey, n)
-	// IDs by frame of creation, for the connections not handed out yet:
-	// off the heap, like the trackers' own indexes.
-	var ids offheap.Map
-	defer ids.Free()
+	// IDs by frame of creation, for the connections not handed out yet.
+	ids := make(map[uint64]uint64)
 	var (
 		next        uint64
 		werr        error
@@ -410,20 +407,20 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 	write := func(c *eventChunk, e *connEvent) {
 		if e.class == evCreated {
 			next++
-			ids.Set(e.id, next)
+			ids[e.id] = next
 			return
 		}
-		id, _ := ids.Get(e.id)
+		id := ids[e.id]
 		if !e.keep {
-			ids.Del(e.id)
+			delete(ids, e.id)
 		}
 		b := c.lines[e.start:e.end]
 		line = line[:0]
 		if asJSON {
 			line = replaceID(line, b, `,"id":`, e.id, id)
 			if e.prev != 0 {
-				prev, _ := ids.Get(e.prev)
-				ids.Del(e.prev)
+				prev := ids[e.prev]
+				delete(ids, e.prev)
 				line2 = replaceID(line2[:0], line, `"prev_id":`, e.prev, prev)
 				line, line2 = line2, line
 			}
@@ -431,7 +428,7 @@ func mergeConnEvents(shards []*connShard, events <-chan *eventChunk, asJSON bool
 			line = padRight(strconv.AppendUint(line, id, 10), 0, 4)
 			line = append(append(line, ' '), b...)
 			if e.prev != 0 {
-				ids.Del(e.prev)
+				delete(ids, e.prev)
 			}
 		}
 		if werr == nil {
