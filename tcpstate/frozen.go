@@ -28,9 +28,9 @@ type frozen struct {
 	oldChunks [][]byte
 	first     uint64
 	tail      uint64 // position of the oldest snapshot not yet taken out
-	spare     [][]byte
-	size      int // bytes in chunks
-	live      int // bytes of current snapshots
+	spare     []byte // the largest chunk let go, kept for the next
+	size      int    // bytes in chunks
+	live      int    // bytes of current snapshots
 	// The oldest current snapshot's last time, kept so that the tracker
 	// need not find and decode it at every tick of the capture's clock:
 	// head says whether it is known, none that there is no snapshot.
@@ -43,9 +43,9 @@ type frozen struct {
 }
 
 const (
-	chunkSize = 1 << 20
-	maxSpare  = 1 // a spare chunk is resident memory
-	posShift  = 32
+	chunkSize  = 1 << 20
+	firstChunk = 64 << 10 // a store's chunks grow from this to chunkSize
+	posShift   = 32
 	// An entry starts with its length (4 bytes), the time of the
 	// connection's last segment (8), its ID (8) and the frame number of
 	// its last segment (8), which orders the stores of trackers merged by
@@ -221,11 +221,11 @@ func (f *frozen) append(b []byte) uint64 {
 		switch {
 		case len(b) > chunkSize:
 			c = make([]byte, 0, len(b))
-		case len(f.spare) > 0:
-			c = f.spare[len(f.spare)-1]
-			f.spare = f.spare[:len(f.spare)-1]
+		case cap(f.spare) >= len(b):
+			c, f.spare = f.spare, nil
 		default:
-			c = make([]byte, 0, chunkSize)
+			// As large as the store so far: a small capture takes little.
+			c = make([]byte, 0, min(chunkSize, max(firstChunk, f.size, len(b))))
 		}
 		if n == 0 {
 			f.tail = f.first << posShift
@@ -290,12 +290,11 @@ func (f *frozen) init() {
 	f.index = make(map[uint64]uint64)
 	f.chunks = make([][]byte, 0, 16)
 	f.oldChunks = make([][]byte, 0, 16)
-	f.spare = make([][]byte, 0, maxSpare)
 }
 
 func (f *frozen) release(c []byte) {
-	if cap(c) == chunkSize && len(f.spare) < maxSpare {
-		f.spare = append(f.spare, c[:0])
+	if cap(c) <= chunkSize && cap(c) > cap(f.spare) {
+		f.spare = c[:0]
 	}
 }
 
