@@ -15,11 +15,15 @@
 // tracking does not allocate per packet once the table has warmed up.
 //
 // All of this memory is plain Go heap. It used to be mapped outside the
-// heap; measured at 10x the reference workload (synfin gen, 2,000,000
-// connections, 6 GB), the heap costs conns 72 MB of peak resident memory
-// where the mapped memory took 65, under the 100 MB bound that would
-// have kept it, and read -n (render/tcpdump's sequence table) 68 MB
-// where it took 67.
+// heap, to be kept only if the heap could not hold conns and read -n
+// under 100 MB of peak resident memory at 10x the reference workload
+// (synfin gen, 2,000,000 connections, 6 GB). It holds them, so the
+// mapped memory went; peak RSS, mapped then heap: conns 65 and 74 MB,
+// read -n 67 and 68 MB (render/tcpdump's sequence table), conns --json
+// 77 and 103 MB. Commands that keep every segment pay the collector's
+// headroom on their snapshots too: explain --json 186 and 272 MB at 1x,
+// 214 and 319 MB at 10x (272 falls to 209 with GOGC=50). CPU time is the
+// same within noise.
 //
 // The types carry keys and numbers, not English: renderers (text in
 // several languages, ladder diagrams, JSON) are built on top of them.
