@@ -16,12 +16,9 @@ import (
 // them; a connection that gets another segment is thawed and its old
 // snapshot left behind as garbage that goes when its chunk does.
 type frozen struct {
-	// Where each connection's current snapshot is: by a hash of its key
-	// (a map free of pointers, where keys would hold netip's), and by key
-	// for the few whose hash another key had first. Positions are unique,
+	// Where each connection's current snapshot is. Positions are unique,
 	// so a position found for an entry's key proves the entry current.
-	index  map[uint64]uint64
-	extra  map[key]uint64
+	index  hashIndex[uint64]
 	chunks [][]byte // chunks[0] has sequence number first
 	// The other slice of chunk headers compact copies into, kept so that
 	// compacting allocates nothing.
@@ -66,7 +63,7 @@ type entry struct {
 	size  int
 }
 
-func (f *frozen) len() int { return len(f.index) + len(f.extra) }
+func (f *frozen) len() int { return f.index.len() }
 
 func hashKey(k key) uint64 { return TupleHash(k.a, k.b) }
 
@@ -126,51 +123,32 @@ func endpointHash(addr [16]byte, port uint16) uint64 {
 
 // lookup returns where k's snapshot is; h is hashKey(k).
 func (f *frozen) lookup(k key, h uint64) (uint64, bool) {
-	if pos, ok := f.index[h]; ok && f.keyAt(f.entryBytes(pos)) == k {
+	if pos, ok := f.index.atHash(h); ok && f.keyAt(f.entryBytes(pos)) == k {
 		return pos, true
 	}
-	if len(f.extra) == 0 {
-		return 0, false
-	}
-	pos, ok := f.extra[k]
-	return pos, ok
+	return f.index.byKey(k)
 }
 
 // current reports whether the snapshot at pos, of key k with hash h, is
 // k's latest.
 func (f *frozen) current(k key, h, pos uint64) bool {
-	if p, ok := f.index[h]; ok && p == pos {
+	if p, ok := f.index.atHash(h); ok && p == pos {
 		return true
 	}
-	if len(f.extra) == 0 {
-		return false
-	}
-	p, ok := f.extra[k]
+	p, ok := f.index.byKey(k)
 	return ok && p == pos
 }
 
 // setPos records pos as the place of k's snapshot (h is hashKey(k)),
-// replacing old (0: none).
+// replacing old (0: none). While compacting, old's chunk is no longer
+// where entryBytes looks: the value under h is k's if it is old.
 func (f *frozen) setPos(k key, h, old, pos uint64) {
-	p, had := f.index[h]
-	if !had || p == old && old != 0 || old == 0 && f.keyAt(f.entryBytes(p)) == k {
-		f.index[h] = pos
-		return
-	}
-	if f.extra == nil {
-		f.extra = make(map[key]uint64)
-	}
-	f.extra[k] = pos
+	p, had := f.index.atHash(h)
+	f.index.set(k, h, pos, !had || p == old && old != 0 || old == 0 && f.keyAt(f.entryBytes(p)) == k)
 }
 
 // forget drops k's snapshot at pos from the index; h is hashKey(k).
-func (f *frozen) forget(k key, h, pos uint64) {
-	if p, ok := f.index[h]; ok && p == pos {
-		delete(f.index, h)
-		return
-	}
-	delete(f.extra, k)
-}
+func (f *frozen) forget(k key, h, pos uint64) { f.index.del(k, h, pos) }
 
 func (f *frozen) entryBytes(pos uint64) []byte {
 	c := f.chunks[pos>>posShift-f.first]
@@ -287,7 +265,6 @@ func (f *frozen) keyAt(b []byte) key {
 // init makes f's index and the slices it keeps reusing, at once, so that
 // a warm store allocates nothing.
 func (f *frozen) init() {
-	f.index = make(map[uint64]uint64)
 	f.chunks = make([][]byte, 0, 16)
 	f.oldChunks = make([][]byte, 0, 16)
 }

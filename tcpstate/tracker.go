@@ -2,7 +2,6 @@ package tcpstate
 
 import (
 	"cmp"
-	"iter"
 	"math"
 	"net/netip"
 	"slices"
@@ -485,10 +484,7 @@ func (t *Tracker) Flush() {
 	}
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
-		for _, pos := range s.index {
-			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
-		}
-		for _, pos := range s.extra {
+		for pos := range s.index.all() {
 			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
 		}
 	}
@@ -537,68 +533,25 @@ type flushed struct {
 	ref uint64
 }
 
-// live finds live connections by the hash of their tuple, which a
-// segment's tracker (or its caller, to pick one) computes anyway: a Go map
-// of uint64 keys, the kind Go looks up fastest. The hash is seeded (see
-// TupleHash), so two live connections share one by chance alone, one
-// pair in 2^64; the later goes in extra, found by key.
-type live struct {
-	byHash map[uint64]*conn
-	extra  map[key]*conn
-}
-
-func (l *live) len() int { return len(l.byHash) + len(l.extra) }
+// live finds live connections.
+type live struct{ hashIndex[*conn] }
 
 // get returns the connection with key k, of hash h.
 func (l *live) get(k key, h uint64) *conn {
-	if c := l.byHash[h]; c != nil && c.key == k {
+	if c, _ := l.atHash(h); c != nil && c.key == k {
 		return c
 	}
-	if len(l.extra) == 0 {
-		return nil
-	}
-	return l.extra[k]
+	c, _ := l.byKey(k)
+	return c
 }
 
 // set adds c, whose key no live connection has.
 func (l *live) set(c *conn) {
-	if l.byHash == nil {
-		l.byHash = make(map[uint64]*conn)
-	}
-	if _, ok := l.byHash[c.hash]; !ok {
-		l.byHash[c.hash] = c
-		return
-	}
-	if l.extra == nil {
-		l.extra = make(map[key]*conn)
-	}
-	l.extra[c.key] = c
+	_, taken := l.atHash(c.hash)
+	l.hashIndex.set(c.key, c.hash, c, !taken)
 }
 
-func (l *live) del(c *conn) {
-	if l.byHash[c.hash] == c {
-		delete(l.byHash, c.hash)
-		return
-	}
-	delete(l.extra, c.key)
-}
-
-// all yields every connection, in no order; the table must not change
-// meanwhile.
-func (l *live) all() iter.Seq[*conn] {
-	return func(yield func(*conn) bool) {
-		for _, c := range l.byHash {
-			if !yield(c) {
-				return
-			}
-		}
-		for _, c := range l.extra {
-			if !yield(c) {
-				return
-			}
-		}
-	}
-}
+func (l *live) del(c *conn) { l.hashIndex.del(c.key, c.hash, c) }
 
 // list is an intrusive doubly linked list of connections.
 type list struct{ head, tail *conn }
