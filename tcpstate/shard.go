@@ -29,8 +29,10 @@ func (t *Tracker) Tick(ts int64) {
 // hands them out.
 func (t *Tracker) Absorb(o *Tracker) {
 	t.now = max(t.now, o.now)
-	o.table.each(t.table.set)
-	o.table.clear()
+	for c := range o.table.all() {
+		t.table.set(c)
+	}
+	o.table = live{}
 	t.active = mergeLists(t.active, o.active)
 	t.closed = mergeLists(t.closed, o.closed)
 	o.active, o.closed = list{}, list{}

@@ -92,7 +92,7 @@ func makeKey(src, dst netip.AddrPort) key {
 // Tracker follows connections. It is not safe for concurrent use.
 type Tracker struct {
 	cfg    Config
-	table  connTable
+	table  live
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
@@ -472,24 +472,19 @@ func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 }
 
 // Flush hands out every connection still held, in ID order, as the
-// capture has ended, and gives back the memory the tracker holds outside
-// the Go heap (which the garbage collector would not): call it once done
-// with a Tracker. The Tracker stays usable, empty.
+// capture has ended. The Tracker stays usable, empty.
 func (t *Tracker) Flush() {
 	// Sized at once and free of pointers: at the end of a long capture
 	// this is the largest allocation.
 	t.flush = slices.Grow(t.flush[:0], t.open())
 	live := make([]*conn, 0, t.table.len())
-	t.table.each(func(c *conn) {
+	for c := range t.table.all() {
 		t.flush = append(t.flush, flushed{id: c.ID, ref: uint64(len(live))})
 		live = append(live, c)
-	})
+	}
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
-		s.index.Each(func(pos uint64) {
-			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
-		})
-		for _, pos := range s.extra {
+		for pos := range s.index.all() {
 			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
 		}
 	}
@@ -538,116 +533,25 @@ type flushed struct {
 	ref uint64
 }
 
-// connTable finds live connections: an open-addressing table with
-// linear probing, keyed by hashKey, which the snapshot stores' indexes
-// use too, so that a segment hashes its tuple once. It holds only the
-// open connections (a few thousand where the snapshot stores hold
-// hundreds of thousands), so it stays in cache, and a lookup is a few
-// compares where Go's map took about 27 ns. Keys that share a hash sit
-// in the run that probing walks and are told apart by the key.
-type connTable struct {
-	slots []connSlot // len is a power of two; c nil marks an empty slot
-	n     int
+// live finds live connections.
+type live struct{ hashIndex[*conn] }
+
+// get returns the connection with key k, of hash h.
+func (l *live) get(k key, h uint64) *conn {
+	if c, _ := l.atHash(h); c != nil && c.key == k {
+		return c
+	}
+	c, _ := l.byKey(k)
+	return c
 }
 
-type connSlot struct {
-	h uint64
-	c *conn
+// set adds c, whose key no live connection has.
+func (l *live) set(c *conn) {
+	_, taken := l.atHash(c.hash)
+	l.hashIndex.set(c.key, c.hash, c, !taken)
 }
 
-const minTableSlots = 1 << 8
-
-func (m *connTable) len() int { return m.n }
-
-func (m *connTable) get(k key, h uint64) *conn {
-	mask := uint64(len(m.slots) - 1)
-	for i := h & mask; len(m.slots) > 0; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.c == nil {
-			return nil
-		}
-		if s.h == h && s.c.key == k {
-			return s.c
-		}
-	}
-	return nil
-}
-
-// set adds c under its key and hash, replacing any connection with that
-// key.
-func (m *connTable) set(c *conn) {
-	if (m.n+1)*2 > len(m.slots) {
-		m.grow()
-	}
-	mask := uint64(len(m.slots) - 1)
-	for i := c.hash & mask; ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.c == nil {
-			*s = connSlot{c.hash, c}
-			m.n++
-			return
-		}
-		if s.h == c.hash && s.c.key == c.key {
-			s.c = c
-			return
-		}
-	}
-}
-
-// del removes c, shifting back the entries after it that probing would
-// otherwise no longer reach.
-func (m *connTable) del(c *conn) {
-	mask := uint64(len(m.slots) - 1)
-	i := c.hash & mask
-	for ; len(m.slots) > 0; i = (i + 1) & mask {
-		if m.slots[i].c == c {
-			break
-		}
-		if m.slots[i].c == nil {
-			return
-		}
-	}
-	if len(m.slots) == 0 {
-		return
-	}
-	m.n--
-	for j := (i + 1) & mask; m.slots[j].c != nil; j = (j + 1) & mask {
-		// The entry at j may fill the hole at i unless its home lies
-		// cyclically in (i, j].
-		if home := m.slots[j].h & mask; (j-home)&mask >= (j-i)&mask {
-			m.slots[i] = m.slots[j]
-			i = j
-		}
-	}
-	m.slots[i] = connSlot{}
-}
-
-func (m *connTable) grow() {
-	old := m.slots
-	m.slots = make([]connSlot, max(minTableSlots, 2*len(old)))
-	m.n = 0
-	for _, s := range old {
-		if s.c != nil {
-			m.set(s.c)
-		}
-	}
-}
-
-// each calls fn with every connection, in no particular order; fn must
-// not change the table.
-func (m *connTable) each(fn func(*conn)) {
-	for _, s := range m.slots {
-		if s.c != nil {
-			fn(s.c)
-		}
-	}
-}
-
-// clear empties the table, keeping its slots.
-func (m *connTable) clear() {
-	clear(m.slots)
-	m.n = 0
-}
+func (l *live) del(c *conn) { l.hashIndex.del(c.key, c.hash, c) }
 
 // list is an intrusive doubly linked list of connections.
 type list struct{ head, tail *conn }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"synfin/internal/offheap"
 )
 
 // view is the part of a Conn these tests check.
@@ -400,39 +398,5 @@ func TestHold(t *testing.T) {
 				t.Errorf("TIME-WAIT lasts %v, want 2MSL %v whatever the hold", tw.Duration, DefaultTimeWait)
 			}
 		})
-	}
-}
-
-// TestFlushGivesMemoryBack: the snapshot stores live outside the Go heap,
-// which the garbage collector does not reclaim; Flush gives every block
-// back, with and without kept segments, closed (ice) and idle (cold)
-// connections alike, so that a program making many trackers (a fuzzer,
-// the lab's scenarios) does not grow. It did, to the fuzzer's OOM.
-func TestFlushGivesMemoryBack(t *testing.T) {
-	closed := with(c2s("F.", 1001, 5001, 0, 300), s2c("F.", 5001, 1002, 0, 400), c2s(".", 1002, 5002, 0, 500))
-	// Another connection, 4 s later, leaves the first idle long enough
-	// to be kept as a snapshot too (coldAfter).
-	idle := append(append([]synSeg(nil), handshake...), synSeg{src: "10.0.0.9:1234", dst: srv, flags: "S", seq: 1, us: 4e6})
-	before := offheap.Blocks()
-	for _, segments := range []bool{false, true} {
-		for _, segs := range [][]synSeg{closed, idle} {
-			for range 50 {
-				n := 0
-				tr := New(Config{Segments: segments, Done: func(*Conn) { n++ }})
-				for i, s := range segs {
-					tr.Frame(frameOf(i+1, s))
-				}
-				if tr.ice.len()+tr.cold.len() == 0 {
-					t.Fatalf("segments %v: nothing held as a snapshot, so nothing tested", segments)
-				}
-				tr.Flush()
-				if n == 0 {
-					t.Fatal("nothing handed out")
-				}
-			}
-		}
-	}
-	if after := offheap.Blocks(); after != before {
-		t.Errorf("%d blocks outside the Go heap before, %d after flushing every tracker", before, after)
 	}
 }

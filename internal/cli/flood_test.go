@@ -150,8 +150,8 @@ func heapInUse() uint64 {
 }
 
 // residentBytes is the process's resident memory (0 where /proc is not
-// there). It counts what the Go heap does not: tcpstate keeps snapshot
-// indexes in memory mapped outside the heap (package offheap).
+// there). It counts what the Go heap's figures do not: the collector's
+// headroom and memory not yet given back.
 func residentBytes() uint64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
