@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	iofs "io/fs"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"synfin/capture"
 	"synfin/input"
 	"synfin/internal/outfile"
+	"synfin/render/annotate"
 	"synfin/render/conn"
 	"synfin/render/explain"
 	"synfin/render/tcpdump"
@@ -192,7 +192,6 @@ func captureRun(env *Env, args []string) error {
 	var (
 		out       *bufio.Writer
 		lastFlush int64
-		idleTick  func(now int64) // set by the tracker of --explain
 	)
 	flush := func() error {
 		if out == nil || out.Buffered() == 0 {
@@ -204,13 +203,6 @@ func captureRun(env *Env, args []string) error {
 		Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: expr,
 		Idle: func() {
 			flush() // a failed write is reported by the next Write
-			if idleTick != nil {
-				// The capture's clock goes on while the wire is quiet, so
-				// that a closed connection is explained when due rather
-				// than at the next packet. A second behind the wall
-				// clock: packets still on their way keep their order.
-				idleTick(time.Now().Add(-time.Second).UnixNano())
-			}
 		},
 	})
 	if err != nil {
@@ -227,9 +219,8 @@ func captureRun(env *Env, args []string) error {
 	}
 
 	var (
-		w   *capture.Writer
-		pr  *tcpdump.Printer
-		ann *annotator
+		w  *capture.Writer
+		fp *annotate.Printer
 	)
 	if o.file != "" {
 		w, err = capture.Create(o.file, env.Stdout, capture.WriterOptions{
@@ -244,38 +235,31 @@ func captureRun(env *Env, args []string) error {
 		if o.t > tcpdump.TimeDeltaFirst {
 			o.t = tcpdump.TimeDeltaFirst
 		}
-		pr = tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
+		pr := tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
 			Link: o.e, Quiet: o.q, Number: o.hash})
+		fp = annotate.New(pr, annotate.Options{Steps: o.annotate, MaxConns: o.maxConns})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
-		if o.annotate {
-			ann = newAnnotator(o.maxConns)
-		}
 	}
 	if o.explain {
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
 	}
 	fmt.Fprintf(env.Stderr, "synfin capture: listening on %s, link-type %s, snapshot length %d bytes\n",
-		h.Interface(), linkTypeName(h.LinkType()), h.Snaplen())
+		h.Interface(), tcpdump.LinkTypeName(h.LinkType()), h.Snaplen())
 
 	var (
-		n     int
 		loopE error
-		src   = &liveSource{h: h, ctx: ctx, w: w, count: o.count, n: &n, tick: &idleTick}
+		src   = capture.NewSource(ctx, h, w, o.count)
 	)
 	if o.explain {
 		loopE = explainLive(env, ctx, src, out, o)
 	} else {
-		var fp *framePrinter
-		if pr != nil {
-			fp = &framePrinter{pr: pr, ann: ann}
-		}
 		buf := make([]byte, 0, 4096)
 		loopE = input.Each(ctx, src, nil, func(f *wire.Frame) error {
 			if fp == nil {
 				return nil
 			}
 			var skip bool
-			if buf, skip = fp.print(buf[:0], f); skip {
+			if buf, skip = fp.Append(buf[:0], f); skip {
 				return nil
 			}
 			if _, err := out.Write(buf); err != nil {
@@ -299,7 +283,7 @@ func captureRun(env *Env, args []string) error {
 		// On a write error the file is cut back to its last whole record;
 		// say how much of the capture it holds.
 		if err := w.Close(); err != nil {
-			ferr = fmt.Errorf("%w; %d of the %d packets captured were written", err, w.Written(), n)
+			ferr = fmt.Errorf("%w; %d of the %d packets captured were written", err, w.Written(), src.Count())
 		}
 	}
 	if err := flush(); err != nil && loopE == nil {
@@ -326,47 +310,10 @@ func captureRun(env *Env, args []string) error {
 // for the idle timeout (5 minutes).
 const defaultLiveConns = 100000
 
-// liveSource hands the tracker the frames of a capture, writing each to
-// the -w file first. It ends (io.EOF) at -c, --for or a signal, and on a
-// write error, which the writer keeps and reports when closed.
-type liveSource struct {
-	h     *capture.Handle
-	ctx   context.Context
-	w     *capture.Writer
-	count int
-	n     *int
-	tick  *func(now int64) // called while the wire is quiet
-}
-
-// OnIdle makes the capture move the tracker's clock on while no packet
-// comes.
-func (s *liveSource) OnIdle(tick func(now int64)) { *s.tick = tick }
-
-func (s *liveSource) Next(f *wire.Frame) error {
-	if s.count > 0 && *s.n >= s.count {
-		return io.EOF
-	}
-	if err := s.h.Next(s.ctx, f); err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return io.EOF
-		}
-		return err
-	}
-	*s.n++
-	// The socket gives nanoseconds; files, tcpdump and the printer have
-	// microseconds. Keep to them, so that what is shown live is what
-	// reading the file shows.
-	f.Time -= f.Time % int64(time.Microsecond)
-	if s.w != nil && s.w.Write(f) != nil {
-		return io.EOF
-	}
-	return nil
-}
-
 // explainLive explains each connection when the tracker hands it out
 // (over, idle, or still open when the capture ends), as explain does
 // with a file, and writes it out at once.
-func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writer, o captureOpts) error {
+func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.Writer, o captureOpts) error {
 	var (
 		werr error
 		jb   []byte
@@ -395,14 +342,4 @@ func explainLive(env *Env, ctx context.Context, src *liveSource, out *bufio.Writ
 		return fmt.Errorf("capture: %w", werr)
 	}
 	return err
-}
-
-func linkTypeName(l wire.LinkType) string {
-	switch l {
-	case wire.LinkEthernet:
-		return "EN10MB (Ethernet)"
-	case wire.LinkSLL2:
-		return "LINUX_SLL2 (Linux cooked v2)"
-	}
-	return fmt.Sprintf("%d", uint32(l))
 }

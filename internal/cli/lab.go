@@ -307,7 +307,7 @@ func segmentLines(frames []wire.Frame) []string {
 	)
 	for i := range frames {
 		f := &frames[i]
-		if !printable(p.Decode(f.Link, f.Data), &p) {
+		if !tcpdump.Printable(p.Decode(f.Link, f.Data), &p) {
 			pr.Skip(f)
 			continue
 		}

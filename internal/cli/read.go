@@ -2,17 +2,14 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 
 	"synfin/input"
 	"synfin/pipeline"
-	"synfin/render/explain"
+	"synfin/render/annotate"
 	"synfin/render/tcpdump"
-	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -153,14 +150,10 @@ func runRead(env *Env, args []string) error {
 	parallel := popt.Stateless() && o.count == 0 && !o.annotate && o.jobs > 1 && !live
 	if parallel {
 		skipped, err = pipeline.Print(env.Ctx, src, flt, o.jobs, func() pipeline.PrintFunc {
-			fp := &framePrinter{pr: tcpdump.New(popt)}
-			return fp.print
+			return annotate.New(tcpdump.New(popt), annotate.Options{}).Append
 		}, &errWriter{w: out, err: &werr})
 	} else {
-		fp := &framePrinter{pr: tcpdump.New(popt)}
-		if o.annotate {
-			fp.ann = newAnnotator(0)
-		}
+		fp := annotate.New(tcpdump.New(popt), annotate.Options{Steps: o.annotate})
 		var (
 			buf  = make([]byte, 0, 4096)
 			seen int // frames past the filter: what tcpdump's -c counts
@@ -168,7 +161,7 @@ func runRead(env *Env, args []string) error {
 		err = input.Each(env.Ctx, src, flt, func(f *wire.Frame) error {
 			seen++
 			var skip bool
-			if buf, skip = fp.print(buf[:0], f); skip {
+			if buf, skip = fp.Append(buf[:0], f); skip {
 				skipped++
 			} else if _, werr = out.Write(buf); werr != nil {
 				return werr
@@ -208,91 +201,6 @@ func runRead(env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, s)
 	}
 	return err
-}
-
-// framePrinter prints frames as tcpdump does, and with an annotator
-// the step each segment is.
-type framePrinter struct {
-	pr  *tcpdump.Printer
-	ann *annotator
-	p   wire.Packet
-}
-
-// print appends the lines of f; skipped says it is not a TCP segment
-// tcpdump prints, and printed nothing.
-func (fp *framePrinter) print(dst []byte, f *wire.Frame) (out []byte, skipped bool) {
-	if tcpdump.InvalidHeader(f) {
-		return fp.pr.AppendInvalid(dst, f), false
-	}
-	derr := fp.p.Decode(f.Link, f.Data)
-	if !printable(derr, &fp.p) {
-		// tcpdump's -ttt delta runs from the previous packet of any kind.
-		fp.pr.Skip(f)
-		return dst, true
-	}
-	dst = fp.pr.Append(dst, f, &fp.p)
-	if fp.ann != nil && derr == nil {
-		dst = fp.ann.annotate(dst, f, &fp.p)
-	}
-	return dst, false
-}
-
-// annotator tracks the segments read prints and names the step each one
-// is, from the tracker's events: the ones explain prints.
-type annotator struct {
-	t     *tcpstate.Tracker
-	steps explain.Stepper
-	step  []byte
-}
-
-// newAnnotator returns an annotator holding at most maxConns connections
-// (0: no bound; a file's connections end when the file does, a live
-// capture's may not).
-func newAnnotator(maxConns int) *annotator {
-	a := &annotator{}
-	a.t = tcpstate.New(tcpstate.Config{
-		Segments: true,
-		MaxConns: maxConns,
-		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
-			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
-			c.Segments = c.Segments[:0] // only the newest is needed
-		},
-		Done: func(c *tcpstate.Conn) { a.steps.Forget(c.ID) },
-	})
-	return a
-}
-
-// annotate tracks p and puts its step at the end of the line of out that
-// has the TCP header: with -v the IP header takes a line before it, and
-// dumps follow it.
-func (a *annotator) annotate(out []byte, f *wire.Frame, p *wire.Packet) []byte {
-	a.step = a.step[:0]
-	a.t.Packet(f.Index, f.Time, p)
-	if len(a.step) == 0 {
-		return out
-	}
-	i := bytes.Index(out, []byte("Flags ["))
-	if i < 0 {
-		i = max(0, bytes.Index(out, []byte(": tcp "))) // -q
-	}
-	j := bytes.IndexByte(out[i:], '\n')
-	if j < 0 {
-		return append(out, a.step...)
-	}
-	return slices.Insert(out, i+j, a.step...)
-}
-
-// printable reports whether tcpdump would print frame p as a TCP segment:
-// decoded TCP, or an IP packet whose protocol is TCP but whose header is
-// cut short or malformed (tcpdump prints what it can of those).
-func printable(err error, p *wire.Packet) bool {
-	if err == nil {
-		return true
-	}
-	if p.IPVersion == 0 || p.Proto != wire.ProtoTCP {
-		return false
-	}
-	return errors.Is(err, wire.ErrTruncated) || errors.Is(err, wire.ErrBadHeader)
 }
 
 func joinArgs(a []string) string {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -21,7 +20,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"synfin/internal/corpus"
 	"synfin/internal/labtest"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
@@ -30,9 +28,6 @@ import (
 
 // annotation splits an annotated line into the tcpdump line and the step.
 var annotation = regexp.MustCompile(`^(.*)  \[([^\]]*)\]$`)
-
-// tcpFlags takes a tcpdump line's flags and payload length.
-var tcpFlags = regexp.MustCompile(`Flags \[([^\]]*)\].*length (\d+)`)
 
 // stepFits says whether a step name agrees with the flags tcpdump printed
 // for the same segment and the payload length.
@@ -73,54 +68,6 @@ func stepFits(step, flags string, length int) error {
 		return fmt.Errorf("length %d but step %q", length, name)
 	}
 	return nil
-}
-
-// TestReadAnnotateSeed checks the seed's seven lines. The steps are the
-// blog post's capture read by hand with RFC 9293 (port 41631 opens and
-// its client closes; port 41474 is seen only at the server's FIN and its
-// ACK), and each step must fit the flags on its own line.
-func TestReadAnnotateSeed(t *testing.T) {
-	seed := corpus.Seed(t, "capture.txt")
-	plain, errOut, code := execRead(t, "-r", seed, "-S")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	out, errOut, code := execRead(t, "-r", seed, "-S", "--annotate")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	want := []string{
-		"handshake 1/3: client SYN; client SYN-SENT, server SYN-RECEIVED",
-		"handshake 2/3: server SYN-ACK; client ESTABLISHED",
-		"handshake 3/3: client ACK; server ESTABLISHED",
-		"teardown: server FIN; server FIN-WAIT-1, client CLOSE-WAIT",
-		"teardown: client ACK of the FIN; server FIN-WAIT-2",
-		"teardown: client FIN; client FIN-WAIT-1, server CLOSE-WAIT",
-		"teardown: server ACK of the FIN; client FIN-WAIT-2",
-	}
-	seedText, err := os.ReadFile(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedLines := strings.Split(strings.TrimSpace(string(seedText)), "\n")
-	got, lines := splitAnnotated(t, out)
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("steps (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff(plain, lines); d != "" {
-		t.Errorf("annotated lines differ from read without --annotate (-plain +annotated):\n%s", d)
-	}
-	for i, step := range got {
-		if i >= len(seedLines) {
-			break
-		}
-		m := tcpFlags.FindStringSubmatch(seedLines[i])
-		var n int
-		fmt.Sscan(m[2], &n)
-		if err := stepFits(step, m[1], n); err != nil {
-			t.Errorf("line %d: %v", i+1, err)
-		}
-	}
 }
 
 // splitAnnotated returns the steps of out and its lines without them.
@@ -342,38 +289,4 @@ func ackPcap(t *testing.T, n int) []byte {
 		}
 	}
 	return b.Bytes()
-}
-
-// TestReadAnnotateWithFlags checks that with any output flags the step
-// goes at the end of the tcpdump line (not of a hex dump) and that taking
-// it away gives read's output without --annotate.
-func TestReadAnnotateWithFlags(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "acks.pcap")
-	if err := os.WriteFile(file, ackPcap(t, 5), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	step := regexp.MustCompile(`(?m)  \[[^\]\n]*\]$`)
-	for _, flags := range [][]string{{"-n"}, {"-n", "-x"}, {"-n", "-XX"}, {"-n", "-A"}, {"-#", "-v", "-e"}, {"-vv", "-x"}, {"-tttt", "-S"}, {"-q"}, {"-q", "-v"}} {
-		t.Run(strings.Join(flags, " "), func(t *testing.T) {
-			plain, _, code := execRead(t, append([]string{"-r", file}, flags...)...)
-			if code != 0 {
-				t.Fatalf("exit %d", code)
-			}
-			out, _, code := execRead(t, append([]string{"-r", file, "--annotate"}, flags...)...)
-			if code != 0 {
-				t.Fatalf("exit %d", code)
-			}
-			if n := len(step.FindAllString(out, -1)); n != 5 {
-				t.Errorf("%d steps for 5 segments:\n%s", n, out)
-			}
-			if d := cmp.Diff(plain, step.ReplaceAllString(out, "")); d != "" {
-				t.Errorf("without the steps (-plain +annotated):\n%s", d)
-			}
-			for _, l := range strings.Split(out, "\n") {
-				if step.MatchString(l) && !strings.Contains(l, "Flags [") && !strings.Contains(l, ": tcp ") {
-					t.Errorf("step not on the TCP line: %s", l)
-				}
-			}
-		})
-	}
 }

@@ -1,6 +1,7 @@
 package tcpdump
 
 import (
+	"errors"
 	"strconv"
 
 	"synfin/wire"
@@ -43,4 +44,18 @@ func (pr *Printer) AppendInvalid(b []byte, f *wire.Frame) []byte {
 		b = append(b, ')')
 	}
 	return append(b, "]\n"...)
+}
+
+// Printable reports whether tcpdump prints a frame as a TCP segment, from
+// what decoding it into p gave (err): decoded TCP, or an IP packet whose
+// protocol is TCP but whose header is cut short or malformed (tcpdump
+// prints what it can of those).
+func Printable(err error, p *wire.Packet) bool {
+	if err == nil {
+		return true
+	}
+	if p.IPVersion == 0 || p.Proto != wire.ProtoTCP {
+		return false
+	}
+	return errors.Is(err, wire.ErrTruncated) || errors.Is(err, wire.ErrBadHeader)
 }

@@ -2,6 +2,12 @@ package tcpdump
 
 // Names tcpdump gives numbers (its tok tables).
 
+import (
+	"strconv"
+
+	"synfin/wire"
+)
+
 func etherTypeName(t uint16) string {
 	switch t {
 	case 0x0800:
@@ -174,4 +180,18 @@ func bsdAFName(af uint32) string {
 		return "IPv6"
 	}
 	return "Unknown"
+}
+
+// LinkTypeName returns the name tcpdump gives link type l where it says
+// what it listens on or reads ("link-type EN10MB (Ethernet)"): the DLT
+// name and description of the link types a live capture gives, else the
+// number.
+func LinkTypeName(l wire.LinkType) string {
+	switch l {
+	case wire.LinkEthernet:
+		return "EN10MB (Ethernet)"
+	case wire.LinkSLL2:
+		return "LINUX_SLL2 (Linux cooked v2)"
+	}
+	return strconv.FormatUint(uint64(l), 10)
 }
