@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"synfin/internal/progress"
 	"synfin/pcapfile"
 	"synfin/tcpdumptext"
 	"synfin/wire"
@@ -31,11 +30,14 @@ type Source interface {
 type Options struct {
 	// Text configures the tcpdump text reader.
 	Text tcpdumptext.Options
-	// Progress, if set, draws a progress bar while an input of known
-	// size (a regular file, or standard input redirected from one) is
-	// read; the bar is erased at the end of the input. Whether its
-	// writer is a terminal is the caller's to check.
-	Progress *progress.Config
+	// Progress, if set, shows how far an input of known size (a regular
+	// file, or standard input redirected from one) has been read: it is
+	// given the input's reader and size when the input is opened, and
+	// the input is read through the reader it returns. finish is called
+	// (perhaps more than once) when the input is closed or fails to
+	// open. Whether to show progress at all (is standard error a
+	// terminal?) is the caller's to decide.
+	Progress func(r io.Reader, size int64) (counted io.Reader, finish func())
 	// Warn, if set, is told in one line each of what was skipped and
 	// why: packets of a link type that cannot be decoded (per pcapng
 	// interface), and tcpdump text that could not be read. It is called
@@ -66,22 +68,19 @@ func Open(name string, stdin io.Reader, opt Options) (Source, error) {
 		}
 		r, closer = f, f
 	}
-	var bar *progress.Bar
+	finish := func() {}
 	if opt.Progress != nil {
 		if size := regularSize(r); size > 0 {
-			bar = progress.New(size, *opt.Progress)
-			r = bar.Reader(r)
+			r, finish = opt.Progress(r, size)
 		}
 	}
 	src, err := FromReader(r, opt)
 	if err != nil {
-		if bar != nil {
-			bar.Finish()
-		}
+		finish()
 		closer.Close()
 		return nil, err
 	}
-	return &closing{Source: src, c: closer, bar: bar}, nil
+	return &closing{Source: src, c: closer, finish: finish}, nil
 }
 
 // regularSize returns the bytes left to read in r if it is a regular
@@ -294,14 +293,12 @@ func plural(n int, noun string) string {
 
 type closing struct {
 	Source
-	c   io.Closer
-	bar *progress.Bar
+	c      io.Closer
+	finish func()
 }
 
 func (c *closing) Close() error {
-	if c.bar != nil {
-		c.bar.Finish()
-	}
+	c.finish()
 	return c.c.Close()
 }
 

@@ -191,7 +191,11 @@ func (e *errWriter) Write(b []byte) (int, error) {
 // openInput opens a capture to read, with a progress bar on a terminal
 // (streams: the command writes its results as it reads).
 func openInput(env *Env, file string, streams bool) (input.Source, error) {
-	return input.Open(file, env.Stdin, input.Options{Progress: progressTo(env, streams), Warn: warnTo(env)})
+	opt := input.Options{Warn: warnTo(env)}
+	if bar := progressTo(env, streams); bar != nil {
+		opt.Progress = bar.Wrap
+	}
+	return input.Open(file, env.Stdin, opt)
 }
 
 // track reads file, filters it with expr and feeds one tracker; the
