@@ -20,6 +20,7 @@ import (
 	"synfin/lab/kernel"
 	"synfin/lab/userstack"
 	"synfin/lab/verdict"
+	"synfin/render/annotate"
 	"synfin/render/conn"
 	"synfin/render/html"
 	"synfin/render/tcpdump"
@@ -299,20 +300,16 @@ func listScenarios(env *Env, lang string) error {
 // segmentLines returns frames as tcpdump -n -S prints them, each line
 // ending in a newline.
 func segmentLines(frames []wire.Frame) []string {
-	pr := tcpdump.New(tcpdump.Options{Numeric: true, Absolute: true})
+	fp := annotate.New(tcpdump.New(tcpdump.Options{Numeric: true, Absolute: true}), annotate.Options{})
 	var (
-		p   wire.Packet
-		buf []byte
-		out []string
+		buf  []byte
+		skip bool
+		out  []string
 	)
 	for i := range frames {
-		f := &frames[i]
-		if !tcpdump.Printable(p.Decode(f.Link, f.Data), &p) {
-			pr.Skip(f)
-			continue
+		if buf, skip = fp.Append(buf[:0], &frames[i]); !skip {
+			out = append(out, string(buf))
 		}
-		buf = pr.Append(buf[:0], f, &p)
-		out = append(out, string(buf))
 	}
 	return out
 }
