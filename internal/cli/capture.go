@@ -18,6 +18,7 @@ import (
 	"synfin/render/annotate"
 	"synfin/render/conn"
 	"synfin/render/explain"
+	"synfin/render/ladder"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -326,7 +327,7 @@ func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.
 			jb = conn.AppendExplainJSON(jb[:0], c)
 			_, werr = out.Write(jb)
 		} else {
-			werr = ExplainText(out, []*tcpstate.Conn{c}, o.lang, o.width)
+			werr = ladder.WriteExplained(out, []*tcpstate.Conn{c}, ladder.Options{Lang: o.lang, Width: o.width})
 		}
 		if werr == nil {
 			werr = out.Flush()

@@ -112,7 +112,7 @@ func runExplain(env *Env, args []string) error {
 	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
-	eo := explainOptions(lo)
+	eo := ladder.ExplainOptions(lo)
 	live := input.Live(file, env.Stdin)
 	var (
 		werr    error

@@ -23,6 +23,7 @@ import (
 	"synfin/render/annotate"
 	"synfin/render/conn"
 	"synfin/render/html"
+	"synfin/render/ladder"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -272,7 +273,7 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	}
 	fmt.Fprintln(out)
 	// Each connection explained, with its ladder.
-	if err := ExplainText(out, run.conns, o.lang, 0); err != nil {
+	if err := ladder.WriteExplained(out, run.conns, ladder.Options{Lang: o.lang}); err != nil {
 		return err
 	}
 	run.rep.Write(out, o.lang)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"synfin/input"
 	"synfin/pipeline"
@@ -130,7 +131,7 @@ func runRead(env *Env, args []string) error {
 		popt.Dump, popt.DumpLink = tcpdump.DumpASCII, o.A > 1
 	}
 
-	flt := input.NewFilter(joinArgs(fs.Args()))
+	flt := input.NewFilter(strings.Join(fs.Args(), " "))
 	src, err := openInput(env, o.file, true)
 	if err != nil {
 		return err
@@ -201,15 +202,4 @@ func runRead(env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, s)
 	}
 	return err
-}
-
-func joinArgs(a []string) string {
-	s := ""
-	for i, w := range a {
-		if i > 0 {
-			s += " "
-		}
-		s += w
-	}
-	return s
 }
