@@ -13,6 +13,7 @@ import (
 	"synfin/render/explain"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -240,7 +241,7 @@ func (fp *framePrinter) print(dst []byte, f *wire.Frame) (out []byte, skipped bo
 // annotator tracks the segments read prints and names the step each one
 // is, from the tracker's events: the ones explain prints.
 type annotator struct {
-	t     *tcpstate.Tracker
+	t     *track.Tracker
 	steps explain.Stepper
 	step  []byte
 }
@@ -250,7 +251,7 @@ type annotator struct {
 // capture's may not).
 func newAnnotator(maxConns int) *annotator {
 	a := &annotator{}
-	a.t = tcpstate.New(tcpstate.Config{
+	a.t = track.New(track.Config{
 		Segments: true,
 		MaxConns: maxConns,
 		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"synfin/internal/snapshot"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -160,7 +161,7 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 // k, ID id and last segment last: its head, then its key. The snapshot
 // (conn.appendState) follows it in w, and put stores the lot, so that it
 // is copied once, into the store.
-func appendEntryHead(w *snapshot.Writer, k key, id uint64, last SegRef) {
+func appendEntryHead(w *snapshot.Writer, k key, id uint64, last tcpstate.SegRef) {
 	b := append(w.B, 0, 0, 0, 0) // the length, which put fills in
 	b = binary.LittleEndian.AppendUint64(b, uint64(last.Time))
 	b = binary.LittleEndian.AppendUint64(b, id)
