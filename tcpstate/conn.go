@@ -333,8 +333,8 @@ type Conn struct {
 	Anomalies AnomalyCounts
 	Reuse     Reuse
 	End       End
-	// Observer is the connection's track.Config.Observer, for renderers to ask
-	// for what it found; nil without one.
+	// Observer is the connection's track.Config.Observer, for renderers
+	// to ask for what it found; nil without one.
 	Observer Observer
 	// Segments holds every segment, only with track.Config.Segments.
 	Segments []Segment
@@ -443,7 +443,8 @@ type Arg struct {
 	Val int64
 }
 
-// Segment is one segment of a connection, as kept with track.Config.Segments.
+// Segment is one segment of a connection, as kept with
+// track.Config.Segments.
 type Segment struct {
 	Index  int   // frame index (tcpdump -# numbering)
 	Time   int64 // Unix ns

@@ -8,7 +8,7 @@ import (
 	"synfin/wire"
 )
 
-// dirState is what the tracker remembers about one direction of a
+// dirState is what the analyzer remembers about one direction of a
 // connection (segments sent by one endpoint).
 type dirState struct {
 	// Sequence analysis, following Wireshark's tcp_analyze_seq_info.

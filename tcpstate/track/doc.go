@@ -4,15 +4,16 @@
 // A Tracker is fed decoded segments in capture order and keeps a
 // tcpstate.Analyzer per connection, found by a Go map keyed by a seeded
 // hash of the 4-tuple (TupleHash). Memory follows open connections, not
-// packets: a connection is handed to Config.Done as soon as it is
-// finished on the capture's clock (both ends closed, TIME-WAIT
-// over, idle too long, evicted by Config.MaxConns, or the capture ended),
-// then its storage is reused. Connections closed but held for 2MSL, and
-// open ones idle for a few seconds, wait as compact snapshots (segments
-// and all, with Config.Segments) in large byte chunks free of pointers,
-// which the garbage collector does not scan. Per-segment detail
-// (Conn.Segments) is kept only when Config.Segments is set; without it
-// tracking does not allocate per packet once the table has warmed up.
+// packets: a connection is handed to Config.Done as soon as it is finished
+// on the capture's clock (both ends closed, TIME-WAIT over, idle too long,
+// evicted by Config.MaxConns, or the capture ended), then its storage is
+// reused. Connections closed but held for 2MSL, and open ones idle for a
+// few seconds, wait as compact snapshots (segments and all, with
+// Config.Segments) in large byte chunks free of pointers, which the
+// garbage collector does not scan. Per-segment detail
+// (tcpstate.Conn.Segments) is kept only when Config.Segments is set;
+// without it tracking does not allocate per packet once the table has
+// warmed up.
 //
 // All of this memory is plain Go heap. It used to be mapped outside the
 // heap, to be kept only if the heap could not hold conns and read -n

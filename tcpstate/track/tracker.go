@@ -27,7 +27,8 @@ const (
 
 // Config configures a Tracker.
 type Config struct {
-	// Segments keeps every segment in Conn.Segments (for explanations).
+	// Segments keeps every segment in tcpstate.Conn.Segments (for
+	// explanations).
 	Segments bool
 	// MaxConns bounds the number of connections held; when full, the
 	// least recently active one is handed out with End = EndEvicted.
@@ -54,7 +55,8 @@ type Config struct {
 	// connection held as a snapshot is handed out from its brief alone,
 	// never read back: for a table of connections.
 	Brief func(*tcpstate.Brief)
-	// Observer, when set, makes an Observer per connection (Conn.Observer).
+	// Observer, when set, makes an Observer per connection
+	// (tcpstate.Conn.Observer).
 	Observer func() tcpstate.Observer
 	// IndexIDs numbers connections by the frame number of their first
 	// segment rather than 1, 2, ...: trackers that each follow part of
@@ -112,10 +114,10 @@ type Tracker struct {
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
-	// With snapshots (see StateObserver), closed connections wait for
-	// 2MSL in ice rather than in closed, and open ones with no segment
-	// for coldAfter wait in cold, least recently active first: memory
-	// then follows the connections that are busy.
+	// With snapshots (see tcpstate.StateObserver), closed connections wait
+	// for 2MSL in ice rather than in closed, and open ones with no segment
+	// for coldAfter wait in cold, least recently active first: memory then
+	// follows the connections that are busy.
 	snap   bool
 	ice    frozen
 	cold   frozen
@@ -440,8 +442,9 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
 	appendEntryHead(&t.w, c.key, c.ID, c.Last)
 	if s.briefs {
-		// The ice holds closed connections, handed out as such; cold
-		// open ones, handed out for any other reason (see appendBrief).
+		// The ice holds closed connections, handed out as such; cold open
+		// ones, handed out for any other reason (see
+		// Analyzer.AppendBrief).
 		why := tcpstate.EndIdle
 		if s == &t.ice {
 			why = tcpstate.EndClosed
@@ -458,8 +461,8 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 
 // thaw makes the connection of snapshot e in store s live again, at the
 // front of the active list. Without full it leaves out what only further
-// segments need (see loadState) and the connection out of the table and
-// lists: for a connection about to be handed out (see hand).
+// segments need (see Analyzer.LoadState) and the connection out of the
+// table and lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	s.remove(e)
 	c := t.alloc()
