@@ -11,7 +11,7 @@
 //   - Print: each batch goes to one of several printers; the batches'
 //     lines are written in the order the batches were read. For output
 //     in which each frame's lines depend on that frame alone (read -S).
-//   - TrackConns: every batch goes to every shard, a tcpstate.Tracker
+//   - TrackConns: every batch goes to every shard, a track.Tracker
 //     that follows the connections whose 4-tuple hashes to it and only
 //     advances its clock with the other frames. The shards render the
 //     connections they hand out with the caller's encoder and key each

@@ -14,6 +14,7 @@ import (
 	"synfin/gen"
 	"synfin/input"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -60,24 +61,24 @@ func number(dst, line []byte, id, _, prev, _ uint64) []byte {
 }
 
 // TestTrackConnsAsOneTracker holds TrackConns on 1 to 4 shards to one
-// tcpstate.Tracker fed the same frames: the same connections, IDs and
+// track.Tracker fed the same frames: the same connections, IDs and
 // port-reuse predecessors, in the same order.
 func TestTrackConnsAsOneTracker(t *testing.T) {
 	for _, back := range []bool{false, true} {
 		fs := frames(t, 3000, back)
 		for _, table := range []bool{true, false} {
 			var want []byte
-			cfg := tcpstate.Config{Brief: func(c *tcpstate.Brief) {
+			cfg := track.Config{Brief: func(c *tcpstate.Brief) {
 				want = number(want, briefLine(nil, c), c.ID, 0, c.Prev, 0)
 			}}
-			opt := Conns{Config: func() tcpstate.Config { return tcpstate.Config{} }, Brief: briefLine, Number: number}
+			opt := Conns{Config: func() track.Config { return track.Config{} }, Brief: briefLine, Number: number}
 			if !table {
-				cfg = tcpstate.Config{Done: func(c *tcpstate.Conn) {
+				cfg = track.Config{Done: func(c *tcpstate.Conn) {
 					want = number(want, connLine(nil, c), c.ID, 0, c.Reuse.Prev, 0)
 				}}
 				opt.Brief, opt.Conn = nil, connLine
 			}
-			tr := tcpstate.New(cfg)
+			tr := track.New(cfg)
 			for i := range fs {
 				tr.Frame(&fs[i])
 			}
@@ -114,7 +115,7 @@ func (d damaged) Next(f *wire.Frame) error {
 func TestTrackConnsDamaged(t *testing.T) {
 	fs := frames(t, 300, false)
 	bad := errors.New("damaged")
-	opt := Conns{Jobs: 2, Config: func() tcpstate.Config { return tcpstate.Config{} }, Brief: briefLine, Number: number}
+	opt := Conns{Jobs: 2, Config: func() track.Config { return track.Config{} }, Brief: briefLine, Number: number}
 	var whole, cut bytes.Buffer
 	if err := TrackConns(context.Background(), input.FromFrames(fs), nil, opt, &whole); err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ func TestTrackConnsCancel(t *testing.T) {
 		}
 		return len(p), nil
 	})
-	opt := Conns{Jobs: 2, Config: func() tcpstate.Config { return tcpstate.Config{} }, Brief: briefLine, Number: number}
+	opt := Conns{Jobs: 2, Config: func() track.Config { return track.Config{} }, Brief: briefLine, Number: number}
 	if err := TrackConns(ctx, input.FromFrames(fs), nil, opt, out); err != context.Canceled {
 		t.Errorf("error %v, want %v", err, context.Canceled)
 	}

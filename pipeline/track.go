@@ -9,6 +9,7 @@ import (
 
 	"synfin/input"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -21,7 +22,7 @@ type Conns struct {
 	// Config returns the configuration of one tracker; it is called once
 	// for each, as a tracker's Zeek engines keep caches of their own.
 	// IndexIDs and the hook that receives connections are set here.
-	Config func() tcpstate.Config
+	Config func() track.Config
 	// Brief appends the line of a connection's brief (its Brief hook), or
 	// if it is nil Conn appends the line of the connection (its Done
 	// hook). Either may print the connection's ID and its predecessor's,
@@ -38,7 +39,7 @@ type Conns struct {
 // Sharded tracking: the reading goroutine hands the frames out in
 // batches to every shard; each shard tracks the connections whose
 // 4-tuple hashes to it and only advances its clock with the others'
-// frames (tcpstate.Tracker.Tick). Every connection a shard creates or
+// frames (track.Tracker.Tick). Every connection a shard creates or
 // hands out becomes an event keyed by where one tracker would have done
 // it: the frame, then hand-outs at 2MSL before idle ones before a port
 // reuse before the creation, then the connection's last segment (which
@@ -47,7 +48,7 @@ type Conns struct {
 // merged in key order by one goroutine, which numbers the connections
 // 1, 2, ... in the order they were created. Should the capture's clock
 // ever go back, the shards stop and one tracker absorbs the others'
-// connections and goes on alone (see tcpstate.Tracker.Absorb).
+// connections and goes on alone (see track.Tracker.Absorb).
 
 const (
 	shardFrames = 1024    // frames in a batch
@@ -77,7 +78,7 @@ type shardBatch struct {
 
 type decoded struct {
 	shard  int    // -1: not a TCP segment
-	hash   uint64 // tcpstate.PacketHash of a TCP segment
+	hash   uint64 // track.PacketHash of a TCP segment
 	optOff int    // of pkt.Options in the frame's data
 	pkt    wire.Packet
 }
@@ -132,7 +133,7 @@ var everything = eventKey{math.MaxInt, math.MaxUint8, math.MaxInt}
 
 type connShard struct {
 	id     int
-	t      *tcpstate.Tracker
+	t      *track.Tracker
 	p      int  // frame being tracked
 	flush  bool // the capture has ended
 	chunk  *eventChunk
@@ -275,7 +276,7 @@ func TrackConns(ctx context.Context, src input.Frames, flt *input.Filter, opt Co
 		} else {
 			cfg.Done, cfg.Brief = s.done, nil
 		}
-		s.t = tcpstate.New(cfg)
+		s.t = track.New(cfg)
 		shards[i] = s
 		in[i] = make(chan *shardBatch, shardQueue)
 	}
@@ -372,7 +373,7 @@ func TrackConns(ctx context.Context, src input.Frames, flt *input.Filter, opt Co
 		d := &b.dec[len(b.dec)-1]
 		d.shard, d.hash, d.optOff = -1, 0, 0
 		if err := d.pkt.Decode(c.Link, f.Data); err == nil && d.pkt.HasTCP {
-			d.hash = tcpstate.PacketHash(&d.pkt)
+			d.hash = track.PacketHash(&d.pkt)
 			d.shard = shardOf(d.hash, n)
 			// Options lie within the frame: where, to find them in the copy.
 			d.optOff = cap(f.Data) - cap(d.pkt.Options)

@@ -13,7 +13,7 @@ const defaultOOOThreshold = 3e6 // ns
 // does (tcp_analyze_sequence_number in epan/dissectors/packet-tcp.c), so
 // that synfin's anomaly names mean what tshark's tcp.analysis flags mean.
 // It runs in capture order on per-direction state and does not allocate.
-func (c *conn) analyze(sg *segment) (an Anomalies) {
+func (c *Analyzer) analyze(sg *segment) (an Anomalies) {
 	fwd, rev, p, ts := sg.snd, sg.rcv, sg.p, sg.ts
 	seq, ack := p.Seq, p.Ack
 	seglen := uint32(p.PayloadLen)

@@ -11,9 +11,9 @@ import (
 
 // Brief is what a table of connections shows of one, and what orders it
 // among the others: less than a Conn, and cheap to keep. A tracker with
-// Config.Brief and no Done keeps a brief with each connection it holds
-// as a snapshot and hands that out, so a connection that waits out 2MSL
-// as a snapshot is never read back.
+// track.Config.Brief and no Done keeps a brief with each connection it
+// holds as a snapshot and hands that out, so a connection that waits out
+// 2MSL as a snapshot is never read back.
 type Brief struct {
 	ID             uint64
 	End            End
@@ -48,17 +48,20 @@ func (c *Conn) Brief(b *Brief) {
 	}
 }
 
-// appendBrief writes, after a store entry's head, the brief c will have
-// when handed out for why, without finishing c. Only what finish settles
+// AppendBrief appends to b the brief c will have when handed out for why,
+// without finishing c, for a tracker to keep with c's snapshot (after
+// its key, before its state) and hand out, read by Brief.Load, without
+// reading the state back. Only what Finish settles
 // can differ from c's fields now, and for the connections each store
 // holds it does not depend on the moment or, within the reasons that
 // store's connections are handed out for, on why: a closed connection
 // (the ice) always settles as EndClosed does, an open one (cold) as any
 // other reason does. TestBriefBeforeFinish checks both.
 //
-// The brief goes in a section of its own, its length first in two bytes,
-// so that reading an entry's state skips it without decoding it.
-func (c *conn) appendBrief(w *snapshot.Writer, why End) {
+// The brief is a section of its own, its length first in two bytes, so
+// that reading the state after it skips it without decoding it.
+func (c *Analyzer) AppendBrief(b []byte, why End) []byte {
+	w := snapshot.Writer{B: b}
 	at := len(w.B)
 	w.B = append(w.B, 0, 0)
 	client, server := c.Client.State, c.Server.State
@@ -66,7 +69,7 @@ func (c *conn) appendBrief(w *snapshot.Writer, why End) {
 		server = Unknown
 	}
 	_, pattern := c.teardown(why)
-	w.Bools(c.Client.AddrPort() == c.key.a)
+	w.Bools(c.clientIsLower())
 	w.Uint(uint64(client))
 	w.Uint(uint64(server))
 	w.Uint(uint64(pattern))
@@ -79,16 +82,19 @@ func (c *conn) appendBrief(w *snapshot.Writer, why End) {
 		w.Uint(uint64(c.Anomalies[bits.TrailingZeros32(uint32(m))].Count))
 	}
 	binary.LittleEndian.PutUint16(w.B[at:], uint16(len(w.B)-at-2))
+	return w.B
 }
 
-// loadBrief fills b from entry e's brief, for a connection handed out for
-// why.
-func loadBrief(r *snapshot.Reader, e *entry, why End, b *Brief) error {
-	r.Reset(e.brief)
-	var clientIsA bool
-	r.Bools(&clientIsA)
-	*b = Brief{ID: e.id, End: why, Client: e.key.a, Server: e.key.b, Last: SegRef{Seg: e.seg, Time: e.last}}
-	if !clientIsA {
+// Load fills b from data, a brief that AppendBrief wrote, without its
+// two bytes of length, for the connection between lower and upper (the
+// endpoints in netip.AddrPort.Compare order). ID, End and Last are
+// left for the caller, which keeps them anyway.
+func (b *Brief) Load(data []byte, lower, upper netip.AddrPort) error {
+	r := snapshot.Reader{B: data}
+	var clientIsLower bool
+	r.Bools(&clientIsLower)
+	*b = Brief{Client: lower, Server: upper}
+	if !clientIsLower {
 		b.Client, b.Server = b.Server, b.Client
 	}
 	b.ClientState = State(r.Uint())

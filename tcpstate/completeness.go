@@ -25,10 +25,10 @@ const (
 // count too if the conversation has more segments. Completeness follows
 // the latter.
 //
-// With Config.Segments the bits come from the segments and are exact.
-// Without, they are worked out from the handshake, teardown and byte
-// counts, which do not keep every segment's flags: a pure ACK outside the
-// handshake and the acknowledgment of a FIN, or a FIN or reset's own
+// With track.Config.Segments the bits come from the segments and are
+// exact. Without, they are worked out from the handshake, teardown and
+// byte counts, which do not keep every segment's flags: a pure ACK outside
+// the handshake and the acknowledgment of a FIN, or a FIN or reset's own
 // flags, can be missed or guessed.
 func (c *Conn) Completeness() uint8 {
 	if len(c.Segments) > 0 && c.Segments[0].Index == c.First.Seg {

@@ -98,8 +98,8 @@ type End uint8
 const (
 	EndClosed     End = iota // both endpoints closed, or the TIME-WAIT holder's 2MSL passed on the capture's clock
 	EndReused                // a new SYN reused the tuple
-	EndIdle                  // no segment for Config.IdleTimeout on the capture's clock
-	EndEvicted               // the table was full (Config.MaxConns)
+	EndIdle                  // no segment for track.Config.IdleTimeout on the capture's clock
+	EndEvicted               // the table was full (track.Config.MaxConns)
 	EndCaptureEnd            // the capture ended first
 )
 
@@ -250,10 +250,10 @@ type RST struct {
 type TimeWaitHold struct {
 	Side     Side
 	Start    int64         // Unix ns of the segment that entered it
-	Duration time.Duration // 2MSL (Config.TimeWait)
+	Duration time.Duration // 2MSL (track.Config.TimeWait)
 	Expired  bool          // the capture's clock passed Start+Duration
 	// Held: the connection was handed out before 2MSL was over, because
-	// Config.Hold is shorter.
+	// track.Config.Hold is shorter.
 	Held bool
 }
 
@@ -308,6 +308,10 @@ type Teardown struct {
 	Missing     Gaps
 }
 
+// DefaultTimeWait is Linux's TIME-WAIT length (TCP_TIMEWAIT_LEN, 60 s),
+// which it uses as 2MSL.
+const DefaultTimeWait = 60 * time.Second
+
 // Reuse says a connection reused the 4-tuple of an earlier one.
 type Reuse struct {
 	Prev       uint64        // ID of the earlier connection, 0 if none
@@ -329,10 +333,10 @@ type Conn struct {
 	Anomalies AnomalyCounts
 	Reuse     Reuse
 	End       End
-	// Observer is the connection's Config.Observer, for renderers to ask
-	// for what it found; nil without one.
+	// Observer is the connection's track.Config.Observer, for renderers
+	// to ask for what it found; nil without one.
 	Observer Observer
-	// Segments holds every segment, only with Config.Segments.
+	// Segments holds every segment, only with track.Config.Segments.
 	Segments []Segment
 }
 
@@ -381,7 +385,7 @@ func (c *Conn) AppendUID(b []byte) []byte {
 	return b
 }
 
-// Clone returns a deep copy, for keeping a Conn beyond Config.Done.
+// Clone returns a deep copy, for keeping a Conn beyond track.Config.Done.
 func (c *Conn) Clone() *Conn {
 	n := *c
 	n.Client.Transitions = append([]Transition(nil), c.Client.Transitions...)
@@ -439,7 +443,8 @@ type Arg struct {
 	Val int64
 }
 
-// Segment is one segment of a connection, as kept with Config.Segments.
+// Segment is one segment of a connection, as kept with
+// track.Config.Segments.
 type Segment struct {
 	Index  int   // frame index (tcpdump -# numbering)
 	Time   int64 // Unix ns

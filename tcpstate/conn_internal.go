@@ -8,7 +8,7 @@ import (
 	"synfin/wire"
 )
 
-// dirState is what the tracker remembers about one direction of a
+// dirState is what the analyzer remembers about one direction of a
 // connection (segments sent by one endpoint).
 type dirState struct {
 	// Sequence analysis, following Wireshark's tcp_analyze_seq_info.
@@ -41,20 +41,22 @@ type dirState struct {
 	lostAcks int
 }
 
-// conn is a Conn with the tracker's bookkeeping. What every segment
-// touches comes first, together, so that a connection's first touch by a
-// segment costs few cache lines; the Conn, mostly written at the
-// handshake and the close, and the transitions' storage follow.
-type conn struct {
-	key        key
-	hash       uint64 // hashKey(key)
-	prev, next *conn
-	d          [2]dirState
-	obs        Observer // Conn.Observer, beside what each segment touches
-	inClosed   bool
-	keep       bool
-	reused     bool
-	twLen      time.Duration
+// Analyzer follows one connection: the Conn it builds and what the
+// analysis remembers beside it. A tracker (package track) keeps one per
+// connection, embedded in its own entry with its bookkeeping, calls Init
+// with the first segment and Segment with each, and Finish once the
+// connection is over; Reset makes it ready for another connection.
+//
+// What every segment touches comes first, together, so that a
+// connection's first touch by a segment costs few cache lines; the Conn,
+// mostly written at the handshake and the close, and the transitions'
+// storage follow.
+type Analyzer struct {
+	d      [2]dirState
+	obs    Observer // Conn.Observer, beside what each segment touches
+	keep   bool
+	reused bool
+	twLen  time.Duration
 
 	pendingListen bool  // the server's LISTEN -> SYN-RECEIVED awaits its SYN-ACK
 	established   bool  // the connection reached ESTABLISHED or was seen mid-stream
@@ -70,21 +72,45 @@ type conn struct {
 	trBuf [2][8]Transition
 }
 
-// reset empties c for reuse, keeping slice storage.
-func (c *conn) reset() {
+// Setup readies a new Analyzer: segments keeps every segment in
+// Conn.Segments, timeWait is 2MSL (TimeWaitHold.Duration) and obs, if not
+// nil, the connection's Observer. Reset keeps all three.
+func (c *Analyzer) Setup(segments bool, timeWait time.Duration, obs Observer) {
+	// Room for the retransmitted SYNs of a connection attempt, so that
+	// reused analyzers rarely need to grow once warm.
+	c.Handshake.SYNRetransmits = make([]Retransmit, 0, 4)
+	c.Handshake.SYNACKRetransmits = make([]Retransmit, 0, 4)
+	c.obs = obs
+	c.Reset()
+	c.keep, c.twLen = segments, timeWait
+}
+
+// Reset empties c for another connection, keeping slice storage and what
+// Setup set.
+func (c *Analyzer) Reset() {
 	keepSegs := c.Segments[:0]
 	synR := c.Handshake.SYNRetransmits[:0]
 	synAckR := c.Handshake.SYNACKRetransmits[:0]
 	ct, st := c.Client.Transitions, c.Server.Transitions
-	o := c.obs
-	*c = conn{}
+	o, keep, twLen := c.obs, c.keep, c.twLen
+	*c = Analyzer{}
 	c.obs, c.Observer = o, o
+	c.keep, c.twLen = keep, twLen
 	c.Segments = keepSegs
 	c.Handshake.SYNRetransmits = synR
 	c.Handshake.SYNACKRetransmits = synAckR
 	c.Client.Transitions = reuseTransitions(ct, c.trBuf[0][:0])
 	c.Server.Transitions = reuseTransitions(st, c.trBuf[1][:0])
 	c.d[0].scale, c.d[1].scale = -1, -1
+}
+
+// Reused marks c, just begun, as reusing the tuple of an earlier
+// connection: r says which, index is the frame of c's SYN.
+func (c *Analyzer) Reused(r Reuse, index int) {
+	c.Reuse = r
+	c.Anomalies.add(PortReuse, index)
+	c.anoms |= 1 << PortReuse
+	c.reused = true
 }
 
 // reuseTransitions keeps a grown slice, or falls back to the inline array.
@@ -95,14 +121,16 @@ func reuseTransitions(old, inline []Transition) []Transition {
 	return inline
 }
 
-func (c *conn) bothClosed() bool {
+// Closed reports whether both endpoints have closed (or wait in
+// TIME-WAIT): a tracker then holds the connection for 2MSL.
+func (c *Analyzer) Closed() bool {
 	return c.Client.State.closedOrWaiting() && c.Server.State.closedOrWaiting() &&
 		!c.pendingListen && len(c.Client.Transitions)+len(c.Server.Transitions) > 0
 }
 
-// newSYN reports whether a SYN from src with sequence number seq starts a
+// NewSYN reports whether a SYN from src with sequence number seq starts a
 // new connection on c's tuple rather than repeating c's.
-func (c *conn) newSYN(src netip.AddrPort, seq uint32) bool {
+func (c *Analyzer) NewSYN(src netip.AddrPort, seq uint32) bool {
 	ep := &c.Client
 	if src != c.Client.AddrPort() {
 		ep = &c.Server
@@ -110,13 +138,16 @@ func (c *conn) newSYN(src netip.AddrPort, seq uint32) bool {
 	if !ep.HasISN {
 		// Mid-stream or flipped: a SYN from the side believed to be the
 		// server, or any SYN after a close, starts afresh.
-		return c.bothClosed() || c.Role == RolePort
+		return c.Closed() || c.Role == RolePort
 	}
 	return ep.ISN != seq
 }
 
-// init sets roles and initial states from the first segment.
-func (c *conn) init(src, dst netip.AddrPort, p *wire.Packet) {
+// Init sets roles and initial states from the first segment, p, sent
+// from src to dst and captured at frame index, time ts; Segment then
+// tracks it.
+func (c *Analyzer) Init(src, dst netip.AddrPort, p *wire.Packet, index int, ts int64) {
+	c.First = SegRef{index, ts}
 	cl, sv := src, dst
 	switch {
 	case p.Flags&(wire.SYN|wire.ACK) == wire.SYN:
@@ -152,7 +183,7 @@ func serverPort(a, b uint16) bool {
 }
 
 // set is the one place an endpoint's state changes.
-func (c *conn) set(s Side, to State, seg int, ts int64) {
+func (c *Analyzer) set(s Side, to State, seg int, ts int64) {
 	ep := c.Endpoint(s)
 	if ep.State == to {
 		return
@@ -170,7 +201,7 @@ func (c *conn) set(s Side, to State, seg int, ts int64) {
 // unset drops an endpoint's transitions caused by seg onwards, returning
 // it to the state before them. It undoes an inference that a later
 // segment proved wrong (a refused SYN, a crossed FIN).
-func (c *conn) unset(s Side, seg int) {
+func (c *Analyzer) unset(s Side, seg int) {
 	ep := c.Endpoint(s)
 	for n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Seg >= seg; n-- {
 		ep.State = ep.Transitions[n-1].From
@@ -198,7 +229,7 @@ func other(s Side) Side {
 	return SideClient
 }
 
-func (c *conn) fin(s Side) *FIN {
+func (c *Analyzer) fin(s Side) *FIN {
 	if s == SideServer {
 		return &c.Teardown.ServerFIN
 	}
@@ -206,7 +237,7 @@ func (c *conn) fin(s Side) *FIN {
 }
 
 // setOptions records the options of a SYN or SYN-ACK.
-func (c *conn) setOptions(ep *Endpoint, p *wire.Packet) {
+func (c *Analyzer) setOptions(ep *Endpoint, p *wire.Packet) {
 	n := wire.ParseOptions(p.Options)
 	o := &ep.Options
 	o.Seen = true
@@ -225,7 +256,7 @@ func (c *conn) setOptions(ep *Endpoint, p *wire.Packet) {
 }
 
 // negotiate derives what both ends agreed on once both SYNs are known.
-func (c *conn) negotiate() {
+func (c *Analyzer) negotiate() {
 	co, so := &c.Client.Options, &c.Server.Options
 	if !co.Seen || !so.Seen {
 		return
@@ -247,7 +278,7 @@ func (c *conn) negotiate() {
 	}
 }
 
-func (c *conn) addArg(seg *Segment, k string, v int64) {
+func (c *Analyzer) addArg(seg *Segment, k string, v int64) {
 	if c.keep {
 		seg.Args = append(seg.Args, Arg{k, v})
 	}
@@ -267,8 +298,9 @@ type segment struct {
 	rec      *Segment  // what is recorded of the segment (kept if c.keep)
 }
 
-// segment tracks one segment of c.
-func (c *conn) segment(t *Tracker, index int, ts int64, p *wire.Packet) {
+// Segment tracks p, a segment of c's connection captured at frame index
+// (from 1), time ts (Unix ns).
+func (c *Analyzer) Segment(index int, ts int64, p *wire.Packet) {
 	dir := C2S
 	if p.SrcPort != c.Client.Port || p.Src != c.Client.Addr {
 		dir = S2C

@@ -3,27 +3,12 @@
 // after every segment, the handshake arithmetic and options, the data phase
 // anomalies (with Wireshark's definitions) and the teardown pattern.
 //
-// A Tracker is fed decoded segments in capture order. Memory follows open
-// connections, not packets: a connection is handed to Config.Done as soon
-// as it is finished on the capture's clock (both ends closed, TIME-WAIT
-// over, idle too long, evicted by Config.MaxConns, or the capture ended),
-// then its storage is reused. Connections closed but held for 2MSL, and
-// open ones idle for a few seconds, wait as compact snapshots (segments
-// and all, with Config.Segments) in large byte chunks free of pointers,
-// which the garbage collector does not scan. Per-segment detail
-// (Conn.Segments) is kept only when Config.Segments is set; without it
-// tracking does not allocate per packet once the table has warmed up.
-//
-// All of this memory is plain Go heap. It used to be mapped outside the
-// heap, to be kept only if the heap could not hold conns and read -n
-// under 100 MB of peak resident memory at 10x the reference workload
-// (synfin gen, 2,000,000 connections, 6 GB). It holds them, so the
-// mapped memory went; peak RSS, mapped then heap: conns 65 and 74 MB,
-// read -n 67 and 68 MB (render/tcpdump's sequence table), conns --json
-// 77 and 103 MB. Commands that keep every segment pay the collector's
-// headroom on their snapshots too: explain --json 186 and 272 MB at 1x,
-// 214 and 319 MB at 10x (272 falls to 209 with GOGC=50). CPU time is the
-// same within noise.
+// An Analyzer follows one connection: given its segments in capture
+// order, it builds the Conn and settles it (Finish) when the connection
+// is over. It holds no table of connections: package track finds each
+// segment's connection, decides when one is over (closed and past 2MSL,
+// idle, evicted, port reused, capture ended) and keeps the idle ones as
+// snapshots, which Analyzer.AppendState and LoadState write and read.
 //
 // The types carry keys and numbers, not English: renderers (text in
 // several languages, ladder diagrams, JSON) are built on top of them.

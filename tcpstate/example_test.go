@@ -8,6 +8,7 @@ import (
 
 	"synfin/tcpdumptext"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -28,7 +29,7 @@ const capture = `12:00:00.000000 IP 192.0.2.1.40000 > 198.51.100.2.80: Flags [S]
 func Example() {
 	in := tcpdumptext.NewReader(bufio.NewReader(strings.NewReader(capture)),
 		tcpdumptext.Options{Location: time.UTC, Seq: tcpdumptext.SeqAbsolute})
-	tr := tcpstate.New(tcpstate.Config{Done: func(c *tcpstate.Conn) {
+	tr := track.New(track.Config{Done: func(c *tcpstate.Conn) {
 		fmt.Printf("%v > %v: %d bytes, %v close\n", c.Client.AddrPort(), c.Server.AddrPort(),
 			c.Client.Bytes, c.Teardown.Pattern)
 		for _, ep := range []*tcpstate.Endpoint{&c.Client, &c.Server} {

@@ -2,9 +2,10 @@ package tcpstate
 
 import "synfin/seqnum"
 
-// finish settles what can only be said once a connection is over: the
-// teardown pattern, what the capture missed, who holds TIME-WAIT.
-func (c *conn) finish(why End, now int64) {
+// Finish settles what can only be said once a connection is over, handed
+// out for why at now (Unix ns, the capture's clock): the teardown
+// pattern, what the capture missed, who holds TIME-WAIT.
+func (c *Analyzer) Finish(why End, now int64) {
 	c.End = why
 	h := &c.Handshake
 	td := &c.Teardown
@@ -43,7 +44,7 @@ func (c *conn) finish(why End, now int64) {
 	if td.ServerFIN.Seen() && !td.ServerFIN.Ack.Seen() && !td.RST.Seen() {
 		td.Missing |= GapServerFINAck
 	}
-	if !c.bothClosed() && why != EndClosed {
+	if !c.Closed() && why != EndClosed {
 		td.Missing |= GapEnd
 	}
 
@@ -69,7 +70,7 @@ func (c *conn) finish(why End, now int64) {
 
 // sent is the payload bytes sent in direction d, from sequence numbers,
 // as finish settles them.
-func (c *conn) sent(d Dir) uint64 {
+func (c *Analyzer) sent(d Dir) uint64 {
 	if ds := &c.d[d]; ds.dataSet {
 		return uint64(seqnum.Value(ds.dataStart).Size(seqnum.Value(ds.dataEnd)))
 	}
@@ -78,7 +79,7 @@ func (c *conn) sent(d Dir) uint64 {
 
 // teardown says who closed first and how, as finish settles it for a
 // connection handed out for why, without changing c.
-func (c *conn) teardown(why End) (initiator Side, pattern Pattern) {
+func (c *Analyzer) teardown(why End) (initiator Side, pattern Pattern) {
 	td := &c.Teardown
 	h := &c.Handshake
 	cf, sf := &td.ClientFIN, &td.ServerFIN
@@ -110,7 +111,7 @@ func (c *conn) teardown(why End) (initiator Side, pattern Pattern) {
 			initiator = td.RST.From
 		}
 		return initiator, PatternNone
-	case !bothFINs || !c.bothClosed() && why != EndClosed && !td.RST.Seen():
+	case !bothFINs || !c.Closed() && why != EndClosed && !td.RST.Seen():
 		return initiator, PatternIncomplete
 	case initiator == SideBoth:
 		return initiator, PatternSimultaneous

@@ -11,7 +11,7 @@ import (
 // 3.10): the sender changes state when it sends, the receiver when it
 // receives, which at the capture point is when the segment is seen. It
 // fills in the segment's note and returns synfin's own anomalies.
-func (c *conn) machine(sg *segment) (an Anomalies) {
+func (c *Analyzer) machine(sg *segment) (an Anomalies) {
 	f := sg.p.Flags
 	switch {
 	case f&(wire.SYN|wire.ACK|wire.RST) == wire.SYN:
@@ -111,7 +111,7 @@ func (c *conn) machine(sg *segment) (an Anomalies) {
 }
 
 // syn handles a SYN without ACK.
-func (c *conn) syn(sg *segment) (an Anomalies) {
+func (c *Analyzer) syn(sg *segment) (an Anomalies) {
 	seg, p, index, ts, s, ep, snd := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.ep, sg.snd
 	h := &c.Handshake
 	seg.Note = NoteSYN
@@ -161,7 +161,7 @@ func (c *conn) syn(sg *segment) (an Anomalies) {
 }
 
 // synAck handles a SYN-ACK.
-func (c *conn) synAck(sg *segment) (an Anomalies) {
+func (c *Analyzer) synAck(sg *segment) (an Anomalies) {
 	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
 	s, r, ep, rp, snd := sg.s, sg.r, sg.ep, sg.rp, sg.snd
 	h := &c.Handshake
@@ -214,7 +214,7 @@ func (c *conn) synAck(sg *segment) (an Anomalies) {
 }
 
 // rst handles a reset.
-func (c *conn) rst(sg *segment) (an Anomalies) {
+func (c *Analyzer) rst(sg *segment) (an Anomalies) {
 	seg, p, index, ts, s, r, ep, rp := sg.rec, sg.p, sg.index, sg.ts, sg.s, sg.r, sg.ep, sg.rp
 	h := &c.Handshake
 	td := &c.Teardown
@@ -276,7 +276,7 @@ func (c *conn) rst(sg *segment) (an Anomalies) {
 // any retransmissions of it all came before), without ACK, with the
 // sequence number the SYN-ACK acknowledged, while the server waits in
 // SYN-RECEIVED.
-func (c *conn) rejects(p *wire.Packet) bool {
+func (c *Analyzer) rejects(p *wire.Packet) bool {
 	h := &c.Handshake
 	ep := &c.Client
 	n := len(ep.Transitions)
@@ -289,7 +289,7 @@ func (c *conn) rejects(p *wire.Packet) bool {
 }
 
 // finSeg handles the FIN bit, after the segment's ACK was processed.
-func (c *conn) finSeg(sg *segment) (an Anomalies) {
+func (c *Analyzer) finSeg(sg *segment) (an Anomalies) {
 	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
 	s, r, ep, rp, snd, rcv := sg.s, sg.r, sg.ep, sg.rp, sg.snd, sg.rcv
 	td := &c.Teardown
@@ -373,7 +373,7 @@ func (c *conn) finSeg(sg *segment) (an Anomalies) {
 // FIN presumed lost: that segment arrived, after the retransmissions left.
 // s takes it where it was captured, as the receiver of any segment does,
 // and the anomalies counted for the retransmissions are withdrawn.
-func (c *conn) ackNotLost(s Side, snd, rcv *dirState) {
+func (c *Analyzer) ackNotLost(s Side, snd, rcv *dirState) {
 	pf := c.fin(other(s))
 	c.unset(s, pf.Seg)
 	if ep := c.Endpoint(s); ep.State == FinWait1 {
@@ -401,7 +401,7 @@ func (c *conn) ackNotLost(s Side, snd, rcv *dirState) {
 // receiveFIN moves endpoint r on receiving the FIN sent in direction d,
 // remembering where in r's transitions that began so that later evidence
 // can take it back.
-func (c *conn) receiveFIN(r Side, d *dirState, index int, ts int64) {
+func (c *Analyzer) receiveFIN(r Side, d *dirState, index int, ts int64) {
 	rp := c.Endpoint(r)
 	d.finRcvd, d.finRcvAt = true, len(rp.Transitions)
 	switch rp.State {
@@ -420,7 +420,7 @@ func (c *conn) receiveFIN(r Side, d *dirState, index int, ts int64) {
 // receiving one are taken back, with what followed from them; r's own FIN
 // and its acknowledgment, which happened without it, are replayed; and r
 // receives this copy.
-func (c *conn) lostFIN(r Side, d *dirState, index int, ts int64) {
+func (c *Analyzer) lostFIN(r Side, d *dirState, index int, ts int64) {
 	rp := c.Endpoint(r)
 	if !d.finRcvd || d.finRcvAt > len(rp.Transitions) {
 		return

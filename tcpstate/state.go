@@ -41,10 +41,6 @@ func (s State) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// synchronized reports whether the state is one of RFC 9293's synchronized
-// states (ESTABLISHED and later), or unknown mid-stream.
-func (s State) synchronized() bool { return s >= Established }
-
 // closedOrWaiting reports whether an endpoint in s has nothing left to
 // send or receive on the connection.
 func (s State) closedOrWaiting() bool { return s == Closed || s == TimeWait || s == Listen }

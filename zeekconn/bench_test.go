@@ -7,6 +7,7 @@ import (
 	"synfin/internal/corpus"
 	"synfin/internal/pcaptest"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -68,7 +69,7 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		tr := tcpstate.New(tcpstate.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) { Fields(c) }})
+		tr := track.New(track.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) { Fields(c) }})
 		for j := range pkts {
 			tr.Packet(j+1, times[j], &pkts[j])
 		}

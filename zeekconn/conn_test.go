@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -114,7 +115,7 @@ func frame(s seg) []byte {
 func run(t *testing.T, cfg *Config, segs []seg) []Record {
 	t.Helper()
 	var out []Record
-	tr := tcpstate.New(tcpstate.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) {
+	tr := track.New(track.Config{Observer: Observer(cfg), Done: func(c *tcpstate.Conn) {
 		r, ok := Fields(c)
 		if !ok {
 			t.Fatalf("connection %d: no conn.log fields", c.ID)

@@ -6,7 +6,7 @@ import (
 	"synfin/wire"
 )
 
-// Observer returns a tcpstate.Config.Observer: each connection of the
+// Observer returns a track.Config.Observer: each connection of the
 // tracker gets a Conn set up with cfg, whose conn.log fields Fields reads
 // when the tracker hands the connection out. The observers of one tracker
 // share a cache of history strings, so they must stay on its goroutine.

@@ -21,6 +21,7 @@ import (
 	"synfin/render/ladder"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -335,7 +336,7 @@ func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", tcpstate.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done, Observer: zeekObservers()})
+	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done, Observer: zeekObservers()})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

@@ -13,6 +13,7 @@ import (
 	"synfin/pipeline"
 	"synfin/render/conn"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 	"synfin/zeekconn"
 )
@@ -116,10 +117,10 @@ func runConns(env *Env, args []string) error {
 		// the reference workload. Half the live heap in garbage costs a few
 		// more collections of a small heap.
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
-		opt := pipeline.Conns{Jobs: jobs, Config: func() tcpstate.Config { return tcpstate.Config{} },
+		opt := pipeline.Conns{Jobs: jobs, Config: func() track.Config { return track.Config{} },
 			Brief: conn.AppendRowRest, Number: numberRow}
 		if asJSON {
-			opt.Config = func() tcpstate.Config { return tcpstate.Config{Observer: zeekObservers()} }
+			opt.Config = func() track.Config { return track.Config{Observer: zeekObservers()} }
 			opt.Brief, opt.Conn, opt.Number = nil, conn.AppendJSON, conn.RenumberJSON
 		}
 		err = pipeline.TrackConns(env.Ctx, src, input.NewFilter(expr), opt, &errWriter{w: out, err: &werr})
@@ -141,17 +142,17 @@ func runConns(env *Env, args []string) error {
 	}
 	// The table shows no Zeek field and only a connection's brief: it is
 	// spared the work of the rest.
-	cfg := tcpstate.Config{MaxConns: maxConns, Brief: func(c *tcpstate.Brief) {
+	cfg := track.Config{MaxConns: maxConns, Brief: func(c *tcpstate.Brief) {
 		buf = conn.AppendRow(buf[:0], c)
 		write(c.End)
 	}}
 	if asJSON {
-		cfg = tcpstate.Config{MaxConns: maxConns, Observer: zeekObservers(), Done: func(c *tcpstate.Conn) {
+		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(), Done: func(c *tcpstate.Conn) {
 			buf = conn.AppendJSON(buf[:0], c)
 			write(c.End)
 		}}
 	}
-	err := track(env, file, expr, cfg)
+	err := trackFile(env, file, expr, cfg)
 	if werr != nil {
 		return werr
 	}
@@ -201,7 +202,7 @@ func openInput(env *Env, file string, streams bool) (input.Source, error) {
 // track reads file, filters it with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
-func track(env *Env, file, expr string, cfg tcpstate.Config) error {
+func trackFile(env *Env, file, expr string, cfg track.Config) error {
 	src, err := openInput(env, file, true)
 	if err != nil {
 		return err
@@ -221,8 +222,8 @@ func zeekObservers() func() tcpstate.Observer {
 }
 
 // trackSource feeds the frames of src, filtered by expr, to one tracker.
-func trackSource(env *Env, src input.Frames, expr string, cfg tcpstate.Config) error {
-	t := tcpstate.New(cfg)
+func trackSource(env *Env, src input.Frames, expr string, cfg track.Config) error {
+	t := track.New(cfg)
 	if c, ok := src.(input.Clocked); ok {
 		c.OnIdle(t.Tick)
 	}

@@ -9,6 +9,7 @@ import (
 	"synfin/internal/pcaptest"
 	"synfin/render/conn"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 )
 
 // TestConnsZeroAllocsPerPacket runs conns' whole per-packet path (decode,
@@ -25,12 +26,12 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 		var buf []byte
 		conns := 0
 		// As conns sets them up: the table from briefs alone.
-		cfg := tcpstate.Config{Brief: func(c *tcpstate.Brief) {
+		cfg := track.Config{Brief: func(c *tcpstate.Brief) {
 			conns++
 			buf = conn.AppendRow(buf[:0], c)
 		}}
 		if asJSON {
-			cfg = tcpstate.Config{
+			cfg = track.Config{
 				Observer: zeekObservers(),
 				Done: func(c *tcpstate.Conn) {
 					conns++
@@ -38,13 +39,13 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 				},
 			}
 		}
-		tr := tcpstate.New(cfg)
+		tr := track.New(cfg)
 		// Each round starts past the previous one's idle timeout, so
 		// its connections are handed out (and rendered) in the next.
 		round := int64(0)
 		next := func() {
 			round++
-			shift := round * (span + 2*int64(tcpstate.DefaultIdleTimeout))
+			shift := round * (span + 2*int64(track.DefaultIdleTimeout))
 			for i := range frames {
 				f := frames[i]
 				f.Time += shift

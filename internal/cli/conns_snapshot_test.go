@@ -12,6 +12,7 @@ import (
 	"synfin/input"
 	"synfin/render/conn"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/zeekconn"
 )
 
@@ -37,7 +38,7 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 	run := func(snap bool, maxConns int, segments bool) []byte {
 		var out []byte
 		observers := zeekObservers()
-		cfg := tcpstate.Config{
+		cfg := track.Config{
 			IdleTimeout: 20 * time.Second, // some connections go idle within the capture
 			MaxConns:    maxConns,
 			Segments:    segments,

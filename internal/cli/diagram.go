@@ -13,6 +13,7 @@ import (
 	"synfin/render/html"
 	"synfin/render/ladder"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 )
 
 func init() {
@@ -107,7 +108,7 @@ func runDiagram(env *Env, args []string) error {
 		// follows the connections held, as in explain.
 		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
 		live := input.Live(file, env.Stdin)
-		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+		readErr = trackFile(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return
 			}
@@ -122,7 +123,7 @@ func runDiagram(env *Env, args []string) error {
 	} else {
 		// One document of them all: they are kept.
 		var conns []*tcpstate.Conn
-		readErr = track(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+		readErr = trackFile(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
 			if connID == 0 || c.ID == uint64(connID) {
 				conns = append(conns, c.Clone())
 			}
@@ -184,6 +185,6 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 // segments kept and Zeek's fields. Connections idle for the idle timeout
 // are let go as conns lets them go, so that both number connections
 // alike and memory stays flat however long the capture.
-func viewConfig(done func(*tcpstate.Conn)) tcpstate.Config {
-	return tcpstate.Config{Segments: true, Done: done, Observer: zeekObservers()}
+func viewConfig(done func(*tcpstate.Conn)) track.Config {
+	return track.Config{Segments: true, Done: done, Observer: zeekObservers()}
 }

@@ -143,7 +143,7 @@ func runExplain(env *Env, args []string) error {
 	}
 	cfg := viewConfig(done)
 	cfg.Hold = hold
-	err = track(env, file, expr, cfg)
+	err = trackFile(env, file, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}

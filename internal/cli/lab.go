@@ -26,6 +26,7 @@ import (
 	"synfin/render/ladder"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -322,7 +323,7 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	// memory and tracking them takes no time.
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
-	err := trackSource(&e, input.FromFrames(frames), "", tcpstate.Config{
+	err := trackSource(&e, input.FromFrames(frames), "", track.Config{
 		Segments: true, IdleTimeout: -1, Observer: zeekObservers(),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})

@@ -22,6 +22,7 @@ import (
 	"synfin/lab/server"
 	"synfin/lab/userstack"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -123,7 +124,7 @@ func checkChecksums(t *testing.T, name string, frames int) {
 func checkTeardown(t *testing.T, res *userstack.Result, want []lab.Pattern) {
 	t.Helper()
 	var conns []*tcpstate.Conn
-	tr := tcpstate.New(tcpstate.Config{Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	tr := track.New(track.Config{Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	for i := range res.Frames {
 		if !tr.Frame(&res.Frames[i]) {
 			t.Errorf("frame %d is not TCP to the tracker", res.Frames[i].Index)

@@ -16,6 +16,7 @@ import (
 	"synfin/pcapfile"
 	"synfin/render/explain"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -54,7 +55,7 @@ func TestCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conns := track(t, strings.TrimSuffix(name, ".json")+".pcap")
+			conns := trackFile(t, strings.TrimSuffix(name, ".json")+".pcap")
 			got, err := json.Marshal(Compare(sc, viewOf(t, want), conns))
 			if err != nil {
 				t.Fatal(err)
@@ -94,14 +95,14 @@ func viewOf(t *testing.T, rep Report) View {
 }
 
 // track runs the tracker over a capture, as the lab does.
-func track(t *testing.T, name string) []*tcpstate.Conn {
+func trackFile(t *testing.T, name string) []*tcpstate.Conn {
 	t.Helper()
 	r, err := pcapfile.NewReader(bytes.NewReader(read(t, name)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var conns []*tcpstate.Conn
-	tr := tcpstate.New(tcpstate.Config{IdleTimeout: -1, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	tr := track.New(track.Config{IdleTimeout: -1, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	for {
 		var fr wire.Frame
 		if err := r.Next(&fr); err != nil {

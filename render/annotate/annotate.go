@@ -7,6 +7,7 @@ import (
 	"synfin/render/explain"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -60,7 +61,7 @@ func (fp *Printer) Append(dst []byte, f *wire.Frame) (out []byte, skipped bool) 
 // annotator tracks the segments printed and names the step each one
 // is, from the tracker's events: the ones explain prints.
 type annotator struct {
-	t     *tcpstate.Tracker
+	t     *track.Tracker
 	steps explain.Stepper
 	step  []byte
 }
@@ -69,7 +70,7 @@ type annotator struct {
 // (0: no bound).
 func newAnnotator(maxConns int) *annotator {
 	a := &annotator{}
-	a.t = tcpstate.New(tcpstate.Config{
+	a.t = track.New(track.Config{
 		Segments: true,
 		MaxConns: maxConns,
 		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {

@@ -9,6 +9,7 @@ import (
 	"synfin/input"
 	"synfin/render/conn"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -28,7 +29,7 @@ func Example() {
 	}
 	os.Stdout.WriteString(conn.Header)
 	var line []byte
-	t := tcpstate.New(tcpstate.Config{Brief: func(c *tcpstate.Brief) {
+	t := track.New(track.Config{Brief: func(c *tcpstate.Brief) {
 		line = conn.AppendRow(line[:0], c)
 		os.Stdout.Write(line)
 	}})

@@ -10,20 +10,21 @@ import (
 	"synfin/input"
 	"synfin/internal/corpus"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 	"synfin/zeekconn"
 )
 
 // track returns clones of the connections of capture data, with their
 // segments.
-func track(t testing.TB, data []byte) []*tcpstate.Conn {
+func trackPcap(t testing.TB, data []byte) []*tcpstate.Conn {
 	t.Helper()
 	src, err := input.FromReader(bytes.NewReader(data), input.Options{})
 	if err != nil {
 		return nil // not a capture
 	}
 	var conns []*tcpstate.Conn
-	tr := tcpstate.New(tcpstate.Config{Segments: true, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	tr := track.New(track.Config{Segments: true, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	var f wire.Frame
 	// A damaged capture ends at its damage; what came before counts.
 	for src.Next(&f) == nil {
@@ -41,7 +42,7 @@ func generated(t testing.TB, conns int) []*tcpstate.Conn {
 	if _, err := gen.Write(&pcap, gen.Config{Conns: conns, Seed: 3, Rate: 300}); err != nil {
 		t.Fatal(err)
 	}
-	return track(t, pcap.Bytes())
+	return trackPcap(t, pcap.Bytes())
 }
 
 // corpusConns is the connections of every capture of the corpus.
@@ -50,11 +51,11 @@ func corpusConns(t testing.TB) []*tcpstate.Conn {
 	var conns []*tcpstate.Conn
 	for _, file := range corpus.Captures(t, ".pcap", ".pcapng") {
 		if b, err := os.ReadFile(file); err == nil {
-			conns = append(conns, track(t, b)...)
+			conns = append(conns, trackPcap(t, b)...)
 		}
 	}
 	if b, err := os.ReadFile(corpus.Seed(t, "capture.txt")); err == nil {
-		conns = append(conns, track(t, b)...)
+		conns = append(conns, trackPcap(t, b)...)
 	}
 	return conns
 }

@@ -76,7 +76,7 @@ func shownAs(t tcpstate.Transition) uint64 {
 func shownState(w uint64) tcpstate.State { return tcpstate.State(w & 15) }
 
 // Append appends the step of segment s of connection c to b. Call it as
-// soon as the segment is tracked (tcpstate.Config.OnSegment).
+// soon as the segment is tracked (track.Config.OnSegment).
 func (st *Stepper) Append(b []byte, c *tcpstate.Conn, s *tcpstate.Segment) []byte {
 	if st.shown == nil {
 		st.shown = map[uint64][2][]uint64{}

@@ -39,7 +39,7 @@ type Explanation struct {
 }
 
 // Explain builds the explanation of c. The connection should have been
-// tracked with tcpstate.Config.Segments; without segments the timeline is
+// tracked with track.Config.Segments; without segments the timeline is
 // empty and the rest still holds.
 func Explain(c *tcpstate.Conn) *Explanation {
 	e := &Explanation{Conn: c}

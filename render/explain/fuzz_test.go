@@ -11,6 +11,7 @@ import (
 	"synfin/render/explain"
 	"synfin/render/ladder"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -28,7 +29,7 @@ func FuzzExplain(f *testing.F) {
 		var conns []*tcpstate.Conn
 		var steps explain.Stepper
 		var out []byte
-		tr := tcpstate.New(tcpstate.Config{Segments: true, IdleTimeout: -1,
+		tr := track.New(track.Config{Segments: true, IdleTimeout: -1,
 			OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
 				out = steps.Append(out[:0], c, s)
 				if bytes.Contains(out, []byte("%!")) || !bytes.HasPrefix(out, []byte("[")) {

@@ -19,6 +19,7 @@ import (
 
 	"synfin/input"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -41,7 +42,7 @@ func TrackFile(path string) ([]*tcpstate.Conn, error) {
 	}
 	defer src.Close()
 	var conns []*tcpstate.Conn
-	tr := tcpstate.New(tcpstate.Config{Segments: true, IdleTimeout: -1, Done: func(c *tcpstate.Conn) {
+	tr := track.New(track.Config{Segments: true, IdleTimeout: -1, Done: func(c *tcpstate.Conn) {
 		conns = append(conns, c.Clone())
 	}})
 	err = input.Each(context.Background(), src, nil, func(f *wire.Frame) error {

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -51,9 +52,9 @@ var floodCfgs = []struct {
 	name string
 	cfg  Config
 }{
-	{"briefs", Config{Brief: func(*Brief) {}}},
-	{"segments", Config{Segments: true, Done: func(*Conn) {}}},
-	{"bounded", Config{MaxConns: 10000, Done: func(*Conn) {}}},
+	{"briefs", Config{Brief: func(*tcpstate.Brief) {}}},
+	{"segments", Config{Segments: true, Done: func(*tcpstate.Conn) {}}},
+	{"bounded", Config{MaxConns: 10000, Done: func(*tcpstate.Conn) {}}},
 }
 
 // TestSYNFloodCollidingTuples tracks 40,000 SYNs whose tuples collide
@@ -96,7 +97,7 @@ func BenchmarkSYNFlood(b *testing.B) {
 		frames := synFlood(n, collide)
 		b.Run(fmt.Sprintf("colliding=%v", collide), func(b *testing.B) {
 			for b.Loop() {
-				tr := New(Config{Brief: func(*Brief) {}})
+				tr := New(Config{Brief: func(*tcpstate.Brief) {}})
 				for i := range frames {
 					tr.Frame(&frames[i])
 				}

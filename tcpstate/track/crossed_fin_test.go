@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/internal/testenv"
+	"synfin/tcpstate"
 )
 
 // TestFINRetransmissionCrossingTheFINACK reads the three connections of
@@ -58,7 +59,7 @@ func TestFINRetransmissionCrossingTheFINACK(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, port := range ports {
-		var c *Conn
+		var c *tcpstate.Conn
 		for _, x := range conns {
 			if int(x.Client.Port) == port {
 				c = x
@@ -67,14 +68,14 @@ func TestFINRetransmissionCrossingTheFINACK(t *testing.T) {
 		if c == nil {
 			t.Fatalf("no connection from port %d", port)
 		}
-		if c.Client.State != TimeWait || c.Server.State != Closed {
+		if c.Client.State != tcpstate.TimeWait || c.Server.State != tcpstate.Closed {
 			t.Errorf("port %d: final states %s/%s, want TIME-WAIT/CLOSED", port, c.Client.State, c.Server.State)
 		}
-		if c.Teardown.Pattern != PatternThreeSegment {
+		if c.Teardown.Pattern != tcpstate.PatternThreeSegment {
 			t.Errorf("port %d: teardown %s, want three-segment", port, c.Teardown.Pattern)
 		}
-		if c.Teardown.LostLastACK || c.Anomalies[LostLastACK].Count != 0 {
-			t.Errorf("port %d: lost-last-ack still counted (%d)", port, c.Anomalies[LostLastACK].Count)
+		if c.Teardown.LostLastACK || c.Anomalies[tcpstate.LostLastACK].Count != 0 {
+			t.Errorf("port %d: lost-last-ack still counted (%d)", port, c.Anomalies[tcpstate.LostLastACK].Count)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/internal/testenv"
+	"synfin/tcpstate"
 )
 
 // tsharkFields maps tshark's tcp.analysis fields to synfin's anomalies.
@@ -18,21 +19,21 @@ import (
 // retransmissions too, so it is compared with all three.
 var tsharkFields = []struct {
 	field string
-	ours  []Anomaly
+	ours  []tcpstate.Anomaly
 }{
-	{"tcp.analysis.retransmission", []Anomaly{Retransmission, FastRetransmission, SpuriousRetransmission}},
-	{"tcp.analysis.fast_retransmission", []Anomaly{FastRetransmission}},
-	{"tcp.analysis.spurious_retransmission", []Anomaly{SpuriousRetransmission}},
-	{"tcp.analysis.out_of_order", []Anomaly{OutOfOrder}},
-	{"tcp.analysis.lost_segment", []Anomaly{PrevSegmentNotCaptured}},
-	{"tcp.analysis.ack_lost_segment", []Anomaly{ACKedUnseenSegment}},
-	{"tcp.analysis.duplicate_ack", []Anomaly{DuplicateACK}},
-	{"tcp.analysis.zero_window", []Anomaly{ZeroWindow}},
-	{"tcp.analysis.zero_window_probe", []Anomaly{ZeroWindowProbe}},
-	{"tcp.analysis.window_update", []Anomaly{WindowUpdate}},
-	{"tcp.analysis.window_full", []Anomaly{WindowFull}},
-	{"tcp.analysis.keep_alive", []Anomaly{KeepAlive}},
-	{"tcp.analysis.keep_alive_ack", []Anomaly{KeepAliveACK}},
+	{"tcp.analysis.retransmission", []tcpstate.Anomaly{tcpstate.Retransmission, tcpstate.FastRetransmission, tcpstate.SpuriousRetransmission}},
+	{"tcp.analysis.fast_retransmission", []tcpstate.Anomaly{tcpstate.FastRetransmission}},
+	{"tcp.analysis.spurious_retransmission", []tcpstate.Anomaly{tcpstate.SpuriousRetransmission}},
+	{"tcp.analysis.out_of_order", []tcpstate.Anomaly{tcpstate.OutOfOrder}},
+	{"tcp.analysis.lost_segment", []tcpstate.Anomaly{tcpstate.PrevSegmentNotCaptured}},
+	{"tcp.analysis.ack_lost_segment", []tcpstate.Anomaly{tcpstate.ACKedUnseenSegment}},
+	{"tcp.analysis.duplicate_ack", []tcpstate.Anomaly{tcpstate.DuplicateACK}},
+	{"tcp.analysis.zero_window", []tcpstate.Anomaly{tcpstate.ZeroWindow}},
+	{"tcp.analysis.zero_window_probe", []tcpstate.Anomaly{tcpstate.ZeroWindowProbe}},
+	{"tcp.analysis.window_update", []tcpstate.Anomaly{tcpstate.WindowUpdate}},
+	{"tcp.analysis.window_full", []tcpstate.Anomaly{tcpstate.WindowFull}},
+	{"tcp.analysis.keep_alive", []tcpstate.Anomaly{tcpstate.KeepAlive}},
+	{"tcp.analysis.keep_alive_ack", []tcpstate.Anomaly{tcpstate.KeepAliveACK}},
 }
 
 type agreement struct{ both, tsharkOnly, oursOnly int }
@@ -124,8 +125,8 @@ func (m tsharkMiss) String() string {
 // compareTshark runs tshark on file, adds each field's agreement with the
 // anomalies of conns to total (indexed like tsharkFields) and returns the
 // segments where they disagree.
-func compareTshark(tshark, file string, conns []*Conn, total []agreement) ([]tsharkMiss, error) {
-	ours := map[int]Anomalies{}
+func compareTshark(tshark, file string, conns []*tcpstate.Conn, total []agreement) ([]tsharkMiss, error) {
+	ours := map[int]tcpstate.Anomalies{}
 	for _, c := range conns {
 		for _, s := range c.Segments {
 			ours[s.Index] |= s.Anomalies

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
+	"synfin/tcpstate"
 )
 
 // The kernel is the oracle here: real connections run in a network
@@ -263,11 +264,11 @@ func portOf(s string) int {
 	return n
 }
 
-var kernelStateNames = map[string]State{
-	"TCP_ESTABLISHED": Established, "TCP_SYN_SENT": SynSent, "TCP_SYN_RECV": SynReceived,
-	"TCP_FIN_WAIT1": FinWait1, "TCP_FIN_WAIT2": FinWait2, "TCP_TIME_WAIT": TimeWait,
-	"TCP_CLOSE": Closed, "TCP_CLOSE_WAIT": CloseWait, "TCP_LAST_ACK": LastAck,
-	"TCP_LISTEN": Listen, "TCP_CLOSING": Closing, "TCP_NEW_SYN_RECV": SynReceived,
+var kernelStateNames = map[string]tcpstate.State{
+	"TCP_ESTABLISHED": tcpstate.Established, "TCP_SYN_SENT": tcpstate.SynSent, "TCP_SYN_RECV": tcpstate.SynReceived,
+	"TCP_FIN_WAIT1": tcpstate.FinWait1, "TCP_FIN_WAIT2": tcpstate.FinWait2, "TCP_TIME_WAIT": tcpstate.TimeWait,
+	"TCP_CLOSE": tcpstate.Closed, "TCP_CLOSE_WAIT": tcpstate.CloseWait, "TCP_LAST_ACK": tcpstate.LastAck,
+	"TCP_LISTEN": tcpstate.Listen, "TCP_CLOSING": tcpstate.Closing, "TCP_NEW_SYN_RECV": tcpstate.SynReceived,
 }
 
 // readTrace returns each connected socket's state changes, keyed
@@ -293,8 +294,8 @@ func readTrace(t *testing.T, inst string, port int, tw map[string]bool) map[stri
 				last = false
 			}
 		}
-		if last && to == Closed && tw[fmt.Sprintf("%d>%d", e.local, e.peer)] {
-			to = TimeWait
+		if last && to == tcpstate.Closed && tw[fmt.Sprintf("%d>%d", e.local, e.peer)] {
+			to = tcpstate.TimeWait
 		}
 		out[side] = append(out[side], e.from.String()+">"+to.String())
 	}
@@ -305,7 +306,7 @@ func readTrace(t *testing.T, inst string, port int, tw map[string]bool) map[stri
 // peer ports and its change of state.
 type traceEvent struct {
 	local, peer int
-	from, to    State
+	from, to    tcpstate.State
 }
 
 // traceEvents reads the tracing instance's records.
@@ -354,7 +355,7 @@ func inferred(t *testing.T, file string) map[string][]string {
 		t.Fatalf("capture holds %d connections, want 1:%s", len(conns), b.String())
 	}
 	out := map[string][]string{}
-	for side, ep := range map[string]*Endpoint{"client": &conns[0].Client, "server": &conns[0].Server} {
+	for side, ep := range map[string]*tcpstate.Endpoint{"client": &conns[0].Client, "server": &conns[0].Server} {
 		for _, tr := range ep.Transitions {
 			out[side] = append(out[side], tr.From.String()+">"+tr.To.String())
 		}

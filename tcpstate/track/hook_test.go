@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"encoding/binary"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -35,8 +36,8 @@ func TestOnSegment(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			prev := map[uint16][2]State{}
-			cfg := Config{Segments: tc.segments, OnSegment: func(c *Conn, s *Segment) {
+			prev := map[uint16][2]tcpstate.State{}
+			cfg := Config{Segments: tc.segments, OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
 				if !tc.segments {
 					if s != nil {
 						t.Errorf("segment %d: record without Config.Segments", c.Last.Seg)
@@ -46,10 +47,10 @@ func TestOnSegment(t *testing.T) {
 				}
 				p, ok := prev[c.Client.Port]
 				if !ok {
-					p = [2]State{c.Client.Initial, c.Server.Initial}
+					p = [2]tcpstate.State{c.Client.Initial, c.Server.Initial}
 				}
 				got = append(got, fmt.Sprintf("%d %d %s %s>%s %s>%s", s.Index, c.Client.Port, s.Phase, p[0], s.Client, p[1], s.Server))
-				prev[c.Client.Port] = [2]State{s.Client, s.Server}
+				prev[c.Client.Port] = [2]tcpstate.State{s.Client, s.Server}
 				if tc.trim {
 					c.Segments = c.Segments[:0]
 				}
@@ -90,17 +91,17 @@ func (o *countingObserver) Segment(_ int64, first, fromFirst bool, _ *wire.Packe
 	}
 }
 
-func (o *countingObserver) Clone() Observer { c := *o; return &c }
+func (o *countingObserver) Clone() tcpstate.Observer { c := *o; return &c }
 
 // stateObserver is a countingObserver whose counts the tracker keeps in
 // its snapshots.
 type stateObserver struct{ countingObserver }
 
-func (o *stateObserver) AppendState(b []byte, _ *StateContext) []byte {
+func (o *stateObserver) AppendState(b []byte, _ *tcpstate.StateContext) []byte {
 	return binary.AppendUvarint(binary.AppendUvarint(b, o.n[0]), o.n[1])
 }
 
-func (o *stateObserver) LoadState(b []byte, _ *StateContext) ([]byte, error) {
+func (o *stateObserver) LoadState(b []byte, _ *tcpstate.StateContext) ([]byte, error) {
 	for i := range o.n {
 		v, k := binary.Uvarint(b)
 		if k <= 0 {
@@ -119,14 +120,14 @@ func (o *stateObserver) LoadState(b []byte, _ *StateContext) ([]byte, error) {
 func TestObserver(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		obs  func() Observer
+		obs  func() tcpstate.Observer
 	}{
-		{"live", func() Observer { return new(countingObserver) }},
-		{"snapshots", func() Observer { return new(stateObserver) }},
+		{"live", func() tcpstate.Observer { return new(countingObserver) }},
+		{"snapshots", func() tcpstate.Observer { return new(stateObserver) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var clones []*Conn
-			tr := New(Config{Observer: tc.obs, Done: func(c *Conn) {
+			var clones []*tcpstate.Conn
+			tr := New(Config{Observer: tc.obs, Done: func(c *tcpstate.Conn) {
 				if got := counts(c); got != [2]uint64{6, 3} {
 					t.Errorf("connection %d: observer counted %v segments, want [6 3]", c.ID, got)
 				}
@@ -149,7 +150,7 @@ func TestObserver(t *testing.T) {
 	}
 }
 
-func counts(c *Conn) [2]uint64 {
+func counts(c *tcpstate.Conn) [2]uint64 {
 	switch o := c.Observer.(type) {
 	case *countingObserver:
 		return o.n

@@ -1,7 +1,8 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
+	"synfin/tcpstate"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ type view struct {
 	HandshakeChecked bool     // SYN-ACK ack = client ISN+1 and ACK ack = server ISN+1
 }
 
-func trs(e *Endpoint) []string {
+func trs(e *tcpstate.Endpoint) []string {
 	var out []string
 	for _, t := range e.Transitions {
 		out = append(out, fmt.Sprintf("%d %s>%s", t.Seg, t.From, t.To))
@@ -31,7 +32,7 @@ func trs(e *Endpoint) []string {
 	return out
 }
 
-func viewOf(c *Conn) view {
+func viewOf(c *tcpstate.Conn) view {
 	v := view{
 		Client: c.Client.AddrPort().String(), Server: c.Server.AddrPort().String(),
 		ClientTr: trs(&c.Client), ServerTr: trs(&c.Server),
@@ -290,7 +291,7 @@ func TestPortReuseWithin2MSL(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("got %d connections, want 2", len(got))
 	}
-	want := Reuse{Prev: 1, Gap: 10*time.Second - 300*time.Microsecond, Within2MSL: false}
+	want := tcpstate.Reuse{Prev: 1, Gap: 10*time.Second - 300*time.Microsecond, Within2MSL: false}
 	if d := cmp.Diff(want, got[1].Reuse); d != "" {
 		t.Errorf("reuse after RST (-want +got):\n%s", d)
 	}
@@ -307,7 +308,7 @@ func TestWraparoundConnection(t *testing.T) {
 		t.Fatalf("%d connections", len(got))
 	}
 	c := got[0]
-	if c.Client.Bytes != 100 || c.Teardown.Pattern != PatternThreeSegment || len(c.Anomalies.List()) != 0 {
+	if c.Client.Bytes != 100 || c.Teardown.Pattern != tcpstate.PatternThreeSegment || len(c.Anomalies.List()) != 0 {
 		t.Errorf("bytes %d pattern %v anomalies %v", c.Client.Bytes, c.Teardown.Pattern, c.Anomalies.List())
 	}
 }
@@ -317,8 +318,8 @@ func TestMaxConnsEvicts(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		segs = append(segs, synSeg{src: fmt.Sprintf("10.0.0.1:%d", 40000+i), dst: srv, flags: "S", seq: 1, us: int64(i)})
 	}
-	var ends []End
-	tr := New(Config{MaxConns: 2, Done: func(c *Conn) { ends = append(ends, c.End) }})
+	var ends []tcpstate.End
+	tr := New(Config{MaxConns: 2, Done: func(c *tcpstate.Conn) { ends = append(ends, c.End) }})
 	for i, s := range segs {
 		tr.Frame(frameOf(i+1, s))
 	}
@@ -326,7 +327,7 @@ func TestMaxConnsEvicts(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	tr.Flush()
-	want := []End{EndEvicted, EndEvicted, EndEvicted, EndCaptureEnd, EndCaptureEnd}
+	want := []tcpstate.End{tcpstate.EndEvicted, tcpstate.EndEvicted, tcpstate.EndEvicted, tcpstate.EndCaptureEnd, tcpstate.EndCaptureEnd}
 	if d := cmp.Diff(want, ends); d != "" {
 		t.Errorf("ends (-want +got):\n%s", d)
 	}
@@ -338,7 +339,7 @@ func TestClosedConnectionsLeaveAfter2MSL(t *testing.T) {
 	segs = append(segs, synSeg{src: "10.0.0.9:1234", dst: srv, flags: "S", seq: 1, us: 61e6})
 	var ids []uint64
 	var expired bool
-	tr := New(Config{Done: func(c *Conn) {
+	tr := New(Config{Done: func(c *tcpstate.Conn) {
 		ids = append(ids, c.ID)
 		if c.ID == 1 {
 			expired = c.Teardown.TimeWait.Expired
@@ -377,8 +378,8 @@ func TestHold(t *testing.T) {
 		{"hold longer than 2MSL, past it", 90 * time.Second, 91 * time.Second, true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []*Conn
-			tr := New(Config{Hold: tc.hold, Done: func(c *Conn) { got = append(got, c.Clone()) }})
+			var got []*tcpstate.Conn
+			tr := New(Config{Hold: tc.hold, Done: func(c *tcpstate.Conn) { got = append(got, c.Clone()) }})
 			for i, s := range close {
 				tr.Frame(frameOf(i+1, s))
 			}
@@ -391,11 +392,11 @@ func TestHold(t *testing.T) {
 				t.Fatalf("%d connections handed out", len(got))
 			}
 			tw := got[0].Teardown.TimeWait
-			if got[0].End != EndClosed || tw.Side != SideClient || tw.Held != tc.held || tw.Expired != tc.expired {
+			if got[0].End != tcpstate.EndClosed || tw.Side != tcpstate.SideClient || tw.Held != tc.held || tw.Expired != tc.expired {
 				t.Errorf("end %v, TIME-WAIT %+v; want closed, held %v, expired %v", got[0].End, tw, tc.held, tc.expired)
 			}
-			if tw.Duration != DefaultTimeWait {
-				t.Errorf("TIME-WAIT lasts %v, want 2MSL %v whatever the hold", tw.Duration, DefaultTimeWait)
+			if tw.Duration != tcpstate.DefaultTimeWait {
+				t.Errorf("TIME-WAIT lasts %v, want 2MSL %v whatever the hold", tw.Duration, tcpstate.DefaultTimeWait)
 			}
 		})
 	}

@@ -1,9 +1,10 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
 	"testing"
 
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -55,7 +56,7 @@ func runRound(tr *Tracker, frames []wire.Frame, base int64) {
 func TestZeroAllocsPerPacket(t *testing.T) {
 	frames := workload(400)
 	var done int
-	tr := New(Config{Done: func(*Conn) { done++ }})
+	tr := New(Config{Done: func(*tcpstate.Conn) { done++ }})
 	round := int64(0)
 	next := func() int64 { round++; return round * 120e9 } // past 2MSL each round
 	runRound(tr, frames, next())
@@ -73,7 +74,7 @@ func BenchmarkTracker(b *testing.B) {
 	for _, segs := range []bool{false, true} {
 		b.Run(fmt.Sprintf("segments=%v", segs), func(b *testing.B) {
 			frames := workload(2000)
-			tr := New(Config{Segments: segs, Done: func(*Conn) {}})
+			tr := New(Config{Segments: segs, Done: func(*tcpstate.Conn) {}})
 			b.ReportAllocs()
 			b.SetBytes(0)
 			b.ResetTimer()

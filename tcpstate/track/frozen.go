@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"synfin/internal/snapshot"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -34,8 +35,8 @@ type frozen struct {
 	head     bool
 	none     bool
 	headLast int64
-	// briefs says that every entry carries a brief (see appendBrief)
-	// between its key and its state.
+	// briefs says that every entry carries a brief (see
+	// tcpstate.Analyzer.AppendBrief) between its key and its state.
 	briefs bool
 }
 
@@ -156,11 +157,11 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 	return b[:binary.LittleEndian.Uint32(b)]
 }
 
-// appendEntryHead starts w on a store entry for the connection with key
-// k, ID id and last segment last: its head, then its key. The snapshot
-// (conn.appendState) follows it in w, and put stores the lot, so that it
-// is copied once, into the store.
-func appendEntryHead(w *snapshot.Writer, k key, id uint64, last SegRef) {
+// appendEntryHead starts w on a store entry for the connection with key k,
+// ID id and last segment last: its head, then its key. The snapshot
+// (Analyzer.AppendState) follows it in w, and put stores the lot, so that
+// it is copied once, into the store.
+func appendEntryHead(w *snapshot.Writer, k key, id uint64, last tcpstate.SegRef) {
 	b := append(w.B, 0, 0, 0, 0) // the length, which put fills in
 	b = binary.LittleEndian.AppendUint64(b, uint64(last.Time))
 	b = binary.LittleEndian.AppendUint64(b, id)
@@ -171,7 +172,7 @@ func appendEntryHead(w *snapshot.Writer, k key, id uint64, last SegRef) {
 	w.Uint(uint64(k.b.Port()))
 }
 
-// put stores entry b, written by appendEntryHead and conn.appendState,
+// put stores entry b, written by appendEntryHead and Analyzer.AppendState,
 // for the connection with key k, of hash h.
 func (f *frozen) put(k key, h uint64, b []byte) {
 	if f.chunks == nil {

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"math/rand/v2"

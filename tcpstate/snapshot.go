@@ -10,7 +10,7 @@ import (
 )
 
 // stateContext is the StateContext of c's observer.
-func (c *conn) stateContext() StateContext {
+func (c *Analyzer) stateContext() StateContext {
 	a, b := &c.Client, &c.Server
 	if c.firstDir == S2C {
 		a, b = b, a
@@ -29,20 +29,40 @@ func getRef(r *snapshot.Reader, first SegRef) SegRef {
 	return SegRef{Seg: r.Ref(first.Seg), Time: r.Time(first.Time)}
 }
 
-// appendState writes everything the tracker knows about c except what
-// comes from elsewhere: its key (the table's), list links and
-// configuration (keep, twLen). Segments are written when kept
-// (Config.Segments), so that explanations too hold closed connections
-// as snapshots.
-//
-// w and ctx are the tracker's, so that the observer's interface call does
-// not move them to the heap for every snapshot.
-func (c *conn) appendState(w *snapshot.Writer, ctx *StateContext) {
+// AppendState appends to b everything c knows about its connection but
+// its endpoints' addresses, which a tracker keys it by anyway and gives
+// back to LoadState, and what Setup set. Segments are written when kept,
+// so that explanations too hold closed connections as snapshots. ctx is
+// scratch space for the observer's state, kept by the caller so that the
+// interface call does not move it to the heap for every snapshot.
+func (c *Analyzer) AppendState(b []byte, ctx *StateContext) []byte {
+	w := snapshot.Writer{B: b}
+	c.appendState(&w, ctx)
+	return w.B
+}
+
+// LoadState reads a state written by AppendState from the start of b into
+// c, which has been reset, and returns what follows it. a and b are the
+// connection's endpoints, the lower (netip.AddrPort.Compare) first.
+// Without full it leaves out the analysis state, which only further
+// segments use: c can then only be finished.
+func (c *Analyzer) LoadState(a, b netip.AddrPort, data []byte, ctx *StateContext, full bool) ([]byte, error) {
+	r := snapshot.Reader{B: data}
+	return c.loadState(&r, a, b, ctx, full)
+}
+
+// clientIsLower reports whether the client's endpoint sorts first, as the
+// lower endpoint of a tracker's key does.
+func (c *Analyzer) clientIsLower() bool {
+	return c.Client.AddrPort().Compare(c.Server.AddrPort()) <= 0
+}
+
+func (c *Analyzer) appendState(w *snapshot.Writer, ctx *StateContext) {
 	base := c.First.Time
 	w.Uint(c.ID)
 	w.Int(base)
 	w.Uint(uint64(c.First.Seg))
-	w.Bools(c.Client.AddrPort() == c.key.a, c.reused, c.pendingListen, c.established, c.crossed,
+	w.Bools(c.clientIsLower(), c.reused, c.pendingListen, c.established, c.crossed,
 		c.Handshake.SYNACKAckOK, c.Handshake.ACKAckOK, c.Handshake.ACKSeqOK, c.Handshake.Complete,
 		c.Handshake.Simultaneous, c.Handshake.Refused, c.Handshake.WindowScaling, c.Handshake.SACK,
 		c.Handshake.Timestamps, c.Handshake.TFO, c.Teardown.LostLastACK, c.Teardown.TimeWait.Expired,
@@ -163,11 +183,7 @@ func (c *conn) appendState(w *snapshot.Writer, ctx *StateContext) {
 	}
 }
 
-// loadState reads a snapshot written by appendState into c, which has
-// been reset and has its key; it returns what follows the snapshot.
-// Without full it leaves out the analysis state (c.d), which only
-// further segments use: c can then only be finished and handed out.
-func (c *conn) loadState(r *snapshot.Reader, ctx *StateContext, full bool) ([]byte, error) {
+func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *StateContext, full bool) ([]byte, error) {
 	c.ID = r.Uint()
 	base := r.Int()
 	c.First = SegRef{Seg: int(r.Uint()), Time: base}
@@ -181,7 +197,7 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *StateContext, full bool) ([]by
 		&c.Reuse.Within2MSL, &td.ClientFIN.AckOK, &td.ClientFIN.Piggybacked,
 		&td.ServerFIN.AckOK, &td.ServerFIN.Piggybacked, &td.RST.AfterFIN,
 		&h.Rejected)
-	cl, sv := c.key.a, c.key.b
+	cl, sv := ka, kb
 	if !clientIsA {
 		cl, sv = sv, cl
 	}
@@ -325,7 +341,7 @@ func (c *conn) loadState(r *snapshot.Reader, ctx *StateContext, full bool) ([]by
 // appendSegments writes c's kept segments: their numbers, times and
 // sequence numbers relative to what the snapshot holds already, and a
 // segment's relative numbers as their difference from what the ISNs give.
-func (c *conn) appendSegments(w *snapshot.Writer) {
+func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 	ci, si := c.Client.ISN, c.Server.ISN
 	w.Uint(uint64(len(c.Segments)))
 	args := 0
@@ -362,7 +378,7 @@ func (c *conn) appendSegments(w *snapshot.Writer) {
 
 // loadSegments reads what appendSegments wrote into c.Segments, whose
 // storage it reuses; the arguments of all segments share one slice.
-func (c *conn) loadSegments(r *snapshot.Reader) error {
+func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
 	n, nargs := r.Uint(), r.Uint()
 	// Every segment takes more than a byte: counts past the bytes left
 	// are damage, not something to allocate for.

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"synfin/gen"
 	"synfin/input"
 	"synfin/internal/corpus"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -66,12 +67,12 @@ func TestBriefBeforeFinish(t *testing.T) {
 		}
 	}
 	inputs["last ACK lost"] = synth.Bytes()
-	run := func(data []byte, cfg Config, brief bool) (briefs []Brief, snapshots int) {
+	run := func(data []byte, cfg Config, brief bool) (briefs []tcpstate.Brief, snapshots int) {
 		if brief {
-			cfg.Brief = func(b *Brief) { briefs = append(briefs, *b) }
+			cfg.Brief = func(b *tcpstate.Brief) { briefs = append(briefs, *b) }
 		} else {
-			cfg.Done = func(c *Conn) {
-				var b Brief
+			cfg.Done = func(c *tcpstate.Conn) {
+				var b tcpstate.Brief
 				c.Brief(&b)
 				briefs = append(briefs, b)
 			}

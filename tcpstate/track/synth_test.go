@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"encoding/binary"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"synfin/internal/pcaptest"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -78,9 +79,9 @@ var seedSegments = []synSeg{
 
 // runSegments tracks segs and returns the connections handed out, in ID
 // order.
-func runSegments(cfg Config, segs []synSeg) []*Conn {
-	var out []*Conn
-	cfg.Done = func(c *Conn) { out = append(out, c.Clone()) }
+func runSegments(cfg Config, segs []synSeg) []*tcpstate.Conn {
+	var out []*tcpstate.Conn
+	cfg.Done = func(c *tcpstate.Conn) { out = append(out, c.Clone()) }
 	tr := New(cfg)
 	for i, s := range segs {
 		tr.Frame(&wire.Frame{Index: i + 1, Time: seedBase + s.us*1000, Link: wire.LinkRaw, Data: s.rawIPv4()})
@@ -95,15 +96,15 @@ func frameOf(index int, s synSeg) *wire.Frame {
 
 // trackFile tracks a pcap or pcapng file and returns its connections in
 // the order they were handed out.
-func trackFile(file string, cfg Config) ([]*Conn, error) {
+func trackFile(file string, cfg Config) ([]*tcpstate.Conn, error) {
 	fh, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
 	frames, err := pcaptest.Read(fh)
-	var conns []*Conn
-	cfg.Done = func(c *Conn) { conns = append(conns, c.Clone()) }
+	var conns []*tcpstate.Conn
+	cfg.Done = func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }
 	tr := New(cfg)
 	for i := range frames {
 		tr.Frame(&frames[i])

@@ -1,4 +1,4 @@
-package tcpstate_test
+package track_test
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -78,13 +79,13 @@ func FuzzTracker(f *testing.F) {
 			}
 		}
 		var want, got []tcpstate.Brief
-		tr := tcpstate.New(tcpstate.Config{Segments: len(b)%2 == 0, MaxConns: 4, Done: func(c *tcpstate.Conn) {
+		tr := track.New(track.Config{Segments: len(b)%2 == 0, MaxConns: 4, Done: func(c *tcpstate.Conn) {
 			check(c)
 			var b tcpstate.Brief
 			c.Brief(&b)
 			want = append(want, b)
 		}})
-		briefs := tcpstate.New(tcpstate.Config{MaxConns: 4, Brief: func(b *tcpstate.Brief) { got = append(got, *b) }})
+		briefs := track.New(track.Config{MaxConns: 4, Brief: func(b *tcpstate.Brief) { got = append(got, *b) }})
 		a := netip.MustParseAddr("10.0.0.1")
 		z := netip.MustParseAddr("10.0.0.2")
 		isn := [2]uint32{0xfffffff0, 1000} // the client's wraps

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
@@ -48,12 +49,12 @@ func testShardsAbsorb(t *testing.T, segments bool) {
 	}
 	type out struct {
 		ID   uint64
-		End  End
+		End  tcpstate.End
 		Last int
 		Pkts uint64
 	}
-	record := func(dst *[]out) func(*Conn) {
-		return func(c *Conn) { *dst = append(*dst, out{c.ID, c.End, c.Last.Seg, c.Pkts}) }
+	record := func(dst *[]out) func(*tcpstate.Conn) {
+		return func(c *tcpstate.Conn) { *dst = append(*dst, out{c.ID, c.End, c.Last.Seg, c.Pkts}) }
 	}
 	cfg := Config{IndexIDs: true, IdleTimeout: 2e9, Segments: segments}
 
@@ -91,7 +92,7 @@ func testShardsAbsorb(t *testing.T, segments bool) {
 	}
 	idle := 0
 	for _, o := range one[oneBefore:] {
-		if o.End == EndIdle {
+		if o.End == tcpstate.EndIdle {
 			idle++
 		}
 	}

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/tcpstate"
 )
 
 // TestKernelRejectedSYNACK sends a SYN from a port where nothing has a
@@ -129,7 +130,7 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c *Conn
+	var c *tcpstate.Conn
 	for _, x := range conns {
 		if x.Client.Port == uint16(probe) {
 			c = x
@@ -141,15 +142,16 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 	if !c.Handshake.Rejected {
 		t.Error("Handshake.Rejected is false")
 	}
-	for _, ep := range []*Endpoint{&c.Client, &c.Server} {
+	for _, ep := range []*tcpstate.Endpoint{&c.Client, &c.Server} {
 		for _, tr := range ep.Transitions {
-			if tr.To.synchronized() {
+			// RFC 9293's synchronized states: ESTABLISHED and later.
+			if tr.To >= tcpstate.Established {
 				t.Errorf("%s:%d enters %s at #%d; the kernel never had that connection", ep.Addr, ep.Port, tr.To, tr.Seg)
 			}
 		}
 	}
-	wantFinal := map[string]State{"client": Closed, "server": Listen}
-	for side, ep := range map[string]*Endpoint{"client": &c.Client, "server": &c.Server} {
+	wantFinal := map[string]tcpstate.State{"client": tcpstate.Closed, "server": tcpstate.Listen}
+	for side, ep := range map[string]*tcpstate.Endpoint{"client": &c.Client, "server": &c.Server} {
 		if ep.State != wantFinal[side] {
 			t.Errorf("%s ends in %s; ss says %s", side, ep.State, wantFinal[side])
 		}

@@ -1,9 +1,9 @@
-package tcpstate
+package track
 
 import (
 	"testing"
 
-	"synfin/internal/snapshot"
+	"synfin/tcpstate"
 )
 
 // BenchmarkSnapshot times writing a closed connection's snapshot (freeze)
@@ -11,7 +11,7 @@ import (
 // the analysis state) or to track it further (full).
 func BenchmarkSnapshot(b *testing.B) {
 	frames := workload(1)
-	tr := New(Config{Done: func(*Conn) {}})
+	tr := New(Config{Done: func(*tcpstate.Conn) {}})
 	for i := range frames {
 		tr.Frame(&frames[i])
 	}
@@ -21,16 +21,14 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.Fatal("the connection is not held as a snapshot")
 	}
 	kept := tr.thaw(&tr.ice, e, true)
-	var w snapshot.Writer
-	var r snapshot.Reader
-	var ctx StateContext
+	var w []byte
+	var ctx tcpstate.StateContext
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			w.Reset(w.B[:0])
-			kept.appendState(&w, &ctx)
+			w = kept.AppendState(w[:0], &ctx)
 		}
-		b.ReportMetric(float64(len(w.B)), "bytes")
+		b.ReportMetric(float64(len(w)), "bytes")
 	})
 	for _, full := range []bool{false, true} {
 		name := "load"
@@ -41,10 +39,8 @@ func BenchmarkSnapshot(b *testing.B) {
 			c := tr.newConn()
 			b.ReportAllocs()
 			for b.Loop() {
-				c.reset()
-				c.key, c.hash = kept.key, kept.hash
-				r.Reset(w.B)
-				if _, err := c.loadState(&r, &ctx, full); err != nil {
+				c.Reset()
+				if _, err := c.LoadState(kept.key.a, kept.key.b, w, &ctx, full); err != nil {
 					b.Fatal(err)
 				}
 			}

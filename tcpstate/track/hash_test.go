@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package tcpstate
+package track
 
 import (
 	"cmp"
@@ -8,14 +8,12 @@ import (
 	"time"
 
 	"synfin/internal/snapshot"
+	"synfin/tcpstate"
 	"synfin/wire"
 )
 
 // Defaults for Config.
 const (
-	// DefaultTimeWait is Linux's TIME-WAIT length (TCP_TIMEWAIT_LEN, 60 s),
-	// which it uses as 2MSL.
-	DefaultTimeWait = 60 * time.Second
 	// DefaultIdleTimeout is Zeek's tcp_inactivity_timeout.
 	DefaultIdleTimeout = 5 * time.Minute
 
@@ -29,7 +27,8 @@ const (
 
 // Config configures a Tracker.
 type Config struct {
-	// Segments keeps every segment in Conn.Segments (for explanations).
+	// Segments keeps every segment in tcpstate.Conn.Segments (for
+	// explanations).
 	Segments bool
 	// MaxConns bounds the number of connections held; when full, the
 	// least recently active one is handed out with End = EndEvicted.
@@ -40,7 +39,8 @@ type Config struct {
 	IdleTimeout time.Duration
 	// TimeWait is 2MSL: how long a TIME-WAIT endpoint holds its tuple.
 	// Closed connections are held this long on the capture's clock to
-	// catch retransmitted FINs and port reuse. 0 means DefaultTimeWait.
+	// catch retransmitted FINs and port reuse. 0 means
+	// tcpstate.DefaultTimeWait.
 	TimeWait time.Duration
 	// Hold, when set, is how long closed connections are held instead of
 	// TimeWait, for a live view that wants them sooner: a retransmitted
@@ -49,14 +49,15 @@ type Config struct {
 	Hold time.Duration
 	// Done receives each finished connection. The Conn and its slices are
 	// reused after Done returns; call Clone to keep one.
-	Done func(*Conn)
+	Done func(*tcpstate.Conn)
 	// Brief receives each finished connection's brief, after Done if that
 	// is set too; it is reused after Brief returns. Without Done, a
 	// connection held as a snapshot is handed out from its brief alone,
 	// never read back: for a table of connections.
-	Brief func(*Brief)
-	// Observer, when set, makes an Observer per connection (Conn.Observer).
-	Observer func() Observer
+	Brief func(*tcpstate.Brief)
+	// Observer, when set, makes an Observer per connection
+	// (tcpstate.Conn.Observer).
+	Observer func() tcpstate.Observer
 	// IndexIDs numbers connections by the frame number of their first
 	// segment rather than 1, 2, ...: trackers that each follow part of
 	// one capture then give every connection an ID of its own, in the
@@ -65,7 +66,7 @@ type Config struct {
 	// OnSegment, when set, is called after each segment is tracked, with
 	// its connection and, with Segments, its record (else nil). Both are
 	// reused after the call.
-	OnSegment func(c *Conn, s *Segment)
+	OnSegment func(c *tcpstate.Conn, s *tcpstate.Segment)
 }
 
 // Stats counts what a Tracker saw.
@@ -77,6 +78,23 @@ type Stats struct {
 	Evicted  uint64 // connections handed out early because of MaxConns
 	Open     int    // connections held now
 	PeakOpen int    // most connections held at once
+}
+
+// conn is a connection as the tracker holds it: its analyzer, and the
+// tracker's bookkeeping before it, together with what every segment
+// touches first.
+type conn struct {
+	key        key
+	hash       uint64 // hashKey(key)
+	prev, next *conn
+	inClosed   bool
+	tcpstate.Analyzer
+}
+
+// reset empties c for another connection, bookkeeping and all.
+func (c *conn) reset() {
+	c.key, c.hash, c.prev, c.next, c.inClosed = key{}, 0, nil, nil, false
+	c.Reset()
 }
 
 // key is a connection's 4-tuple, the lower endpoint first.
@@ -96,16 +114,15 @@ type Tracker struct {
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
-	// With snapshots (see StateObserver), closed connections wait for
-	// 2MSL in ice rather than in closed, and open ones with no segment
-	// for coldAfter wait in cold, least recently active first: memory
-	// then follows the connections that are busy.
+	// With snapshots (see tcpstate.StateObserver), closed connections wait
+	// for 2MSL in ice rather than in closed, and open ones with no segment
+	// for coldAfter wait in cold, least recently active first: memory then
+	// follows the connections that are busy.
 	snap   bool
 	ice    frozen
 	cold   frozen
 	w      snapshot.Writer
-	r      snapshot.Reader
-	ctx    StateContext
+	ctx    tcpstate.StateContext
 	nextID uint64
 	now    int64
 	stats  Stats
@@ -116,7 +133,7 @@ type Tracker struct {
 	due      int64
 	minHold  int64
 	pkt      wire.Packet
-	brief    Brief
+	brief    tcpstate.Brief
 	flush    []flushed
 	flushing bool // Flush is handing out what is left
 }
@@ -127,7 +144,7 @@ func New(cfg Config) *Tracker {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.TimeWait == 0 {
-		cfg.TimeWait = DefaultTimeWait
+		cfg.TimeWait = tcpstate.DefaultTimeWait
 	}
 	if cfg.Hold <= 0 {
 		cfg.Hold = cfg.TimeWait
@@ -137,7 +154,7 @@ func New(cfg Config) *Tracker {
 	if cfg.Observer != nil {
 		// Every observer comes from the same constructor: the first tells.
 		c := t.newConn()
-		_, t.snap = c.obs.(StateObserver)
+		_, t.snap = c.Observer.(tcpstate.StateObserver)
 		t.free = append(t.free, c)
 	}
 	if cfg.IdleTimeout >= 0 {
@@ -153,14 +170,11 @@ func New(cfg Config) *Tracker {
 
 func (t *Tracker) newConn() *conn {
 	c := new(conn)
-	// Room for the retransmitted SYNs of a connection attempt, so that
-	// pooled connections rarely need to grow once warm.
-	c.Handshake.SYNRetransmits = make([]Retransmit, 0, 4)
-	c.Handshake.SYNACKRetransmits = make([]Retransmit, 0, 4)
+	var obs tcpstate.Observer
 	if t.cfg.Observer != nil {
-		c.obs = t.cfg.Observer()
+		obs = t.cfg.Observer()
 	}
-	c.reset()
+	c.Setup(t.cfg.Segments, t.cfg.TimeWait, obs)
 	return c
 }
 
@@ -224,20 +238,17 @@ func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 			c = t.thaw(&t.cold, t.cold.at(pos), true)
 		}
 	}
-	if c != nil && p.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && c.newSYN(src, p.Seq) {
+	if c != nil && p.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && c.NewSYN(src, p.Seq) {
 		prev := c
-		reuse := Reuse{Prev: prev.ID, Gap: time.Duration(ts - prev.Last.Time)}
-		reuse.Within2MSL = !prev.bothClosed() || prev.Teardown.TimeWait.Side != SideNone && ts < prev.Last.Time+int64(t.cfg.TimeWait)
-		t.emit(prev, EndReused)
+		reuse := tcpstate.Reuse{Prev: prev.ID, Gap: time.Duration(ts - prev.Last.Time)}
+		reuse.Within2MSL = !prev.Closed() || prev.Teardown.TimeWait.Side != tcpstate.SideNone && ts < prev.Last.Time+int64(t.cfg.TimeWait)
+		t.emit(prev, tcpstate.EndReused)
 		c = t.create(k, h, src, dst, p, index, ts)
-		c.Reuse = reuse
-		c.Anomalies.add(PortReuse, index)
-		c.anoms |= 1 << PortReuse
-		c.reused = true
+		c.Reused(reuse, index)
 	} else if c == nil {
 		c = t.create(k, h, src, dst, p, index, ts)
 	}
-	c.segment(t, index, ts, p)
+	c.Segment(index, ts, p)
 	if t.cfg.OnSegment != nil {
 		t.onSegment(c, index)
 	}
@@ -249,9 +260,9 @@ func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 		// deadline later; this one's are the earliest that can be new.
 		t.due = min(t.due, ts+t.minHold)
 	}
-	if c.bothClosed() && t.snap {
+	if c.Closed() && t.snap {
 		t.freeze(&t.ice, c)
-	} else if c.bothClosed() {
+	} else if c.Closed() {
 		if !c.inClosed {
 			t.active.remove(c)
 			t.closed.pushFront(c)
@@ -275,10 +286,10 @@ func (t *Tracker) expire() {
 			break
 		}
 		e, _ := t.ice.oldest()
-		t.handFrozen(&t.ice, e, EndClosed)
+		t.handFrozen(&t.ice, e, tcpstate.EndClosed)
 	}
 	for c := t.closed.back(); c != nil && c.Last.Time+int64(t.cfg.Hold) < t.now; c = t.closed.back() {
-		t.emit(c, EndClosed)
+		t.emit(c, tcpstate.EndClosed)
 	}
 	if t.cfg.IdleTimeout >= 0 {
 		// cold holds the least recently active end of the active list.
@@ -293,10 +304,10 @@ func (t *Tracker) expire() {
 				break
 			}
 			e, _ := t.cold.oldest()
-			t.handFrozen(&t.cold, e, EndIdle)
+			t.handFrozen(&t.cold, e, tcpstate.EndIdle)
 		}
 		for c := t.active.back(); warm && c != nil && c.Last.Time+int64(t.cfg.IdleTimeout) < t.now; c = t.active.back() {
-			t.emit(c, EndIdle)
+			t.emit(c, tcpstate.EndIdle)
 		}
 	}
 	for c := t.active.back(); t.snap && c != nil && c.Last.Time+coldAfter < t.now; c = t.active.back() {
@@ -336,16 +347,16 @@ func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packe
 	if t.cfg.MaxConns > 0 && t.open() >= t.cfg.MaxConns {
 		if e, ok := t.ice.oldest(); ok && t.snap {
 			t.stats.Evicted++
-			t.handFrozen(&t.ice, e, EndEvicted)
+			t.handFrozen(&t.ice, e, tcpstate.EndEvicted)
 		} else if e, ok := t.cold.oldest(); ok && t.snap {
 			t.stats.Evicted++
-			t.handFrozen(&t.cold, e, EndEvicted)
+			t.handFrozen(&t.cold, e, tcpstate.EndEvicted)
 		} else if v := t.closed.back(); v != nil {
 			t.stats.Evicted++
-			t.emit(v, EndEvicted)
+			t.emit(v, tcpstate.EndEvicted)
 		} else if v := t.active.back(); v != nil {
 			t.stats.Evicted++
-			t.emit(v, EndEvicted)
+			t.emit(v, tcpstate.EndEvicted)
 		}
 	}
 	c := t.alloc()
@@ -356,10 +367,7 @@ func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packe
 		c.ID = uint64(index)
 	}
 	c.key, c.hash = k, h
-	c.keep = t.cfg.Segments
-	c.twLen = t.cfg.TimeWait
-	c.init(src, dst, p)
-	c.First = SegRef{index, ts}
+	c.Init(src, dst, p, index, ts)
 	t.table.set(c)
 	t.active.pushFront(c)
 	if n := t.open(); n > t.stats.PeakOpen {
@@ -369,7 +377,7 @@ func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packe
 }
 
 // emit takes live connection c out of the table and hands it out.
-func (t *Tracker) emit(c *conn, why End) {
+func (t *Tracker) emit(c *conn, why tcpstate.End) {
 	if c.inClosed {
 		t.closed.remove(c)
 	} else {
@@ -381,9 +389,9 @@ func (t *Tracker) emit(c *conn, why End) {
 
 // hand finishes c, which is in no table or list, hands it to Done and
 // recycles it.
-func (t *Tracker) hand(c *conn, why End) {
-	c.finish(why, t.now)
-	if tw := &c.Teardown.TimeWait; why == EndClosed && !t.flushing && tw.Side != SideNone && !tw.Expired {
+func (t *Tracker) hand(c *conn, why tcpstate.End) {
+	c.Finish(why, t.now)
+	if tw := &c.Teardown.TimeWait; why == tcpstate.EndClosed && !t.flushing && tw.Side != tcpstate.SideNone && !tw.Expired {
 		tw.Held = true
 	}
 	if t.cfg.Done != nil {
@@ -399,7 +407,7 @@ func (t *Tracker) hand(c *conn, why End) {
 
 // handFrozen hands out the connection of snapshot e in store s for why:
 // from its brief when the store keeps them, else thawed.
-func (t *Tracker) handFrozen(s *frozen, e entry, why End) {
+func (t *Tracker) handFrozen(s *frozen, e entry, why tcpstate.End) {
 	if !s.briefs {
 		t.hand(t.thaw(s, e, false), why)
 		return
@@ -410,11 +418,12 @@ func (t *Tracker) handFrozen(s *frozen, e entry, why End) {
 
 // handBrief hands out the connection of snapshot e, which is in no store
 // any more or in one about to go, from its brief, for why.
-func (t *Tracker) handBrief(e *entry, why End) {
-	if err := loadBrief(&t.r, e, why, &t.brief); err != nil {
+func (t *Tracker) handBrief(e *entry, why tcpstate.End) {
+	if err := t.brief.Load(e.brief, e.key.a, e.key.b); err != nil {
 		// Only this package writes snapshots.
-		panic("tcpstate: " + err.Error())
+		panic("track: " + err.Error())
 	}
+	t.brief.ID, t.brief.End, t.brief.Last = e.id, why, tcpstate.SegRef{Seg: e.seg, Time: e.last}
 	t.cfg.Brief(&t.brief)
 }
 
@@ -433,15 +442,16 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 	t.w.Reset(t.w.B[:0])
 	appendEntryHead(&t.w, c.key, c.ID, c.Last)
 	if s.briefs {
-		// The ice holds closed connections, handed out as such; cold
-		// open ones, handed out for any other reason (see appendBrief).
-		why := EndIdle
+		// The ice holds closed connections, handed out as such; cold open
+		// ones, handed out for any other reason (see
+		// Analyzer.AppendBrief).
+		why := tcpstate.EndIdle
 		if s == &t.ice {
-			why = EndClosed
+			why = tcpstate.EndClosed
 		}
-		c.appendBrief(&t.w, why)
+		t.w.B = c.AppendBrief(t.w.B, why)
 	}
-	c.appendState(&t.w, &t.ctx)
+	t.w.B = c.AppendState(t.w.B, &t.ctx)
 	s.put(c.key, c.hash, t.w.B)
 	t.active.remove(c)
 	t.table.del(c)
@@ -451,18 +461,15 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 
 // thaw makes the connection of snapshot e in store s live again, at the
 // front of the active list. Without full it leaves out what only further
-// segments need (see loadState) and the connection out of the table and
-// lists: for a connection about to be handed out (see hand).
+// segments need (see Analyzer.LoadState) and the connection out of the
+// table and lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	s.remove(e)
 	c := t.alloc()
 	c.key, c.hash = e.key, e.hash
-	c.keep = t.cfg.Segments
-	c.twLen = t.cfg.TimeWait
-	t.r.Reset(e.state)
-	if _, err := c.loadState(&t.r, &t.ctx, full); err != nil {
+	if _, err := c.LoadState(e.key.a, e.key.b, e.state, &t.ctx, full); err != nil {
 		// Only this package writes snapshots.
-		panic("tcpstate: " + err.Error())
+		panic("track: " + err.Error())
 	}
 	if full {
 		t.table.set(c)
@@ -500,9 +507,9 @@ func (t *Tracker) Flush() {
 			// The ice holds closed connections, cold open ones. The
 			// stores go as a whole once all are out: no entry need be
 			// taken out of them (nor hashed to be found) on its own.
-			why := EndCaptureEnd
+			why := tcpstate.EndCaptureEnd
 			if s == &t.ice {
-				why = EndClosed
+				why = tcpstate.EndClosed
 			}
 			e := s.unhashed(pos)
 			t.handBrief(&e, why)
@@ -510,9 +517,9 @@ func (t *Tracker) Flush() {
 		default:
 			c = t.thaw(s, s.at(pos), false)
 		}
-		why := EndCaptureEnd
-		if c.bothClosed() {
-			why = EndClosed
+		why := tcpstate.EndCaptureEnd
+		if c.Closed() {
+			why = tcpstate.EndClosed
 		}
 		if f.ref>>62 == 0 {
 			t.emit(c, why)
@@ -589,3 +596,25 @@ func (l *list) moveToFront(c *conn) {
 }
 
 func (l *list) back() *conn { return l.tail }
+
+// onSegment calls Config.OnSegment for the segment with frame index. It
+// lets a caller act on each segment as it is tracked, e.g. annotate a
+// listing with the step the segment belongs to from the same events the
+// explanations use.
+//
+// With Config.Segments the record passed is the last of c.Segments: its
+// note, phase, anomalies and both ends' states after it. Without, it is
+// nil, as notes are only worked out for kept segments. A caller that needs
+// only the newest segment may empty c.Segments in the call, so that memory
+// stays flat over long connections: the tracker only appends to it.
+//
+// Later segments can revise earlier state changes (a lost FIN's receiver
+// changes state on the copy that arrived), so the call sees what was known
+// at that segment; the endpoints' Transitions hold the final account.
+func (t *Tracker) onSegment(c *conn, index int) {
+	var s *tcpstate.Segment
+	if n := len(c.Segments); n > 0 && c.Segments[n-1].Index == index {
+		s = &c.Segments[n-1]
+	}
+	t.cfg.OnSegment(&c.Conn, s)
+}

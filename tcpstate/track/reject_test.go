@@ -1,6 +1,9 @@
-package tcpstate
+package track
 
-import "testing"
+import (
+	"synfin/tcpstate"
+	"testing"
+)
 
 // TestRejectedSYNACK draws the line RFC 9293 draws: a client that answers
 // a SYN-ACK with <SEQ=SEG.ACK><CTL=RST> (3.10.7.1 with no connection,
@@ -17,25 +20,25 @@ func TestRejectedSYNACK(t *testing.T) {
 		name     string
 		segs     []synSeg
 		rejected bool
-		client   State // final
-		server   State
+		client   tcpstate.State // final
+		server   tcpstate.State
 	}{
 		{"bare RST at the SYN-ACK's ack", []synSeg{syn, synAck, {src: c, dst: s, flags: "R", seq: 1001, us: 1000200}},
-			true, Closed, Listen},
+			true, tcpstate.Closed, tcpstate.Listen},
 		{"after a retransmitted SYN", []synSeg{syn, synRtx, synAck, {src: c, dst: s, flags: "R", seq: 1001, us: 1000200}},
-			true, Closed, Listen},
+			true, tcpstate.Closed, tcpstate.Listen},
 		// The server, still in SYN-RECEIVED from a passive open, goes back
 		// to LISTEN on any acceptable reset (3.10.7.4).
 		{"RST with ACK: the client had taken it", []synSeg{syn, synAck, {src: c, dst: s, flags: "R.", seq: 1001, ack: 5001, us: 1000200}},
-			false, Closed, Listen},
+			false, tcpstate.Closed, tcpstate.Listen},
 		{"RST at another sequence number", []synSeg{syn, synAck, {src: c, dst: s, flags: "R", seq: 1005, us: 1000200}},
-			false, Closed, Listen},
+			false, tcpstate.Closed, tcpstate.Listen},
 		{"RST after the client's ACK", []synSeg{syn, synAck, {src: c, dst: s, flags: ".", seq: 1001, ack: 5001, us: 1000150},
 			{src: c, dst: s, flags: "R", seq: 1001, us: 1000200}},
-			false, Closed, Closed},
+			false, tcpstate.Closed, tcpstate.Closed},
 		{"RST after a bad ACK", []synSeg{syn, synAck, {src: c, dst: s, flags: ".", seq: 1001, ack: 9999, us: 1000150},
 			{src: c, dst: s, flags: "R", seq: 1001, us: 1000200}},
-			false, Closed, Listen},
+			false, tcpstate.Closed, tcpstate.Listen},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conns := runSegments(Config{}, tc.segs)
@@ -51,7 +54,7 @@ func TestRejectedSYNACK(t *testing.T) {
 			}
 			established := false
 			for _, tr := range x.Client.Transitions {
-				established = established || tr.To == Established
+				established = established || tr.To == tcpstate.Established
 			}
 			if established == tc.rejected {
 				t.Errorf("client transitions %v: ESTABLISHED %v, want %v", x.Client.Transitions, established, !tc.rejected)
