@@ -254,8 +254,14 @@ func (f *frozen) compact() {
 	f.oldChunks = old[:0]
 }
 
+// keyAt returns the key of entry b.
 func (f *frozen) keyAt(b []byte) key {
 	r := snapshot.Reader{B: b[entryHead:]}
+	return readKey(&r)
+}
+
+// readKey reads the key appendEntryHead wrote after an entry's head.
+func readKey(r *snapshot.Reader) key {
 	aa := r.Addr()
 	ap := uint16(r.Uint())
 	ba := r.Addr()
@@ -263,8 +269,9 @@ func (f *frozen) keyAt(b []byte) key {
 	return key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
 }
 
-// init makes f's index and the slices it keeps reusing, at once, so that
-// a warm store allocates nothing.
+// init makes the slices of chunk headers f keeps reusing, at once, so
+// that a warm store allocates nothing (its index's maps grow as they
+// are filled).
 func (f *frozen) init() {
 	f.chunks = make([][]byte, 0, 16)
 	f.oldChunks = make([][]byte, 0, 16)
@@ -286,24 +293,16 @@ func (f *frozen) at(pos uint64) entry {
 // unhashed is at without the key's hash, which only finding the entry
 // again needs.
 func (f *frozen) unhashed(pos uint64) entry {
-	c := f.chunks[pos>>posShift-f.first]
-	b := c[pos&(1<<posShift-1):]
-	n := binary.LittleEndian.Uint32(b)
-	b = b[:n]
+	b := f.entryBytes(pos)
 	e := entry{pos: pos, last: int64(binary.LittleEndian.Uint64(b[4:])), id: binary.LittleEndian.Uint64(b[12:]),
-		seg: int(binary.LittleEndian.Uint64(b[20:]))}
+		seg: int(binary.LittleEndian.Uint64(b[20:])), size: len(b)}
 	r := snapshot.Reader{B: b[entryHead:]}
-	aa := r.Addr()
-	ap := uint16(r.Uint())
-	ba := r.Addr()
-	bp := uint16(r.Uint())
-	e.key = key{netip.AddrPortFrom(aa, ap), netip.AddrPortFrom(ba, bp)}
+	e.key = readKey(&r)
 	e.state = r.B
 	if f.briefs && len(r.B) >= 2 {
 		n := min(int(binary.LittleEndian.Uint16(r.B)), len(r.B)-2)
 		e.brief, e.state = r.B[2:2+n], r.B[2+n:]
 	}
-	e.size = int(n)
 	return e
 }
 
