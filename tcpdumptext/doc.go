@@ -25,8 +25,7 @@
 //     resolved through /etc/services and a built-in table (e.g. nsesrvr is
 //     9988). "localhost" is 127.0.0.1 or ::1; any other host name maps to a
 //     stable synthetic address derived from the name, in 240.0.0.0/4 for
-//     IPv4 and the discard prefix 100::/64 for IPv6, and Reader.HostName
-//     gives the name back for display.
+//     IPv4 and the discard prefix 100::/64 for IPv6.
 //   - Time. Formats without a date (the default time of day, -t, -ttt,
 //     -ttttt) are placed on Options.Date, 1970-01-01 in Options.Location
 //     (the local zone of TZ) unless set. A time of day that jumps back by

@@ -74,7 +74,8 @@ func port(s string) (uint16, bool) {
 }
 
 // maxNames bounds the name table; beyond it names still map to their
-// synthetic address but are no longer remembered for display.
+// synthetic address but are no longer remembered, so a later name whose
+// address collides with theirs is not moved away from it.
 const maxNames = 1 << 16
 
 // hosts maps printed host names to addresses and back.
