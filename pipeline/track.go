@@ -20,7 +20,8 @@ type Conns struct {
 	// (at least 1).
 	Jobs int
 	// Config returns the configuration of one tracker; it is called once
-	// for each, as a tracker's Zeek engines keep caches of their own.
+	// for each, as the observers of one tracker may share state
+	// that must stay on its goroutine (zeekconn.Observer's cache).
 	// IndexIDs and the hook that receives connections are set here.
 	Config func() track.Config
 	// Brief appends the line of a connection's brief (its Brief hook), or
