@@ -199,7 +199,7 @@ func openInput(env *Env, file string, streams bool) (input.Source, error) {
 	return input.Open(file, env.Stdin, opt)
 }
 
-// track reads file, filters it with expr and feeds one tracker; the
+// trackFile reads file, filters it with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func trackFile(env *Env, file, expr string, cfg track.Config) error {

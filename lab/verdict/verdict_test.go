@@ -94,7 +94,7 @@ func viewOf(t *testing.T, rep Report) View {
 	return v
 }
 
-// track runs the tracker over a capture, as the lab does.
+// trackFile runs the tracker over a capture, as the lab does.
 func trackFile(t *testing.T, name string) []*tcpstate.Conn {
 	t.Helper()
 	r, err := pcapfile.NewReader(bytes.NewReader(read(t, name)))

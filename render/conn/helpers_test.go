@@ -15,7 +15,7 @@ import (
 	"synfin/zeekconn"
 )
 
-// track returns clones of the connections of capture data, with their
+// trackPcap returns clones of the connections of capture data, with their
 // segments.
 func trackPcap(t testing.TB, data []byte) []*tcpstate.Conn {
 	t.Helper()
