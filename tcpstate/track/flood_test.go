@@ -107,3 +107,32 @@ func BenchmarkSYNFlood(b *testing.B) {
 		})
 	}
 }
+
+// TestSYNFloodTuplesHashApart checks, without a clock, what
+// TestSYNFloodCollidingTuples times: the 40,000 tuples that a hash of the
+// address XOR the port maps to one value have 40,000 hashes, so that every
+// connection is found under a hash of its own and none waits in the index's
+// by-key overflow.
+func TestSYNFloodTuplesHashApart(t *testing.T) {
+	const n = 40000
+	frames := synFlood(n, true)
+	seen := make(map[uint64]bool, n)
+	var p wire.Packet
+	for i := range frames {
+		if err := p.Decode(frames[i].Link, frames[i].Data); err != nil || !p.HasTCP {
+			t.Fatalf("frame %d: not a TCP segment (%v)", i+1, err)
+		}
+		seen[PacketHash(&p)] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d tuples have %d hashes, want %d", n, len(seen), n)
+	}
+	tr := New(Config{Done: func(*tcpstate.Conn) {}, IdleTimeout: -1})
+	for i := range frames {
+		tr.Frame(&frames[i])
+	}
+	if live, extra := tr.table.len(), len(tr.table.extra)+len(tr.cold.index.extra); live+tr.cold.len() != n || extra != 0 {
+		t.Fatalf("%d connections held, %d of them by key: want %d, none by key", live+tr.cold.len(), extra, n)
+	}
+	tr.Flush()
+}
