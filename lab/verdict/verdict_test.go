@@ -13,11 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"synfin/lab"
-	"synfin/pcapfile"
 	"synfin/render/explain"
-	"synfin/tcpstate"
-	"synfin/tcpstate/track"
-	"synfin/wire"
+	"synfin/render/explain/explaintest"
 )
 
 // A recorded run: testdata/<k|u>-<scenario>.pcap is a lab run's capture
@@ -55,7 +52,7 @@ func TestCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conns := trackFile(t, strings.TrimSuffix(name, ".json")+".pcap")
+			conns := explaintest.Track(t, strings.TrimSuffix(name, ".json")+".pcap")
 			got, err := json.Marshal(Compare(sc, viewOf(t, want), conns))
 			if err != nil {
 				t.Fatal(err)
@@ -92,27 +89,6 @@ func viewOf(t *testing.T, rep Report) View {
 		return nil, ""
 	}
 	return v
-}
-
-// trackFile runs the tracker over a capture, as the lab does.
-func trackFile(t *testing.T, name string) []*tcpstate.Conn {
-	t.Helper()
-	r, err := pcapfile.NewReader(bytes.NewReader(read(t, name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []*tcpstate.Conn
-	tr := track.New(track.Config{IdleTimeout: -1, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
-	for {
-		var fr wire.Frame
-		if err := r.Next(&fr); err != nil {
-			break
-		}
-		tr.Frame(&fr)
-	}
-	tr.Flush()
-	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
-	return conns
 }
 
 func read(t *testing.T, name string) []byte {
