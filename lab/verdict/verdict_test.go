@@ -16,6 +16,7 @@ import (
 	"synfin/lab"
 	"synfin/pcapfile"
 	"synfin/render/explain"
+	"synfin/render/explain/explaintest"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/wire"
@@ -160,6 +161,9 @@ func TestWrite(t *testing.T) {
 			}
 			if diff := cmp.Diff(string(want), got.String()); diff != "" {
 				t.Errorf("%s (-previous build +Write):\n%s", golden, diff)
+			}
+			if w := explaintest.EnglishWords(got.String()); lang == "zh" && len(w) > 0 {
+				t.Errorf("%s: English words left in the Chinese table: %s", golden, strings.Join(w, " "))
 			}
 		}
 	}
