@@ -29,6 +29,9 @@ var Kept = map[string][]string{
 	// own command-line flags.
 	"name": {"Linux", "netstack", "gVisor", "nmap", "sS", "connect", "close", "EOF", "ECONNREFUSED",
 		"SO_LINGER", "hold", "max-conns", "IP", "HTML", "synfin", "tcpdump", "lo", "n"},
+	// English terms given after their Chinese, in parentheses, as
+	// Wireshark names them: "保活探测（keep-alive）".
+	"gloss": {"keep-alive"},
 }
 
 var keptSet = func() map[string]bool {
@@ -45,6 +48,9 @@ var keptSet = func() map[string]bool {
 // them.
 var flagLetters = regexp.MustCompile(`^[SFPRUEW]+$`)
 
+// ipv6 matches IPv6 addresses, which are not words.
+var ipv6 = regexp.MustCompile(`(?:[0-9a-fA-F]{0,4}:){2,}[0-9a-fA-F.]*`)
+
 var asciiWord = regexp.MustCompile(`[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*`)
 
 // EnglishWords returns the words of ASCII letters in s that Kept does not
@@ -53,7 +59,7 @@ var asciiWord = regexp.MustCompile(`[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*`)
 func EnglishWords(s string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, w := range asciiWord.FindAllString(s, -1) {
+	for _, w := range asciiWord.FindAllString(ipv6.ReplaceAllString(s, " "), -1) {
 		if !strings.ContainsFunc(w, isLetter) || keptSet[w] || flagLetters.MatchString(w) || seen[w] {
 			continue
 		}
