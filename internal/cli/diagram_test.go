@@ -28,7 +28,7 @@ func TestDiagram(t *testing.T) {
 	}{
 		{"ascii", []string{"diagram", "-r", seed, "--conn", "1", "--ascii"}, 0, "SYN-SENT |-- S 0 "},
 		{"box", []string{"diagram", "-r", seed}, 0, "Connection 2: 127.0.0.1:41474"},
-		{"zh", []string{"diagram", "-r", seed, "--lang", "zh", "--conn", "2"}, 0, "挥手：incomplete"},
+		{"zh", []string{"diagram", "-r", seed, "--lang", "zh", "--conn", "2"}, 0, "挥手方式：不完整"},
 		{"mermaid", []string{"diagram", "-r", seed, "--format", "mermaid"}, 0, "C->>S: 1: S 0"},
 		{"svg", []string{"diagram", "-r", seed, "--format", "svg", "--conn", "1"}, 0, `data-seg="7"`},
 		{"help", []string{"diagram", "--help"}, 0, "Examples:"},

@@ -23,9 +23,68 @@ var (
 	textExpected      = lab.Text{En: "expected", Zh: "预期"}
 	textVerdict       = lab.Text{En: "verdict", Zh: "结论"}
 	textRows          = lab.Text{En: "rows agree", Zh: "行一致"}
-	textSampledNote   = lab.Text{En: "netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
+	textKernel        = lab.Text{En: "kernel", Zh: "内核"}
+	// The punctuation between a label and its value, and between the
+	// clauses after it ("packets 1/client, kernel 1/client"): Chinese
+	// takes the full-width colon and comma there. Lists of names inside a
+	// clause are joined with explain's list separator (、 in Chinese).
+	textColon       = lab.Text{En: ": ", Zh: "："}
+	textComma       = lab.Text{En: ", ", Zh: "，"}
+	textSampledNote = lab.Text{En: "netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
 		Zh: "netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"}
 )
+
+// unseenTexts translate the reasons Row.Unseen gives, which the report
+// keeps in English.
+var unseenTexts = map[string]lab.Text{
+	"connect timeout: SYN-SENT -> CLOSED sends no segment": {Zh: "connect() 超时：从 SYN-SENT 到 CLOSED 不发出任何报文段"},
+}
+
+func unseenText(s, lang string) string {
+	if t, ok := unseenTexts[s]; ok {
+		t.En = s
+		return t.In(lang)
+	}
+	return s
+}
+
+// sourceText names the stack in lang: "kernel" is translated, netstack
+// is a name.
+func sourceText(source, lang string) string {
+	if source == "kernel" {
+		return textKernel.In(lang)
+	}
+	return source
+}
+
+// roleText is an endpoint's role ("client", "server") in lang.
+func roleText(role, lang string) string {
+	if role != "client" && role != "server" {
+		return role
+	}
+	return explain.M("w." + role).Text(lang)
+}
+
+// holdersText lists TIME-WAIT holders ("1/client") in lang, or "-".
+func holdersText(hs []string, lang string) string {
+	if len(hs) == 0 || len(hs) == 1 && hs[0] == "" {
+		return "-"
+	}
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		n, role, ok := strings.Cut(h, "/")
+		if ok {
+			h = n + "/" + roleText(role, lang)
+		}
+		out[i] = h
+	}
+	return listText(out, lang)
+}
+
+// listText joins items as lang joins a list.
+func listText(items []string, lang string) string {
+	return strings.Join(items, explain.M("w.list").Text(lang))
+}
 
 // title is the table's title for a stack.
 func title(source string) lab.Text {
@@ -62,8 +121,8 @@ func (rep *Report) Write(w io.Writer, lang string) {
 	}
 	agreeRows, total, unsampled := 0, 0, 0
 	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, r.Role, r.Addr)
-		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(textPackets.In(lang), 22), rep.Source)
+		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, roleText(r.Role, lang), r.Addr)
+		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(textPackets.In(lang), 22), sourceText(rep.Source, lang))
 		if r.NoSocket {
 			for i, s := range r.Inferred {
 				b := ""
@@ -92,19 +151,26 @@ func (rep *Report) Write(w io.Writer, lang string) {
 			fmt.Fprintf(w, "    %-4d %-22s %s %s\n", i+1, orDash([]string{p[0]}), pad(b, 22), m)
 		}
 		if r.Unseen != "" {
-			fmt.Fprintf(w, "    %-4s %s\n", "", r.Unseen)
+			fmt.Fprintf(w, "    %-4s %s\n", "", unseenText(r.Unseen, lang))
 		}
 		if len(pairs) == 0 {
 			fmt.Fprintf(w, "    %-4s %s %s %s\n", "", pad("("+textNoTransitions.In(lang)+")", 22), pad("("+textNoSocket.In(lang)+")", 22), mark(true))
 		}
 	}
-	fmt.Fprintf(w, "\n  %s: %s %s, %s %s  %s\n", textTimeWait.In(lang),
-		textPackets.In(lang), orDash(rep.TimeWaitInferred), rep.Source, orDash(rep.TimeWaitReported), mark(rep.TimeWaitAgree))
-	fmt.Fprintf(w, "  %s: %s, %s %s  %s\n", textPattern.In(lang),
-		strings.Join(rep.Patterns, ", "), textExpected.In(lang), orDash(rep.PatternsExpected), mark(rep.PatternsAgree))
-	fmt.Fprintf(w, "  %s: %d/%d %s", textVerdict.In(lang), agreeRows, total, textRows.In(lang))
+	colon, comma := textColon.In(lang), textComma.In(lang)
+	patterns := func(ps []string) string {
+		if len(ps) == 0 || len(ps) == 1 && ps[0] == "" {
+			return "-"
+		}
+		return explain.Names("pn", ps, lang)
+	}
+	fmt.Fprintf(w, "\n  %s%s%s %s%s%s %s  %s\n", textTimeWait.In(lang), colon,
+		textPackets.In(lang), holdersText(rep.TimeWaitInferred, lang), comma, sourceText(rep.Source, lang), holdersText(rep.TimeWaitReported, lang), mark(rep.TimeWaitAgree))
+	fmt.Fprintf(w, "  %s%s%s%s%s %s  %s\n", textPattern.In(lang), colon,
+		explain.Names("pn", rep.Patterns, lang), comma, textExpected.In(lang), patterns(rep.PatternsExpected), mark(rep.PatternsAgree))
+	fmt.Fprintf(w, "  %s%s%d/%d %s", textVerdict.In(lang), colon, agreeRows, total, textRows.In(lang))
 	if unsampled > 0 {
-		fmt.Fprintf(w, ", %d %s", unsampled, textUnsampled.In(lang))
+		fmt.Fprintf(w, "%s%d %s", comma, unsampled, textUnsampled.In(lang))
 	}
 	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
 	if rep.Sampled {

@@ -3,6 +3,7 @@ package verdict
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -107,6 +108,8 @@ func readJSON(t *testing.T, name string, v any) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the tables' golden files")
+
 // TestWrite prints each recorded comparison, and one that differs
 // (x-differ), as the lab's table in both languages and checks it against
 // the previous build's table of the same comparison.
@@ -125,8 +128,17 @@ func TestWrite(t *testing.T) {
 			want := read(t, golden)
 			var got strings.Builder
 			rec.Comparison.Write(&got, lang)
+			if *update {
+				if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
 			if diff := cmp.Diff(string(want), got.String()); diff != "" {
 				t.Errorf("%s (-previous build +Write):\n%s", golden, diff)
+			}
+			if w := explaintest.EnglishWords(got.String()); lang == "zh" && len(w) > 0 {
+				t.Errorf("%s: English words left in the Chinese table: %s", golden, strings.Join(w, " "))
 			}
 		}
 	}

@@ -16,34 +16,48 @@ type entry struct{ en, zh string }
 
 // catalogue holds every message. Keys: "note.<tcpstate note>" for what a
 // segment does, "st.<STATE>" for why an endpoint enters a state,
-// "an.<anomaly>", "gap.<gap>", "p.<pattern>", "end.<end>" for tcpstate's
-// names, and synfin's own below.
+// "an.<anomaly>" (what it is) and "ann.<anomaly>" (its name), "gap.<gap>",
+// "p.<pattern>" (what it is) and "pn.<pattern>" (its name), "end.<end>"
+// for tcpstate's names, and synfin's own below.
 var catalogue = map[string]entry{
 	// Words.
-	"w.client":          {"client", "客户端"},
-	"w.server":          {"server", "服务器"},
-	"w.both":            {"both ends", "双方"},
-	"w.Client":          {"Client", "客户端"},
-	"w.Server":          {"Server", "服务器"},
-	"w.sends":           {"on sending", "发送时"},
-	"w.recv":            {"on receiving", "接收时"},
-	"w.none":            {"none", "无"},
-	"w.ok":              {"✓", "✓"},
-	"w.and":             {" and ", "和"},
-	"w.list":            {", ", "、"},
+	"w.client": {"client", "客户端"},
+	"w.server": {"server", "服务器"},
+	"w.both":   {"both ends", "双方"},
+	"w.Client": {"Client", "客户端"},
+	"w.Server": {"Server", "服务器"},
+	"w.sends":  {"on sending", "发送时"},
+	"w.recv":   {"on receiving", "接收时"},
+	"w.none":   {"none", "无"},
+	"w.ok":     {"✓", "✓"},
+	"w.and":    {" and ", "和"},
+	// w.list joins the items of an enumeration: options, anomalies,
+	// frame numbers, teardown patterns. Chinese separates parallel words
+	// and short noun phrases with the enumeration comma 、, not the
+	// full-width comma ，, which joins clauses (as "v.final" does).
+	"w.list": {", ", "、"},
+	// w.v is a value shown as it is, in every language: an item of a
+	// list of numbers (listArg packs messages, so a bare value needs a key).
+	"w.v": {"{v}", "{v}"},
+	// Timeline fields. seq and ack stay as tcpdump and RFC 9293 name the
+	// header fields (the Chinese text says "seq+1" too); the window and
+	// the length are words.
+	"w.win":             {"win", "窗口"},
+	"w.len":             {"len", "长度"},
 	"w.phase.handshake": {"handshake", "握手"},
 	"w.phase.data":      {"data", "数据传输"},
 	"w.phase.teardown":  {"teardown", "挥手"},
 
 	// Ladder diagrams.
-	"lg.verdict": {"teardown {pattern}; final states: client {c}, server {s}", "挥手：{pattern}；最终状态：客户端 {c}，服务器 {s}"},
-	"lg.time":    {"   time", "   时间"},
-	"lg.end":     {"end", "结束"},
-	"lg.lost":    {"segment(s) not captured", "有报文段没有被抓到"},
-	"lg.retrans": {"retransmission", "重传"},
-	"lg.anomaly": {"anomaly", "异常"},
-	"lg.break":   {"time compressed", "时间被压缩"},
-	"lg.phase":   {"phase", "阶段"},
+	"lg.verdict":  {"teardown {pattern}; final states: client {c}, server {s}", "挥手方式：{pattern}；最终状态：客户端 {c}，服务器 {s}"},
+	"lg.time":     {"   time", "   时间"},
+	"lg.end":      {"end", "结束"},
+	"lg.lost":     {"segment(s) not captured", "有报文段没有被抓到"},
+	"lg.retrans":  {"retransmission", "重传"},
+	"lg.anomaly":  {"anomaly", "异常"},
+	"lg.break":    {"time compressed", "时间被压缩"},
+	"lg.phase":    {"phase", "阶段"},
+	"lg.timewait": {"TIME-WAIT 2MSL {dur}", "TIME-WAIT 等待 2MSL：{dur}"},
 
 	// The HTML report's interface.
 	"ui.title":      {"synfin report", "synfin 报告"},
@@ -112,6 +126,7 @@ var catalogue = map[string]entry{
 	"v.tw.evicted":    {"it was let go before 2MSL was over, to make room (--max-conns)", "为腾出空间（--max-conns），在 2MSL 结束前就放掉了它"},
 	"v.an.none":       {"no anomalies", "没有异常"},
 	"v.an":            {"anomalies: {list}", "异常：{list}"},
+	"an.count":        {"{name} ×{n}", "{name} ×{n}"},
 
 	// Teardown patterns.
 	"p.four-segment":       {"four-segment close (FIN, ACK, FIN, ACK)", "四次挥手（FIN、ACK、FIN、ACK）"},
@@ -122,6 +137,19 @@ var catalogue = map[string]entry{
 	"p.refused":            {"refused: no connection, so no teardown", "被拒绝：连接没有建立，也就没有挥手"},
 	"p.none":               {"never established", "连接从未建立"},
 	"p.incomplete":         {"teardown incomplete: the capture ends before both ends closed", "挥手不完整：抓包在两端都关闭之前就结束了"},
+
+	// The names of tcpstate's teardown patterns, where a name is shown
+	// rather than described (the ladder's verdict, the report's filter,
+	// the lab's table). The English is tcpstate's String() itself, which
+	// JSON output keeps in every language.
+	"pn.none":               {"none", "未建立连接"},
+	"pn.incomplete":         {"incomplete", "不完整"},
+	"pn.four-segment":       {"four-segment", "四次挥手"},
+	"pn.three-segment":      {"three-segment", "三次挥手"},
+	"pn.simultaneous-close": {"simultaneous-close", "同时关闭"},
+	"pn.half-close":         {"half-close", "半关闭"},
+	"pn.abort-rst":          {"abort-rst", "RST 中止"},
+	"pn.refused":            {"refused", "连接被拒绝"},
 
 	// Why a connection was handed out.
 	"end.closed":      {"both ends closed", "两端都已关闭"},
@@ -252,6 +280,30 @@ var catalogue = map[string]entry{
 	"x.timewait.other": {"TIME-WAIT: the {side} waits 2MSL ({dur} here; 60 s on Linux) so that a lost last ACK can be answered and old duplicates die", "TIME-WAIT：{side}等待 2MSL（这里是 {dur}；Linux 上为 60 秒），以便最后的 ACK 丢失时还能重新应答，并让网络中残留的旧报文段消亡"},
 	"x.anomaly":        {"⚠ {name}: {desc}", "⚠ {name}：{desc}"},
 	"x.gap-before":     {"{dur} after the previous segment", "距上一个报文段 {dur}"},
+
+	// Anomaly names, as lists and marks show them; the English is
+	// tcpstate's String() itself.
+	"ann.retransmission":                {"retransmission", "重传"},
+	"ann.fast-retransmission":           {"fast-retransmission", "快速重传"},
+	"ann.spurious-retransmission":       {"spurious-retransmission", "虚假重传"},
+	"ann.out-of-order":                  {"out-of-order", "乱序"},
+	"ann.previous-segment-not-captured": {"previous-segment-not-captured", "前一报文段未抓到"},
+	"ann.acked-unseen-segment":          {"acked-unseen-segment", "确认了未抓到的报文段"},
+	"ann.duplicate-ack":                 {"duplicate-ack", "重复 ACK"},
+	"ann.zero-window":                   {"zero-window", "零窗口"},
+	"ann.zero-window-probe":             {"zero-window-probe", "零窗口探测"},
+	"ann.window-update":                 {"window-update", "窗口更新"},
+	"ann.window-full":                   {"window-full", "窗口已满"},
+	"ann.keep-alive":                    {"keep-alive", "保活探测"},
+	"ann.keep-alive-ack":                {"keep-alive-ack", "保活应答"},
+	"ann.syn-retransmit":                {"syn-retransmit", "SYN 重传"},
+	"ann.syn-ack-retransmit":            {"syn-ack-retransmit", "SYN-ACK 重传"},
+	"ann.bad-handshake-ack":             {"bad-handshake-ack", "握手确认号错误"},
+	"ann.fin-retransmit":                {"fin-retransmit", "FIN 重传"},
+	"ann.bad-fin-ack":                   {"bad-fin-ack", "FIN 确认号错误"},
+	"ann.rst-after-fin":                 {"rst-after-fin", "FIN 之后的 RST"},
+	"ann.lost-last-ack":                 {"lost-last-ack", "最后的 ACK 丢失"},
+	"ann.port-reuse":                    {"port-reuse", "端口复用"},
 
 	// Anomalies: tcpstate's names.
 	"an.retransmission":                {"bytes sent again", "字节被再次发送"},

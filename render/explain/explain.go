@@ -110,30 +110,30 @@ func (e *Explanation) header() {
 	}
 }
 
-// frameRanges lists frame indexes as "1-3, 6, 7" and says whether they
-// are one run.
+// frameRanges lists frame indexes as runs ("1-3", "6", "7"), packed as a
+// list argument so that each language joins them its own way, and says
+// whether they are one run.
 func frameRanges(segs []tcpstate.Segment) (string, bool) {
-	var b strings.Builder
+	var parts []Msg
 	runs := 0
 	for i := 0; i < len(segs); {
+		runs++
 		j := i
 		for j+1 < len(segs) && segs[j+1].Index == segs[j].Index+1 {
 			j++
 		}
-		if b.Len() > 0 {
-			b.WriteString(", ")
-		}
-		runs++
-		b.WriteString(strconv.Itoa(segs[i].Index))
+		first := strconv.Itoa(segs[i].Index)
 		switch {
 		case j == i+1:
-			b.WriteString(", " + strconv.Itoa(segs[j].Index))
+			parts = append(parts, M("w.v", "v", first), M("w.v", "v", strconv.Itoa(segs[j].Index)))
 		case j > i+1:
-			b.WriteString("-" + strconv.Itoa(segs[j].Index))
+			parts = append(parts, M("w.v", "v", first+"-"+strconv.Itoa(segs[j].Index)))
+		default:
+			parts = append(parts, M("w.v", "v", first))
 		}
 		i = j + 1
 	}
-	return b.String(), runs <= 1
+	return listArg(parts), runs <= 1
 }
 
 func (e *Explanation) verdict() {
@@ -155,16 +155,16 @@ func (e *Explanation) verdict() {
 	case h.SYN.Seen() && !h.SYNACK.Seen() && !h.ACK.Seen() && !c.Server.HasISN:
 		*v = append(*v, M("v.hs.unanswered"))
 	case h.SYN.Seen() || h.SYNACK.Seen() || h.ACK.Seen():
-		var seen []string
+		var seen []Msg
 		for _, p := range []struct {
 			r    tcpstate.SegRef
 			name string
 		}{{h.SYN, "SYN"}, {h.SYNACK, "SYN-ACK"}, {h.ACK, "ACK"}} {
 			if p.r.Seen() {
-				seen = append(seen, p.name+" #"+itoa(p.r.Seg))
+				seen = append(seen, M("w.v", "v", p.name+" #"+itoa(p.r.Seg)))
 			}
 		}
-		*v = append(*v, M("v.hs.partial", "seen", strings.Join(seen, ", ")))
+		*v = append(*v, M("v.hs.partial", "seen", listArg(seen)))
 	default:
 		*v = append(*v, M("v.hs.midstream"))
 	}
@@ -205,11 +205,11 @@ func (e *Explanation) verdict() {
 	if list := c.Anomalies.List(); len(list) == 0 {
 		*v = append(*v, M("v.an.none"))
 	} else {
-		names := make([]string, len(list))
+		names := make([]Msg, len(list))
 		for i, a := range list {
-			names[i] = a.Anomaly.String() + " ×" + itoa(a.Count)
+			names[i] = M("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
-		*v = append(*v, M("v.an", "list", strings.Join(names, ", ")))
+		*v = append(*v, M("v.an", "list", listArg(names)))
 	}
 }
 
@@ -468,7 +468,7 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		add(M("note." + string(s.Note)))
 	}
 	for _, a := range Uncovered(s) {
-		add(M("x.anomaly", "name", a.String(), "desc", Word("an."+a.String())))
+		add(M("x.anomaly", "name", AnomalyWord(a), "desc", Word("an."+a.String())))
 	}
 	return out
 }
@@ -608,7 +608,7 @@ func (e *Explanation) summary() {
 	*s = append(*s, M("sum.path", "side", Word("w.Client"), "path", Path(&c.Client)))
 	*s = append(*s, M("sum.path", "side", Word("w.Server"), "path", Path(&c.Server)))
 	for _, a := range c.Anomalies.List() {
-		*s = append(*s, M("sum.an", "name", a.Anomaly.String(), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
+		*s = append(*s, M("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
 	}
 	if r := c.Reuse; r.Prev != 0 {
 		if r.Within2MSL {

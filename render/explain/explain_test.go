@@ -101,6 +101,17 @@ func TestCatalogueComplete(t *testing.T) {
 	for _, p := range names(3, func(i int) tcpstate.Phase { return tcpstate.Phase(i) }) {
 		want = append(want, "w.phase."+p)
 	}
+	// Names shown as names: English is tcpstate's own, which JSON keeps.
+	for _, a := range names(int(tcpstate.NumAnomalies), func(i int) tcpstate.Anomaly { return tcpstate.Anomaly(i) }) {
+		if m, ok := explain.Catalogue("ann." + a); !ok || m["en"] != a {
+			t.Errorf("catalogue's ann.%s is %q, want tcpstate's name", a, m["en"])
+		}
+	}
+	for _, p := range names(8, func(i int) tcpstate.Pattern { return tcpstate.Pattern(i) }) {
+		if m, ok := explain.Catalogue("pn." + p); !ok || m["en"] != p {
+			t.Errorf("catalogue's pn.%s is %q, want tcpstate's name", p, m["en"])
+		}
+	}
 	for _, k := range want {
 		if _, ok := explain.Catalogue(k); !ok {
 			t.Errorf("catalogue lacks %q", k)
@@ -164,6 +175,9 @@ func TestGolden(t *testing.T) {
 				got := render(t, conns, lang, 0)
 				if m := unfilled.FindString(got); m != "" {
 					t.Errorf("untranslated or unfilled %q in the text", m)
+				}
+				if w := explaintest.EnglishWords(got); lang == explain.Chinese && len(w) > 0 {
+					t.Errorf("English words left in the Chinese text: %s", strings.Join(w, " "))
 				}
 				golden := filepath.Join("testdata", c.name+"."+lang+".txt")
 				if *update {

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"synfin/tcpstate"
 )
 
 // Arg is one named argument of a message. A Value starting with '@' is a
@@ -32,6 +34,34 @@ func M(key string, kv ...string) Msg {
 // Word is an argument value that is translated: the catalogue key of a
 // word such as "w.client".
 func Word(key string) string { return "@" + key }
+
+// AnomalyWord is an argument value naming anomaly a: tcpstate's name in
+// English, translated in other languages.
+func AnomalyWord(a tcpstate.Anomaly) string { return Word("ann." + a.String()) }
+
+// PatternWord is an argument value naming teardown pattern p: tcpstate's
+// name in English, translated in other languages.
+func PatternWord(p tcpstate.Pattern) string { return Word("pn." + p.String()) }
+
+// Name is a name of tcpstate's (an anomaly's or a teardown pattern's, as
+// String() gives it) in lang; kind is "ann" or "pn". A name the catalogue
+// lacks stays as it is.
+func Name(kind, name, lang string) string {
+	if t, ok := lookup(kind+"."+name, lang); ok {
+		return t
+	}
+	return name
+}
+
+// Names is names (see Name) in lang, joined as lang joins a list.
+func Names(kind string, names []string, lang string) string {
+	sep, _ := lookup("w.list", lang)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = Name(kind, n, lang)
+	}
+	return strings.Join(out, sep)
+}
 
 // Arg returns the value of the argument name.
 func (m Msg) Arg(name string) (string, bool) {

@@ -104,12 +104,12 @@ func (p *printer) print(e *Explanation) {
 		if s.Flags&wire.ACK != 0 {
 			nums += fmt.Sprintf("  ack %d [%d]", s.RelAck, s.Ack)
 		}
-		nums += fmt.Sprintf("  win %d", s.WindowScaled)
+		nums += fmt.Sprintf("  %s %d", p.t(M("w.win")), s.WindowScaled)
 		if s.Window != 0 && int(s.Window) != int(s.WindowScaled) {
 			// tcpdump prints the field as sent; the scale is what makes it bytes.
 			nums += fmt.Sprintf(" [%d×%d]", s.Window, int(s.WindowScaled)/int(s.Window))
 		}
-		nums += fmt.Sprintf("  len %d", s.Len)
+		nums += fmt.Sprintf("  %s %d", p.t(M("w.len")), s.Len)
 		p.line("      ", nums)
 		for _, ch := range st.Changes {
 			how := "w.recv"

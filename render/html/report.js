@@ -38,6 +38,10 @@
     return fill(tmpl, args);
   }
   function w(key) { return t([key]); }
+  // A name of tcpstate's (kind "ann" for anomalies, "pn" for teardown
+  // patterns) in the current language; names joins them as a list.
+  function name(kind, n) { var s = lookup(kind + "." + n); return s === null ? n : s; }
+  function names(kind, ns) { return ns.map(function (n) { return name(kind, n); }).join(lookup("w.list")); }
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
@@ -45,14 +49,14 @@
   }
 
   // Filters and the connection list, drawn only where visible.
-  function options(sel, values, anyKey) {
+  function options(sel, values, anyKey, kind) {
     var cur = sel.value;
     sel.innerHTML = "";
     var o = document.createElement("option");
     o.value = ""; o.textContent = w(anyKey); sel.appendChild(o);
     values.forEach(function (v) {
       var o = document.createElement("option");
-      o.value = v; o.textContent = v; sel.appendChild(o);
+      o.value = v; o.textContent = kind ? name(kind, v) : v; sel.appendChild(o);
     });
     sel.value = cur;
   }
@@ -89,8 +93,8 @@
       html.push('<div class="crow' + (selected && selected.id === c.id ? " sel" : "") + '" data-id="' + c.id +
         '" style="top:' + i * ROW + 'px"><span class="id">#' + c.id + '</span><span class="ep">' +
         esc(c.c) + " → " + esc(c.s) + '</span><span class="st">' + esc(c.fin[0]) + " / " + esc(c.fin[1]) +
-        '</span><span class="pill p-' + esc(c.p) + '">' + esc(c.p) + "</span>" +
-        (c.an.length ? '<span class="pill an" title="' + esc(c.an.join(", ")) + '">⚠ ' + c.an.length + "</span>" : "") + "</div>");
+        '</span><span class="pill p-' + esc(c.p) + '">' + esc(name("pn", c.p)) + "</span>" +
+        (c.an.length ? '<span class="pill an" title="' + esc(names("ann", c.an)) + '">⚠ ' + c.an.length + "</span>" : "") + "</div>");
     }
     $("rows-inner").innerHTML = html.join("");
   }
@@ -167,7 +171,7 @@
         o.push('<line x1="' + x1 + '" y1="' + ay + '" x2="' + x2 + '" y2="' + (ay + G.slant) + '" stroke="' + col + '" stroke-width="1.5"' + (cl === "retrans" ? ' stroke-dasharray="6 4"' : "") + ' marker-end="url(#h-' + cl + ')"/>');
         o.push('<line class="hit" x1="' + x1 + '" y1="' + ay + '" x2="' + x2 + '" y2="' + (ay + G.slant) + '"/>');
         o.push('<text class="lbl" x="' + mid + '" y="' + (y + 10) + '" text-anchor="middle" fill="' + col + '">' + esc(r[7]) + "</text>");
-        if (r[9].length) o.push('<text class="mark" x="' + mid + '" y="' + (ay + G.slant + 14) + '" text-anchor="middle">⚠ ' + esc(r[9].join(", ")) + "</text>");
+        if (r[9].length) o.push('<text class="mark" x="' + mid + '" y="' + (ay + G.slant + 14) + '" text-anchor="middle">⚠ ' + esc(names("ann", r[9])) + "</text>");
         o.push("</g>");
         [cx - 12, sx + 12].forEach(function (x, side) {
           if (!((r[6] >> side) & 1)) return;
@@ -179,7 +183,7 @@
           o.push('<rect x="' + (x - G.bandW) + '" y="' + (m - 4) + '" width="' + 2 * G.bandW + '" height="8" fill="#ffffff"/>');
           o.push('<path d="M' + (x - 10) + " " + (m - 3) + "l5 -3l5 3l5 -3l5 3M" + (x - 10) + " " + (m + 5) + 'l5 -3l5 3l5 -3l5 3" fill="none" stroke="#4b5563"/>');
         });
-        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc(r[3] ? "⋯ TIME-WAIT 2MSL " + r[2] + " ⋯" : "⋯ " + r[2] + " ⋯") + "</text>");
+        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc("⋯ " + (r[3] ? t(["lg.timewait", "dur", r[2]]) : r[2]) + " ⋯") + "</text>");
       } else if (r[0] === "lost") {
         o.push('<text class="lost" x="' + mid + '" y="' + (y + 15) + '" text-anchor="middle">✂ ' + esc(w("lg.lost")) + "</text>");
       } else {
@@ -258,7 +262,7 @@
     $("title").textContent = w("ui.title") + (D.title ? ": " + D.title : "");
     $("q").placeholder = w("ui.search");
     $("f-anom-l").textContent = w("ui.anomalous");
-    options($("f-pattern"), patterns, "ui.pattern");
+    options($("f-pattern"), patterns, "ui.pattern", "pn");
     options($("f-state"), states, "ui.state");
     applyFilter();
     var sel = document.querySelector("#detail .sel");

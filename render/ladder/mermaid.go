@@ -74,7 +74,7 @@ func writeMermaid(w *bufio.Writer, m *Model, lang string) {
 			}
 			label := fmt.Sprintf("%d: %s", s.Index, r.Label)
 			if len(r.Marks) > 0 {
-				label += " ⚠ " + strings.Join(r.Marks, ", ")
+				label += " ⚠ " + explain.Names("ann", r.Marks, lang)
 			}
 			p("    %s%s%s: %s\n", from, arrow, to, mermaidText(label))
 			// The sender's change first, as it happens on sending.
@@ -88,10 +88,7 @@ func writeMermaid(w *bufio.Writer, m *Model, lang string) {
 				}
 			}
 		case KindBreak:
-			text := "⋯ " + explain.Dur(r.Gap) + " ⋯"
-			if r.TimeWait {
-				text = "⋯ TIME-WAIT 2MSL " + explain.Dur(r.Gap) + " ⋯"
-			}
+			text := "⋯ " + breakText(r, lang) + " ⋯"
 			p("    Note over C,S: %s\n", mermaidText(text))
 		case KindLost:
 			p("    Note over C,S: ✂ %s\n", mermaidText(word("lg.lost")))

@@ -196,7 +196,7 @@ func svgBlock(m *Model, lang string) (string, int) {
 			p("<line class=\"hit\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", x1, ay, x2, ay+svgSlant)
 			p("<text class=\"lbl\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%s</text>\n", (svgClientX+svgServerX)/2, y+10, col, esc(r.Label))
 			if len(r.Marks) > 0 {
-				p("<text class=\"mark\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">⚠ %s</text>\n", (svgClientX+svgServerX)/2, ay+svgSlant+14, esc(strings.Join(r.Marks, ", ")))
+				p("<text class=\"mark\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">⚠ %s</text>\n", (svgClientX+svgServerX)/2, ay+svgSlant+14, esc(explain.Names("ann", r.Marks, lang)))
 			}
 			p("</g>\n")
 			for side, x := range [2]int{svgClientX - 12, svgServerX + 12} {
@@ -215,10 +215,7 @@ func svgBlock(m *Model, lang string) (string, int) {
 				p("<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"8\" fill=\"#ffffff\"/>\n", x-svgBandW, mid-4, 2*svgBandW)
 				p("<path d=\"M%d %dl5 -3l5 3l5 -3l5 3M%d %dl5 -3l5 3l5 -3l5 3\" fill=\"none\" stroke=\"#4b5563\"/>\n", x-10, mid-3, x-10, mid+5)
 			}
-			text := "⋯ " + explain.Dur(r.Gap) + " ⋯"
-			if r.TimeWait {
-				text = "⋯ TIME-WAIT 2MSL " + explain.Dur(r.Gap) + " ⋯"
-			}
+			text := "⋯ " + breakText(r, lang) + " ⋯"
 			p("<text class=\"brk\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (svgClientX+svgServerX)/2, mid+4, esc(text))
 		case KindLost:
 			p("<text class=\"lost\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">✂ %s</text>\n", (svgClientX+svgServerX)/2, y+15, esc(explain.M("lg.lost").Text(lang)))

@@ -108,7 +108,7 @@ func Title(c *tcpstate.Conn, lang string) string {
 
 // Verdict is a short verdict line: teardown pattern and final states.
 func Verdict(c *tcpstate.Conn, lang string) string {
-	return explain.M("lg.verdict", "pattern", c.Teardown.Pattern.String(),
+	return explain.M("lg.verdict", "pattern", explain.PatternWord(c.Teardown.Pattern),
 		"c", c.Client.State.String(), "s", c.Server.State.String()).Text(lang)
 }
 
@@ -225,13 +225,10 @@ func (t *textLadder) draw(m *Model) {
 			pre := bracket + pad("#"+strconv.Itoa(r.Seg.Index), 5, false) + " " + t.plain(since(time.Duration(r.Seg.Time-first)))
 			t.line(pre, cst, cl, t.arrow(r), sl, sst)
 			if len(r.Marks) > 0 {
-				t.line(bracket, "", cl, " "+pad(t.g.warn+strings.Join(r.Marks, ", "), t.n-1, false), sl, "")
+				t.line(bracket, "", cl, " "+pad(t.g.warn+explain.Names("ann", r.Marks, lang), t.n-1, false), sl, "")
 			}
 		case KindBreak:
-			text := " " + t.g.dots + " " + explain.Dur(r.Gap) + " " + t.g.dots + " "
-			if r.TimeWait {
-				text = " " + t.g.dots + " TIME-WAIT 2MSL " + explain.Dur(r.Gap) + " " + t.g.dots + " "
-			}
+			text := " " + t.g.dots + " " + breakText(r, lang) + " " + t.g.dots + " "
 			t.line(bracket, "", t.g.brk, center(t.plain(text), t.n, ' '), t.g.brk, "")
 		case KindLost:
 			t.line(bracket, "", cl, center(" "+t.g.lost+t.word("lg.lost")+" ", t.n, ' '), sl, "")
@@ -263,6 +260,14 @@ func (t *textLadder) plain(s string) string {
 		return s
 	}
 	return strings.NewReplacer("µs", "us", "→", "->", "…", ".").Replace(s)
+}
+
+// breakText is what a break says: the gap, or TIME-WAIT's 2MSL.
+func breakText(r *Row, lang string) string {
+	if r.TimeWait {
+		return explain.M("lg.timewait", "dur", explain.Dur(r.Gap)).Text(lang)
+	}
+	return explain.Dur(r.Gap)
 }
 
 // since formats a time offset for the time column.
