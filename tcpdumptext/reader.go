@@ -330,7 +330,9 @@ func (r *Reader) finish(f *wire.Frame) bool {
 	}
 	r.absolute(s)
 	r.stats.TCP++
-	*f = wire.Frame{Index: rc.index, Time: rc.time}
+	// The tcpdump that printed the segment in full read an IPv4 total
+	// length of 0 as BIG TCP's (an over-long one is rebuilt so).
+	*f = wire.Frame{Index: rc.index, Time: rc.time, BigTCP: true}
 	if data, wireLen, ok := r.realBytes(s); ok {
 		f.Data, f.Link, f.WireLen = data, wire.LinkRaw, wireLen
 	} else {
