@@ -20,6 +20,10 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 		}
 		b = binary.BigEndian.AppendUint16(b, s.etherProto)
 	}
+	outerOff := len(b)
+	if s.tun.kind != tunNone {
+		b = appendOuter(b, &s.tun, s.v6)
+	}
 	optLen := (len(s.opts) + 3) &^ 3
 	tcpLen := 20 + optLen + s.length
 	ttl, df := uint8(64), true
@@ -83,6 +87,9 @@ func build(b []byte, s *segment) ([]byte, wire.LinkType) {
 	}
 	binary.BigEndian.PutUint16(b[t+16:], ck)
 	b = appendZeros(b, s.length)
+	if s.tun.kind != tunNone {
+		finishOuter(b, &s.tun, outerOff)
+	}
 	return b, lt
 }
 

@@ -36,8 +36,17 @@
 //   - Checksums are correct for the synthesised bytes, except that a TCP
 //     checksum -v printed as incorrect is kept as printed, so the verdict
 //     survives the round trip.
-//   - MPTCP and md5 options keep their kind, length and (MPTCP) subtype;
-//     their other bytes are zero.
+//   - MPTCP options are encoded back from every field tcpdump prints
+//     (keys, tokens, HMACs, data sequence mappings, addresses); the bits
+//     it does not print (capable's flags but the checksum bit, the width
+//     of a DSS number where the option's length allows either) are zero
+//     or the first fitting choice. An md5 option printed as a verdict
+//     keeps its kind and length; its digest is zero.
+//   - Tunnels. A VXLAN or Geneve line gives the outer IPv4 or IPv6 and UDP
+//     headers, the tunnel header (flags, VNI, Geneve option lengths, or
+//     classes and types under -v) and an inner Ethernet header where the
+//     tunnel carries one (its addresses zero unless -e printed them); the
+//     outer lengths and checksums are computed.
 //
 // Lines that are not TCP (UDP, ARP, ICMP, banners, summaries, blank lines)
 // are skipped and counted in Stats. Lines that look like TCP but cannot be

@@ -20,6 +20,9 @@ var fuzzSeeds = []string{
 	"1.0 8c:85:90:3f:77:dd > d4:ca:6d:2e:7f:67, ethertype 802.1Q (0x8100), length 78: vlan 10, p 0, ethertype IPv4 (0x0800), 1.2.3.4.5 > 6.7.8.9.10: Flags [S], seq 1, win 1, length 0\n",
 	"10:00:00.000001 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [R], seq 2, win 0, length 2\n\t0x0000:  4500 002a 0000 4000 4006 26cc 0a00 0001\n\t0x0010:  0a00 0002 0001 0002 0000 0002 0000 0000\n\t0x0020:  5004 0000 0000 0000 abcd\n",
 	"3.000003 IP example.com.ssh > localhost.http: tcp 48\n",
+	"1.0 IP 10.2.1.2.35961 > 10.1.1.2.22: Flags [.], ack 1, win 229, options [nop,nop,TS val 4 ecr 4,mptcp 20 capable v0 csum {0x9c9eabd1e46a33b2,0x967d2770b6960552}], length 0\n",
+	"1.0 IP 10.1.1.2.22 > 10.2.1.2.35961: Flags [P.], seq 1:42, ack 1, win 447, options [mptcp 8 add-addr v0-ip4 id 1 10.1.2.2,mptcp 20 dss ack 3576348362 seq 3518592144 subseq 1 len 41 csum 0x82f], length 41\n",
+	"1.0 IP 20.0.0.1.22540 > 20.0.0.2.6081: Geneve, Flags [C], vni 0xa, options [8 bytes]: IP 30.0.0.1.22 > 30.0.0.2.51225: Flags [S.], seq 2, ack 1, win 1, options [mptcp 3 dss[bad opt]]\n",
 }
 
 // FuzzReader checks that no input makes the reader panic, and that every

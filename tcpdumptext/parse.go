@@ -36,6 +36,7 @@ type segment struct {
 	dstMAC     [6]byte
 	vlans      []uint16
 	etherProto uint16
+	tun        tunnel // the outer packet, when a VXLAN or Geneve tunnel carries this one
 }
 
 var (
@@ -118,7 +119,16 @@ func (r *Reader) parseTCP(rec string, at int, quiet bool, s *segment) error {
 	if s.dport, ok = port(dp); !ok {
 		return errPort
 	}
-	r.netHeader(rec[:hostEnd], s, srcHost)
+	if m, kind := tunnelAt(rec[:hostEnd]); kind != tunNone {
+		saved := *s
+		r.netHeader(rec[m:hostEnd], s, srcHost)
+		if !r.parseTunnel(rec[:hostEnd], m, kind, s) {
+			*s = saved // the inner packet alone, on the outer link
+			r.netHeader(rec[:hostEnd], s, srcHost)
+		}
+	} else {
+		r.netHeader(rec[:hostEnd], s, srcHost)
+	}
 	if s.src, ok = r.hosts.addr(srcHost, s.v6); !ok {
 		return errAddr
 	}
@@ -231,6 +241,14 @@ func (s *segment) tcpFields(t string) error {
 			}
 			var err error
 			if s.opts, s.sacks, err = appendOptions(s.opts, t[1:i], s.sacks); err != nil {
+				if err == errBadOptEnd && t[i+1:] == "" {
+					// tcpdump prints nothing after a bad option, not even
+					// the length: taken as 0.
+					return nil
+				}
+				if err == errBadOptEnd {
+					err = errBadOpt
+				}
 				return err
 			}
 			t = t[i+1:]

@@ -44,7 +44,11 @@ const (
 	maxHex    = maxPayload + 512
 )
 
-var errLongLine = errors.New("tcpdumptext: line longer than 64 KiB")
+var (
+	errLongLine = errors.New("tcpdumptext: line longer than 64 KiB")
+	errNoStamp  = errors.New("tcpdumptext: a TCP line without a readable time stamp, where the other packet lines have one")
+	errNoFields = errors.New("tcpdumptext: no \"Flags [...]\" or \"tcp N\" after the addresses")
+)
 
 // CutError reports text that ends inside a packet: the last line has no
 // line end and, with the lines before it in its packet, cannot be read,
@@ -291,6 +295,26 @@ func (rc *record) tunnel() bool {
 	return strings.Contains(t, "VXLAN, ") || strings.Contains(t, "Geneve, ")
 }
 
+// malformedTCP reports whether a record tcpStart does not take for TCP
+// still reads as a TCP line: ": Flags" or -q's ": tcp" without what
+// follows them in every TCP line tcpdump prints.
+func malformedTCP(rec string) bool {
+	if strings.Contains(rec, ": Flags") {
+		return true
+	}
+	for off := 0; ; {
+		i := strings.Index(rec[off:], ": tcp")
+		if i < 0 {
+			return false
+		}
+		j := off + i + len(": tcp")
+		if j == len(rec) || rec[j] == ' ' || rec[j] == '\n' {
+			return true
+		}
+		off = j
+	}
+}
+
 // looksPacket tells, in text without time stamps (-t), packet lines from
 // banners and summaries.
 func looksPacket(s string) bool {
@@ -305,13 +329,28 @@ func (r *Reader) finish(f *wire.Frame) bool {
 		return false
 	}
 	rc.active = false
+	text := rc.text
+	at, quiet, ok := tcpStart(text)
 	if !rc.packet {
+		if ok {
+			// A TCP line whose time stamp is missing or damaged, in text
+			// whose other packet lines have one: a packet all the same,
+			// which the frame numbers after it count.
+			r.count++
+			r.stats.Packets++
+			r.stats.Bad++
+			r.warn(rc.line, text[:rc.first], errNoStamp)
+			return false
+		}
 		r.stats.Skipped++
 		return false
 	}
-	text := rc.text
-	at, quiet, ok := tcpStart(text)
 	if !ok {
+		if malformedTCP(text) {
+			r.stats.Bad++
+			r.warn(rc.line, text[:rc.first], errNoFields)
+			return false
+		}
 		r.stats.Skipped++
 		return false
 	}
@@ -330,7 +369,9 @@ func (r *Reader) finish(f *wire.Frame) bool {
 	}
 	r.absolute(s)
 	r.stats.TCP++
-	*f = wire.Frame{Index: rc.index, Time: rc.time}
+	// The tcpdump that printed the segment in full read an IPv4 total
+	// length of 0 as BIG TCP's (an over-long one is rebuilt so).
+	*f = wire.Frame{Index: rc.index, Time: rc.time, BigTCP: true}
 	if data, wireLen, ok := r.realBytes(s); ok {
 		f.Data, f.Link, f.WireLen = data, wire.LinkRaw, wireLen
 	} else {

@@ -155,7 +155,7 @@ IP 10.9.9.1.1 > 10.9.9.2.2: Flags [S], seq 9, win 1, options [exp-tfo cookiereq,
 		want: []seg{
 			{1, day + "00:00:00Z", wire.LinkRaw, "10.9.9.1.1", "10.9.9.2.2", "S", 9, 0, 1,
 				"fe04f989" + "220a0102030405060708" + "6303ab" + "1312" + strings.Repeat("00", 16) + "00", 0},
-			{2, day + "00:00:01.5Z", wire.LinkRaw, "10.9.9.1.1", "10.9.9.2.2", "R", 10, 0, 0, "1e0c01" + strings.Repeat("00", 9) + "0101" + "0000", 0},
+			{2, day + "00:00:01.5Z", wire.LinkRaw, "10.9.9.1.1", "10.9.9.2.2", "R", 10, 0, 0, "1e0c0100" + "0000000000000001" + "0101" + "0000", 0},
 			{3, day + "00:00:01.25Z", wire.LinkRaw, "10.9.9.1.1", "10.9.9.2.2", "R", 11, 0, 0, "", 0},
 			{4, day + "00:00:01.35Z", wire.LinkRaw, "10.9.9.1.1", "10.9.9.2.2", "R", 12, 0, 0, "", 0},
 		},
@@ -178,6 +178,31 @@ IP 10.9.9.1.1 > 10.9.9.2.2: Flags [S], seq 9, win 1, options [exp-tfo cookiereq,
 		},
 		warns: []warning{
 			{6, errTruncTCP.Error()}, {7, errFlags.Error()}, {8, errOptions.Error()}, {9, errPort.Error()},
+		},
+	}, {
+		// Every line here is TCP that tcpdump could not have printed:
+		// each is warned of, none is taken for a line that is not TCP.
+		name: "malformed TCP lines warned, not skipped as other protocols",
+		text: `1.000000 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [S], seq 1, win 2, length 0
+1.000001 IP 10.0.0.2.2 > 10.0.0.1.1: Flags [S.], seq abc, ack 2, win 2, length 0
+1.000002 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [.], ack 1, win 2, options [bogus 7], length 0
+1.000003 IP 10.0.0.1.1 > 10.0.0.2.2: tcp abc
+1.000004 IP 10.0.0.1.1 > 10.0.0.2.2: tcp
+1.000005 IP 10.0.0.1.1 > 10.0.0.2.2: Flags[.], ack 1, win 2, length 0
+IP 10.0.0.1.1 > 10.0.0.2.2: Flags [.], ack 1, win 2, length 0
+1.0000x6 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [.], ack 1, win 2, length 0
+1.000007 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [.], ack 1, win 2, options [mptcp 12 capable v1 {0xzz}], length 0
+1.000008 IP 10.0.0.1.1 > 10.0.0.2.2: Flags [R], seq 2, win 0, length 0
+1.000009 IP 10.0.0.1.1 > 10.0.0.2.2: UDP, length 3
+`,
+		opt: Options{Seq: SeqAbsolute},
+		want: []seg{
+			{1, "1970-01-01T00:00:01Z", wire.LinkRaw, "10.0.0.1.1", "10.0.0.2.2", "S", 1, 0, 2, "", 0},
+			{10, "1970-01-01T00:00:01.000008Z", wire.LinkRaw, "10.0.0.1.1", "10.0.0.2.2", "R", 2, 0, 0, "", 0},
+		},
+		warns: []warning{
+			{2, errField.Error()}, {3, errOptions.Error()}, {4, errNoFields.Error()}, {5, errNoFields.Error()},
+			{6, errNoFields.Error()}, {7, errNoStamp.Error()}, {8, errNoStamp.Error()}, {9, errOptions.Error()},
 		},
 	}}
 	for _, tt := range tests {

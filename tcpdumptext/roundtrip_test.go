@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"synfin/internal/corpus"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
+	render "synfin/render/tcpdump"
 	"synfin/wire"
 )
 
@@ -179,7 +181,6 @@ var knownLoss = map[string]string{
 	"* bigtcp-ipv6-geneve-ipv4.pcap":                  "tcpdump 4.99.3 stops at the outer IPv6 jumbogram ([|udp])",
 	"* bigtcp-ipv6-geneve-ipv6.pcap":                  "tcpdump 4.99.3 stops at the outer IPv6 jumbogram ([|udp])",
 	"* bigtcp-ipv6-vxlan-ipv6.pcap":                   "tcpdump 4.99.3 stops at the outer IPv6 jumbogram ([|udp])",
-	"* mptcp-dss-oobr.pcap#1":                         "tcpdump prints [bad opt] and no length for a 3-byte MPTCP DSS option",
 	"-ttt -n -S of13_ericsson.pcapng":                 "gaps of days: tcpdump prints deltas as HH:MM:SS, dropping the days",
 	"-ttttt -n --nano of13_ericsson.pcapng":           "gaps of days: tcpdump prints deltas as HH:MM:SS, dropping the days",
 	"-ttt -n -S mixed-vlan-mpls.pcap":                 "gaps of years: tcpdump prints deltas as HH:MM:SS, dropping the days",
@@ -320,10 +321,10 @@ func TestRoundTripTcpdump(t *testing.T) {
 				t.Logf("  cannot round-trip %s", l)
 			}
 			// Every loss must be listed above; the rate guards the list.
-			min := 99.5
+			min := 99.65
 			switch fs.name {
 			case "-q -n -#": // tunnels are not opened
-				min = 97.5
+				min = 97.9
 			case "-ttt -n -S", "-ttttt -n --nano": // captures spanning days
 				min = 90
 			}
@@ -331,5 +332,149 @@ func TestRoundTripTcpdump(t *testing.T) {
 				t.Errorf("round-trip rate %.2f%% below %.1f%%", rate, min)
 			}
 		})
+	}
+}
+
+// tunnelOrMPTCP matches the lines of tcpdump's text that carry more than
+// the TCP fields of one IP packet: MPTCP options, VXLAN and Geneve.
+var tunnelOrMPTCP = regexp.MustCompile(`mptcp |VXLAN, flags |Geneve, Flags `)
+
+// records splits tcpdump's text into its packets' records by packet
+// number (from 1), each with its continuation lines.
+func records(text string) map[int]string {
+	recs := map[int]string{}
+	n := 0
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line == "" {
+			continue
+		}
+		if _, _, ok := parseStamp(line); ok {
+			n++
+		} else if n == 0 {
+			continue
+		}
+		recs[n] += line
+	}
+	return recs
+}
+
+// TestRoundTripTextExact checks the text itself: for every corpus capture
+// whose tcpdump -n -S -tt text holds MPTCP options or VXLAN or Geneve
+// tunnels, each TCP record of that text, read back and printed by
+// render/tcpdump with the same flags, is what tcpdump printed. Where the
+// printer does not print what tcpdump printed even from the capture
+// itself (payload decoders it does not have), the text read back must
+// print what the capture prints.
+func TestRoundTripTextExact(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	opt := render.Options{Numeric: true, Absolute: true, Time: render.TimeUnix, Location: time.UTC}
+	var files, total, exact, printerGap int
+	for _, path := range corpus.Captures(t, ".pcap", ".pcapng", ".cap", ".trace") {
+		cmd := exec.Command(tcpdump, "-n", "-S", "-tt", "-r", path)
+		cmd.Env = append(os.Environ(), "TZ=UTC")
+		out, _ := cmd.Output()
+		if !tunnelOrMPTCP.Match(out) {
+			continue
+		}
+		files++
+		name := filepath.Base(path)
+		recs := records(string(out))
+		// What the printer prints of the capture itself, by frame index.
+		frames, _ := pcaptest.File(t, path)
+		direct := map[int]string{}
+		pr := render.New(opt)
+		for _, fr := range frames {
+			var p wire.Packet
+			if p.Decode(fr.Link, fr.Data) == nil {
+				direct[fr.Index] = string(pr.Append(nil, &fr, &p))
+			}
+		}
+		var warns []string
+		r := NewReader(bufio.NewReader(bytes.NewReader(out)), Options{Location: time.UTC,
+			Warn: func(line int, text string, err error) { warns = append(warns, fmt.Sprintf("line %d: %v", line, err)) }})
+		got, err := pcaptest.ReadAll(r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		byIndex := map[int]string{}
+		pr = render.New(opt)
+		for _, fr := range got {
+			var p wire.Packet
+			if err := p.Decode(fr.Link, fr.Data); err != nil {
+				t.Errorf("%s #%d: frame does not decode: %v", name, fr.Index, err)
+				continue
+			}
+			byIndex[fr.Index] = string(pr.Append(nil, &fr, &p))
+		}
+		for i := 1; i <= len(recs); i++ {
+			rec := recs[i]
+			if _, _, ok := tcpStart(rec); !ok {
+				continue
+			}
+			total++
+			g, ok := byIndex[i]
+			switch {
+			case ok && g == rec:
+				exact++
+			case ok && g == direct[i] && direct[i] != rec:
+				printerGap++
+			default:
+				t.Errorf("%s #%d: tcpdump printed\n%q\nread back and printed:\n%q\n(warnings: %v)", name, i, rec, g, warns)
+			}
+		}
+	}
+	t.Logf("%d captures with MPTCP or tunnels: %d of %d TCP records printed back exactly as tcpdump printed them; %d as synfin prints the capture itself (payload decoders it lacks)",
+		files, exact, total, printerGap)
+	if files == 0 {
+		t.Fatal("no capture with MPTCP options or tunnels in the corpus")
+	}
+}
+
+// TestBigTCPText reads back IPv4 segments longer than an IPv4 total
+// length can say (BIG TCP), which tcpdump since 4.99.5 prints in full
+// where 4.99.3 prints "bad-len 0": they must print back as that text, not
+// as "IP bad-len 0". The oracle is tcpdump's own expected output for its
+// BIG TCP captures (bigtcp-*.out, printed with -v -# -tttt), and a line
+// without -v as such a tcpdump prints it. The checksum tcpdump says the
+// segment should have had depends on payload bytes the text does not
+// carry, so that one number is left out of the comparison.
+func TestBigTCPText(t *testing.T) {
+	should := regexp.MustCompile(`\(incorrect -> 0x[0-9a-f]+\)`)
+	read := func(text string, opt render.Options) string {
+		t.Helper()
+		r := NewReader(bufio.NewReader(strings.NewReader(text)), Options{Location: time.UTC,
+			Warn: func(line int, _ string, err error) { t.Errorf("line %d: %v", line, err) }})
+		frames, err := pcaptest.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.Location = time.UTC
+		pr := render.New(opt)
+		var out []byte
+		for _, fr := range frames {
+			var p wire.Packet
+			if err := p.Decode(fr.Link, fr.Data); err != nil {
+				t.Fatalf("#%d: %v", fr.Index, err)
+			}
+			out = pr.Append(out, &fr, &p)
+		}
+		return string(out)
+	}
+	for _, name := range []string{"bigtcp-ipv4.out", "bigtcp-ipv4-vxlan-ipv4.out"} {
+		b, err := os.ReadFile(filepath.Join(corpus.Dir(t, "tcpdump"), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := string(b)
+		got := read(want, render.Options{Numeric: true, Verbose: 1, Number: true, Time: render.TimeDate})
+		want = should.ReplaceAllString(want, "(incorrect -> ...)")
+		got = should.ReplaceAllString(got, "(incorrect -> ...)")
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s read back (-tcpdump +synfin):\n%s", name, diff)
+		}
+	}
+	line := "1759417540.030951 IP 10.25.132.13.35871 > 10.25.132.11.36425: Flags [P.], seq 4155358606:4155438606, ack 17023525, win 635, options [nop,nop,TS val 3921144597 ecr 3152931631], length 80000\n"
+	if got := read(line, render.Options{Numeric: true, Absolute: true, Time: render.TimeUnix}); got != line {
+		t.Errorf("read back:\n%q\nwant:\n%q", got, line)
 	}
 }

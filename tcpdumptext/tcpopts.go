@@ -16,10 +16,10 @@ var (
 	errOptLong  = errors.New("tcpdumptext: TCP options longer than 40 bytes")
 	errTruncTCP = errors.New("tcpdumptext: truncated TCP header ([|tcp])")
 	errBadOpt   = errors.New("tcpdumptext: tcpdump reported a bad option")
+	// errBadOptEnd: a bad option tcpdump printed, and the line ends with
+	// it; the bytes it was printed from are appended.
+	errBadOptEnd = errors.New("tcpdumptext: the options end with a bad option")
 )
-
-// mptcpSubtypes are the names print-mptcp.c gives MPTCP subtypes.
-var mptcpSubtypes = [...]string{"capable", "join", "dss", "add-addr", "rem-addr", "prio", "fail", "fast-close", "tcprst"}
 
 // appendOptions encodes the text inside "options [...]" as option bytes.
 // sacks receives the offsets of SACK edges (4-byte numbers) within the
@@ -46,6 +46,9 @@ func appendOptions(b []byte, text string, sacks []int) ([]byte, []int, error) {
 	have:
 		var err error
 		b, sacks, err = appendOption(b, item, sacks, start)
+		if err == errBadOptEnd && text != "" {
+			err = errBadOpt
+		}
 		if err != nil {
 			return b, sacks, err
 		}
@@ -57,6 +60,12 @@ func appendOptions(b []byte, text string, sacks []int) ([]byte, []int, error) {
 }
 
 func appendOption(b []byte, item string, sacks []int, base int) ([]byte, []int, error) {
+	if t, ok := strings.CutSuffix(item, "[bad opt]"); ok && (t == "mptcp" || strings.HasPrefix(t, "mptcp ")) {
+		var words [4]string
+		if b2, ok := appendBadMPTCP(b, fields(&words, strings.TrimPrefix(t, "mptcp"))); ok {
+			return b2, sacks, errBadOptEnd
+		}
+	}
 	if strings.Contains(item, "[bad opt]") {
 		return b, sacks, errBadOpt
 	}
@@ -153,29 +162,9 @@ func appendOption(b []byte, item string, sacks []int, base int) ([]byte, []int, 
 			}
 		}
 	case "mptcp":
-		// "mptcp LEN SUBTYPE ...": keep kind, length and subtype.
-		n, ok := num(f, 0, maxOptLen)
-		if !ok || n < 3 || len(f) < 2 {
-			break
+		if b2, ok := appendMPTCP(b, f); ok {
+			return b2, sacks, nil
 		}
-		st := -1
-		for i, s := range mptcpSubtypes {
-			if f[1] == s {
-				st = i
-			}
-		}
-		if st < 0 && f[1] == "unknown" { // a subtype tcpdump does not know
-			st = 0xf
-		}
-		if st < 0 {
-			break
-		}
-		o := make([]byte, n)
-		o[0], o[1], o[2] = wire.OptMPTCP, byte(n), byte(st<<4)
-		if st == 0 && len(f) > 2 && len(f[2]) == 2 && f[2][0] == 'v' { // capable vN
-			o[2] |= (f[2][1] - '0') & 0x0f
-		}
-		return append(b, o...), sacks, nil
 	case "tfo", "exp-tfo":
 		if name == "tfo" {
 			b = append(b, wire.OptTFO, 2)

@@ -13,6 +13,11 @@ type Frame struct {
 	Link      LinkType // link type of the interface it was captured on
 	Interface int      // pcapng interface index
 	Data      []byte
+	// BigTCP says that an IPv4 total length of 0 stands for the rest of
+	// the frame, as tcpdump since 4.99.5 presumes of frames over 64 KiB
+	// (BIG TCP), where 4.99.3 prints "bad-len 0". Readers of text set it
+	// when that text printed such a frame in full.
+	BigTCP bool
 }
 
 // Stamp returns the time stamp as recorded: seconds and a fraction in

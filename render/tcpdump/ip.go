@@ -48,6 +48,10 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 		return pr.jump(b)
 	}
 	ipLen := int(c.u16(off + 2))
+	bigTCP := ipLen == 0 && pr.bigTCP && length > 0xffff
+	if bigTCP {
+		ipLen = length
+	}
 	if ipLen > length {
 		b = append(b, "truncated-ip - "...)
 		b = appendUint(b, uint64(ipLen-length))
@@ -109,6 +113,9 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 		b = appendProto(b, proto)
 		b = append(b, ", length "...)
 		b = appendUint(b, uint64(ipLen))
+		if bigTCP {
+			b = append(b, " [was 0, presumed BIG TCP]"...)
+		}
 		if hlen > 20 {
 			b = append(b, ", options ("...)
 			var ok bool

@@ -30,6 +30,9 @@ type Printer struct {
 	// on a truncated read (a GET_ macro); it then dumps -x/-X/-A bytes
 	// from the start of the frame, link header included.
 	jumped bool
+	// bigTCP is the frame's BigTCP: an IPv4 total length of 0 is the
+	// length of the rest of the frame.
+	bigTCP bool
 }
 
 // New returns a Printer for options o.
@@ -53,6 +56,7 @@ func (pr *Printer) Append(b []byte, f *wire.Frame, p *wire.Packet) []byte {
 		b = append(b, ' ', ' ')
 	}
 	b = pr.appendTime(b, f)
+	pr.bigTCP = f.BigTCP
 	c := cursor{d: f.Data, end: len(f.Data)}
 	var hdrLen int
 	pr.jumped = false
