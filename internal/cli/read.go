@@ -154,15 +154,22 @@ func runRead(env *Env, args []string) error {
 			return annotate.New(tcpdump.New(popt), annotate.Options{}).Append
 		}, &errWriter{w: out, err: &werr})
 	} else {
-		fp := annotate.New(tcpdump.New(popt), annotate.Options{Steps: o.annotate})
+		pr := tcpdump.New(popt)
+		fp := annotate.New(pr, annotate.Options{Steps: o.annotate})
 		var (
 			buf  = make([]byte, 0, 4096)
 			seen int // frames past the filter: what tcpdump's -c counts
+			told bool
 		)
 		err = input.Each(env.Ctx, src, flt, func(f *wire.Frame) error {
 			seen++
 			var skip bool
-			if buf, skip = fp.Append(buf[:0], f); skip {
+			buf, skip = fp.Append(buf[:0], f)
+			if !told && pr.Forgotten() > 0 {
+				told = true
+				fmt.Fprintf(env.Stderr, "synfin read: more than %d conversations at once: the oldest are forgotten, and print absolute sequence numbers if seen again (tcpdump prints relative ones)\n", tcpdump.SeqTableSize)
+			}
+			if skip {
 				skipped++
 			} else if _, werr = out.Write(buf); werr != nil {
 				return werr
