@@ -49,8 +49,13 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("gen: negative scale")
 	case c.Rate < 0:
 		return c, errors.New("gen: negative rate")
-	case int64(c.Conns)*int64(c.Scale) > maxConns:
-		return c, fmt.Errorf("gen: %d connections is more than the %d with distinct addresses and ports", int64(c.Conns)*int64(c.Scale), maxConns)
+	case c.Conns > maxConns/c.Scale:
+		// Compared by division: the product of two large values overflows
+		// (2^32 × 2^32 is 0 in 64 bits).
+		if c.Scale == 1 || c.Conns <= maxConns && c.Scale <= maxConns {
+			return c, fmt.Errorf("gen: %d connections is more than the %d with distinct addresses and ports", int64(c.Conns)*int64(c.Scale), maxConns)
+		}
+		return c, fmt.Errorf("gen: %d connections at scale %d is more than the %d with distinct addresses and ports", c.Conns, c.Scale, maxConns)
 	}
 	return c, nil
 }

@@ -201,6 +201,9 @@ func TestConfigErrors(t *testing.T) {
 		{gen.Config{Scale: -2}, "gen: negative scale"},
 		{gen.Config{Rate: -1}, "gen: negative rate"},
 		{gen.Config{Conns: 1 << 30, Scale: 1}, "gen: 1073741824 connections is more than"},
+		// 2^32 × 2^32 is 0 in 64 bits: it must not pass as no connections.
+		{gen.Config{Conns: 1 << 32, Scale: 1 << 32}, "gen: 4294967296 connections at scale 4294967296 is more than"},
+		{gen.Config{Conns: 1, Scale: 1 << 40}, "gen: 1 connections at scale 1099511627776 is more than"},
 	} {
 		_, err := gen.Write(io.Discard, tc.cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

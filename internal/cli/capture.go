@@ -61,9 +61,11 @@ Options:
   --lang L      with --explain: en (default) or zh
   --json        with --explain: one JSON object per connection per line
   --width N     with --explain: wrap the text at N columns (default 80)
-  --max-conns N with --annotate or --explain: follow at most N connections
-                at once (default 100000; 0: no limit); when full, the least
-                recently active one is let go (and explained, as evicted)
+  --max-conns N with --annotate or --explain: follow at most N open
+                connections at once, 8N with closed ones held for 2MSL
+                (default 32768; 0: no limit); when full, the least
+                recently active one is let go (and explained, as
+                evicted), and how many were is said on standard error
   -c N          stop after N packets
   --for DUR     stop after a duration (e.g. 10s, 2m)
   -s SNAPLEN    bytes kept of each packet (default 262144)
@@ -126,8 +128,7 @@ func captureRun(env *Env, args []string) error {
 	fs.Int(0, "width", &o.width)
 	var hold string
 	fs.String(0, "hold", &hold)
-	o.maxConns = defaultLiveConns
-	fs.Int(0, "max-conns", &o.maxConns)
+	maxConnsFlag(fs, &o.maxConns)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -291,6 +292,9 @@ func captureRun(env *Env, args []string) error {
 	if err := flush(); err != nil && loopE == nil {
 		loopE = fmt.Errorf("capture: %w", err)
 	}
+	if fp != nil {
+		sayEvicted(env, "capture", fp.Evicted(), o.maxConns, "a later segment of one is annotated as a new connection's")
+	}
 	st, serr := h.Stats()
 	h.Close()
 	plural := func(v uint64) string {
@@ -307,20 +311,19 @@ func captureRun(env *Env, args []string) error {
 	return errors.Join(ferr, loopE)
 }
 
-// defaultLiveConns bounds the connections followed live: a capture has no
-// end that bounds them, and a flood of SYNs would otherwise hold each one
-// for the idle timeout (5 minutes).
-const defaultLiveConns = 100000
-
 // explainLive explains each connection when the tracker hands it out
 // (over, idle, or still open when the capture ends), as explain does
 // with a file, and writes it out at once.
 func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.Writer, o captureOpts) error {
 	var (
-		werr error
-		jb   []byte
+		werr    error
+		jb      []byte
+		evicted int
 	)
 	done := func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
 		if werr != nil {
 			return
 		}
@@ -336,10 +339,11 @@ func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxConns: o.maxConns, Hold: o.hold, Done: done, Observer: zeekObservers()})
+	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxOpen: o.maxConns, MaxConns: o.maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm, Hold: o.hold, Done: done, Observer: zeekObservers()})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}
+	sayEvicted(env, "capture", evicted, o.maxConns, "explained as evicted")
 	if werr != nil {
 		return fmt.Errorf("capture: %w", werr)
 	}

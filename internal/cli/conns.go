@@ -156,16 +156,40 @@ func runConns(env *Env, args []string) error {
 	if werr != nil {
 		return werr
 	}
-	if evicted > 0 {
-		// Said before any error, which must stay the last line.
-		s := "s"
-		if evicted == 1 {
-			s = ""
-		}
-		fmt.Fprintf(env.Stderr, "synfin conns: %d connection%s evicted before their end to stay within --max-conns %d (end \"evicted\" in --json)\n",
-			evicted, s, maxConns)
-	}
+	sayEvicted(env, "conns", evicted, maxConns, `end "evicted" in --json`)
 	return err
+}
+
+// maxConnsFlag registers --max-conns for a command that keeps the
+// segments of the connections it follows, bounded by default.
+func maxConnsFlag(fs *flagSet, v *int) {
+	*v = track.DefaultMaxConns
+	fs.Int(0, "max-conns", v)
+}
+
+// sayEvicted says on standard error, in one line, how many connections
+// cmd let go before their end to stay within --max-conns, and how they
+// show in its output. It is said before any error, which must stay the
+// last line.
+func sayEvicted[N int | uint64](env *Env, cmd string, n N, maxConns int, how string) {
+	if n == 0 {
+		return
+	}
+	s := "s"
+	if n == 1 {
+		s = ""
+	}
+	fmt.Fprintf(env.Stderr, "synfin %s: %d connection%s evicted before their end to stay within --max-conns %d (%s)\n",
+		cmd, n, s, maxConns, how)
+}
+
+// sayLeftOut says on standard error how many connections a document of
+// them all left out (see track.ReportMax).
+func sayLeftOut(env *Env, cmd string, k *track.Kept) {
+	if n := k.Left(); n > 0 {
+		fmt.Fprintf(env.Stderr, "synfin %s: the report holds the first %d connections; %d more were left out to bound memory (pick them with --conn or EXPR)\n",
+			cmd, k.Max, n)
+	}
 }
 
 // numberRow puts a table row's ID before the rest of it, which the

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 
 	"synfin/input"
 	"synfin/internal/outfile"
@@ -21,7 +19,8 @@ func init() {
 }
 
 const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
-                      [--conn ID] [--ascii] [--width N] [--lang en|zh] [EXPR]
+                      [--conn ID] [--ascii] [--width N] [--lang en|zh]
+                      [--max-conns N] [EXPR]
 
 Draws every TCP connection of a capture as a ladder diagram: the client's
 and server's lifelines shaded by each end's RFC 9293 state and labelled
@@ -43,12 +42,18 @@ Options:
   --ascii          plain ASCII instead of box-drawing characters
   --width N        text width for ascii (default 80)
   --lang L         language of the words drawn: en or zh
+  --max-conns N    hold at most N open connections at once, 8N with
+                   closed ones held for 2MSL (default 32768; 0: no bound);
+                   when full, the least recently active one is drawn
+                   early, as far as it went, and how many were is said
+                   on standard error; svg, mermaid and html draw the
+                   first 5000 connections (or N if fewer; with 0, all)
   EXPR             a pcap-filter expression selecting packets
 
 ascii draws each connection once it is over, in the order conns lists
 them, so memory follows the connections held; svg, mermaid and html keep
-them all (in the order they began) for their one document: on a large
-capture, pick connections with --conn or EXPR.
+them (in the order they began, up to 5000) for their one document:
+on a large capture, pick connections with --conn or EXPR.
 
 Examples:
   synfin diagram -r capture.txt
@@ -61,7 +66,7 @@ func runDiagram(env *Env, args []string) error {
 	var (
 		file, format, out, lang string
 		plain                   bool
-		connID, width           int
+		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
 	fs.String('r', "read", &file)
@@ -71,6 +76,7 @@ func runDiagram(env *Env, args []string) error {
 	fs.Bool(0, "ascii", &plain)
 	fs.Int(0, "width", &width)
 	fs.String(0, "lang", &lang)
+	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +90,7 @@ func runDiagram(env *Env, args []string) error {
 	default:
 		return usagef("--format must be ascii, svg, mermaid or html, not %q", format)
 	}
-	expr, err := checkViewFlags(fs, lang, connID, width)
+	expr, err := checkViewFlags(fs, lang, connID, width, maxConns)
 	if err != nil {
 		return err
 	}
@@ -102,13 +108,21 @@ func runDiagram(env *Env, args []string) error {
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var readErr error
-	found := 0
+	found, evicted := 0, 0
+	view := func(done func(*tcpstate.Conn)) track.Config {
+		return viewConfig(func(c *tcpstate.Conn) {
+			if c.End == tcpstate.EndEvicted {
+				evicted++
+			}
+			done(c)
+		}, maxConns)
+	}
 	if format == "ascii" {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
 		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
 		live := input.Live(file, env.Stdin)
-		readErr = trackFile(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return
 			}
@@ -122,18 +136,23 @@ func runDiagram(env *Env, args []string) error {
 		}))
 	} else {
 		// One document of them all: they are kept.
-		var conns []*tcpstate.Conn
-		readErr = trackFile(env, file, expr, viewConfig(func(c *tcpstate.Conn) {
+		kept := track.Kept{Max: track.ReportMax(maxConns)}
+		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
 			if connID == 0 || c.ID == uint64(connID) {
-				conns = append(conns, c.Clone())
+				kept.Add(c)
 			}
 		}))
-		slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return cmp.Compare(a.ID, b.ID) })
+		conns := kept.Conns()
 		found = len(conns)
+		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+		sayLeftOut(env, "diagram", &kept)
 		if readErr == nil && connID != 0 && found == 0 {
 			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
 		err = WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	}
+	if format == "ascii" {
+		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
@@ -182,9 +201,10 @@ func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:
-// segments kept and Zeek's fields. Connections idle for the idle timeout
-// are let go as conns lets them go, so that both number connections
-// alike and memory stays flat however long the capture.
-func viewConfig(done func(*tcpstate.Conn)) track.Config {
-	return track.Config{Segments: true, Done: done, Observer: zeekObservers()}
+// segments kept and Zeek's fields, at most maxConns connections held.
+// Connections idle for the idle timeout are let go as conns lets them go,
+// so that both number connections alike and memory stays flat however
+// long the capture.
+func viewConfig(done func(*tcpstate.Conn), maxConns int) track.Config {
+	return track.Config{Segments: true, Done: done, Observer: zeekObservers(), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
 }

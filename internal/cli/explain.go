@@ -15,6 +15,7 @@ import (
 	"synfin/render/html"
 	"synfin/render/ladder"
 	"synfin/tcpstate"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -23,7 +24,8 @@ func init() {
 }
 
 const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
-                      [--html FILE] [--width N] [--ascii] [--hold DUR] [EXPR]
+                      [--html FILE] [--width N] [--ascii] [--hold DUR]
+                      [--max-conns N] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
 segment, in English or Chinese: who is client and server; a verdict (the
@@ -48,6 +50,12 @@ Options:
   --hold DUR    explain a closed connection DUR after its last segment
                 rather than 2MSL (e.g. 2s); a retransmitted FIN or a new
                 connection on its ports after that is explained on its own
+  --max-conns N hold at most N open connections at once, 8N with closed
+                ones held for 2MSL (default 32768; 0: no bound); when
+                full, the least recently active one is explained early,
+                as evicted, and how many were is said on standard error;
+                the --html report holds the first 5000 connections (or N
+                if fewer; with 0, all)
   EXPR          a pcap-filter expression selecting packets
 
 Connections are explained in the order conns lists them: each once it is
@@ -71,6 +79,7 @@ func runExplain(env *Env, args []string) error {
 		file, lang, htmlOut string
 		asJSON, plain       bool
 		connID, width       int
+		maxConns            int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
 	fs.String('r', "read", &file)
@@ -82,6 +91,7 @@ func runExplain(env *Env, args []string) error {
 	fs.Bool(0, "ascii", &plain)
 	var holdArg string
 	fs.String(0, "hold", &holdArg)
+	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +102,7 @@ func runExplain(env *Env, args []string) error {
 	if file == "" {
 		return usagef("-r FILE is required")
 	}
-	expr, err := checkViewFlags(fs, lang, connID, width)
+	expr, err := checkViewFlags(fs, lang, connID, width, maxConns)
 	if err != nil {
 		return err
 	}
@@ -117,16 +127,20 @@ func runExplain(env *Env, args []string) error {
 	var (
 		werr    error
 		buf     []byte
-		kept    []*tcpstate.Conn
+		kept    = track.Kept{Max: track.ReportMax(maxConns)}
 		printed int
+		evicted int
 	)
 	done := func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
 		if connID != 0 && c.ID != uint64(connID) {
 			return
 		}
 		printed++
 		if report != nil {
-			kept = append(kept, c.Clone())
+			kept.Add(c)
 		}
 		if werr != nil {
 			return
@@ -141,15 +155,17 @@ func runExplain(env *Env, args []string) error {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
-	cfg := viewConfig(done)
+	cfg := viewConfig(done, maxConns)
 	cfg.Hold = hold
 	err = trackFile(env, file, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}
+	sayEvicted(env, "explain", evicted, maxConns, "explained as evicted")
 	if werr == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)
-		werr = html.Write(bw, kept, html.Options{Title: filepath.Base(file), Lang: lang})
+		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(file), Lang: lang})
+		sayLeftOut(env, "explain", &kept)
 		if werr == nil {
 			werr = bw.Flush()
 		}
@@ -169,7 +185,7 @@ func runExplain(env *Env, args []string) error {
 // checkViewFlags checks the flags explain and diagram share and returns
 // the filter expression, compiled once here so that a bad one is a usage
 // error before any reading.
-func checkViewFlags(fs *flagSet, lang string, connID, width int) (string, error) {
+func checkViewFlags(fs *flagSet, lang string, connID, width, maxConns int) (string, error) {
 	if explain.CheckLang(lang) != nil {
 		return "", usagef("--lang must be en or zh, not %q", lang)
 	}
@@ -178,6 +194,9 @@ func checkViewFlags(fs *flagSet, lang string, connID, width int) (string, error)
 	}
 	if fs.Seen("width") && width < 40 {
 		return "", usagef("--width must be at least 40")
+	}
+	if maxConns < 0 {
+		return "", usagef("--max-conns must not be negative")
 	}
 	expr := strings.Join(fs.Args(), " ")
 	if expr != "" {

@@ -64,3 +64,26 @@ func TestGenUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestGenOutOfRange: counts beyond what gen can write are refused in one
+// line, with a non-zero exit and no capture left behind, even when their
+// product overflows 64 bits.
+func TestGenOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--conns", "4294967296"},
+		{"--conns", "4294967296", "--scale", "4294967296"},
+		{"--conns", "65536", "--scale", "281474976710656"},
+	} {
+		file := filepath.Join(dir, "x.pcap")
+		var stderr bytes.Buffer
+		code := Main(context.Background(), append([]string{"gen", "-w", file}, args...), nil, &bytes.Buffer{}, &stderr)
+		if code == 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "is more than the") {
+			t.Errorf("%v: exit %d, stderr %q; want one line refusing the count", args, code, stderr.String())
+		}
+		if _, err := os.Stat(file); err == nil {
+			t.Errorf("%v: a capture was left behind", args)
+			os.Remove(file)
+		}
+	}
+}

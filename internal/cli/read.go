@@ -51,6 +51,12 @@ Options:
               segment is, the states it moved each end to and anomalies:
               "[handshake 1/3: client SYN; client SYN-SENT, server
               SYN-RECEIVED]" (the events explain uses)
+  --max-conns N
+              with --annotate: follow at most N open connections at once,
+              8N with closed ones held for 2MSL (default 32768; 0: no
+              bound); when full, the least recently active one is let
+              go (a later segment of it is annotated as a new
+              connection's), and how many were is said on standard error
   EXPR        a pcap-filter expression selecting packets
 
 Host names are never looked up (tcpdump without -n asks DNS): addresses
@@ -71,7 +77,7 @@ type readOpts struct {
 	n, S, e, q, hash bool
 	t, v, x, X, A    int
 	nano, annotate   bool
-	count            int
+	count, maxConns  int
 	jobs             int
 	ptype            string
 	asdot            bool
@@ -97,6 +103,7 @@ func runRead(env *Env, args []string) error {
 	fs.Bool('b', "", &o.asdot)
 	fs.Bool(0, "annotate", &o.annotate)
 	fs.Int(0, "jobs", &o.jobs)
+	maxConnsFlag(fs, &o.maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,6 +115,9 @@ func runRead(env *Env, args []string) error {
 	}
 	if o.jobs < 1 {
 		return usagef("--jobs must be at least 1")
+	}
+	if o.maxConns < 0 {
+		return usagef("--max-conns must not be negative")
 	}
 	if o.t > tcpdump.TimeDeltaFirst {
 		o.t = tcpdump.TimeDeltaFirst
@@ -154,15 +164,25 @@ func runRead(env *Env, args []string) error {
 			return annotate.New(tcpdump.New(popt), annotate.Options{}).Append
 		}, &errWriter{w: out, err: &werr})
 	} else {
-		fp := annotate.New(tcpdump.New(popt), annotate.Options{Steps: o.annotate})
+		pr := tcpdump.New(popt)
+		fp := annotate.New(pr, annotate.Options{Steps: o.annotate, MaxConns: o.maxConns})
+		defer func() {
+			sayEvicted(env, "read", fp.Evicted(), o.maxConns, "a later segment of one is annotated as a new connection's")
+		}()
 		var (
 			buf  = make([]byte, 0, 4096)
 			seen int // frames past the filter: what tcpdump's -c counts
+			told bool
 		)
 		err = input.Each(env.Ctx, src, flt, func(f *wire.Frame) error {
 			seen++
 			var skip bool
-			if buf, skip = fp.Append(buf[:0], f); skip {
+			buf, skip = fp.Append(buf[:0], f)
+			if !told && pr.Forgotten() > 0 {
+				told = true
+				fmt.Fprintf(env.Stderr, "synfin read: more than %d conversations at once: the oldest are forgotten, and print absolute sequence numbers if seen again (tcpdump prints relative ones)\n", tcpdump.SeqTableSize)
+			}
+			if skip {
 				skipped++
 			} else if _, werr = out.Write(buf); werr != nil {
 				return werr

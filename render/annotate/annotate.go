@@ -15,7 +15,8 @@ import (
 type Options struct {
 	// Steps ends each TCP segment's line with its step.
 	Steps bool
-	// MaxConns bounds the connections followed for the steps (0: no
+	// MaxConns bounds the open connections followed for the steps, and
+	// track.HeldPerOpen times as many with the closed ones held for 2MSL (0: no
 	// bound; a file's connections end when the file does, a live
 	// capture's may not).
 	MaxConns int
@@ -72,7 +73,9 @@ func newAnnotator(maxConns int) *annotator {
 	a := &annotator{}
 	a.t = track.New(track.Config{
 		Segments: true,
-		MaxConns: maxConns,
+		MaxOpen:  maxConns,
+		MaxConns: maxConns * track.HeldPerOpen,
+		MaxWarm:  track.DefaultMaxWarm,
 		OnSegment: func(c *tcpstate.Conn, s *tcpstate.Segment) {
 			a.step = a.steps.Append(append(a.step[:0], "  "...), c, s)
 			c.Segments = c.Segments[:0] // only the newest is needed
@@ -101,4 +104,14 @@ func (a *annotator) annotate(out []byte, start int, f *wire.Frame, p *wire.Packe
 		return append(out, a.step...)
 	}
 	return slices.Insert(out, i+j, a.step...)
+}
+
+// Evicted is how many connections the annotations let go before their
+// end to stay within Options.MaxConns: a segment of one seen again is
+// annotated as a new connection's.
+func (fp *Printer) Evicted() uint64 {
+	if fp.ann == nil {
+		return 0
+	}
+	return fp.ann.t.Stats().Evicted
 }

@@ -48,6 +48,12 @@ func New(o Options) *Printer {
 	return p
 }
 
+// Forgotten is how many conversations p has forgotten to stay within
+// Options.SeqTableSize. A forgotten conversation seen again prints
+// absolute sequence numbers where tcpdump, which never forgets, prints
+// relative ones: a command should say so once this is above zero.
+func (pr *Printer) Forgotten() int { return pr.seq.gone }
+
 // Append appends what tcpdump prints for frame f, which p holds decoded
 // (p.Decode returned nil), ending with a newline.
 func (pr *Printer) Append(b []byte, f *wire.Frame, p *wire.Packet) []byte {

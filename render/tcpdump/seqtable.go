@@ -46,6 +46,7 @@ type seqTable struct {
 	next  int        // the oldest entry, once the ring is full
 	max   int
 	seed  maphash.Seed
+	gone  int // entries forgotten to make way
 }
 
 const (
@@ -123,6 +124,7 @@ func (t *seqTable) put(k *seqKey, seq, ack uint32) {
 	old := t.at(t.next)
 	j, _ := t.find(&old.key, t.hash(&old.key))
 	t.delAt(j)
+	t.gone++
 	*old = seqEnt{*k, seq, ack}
 	i, _ = t.find(k, h)
 	t.index[i] = uint32(t.next + 1)

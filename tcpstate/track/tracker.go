@@ -34,6 +34,20 @@ type Config struct {
 	// least recently active one is handed out with End = EndEvicted.
 	// 0 means no bound.
 	MaxConns int
+	// MaxOpen bounds the open connections held, leaving out the closed
+	// ones held for 2MSL (with snapshots, see MaxWarm; without, it counts
+	// them too): when full, the least recently active open one is handed
+	// out with End = EndEvicted. Closed connections leave on the
+	// capture's clock; open ones may never close. 0 means no bound.
+	MaxOpen int
+	// MaxWarm bounds the open connections held live, with their
+	// analyzers; past it the least recently active one waits as a
+	// snapshot until its next segment, as one idle for a few seconds does.
+	// What is handed out is the same; memory per connection held drops
+	// to its snapshot's (with segments, tens of bytes per segment rather
+	// than kilobytes). It applies only when connections can be kept as
+	// snapshots (see tcpstate.StateObserver). 0 means no bound.
+	MaxWarm int
 	// IdleTimeout hands out a connection with no segment for this long on
 	// the capture's clock. 0 means DefaultIdleTimeout; negative, never.
 	IdleTimeout time.Duration
@@ -277,6 +291,15 @@ func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 	} else {
 		t.active.moveToFront(c)
 	}
+	// cold holds the least recently active end of the active list: its
+	// back goes there.
+	for t.snap && t.cfg.MaxWarm > 0 && t.table.len() > t.cfg.MaxWarm {
+		b := t.active.back()
+		if b == nil || b == c {
+			break
+		}
+		t.freeze(&t.cold, b)
+	}
 }
 
 // expire hands out connections that the capture's clock has left behind.
@@ -355,6 +378,18 @@ func (t *Tracker) create(k key, h uint64, src, dst netip.AddrPort, p *wire.Packe
 			t.stats.Evicted++
 			t.emit(v, tcpstate.EndEvicted)
 		} else if v := t.active.back(); v != nil {
+			t.stats.Evicted++
+			t.emit(v, tcpstate.EndEvicted)
+		}
+	}
+	if t.cfg.MaxOpen > 0 && t.table.len()+t.cold.len() >= t.cfg.MaxOpen {
+		if e, ok := t.cold.oldest(); ok && t.snap {
+			t.stats.Evicted++
+			t.handFrozen(&t.cold, e, tcpstate.EndEvicted)
+		} else if v := t.active.back(); v != nil {
+			t.stats.Evicted++
+			t.emit(v, tcpstate.EndEvicted)
+		} else if v := t.closed.back(); v != nil {
 			t.stats.Evicted++
 			t.emit(v, tcpstate.EndEvicted)
 		}
