@@ -194,7 +194,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 // openInput opens a capture to read, with a progress bar on a terminal
 // (streams: the command writes its results as it reads).
 func openInput(env *Env, file string, streams bool) (input.Source, error) {
-	opt := input.Options{Warn: warnTo(env)}
+	opt := input.Options{Warn: warnTo(env), Ctx: env.Ctx}
 	if bar := progressTo(env, streams); bar != nil {
 		opt.Progress = bar.Wrap
 	}

@@ -170,7 +170,11 @@ func runLab(env *Env, args []string) error {
 	if err != nil {
 		// What was captured before the failure is shown; now the error,
 		// and a failing exit status.
-		fmt.Fprintf(env.Stderr, "synfin lab: %v\n", oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if interrupted(env) != nil {
+			msg = "interrupted"
+		}
+		fmt.Fprintf(env.Stderr, "synfin lab: %s\n", msg)
 		return &exitError{code: 1}
 	}
 	return nil
