@@ -21,6 +21,14 @@ var (
 	binErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // synfinBin builds the command once for the tests that run it as a
 // process.
 func synfinBin(t *testing.T) string {
