@@ -23,12 +23,14 @@ import (
 // full disk, a quota) Close cuts it back to the last whole record: what
 // was written stays readable, and Written says how many records it holds.
 type Writer struct {
-	file *os.File // nil when writing to a stream we do not own
-	out  counter
-	bw   *bufio.Writer
-	pcap *pcapgo.Writer
-	ng   *pcapgo.NgWriter
+	file   *os.File     // nil when writing to a stream we do not own
+	commit func() error // puts the file in place once it is closed
+	out    counter
+	bw     *bufio.Writer
+	pcap   *pcapgo.Writer
+	ng     *pcapgo.NgWriter
 
+	each    bool    // write each packet out at once (PacketBuffered)
 	ends    []int64 // ends of the header and records not yet wholly written out
 	safe    int64   // end of the last of them wholly written out
 	hdrOut  bool    // the file header is wholly written out
@@ -62,34 +64,44 @@ type WriterOptions struct {
 	Nanos     bool   // pcap: nanosecond time stamps (pcapng keeps microseconds)
 	Interface string // recorded in a pcapng interface block
 	Filter    string // likewise
+	// Packet-buffered (tcpdump's -U): each packet is written out as it
+	// is written, not when the buffer fills.
+	PacketBuffered bool
 }
 
-// Create creates (or truncates) path for writing; "-" writes to stdout.
-// It refuses to write over anything but a regular file (see package
-// outfile), so that a typo cannot write a capture into a device, a FIFO or
-// over a directory.
+// Create creates path for writing; "-" writes to stdout. It refuses to
+// write over anything but a regular file, and writes to a temporary file
+// put in place of path by Close (see package outfile), so that a typo
+// cannot write a capture into a device, a FIFO or over a directory, and
+// a previous file stays whole until the new one is.
 func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
-	if path == "-" {
+	if path == outfile.Stdout {
 		return newWriter(nil, stdout, opt)
 	}
 	f, err := outfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	return newWriter(f, f, opt)
+	return NewWriter(f, opt)
 }
 
-// NewWriter writes to f, a file opened for writing (with outfile.Create,
-// say, before anything worth writing exists), which the Writer then owns:
-// Close closes it.
-func NewWriter(f *os.File, opt WriterOptions) (*Writer, error) {
-	return newWriter(f, f, opt)
+// NewWriter writes to f, opened with outfile.Create (before anything
+// worth writing exists, say), which the Writer then owns: Close puts it
+// in place.
+func NewWriter(f *outfile.File, opt WriterOptions) (*Writer, error) {
+	w, err := newWriter(f.File, f, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.commit = f.Commit
+	return w, nil
 }
 
 // newWriter writes to out; file, when not nil, is out and is closed (and
 // cut back after a failure) by Close.
 func newWriter(file *os.File, out io.Writer, opt WriterOptions) (*Writer, error) {
-	w := &Writer{file: file}
+	w := &Writer{file: file, each: opt.PacketBuffered}
 	w.out.w = out
 	w.out.on = w.advance
 	w.bw = bufio.NewWriterSize(&w.out, 1<<16)
@@ -183,6 +195,9 @@ func (w *Writer) Write(f *wire.Frame) error {
 	}
 	w.ends = append(w.ends, w.accepted())
 	w.advance()
+	if w.each {
+		return w.Flush()
+	}
 	return nil
 }
 
@@ -213,6 +228,13 @@ func (w *Writer) Close() error {
 		}
 		if err := w.file.Close(); err != nil && w.err == nil {
 			w.err = fmt.Errorf("capture: %w", err)
+		}
+		if w.commit != nil {
+			// What was captured cannot be had again: the file goes in
+			// place even after a write error, cut back to whole records.
+			if err := w.commit(); err != nil && w.err == nil {
+				w.err = fmt.Errorf("capture: %w", err)
+			}
 		}
 		w.file = nil
 	}

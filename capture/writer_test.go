@@ -141,3 +141,34 @@ func TestWriterNanos(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketBuffered: with PacketBuffered (tcpdump's -U) each packet is
+// in the file as soon as it is written, not when the buffer fills.
+func TestPacketBuffered(t *testing.T) {
+	for _, each := range []bool{false, true} {
+		f, err := outfile.Create(filepath.Join(t.TempDir(), "u.pcap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWriter(f, WriterOptions{Link: wire.LinkRaw, Snaplen: 65535, PacketBuffered: each})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
+		if err := w.Write(&wire.Frame{Time: 1, Data: ip, WireLen: len(ip)}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if each {
+			want = 24 + 16 + int64(len(ip)) // file header, record header, packet
+		}
+		if st.Size() != want {
+			t.Errorf("PacketBuffered %v: %d bytes in the file after one packet; want %d", each, st.Size(), want)
+		}
+		w.Close()
+	}
+}

@@ -2,6 +2,7 @@ package input
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ type Options struct {
 	// interface), and tcpdump text that could not be read. It is called
 	// once, when the input ends.
 	Warn func(msg string)
+	// Ctx, if set, ends a read of stdin that waits for bytes (a pipe
+	// with nothing yet, a terminal) when it is done, with its error.
+	Ctx context.Context
 }
 
 // Open opens name ("-" for stdin) and detects its format.
@@ -55,7 +59,10 @@ func Open(name string, stdin io.Reader, opt Options) (Source, error) {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		r = stdin
+		r = cancellable(opt.Ctx, stdin)
+		if c, ok := r.(io.Closer); ok {
+			closer = c
+		}
 	} else {
 		f, err := os.Open(name)
 		if err != nil {

@@ -28,6 +28,7 @@ type flagDef struct {
 	count *int    // counting flag
 	val   *string // flag with a value
 	seen  bool
+	once  string // refuse a second one, saying this
 }
 
 func newFlags(cmd, usage string, out io.Writer) *flagSet {
@@ -50,6 +51,24 @@ func (f *flagSet) Bool(short byte, long string, p *bool) {
 // String defines a flag with a value.
 func (f *flagSet) String(short byte, long string, p *string) {
 	f.defs = append(f.defs, &flagDef{short: short, long: long, val: p})
+}
+
+// Input defines -r (and --read, if long is not ""), the input to read.
+// Only one is read: a second -r is refused rather than silently taking
+// the place of the first.
+func (f *flagSet) Input(long string, p *string) {
+	f.defs = append(f.defs, &flagDef{short: 'r', long: long, val: p,
+		once: "-r given twice: synfin reads one input at a time (merge captures first, e.g. with mergecap -w all.pcap a.pcap b.pcap)"})
+}
+
+// set gives d its value.
+func (d *flagDef) set(val string) error {
+	if d.once != "" && d.seen {
+		return usagef("%s", d.once)
+	}
+	d.seen = true
+	*d.val = val
+	return nil
 }
 
 // Int defines a flag with an integer value.
@@ -107,11 +126,11 @@ func (f *flagSet) Parse(args []string) error {
 			if d == nil {
 				return usagef("unknown flag --%s", name)
 			}
-			d.seen = true
 			if d.count != nil {
 				if hasVal {
 					return usagef("--%s takes no value", name)
 				}
+				d.seen = true
 				*d.count++
 				continue
 			}
@@ -122,15 +141,17 @@ func (f *flagSet) Parse(args []string) error {
 				i++
 				val = args[i]
 			}
-			*d.val = val
+			if err := d.set(val); err != nil {
+				return err
+			}
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				d := f.short(a[j])
 				if d == nil {
 					return usagef("unknown flag -%c", a[j])
 				}
-				d.seen = true
 				if d.count != nil {
+					d.seen = true
 					*d.count++
 					continue
 				}
@@ -142,7 +163,9 @@ func (f *flagSet) Parse(args []string) error {
 					i++
 					val = args[i]
 				}
-				*d.val = val
+				if err := d.set(val); err != nil {
+					return err
+				}
 				break
 			}
 		default:

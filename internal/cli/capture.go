@@ -30,7 +30,7 @@ func init() {
 }
 
 const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
-                      [-p] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
+                      [-p] [-l] [-U] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
                       [--annotate | --explain [--lang en|zh] [--json] [--width N]
                       [--hold DUR]] [--max-conns N] [EXPR]
 
@@ -70,6 +70,9 @@ Options:
   --for DUR     stop after a duration (e.g. 10s, 2m)
   -s SNAPLEN    bytes kept of each packet (default 262144)
   -p            do not put the interface into promiscuous mode
+  -l            line-buffered: write each line out at once (as tcpdump
+                -l, for a pipe into another program)
+  -U            packet-buffered: with -w, write each packet out at once
   -Z USER       drop privileges to USER once the capture is open
   -n, -S, -t, -tt, -ttt, -tttt, -ttttt, -v, -e, -q, -#
                 printing as in 'synfin read' and tcpdump
@@ -102,6 +105,7 @@ type captureOpts struct {
 	lang                   string
 	width, maxConns        int
 	n, S, e, q, hash       bool
+	lineBuf, packetBuf     bool
 	t, v                   int
 }
 
@@ -136,6 +140,8 @@ func captureRun(env *Env, args []string) error {
 	fs.Bool('e', "", &o.e)
 	fs.Bool('q', "", &o.q)
 	fs.Bool('#', "", &o.hash)
+	fs.Bool('l', "", &o.lineBuf)
+	fs.Bool('U', "packet-buffered", &o.packetBuf)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -228,7 +234,8 @@ func captureRun(env *Env, args []string) error {
 	if o.file != "" {
 		w, err = capture.Create(o.file, env.Stdout, capture.WriterOptions{
 			Link: h.LinkType(), Snaplen: h.Snaplen(), Interface: h.Interface(), Filter: expr,
-			PcapNG: o.pcapng || strings.HasSuffix(o.file, ".pcapng"),
+			PcapNG:         o.pcapng || strings.HasSuffix(o.file, ".pcapng"),
+			PacketBuffered: o.packetBuf,
 		})
 		if err != nil {
 			return err
@@ -268,7 +275,7 @@ func captureRun(env *Env, args []string) error {
 			if _, err := out.Write(buf); err != nil {
 				return fmt.Errorf("capture: %w", err)
 			}
-			if f.Time-lastFlush > int64(100*time.Millisecond) {
+			if o.lineBuf || f.Time-lastFlush > int64(100*time.Millisecond) {
 				lastFlush = f.Time
 				if err := flush(); err != nil {
 					return fmt.Errorf("capture: %w", err)

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"synfin/input"
+	"synfin/internal/version"
 )
 
 // Env is what a subcommand runs with.
@@ -74,7 +77,7 @@ func runEnv(env *Env, args []string) int {
 		fmt.Fprint(stdout, topUsage())
 		return 0
 	case "--version", "version":
-		fmt.Fprintln(stdout, "synfin", Version)
+		fmt.Fprintln(stdout, version.Read())
 		return 0
 	}
 	c, ok := commands[name]
@@ -85,10 +88,46 @@ func runEnv(env *Env, args []string) int {
 	return finish(env, name, c.run(env, args[1:]))
 }
 
-// Version is the program version, set at build time with -ldflags.
-var Version = "dev"
+// Interrupted is the cause of the context a command runs with when a
+// signal (SIGINT, SIGTERM) ends it: the command flushes what is complete
+// and exits as a shell reports a process killed by the signal.
+type Interrupted struct{ Signal os.Signal }
+
+func (e *Interrupted) Error() string { return "interrupted" }
+
+// Code is the exit status: 128 + the signal's number (130 for SIGINT,
+// 143 for SIGTERM).
+func (e *Interrupted) Code() int {
+	if s, ok := e.Signal.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
+}
+
+// interrupted returns the signal that ended env's context, if one did.
+func interrupted(env *Env) *Interrupted {
+	if env.Ctx == nil {
+		return nil
+	}
+	var ie *Interrupted
+	if errors.As(context.Cause(env.Ctx), &ie) {
+		return ie
+	}
+	return nil
+}
+
+// signalEndsNormally names the commands for which a signal is the way to
+// stop that they expect (tcpdump exits 0 when interrupted).
+var signalEndsNormally = map[string]bool{"capture": true}
 
 func finish(env *Env, name string, err error) int {
+	if ie := interrupted(env); ie != nil && !errors.Is(err, errHelp) && (err != nil || !signalEndsNormally[name]) {
+		var ee *exitError
+		if !errors.As(err, &ee) { // else the command said so itself
+			fmt.Fprintf(env.Stderr, "synfin %s: interrupted\n", name)
+		}
+		return ie.Code()
+	}
 	var ue *usageError
 	var ee *exitError
 	var fe *input.FilterError

@@ -64,7 +64,7 @@ func runConns(env *Env, args []string) error {
 		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", connsUsage, env.Stdout)
-	fs.String('r', "read", &file)
+	fs.Input("read", &file)
 	fs.Bool(0, "json", &asJSON)
 	fs.Int(0, "max-conns", &maxConns)
 	fs.Int(0, "jobs", &jobs)
@@ -94,6 +94,13 @@ func runConns(env *Env, args []string) error {
 		buf     []byte
 		evicted int
 	)
+	// The table's header is printed once the input is open: recognised
+	// as a capture, not missing.
+	src, err := openInput(env, file, true)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
 	if !asJSON {
 		out.WriteString(conn.Header)
 	}
@@ -105,11 +112,6 @@ func runConns(env *Env, args []string) error {
 		jobs = 1
 	}
 	if jobs > 1 {
-		src, err := openInput(env, file, true)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
 		// Nearly everything on the Go heap here lives as long as the run
 		// (frame batches, event chunks, the trackers' pools) and almost
 		// nothing is garbage, so the collector's default goal of twice the
@@ -152,7 +154,7 @@ func runConns(env *Env, args []string) error {
 			write(c.End)
 		}}
 	}
-	err := trackFile(env, file, expr, cfg)
+	err = trackOpened(env, src, live, expr, cfg)
 	if werr != nil {
 		return werr
 	}
@@ -216,7 +218,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 // openInput opens a capture to read, with a progress bar on a terminal
 // (streams: the command writes its results as it reads).
 func openInput(env *Env, file string, streams bool) (input.Source, error) {
-	opt := input.Options{Warn: warnTo(env)}
+	opt := input.Options{Warn: warnTo(env), Ctx: env.Ctx}
 	if bar := progressTo(env, streams); bar != nil {
 		opt.Progress = bar.Wrap
 	}
@@ -232,7 +234,12 @@ func trackFile(env *Env, file, expr string, cfg track.Config) error {
 		return err
 	}
 	defer src.Close()
-	if input.Live(file, env.Stdin) {
+	return trackOpened(env, src, input.Live(file, env.Stdin), expr, cfg)
+}
+
+// trackOpened is trackFile with src open; live: src is a live pipe.
+func trackOpened(env *Env, src input.Source, live bool, expr string, cfg track.Config) error {
+	if live {
 		return trackSource(env, input.NewPipe(env.Ctx, src), expr, cfg)
 	}
 	return trackSource(env, src, expr, cfg)

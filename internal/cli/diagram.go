@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 
 	"synfin/input"
 	"synfin/internal/outfile"
@@ -36,8 +35,9 @@ Options:
                    mermaid: Mermaid sequenceDiagram source, for Markdown
                    html: an offline report with every connection, filters,
                    ladders, segment tables and explanations (en/zh)
-  -o FILE          write to FILE instead of standard output (a regular
-                   file; anything else is refused)
+  -o FILE          write to FILE instead of standard output ("-"); a
+                   regular file, replaced only when the run succeeds
+                   (anything else is refused)
   --conn ID        only connection ID (as numbered by conns and explain)
   --ascii          plain ASCII instead of box-drawing characters
   --width N        text width for ascii (default 80)
@@ -69,7 +69,7 @@ func runDiagram(env *Env, args []string) error {
 		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
-	fs.String('r', "read", &file)
+	fs.Input("read", &file)
 	fs.String(0, "format", &format)
 	fs.String('o', "output", &out)
 	fs.Int(0, "conn", &connID)
@@ -95,10 +95,10 @@ func runDiagram(env *Env, args []string) error {
 		return err
 	}
 	// The output is opened first, so that a bad path fails before a long
-	// read.
+	// read; it takes the place of FILE only if the run succeeds.
 	w := env.Stdout
-	var f *os.File
-	if out != "" {
+	var f *outfile.File
+	if out != "" && out != outfile.Stdout {
 		var err error
 		if f, err = outfile.Create(out); err != nil {
 			return err
@@ -157,18 +157,19 @@ func runDiagram(env *Env, args []string) error {
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
 	if err != nil {
 		return err
 	}
 	if readErr == nil && connID != 0 && found == 0 {
 		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
-	return readErr
+	if readErr != nil {
+		return readErr
+	}
+	if f != nil {
+		return f.Commit()
+	}
+	return nil
 }
 
 // DiagramOptions choose what WriteDiagram draws.

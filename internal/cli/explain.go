@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -82,7 +81,7 @@ func runExplain(env *Env, args []string) error {
 		maxConns            int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
-	fs.String('r', "read", &file)
+	fs.Input("read", &file)
 	fs.Bool(0, "json", &asJSON)
 	fs.String(0, "lang", &lang)
 	fs.Int(0, "conn", &connID)
@@ -108,7 +107,10 @@ func runExplain(env *Env, args []string) error {
 	}
 	// The report file is opened first, so that a bad path fails before a
 	// long read.
-	var report *os.File
+	if htmlOut == outfile.Stdout {
+		return usagef("--html - would mix the report with the explanations on standard output; name a file")
+	}
+	var report *outfile.File
 	if htmlOut != "" {
 		var err error
 		if report, err = outfile.Create(htmlOut); err != nil {
@@ -162,22 +164,22 @@ func runExplain(env *Env, args []string) error {
 		werr = out.Flush()
 	}
 	sayEvicted(env, "explain", evicted, maxConns, "explained as evicted")
-	if werr == nil && report != nil {
+	if err == nil && connID != 0 && printed == 0 {
+		err = fmt.Errorf("no connection %d in %s", connID, file)
+	}
+	if werr == nil && err == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)
 		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(file), Lang: lang})
 		sayLeftOut(env, "explain", &kept)
 		if werr == nil {
 			werr = bw.Flush()
 		}
-		if cerr := report.Close(); werr == nil {
-			werr = cerr
+		if werr == nil {
+			werr = report.Commit() // in place of the file only on success
 		}
 	}
 	if werr != nil && err == nil {
 		err = werr
-	}
-	if err == nil && connID != 0 && printed == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
 	}
 	return err
 }

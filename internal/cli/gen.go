@@ -2,11 +2,8 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
-	"os"
 	"strconv"
 	"time"
 
@@ -78,29 +75,22 @@ func runGen(env *Env, args []string) error {
 	}
 
 	var w io.Writer = env.Stdout
-	var (
-		f       *os.File
-		created bool // the file did not exist: remove it if writing fails
-	)
-	if out != "-" {
-		_, statErr := os.Lstat(out)
+	var f *outfile.File
+	if out != outfile.Stdout {
+		// In place of the file only once it is whole.
 		var err error
 		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
-		created = errors.Is(statErr, iofs.ErrNotExist)
 		defer f.Close()
 		w = f
 	}
 	start := time.Now()
 	st, err := gen.Write(w, cfg)
 	if err == nil && f != nil {
-		err = f.Close()
+		err = f.Commit()
 	}
 	if err != nil {
-		if created {
-			os.Remove(out)
-		}
 		return unprefix(err, "gen: ")
 	}
 	if !q {

@@ -149,7 +149,7 @@ func runLab(env *Env, args []string) error {
 	// Open the outputs first, as tcpdump -w does: a path that cannot be
 	// written fails before the experiment, not after it.
 	outs := &labOutputs{}
-	defer outs.close(false)
+	defer outs.close()
 	if outs.pcap, err = outs.create(o.write); err == nil {
 		outs.html, err = outs.create(o.html)
 	}
@@ -162,7 +162,6 @@ func runLab(env *Env, args []string) error {
 	}
 	run, err := runOn(env, sc, o)
 	if err != nil && (run == nil || len(run.Frames) == 0) {
-		outs.close(true)
 		return err
 	}
 	if serr := showLab(env, sc, o, run, outs); serr != nil {
@@ -171,7 +170,11 @@ func runLab(env *Env, args []string) error {
 	if err != nil {
 		// What was captured before the failure is shown; now the error,
 		// and a failing exit status.
-		fmt.Fprintf(env.Stderr, "synfin lab: %v\n", oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if interrupted(env) != nil {
+			msg = "interrupted"
+		}
+		fmt.Fprintf(env.Stderr, "synfin lab: %s\n", msg)
 		return &exitError{code: 1}
 	}
 	return nil
@@ -204,36 +207,28 @@ func runOn(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 	return &labRun{Run: run, lines: segmentLines(run.Frames), conns: conns, rep: verdict.Compare(sc, run.View, conns)}, err
 }
 
-// labOutputs are the files a lab writes (-w, --html).
+// labOutputs are the files a lab writes (-w, --html); each takes the
+// place of its path once written whole.
 type labOutputs struct {
-	pcap, html *os.File
-	created    []string // paths that did not exist before
+	pcap, html *outfile.File
 }
 
 // create creates path, or nothing for "".
-func (o *labOutputs) create(path string) (*os.File, error) {
+func (o *labOutputs) create(path string) (*outfile.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	_, statErr := os.Lstat(path)
-	f, err := outfile.Create(path)
-	if err == nil && errors.Is(statErr, os.ErrNotExist) {
-		o.created = append(o.created, path)
+	if path == outfile.Stdout {
+		return nil, usagef("-w - and --html - would mix with the lab's report on standard output; name a file")
 	}
-	return f, err
+	return outfile.Create(path)
 }
 
-// close closes the outputs; with discard, when a run ends with nothing
-// to put in them, it also removes those the lab created.
-func (o *labOutputs) close(discard bool) {
-	for _, f := range []*os.File{o.pcap, o.html} {
+// close discards the outputs not written whole.
+func (o *labOutputs) close() {
+	for _, f := range []*outfile.File{o.pcap, o.html} {
 		if f != nil {
 			f.Close()
-		}
-	}
-	for _, p := range o.created {
-		if discard {
-			os.Remove(p)
 		}
 	}
 }
@@ -246,7 +241,10 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		}
 	}
 	if outs.html != nil {
-		if err := writeHTMLReport(outs.html, sc, o.lang, run); err != nil {
+		if err := writeHTMLReport(outs.html.File, sc, o.lang, run); err != nil {
+			return err
+		}
+		if err := outs.html.Commit(); err != nil {
 			return err
 		}
 	}
@@ -357,7 +355,7 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 
 // writePcap writes a run's frames to f as a pcap file with nanosecond
 // time stamps, and closes f.
-func writePcap(f *os.File, run *labRun) error {
+func writePcap(f *outfile.File, run *labRun) error {
 	w, err := capture.NewWriter(f, capture.WriterOptions{Link: run.Link, Snaplen: capture.DefaultSnaplen, Nanos: true})
 	if err != nil {
 		return err

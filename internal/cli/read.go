@@ -86,7 +86,7 @@ type readOpts struct {
 func runRead(env *Env, args []string) error {
 	o := readOpts{jobs: runtime.GOMAXPROCS(0)}
 	fs := newFlags("read", readUsage, env.Stdout)
-	fs.String('r', "", &o.file)
+	fs.Input("", &o.file)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
