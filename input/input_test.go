@@ -121,21 +121,7 @@ func TestUnsupportedLinkTypes(t *testing.T) {
 			if !tcpdumpRefuses(t, tc.b) {
 				t.Fatal("tcpdump reads the file: the test is wrong")
 			}
-			n, warns, err := readAll(tc.b)
-			if n != tc.frames {
-				t.Errorf("%d frames, want %d", n, tc.frames)
-			}
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want one saying %q", err, tc.err)
-			}
-			if len(warns) != len(tc.warns) {
-				t.Fatalf("warnings %q, want %q", warns, tc.warns)
-			}
-			for i, w := range tc.warns {
-				if !strings.Contains(warns[i], w) {
-					t.Errorf("warning %q, want one saying %q", warns[i], w)
-				}
-			}
+			checkRead(t, tc.b, tc.frames, tc.err, tc.warns)
 		})
 	}
 }
@@ -169,21 +155,28 @@ func TestNotACapture(t *testing.T) {
 		{"the seed", seed + seed, 2, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, warns, err := readAll([]byte(tc.in))
-			if n != tc.frames {
-				t.Errorf("%d frames, want %d", n, tc.frames)
-			}
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want one saying %q", err, tc.err)
-			}
-			if len(warns) != len(tc.warns) {
-				t.Fatalf("warnings %q, want %q", warns, tc.warns)
-			}
-			for i, w := range tc.warns {
-				if !strings.Contains(warns[i], w) {
-					t.Errorf("warning %q, want one saying %q", warns[i], w)
-				}
-			}
+			checkRead(t, []byte(tc.in), tc.frames, tc.err, tc.warns)
 		})
+	}
+}
+
+// checkRead reads b and wants frames frames, an error saying wantErr (or
+// none), and warnings saying each of wantWarns in order.
+func checkRead(t *testing.T, b []byte, frames int, wantErr string, wantWarns []string) {
+	t.Helper()
+	n, warns, err := readAll(b)
+	if n != frames {
+		t.Errorf("%d frames, want %d", n, frames)
+	}
+	if wantErr == "" && err != nil || wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
+		t.Errorf("error %v, want one saying %q", err, wantErr)
+	}
+	if len(warns) != len(wantWarns) {
+		t.Fatalf("warnings %q, want %q", warns, wantWarns)
+	}
+	for i, w := range wantWarns {
+		if !strings.Contains(warns[i], w) {
+			t.Errorf("warning %q, want one saying %q", warns[i], w)
+		}
 	}
 }

@@ -41,20 +41,10 @@ var floodServer = netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), 80)
 // returns the sources in order.
 func writeFlood(t testing.TB, file string, n int, seed uint64) []floodSource {
 	t.Helper()
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	sw := newSegWriter(t, file)
+	ip, tcp := sw.ip, sw.tcp
 	rng := rand.New(rand.NewPCG(seed, 0x5f17))
 	src := make([]floodSource, n)
-	pkt := make([]byte, 54)
-	copy(pkt, []byte{0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00})
-	ip, tcp := pkt[14:34], pkt[34:54]
 	start := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	dst := floodServer.Addr().As4()
 	for i := range n {
@@ -67,27 +57,66 @@ func writeFlood(t testing.TB, file string, n int, seed uint64) []floodSource {
 		binary.BigEndian.PutUint16(ip[4:], uint16(i))
 		copy(ip[12:16], as4[:])
 		copy(ip[16:20], dst[:])
-		binary.BigEndian.PutUint16(ip[10:], ^wire.Checksum(ip, 0))
 		clear(tcp)
 		binary.BigEndian.PutUint16(tcp[0:], p)
 		binary.BigEndian.PutUint16(tcp[2:], floodServer.Port())
 		binary.BigEndian.PutUint32(tcp[4:], rng.Uint32())
 		tcp[12], tcp[13] = 5<<4, 0x02 // SYN
 		binary.BigEndian.PutUint16(tcp[14:], 64240)
-		pseudo := wire.PseudoHeaderChecksum(wire.ProtoTCP, ip[12:16], ip[16:20], len(tcp))
-		binary.BigEndian.PutUint16(tcp[16:], ^wire.Checksum(tcp, pseudo))
-		ci := gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * 10 * time.Microsecond), CaptureLength: len(pkt), Length: len(pkt)}
-		if err := w.WritePacket(ci, pkt); err != nil {
-			t.Fatal(err)
-		}
+		sw.write(start.Add(time.Duration(i) * 10 * time.Microsecond))
 	}
-	if err := bw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	sw.close()
 	return src
+}
+
+// segWriter writes a pcap file of Ethernet frames, each an IPv4 header
+// and a TCP header with no payload, that the caller fills in (ip, tcp)
+// before each write, which sets both checksums.
+type segWriter struct {
+	t       testing.TB
+	f       *os.File
+	bw      *bufio.Writer
+	w       *pcapgo.Writer
+	pkt     []byte
+	ip, tcp []byte
+}
+
+func newSegWriter(t testing.TB, file string) *segWriter {
+	t.Helper()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriter(bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	pkt := make([]byte, 54)
+	copy(pkt, []byte{0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00})
+	return &segWriter{t: t, f: f, bw: bw, w: w, pkt: pkt, ip: pkt[14:34], tcp: pkt[34:54]}
+}
+
+func (s *segWriter) write(ts time.Time) {
+	ip, tcp := s.ip, s.tcp
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:], ^wire.Checksum(ip, 0))
+	tcp[16], tcp[17] = 0, 0
+	pseudo := wire.PseudoHeaderChecksum(wire.ProtoTCP, ip[12:16], ip[16:20], len(tcp))
+	binary.BigEndian.PutUint16(tcp[16:], ^wire.Checksum(tcp, pseudo))
+	ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(s.pkt), Length: len(s.pkt)}
+	if err := s.w.WritePacket(ci, s.pkt); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *segWriter) close() {
+	if err := s.bw.Flush(); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.f.Close(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // floodSink reads conns --json output as it is written, without keeping

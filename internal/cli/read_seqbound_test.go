@@ -1,22 +1,15 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"synfin/render/tcpdump"
-	"synfin/wire"
 )
 
 // writeACKs writes a capture of one ACK from each of n conversations
@@ -24,25 +17,14 @@ import (
 // tcpdump numbers that one relative to the first.
 func writeACKs(t testing.TB, file string, n int) {
 	t.Helper()
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	pkt := make([]byte, 54)
-	copy(pkt, []byte{0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00})
-	ip, tcp := pkt[14:34], pkt[34:54]
+	sw := newSegWriter(t, file)
+	ip, tcp := sw.ip, sw.tcp
 	start := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	put := func(i, conv int, seq uint32) {
 		clear(ip)
 		ip[0], ip[3], ip[8], ip[9] = 0x45, 40, 64, 6
 		copy(ip[12:16], []byte{10, byte(conv >> 16), byte(conv >> 8), byte(conv)})
 		copy(ip[16:20], []byte{192, 0, 2, 1})
-		binary.BigEndian.PutUint16(ip[10:], ^wire.Checksum(ip, 0))
 		clear(tcp)
 		binary.BigEndian.PutUint16(tcp[0:], 1024)
 		binary.BigEndian.PutUint16(tcp[2:], 80)
@@ -50,23 +32,13 @@ func writeACKs(t testing.TB, file string, n int) {
 		binary.BigEndian.PutUint32(tcp[8:], 5000)
 		tcp[12], tcp[13] = 5<<4, 0x10 // ACK
 		binary.BigEndian.PutUint16(tcp[14:], 64240)
-		pseudo := wire.PseudoHeaderChecksum(wire.ProtoTCP, ip[12:16], ip[16:20], len(tcp))
-		binary.BigEndian.PutUint16(tcp[16:], ^wire.Checksum(tcp, pseudo))
-		ci := gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(pkt), Length: len(pkt)}
-		if err := w.WritePacket(ci, pkt); err != nil {
-			t.Fatal(err)
-		}
+		sw.write(start.Add(time.Duration(i) * time.Microsecond))
 	}
 	for i := range n {
 		put(i, i, 1000)
 	}
 	put(n, 0, 1100)
-	if err := bw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	sw.close()
 }
 
 // TestReadSeqTableBound: read -n remembers at most tcpdump.SeqTableSize

@@ -2,12 +2,10 @@ package track
 
 import (
 	"bytes"
-	"os"
 	"testing"
 
 	"synfin/gen"
 	"synfin/input"
-	"synfin/internal/corpus"
 	rconn "synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -41,18 +39,7 @@ func trackJSON(t *testing.T, data []byte, cfg Config) (out []byte, evicted uint6
 // the corpus and a generated workload, while it bounds the connections
 // held live.
 func TestMaxWarmSameOutput(t *testing.T) {
-	var pcap bytes.Buffer
-	if _, err := gen.Write(&pcap, gen.Config{Conns: 5000, Seed: 3, Rate: 2000}); err != nil {
-		t.Fatal(err)
-	}
-	inputs := map[string][]byte{"generated": pcap.Bytes()}
-	for _, file := range corpus.Captures(t, ".pcap", ".pcapng") {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[file] = b
-	}
+	inputs := corpusAndGenerated(t, gen.Config{Conns: 5000, Seed: 3, Rate: 2000})
 	for name, data := range inputs {
 		want, _, _ := trackJSON(t, data, Config{})
 		got, _, live := trackJSON(t, data, Config{MaxWarm: 2})

@@ -30,18 +30,7 @@ import (
 // connections handed out after 2MSL, idle ones, evicted ones (--max-conns)
 // and the ones left at the end.
 func TestBriefBeforeFinish(t *testing.T) {
-	var pcap bytes.Buffer
-	if _, err := gen.Write(&pcap, gen.Config{Conns: 20000, Seed: 7, Rate: 500}); err != nil {
-		t.Fatal(err)
-	}
-	inputs := map[string][]byte{"generated": pcap.Bytes()}
-	for _, file := range corpus.Captures(t, ".pcap", ".pcapng") {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[file] = b
-	}
+	inputs := corpusAndGenerated(t, gen.Config{Conns: 20000, Seed: 7, Rate: 500})
 	// Both FINs, no last ACK, then another connection for long enough
 	// that the first is held as a cold snapshot.
 	lastACK := []synSeg{
@@ -109,4 +98,23 @@ func TestBriefBeforeFinish(t *testing.T) {
 	if conns < 20000 || snapshots < 1000 {
 		t.Fatalf("%d connections, %d held as snapshots at most: too few to tell", conns, snapshots)
 	}
+}
+
+// corpusAndGenerated returns every corpus capture by its path, and a
+// capture written by gen with cfg as "generated".
+func corpusAndGenerated(t *testing.T, cfg gen.Config) map[string][]byte {
+	t.Helper()
+	var pcap bytes.Buffer
+	if _, err := gen.Write(&pcap, cfg); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{"generated": pcap.Bytes()}
+	for _, file := range corpus.Captures(t, ".pcap", ".pcapng") {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[file] = b
+	}
+	return inputs
 }
