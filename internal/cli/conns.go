@@ -107,7 +107,7 @@ func runConns(env *Env, args []string) error {
 	// One tracker evicts by its own recency, which trackers sharing the
 	// connections out would not agree on; a live pipe's pace is the
 	// traffic's, which more trackers would not speed up, and its one
-	// tracker's clock runs on while the pipe is quiet (see track).
+	// tracker's clock runs on while the pipe is quiet (see trackOpened).
 	if maxConns > 0 || live {
 		jobs = 1
 	}

@@ -149,7 +149,7 @@ func runDiagram(env *Env, args []string) error {
 		if readErr == nil && connID != 0 && found == 0 {
 			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
-		err = WriteDiagram(bw, conns, DiagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+		err = writeDiagram(bw, conns, diagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
 	}
 	if format == "ascii" {
 		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
@@ -172,8 +172,8 @@ func runDiagram(env *Env, args []string) error {
 	return nil
 }
 
-// DiagramOptions choose what WriteDiagram draws.
-type DiagramOptions struct {
+// diagramOptions choose what writeDiagram draws.
+type diagramOptions struct {
 	Format string // ascii, svg, mermaid or html
 	ASCII  bool   // plain ASCII text
 	Width  int    // text width
@@ -181,9 +181,8 @@ type DiagramOptions struct {
 	Title  string // the HTML report's title, e.g. the capture's name
 }
 
-// WriteDiagram draws conns in the chosen format. The explain and lab
-// commands use it for their --html reports.
-func WriteDiagram(w io.Writer, conns []*tcpstate.Conn, opt DiagramOptions) error {
+// writeDiagram draws conns in the chosen format.
+func writeDiagram(w io.Writer, conns []*tcpstate.Conn, opt diagramOptions) error {
 	lo := ladder.Options{Width: opt.Width, ASCII: opt.ASCII, Lang: opt.Lang}
 	switch opt.Format {
 	case "svg":
