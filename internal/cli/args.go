@@ -89,6 +89,21 @@ func (f *flagSet) Int(short byte, long string, p *int) {
 	})
 }
 
+// Duration defines a flag with a duration that is not negative.
+func (f *flagSet) Duration(short byte, long string, p *time.Duration) {
+	s := new(string)
+	d := &flagDef{short: short, long: long, val: s}
+	f.defs = append(f.defs, d)
+	f.checks = append(f.checks, func() (err error) {
+		if d.seen {
+			if *p, err = time.ParseDuration(*s); err != nil || *p < 0 {
+				return usagef("%s takes a duration such as 2s or 1m, not %q", d.name(), *s)
+			}
+		}
+		return nil
+	})
+}
+
 func (d *flagDef) name() string {
 	if d.long != "" {
 		return "--" + d.long
@@ -199,16 +214,4 @@ func (f *flagSet) short(c byte) *flagDef {
 		}
 	}
 	return nil
-}
-
-// holdFlag parses --hold, a positive duration (0 when not given).
-func holdFlag(fs *flagSet, arg string) (time.Duration, error) {
-	if !fs.Seen("hold") {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(arg)
-	if err != nil || d <= 0 {
-		return 0, usagef("--hold takes a duration such as 2s or 1m, not %q", arg)
-	}
-	return d, nil
 }

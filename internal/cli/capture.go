@@ -92,7 +92,7 @@ Examples:
   synfin capture -i lo --explain --lang zh port 9988
   synfin capture -i lo --explain --hold 2s port 9988
   synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
-  synfin capture -i any --for 30s -w - port 443 | synfin conns -r -
+  synfin capture -i any --for 5s -w - port 443 | synfin conns -r -
 `
 
 type captureOpts struct {
@@ -130,8 +130,7 @@ func captureRun(env *Env, args []string) error {
 	fs.String(0, "lang", &o.lang)
 	fs.Bool(0, "json", &o.json)
 	fs.Int(0, "width", &o.width)
-	var hold string
-	fs.String(0, "hold", &hold)
+	fs.Duration(0, "hold", &o.hold)
 	maxConnsFlag(fs, &o.maxConns)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
@@ -156,10 +155,6 @@ func captureRun(env *Env, args []string) error {
 	}
 	if !o.explain && (fs.Seen("lang") || fs.Seen("json") || fs.Seen("width") || fs.Seen("hold")) {
 		return usagef("--lang, --json, --width and --hold go with --explain")
-	}
-	var err error
-	if o.hold, err = holdFlag(fs, hold); err != nil {
-		return err
 	}
 	if explain.CheckLang(o.lang) != nil {
 		return usagef("--lang must be en or zh, not %q", o.lang)

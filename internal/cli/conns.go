@@ -53,7 +53,7 @@ Examples:
   synfin conns -r trace.pcap
   synfin conns -r trace.pcap --jobs 1
   synfin conns -r trace.pcap --json port 443 | jq -c 'select(.teardown.pattern=="abort-rst")'
-  tcpdump -l -n -S port 9988 | synfin conns -r -
+  tcpdump -i lo -l -n -S port 9988 | synfin conns -r -
 `
 
 func runConns(env *Env, args []string) error {

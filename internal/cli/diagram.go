@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"io"
 
 	"synfin/input"
 	"synfin/internal/outfile"
@@ -149,7 +148,15 @@ func runDiagram(env *Env, args []string) error {
 		if readErr == nil && connID != 0 && found == 0 {
 			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
-		err = writeDiagram(bw, conns, diagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
+		switch format {
+		case "svg":
+			err = ladder.WriteSVG(bw, conns, lo)
+		case "mermaid":
+			err = ladder.WriteMermaid(bw, conns, lo)
+		default:
+			err = html.Write(bw, conns, html.Options{Title: file, Lang: lang})
+		}
 	}
 	if format == "ascii" {
 		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
@@ -168,34 +175,6 @@ func runDiagram(env *Env, args []string) error {
 	}
 	if f != nil {
 		return f.Commit()
-	}
-	return nil
-}
-
-// diagramOptions choose what writeDiagram draws.
-type diagramOptions struct {
-	Format string // ascii, svg, mermaid or html
-	ASCII  bool   // plain ASCII text
-	Width  int    // text width
-	Lang   string // en or zh
-	Title  string // the HTML report's title, e.g. the capture's name
-}
-
-// writeDiagram draws conns in the chosen format.
-func writeDiagram(w io.Writer, conns []*tcpstate.Conn, opt diagramOptions) error {
-	lo := ladder.Options{Width: opt.Width, ASCII: opt.ASCII, Lang: opt.Lang}
-	switch opt.Format {
-	case "svg":
-		return ladder.WriteSVG(w, conns, lo)
-	case "mermaid":
-		return ladder.WriteMermaid(w, conns, lo)
-	case "html":
-		return html.Write(w, conns, html.Options{Title: opt.Title, Lang: opt.Lang})
-	}
-	for _, c := range conns {
-		if err := ladder.WriteText(w, c, lo); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -40,15 +40,20 @@ Options:
 
 Examples:
   synfin dial                                the seed's client
-  synfin dial --send 100 --shutdown          half-close, then read the answer
-  synfin dial --lport 40000 -c 2 --wait 10ms two connections from one port
+                                             (server: synfin serve)
+  synfin dial --send 100 --shutdown          half-close, then read the echo
+                                             (server: synfin serve --mode echo)
+  synfin dial --lport 40000 -c 2 --wait 10ms two connections from one port,
+                                             the server keeping TIME-WAIT
+                                             (server: synfin serve --mode close)
 `
 
 func runDial(env *Env, args []string) error {
 	var (
 		v6, shutdown, read, abort, hold bool
 		lport, send, repeat, synRetries int
-		wait, stepList, timeout         string
+		stepList                        string
+		wait, timeout                   time.Duration
 	)
 	fs := newFlags("dial", dialUsage, env.Stdout)
 	fs.Bool('6', "", &v6)
@@ -56,17 +61,17 @@ func runDial(env *Env, args []string) error {
 	fs.Int(0, "send", &send)
 	fs.Bool(0, "shutdown", &shutdown)
 	fs.Bool(0, "read", &read)
-	fs.String(0, "wait", &wait)
+	fs.Duration(0, "wait", &wait)
 	fs.Bool(0, "abort", &abort)
 	fs.Bool(0, "hold", &hold)
 	fs.String(0, "steps", &stepList)
 	fs.Int('c', "repeat", &repeat)
 	fs.Int(0, "syn-retries", &synRetries)
-	fs.String(0, "timeout", &timeout)
+	fs.Duration(0, "timeout", &timeout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := client.Options{IPv6: v6, LocalPort: lport, Repeat: repeat, SynRetries: synRetries}
+	opts := client.Options{IPv6: v6, LocalPort: lport, Repeat: repeat, SynRetries: synRetries, Timeout: timeout}
 	switch a := fs.Args(); len(a) {
 	case 0:
 	case 1:
@@ -83,15 +88,9 @@ func runDial(env *Env, args []string) error {
 	if abort && hold {
 		return usagef("--abort and --hold exclude each other")
 	}
-	if timeout != "" {
-		d, err := time.ParseDuration(timeout)
-		if err != nil || d <= 0 {
-			return usagef("--timeout takes a duration such as 3s, not %q", timeout)
-		}
-		opts.Timeout = d
-	}
+	opts.Steps = client.Plan{Send: send, Sends: fs.Seen("send"), Shutdown: shutdown, Read: read, Wait: wait, Abort: abort, Hold: hold}.Steps()
 	if stepList != "" {
-		if send > 0 || shutdown || read || wait != "" || abort || hold {
+		if len(opts.Steps) > 0 {
 			return usagef("--steps replaces --send, --shutdown, --read, --wait, --abort and --hold")
 		}
 		st, err := client.ParseSteps(stepList)
@@ -99,30 +98,8 @@ func runDial(env *Env, args []string) error {
 			return usagef("%v", err)
 		}
 		opts.Steps = st
-	} else {
-		if fs.Seen("send") {
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Send, Bytes: send})
-		}
-		if shutdown {
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Shutdown}, client.Step{Kind: client.Read})
-		} else if read {
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Read})
-		}
-		if wait != "" {
-			d, err := time.ParseDuration(wait)
-			if err != nil || d < 0 {
-				return usagef("--wait takes a duration such as 100ms, not %q", wait)
-			}
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Wait, Wait: d})
-		}
-		switch {
-		case abort:
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Abort})
-		case hold:
-			opts.Steps = append(opts.Steps, client.Step{Kind: client.Hold})
-		}
 	}
-	opts.Log = eventPrinter(env.Stdout, func(e client.Event) (time.Time, string) { return e.Time, e.String() })
+	opts.Log = eventPrinter(env, func(e client.Event) (time.Time, string, error) { return e.Time, e.String(), e.Err })
 	err := client.Run(env.Ctx, opts)
 	if err != nil && env.Ctx.Err() != nil {
 		return nil // interrupted: not a failure

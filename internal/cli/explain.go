@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"synfin/filter"
 	"synfin/input"
@@ -70,7 +71,7 @@ Examples:
   synfin explain -r capture.txt --lang zh --conn 1
   synfin explain -r trace.pcap --json --conn 2 | jq .teardown
   synfin explain -r trace.pcap --html report.html port 443
-  tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
+  tcpdump -i lo -l -n -S port 9988 | synfin explain -r - --hold 2s
 `
 
 func runExplain(env *Env, args []string) error {
@@ -88,14 +89,10 @@ func runExplain(env *Env, args []string) error {
 	fs.String(0, "html", &htmlOut)
 	fs.Int(0, "width", &width)
 	fs.Bool(0, "ascii", &plain)
-	var holdArg string
-	fs.String(0, "hold", &holdArg)
+	var hold time.Duration
+	fs.Duration(0, "hold", &hold)
 	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	hold, err := holdFlag(fs, holdArg)
-	if err != nil {
 		return err
 	}
 	if file == "" {

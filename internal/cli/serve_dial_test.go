@@ -57,7 +57,7 @@ func TestServeDial(t *testing.T) {
 	}{
 		{"seed", nil, nil, 0,
 			[]string{"connected #1", "closed (end of steps)"}, "",
-			[]string{"backlog 10, mode hold", "accepted #1 from 127.0.0.1:"}},
+			[]string{"backlog 10, mode seed", "accepted #1 from 127.0.0.1:"}},
 		{"echo", []string{"--mode", "echo"}, []string{"--send", "100", "--shutdown"}, 0,
 			[]string{"sent 100 bytes", "shutdown (sent FIN", "read 100 bytes (peer sent FIN)"}, "",
 			[]string{"echoed 100 bytes", "eof (peer sent FIN)", "closed"}},
@@ -85,9 +85,12 @@ func TestServeDial(t *testing.T) {
 		{"repeat", []string{"--mode", "sink"}, []string{"-c", "3"}, 0,
 			[]string{"connected #1", "connected #2", "connected #3"}, "",
 			[]string{"accepted #3"}},
-		{"wait-close-previous", []string{"--close-previous"}, []string{"-c", "2", "--wait", "20ms"}, 0,
+		{"seed-closes-previous", nil, []string{"-c", "2", "--wait", "20ms"}, 0,
 			[]string{"connected #2"}, "",
 			[]string{"#1 127.0.0.1:", "closed (next connection accepted)"}},
+		{"hold-keeps-previous", []string{"--mode", "hold"}, []string{"-c", "2"}, 0,
+			[]string{"connected #2"}, "",
+			[]string{"backlog 10, mode hold", "accepted #2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, srvOut, _ := startServe(t, tc.serve...)

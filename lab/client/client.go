@@ -94,6 +94,41 @@ func ParseSteps(s string) ([]Step, error) {
 	return steps, nil
 }
 
+// Plan is the usual shape of a client's steps, in the order they run:
+// send; shut down and read, or read; wait; then abort or hold, else
+// close.
+type Plan struct {
+	Send           int  // bytes to send, when Sends
+	Sends          bool // send Send bytes (0 too)
+	Shutdown, Read bool
+	Wait           time.Duration // pause before the end, if positive
+	Abort, Hold    bool
+}
+
+// Steps returns the plan as steps.
+func (p Plan) Steps() []Step {
+	var st []Step
+	if p.Sends {
+		st = append(st, Step{Kind: Send, Bytes: p.Send})
+	}
+	if p.Shutdown {
+		st = append(st, Step{Kind: Shutdown})
+	}
+	if p.Shutdown || p.Read {
+		st = append(st, Step{Kind: Read})
+	}
+	if p.Wait > 0 {
+		st = append(st, Step{Kind: Wait, Wait: p.Wait})
+	}
+	switch {
+	case p.Abort:
+		st = append(st, Step{Kind: Abort})
+	case p.Hold:
+		st = append(st, Step{Kind: Hold})
+	}
+	return st
+}
+
 // Options configure a client.
 type Options struct {
 	Addr      string // server host:port; "" means 127.0.0.1:9988
@@ -227,6 +262,11 @@ func Connect(ctx context.Context, o Options) (*net.TCPConn, error) {
 		return nil, err
 	}
 	c, err := d.DialContext(ctx, network, o.Addr)
+	if errors.Is(err, syscall.EADDRNOTAVAIL) && o.LocalPort != 0 {
+		// The port could be bound (SO_REUSEADDR) but its 4-tuple is taken.
+		return nil, fmt.Errorf("client: %w (the last connection from port %d to %s still exists: in TIME-WAIT, or in FIN-WAIT-2 until the server closes; ss -tan shows it)",
+			unwrapOp(err), o.LocalPort, o.Addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", unwrapOp(err))
 	}

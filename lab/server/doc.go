@@ -1,7 +1,8 @@
 // Package server is the experiment's TCP server: the seed's Python server
-// (bind, listen with a small backlog, accept in a loop, print each peer)
-// plus modes that decide how each accepted connection ends, so every
-// teardown pattern can be produced on purpose: hold, close, echo, sink,
+// (bind, listen with a small backlog, accept in a loop, print each peer,
+// close the previous connection when the next is accepted) plus modes
+// that decide how each accepted connection ends, so every teardown
+// pattern can be produced on purpose: seed, hold, close, echo, sink,
 // send, shutdown-write, rst and close-unread.
 //
 // The listen backlog is set with a second listen(2) on the bound socket,

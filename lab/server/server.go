@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,9 +21,13 @@ type Mode string
 
 // The modes. Each one produces a different teardown.
 const (
-	// Hold keeps the connection open and reads nothing, as the seed's
-	// server does; it is closed when the server stops (or, with
-	// ClosePrevious, when the next connection is accepted).
+	// Seed is the seed's Python server: it keeps the connection open and
+	// reads nothing until the next one is accepted, then closes it (the
+	// accept loop rebinds its variable, and the old socket object is
+	// freed and closed). It is Hold with ClosePrevious.
+	Seed Mode = "seed"
+	// Hold keeps the connection open and reads nothing until the server
+	// stops (or, with ClosePrevious, until the next one is accepted).
 	Hold Mode = "hold"
 	// Close closes the connection at once (after Wait): the server sends
 	// the first FIN.
@@ -47,7 +52,7 @@ const (
 )
 
 // Modes lists every mode in a stable order.
-var Modes = []Mode{Hold, Close, Echo, Sink, Send, ShutdownWrite, RST, CloseUnread}
+var Modes = []Mode{Seed, Hold, Close, Echo, Sink, Send, ShutdownWrite, RST, CloseUnread}
 
 // ParseMode returns the mode named s.
 func ParseMode(s string) (Mode, error) {
@@ -63,12 +68,12 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("server: unknown mode %q (one of %s)", s, strings.Join(names, ", "))
 }
 
-// Options configure a server. The zero value listens on 127.0.0.1:9988
-// with backlog 10 in Hold mode, like the seed.
+// Options configure a server. The zero value is the seed's server: it
+// listens on 127.0.0.1:9988 with backlog 10 in Seed mode.
 type Options struct {
 	Addr    string // host:port; "" means 127.0.0.1:9988
 	Backlog int    // listen backlog; 0 means 10
-	Mode    Mode   // "" means Hold
+	Mode    Mode   // "" means Seed
 	Bytes   int    // bytes written by Send and ShutdownWrite
 	// Wait is a pause before the closing step: after accept for Close,
 	// Send, ShutdownWrite and RST, after the peer's FIN for Echo and
@@ -90,7 +95,7 @@ type Options struct {
 type Event struct {
 	Time   time.Time
 	Conn   int    // 1-based connection number, 0 for the listener
-	What   string // listening, accepted, read, wrote, eof, shutdown, closed, reset, error
+	What   string // listening, accepted, retrying, read, wrote, eof, shutdown, closed, reset, error
 	Local  netip.AddrPort
 	Peer   netip.AddrPort
 	Bytes  int
@@ -107,6 +112,9 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, "listening on %s", e.Local)
 	case "accepted":
 		fmt.Fprintf(&b, "accepted #%d from %s (to %s)", e.Conn, e.Peer, e.Local)
+	case "retrying":
+		// Detail is the pause before the next try.
+		return fmt.Sprintf("accept on %s: %v; retrying in %s", e.Local, e.Err, e.Detail)
 	default:
 		fmt.Fprintf(&b, "#%d %s %s", e.Conn, e.Peer, e.What)
 		if e.Bytes > 0 {
@@ -145,7 +153,7 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("server: backlog %d is negative", o.Backlog)
 	}
 	if o.Mode == "" {
-		o.Mode = Hold
+		o.Mode = Seed
 	}
 	if _, err := ParseMode(string(o.Mode)); err != nil {
 		return err
@@ -219,7 +227,10 @@ func (s *Server) log(e Event) {
 
 // Serve accepts connections until ctx is done or Limit connections have
 // finished, then closes the listener and every connection still open and
-// returns. It returns nil on a clean stop.
+// returns. It returns nil on a clean stop. An accept that fails for want
+// of descriptors or memory, or on a connection that died in the queue,
+// is logged ("retrying") and tried again after a pause that doubles from
+// 5 ms to at most 1 s, as net/http's server does.
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -245,14 +256,31 @@ func (s *Server) Serve(ctx context.Context) error {
 			cancel()
 		}()
 	}
+	var backoff time.Duration
 	for {
 		c, err := s.ln.AcceptTCP()
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				retErr = fmt.Errorf("server: accept: %w", err)
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
 			}
+			if errno, ok := transient(err); ok {
+				// Out of descriptors or memory, or a connection that died
+				// in the queue: wait and accept again, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log(Event{What: "retrying", Local: s.addr, Err: errno, Detail: backoff.String()})
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+					continue
+				case <-ctx.Done():
+					t.Stop()
+				}
+				break
+			}
+			retErr = fmt.Errorf("server: accept: %w", err)
 			break
 		}
+		backoff = 0
 		started++
 		n := started
 		peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
@@ -263,7 +291,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		prev := s.release
 		s.release = release
 		s.mu.Unlock()
-		if s.opts.ClosePrevious && prev != nil {
+		if (s.opts.ClosePrevious || s.opts.Mode == Seed) && prev != nil {
 			close(prev)
 		}
 		s.wg.Add(1)
@@ -297,6 +325,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	return retErr
 }
 
+// transientAccept are the errors after which accept(2) can succeed
+// again: resources that other connections will give back, and, as
+// accept(2) says, network errors of the connection being accepted.
+var transientAccept = []syscall.Errno{
+	syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+	syscall.ECONNABORTED, syscall.EINTR, syscall.EPROTO, syscall.ENETDOWN, syscall.ENOPROTOOPT,
+	syscall.EHOSTDOWN, syscall.ENONET, syscall.EHOSTUNREACH, syscall.EOPNOTSUPP, syscall.ENETUNREACH,
+}
+
+// transient returns the error number of an accept error after which
+// accepting again can succeed.
+func transient(err error) (syscall.Errno, bool) {
+	var errno syscall.Errno
+	return errno, errors.As(err, &errno) && slices.Contains(transientAccept, errno)
+}
+
 // Close stops accepting; Serve then returns.
 func (s *Server) Close() error { return s.ln.Close() }
 
@@ -328,7 +372,7 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 		ev("closed", 0, nil, "")
 	}
 	switch s.opts.Mode {
-	case Hold:
+	case Seed, Hold:
 		// Read nothing, like the seed: a FIN from the peer leaves this
 		// side in CLOSE-WAIT until it is released.
 		select {
