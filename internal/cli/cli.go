@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -163,6 +164,9 @@ func oneLine(s string) string {
 	return s
 }
 
+// commandNames are the commands' names in order.
+func commandNames() []string { return slices.Sorted(maps.Keys(commands)) }
+
 func topUsage() string {
 	var b strings.Builder
 	b.WriteString(`synfin makes TCP connection lifecycles visible: handshake, data and
@@ -172,19 +176,14 @@ Usage: synfin COMMAND [options]
 
 Commands:
 `)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(&b, "  %-9s %s\n", n, commands[n].summary)
+	for _, n := range commandNames() {
+		fmt.Fprintf(&b, "  %-11s %s\n", n, commands[n].summary)
 	}
 	b.WriteString(`
 Examples:
   synfin lab                          run the handshake/teardown experiment
   synfin read -r trace.pcap -n -S     print segments exactly as tcpdump does
-  tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
+  tcpdump -i lo -l -n -S port 9988 | synfin explain -r - --hold 2s
 
 Run 'synfin COMMAND --help' for a command's options.
 `)

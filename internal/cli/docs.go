@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+
+	"synfin/internal/helpdoc"
+	"synfin/internal/version"
+)
+
+func init() {
+	register(&command{name: "completion", summary: "print a script completing synfin's commands and options in bash, zsh or fish", run: runDocs("completion", `Usage: synfin completion bash|zsh|fish
+
+Prints a script that completes synfin's commands, their options and the
+values options take, made from the help every command prints.
+
+Examples:
+  source <(synfin completion bash)
+  mkdir -p ~/.zfunc && synfin completion zsh > ~/.zfunc/_synfin
+  synfin completion fish | source
+`)})
+	register(&command{name: "man", summary: "print the manual page synfin(1), made from every command's help", run: runDocs("man", `Usage: synfin man
+
+Prints the manual page synfin(1), in roff, made from the help of synfin
+and of every command.
+
+Examples:
+  synfin man | man -l -
+  synfin man > synfin.1
+`)})
+}
+
+// runDocs runs completion or man, which print the commands' help in
+// another form.
+func runDocs(name, usage string) func(*Env, []string) error {
+	return func(env *Env, args []string) error {
+		fs := newFlags(name, usage, env.Stdout)
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		p := helpdoc.Program{Name: "synfin", Help: topUsage(), Flags: []string{"--help", "--version"}}
+		for _, n := range commandNames() {
+			var b bytes.Buffer
+			commands[n].run(&Env{Ctx: env.Ctx, Stdout: &b, Stderr: &b}, []string{"--help"})
+			p.Commands = append(p.Commands, helpdoc.Command{Name: n, Summary: commands[n].summary, Help: b.String()})
+		}
+		v := version.Read()
+		err := helpdoc.Write(env.Stdout, name, fs.Args(), p, helpdoc.Manual{Version: v.Version, Date: v.Time,
+			SeeAlso: []string{"tcpdump(1)", "pcap-filter(7)", "tcp(7)", "ss(8)"}})
+		var ue *helpdoc.UsageError
+		if errors.As(err, &ue) {
+			return usagef("%s", ue.Msg)
+		}
+		return err
+	}
+}
