@@ -36,6 +36,10 @@ func pkgOf(tool string) string {
 		return "iproute2"
 	case "chromium":
 		return "chromium"
+	case "man":
+		return "man-db"
+	case "getcap", "setcap":
+		return "libcap2-bin"
 	}
 	return tool
 }
