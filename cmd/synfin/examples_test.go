@@ -1115,23 +1115,23 @@ func TestServeOutOfFiles(t *testing.T) {
 		t.Fatalf("the limit did not take:\n%s", limits)
 	}
 
-	dialed := make(chan net.Conn)
-	for range 100 {
-		go func() {
-			// Past the accept queue (backlog 10) the kernel drops SYNs while
-			// the server cannot accept: those dials time out.
-			c, _ := net.DialTimeout("tcp4", addr, 2*time.Second)
-			dialed <- c
-		}()
-	}
-	var conns []net.Conn
-	for range 100 {
-		if c := <-dialed; c != nil {
-			conns = append(conns, c)
-		}
-	}
+	// One at a time, each accepted before the next (a burst would wait in
+	// the accept queue, and past it for the SYN-ACK to be sent again),
+	// until accept fails; then on until the queue is full too.
 	retry := regexp.MustCompile(`accept on ` + regexp.QuoteMeta(addr) + `: too many open files; retrying in \d+(\.\d+)?m?s\n`)
-	if !p.waitFor(5*time.Second, func(_, e string) bool { return retry.MatchString(e) }) {
+	backedOff := func(_, e string) bool { return retry.MatchString(e) }
+	var conns []net.Conn
+	for i := 1; i <= 100; i++ {
+		c, err := net.DialTimeout("tcp4", addr, 2*time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+		p.waitFor(5*time.Second, func(o, e string) bool {
+			return strings.Contains(o, fmt.Sprintf("accepted #%d ", i)) || backedOff(o, e)
+		})
+	}
+	if !p.waitFor(10*time.Second, backedOff) {
 		t.Errorf("%d connections held; stderr says nothing of backing off:\n%s", len(conns), p.stderr.String())
 	}
 	select {
@@ -1149,7 +1149,7 @@ func TestServeOutOfFiles(t *testing.T) {
 		c.Close()
 	}
 	// Serves again: the connections still queued, then a new one.
-	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp4", addr, 10*time.Second)
 	if err != nil {
 		t.Fatalf("dial after closing: %v", err)
 	}

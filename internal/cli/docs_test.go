@@ -306,16 +306,16 @@ zpty z zsh -f -i
 # Only the script and zsh's base completion functions: compinit reads
 # every directory of fpath, which takes seconds.
 zpty -w z "PS1='> '; fpath=($1 \${(M)fpath:#*/Completion(|/Base)}); autoload -Uz compinit; compinit -u -D; synfin() { :; }; print \${(U):-ready}"
-# show prints what the terminal shows, until it has been quiet for
-# 0.3 s after showing something (or for 3 s).
+# show prints what the terminal shows, until it has been quiet for 1 s
+# after showing something (or for 10 s).
 show() {
 	local out got=0 quiet=0
-	for i in {1..30}; do
+	for i in {1..100}; do
 		if zpty -r -t z out; then
 			print -rn -- "$out"
 			got=1 quiet=0
 		else
-			((got && ++quiet >= 3)) && break
+			((got && ++quiet >= 10)) && break
 			sleep 0.1
 		fi
 	done
