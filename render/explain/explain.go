@@ -429,6 +429,11 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		switch {
 		case uint32(ack) != uint32(exp):
 			add(M("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+		case s.Note == tcpstate.NoteLastACK && StateAfter(c, otherSide(snd), s.Index) != tcpstate.Closed:
+			// The peer sent its FIN again: this ACK never reached it,
+			// and the states were revised (see lost-last-ack).
+			add(M("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
+				"state", StateAfter(c, otherSide(snd), s.Index).String()))
 		case s.Note == tcpstate.NoteLastACK:
 			add(M("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
 		default:
