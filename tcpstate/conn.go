@@ -356,8 +356,14 @@ func (c *Conn) Duration() time.Duration { return time.Duration(c.Last.Time - c.F
 func (c *Conn) UID() string { return string(c.AppendUID(nil)) }
 
 // AppendUID appends UID to b without allocating.
-func (c *Conn) AppendUID(b []byte) []byte {
-	// FNV-1a, 64 bits, over the same bytes in the same order as ever.
+func (c *Conn) AppendUID(b []byte) []byte { return c.AppendRowUID(b, 0) }
+
+// AppendRowUID appends the UID of the row'th conn.log row of c (from 0),
+// for a connection Zeek's timers log as several rows, each with a UID of
+// its own: row 0's is UID.
+func (c *Conn) AppendRowUID(b []byte, row int) []byte {
+	// FNV-1a, 64 bits, over the same bytes in the same order as ever;
+	// then a later row's number.
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	add := func(p []byte) {
@@ -376,6 +382,9 @@ func (c *Conn) AppendUID(b []byte) []byte {
 	}
 	binary.BigEndian.PutUint32(buf[:], c.Client.ISN)
 	add(buf[:4])
+	if row > 0 {
+		add(binary.AppendUvarint(buf[:0], uint64(row)))
+	}
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	b = append(b, 'C')
 	for i := 0; i < 17 && (h > 0 || i == 0); i++ {

@@ -346,7 +346,7 @@ func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxOpen: o.maxConns, MaxConns: o.maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm, Hold: o.hold, Done: done, Observer: zeekObservers()})
+	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxOpen: o.maxConns, MaxConns: o.maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm, Hold: o.hold, Done: done, Observer: zeekObservers(false)})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

@@ -31,12 +31,13 @@ payload bytes each way and the anomalies seen.
 
 Options:
   -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
-  --json           JSON Lines with Zeek conn.log field names (ts, uid,
-                   id.orig_h, id.orig_p, id.resp_h, id.resp_p, proto,
-                   duration, orig_bytes, resp_bytes, conn_state, history,
-                   missed_bytes, orig_pkts, resp_pkts) plus synfin's own
-                   (handshake, teardown, final states, anomalies, and
-                   completeness: Wireshark's tcp.completeness bits)
+  --json           JSON Lines: a line per row Zeek's conn.log would have
+                   (its timers may split a connection into rows with one
+                   id), its fields (ts, uid, id.orig_h, id.orig_p, id.resp_h,
+                   id.resp_p, proto, duration, orig_bytes, resp_bytes,
+                   conn_state, history, missed_bytes, orig_pkts, resp_pkts)
+                   plus synfin's own (handshake, teardown, final states,
+                   anomalies, completeness: Wireshark's tcp.completeness bits)
   --max-conns N    hold at most N connections at once; the least recently
                    active is reported early (end "evicted"), and how
                    many were is said on standard error
@@ -94,8 +95,7 @@ func runConns(env *Env, args []string) error {
 		buf     []byte
 		evicted int
 	)
-	// The table's header is printed once the input is open: recognised
-	// as a capture, not missing.
+	// The table's header waits until the input is known to be a capture.
 	src, err := openInput(env, file, true)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func runConns(env *Env, args []string) error {
 		opt := pipeline.Conns{Jobs: jobs, Config: func() track.Config { return track.Config{} },
 			Brief: conn.AppendRowRest, Number: numberRow}
 		if asJSON {
-			opt.Config = func() track.Config { return track.Config{Observer: zeekObservers()} }
+			opt.Config = func() track.Config { return track.Config{Observer: zeekObservers(true)} }
 			opt.Brief, opt.Conn, opt.Number = nil, conn.AppendJSON, conn.RenumberJSON
 		}
 		err = pipeline.TrackConns(env.Ctx, src, input.NewFilter(expr), opt, &errWriter{w: out, err: &werr})
@@ -149,7 +149,7 @@ func runConns(env *Env, args []string) error {
 		write(c.End)
 	}}
 	if asJSON {
-		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(), Done: func(c *tcpstate.Conn) {
+		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(true), Done: func(c *tcpstate.Conn) {
 			buf = conn.AppendJSON(buf[:0], c)
 			write(c.End)
 		}}
@@ -246,10 +246,10 @@ func trackOpened(env *Env, src input.Source, live bool, expr string, cfg track.C
 }
 
 // zeekObservers makes the observers of one tracker (Config.Observer) that
-// give conn.log's fields (zeekconn.Fields), for output that shows
-// conn_state and history: Zeek's as run with its default scripts and -C.
-func zeekObservers() func() tcpstate.Observer {
-	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
+// give conn.log's fields: Zeek's with its default scripts and -C, its
+// rows split by its timers (conns --json) or one for a connection.
+func zeekObservers(split bool) func() tcpstate.Observer {
+	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts(), SplitRows: split})
 }
 
 // trackSource feeds the frames of src, filtered by expr, to one tracker.

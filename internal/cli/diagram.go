@@ -206,5 +206,5 @@ func writeDiagram(w io.Writer, conns []*tcpstate.Conn, opt diagramOptions) error
 // so that both number connections alike and memory stays flat however
 // long the capture.
 func viewConfig(done func(*tcpstate.Conn), maxConns int) track.Config {
-	return track.Config{Segments: true, Done: done, Observer: zeekObservers(), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
+	return track.Config{Segments: true, Done: done, Observer: zeekObservers(false), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
 }

@@ -322,7 +322,7 @@ func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
 	err := trackSource(&e, input.FromFrames(frames), "", track.Config{
-		Segments: true, IdleTimeout: -1, Observer: zeekObservers(),
+		Segments: true, IdleTimeout: -1, Observer: zeekObservers(false),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })

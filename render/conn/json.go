@@ -10,44 +10,50 @@ import (
 	"synfin/zeekconn"
 )
 
-// AppendJSON appends c as a conns --json line, newline included: Zeek's
-// conn.log fields (ts, uid, id.orig_h, ..., resp_ip_bytes) then synfin's
-// own (id, role, client, server, final states, end, completeness) and
-// the analysis (handshake, teardown, anomalies, port_reuse).
+// AppendJSON appends c as conns --json lines, newlines included: one for
+// each conn.log row of c, Zeek's conn.log fields (ts, uid, id.orig_h,
+// ..., resp_ip_bytes) then synfin's own (id, role, client, server, final
+// states, end, completeness) and the analysis (handshake, teardown,
+// anomalies, port_reuse), which are the connection's and the same on
+// each of its rows.
 //
-// The conn.log fields follow Zeek's originator and counts when c has
-// them (zeekconn.Fields), the client's otherwise.
+// The conn.log fields follow Zeek's originator, counts and duration when
+// c has them (zeekconn.Fields), a row for each of zeekconn.Earlier
+// before the last; the client's and the connection's, in one line,
+// otherwise.
 func AppendJSON(b []byte, c *tcpstate.Conn) []byte {
-	origH, origP := c.Client.AddrPort(), c.Client.Port
-	respH, respP := c.Server.AddrPort(), c.Server.Port
-	origBytes, respBytes := c.Client.Bytes, c.Server.Bytes
-	origPkts, respPkts := c.Client.Pkts, c.Server.Pkts
-	origIP, respIP := c.Client.IPBytes, c.Server.IPBytes
 	z, ok := zeekconn.Fields(c)
-	if ok {
-		origH, origP = z.Orig, z.Orig.Port()
-		respH, respP = z.Resp, z.Resp.Port()
-		origBytes, respBytes = z.OrigBytes, z.RespBytes
-		origPkts, respPkts = z.OrigPkts, z.RespPkts
-		origIP, respIP = z.OrigIPBytes, z.RespIPBytes
+	if !ok {
+		z = zeekconn.Record{TS: c.First.Time, Orig: c.Client.AddrPort(), Resp: c.Server.AddrPort(),
+			Duration: int64(c.Duration()), OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes,
+			OrigPkts: c.Client.Pkts, RespPkts: c.Server.Pkts, OrigIPBytes: c.Client.IPBytes, RespIPBytes: c.Server.IPBytes}
 	}
-	b = appendSecsField(b, `{"ts":`, c.First.Time)
-	b = append(c.AppendUID(append(b, `,"uid":"`...)), '"')
-	b = appendAddrField(b, `,"id.orig_h":`, origH.Addr())
-	b = appendUintField(b, `,"id.orig_p":`, uint64(origP))
-	b = appendAddrField(b, `,"id.resp_h":`, respH.Addr())
-	b = appendUintField(b, `,"id.resp_p":`, uint64(respP))
+	earlier := zeekconn.Earlier(c)
+	for i := range earlier {
+		b = appendJSONRow(b, c, i, &earlier[i])
+	}
+	return appendJSONRow(b, c, len(earlier), &z)
+}
+
+// appendJSONRow appends the line of c's row'th conn.log row, z.
+func appendJSONRow(b []byte, c *tcpstate.Conn, row int, z *zeekconn.Record) []byte {
+	b = appendSecsField(b, `{"ts":`, z.TS)
+	b = append(c.AppendRowUID(append(b, `,"uid":"`...), row), '"')
+	b = appendAddrField(b, `,"id.orig_h":`, z.Orig.Addr())
+	b = appendUintField(b, `,"id.orig_p":`, uint64(z.Orig.Port()))
+	b = appendAddrField(b, `,"id.resp_h":`, z.Resp.Addr())
+	b = appendUintField(b, `,"id.resp_p":`, uint64(z.Resp.Port()))
 	b = append(b, `,"proto":"tcp"`...)
-	b = appendSecsField(b, `,"duration":`, int64(c.Duration()))
-	b = appendUintField(b, `,"orig_bytes":`, origBytes)
-	b = appendUintField(b, `,"resp_bytes":`, respBytes)
+	b = appendSecsField(b, `,"duration":`, z.Duration)
+	b = appendUintField(b, `,"orig_bytes":`, z.OrigBytes)
+	b = appendUintField(b, `,"resp_bytes":`, z.RespBytes)
 	b = appendStringField(b, `,"conn_state":`, z.ConnState)
 	b = appendStringField(b, `,"history":`, z.History)
 	b = appendUintField(b, `,"missed_bytes":`, z.MissedBytes)
-	b = appendUintField(b, `,"orig_pkts":`, origPkts)
-	b = appendUintField(b, `,"orig_ip_bytes":`, origIP)
-	b = appendUintField(b, `,"resp_pkts":`, respPkts)
-	b = appendUintField(b, `,"resp_ip_bytes":`, respIP)
+	b = appendUintField(b, `,"orig_pkts":`, z.OrigPkts)
+	b = appendUintField(b, `,"orig_ip_bytes":`, z.OrigIPBytes)
+	b = appendUintField(b, `,"resp_pkts":`, z.RespPkts)
+	b = appendUintField(b, `,"resp_ip_bytes":`, z.RespIPBytes)
 	b = appendUintField(b, `,"id":`, c.ID)
 	b = appendStringField(b, `,"role":`, c.Role.String())
 	b = appendAddrPortField(b, `,"client":`, c.Client.AddrPort())

@@ -26,11 +26,28 @@ func TestJSONDecodes(t *testing.T) {
 	if len(conns) < 600 {
 		t.Fatalf("only %d connections", len(conns))
 	}
+	split := 0
 	for _, c := range conns {
 		ch := &checker{t: t}
 		ch.where = fmt.Sprintf("connection %d, conns --json", c.ID)
-		line := ch.decode(AppendJSON(nil, c))
-		ch.connLine(line, c)
+		// A line per conn.log row: Zeek's timers may have split c.
+		lines := bytes.SplitAfter(AppendJSON(nil, c), []byte("\n"))
+		rows := append(slices.Clone(zeekconn.Earlier(c)), zeekconn.Record{})
+		if len(lines) != len(rows)+1 || len(lines[len(rows)]) != 0 {
+			t.Fatalf("%s: %d lines for %d rows", ch.where, len(lines)-1, len(rows))
+		}
+		split += len(rows) - 1
+		var line map[string]any
+		uids := map[any]bool{}
+		for i := range rows {
+			ch.where = fmt.Sprintf("connection %d, conns --json row %d", c.ID, i)
+			line = ch.decode(lines[i])
+			ch.connLine(line, c, i, rows)
+			if uids[line["uid"]] {
+				ch.fail("uid", "%v repeats an earlier row's", line["uid"])
+			}
+			uids[line["uid"]] = true
+		}
 		ch.where = fmt.Sprintf("connection %d, explain --json", c.ID)
 		ex := ch.decode(AppendExplainJSON(nil, c))
 		ch.explainLine(ex, c)
@@ -42,6 +59,9 @@ func TestJSONDecodes(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
+	}
+	if split == 0 {
+		t.Error("no connection of the corpus split into conn.log rows: the rows are not checked")
 	}
 }
 
@@ -185,28 +205,35 @@ func (ch *checker) isn(m map[string]any, key string, e *tcpstate.Endpoint) {
 	ch.uint(m, key, uint64(e.ISN))
 }
 
-func (ch *checker) connLine(m map[string]any, c *tcpstate.Conn) {
+// connLine checks the line of c's row'th conn.log row; rows holds its
+// earlier rows (zeekconn.Earlier) and the last.
+func (ch *checker) connLine(m map[string]any, c *tcpstate.Conn, row int, rows []zeekconn.Record) {
 	ch.keys(m, "line", []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
 		"duration", "orig_bytes", "resp_bytes", "conn_state", "history", "missed_bytes", "orig_pkts",
 		"orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "id", "role", "client", "server", "client_final",
 		"server_final", "end", "completeness", "handshake", "teardown", "anomalies"},
 		map[string]bool{"port_reuse": c.Reuse.Prev != 0})
-	orig, resp := c.Client.AddrPort(), c.Server.AddrPort()
-	z, ok := zeekconn.Fields(c)
-	if !ok {
-		z.OrigBytes, z.RespBytes, z.OrigPkts, z.RespPkts = c.Client.Bytes, c.Server.Bytes, c.Client.Pkts, c.Server.Pkts
-		z.OrigIPBytes, z.RespIPBytes = c.Client.IPBytes, c.Server.IPBytes
-	} else {
-		orig, resp = z.Orig, z.Resp
+	z := rows[row]
+	if row == len(rows)-1 {
+		var ok bool
+		if z, ok = zeekconn.Fields(c); !ok {
+			z = zeekconn.Record{TS: c.First.Time, Orig: c.Client.AddrPort(), Resp: c.Server.AddrPort(), Duration: int64(c.Duration()),
+				OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes, OrigPkts: c.Client.Pkts, RespPkts: c.Server.Pkts,
+				OrigIPBytes: c.Client.IPBytes, RespIPBytes: c.Server.IPBytes}
+		}
 	}
-	ch.secs(m, "ts", c.First.Time)
-	ch.str(m, "uid", c.UID())
+	if row == 0 && z.TS != c.First.Time {
+		ch.fail("ts", "first row starts at %d, the connection at %d", z.TS, c.First.Time)
+	}
+	orig, resp := z.Orig, z.Resp
+	ch.secs(m, "ts", z.TS)
+	ch.str(m, "uid", string(c.AppendRowUID(nil, row)))
 	ch.str(m, "id.orig_h", orig.Addr().String())
 	ch.uint(m, "id.orig_p", uint64(orig.Port()))
 	ch.str(m, "id.resp_h", resp.Addr().String())
 	ch.uint(m, "id.resp_p", uint64(resp.Port()))
 	ch.str(m, "proto", "tcp")
-	ch.secs(m, "duration", int64(c.Duration()))
+	ch.secs(m, "duration", z.Duration)
 	ch.uint(m, "orig_bytes", z.OrigBytes)
 	ch.uint(m, "resp_bytes", z.RespBytes)
 	ch.str(m, "conn_state", z.ConnState)
