@@ -98,7 +98,13 @@ func printFile(t testing.TB, path string, o Options) string {
 // runTcpdump runs the installed tcpdump as tcpdump's own tests do.
 func runTcpdump(t testing.TB, path string, flags []string) string {
 	t.Helper()
-	args := []string{"-#", "-n", "-r", path}
+	return output(t, tcpdumpCmd(path, append([]string{"-n"}, flags...)))
+}
+
+// tcpdumpCmd is tcpdump -# -r path with flags (and -tttt unless a -t
+// form is among them) in GMT.
+func tcpdumpCmd(path string, flags []string) *exec.Cmd {
+	args := []string{"-#", "-r", path}
 	hasT := false
 	for _, f := range flags {
 		if strings.HasPrefix(f, "-t") {
@@ -111,6 +117,13 @@ func runTcpdump(t testing.TB, path string, flags []string) string {
 	args = append(args, flags...)
 	cmd := exec.Command("tcpdump", args...)
 	cmd.Env = append(os.Environ(), "TZ=GMT0")
+	return cmd
+}
+
+// output runs cmd and returns its standard output, also when it exits
+// non-zero (tcpdump does for a damaged file, after printing).
+func output(t testing.TB, cmd *exec.Cmd) string {
+	t.Helper()
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
