@@ -98,7 +98,8 @@ func printFile(t testing.TB, path string, o Options) string {
 // runTcpdump runs the installed tcpdump as tcpdump's own tests do.
 func runTcpdump(t testing.TB, path string, flags []string) string {
 	t.Helper()
-	return output(t, tcpdumpCmd(path, append([]string{"-n"}, flags...)))
+	out, err := tcpdumpCmd(path, append([]string{"-n"}, flags...)).Output()
+	return tcpdumpOutput(t, out, err)
 }
 
 // tcpdumpCmd is tcpdump -# -r path with flags (and -tttt unless a -t
@@ -120,11 +121,10 @@ func tcpdumpCmd(path string, flags []string) *exec.Cmd {
 	return cmd
 }
 
-// output runs cmd and returns its standard output, also when it exits
-// non-zero (tcpdump does for a damaged file, after printing).
-func output(t testing.TB, cmd *exec.Cmd) string {
+// tcpdumpOutput returns what tcpdump printed, also when it exited
+// non-zero (it does for a damaged file, after printing).
+func tcpdumpOutput(t testing.TB, out []byte, err error) string {
 	t.Helper()
-	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {

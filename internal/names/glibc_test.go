@@ -53,8 +53,11 @@ func TestHostsAsGlibc(t *testing.T) {
 		"2001:db8::1", "2001:db8::2", "fe80::1", "192.0.2.10", "192.0.2.200", "::", "0.0.0.0",
 		"::2", "0.0.0.2", "::ffff:127.0.0.1",
 	} {
-		cmd := testenv.WithHosts(t, exec.Command(getent, "-s", "files", "hosts", addr), trickyHosts)
-		out, err := cmd.Output()
+		var (
+			out []byte
+			err error
+		)
+		testenv.WithHosts(t, trickyHosts, func() { out, err = exec.Command(getent, "-s", "files", "hosts", addr).Output() })
 		var want answer
 		var ee *exec.ExitError
 		switch {
