@@ -14,6 +14,7 @@ import (
 
 	"synfin/capture"
 	"synfin/input"
+	"synfin/internal/names"
 	"synfin/internal/outfile"
 	"synfin/render/annotate"
 	"synfin/render/conn"
@@ -242,11 +243,8 @@ func captureRun(env *Env, args []string) error {
 		}
 	}
 	if printing {
-		if o.t > tcpdump.TimeDeltaFirst {
-			o.t = tcpdump.TimeDeltaFirst
-		}
-		pr := tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
-			Link: o.e, Quiet: o.q, Number: o.hash})
+		pr := tcpdump.New(tcpdump.Options{Numeric: o.n, Hosts: names.System(), Absolute: o.S,
+			Time: min(o.t, tcpdump.TimeDeltaFirst), Verbose: o.v, Link: o.e, Quiet: o.q, Number: o.hash})
 		fp = annotate.New(pr, annotate.Options{Steps: o.annotate, MaxConns: o.maxConns})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
 	}
@@ -304,12 +302,6 @@ func captureRun(env *Env, args []string) error {
 	}
 	st, serr := h.Stats()
 	h.Close()
-	plural := func(v uint64) string {
-		if v == 1 {
-			return ""
-		}
-		return "s"
-	}
 	fmt.Fprintf(env.Stderr, "%d packet%s captured\n", st.Captured, plural(st.Captured))
 	if serr == nil {
 		fmt.Fprintf(env.Stderr, "%d packet%s received by filter\n", st.Received, plural(st.Received))

@@ -74,6 +74,7 @@ func TestLabAgainstKernel(t *testing.T) {
 				t.Errorf("segments (-tcpdump -r +lab):\n%s", diff)
 			}
 			labtest.CheckSegments(t, lines, uint16(port), sc.Expect.Segments)
+			readVsTcpdump(t, tcpdump, pcap, []string{sc.Loopback().String()}, [][]string{{"-n", "-S"}, {"-S"}, {}, {"-v"}})
 			all := strings.Join(htmlSections(t, report), "\n")
 			for _, want := range append([]string{"beside the kernel's", "verdict"}, lines...) {
 				if !strings.Contains(all, want) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"synfin/input"
+	"synfin/internal/names"
 	"synfin/pipeline"
 	"synfin/render/annotate"
 	"synfin/render/tcpdump"
@@ -26,7 +27,7 @@ same flags. Other packets are skipped and counted on standard error.
 
 Options:
   -r FILE     capture to read ("-" for standard input)
-  -n          print port numbers instead of names
+  -n          print addresses and ports as numbers, not names
   -S          absolute TCP sequence numbers
   -t          no time stamp; -tt seconds since 1970; -ttt delta since the
               previous packet; -tttt date and time; -ttttt delta since the
@@ -59,9 +60,9 @@ Options:
               connection's), and how many were is said on standard error
   EXPR        a pcap-filter expression selecting packets
 
-Host names are never looked up (tcpdump without -n asks DNS): addresses
-always print as numbers. Application data after "length N" (HTTP, SSH,
-DNS ...) is not decoded.
+Without -n, addresses are named from /etc/hosts, then DNS (at most 0.5 s
+a question; none once three have timed out), as tcpdump names them.
+Application data after "length N" (HTTP, SSH, DNS ...) is not decoded.
 
 Examples:
   synfin read -r trace.pcap -n -S
@@ -119,13 +120,11 @@ func runRead(env *Env, args []string) error {
 	if o.maxConns < 0 {
 		return usagef("--max-conns must not be negative")
 	}
-	if o.t > tcpdump.TimeDeltaFirst {
-		o.t = tcpdump.TimeDeltaFirst
-	}
 	popt := tcpdump.Options{
 		Numeric:  o.n,
+		Hosts:    names.System(),
 		Absolute: o.S,
-		Time:     o.t,
+		Time:     min(o.t, tcpdump.TimeDeltaFirst), // -tttttt is -ttttt
 		Nano:     o.nano,
 		Verbose:  o.v,
 		Link:     o.e,
@@ -215,11 +214,15 @@ func runRead(env *Env, args []string) error {
 		return err
 	}
 	if skipped > 0 {
-		s := "s"
-		if skipped == 1 {
-			s = ""
-		}
-		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, s)
+		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, plural(skipped))
 	}
 	return err
+}
+
+// plural is the "s" of n things.
+func plural[N int | uint64](n N) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

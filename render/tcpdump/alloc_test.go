@@ -3,9 +3,12 @@ package tcpdump
 import (
 	"bytes"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"synfin/internal/names"
 	"synfin/wire"
 )
 
@@ -27,11 +30,16 @@ func realisticFrame() *wire.Frame {
 }
 
 func TestPrinterZeroAlloc(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range []Options{
 		{Number: true, Numeric: true, Time: TimeDate, Location: time.UTC},
 		{Verbose: 2, Link: true, Location: time.UTC},
 		{Time: TimeDeltaPrev, Dump: DumpHexA, DumpLink: true, Location: time.UTC},
 		{Location: time.UTC, Services: BuiltinServices()},
+		{Location: time.UTC, Hosts: names.New(names.Options{HostsFile: hosts})},
 	} {
 		pr := New(o)
 		f := realisticFrame()
@@ -40,7 +48,8 @@ func TestPrinterZeroAlloc(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := pr.Append(nil, f, &p) // first packet: records the conversation
-		if !bytes.Contains(buf, []byte("Flags [P.]")) || !bytes.Contains(buf, []byte("length 202")) {
+		if !bytes.Contains(buf, []byte("Flags [P.]")) || !bytes.Contains(buf, []byte("length 202")) ||
+			o.Hosts != nil && !bytes.Contains(buf, []byte("IP localhost.55920 > localhost.")) {
 			t.Fatalf("unexpected line %q", buf)
 		}
 		n := testing.AllocsPerRun(1000, func() {

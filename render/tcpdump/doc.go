@@ -16,8 +16,10 @@
 // print-ascii.c, util-print.c).
 //
 // Differences from tcpdump, by design:
-//   - Host names are never looked up: addresses print numerically even
-//     without -n (tcpdump would ask DNS). Port names are resolved from
+//   - Host names come from Options.Hosts (synfin's commands pass one that
+//     reads the hosts file and asks DNS with a short timeout, as tcpdump's
+//     gethostbyaddr does without its wait); without one, addresses print
+//     as numbers even without -n. Port names are resolved from
 //     /etc/services as tcpdump does, or from a built-in table when that
 //     file is missing.
 //   - Application protocols after "length N" (HTTP, SSH, DNS, BGP ...) are

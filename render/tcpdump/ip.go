@@ -139,9 +139,9 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 	}
 	if frag&0x1fff != 0 {
 		// Not the first fragment: no transport header to print.
-		b = appendIPv4(b, d[off+12:off+16])
+		b = pr.host(b, d[off+12:off+16])
 		b = append(b, " > "...)
-		b = appendIPv4(b, d[off+16:off+20])
+		b = pr.host(b, d[off+16:off+20])
 		b = append(b, ": ip-proto-"...)
 		return appendUint(b, uint64(proto))
 	}
@@ -261,9 +261,9 @@ func (pr *Printer) ip6(b []byte, c *cursor, off, length int) []byte {
 	first := true
 	for {
 		if first && nh != 6 && nh != 17 && nh != 33 && nh != 132 {
-			b = appendIPv6(b, ic.src)
+			b = pr.host(b, ic.src)
 			b = append(b, " > "...)
-			b = appendIPv6(b, ic.dst)
+			b = pr.host(b, ic.dst)
 			b = append(b, ": "...)
 		}
 		first = false
@@ -395,13 +395,13 @@ func (pr *Printer) transport(b []byte, c *cursor, ic *ipCtx, proto uint8, off, l
 // TCP printers do, names from table names.
 func (pr *Printer) addrs(b []byte, ic *ipCtx, sport, dport int, udp bool) []byte {
 	if ic.direct {
-		b = pr.appendAddr(b, ic, ic.src)
+		b = pr.host(b, ic.src)
 		if sport >= 0 {
 			b = append(b, '.')
 			b = pr.portName(b, uint16(sport), udp)
 		}
 		b = append(b, " > "...)
-		b = pr.appendAddr(b, ic, ic.dst)
+		b = pr.host(b, ic.dst)
 		if dport >= 0 {
 			b = append(b, '.')
 			b = pr.portName(b, uint16(dport), udp)
@@ -415,13 +415,6 @@ func (pr *Printer) addrs(b []byte, ic *ipCtx, sport, dport int, udp bool) []byte
 		b = append(b, ": "...)
 	}
 	return b
-}
-
-func (pr *Printer) appendAddr(b []byte, ic *ipCtx, a []byte) []byte {
-	if ic.v6 {
-		return appendIPv6(b, a)
-	}
-	return appendIPv4(b, a)
 }
 
 func (pr *Printer) portName(b []byte, port uint16, udp bool) []byte {
