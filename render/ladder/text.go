@@ -108,7 +108,11 @@ func Title(c *tcpstate.Conn, lang string) string {
 
 // Verdict is a short verdict line: teardown pattern and final states.
 func Verdict(c *tcpstate.Conn, lang string) string {
-	return explain.M("lg.verdict", "pattern", explain.PatternWord(c.Teardown.Pattern),
+	key := "lg.verdict"
+	if c.Teardown.Readings != nil {
+		key = "lg.verdict.reading"
+	}
+	return explain.M(key, "pattern", explain.PatternWord(c.Teardown.Pattern),
 		"c", c.Client.State.String(), "s", c.Server.State.String()).Text(lang)
 }
 
