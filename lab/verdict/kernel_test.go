@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"synfin/lab/client"
 	"synfin/lab/kernel"
 	"synfin/lab/server"
+	"synfin/render/conn"
+	"synfin/render/explain"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 )
@@ -79,6 +82,16 @@ func TestGiveUpAgainstKernel(t *testing.T) {
 			if k := closed.UnixNano(); k <= last.Time || k > gaveUp.Time {
 				t.Errorf("kernel gave up at %v: want after the last SYN (%v) and by %v",
 					closed.Format(time.StampMicro), time.Unix(0, last.Time).Format(time.StampMicro), time.Unix(0, gaveUp.Time).Format(time.StampMicro))
+			}
+			// The text and the JSON say it is inferred.
+			for lang, want := range map[string]string{"en": "CLOSED (inferred)", "zh": "CLOSED（推断）"} {
+				var b strings.Builder
+				if err := explain.Write(&b, c, explain.Options{Lang: lang}); err != nil || !strings.Contains(b.String(), "final states: client "+want) && !strings.Contains(b.String(), "客户端 "+want) {
+					t.Errorf("%s explanation (%v) does not say %q:\n%s", lang, err, want, b.String())
+				}
+			}
+			if j := string(conn.AppendExplainJSON(nil, c)); !strings.Contains(j, `"from":"SYN-SENT","to":"CLOSED","inferred":true`) {
+				t.Errorf("explain --json does not mark the inferred transition: %s", j)
 			}
 			t.Logf("%d SYNs; the kernel gave up %v after the last, which followed the one before by %v; inferred by %v after it",
 				len(c.Handshake.SYNRetransmits)+1, time.Duration(closed.UnixNano()-last.Time), last.Since, time.Duration(gaveUp.Time-last.Time))

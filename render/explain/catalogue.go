@@ -331,9 +331,11 @@ var catalogue = map[string]entry{
 	// What the capture shows only by inference: a client that gave up
 	// on its SYN.
 	"v.hs.gaveup":       {"no SYN came after #{seg} by {by}, though the next one was due by then at the latest (a retransmission waits as long as the one before, or twice as long; with room for a late timer, {wait} at most): the client had given up, and is CLOSED — inferred, as no segment shows it", "#{seg} 之后直到 {by} 都没有 SYN，而下一个 SYN 最迟此时就该发出（重传的等待时间与上一次相同或翻倍；算上定时器可能的延迟，最多 {wait}）：客户端已经放弃，进入 CLOSED——这是推断，没有报文段能显示它"},
+	"lg.inferred":       {"{s} (inferred)", "{s}（推断）"},
 	"sum.path.inferred": {"{side}: {path} → {to} (inferred: by {by} at the latest)", "{side}：{path} → {to}（推断：最迟在 {by}）"},
 
 	// A close the capture cannot decide: two readings, ranked.
+	"tl.title.reading":       {"Timeline, as reading 1 has it (relative seq/ack [absolute], window in bytes [as sent × scale])", "时间线，按解读 1 给出（seq/ack 相对值 [绝对值]，窗口字节数 [报文中的值 × 缩放倍数]）"},
 	"v.undecided":            {"the capture cannot tell who closed first: it starts mid-connection, and the {x}'s FIN (#{fin}) is the first FIN in it; whether the {y} had sent its FIN before the capture began, nothing captured shows. Two readings fit, the likelier first:", "抓包无法判断谁先关闭：它从连接中途开始，{x}的 FIN（#{fin}）是其中第一个 FIN；{y}在抓包开始之前是否已经发出 FIN，抓到的报文都说明不了。两种解读都说得通，可能性大的在前："},
 	"p.incomplete.fin":       {"teardown incomplete: a FIN is not in the capture", "挥手不完整：有一个 FIN 不在抓包中"},
 	"v.reading.first":        {"reading {n}: the {x} closed first, with its FIN (#{fin}), and the {y} had not closed when the capture ended (its FIN would come after); final states: client {c}, server {s}", "解读 {n}：{x}先关闭，发出了 FIN（#{fin}）；抓包结束时{y}还没有关闭（它的 FIN 会在之后出现）；最终状态：客户端 {c}，服务器 {s}"},

@@ -196,7 +196,7 @@ func (e *Explanation) verdict() {
 	if td.Readings != nil {
 		final = "v.final.reading"
 	}
-	*v = append(*v, M(final, "c", c.Client.State.String(), "s", c.Server.State.String()))
+	*v = append(*v, M(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
 		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
 		switch {
@@ -612,6 +612,15 @@ func Path(ep *tcpstate.Endpoint) string {
 		}
 	}
 	return b.String()
+}
+
+// finalArg is ep's final state as an argument, marked as inferred when
+// no segment showed it.
+func finalArg(ep *tcpstate.Endpoint) string {
+	if _, ok := inferred(ep); ok {
+		return listArg([]Msg{M("lg.inferred", "s", ep.State.String())})
+	}
+	return ep.State.String()
 }
 
 // inferred returns ep's last transition if no segment caused it.
