@@ -92,7 +92,7 @@ func AppendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 // port_reuse.
 func appendAnalysis(b []byte, c *tcpstate.Conn) []byte {
 	b = appendHandshake(append(b, `,"handshake":`...), c)
-	b = appendTeardown(append(b, `,"teardown":`...), &c.Teardown)
+	b = appendTeardown(append(b, `,"teardown":`...), c)
 	b = append(b, `,"anomalies":[`...)
 	first := true
 	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
@@ -126,8 +126,17 @@ func appendEndpoint(b []byte, key string, e *tcpstate.Endpoint) []byte {
 	b = appendISN(b, `,"isn":`, e)
 	b = appendStringField(b, `,"initial":`, e.Initial.String())
 	b = appendStringField(b, `,"final":`, e.State.String())
-	b = append(b, `,"transitions":[`...)
-	for i, t := range e.Transitions {
+	b = appendTransitions(append(b, `,"transitions":`...), e.Transitions)
+	b = appendUintField(b, `,"bytes":`, e.Bytes)
+	b = appendUintField(b, `,"pkts":`, e.Pkts)
+	b = appendOptions(b, `,"options":`, e)
+	return append(b, '}')
+}
+
+// appendTransitions appends ts as a JSON array.
+func appendTransitions(b []byte, ts []tcpstate.Transition) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -135,12 +144,10 @@ func appendEndpoint(b []byte, key string, e *tcpstate.Endpoint) []byte {
 		b = appendIntField(b, `,"seg":`, int64(t.Seg))
 		b = appendStringField(b, `,"from":`, t.From.String())
 		b = appendStringField(b, `,"to":`, t.To.String())
+		b = appendTrue(b, `,"inferred":true`, t.Inferred)
 		b = append(b, '}')
 	}
-	b = appendUintField(b, `],"bytes":`, e.Bytes)
-	b = appendUintField(b, `,"pkts":`, e.Pkts)
-	b = appendOptions(b, `,"options":`, e)
-	return append(b, '}')
+	return append(b, ']')
 }
 
 func appendHandshake(b []byte, c *tcpstate.Conn) []byte {
@@ -241,7 +248,8 @@ func appendOptions(b []byte, key string, e *tcpstate.Endpoint) []byte {
 	return append(b, '}')
 }
 
-func appendTeardown(b []byte, td *tcpstate.Teardown) []byte {
+func appendTeardown(b []byte, c *tcpstate.Conn) []byte {
+	td := &c.Teardown
 	b = appendStringField(b, `{"pattern":`, td.Pattern.String())
 	b = appendStringField(b, `,"initiator":`, td.Initiator.String())
 	b = appendFIN(b, `,"client_fin":`, &td.ClientFIN)
@@ -275,7 +283,64 @@ func appendTeardown(b []byte, td *tcpstate.Teardown) []byte {
 		}
 		b = appendJSONString(b, name)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if td.Readings != nil {
+		b = appendReadings(b, c)
+	}
+	return append(b, '}')
+}
+
+// appendReadings appends the readings of a close the capture cannot
+// decide, ranked (the first is the one c's states follow), and the clues
+// that ranked them, each with the rank of the reading it favours (0:
+// neither).
+func appendReadings(b []byte, c *tcpstate.Conn) []byte {
+	r := c.Teardown.Readings
+	first := tcpstate.Reading{Initiator: c.Teardown.Initiator,
+		Client: tcpstate.ReadingEnd{Initial: c.Client.Initial, Final: c.Client.State, Transitions: c.Client.Transitions},
+		Server: tcpstate.ReadingEnd{Initial: c.Server.Initial, Final: c.Server.State, Transitions: c.Server.Transitions}}
+	b = append(b, `,"readings":[`...)
+	for i, rd := range [2]*tcpstate.Reading{&first, &r.Other} {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendIntField(b, `{"rank":`, int64(i+1))
+		b = appendStringField(b, `,"initiator":`, rd.Initiator.String())
+		for _, e := range [2]struct {
+			key string
+			end *tcpstate.ReadingEnd
+		}{{`,"client":`, &rd.Client}, {`,"server":`, &rd.Server}} {
+			b = appendStringField(append(b, e.key...), `{"initial":`, e.end.Initial.String())
+			b = appendStringField(b, `,"final":`, e.end.Final.String())
+			b = appendTransitions(append(b, `,"transitions":`...), e.end.Transitions)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"clues":[`...)
+	for i, cl := range r.Clues {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendStringField(b, `{"clue":`, cl.Kind.String())
+		b = appendIntField(b, `,"seg":`, int64(cl.Seg))
+		if cl.Kind == tcpstate.ClueEcho {
+			b = appendIntField(b, `,"reply_seg":`, int64(cl.Reply))
+			b = appendUintField(b, `,"ecr":`, uint64(cl.Ecr))
+			b = appendUintField(b, `,"val":`, uint64(cl.Val))
+			b = appendUintField(b, `,"ticks":`, uint64(cl.Ticks()))
+		}
+		rank := 0
+		switch cl.Favours {
+		case first.Initiator:
+			rank = 1
+		case r.Other.Initiator:
+			rank = 2
+		}
+		b = appendIntField(b, `,"favours":`, int64(rank))
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func appendFIN(b []byte, key string, f *tcpstate.FIN) []byte {

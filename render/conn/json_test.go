@@ -282,18 +282,69 @@ func (ch *checker) endpoint(m map[string]any, e *tcpstate.Endpoint) {
 	ch.isn(m, "isn", e)
 	ch.str(m, "initial", e.Initial.String())
 	ch.str(m, "final", e.State.String())
-	for i, v := range ch.arr(m["transitions"], "transitions", len(e.Transitions)) {
-		tr, want := ch.obj(v, "transition"), e.Transitions[i]
-		ch.keys(tr, "transition", []string{"t", "seg", "from", "to"}, nil)
-		ch.secs(tr, "t", want.Time)
-		ch.int(tr, "seg", int64(want.Seg))
-		ch.str(tr, "from", want.From.String())
-		ch.str(tr, "to", want.To.String())
-	}
+	ch.transitions(m["transitions"], e.Transitions)
 	ch.uint(m, "bytes", e.Bytes)
 	ch.uint(m, "pkts", e.Pkts)
 	if e.Options.Seen {
 		ch.options(ch.obj(m["options"], "options"), e)
+	}
+}
+
+func (ch *checker) transitions(v any, ts []tcpstate.Transition) {
+	for i, v := range ch.arr(v, "transitions", len(ts)) {
+		tr, want := ch.obj(v, "transition"), ts[i]
+		ch.keys(tr, "transition", []string{"t", "seg", "from", "to"}, map[string]bool{"inferred": want.Inferred})
+		ch.secs(tr, "t", want.Time)
+		ch.int(tr, "seg", int64(want.Seg))
+		ch.str(tr, "from", want.From.String())
+		ch.str(tr, "to", want.To.String())
+		if want.Inferred {
+			ch.boolean(tr, "inferred", true)
+		}
+	}
+}
+
+// readings checks the readings of a close the capture cannot decide:
+// the first is the connection's own states, the second Other.
+func (ch *checker) readings(m map[string]any, c *tcpstate.Conn) {
+	r := c.Teardown.Readings
+	first := tcpstate.Reading{Initiator: c.Teardown.Initiator,
+		Client: tcpstate.ReadingEnd{Initial: c.Client.Initial, Final: c.Client.State, Transitions: c.Client.Transitions},
+		Server: tcpstate.ReadingEnd{Initial: c.Server.Initial, Final: c.Server.State, Transitions: c.Server.Transitions}}
+	for i, v := range ch.arr(m["readings"], "readings", 2) {
+		want := [2]*tcpstate.Reading{&first, &r.Other}[i]
+		rd := ch.obj(v, "reading")
+		ch.keys(rd, "reading", []string{"rank", "initiator", "client", "server"}, nil)
+		ch.int(rd, "rank", int64(i+1))
+		ch.str(rd, "initiator", want.Initiator.String())
+		for key, end := range map[string]*tcpstate.ReadingEnd{"client": &want.Client, "server": &want.Server} {
+			e := ch.obj(rd[key], key)
+			ch.keys(e, key, []string{"initial", "final", "transitions"}, nil)
+			ch.str(e, "initial", end.Initial.String())
+			ch.str(e, "final", end.Final.String())
+			ch.transitions(e["transitions"], end.Transitions)
+		}
+	}
+	for i, v := range ch.arr(m["clues"], "clues", len(r.Clues)) {
+		want := r.Clues[i]
+		cl := ch.obj(v, "clue")
+		echo := want.Kind == tcpstate.ClueEcho
+		ch.keys(cl, "clue", []string{"clue", "seg", "favours"}, map[string]bool{"reply_seg": echo, "ecr": echo, "val": echo, "ticks": echo})
+		ch.str(cl, "clue", want.Kind.String())
+		ch.int(cl, "seg", int64(want.Seg))
+		rank := 0
+		if want.Favours == first.Initiator {
+			rank = 1
+		} else if want.Favours == r.Other.Initiator {
+			rank = 2
+		}
+		ch.int(cl, "favours", int64(rank))
+		if echo {
+			ch.int(cl, "reply_seg", int64(want.Reply))
+			ch.uint(cl, "ecr", uint64(want.Ecr))
+			ch.uint(cl, "val", uint64(want.Val))
+			ch.uint(cl, "ticks", uint64(want.Ticks()))
+		}
 	}
 }
 
@@ -380,7 +431,10 @@ func (ch *checker) analysis(line map[string]any, c *tcpstate.Conn) {
 	ch.keys(m, "teardown", []string{"pattern", "initiator", "missing"},
 		map[string]bool{"client_fin": td.ClientFIN.Seen(), "server_fin": td.ServerFIN.Seen(), "rst": td.RST.Seen(),
 			"half_close_bytes": td.HalfCloseBytes != 0, "lost_last_ack": td.LostLastACK,
-			"time_wait": td.TimeWait.Side != tcpstate.SideNone})
+			"time_wait": td.TimeWait.Side != tcpstate.SideNone, "readings": td.Readings != nil, "clues": td.Readings != nil})
+	if td.Readings != nil {
+		ch.readings(m, c)
+	}
 	ch.str(m, "pattern", td.Pattern.String())
 	ch.str(m, "initiator", td.Initiator.String())
 	for key, f := range map[string]*tcpstate.FIN{"client_fin": &td.ClientFIN, "server_fin": &td.ServerFIN} {

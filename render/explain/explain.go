@@ -171,22 +171,32 @@ func (e *Explanation) verdict() {
 	if n := len(h.SYNRetransmits); n > 0 {
 		last := h.SYNRetransmits[n-1]
 		*v = append(*v, M("v.hs.retries", "n", itoa(n+1), "wait", Dur(time.Duration(last.Time-h.SYN.Time))))
+		if t, ok := inferred(&c.Client); ok {
+			*v = append(*v, M("v.hs.gaveup", "seg", itoa(last.Seg), "by", Clock(t.Time), "wait", Dur(time.Duration(t.Time-last.Time))))
+		}
 	}
-	switch td.Pattern {
-	case tcpstate.PatternHalfClose:
+	switch {
+	case td.Pattern == tcpstate.PatternHalfClose:
 		*v = append(*v, M("p.half-close", "bytes", itoa(td.HalfCloseBytes)))
-	case tcpstate.PatternAbort:
+	case td.Pattern == tcpstate.PatternAbort:
 		*v = append(*v, M("p.abort-rst", "side", sideWord(td.RST.From)))
+	case td.Readings != nil:
+		*v = append(*v, M("p.incomplete.fin"))
+		*v = append(*v, e.readings()...)
 	default:
 		*v = append(*v, M("p."+td.Pattern.String()))
 	}
-	if td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer {
+	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
 			*v = append(*v, M("v.initiator", "side", sideWord(td.Initiator)))
 		}
 	}
 	*v = append(*v, e.halves()...)
-	*v = append(*v, M("v.final", "c", c.Client.State.String(), "s", c.Server.State.String()))
+	final := "v.final"
+	if td.Readings != nil {
+		final = "v.final.reading"
+	}
+	*v = append(*v, M(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
 		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
 		switch {
@@ -211,6 +221,48 @@ func (e *Explanation) verdict() {
 		}
 		*v = append(*v, M("v.an", "list", listArg(names)))
 	}
+}
+
+// readings says that the capture cannot tell who closed first, gives
+// both readings, the one the connection's states follow first, and what
+// ranked them.
+func (e *Explanation) readings() []Msg {
+	c := e.Conn
+	td := &c.Teardown
+	r := td.Readings
+	first := tcpstate.Reading{Initiator: td.Initiator,
+		Client: tcpstate.ReadingEnd{Final: c.Client.State}, Server: tcpstate.ReadingEnd{Final: c.Server.State}}
+	// x sent the one FIN captured.
+	x, fin := tcpstate.SideClient, td.ClientFIN.Seg
+	if td.ServerFIN.Seen() {
+		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
+	}
+	y := otherSide(x)
+	out := []Msg{M("v.undecided", "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin))}
+	for i, rd := range []tcpstate.Reading{first, r.Other} {
+		key := "v.reading.first"
+		if rd.Initiator == y {
+			key = "v.reading.before"
+		}
+		out = append(out, M(key, "n", itoa(i+1), "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin),
+			"c", rd.Client.Final.String(), "s", rd.Server.Final.String()))
+	}
+	if len(r.Clues) == 0 {
+		out = append(out, M("v.clue.none"))
+	}
+	for _, cl := range r.Clues {
+		switch {
+		case cl.Kind == tcpstate.ClueAckGap:
+			out = append(out, M("v.clue.ackgap", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg)))
+		case cl.Favours == tcpstate.SideNone:
+			out = append(out, M("v.clue.echo.recent", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg),
+				"reply", itoa(cl.Reply), "ticks", itoa(cl.Ticks())))
+		default:
+			out = append(out, M("v.clue.echo", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg), "reply", itoa(cl.Reply),
+				"ecr", itoa(cl.Ecr), "val", itoa(cl.Val), "ticks", itoa(cl.Ticks()), "dur", Dur(time.Duration(cl.Ticks())*time.Millisecond)))
+		}
+	}
+	return append(out, M("v.follows"))
 }
 
 // halves says, for each end's half of the connection, what the capture
@@ -248,25 +300,6 @@ func (e *Explanation) halves() []Msg {
 		}
 	}
 	return out
-}
-
-// stateAfter returns the state of ep once the segment with frame index
-// seg was handled, from the endpoint's transitions (which the tracker may
-// have revised after the segment was recorded).
-func stateAfter(ep *tcpstate.Endpoint, seg int) tcpstate.State {
-	s := ep.Initial
-	for _, t := range ep.Transitions {
-		if t.Seg > seg {
-			break
-		}
-		s = t.To
-	}
-	return s
-}
-
-// StateAfter is the state of side s once segment seg was handled.
-func StateAfter(c *tcpstate.Conn, s tcpstate.Side, seg int) tcpstate.State {
-	return stateAfter(c.Endpoint(s), seg)
 }
 
 // Changes returns the state changes caused by the segment with frame
@@ -429,11 +462,11 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		switch {
 		case uint32(ack) != uint32(exp):
 			add(M("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
-		case s.Note == tcpstate.NoteLastACK && StateAfter(c, otherSide(snd), s.Index) != tcpstate.Closed:
+		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
 			// The peer sent its FIN again: this ACK never reached it,
 			// and the states were revised (see lost-last-ack).
 			add(M("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
-				"state", StateAfter(c, otherSide(snd), s.Index).String()))
+				"state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String()))
 		case s.Note == tcpstate.NoteLastACK:
 			add(M("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
 		default:
@@ -548,7 +581,10 @@ func (e *Explanation) missing() {
 	for _, g := range c.Teardown.Missing.Names() {
 		e.Missing = append(e.Missing, M("gap."+g))
 	}
-	if c.Role == tcpstate.RolePort {
+	switch {
+	case c.Role == tcpstate.RolePort && c.Client.Initial != tcpstate.Unknown:
+		e.Missing = append(e.Missing, M("miss.midstream.reading"))
+	case c.Role == tcpstate.RolePort:
 		e.Missing = append(e.Missing, M("miss.midstream"))
 	}
 	if c.Teardown.Missing&tcpstate.GapEnd != 0 {
@@ -570,14 +606,42 @@ func isnText(ep *tcpstate.Endpoint) string {
 	return u32(int64(ep.ISN))
 }
 
-// Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …".
+// Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
+// changes segments caused (an inferred one is said in words apart).
 func Path(ep *tcpstate.Endpoint) string {
 	var b strings.Builder
 	b.WriteString(ep.Initial.String())
 	for _, t := range ep.Transitions {
-		b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+		if !t.Inferred {
+			b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+		}
 	}
 	return b.String()
+}
+
+// finalArg is ep's final state as an argument, marked as inferred when
+// no segment showed it.
+func finalArg(ep *tcpstate.Endpoint) string {
+	if _, ok := inferred(ep); ok {
+		return listArg([]Msg{M("lg.inferred", "s", ep.State.String())})
+	}
+	return ep.State.String()
+}
+
+// inferred returns ep's last transition if no segment caused it.
+func inferred(ep *tcpstate.Endpoint) (tcpstate.Transition, bool) {
+	if n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Inferred {
+		return ep.Transitions[n-1], true
+	}
+	return tcpstate.Transition{}, false
+}
+
+// pathMsg is the summary's line of an endpoint's states.
+func pathMsg(side string, ep *tcpstate.Endpoint) Msg {
+	if t, ok := inferred(ep); ok {
+		return M("sum.path.inferred", "side", side, "path", Path(ep), "to", t.To.String(), "by", Clock(t.Time))
+	}
+	return M("sum.path", "side", side, "path", Path(ep))
 }
 
 func (e *Explanation) summary() {
@@ -610,8 +674,7 @@ func (e *Explanation) summary() {
 		*s = append(*s, M("sum.agreed", "opts", listArg(parts)))
 	}
 	*s = append(*s, M("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
-	*s = append(*s, M("sum.path", "side", Word("w.Client"), "path", Path(&c.Client)))
-	*s = append(*s, M("sum.path", "side", Word("w.Server"), "path", Path(&c.Server)))
+	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))
 	for _, a := range c.Anomalies.List() {
 		*s = append(*s, M("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
 	}

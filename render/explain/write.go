@@ -85,7 +85,11 @@ func (p *printer) print(e *Explanation) {
 	p.section("v.title", e.Verdict)
 	if len(e.Steps) > 0 {
 		p.w.WriteByte('\n')
-		p.line("", p.t(M("tl.title")))
+		title := "tl.title"
+		if e.Conn.Teardown.Readings != nil {
+			title = "tl.title.reading"
+		}
+		p.line("", p.t(M(title)))
 	}
 	cw, sw := p.t(M("w.client")), p.t(M("w.server"))
 	for _, st := range e.Steps {

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"time"
 
-	"synfin/render/explain"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -154,7 +153,7 @@ func Layout(c *tcpstate.Conn) *Model {
 		}
 		r := Row{Kind: KindSeg, Seg: s, Gap: gap, Label: Label(s), Class: classOf(s)}
 		for side, sd := range [2]tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
-			r.States[side] = explain.StateAfter(c, sd, s.Index)
+			r.States[side] = c.Endpoint(sd).StateAfter(s.Index)
 			r.Changed[side] = r.States[side] != st[side] || changedOn(c.Endpoint(sd), s.Index)
 		}
 		for _, a := range s.Anomalies.List() {

@@ -106,10 +106,21 @@ func Title(c *tcpstate.Conn, lang string) string {
 		"client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String()).Text(lang)
 }
 
-// Verdict is a short verdict line: teardown pattern and final states.
+// Verdict is a short verdict line: teardown pattern and final states,
+// marked where only inferred.
 func Verdict(c *tcpstate.Conn, lang string) string {
-	return explain.M("lg.verdict", "pattern", explain.PatternWord(c.Teardown.Pattern),
-		"c", c.Client.State.String(), "s", c.Server.State.String()).Text(lang)
+	key := "lg.verdict"
+	if c.Teardown.Readings != nil {
+		key = "lg.verdict.reading"
+	}
+	final := func(e *tcpstate.Endpoint) string {
+		if n := len(e.Transitions); n > 0 && e.Transitions[n-1].Inferred {
+			return explain.M("lg.inferred", "s", e.State.String()).Text(lang)
+		}
+		return e.State.String()
+	}
+	return explain.M(key, "pattern", explain.PatternWord(c.Teardown.Pattern),
+		"c", final(&c.Client), "s", final(&c.Server)).Text(lang)
 }
 
 func pad(s string, w int, right bool) string {
