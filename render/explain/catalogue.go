@@ -253,7 +253,7 @@ var catalogue = map[string]entry{
 	"note.last-ack": {"last ACK: ack {ack} = FIN seq + 1 {ok}; the {peer} leaves LAST-ACK and is CLOSED, while the {side} stays in TIME-WAIT",
 		"最后一个 ACK：确认号 {ack} = FIN 序号 + 1 {ok}；{peer}离开 LAST-ACK 进入 CLOSED，而{side}留在 TIME-WAIT"},
 	"note.last-ack.lost": {"last ACK: ack {ack} = FIN seq + 1 {ok}, but it never reached the {peer}, which sent its FIN again and stays in {state}; the {side} stays in TIME-WAIT",
-		"最后一个 ACK：确认号 {ack} = FIN 序号 + 1 {ok}，但它没有到达{peer}：{peer}又发了一次 FIN，仍在 {state}；{side}留在 TIME-WAIT"},
+		"最后一个 ACK：确认号 {ack} = FIN 序号 + 1 {ok}，但它没有到达{peer}：对方又发了一次 FIN，仍在 {state}；{side}留在 TIME-WAIT"},
 	"note.rst": {"RST from the {side}: the connection is aborted at once — no FIN exchange, no TIME-WAIT, unsent and unread data is thrown away",
 		"{side}发出 RST：连接立即中止——没有 FIN 交换，没有 TIME-WAIT，未发送和未读取的数据都被丢弃"},
 	"note.rst.after-fin": {"RST from the {side} after a FIN: typically an application closed with unread data, or with SO_LINGER set to 0",
