@@ -252,6 +252,7 @@ func TestReadEncapsulations(t *testing.T) {
 				ascii := strings.Contains(strings.Join(flags, ""), "A")
 				rs := tcpdumpcmp.Compare(string(want), got, ascii)
 				n, m := tcpdumpcmp.Count(rs)
+				t.Logf("%d of %d records match tcpdump", m, n)
 				if n != tc.tcpRecords || m < n-tc.appDecoded {
 					for _, r := range rs {
 						if !r.Match {
