@@ -1,8 +1,14 @@
 package wire_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
@@ -37,6 +43,50 @@ func encapCaptures(t *testing.T) map[string]int {
 	return caps
 }
 
+// mergeEncap writes the frames of every capture into one pcapng file, an
+// interface per capture, so that tshark starts once. It returns the file
+// and the capture each frame comes from, by frame number.
+func mergeEncap(t *testing.T, caps map[string]int) (string, map[int]string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "encap.pcapng")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w *pcapgo.NgWriter
+	from := map[int]string{}
+	for file := range caps {
+		frames, err := pcaptest.File(t, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		intf := pcapgo.NgInterface{LinkType: layers.LinkType(frames[0].Link), SnapLength: 262144, TimestampResolution: 9}
+		id := 0
+		if w == nil {
+			w, err = pcapgo.NewNgWriterInterface(out, intf, pcapgo.DefaultNgWriterOptions)
+		} else {
+			id, err = w.AddInterface(intf)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames {
+			ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, f.Time), CaptureLength: f.CapLen, Length: f.WireLen, InterfaceIndex: id}
+			if err := w.WritePacket(ci, f.Data); err != nil {
+				t.Fatal(err)
+			}
+			from[len(from)+1] = filepath.Base(file)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, from
+}
+
 // tsharkLengthDiffers are segments whose payload length tshark takes from
 // an outer header where tcpdump (and Zeek, in its byte counts) take the IP
 // header's: the PPPoE length of these frames leaves out 6 bytes the IP
@@ -47,11 +97,19 @@ var tsharkLengthDiffers = map[string]int{"pppoe-over-qinq.pcap": 6}
 // encapsulation and compares them field by field with tshark's dissection.
 func TestEncapsulationsAgainstTshark(t *testing.T) {
 	testenv.NeedTool(t, "tshark")
-	for file, want := range encapCaptures(t) {
+	caps := encapCaptures(t)
+	merged, from := mergeEncap(t, caps)
+	total, agree := map[string]int{}, map[string]int{}
+	for n, ok := range compareTshark(t, "encapsulations", merged, t.Logf) {
+		total[from[n]]++
+		if ok {
+			agree[from[n]]++
+		}
+	}
+	for file, want := range caps {
 		name := filepath.Base(file)
-		total, agree := compareTshark(t, name, file, t.Logf)
-		if total != want || agree != total-tsharkLengthDiffers[name] {
-			t.Errorf("%s: %d of %d TCP segments agree with tshark, want %d of %d", name, agree, total, want-tsharkLengthDiffers[name], want)
+		if total[name] != want || agree[name] != want-tsharkLengthDiffers[name] {
+			t.Errorf("%s: %d of %d TCP segments agree with tshark, want %d of %d", name, agree[name], total[name], want-tsharkLengthDiffers[name], want)
 		}
 	}
 }
