@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"synfin/internal/names"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -110,4 +111,33 @@ func BenchmarkReadRelative(b *testing.B) {
 		buf = pr.Append(buf[:0], f, &p)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestPrinterEncapsulatedZeroAlloc prints every TCP segment of every
+// encapsulation with no allocation once its conversation is known.
+func TestPrinterEncapsulatedZeroAlloc(t *testing.T) {
+	opts := []Options{
+		{Numeric: true, Location: time.UTC},
+		{Verbose: 2, Link: true, Numeric: true, Location: time.UTC},
+		{Quiet: true, Dump: DumpHexA, DumpLink: true, Location: time.UTC, Services: BuiltinServices()},
+	}
+	for _, file := range pcaptest.EncapFiles(t, t.TempDir()) {
+		frames, err := pcaptest.File(t, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range opts {
+			pr, buf := New(o), []byte(nil)
+			var p wire.Packet
+			for _, f := range frames {
+				if p.Decode(f.Link, f.Data) != nil {
+					continue
+				}
+				// The run before those counted records the conversation.
+				if n := testing.AllocsPerRun(50, func() { buf = pr.Append(buf[:0], &f, &p) }); n != 0 {
+					t.Errorf("%s #%d %+v: %v allocations, want 0\n%s", filepath.Base(file), f.Index, o, n, buf)
+				}
+			}
+		}
+	}
 }

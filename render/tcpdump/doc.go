@@ -12,8 +12,11 @@
 // The oracles are tcpdump's own test outputs and the installed tcpdump
 // (see the tests); behaviour follows tcpdump's printers (print-tcp.c,
 // print-ip.c, print-ip6.c, print-ether.c, print-sll.c, print-null.c,
-// print-udp.c, print-vxlan.c, print-geneve.c, print-mptcp.c,
-// print-ascii.c, util-print.c).
+// print-udp.c, print-vxlan.c, print-geneve.c, print-gre.c,
+// print-mpls.c, print-ppp.c, print-pppoe.c, print-ipoib.c,
+// print-nflog.c, print-mptcp.c, print-ascii.c, util-print.c). A frame
+// wire decodes beyond tcpdump (FabricPath, VN-Tag, ERSPAN) prints as
+// tcpdump prints it: raw bytes, or an unknown GRE protocol.
 //
 // Differences from tcpdump, by design:
 //   - Host names come from Options.Hosts (synfin's commands pass one that

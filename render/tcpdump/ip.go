@@ -146,6 +146,13 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 		return appendUint(b, uint64(proto))
 	}
 	ic := ipCtx{off: off, direct: true, frag: frag&0x2000 != 0, src: d[off+12 : off+16], dst: d[off+16 : off+20]}
+	if proto != 6 && proto != 17 && proto != 33 && proto != 132 {
+		// Protocols that print no ports of their own follow the addresses.
+		b = appendIPv4(b, ic.src)
+		b = append(b, " > "...)
+		b = appendIPv4(b, ic.dst)
+		b = append(b, ": "...)
+	}
 	return pr.transport(b, c, &ic, proto, off+hlen, ipLen-hlen)
 }
 
@@ -380,13 +387,19 @@ func (pr *Printer) ip6Opts(b []byte, o []byte) ([]byte, uint32, bool) {
 	return b, jumbo, true
 }
 
-// transport dispatches to TCP or to a UDP tunnel.
+// transport dispatches to TCP or to a tunnel: UDP's, GRE, IP in IP.
 func (pr *Printer) transport(b []byte, c *cursor, ic *ipCtx, proto uint8, off, length int) []byte {
 	switch proto {
 	case 6:
 		return pr.tcp(b, c, ic, off, length)
 	case 17:
 		return pr.udp(b, c, ic, off, length)
+	case 4:
+		return pr.ip4(b, c, off, length)
+	case 41:
+		return pr.ip6(b, c, off, length)
+	case 47:
+		return pr.gre(b, c, off, length)
 	}
 	return b
 }
@@ -565,16 +578,7 @@ func (pr *Printer) geneve(b []byte, c *cursor, off, length int) []byte {
 		b = appendHexU(b, uint64(rsvd))
 	}
 	if pr.o.Link {
-		b = append(b, ", proto "...)
-		n := etherTypeName(prot)
-		if n == "Unknown" {
-			n = "unknown"
-		}
-		// Geneve names the protocol from the EtherType table.
-		b = append(b, n...)
-		b = append(b, " (0x"...)
-		b = appendHex4(b, prot)
-		b = append(b, ')')
+		b = appendProtoType(b, prot)
 	}
 	optLen := int(d[off]&0x3f) * 4
 	rest := length - 8
