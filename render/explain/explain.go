@@ -34,15 +34,26 @@ type Explanation struct {
 	Header  []Msg // roles and the frames of the capture it covers
 	Verdict []Msg
 	Steps   []Step
+	// Data, when not nil, sums up the data phase in place of its steps,
+	// which Steps leaves out; it comes before Steps[DataAt].
+	Data    *DataPhase
+	DataAt  int
 	Missing []Msg
 	Summary []Msg
 }
 
-// Explain builds the explanation of c. The connection should have been
-// tracked with track.Config.Segments; without segments the timeline is
-// empty and the rest still holds.
-func Explain(c *tcpstate.Conn) *Explanation {
+// Explain builds the explanation of c, a step per segment. The connection
+// should have been tracked with track.Config.Segments; without segments
+// the timeline is empty and the rest still holds.
+func Explain(c *tcpstate.Conn) *Explanation { return explain(c, false) }
+
+// explain builds the explanation of c, with its data phase summed up
+// when collapse is set and Collapse says so.
+func explain(c *tcpstate.Conn, collapse bool) *Explanation {
 	e := &Explanation{Conn: c}
+	if d, ok := Collapse(c); ok && collapse {
+		e.Data = &d
+	}
 	e.Title = M("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
 	e.header()
 	e.verdict()
@@ -272,10 +283,16 @@ func StateAfter(c *tcpstate.Conn, s tcpstate.Side, seg int) tcpstate.State {
 // Changes returns the state changes caused by the segment with frame
 // index seg, the sender's first.
 func Changes(c *tcpstate.Conn, seg *tcpstate.Segment) []Change {
+	return changes(seg, [2][]tcpstate.Transition{c.Client.Transitions, c.Server.Transitions})
+}
+
+// changes returns the changes among the client's and server's
+// transitions ts that seg caused, the sender's first.
+func changes(seg *tcpstate.Segment, ts [2][]tcpstate.Transition) []Change {
 	var out []Change
 	snd := senderOf(seg.Dir)
 	for _, s := range []tcpstate.Side{snd, otherSide(snd)} {
-		for _, t := range c.Endpoint(s).Transitions {
+		for _, t := range ts[s-tcpstate.SideClient] {
 			if t.Seg != seg.Index {
 				continue
 			}
@@ -307,9 +324,17 @@ var covered = map[tcpstate.Note][]tcpstate.Anomaly{
 func (e *Explanation) timeline() {
 	c := e.Conn
 	halfShown := false
+	// The transitions are walked along the segments, so that the
+	// timeline takes time linear in them.
+	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		st := Step{Seg: s, Changes: Changes(c, s)}
+		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
+		if d := e.Data; d != nil && i >= d.First && i <= d.Last {
+			e.DataAt = len(e.Steps)
+			continue
+		}
+		st := Step{Seg: s, Changes: changes(s, ts)}
 		if i > 0 {
 			st.Since = time.Duration(s.Time - c.Segments[i-1].Time)
 		}

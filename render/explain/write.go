@@ -16,6 +16,9 @@ import (
 type Options struct {
 	Lang  string // "en" (default) or "zh"
 	Width int    // wrap notes to this many columns; 0 means 80, negative no wrapping
+	// Full lists every segment: without it, a connection of more than
+	// CollapseAbove segments has its data phase summed up (Collapse).
+	Full bool
 	// Ladder, when set, draws the connection after the timeline under its
 	// own heading. Package ladder's WriteText fits; it is a hook because
 	// ladder builds on this package.
@@ -45,7 +48,7 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		p.width = 80
 	}
 	p.ladder = opt.Ladder
-	p.print(Explain(c))
+	p.print(explain(c, !opt.Full))
 	if p.err != nil {
 		return p.err
 	}
@@ -66,7 +69,7 @@ func (p *printer) t(m Msg) string { return m.Text(p.lang) }
 // the rest indented to the prefix's width.
 func (p *printer) line(prefix, text string) {
 	indent := strings.Repeat(" ", Width(prefix))
-	for i, l := range wrap(text, p.width-Width(prefix)) {
+	for i, l := range Wrap(text, p.width-Width(prefix)) {
 		if i == 0 {
 			p.w.WriteString(prefix)
 		} else {
@@ -88,7 +91,10 @@ func (p *printer) print(e *Explanation) {
 		p.line("", p.t(M("tl.title")))
 	}
 	cw, sw := p.t(M("w.client")), p.t(M("w.server"))
-	for _, st := range e.Steps {
+	for i, st := range e.Steps {
+		if e.Data != nil && i == e.DataAt {
+			p.data(e)
+		}
 		s := st.Seg
 		from, to := cw, sw
 		if s.Dir == tcpstate.S2C {
@@ -122,6 +128,9 @@ func (p *printer) print(e *Explanation) {
 			p.line("      ", p.t(m))
 		}
 	}
+	if e.Data != nil && e.DataAt == len(e.Steps) {
+		p.data(e)
+	}
 	if p.ladder != nil && len(e.Steps) > 0 {
 		p.w.WriteByte('\n')
 		p.line("", p.t(M("ui.ladder")))
@@ -132,6 +141,19 @@ func (p *printer) print(e *Explanation) {
 	}
 	p.section("sum.title", e.Summary)
 	p.w.WriteByte('\n')
+}
+
+// data prints the data phase summed up, in the timeline's place of its
+// segments.
+func (p *printer) data(e *Explanation) {
+	d, segs := e.Data, e.Conn.Segments
+	first, last := &segs[d.First], &segs[d.Last]
+	p.line("  ", p.t(M("dp.title", "first", itoa(first.Index), "last", itoa(last.Index), "start", TimeOfDay(first.Time),
+		"end", TimeOfDay(last.Time), "dur", Dur(d.Duration))))
+	p.line("      ", p.t(M("dp.full", "n", itoa(d.Count()), "max", itoa(CollapseAbove))))
+	for _, m := range d.DirLines(false) {
+		p.line("      ", p.t(m))
+	}
 }
 
 // section prints a blank line, a title and its messages as a list.
@@ -175,9 +197,10 @@ func RuneWidth(r rune) int {
 // punctuation that closes).
 const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
 
-// wrap splits text into lines of at most width columns, breaking at spaces
-// and, in Chinese, between wide characters.
-func wrap(text string, width int) []string {
+// Wrap splits text into lines of at most width columns, breaking at spaces
+// and, in Chinese, between wide characters; narrower than 20 columns, it
+// leaves text whole.
+func Wrap(text string, width int) []string {
 	if width < 20 || fits(text, width) {
 		return []string{text}
 	}

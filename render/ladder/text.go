@@ -23,6 +23,10 @@ type Options struct {
 	// Bare leaves out the title, the verdict and the closing blank line,
 	// for a ladder embedded under another heading (explain's text).
 	Bare bool
+	// Full draws every segment: without it, a connection of more than
+	// explain.CollapseAbove segments has its data phase drawn as one
+	// summary row (KindData).
+	Full bool
 }
 
 func (o Options) lang() string {
@@ -82,11 +86,17 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, n: ArrowWidth(opt.Width)}
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
-	t.draw(Layout(c))
+	if n := len(c.Segments); n > 0 {
+		// Frame numbers past four digits widen the first column.
+		t.num = max(t.num, 1+len(strconv.Itoa(c.Segments[n-1].Index)))
+		t.pre += t.num - 5
+	}
+	t.n = max(minArr, ArrowWidth(opt.Width)-(t.pre-preW))
+	t.draw(opt.layout(c))
 	return bw.Flush()
 }
 
@@ -95,6 +105,9 @@ type textLadder struct {
 	opt Options
 	g   glyphs
 	n   int // arrow area width
+	pre int // width of the first column: phase bracket, frame number, time
+	num int // width of the frame number in it
+	m   *Model
 }
 
 func (t *textLadder) word(key string) string { return explain.M(key).Text(t.opt.lang()) }
@@ -151,7 +164,7 @@ func center(s string, w int, fill rune) string {
 }
 
 func (t *textLadder) line(pre, cst string, cl rune, mid string, sl rune, sst string) {
-	s := pad(pre, preW, false) + pad(cst, stateW, true) + " " + string(cl) + mid + string(sl) + " " + sst
+	s := pad(pre, t.pre, false) + pad(cst, stateW, true) + " " + string(cl) + mid + string(sl) + " " + sst
 	t.w.WriteString(strings.TrimRight(t.plain(s), " "))
 	t.w.WriteByte('\n')
 }
@@ -175,6 +188,7 @@ func (t *textLadder) arrow(r *Row) string {
 }
 
 func (t *textLadder) draw(m *Model) {
+	t.m = m
 	c := m.Conn
 	lang := t.opt.lang()
 	if !t.opt.Bare {
@@ -182,15 +196,11 @@ func (t *textLadder) draw(m *Model) {
 		t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
 	}
 	life := func(s tcpstate.State) rune { return t.g.life[BandOf(s)] }
-	t.line(pad(t.word("lg.time"), preW, false), t.word("w.client"), ' ', strings.Repeat(" ", t.n), ' ', t.word("w.server"))
+	t.line(pad(t.word("lg.time"), t.pre, false), t.word("w.client"), ' ', strings.Repeat(" ", t.n), ' ', t.word("w.server"))
 	t.line("", m.Initial[0].String(), life(m.Initial[0]), strings.Repeat(" ", t.n), life(m.Initial[1]), m.Initial[1].String())
 	phaseAt := make(map[int]Span)
-	inPhase := make([]bool, len(m.Rows))
 	for _, sp := range m.Phases {
 		phaseAt[sp.First] = sp
-		for i := sp.First; i <= sp.Last; i++ {
-			inPhase[i] = true
-		}
 	}
 	started := false
 	var first int64
@@ -222,8 +232,7 @@ func (t *textLadder) draw(m *Model) {
 		}
 		switch r.Kind {
 		case KindSeg:
-			pre := bracket + pad("#"+strconv.Itoa(r.Seg.Index), 5, false) + " " + t.plain(since(time.Duration(r.Seg.Time-first)))
-			t.line(pre, cst, cl, t.arrow(r), sl, sst)
+			t.line(t.frame(bracket, r.Seg, first), cst, cl, t.arrow(r), sl, sst)
 			if len(r.Marks) > 0 {
 				t.line(bracket, "", cl, " "+pad(t.g.warn+explain.Names("ann", r.Marks, lang), t.n-1, false), sl, "")
 			}
@@ -232,6 +241,8 @@ func (t *textLadder) draw(m *Model) {
 			t.line(bracket, "", t.g.brk, center(t.plain(text), t.n, ' '), t.g.brk, "")
 		case KindLost:
 			t.line(bracket, "", cl, center(" "+t.g.lost+t.word("lg.lost")+" ", t.n, ' '), sl, "")
+		case KindData:
+			t.data(r, bracket, first, cst, sst, [2]rune{cl, sl})
 		case KindEnd:
 			pre := " "
 			if started {
@@ -251,6 +262,54 @@ func (t *textLadder) draw(m *Model) {
 	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n")
 	if !t.opt.Bare {
 		t.w.WriteByte('\n')
+	}
+}
+
+// frame is the first column of a segment's row: the bracket, the frame
+// number and the time since the connection's first segment.
+func (t *textLadder) frame(bracket string, s *tcpstate.Segment, first int64) string {
+	return bracket + pad("#"+strconv.Itoa(s.Index), t.num, false) + " " + t.plain(since(time.Duration(s.Time-first)))
+}
+
+// data draws the data phase summed up between the lifelines: how many
+// segments over how long, then by direction segments, bytes and
+// retransmissions, then how to see them all; its first and last lines
+// give its first and last frames.
+func (t *textLadder) data(r *Row, bracket string, first int64, cst, sst string, life [2]rune) {
+	d, segs, lang := r.Data, t.m.Conn.Segments, t.opt.lang()
+	var lines []string
+	title := explain.M("lg.data", "n", strconv.Itoa(d.Count()), "dur", explain.Dur(d.Duration)).Text(lang)
+	if dotted := " " + t.g.dots + " " + title + " " + t.g.dots + " "; explain.Width(dotted) <= t.n {
+		lines = append(lines, center(dotted, t.n, ' '))
+	} else {
+		for _, l := range explain.Wrap(title, t.n-2) {
+			lines = append(lines, " "+l)
+		}
+	}
+	for dir, m := range d.DirLines(true) {
+		head := string([]rune{t.g.dash, t.g.dash, t.g.right, ' '})
+		if dir == int(tcpstate.S2C) {
+			head = string([]rune{t.g.left, t.g.dash, t.g.dash, ' '})
+		}
+		for i, l := range explain.Wrap(m.Text(lang), t.n-6) {
+			if i > 0 {
+				head = "    "
+			}
+			lines = append(lines, " "+head+l)
+		}
+	}
+	for _, l := range explain.Wrap(t.word("lg.full"), t.n-2) {
+		lines = append(lines, " "+l)
+	}
+	for i, l := range lines {
+		pre, cs, ss := bracket, "", ""
+		switch i {
+		case 0:
+			pre, cs, ss = t.frame(bracket, &segs[d.First], first), cst, sst
+		case len(lines) - 1:
+			pre = t.frame(bracket, &segs[d.Last], first)
+		}
+		t.line(pre, cs, life[0], pad(t.plain(l), t.n, false), life[1], ss)
 	}
 }
 
