@@ -133,7 +133,8 @@ func nth[T any](v []T, k int, r *rand.Rand, less func(a, b T) bool) T {
 // sequence number (with the end and length when it carries data) and the
 // relative acknowledgment.
 func Label(s *tcpstate.Segment) string {
-	b := s.Flags.AppendTcpdump(nil)
+	var buf [64]byte
+	b := s.Flags.AppendTcpdump(buf[:0])
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.RelSeq), 10)
 	if s.Len > 0 {
@@ -172,6 +173,11 @@ func Layout(c *tcpstate.Conn) *Model { return layout(c, nil) }
 // KindData row, in time linear in c's segments.
 func layout(c *tcpstate.Conn, data *explain.DataPhase) *Model {
 	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
+	rows := len(c.Segments) + 2
+	if data != nil {
+		rows -= data.Count() - 1
+	}
+	m.Rows = make([]Row, 0, rows)
 	st := m.Initial
 	thr := breakAt(c.Segments)
 	walk := explain.NewStateWalk(c)
