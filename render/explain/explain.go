@@ -298,6 +298,21 @@ func Changes(c *tcpstate.Conn, seg *tcpstate.Segment) []Change {
 	return appendChanges(nil, seg, [2][]tcpstate.Transition{c.Client.Transitions, c.Server.Transitions})
 }
 
+// stateKeys are the catalogue keys of why an endpoint enters each state.
+var stateKeys = func() (k [16]string) {
+	for st := range k {
+		k[st] = "st." + tcpstate.State(st).String()
+	}
+	return k
+}()
+
+func stateKey(st tcpstate.State) string {
+	if int(st) < len(stateKeys) {
+		return stateKeys[st]
+	}
+	return "st." + st.String()
+}
+
 // appendChanges appends the changes among the client's and server's
 // transitions ts that seg caused, the sender's first.
 func appendChanges(out []Change, seg *tcpstate.Segment, ts [2][]tcpstate.Transition) []Change {
@@ -307,7 +322,7 @@ func appendChanges(out []Change, seg *tcpstate.Segment, ts [2][]tcpstate.Transit
 			if t.Seg != seg.Index {
 				continue
 			}
-			why := M("st." + t.To.String())
+			why := M(stateKey(t.To))
 			if t.To == tcpstate.Closed && seg.Flags&wire.RST != 0 {
 				why = M("st.CLOSED.rst")
 			}
