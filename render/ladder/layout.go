@@ -2,7 +2,9 @@ package ladder
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"synfin/render/explain"
@@ -167,17 +169,17 @@ func classOf(s *tcpstate.Segment) Class {
 }
 
 // Layout lays out c, a row for every segment.
-func Layout(c *tcpstate.Conn) *Model { return layout(c, nil) }
+func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil) }
 
 // layout lays out c, with the segments of data (when not nil) as one
-// KindData row, in time linear in c's segments.
-func layout(c *tcpstate.Conn, data *explain.DataPhase) *Model {
+// KindData row, in time linear in c's segments, into rows' storage.
+func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
-	rows := len(c.Segments) + 2
+	n := len(c.Segments) + 2
 	if data != nil {
-		rows -= data.Count() - 1
+		n -= data.Count() - 1
 	}
-	m.Rows = make([]Row, 0, rows)
+	m.Rows = slices.Grow(rows[:0], n)
 	st := m.Initial
 	thr := breakAt(c.Segments)
 	walk := explain.NewStateWalk(c)
@@ -246,12 +248,22 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase) *Model {
 
 // layout lays out c as o draws it: with its data phase summed up when
 // explain.Collapse says so, unless o.Full.
-func (o Options) layout(c *tcpstate.Conn) *Model {
+func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil) }
+
+// layoutInto is layout into rows' storage.
+func (o Options) layoutInto(c *tcpstate.Conn, rows []Row) *Model {
 	if d, ok := explain.Collapse(c); ok && !o.Full {
-		return layout(c, &d)
+		return layout(c, &d, rows)
 	}
-	return layout(c, nil)
+	return layout(c, nil, rows)
 }
+
+// rowPool keeps the rows of ladders drawn and done with, for the next:
+// a connection's explanation draws one and lets it go. Only the rows of
+// ordinary connections are kept, not a long transfer's drawn in full.
+var rowPool sync.Pool
+
+const maxPooledRows = 4 * explain.CollapseAbove
 
 // Band is how a state is shaded on a lifeline.
 type Band uint8

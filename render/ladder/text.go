@@ -100,7 +100,17 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	t.n = max(minArr, ArrowWidth(opt.Width)-(t.pre-preW))
 	t.blank = bytes.Repeat([]byte{' '}, max(t.n, t.pre))
 	t.spaces = string(t.blank[:t.n])
-	t.draw(opt.layout(c))
+	var rows []Row
+	if p, ok := rowPool.Get().(*[]Row); ok {
+		rows = *p
+	}
+	m := opt.layoutInto(c, rows)
+	t.draw(m)
+	if cap(m.Rows) <= maxPooledRows {
+		clear(m.Rows)
+		rows = m.Rows[:0]
+		rowPool.Put(&rows)
+	}
 	return bw.Flush()
 }
 
