@@ -33,7 +33,7 @@ var tcpdumpLine = regexp.MustCompile(`^\s*(\d+)\s+(\d+)\.(\d{6}) IP6? \S+\.(\d+)
 // returns its data phase.
 func TcpdumpDataPhase(tb testing.TB, tcpdump, tshark, path string) DataPhase {
 	tb.Helper()
-	out, err := exec.Command(tcpdump, "-#", "-n", "-S", "-tt", "-r", path).Output()
+	out, err := (&exec.Cmd{Path: tcpdump, Args: []string{tcpdump, "-#", "-n", "-S", "-tt", "-r", path}}).Output()
 	if err != nil {
 		tb.Fatalf("tcpdump: %v", err)
 	}
@@ -84,7 +84,8 @@ func TcpdumpDataPhase(tb testing.TB, tcpdump, tshark, path string) DataPhase {
 	d.First, d.Last = segs[first].frame, segs[last].frame
 	d.Start, d.End = segs[first].at, segs[last].at
 
-	out, err = exec.Command(tshark, "-n", "-r", path, "-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "frame.number", "-e", "tcp.srcport").Output()
+	out, err = (&exec.Cmd{Path: tshark, Args: []string{tshark, "-n", "-r", path, "-Y", "tcp.analysis.retransmission",
+		"-T", "fields", "-e", "frame.number", "-e", "tcp.srcport"}}).Output()
 	if err != nil {
 		tb.Fatalf("tshark: %v", err)
 	}
