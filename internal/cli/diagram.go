@@ -18,7 +18,7 @@ func init() {
 }
 
 const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
-                      [--conn ID] [--ascii] [--width N] [--lang en|zh]
+                      [--conn ID] [--ascii] [--width N] [--lang en|zh] [--full]
                       [--max-conns N] [EXPR]
 
 Draws every TCP connection of a capture as a ladder diagram: the client's
@@ -26,7 +26,9 @@ and server's lifelines shaded by each end's RFC 9293 state and labelled
 where it changes, one arrow per segment (flags, relative seq:end(len),
 ack), the handshake, data and teardown phases bracketed, anomalies marked
 on their arrows, and long gaps (retransmission timeouts, TIME-WAIT) drawn
-as breaks.
+as breaks. A connection of more than 200 segments has its data phase drawn
+as one summary (segments, bytes and retransmissions by direction,
+duration) in ascii, svg and mermaid, unless --full.
 
 Options:
   -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
@@ -42,6 +44,7 @@ Options:
   --ascii          plain ASCII instead of box-drawing characters
   --width N        text width for ascii (default 80)
   --lang L         language of the words drawn: en or zh
+  --full           every segment, also of connections of more than 200
   --max-conns N    hold at most N open connections at once, 8N with
                    closed ones held for 2MSL (default 32768; 0: no bound);
                    when full, the least recently active one is drawn
@@ -65,7 +68,7 @@ Examples:
 func runDiagram(env *Env, args []string) error {
 	var (
 		file, format, out, lang string
-		plain                   bool
+		plain, full             bool
 		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
@@ -76,6 +79,7 @@ func runDiagram(env *Env, args []string) error {
 	fs.Bool(0, "ascii", &plain)
 	fs.Int(0, "width", &width)
 	fs.String(0, "lang", &lang)
+	fs.Bool(0, "full", &full)
 	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -117,10 +121,10 @@ func runDiagram(env *Env, args []string) error {
 			done(c)
 		}, maxConns)
 	}
+	lo := ladder.Options{Width: width, ASCII: plain, Lang: lang, Full: full}
 	if format == "ascii" {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
-		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
 		live := input.Live(file, env.Stdin)
 		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
@@ -149,7 +153,7 @@ func runDiagram(env *Env, args []string) error {
 		if readErr == nil && connID != 0 && found == 0 {
 			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
-		err = writeDiagram(bw, conns, diagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+		err = writeDiagram(bw, conns, format, file, lo)
 	}
 	if format == "ascii" {
 		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
@@ -172,32 +176,16 @@ func runDiagram(env *Env, args []string) error {
 	return nil
 }
 
-// diagramOptions choose what writeDiagram draws.
-type diagramOptions struct {
-	Format string // ascii, svg, mermaid or html
-	ASCII  bool   // plain ASCII text
-	Width  int    // text width
-	Lang   string // en or zh
-	Title  string // the HTML report's title, e.g. the capture's name
-}
-
-// writeDiagram draws conns in the chosen format.
-func writeDiagram(w io.Writer, conns []*tcpstate.Conn, opt diagramOptions) error {
-	lo := ladder.Options{Width: opt.Width, ASCII: opt.ASCII, Lang: opt.Lang}
-	switch opt.Format {
+// writeDiagram draws conns as one document in format (svg, mermaid or
+// html) as lo says; title is the HTML report's, e.g. the capture's name.
+func writeDiagram(w io.Writer, conns []*tcpstate.Conn, format, title string, lo ladder.Options) error {
+	switch format {
 	case "svg":
 		return ladder.WriteSVG(w, conns, lo)
 	case "mermaid":
 		return ladder.WriteMermaid(w, conns, lo)
-	case "html":
-		return html.Write(w, conns, html.Options{Title: opt.Title, Lang: opt.Lang})
 	}
-	for _, c := range conns {
-		if err := ladder.WriteText(w, c, lo); err != nil {
-			return err
-		}
-	}
-	return nil
+	return html.Write(w, conns, html.Options{Title: title, Lang: lo.Lang})
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:

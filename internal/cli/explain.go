@@ -23,7 +23,7 @@ func init() {
 }
 
 const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
-                      [--html FILE] [--width N] [--ascii] [--hold DUR]
+                      [--html FILE] [--width N] [--ascii] [--full] [--hold DUR]
                       [--max-conns N] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
@@ -33,7 +33,9 @@ who closed first and which halves of the close were captured; the state
 each end is left in; anomalies); a timeline of the segments with relative
 and absolute seq/ack, the phase, both ends' state changes and a note on
 what each segment does and why; a ladder diagram; what the capture did
-not show; and a summary.
+not show; and a summary. A connection of more than 200 segments has its
+data phase summed up in one entry of each (segments, bytes and
+retransmissions by direction, duration); --full lists every segment.
 
 Options:
   -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin)
@@ -46,6 +48,7 @@ Options:
                 list, ladders, segment tables, explanations in en and zh
   --width N     wrap the text at N columns (default 80, at least 40)
   --ascii       draw the ladders with plain ASCII, not box-drawing characters
+  --full        every segment, also of connections of more than 200
   --hold DUR    explain a closed connection DUR after its last segment
                 rather than 2MSL (e.g. 2s); a retransmitted FIN or a new
                 connection on its ports after that is explained on its own
@@ -68,6 +71,7 @@ after it, whether more traffic comes or not.
 Examples:
   synfin explain -r capture.txt
   synfin explain -r capture.txt --lang zh --conn 1
+  synfin explain -r long.pcap --full --conn 1
   synfin explain -r trace.pcap --json --conn 2 | jq .teardown
   synfin explain -r trace.pcap --html report.html port 443
   tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
@@ -76,7 +80,7 @@ Examples:
 func runExplain(env *Env, args []string) error {
 	var (
 		file, lang, htmlOut string
-		asJSON, plain       bool
+		asJSON, plain, full bool
 		connID, width       int
 		maxConns            int
 	)
@@ -88,6 +92,7 @@ func runExplain(env *Env, args []string) error {
 	fs.String(0, "html", &htmlOut)
 	fs.Int(0, "width", &width)
 	fs.Bool(0, "ascii", &plain)
+	fs.Bool(0, "full", &full)
 	var holdArg string
 	fs.String(0, "hold", &holdArg)
 	maxConnsFlag(fs, &maxConns)
@@ -123,8 +128,7 @@ func runExplain(env *Env, args []string) error {
 	// the order they began, one that never closes would hold back all
 	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
-	eo := ladder.ExplainOptions(lo)
+	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
 	live := input.Live(file, env.Stdin)
 	var (
 		werr    error

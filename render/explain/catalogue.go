@@ -48,6 +48,16 @@ var catalogue = map[string]entry{
 	"w.phase.data":      {"data", "数据传输"},
 	"w.phase.teardown":  {"teardown", "挥手"},
 
+	// A data phase summed up (Collapse): the timeline's lines ("dp.dir"
+	// by direction, in the SVG and Mermaid ladders too), and the text
+	// ladder's ("lg.dir" after an arrow that gives the direction).
+	"dp.title": {"#{first}-#{last}  {start} to {end} ({dur})  data phase, summed up", "#{first}-#{last}  {start} 至 {end}（{dur}）  数据传输阶段，合并显示"},
+	"dp.dir":   {"{from} → {to}: {segs} segments, {bytes} bytes, {re} retransmissions", "{from} → {to}：{segs} 个报文段，{bytes} 字节，重传 {re} 个"},
+	"dp.full":  {"{n} segments: the connection has more than {max}, so they are summed up here; synfin explain --full lists every one", "{n} 个报文段：连接的报文段超过 {max} 个，所以这里合并显示；synfin explain --full 会逐个列出"},
+	"lg.dir":   {"{segs} segments, {bytes} bytes, {re} retransmissions", "{segs} 个报文段，{bytes} 字节，重传 {re} 个"},
+	"lg.data":  {"{n} segments in {dur}", "{n} 个报文段，历时 {dur}"},
+	"lg.full":  {"--full draws every segment", "加 --full 画出每个报文段"},
+
 	// Ladder diagrams.
 	"lg.verdict":  {"teardown {pattern}; final states: client {c}, server {s}", "挥手方式：{pattern}；最终状态：客户端 {c}，服务器 {s}"},
 	"lg.time":     {"   time", "   时间"},

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,30 +37,52 @@ type Explanation struct {
 	Steps   []Step
 	Missing []Msg
 	Summary []Msg
+
+	// data, when not nil, sums up the data phase: Write tells it in place
+	// of its steps, and does not make Steps.
+	data *DataPhase
 }
 
-// Explain builds the explanation of c. The connection should have been
-// tracked with track.Config.Segments; without segments the timeline is
-// empty and the rest still holds.
+// Explain builds the explanation of c, a step per segment. The connection
+// should have been tracked with track.Config.Segments; without segments
+// the timeline is empty and the rest still holds.
 func Explain(c *tcpstate.Conn) *Explanation {
 	e := &Explanation{Conn: c}
+	e.parts()
+	e.timeline()
+	return e
+}
+
+// explain builds the explanation of c for Write: its steps are made as
+// they are written (eachStep), not kept in Steps, and its data phase is
+// summed up when collapse is set and Collapse says so.
+func explain(c *tcpstate.Conn, collapse bool) *Explanation {
+	e := &Explanation{Conn: c}
+	if d, ok := Collapse(c); ok && collapse {
+		e.data = &d
+	}
+	e.parts()
+	return e
+}
+
+// parts makes all of the explanation but its steps.
+func (e *Explanation) parts() {
+	c := e.Conn
 	e.Title = M("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
 	e.header()
 	e.verdict()
-	e.timeline()
 	e.missing()
 	e.summary()
-	return e
 }
 
 func sideWord(s tcpstate.Side) string {
 	switch s {
 	case tcpstate.SideServer:
-		return Word("w.server")
+		return sideWords[1]
 	case tcpstate.SideBoth:
-		return Word("w.both")
+		return sideWords[2]
 	}
-	return Word("w.client")
+	return sideWords[0]
 }
 
 func senderOf(d tcpstate.Dir) tcpstate.Side {
@@ -305,14 +328,34 @@ func (e *Explanation) halves() []Msg {
 // Changes returns the state changes caused by the segment with frame
 // index seg, the sender's first.
 func Changes(c *tcpstate.Conn, seg *tcpstate.Segment) []Change {
-	var out []Change
+	return appendChanges(nil, seg, [2][]tcpstate.Transition{c.Client.Transitions, c.Server.Transitions})
+}
+
+// stateKeys are the catalogue keys of why an endpoint enters each state.
+var stateKeys = func() (k [16]string) {
+	for st := range k {
+		k[st] = "st." + tcpstate.State(st).String()
+	}
+	return k
+}()
+
+func stateKey(st tcpstate.State) string {
+	if int(st) < len(stateKeys) {
+		return stateKeys[st]
+	}
+	return "st." + st.String()
+}
+
+// appendChanges appends the changes among the client's and server's
+// transitions ts that seg caused, the sender's first.
+func appendChanges(out []Change, seg *tcpstate.Segment, ts [2][]tcpstate.Transition) []Change {
 	snd := senderOf(seg.Dir)
 	for _, s := range []tcpstate.Side{snd, otherSide(snd)} {
-		for _, t := range c.Endpoint(s).Transitions {
+		for _, t := range ts[s-tcpstate.SideClient] {
 			if t.Seg != seg.Index {
 				continue
 			}
-			why := M("st." + t.To.String())
+			why := M(stateKey(t.To))
 			if t.To == tcpstate.Closed && seg.Flags&wire.RST != 0 {
 				why = M("st.CLOSED.rst")
 			}
@@ -338,15 +381,34 @@ var covered = map[tcpstate.Note][]tcpstate.Anomaly{
 }
 
 func (e *Explanation) timeline() {
+	e.eachStep(func(_ int, st *Step) {
+		keep := Step{Seg: st.Seg, Since: st.Since, Notes: slices.Clone(st.Notes)}
+		if len(st.Changes) > 0 {
+			keep.Changes = slices.Clone(st.Changes)
+		}
+		e.Steps = append(e.Steps, keep)
+	})
+}
+
+// eachStep calls f with the index and the step of each segment in turn,
+// but those of the data phase summed up (e.data); st and its slices are
+// reused from one call to the next. The transitions are walked along the
+// segments, so that it takes time linear in them.
+func (e *Explanation) eachStep(f func(i int, st *Step)) {
 	c := e.Conn
 	halfShown := false
+	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
+	var st Step
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		st := Step{Seg: s, Changes: Changes(c, s)}
+		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
+		if d := e.data; d != nil && i >= d.First && i <= d.Last {
+			continue
+		}
+		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s)}
 		if i > 0 {
 			st.Since = time.Duration(s.Time - c.Segments[i-1].Time)
 		}
-		st.Notes = Notes(c, s)
 		if !halfShown && c.Teardown.Pattern == tcpstate.PatternHalfClose && s.Len > 0 &&
 			s.Phase == tcpstate.PhaseTeardown && senderOf(s.Dir) != c.Teardown.Initiator {
 			st.Notes = append(st.Notes, M("x.half"))
@@ -361,7 +423,7 @@ func (e *Explanation) timeline() {
 				st.Notes = append(st.Notes, M(key, "side", sideWord(ch.Side), "dur", Dur(timeWait(c))))
 			}
 		}
-		e.Steps = append(e.Steps, st)
+		f(i, &st)
 	}
 }
 
@@ -390,10 +452,12 @@ func ok(good bool) string {
 
 // Notes returns what segment s teaches: its note and the anomalies the
 // note does not already explain.
-func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
+func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg { return appendNotes(nil, c, s) }
+
+// appendNotes appends Notes(c, s) to out.
+func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 	snd := senderOf(s.Dir)
 	side := sideWord(snd)
-	var out []Msg
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
