@@ -54,7 +54,7 @@ func TestWriterFullDisk(t *testing.T) {
 			}
 			var werr error
 			for i := 0; i < 500 && werr == nil; i++ {
-				werr = w.Write(&wire.Frame{Time: int64(i) * 1e6, Data: frame, WireLen: len(frame)})
+				werr = w.Write(&wire.Frame{Time: int64(i) * 1e6, Link: wire.LinkEthernet, Data: frame, WireLen: len(frame)})
 			}
 			cerr := w.Close()
 			if !errors.Is(cerr, syscall.ENOSPC) || !strings.Contains(cerr.Error(), "no space left on device") {
@@ -81,7 +81,7 @@ func TestWriterCutsBackFile(t *testing.T) {
 	d := &fullDisk{max: 24 + 1016 + 500}
 	w.out.w = d
 	for i := 0; i < 3; i++ {
-		w.Write(&wire.Frame{Data: make([]byte, 1000), WireLen: 1000})
+		w.Write(&wire.Frame{Link: wire.LinkEthernet, Data: make([]byte, 1000), WireLen: 1000})
 	}
 	w.Flush()
 	if _, err := f.Write(d.Bytes()); err != nil {
@@ -126,7 +126,7 @@ func TestWriterNanos(t *testing.T) {
 		}
 		// An IPv4 header with nothing after it: tcpdump prints its time.
 		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-		if err := w.Write(&wire.Frame{Time: 1_123_456_789, Data: ip, WireLen: len(ip)}); err != nil {
+		if err := w.Write(&wire.Frame{Time: 1_123_456_789, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
@@ -155,7 +155,7 @@ func TestPacketBuffered(t *testing.T) {
 			t.Fatal(err)
 		}
 		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-		if err := w.Write(&wire.Frame{Time: 1, Data: ip, WireLen: len(ip)}); err != nil {
+		if err := w.Write(&wire.Frame{Time: 1, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)}); err != nil {
 			t.Fatal(err)
 		}
 		st, err := os.Stat(f.Name())

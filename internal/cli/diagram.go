@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"io"
 
 	"synfin/input"
 	"synfin/internal/outfile"
@@ -17,7 +16,7 @@ func init() {
 	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
 }
 
-const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
+const diagramUsage = `Usage: synfin diagram -r FILE... [--format ascii|svg|mermaid|html] [-o FILE]
                       [--conn ID] [--ascii] [--width N] [--lang en|zh]
                       [--max-conns N] [EXPR]
 
@@ -29,7 +28,8 @@ on their arrows, and long gaps (retransmission timeouts, TIME-WAIT) drawn
 as breaks.
 
 Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                   repeat it, or name a directory or a glob: read as one
   --format F       ascii (default): text for the terminal
                    svg: one self-contained SVG, connections one below another
                    mermaid: Mermaid sequenceDiagram source, for Markdown
@@ -64,12 +64,13 @@ Examples:
 
 func runDiagram(env *Env, args []string) error {
 	var (
-		file, format, out, lang string
+		files                   []string
+		format, out, lang       string
 		plain                   bool
 		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.String(0, "format", &format)
 	fs.String('o', "output", &out)
 	fs.Int(0, "conn", &connID)
@@ -79,9 +80,6 @@ func runDiagram(env *Env, args []string) error {
 	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if file == "" {
-		return usagef("-r FILE is required")
 	}
 	switch format {
 	case "":
@@ -99,7 +97,6 @@ func runDiagram(env *Env, args []string) error {
 	w := env.Stdout
 	var f *outfile.File
 	if out != "" && out != outfile.Stdout {
-		var err error
 		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
@@ -107,97 +104,54 @@ func runDiagram(env *Env, args []string) error {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var readErr error
+	lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
+	live := input.Live(files, env.Stdin)
+	// Text is drawn as each connection is handed out, so that memory
+	// follows the connections held, as in explain; the other formats are
+	// one document of them all, which keeps them.
+	kept := track.Kept{Max: track.ReportMax(maxConns)}
 	found, evicted := 0, 0
-	view := func(done func(*tcpstate.Conn)) track.Config {
-		return viewConfig(func(c *tcpstate.Conn) {
-			if c.End == tcpstate.EndEvicted {
-				evicted++
-			}
-			done(c)
-		}, maxConns)
-	}
-	if format == "ascii" {
-		// Text is drawn as each connection is handed out, so that memory
-		// follows the connections held, as in explain.
-		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
-		live := input.Live(file, env.Stdin)
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
-			if connID != 0 && c.ID != uint64(connID) {
-				return
-			}
-			found++
-			if err == nil {
-				err = ladder.WriteText(bw, c, lo)
-			}
-			if err == nil && live {
+	readErr := trackFile(env, files, expr, viewConfig(func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
+		if connID != 0 && c.ID != uint64(connID) {
+			return
+		}
+		found++
+		if format != "ascii" {
+			kept.Add(c)
+		} else if err == nil {
+			if err = ladder.WriteText(bw, c, lo); err == nil && live {
 				err = bw.Flush() // reading a live pipe: show it now
 			}
-		}))
-	} else {
-		// One document of them all: they are kept.
-		kept := track.Kept{Max: track.ReportMax(maxConns)}
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
-			if connID == 0 || c.ID == uint64(connID) {
-				kept.Add(c)
-			}
-		}))
-		conns := kept.Conns()
-		found = len(conns)
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
-		sayLeftOut(env, "diagram", &kept)
-		if readErr == nil && connID != 0 && found == 0 {
-			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
-		err = writeDiagram(bw, conns, diagramOptions{Format: format, ASCII: plain, Width: width, Lang: lang, Title: file})
+	}, maxConns))
+	sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+	if readErr == nil && connID != 0 && found == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
-	if format == "ascii" {
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+	if format != "ascii" {
+		sayLeftOut(env, "diagram", &kept)
+		switch conns := kept.Conns(); format {
+		case "svg":
+			err = ladder.WriteSVG(bw, conns, lo)
+		case "mermaid":
+			err = ladder.WriteMermaid(bw, conns, lo)
+		case "html":
+			err = html.Write(bw, conns, html.Options{Title: inputsName(files), Lang: lang})
+		}
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = readErr
 	}
-	if readErr == nil && connID != 0 && found == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
+	if err == nil && f != nil {
+		err = f.Commit()
 	}
-	if readErr != nil {
-		return readErr
-	}
-	if f != nil {
-		return f.Commit()
-	}
-	return nil
-}
-
-// diagramOptions choose what writeDiagram draws.
-type diagramOptions struct {
-	Format string // ascii, svg, mermaid or html
-	ASCII  bool   // plain ASCII text
-	Width  int    // text width
-	Lang   string // en or zh
-	Title  string // the HTML report's title, e.g. the capture's name
-}
-
-// writeDiagram draws conns in the chosen format.
-func writeDiagram(w io.Writer, conns []*tcpstate.Conn, opt diagramOptions) error {
-	lo := ladder.Options{Width: opt.Width, ASCII: opt.ASCII, Lang: opt.Lang}
-	switch opt.Format {
-	case "svg":
-		return ladder.WriteSVG(w, conns, lo)
-	case "mermaid":
-		return ladder.WriteMermaid(w, conns, lo)
-	case "html":
-		return html.Write(w, conns, html.Options{Title: opt.Title, Lang: opt.Lang})
-	}
-	for _, c := range conns {
-		if err := ladder.WriteText(w, c, lo); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:
