@@ -222,7 +222,9 @@ func (w *Writer) Write(f *wire.Frame) error {
 	var err error
 	if id, ok := w.ifs[f.Link]; ok {
 		ci.InterfaceIndex = id
-	} else if ci.InterfaceIndex, err = w.addLink(f.Link); err != nil {
+	} else if ci.InterfaceIndex, err = w.addLink(f.Link); errors.Is(err, errLink) {
+		return err // the frame is refused; what came before stays
+	} else if err != nil {
 		return w.fail(err)
 	}
 	if w.ng != nil {
@@ -241,6 +243,10 @@ func (w *Writer) Write(f *wire.Frame) error {
 	return nil
 }
 
+// errLink is a frame a pcap file cannot take: its link type is not the
+// file's.
+var errLink = errors.New("capture")
+
 // addLink makes room for frames of link type link: before the first
 // record, in place of the file's link type (the input's may have been
 // unknown); after it, as a pcapng interface of its own.
@@ -249,7 +255,7 @@ func (w *Writer) addLink(link wire.LinkType) (int, error) {
 		return 0, w.start(link)
 	}
 	if w.ng == nil {
-		return 0, fmt.Errorf("a frame of link type %d cannot follow frames of link type %d in a pcap file: write pcapng", uint32(link), uint32(w.opt.Link))
+		return 0, fmt.Errorf("%w: a frame of link type %d cannot follow frames of link type %d in a pcap file: write pcapng", errLink, uint32(link), uint32(w.opt.Link))
 	}
 	ifc := pcapgo.NgInterface{LinkType: layers.LinkType(link), SnapLength: uint32(w.opt.Snaplen), TimestampResolution: 9}
 	id, err := w.ng.AddInterface(ifc)

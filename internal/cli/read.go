@@ -216,7 +216,7 @@ func runRead(env *Env, args []string) (err error) {
 			seen++
 			var skip bool
 			if w != nil {
-				werr = w.Write(f)
+				werr = unprefix(w.Write(f), "capture: ")
 			} else if buf, skip = fp.Append(buf[:0], f); skip {
 				skipped++
 			} else if _, werr = out.Write(buf); werr == nil && live {
