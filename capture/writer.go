@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,7 @@ type Writer struct {
 	ng     *pcapgo.NgWriter
 	opt    WriterOptions
 	ifs    map[wire.LinkType]int // pcapng interfaces by link type
+	like   Like                  // CreateLike's input, until the first frame
 
 	each    bool    // write each packet out at once (PacketBuffered)
 	ends    []int64 // ends of the header and records not yet wholly written out
@@ -107,9 +109,17 @@ type Like interface {
 // CreateLike is Create for frames read from src: pcapng if path ends in
 // .pcapng, else pcap, with src's link type and snap length and, in pcap,
 // nanosecond time stamps if src has them.
+//
+// What src declares is asked again at the first frame, before the header
+// is written out: a pcapng input's first interface is read with its first
+// packet.
 func CreateLike(path string, stdout io.Writer, src Like) (*Writer, error) {
-	return Create(path, stdout, WriterOptions{Link: src.LinkType(), Snaplen: src.Snaplen(),
+	w, err := Create(path, stdout, WriterOptions{Link: src.LinkType(), Snaplen: src.Snaplen(),
 		Nanos: src.Nano(), PcapNG: strings.HasSuffix(path, ".pcapng")})
+	if err == nil {
+		w.like = src
+	}
+	return w, err
 }
 
 // NewWriter writes to f, opened with outfile.Create (before anything
@@ -135,11 +145,6 @@ func newWriter(file *os.File, out io.Writer, opt WriterOptions) (*Writer, error)
 	w.out.w = out
 	w.out.on = w.advance
 	w.bw = bufio.NewWriterSize(&w.out, 1<<16)
-	if !opt.PcapNG && opt.Nanos {
-		w.pcap = pcapgo.NewWriterNanos(w.bw)
-	} else if !opt.PcapNG {
-		w.pcap = pcapgo.NewWriter(w.bw)
-	}
 	if err := w.start(opt.Link); err != nil {
 		w.fail(err)
 		w.Close()
@@ -169,11 +174,19 @@ func (w *Writer) start(link wire.LinkType) error {
 			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "synfin",
 		}})
 	} else {
+		w.pcap = pcapgo.NewWriter(w.bw)
+		if w.opt.Nanos {
+			w.pcap = pcapgo.NewWriterNanos(w.bw)
+		}
 		err = w.pcap.WriteFileHeader(uint32(w.opt.Snaplen), layers.LinkType(link))
 	}
 	w.ends = append(w.ends, w.accepted()) // the file header
 	return err
 }
+
+// fresh reports whether nothing but the file header has been written, and
+// none of it written out.
+func (w *Writer) fresh() bool { return w.written == 0 && len(w.ends) == 1 && w.out.n == 0 }
 
 // accepted is the number of bytes handed to the file so far, written out
 // or still buffered.
@@ -220,6 +233,15 @@ func (w *Writer) Write(f *wire.Frame) error {
 		Length:        f.WireLen,
 	}
 	var err error
+	if like := w.like; like != nil {
+		w.like = nil
+		if w.fresh() {
+			w.opt.Snaplen, w.opt.Nanos = cmp.Or(like.Snaplen(), DefaultSnaplen), like.Nano()
+			if err := w.start(f.Link); err != nil {
+				return w.fail(err)
+			}
+		}
+	}
 	if id, ok := w.ifs[f.Link]; ok {
 		ci.InterfaceIndex = id
 	} else if ci.InterfaceIndex, err = w.addLink(f.Link); errors.Is(err, errLink) {
@@ -251,7 +273,7 @@ var errLink = errors.New("capture")
 // record, in place of the file's link type (the input's may have been
 // unknown); after it, as a pcapng interface of its own.
 func (w *Writer) addLink(link wire.LinkType) (int, error) {
-	if w.written == 0 && len(w.ends) == 1 && w.out.n == 0 {
+	if w.fresh() {
 		return 0, w.start(link)
 	}
 	if w.ng == nil {

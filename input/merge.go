@@ -178,9 +178,10 @@ func (m *merged) check(p *part) error {
 	if err != nil {
 		return named(p.name, err)
 	}
-	p.first, p.snap, p.nano, p.form = src.LinkType(), src.Snaplen(), src.Nano(), src.Format()
 	p.at = noFrame
-	switch err := src.Next(&p.head); {
+	err = src.Next(&p.head)
+	p.first, p.snap, p.nano, p.form = src.LinkType(), src.Snaplen(), src.Nano(), src.Format()
+	switch {
 	case err == nil:
 		p.at = p.head.Time
 	case errors.Is(err, io.EOF):
