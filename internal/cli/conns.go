@@ -237,7 +237,7 @@ func inputsName(files []string) string {
 	return fmt.Sprintf("%s and %d more", files[0], len(files)-1)
 }
 
-// trackFile reads files, filters it with expr and feeds one tracker; the
+// trackFile reads files, filters them with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
 func trackFile(env *Env, files []string, expr string, cfg track.Config) error {

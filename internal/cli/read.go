@@ -31,8 +31,8 @@ Options:
   -r FILE     capture to read ("-" for standard input); repeat it, or name
               a directory (its pcap and pcapng files) or a quoted glob, to
               read many as one, merged by time stamp as mergecap merges
-              them; a packet in two of them (same time, same bytes) is
-              read once, and how many were is said on standard error
+              them; packets in two of them (same time, same bytes) are
+              kept, as mergecap keeps them, and counted on standard error
   -w OUT      write the packets selected to OUT instead of printing them:
               pcapng if OUT ends in .pcapng, else pcap ("-": standard
               output), with their link types, time stamps and lengths
