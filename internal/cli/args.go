@@ -25,10 +25,10 @@ type flagSet struct {
 type flagDef struct {
 	short byte
 	long  string
-	count *int    // counting flag
-	val   *string // flag with a value
+	count *int      // counting flag
+	val   *string   // flag with a value
+	list  *[]string // flag with a value, repeatable
 	seen  bool
-	once  string // refuse a second one, saying this
 }
 
 func newFlags(cmd, usage string, out io.Writer) *flagSet {
@@ -53,22 +53,19 @@ func (f *flagSet) String(short byte, long string, p *string) {
 	f.defs = append(f.defs, &flagDef{short: short, long: long, val: p})
 }
 
-// Input defines -r (and --read, if long is not ""), the input to read.
-// Only one is read: a second -r is refused rather than silently taking
-// the place of the first.
-func (f *flagSet) Input(long string, p *string) {
-	f.defs = append(f.defs, &flagDef{short: 'r', long: long, val: p,
-		once: "-r given twice: synfin reads one input at a time (merge captures first, e.g. with mergecap -w all.pcap a.pcap b.pcap)"})
+// Strings defines a flag with a value that may be given more than once.
+func (f *flagSet) Strings(short byte, long string, p *[]string) {
+	f.defs = append(f.defs, &flagDef{short: short, long: long, list: p})
 }
 
 // set gives d its value.
-func (d *flagDef) set(val string) error {
-	if d.once != "" && d.seen {
-		return usagef("%s", d.once)
-	}
+func (d *flagDef) set(val string) {
 	d.seen = true
-	*d.val = val
-	return nil
+	if d.list != nil {
+		*d.list = append(*d.list, val)
+	} else {
+		*d.val = val
+	}
 }
 
 // Int defines a flag with an integer value.
@@ -141,9 +138,7 @@ func (f *flagSet) Parse(args []string) error {
 				i++
 				val = args[i]
 			}
-			if err := d.set(val); err != nil {
-				return err
-			}
+			d.set(val)
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				d := f.short(a[j])
@@ -163,9 +158,7 @@ func (f *flagSet) Parse(args []string) error {
 					i++
 					val = args[i]
 				}
-				if err := d.set(val); err != nil {
-					return err
-				}
+				d.set(val)
 				break
 			}
 		default:

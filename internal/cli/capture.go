@@ -302,10 +302,10 @@ func captureRun(env *Env, args []string) error {
 	}
 	st, serr := h.Stats()
 	h.Close()
-	fmt.Fprintf(env.Stderr, "%d packet%s captured\n", st.Captured, plural(st.Captured))
+	fmt.Fprintf(env.Stderr, "%s captured\n", plural(int(st.Captured), "packet"))
 	if serr == nil {
-		fmt.Fprintf(env.Stderr, "%d packet%s received by filter\n", st.Received, plural(st.Received))
-		fmt.Fprintf(env.Stderr, "%d packet%s dropped by kernel\n", st.Dropped, plural(st.Dropped))
+		fmt.Fprintf(env.Stderr, "%s received by filter\n", plural(int(st.Received), "packet"))
+		fmt.Fprintf(env.Stderr, "%s dropped by kernel\n", plural(int(st.Dropped), "packet"))
 	}
 	return errors.Join(ferr, loopE)
 }

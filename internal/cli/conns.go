@@ -6,9 +6,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-	"strings"
+	"strconv"
 
-	"synfin/filter"
 	"synfin/input"
 	"synfin/pipeline"
 	"synfin/render/conn"
@@ -22,7 +21,7 @@ func init() {
 	register(&command{name: "conns", summary: "one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", run: runConns})
 }
 
-const connsUsage = `Usage: synfin conns -r FILE [--json] [--max-conns N] [--jobs N] [EXPR]
+const connsUsage = `Usage: synfin conns -r FILE... [--json] [--max-conns N] [--jobs N] [EXPR]
 
 Follows every TCP connection in a capture and prints one line per
 connection: its id, client (the end that sent the first SYN) and server,
@@ -30,7 +29,8 @@ the RFC 9293 state each end was left in, the teardown pattern, duration,
 payload bytes each way and the anomalies seen.
 
 Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                   repeat it, or name a directory or a glob: read as one
   --json           JSON Lines: a line per row Zeek's conn.log would have
                    (its timers may split a connection into rows with one
                    id), its fields (ts, uid, id.orig_h, id.orig_p, id.resp_h,
@@ -53,27 +53,25 @@ TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends.
 Examples:
   synfin conns -r trace.pcap
   synfin conns -r trace.pcap --jobs 1
+  synfin conns -r part1.pcap -r part2.pcap -r part3.pcap
   synfin conns -r trace.pcap --json port 443 | jq -c 'select(.teardown.pattern=="abort-rst")'
   tcpdump -l -n -S port 9988 | synfin conns -r -
 `
 
 func runConns(env *Env, args []string) error {
 	var (
-		file     string
+		files    []string
 		asJSON   bool
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", connsUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
 	fs.Int(0, "max-conns", &maxConns)
 	fs.Int(0, "jobs", &jobs)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if file == "" {
-		return usagef("-r FILE is required")
 	}
 	if maxConns < 0 {
 		return usagef("--max-conns must not be negative")
@@ -81,22 +79,20 @@ func runConns(env *Env, args []string) error {
 	if jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
-	expr := strings.Join(fs.Args(), " ")
-	if expr != "" {
-		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
-			return usagef("%v", err)
-		}
+	expr, err := exprArg(fs)
+	if err != nil {
+		return err
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
-	live := input.Live(file, env.Stdin)
+	live := input.Live(files, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
 		evicted int
 	)
 	// The table's header waits until the input is known to be a capture.
-	src, err := openInput(env, file, true)
+	src, err := openInput(env, files, true)
 	if err != nil {
 		return err
 	}
@@ -174,15 +170,18 @@ func maxConnsFlag(fs *flagSet, v *int) {
 // show in its output. It is said before any error, which must stay the
 // last line.
 func sayEvicted[N int | uint64](env *Env, cmd string, n N, maxConns int, how string) {
-	if n == 0 {
-		return
+	if n != 0 {
+		fmt.Fprintf(env.Stderr, "synfin %s: %s evicted before their end to stay within --max-conns %d (%s)\n",
+			cmd, plural(int(n), "connection"), maxConns, how)
 	}
-	s := "s"
+}
+
+// plural writes n and a noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
 	if n == 1 {
-		s = ""
+		return "1 " + noun
 	}
-	fmt.Fprintf(env.Stderr, "synfin %s: %d connection%s evicted before their end to stay within --max-conns %d (%s)\n",
-		cmd, n, s, maxConns, how)
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // sayLeftOut says on standard error how many connections a document of
@@ -215,26 +214,39 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// openInput opens a capture to read, with a progress bar on a terminal
-// (streams: the command writes its results as it reads).
-func openInput(env *Env, file string, streams bool) (input.Source, error) {
+// openInput opens the captures -r names as one, merged by time, with a
+// progress bar on a terminal (streams: the command writes its results
+// as it reads).
+func openInput(env *Env, files []string, streams bool) (input.Source, error) {
+	if len(files) == 0 {
+		return nil, usagef("-r FILE is required")
+	}
 	opt := input.Options{Warn: warnTo(env), Ctx: env.Ctx}
 	if bar := progressTo(env, streams); bar != nil {
-		opt.Progress = bar.Wrap
+		opt.Progress = bar.Start
 	}
-	return input.Open(file, env.Stdin, opt)
+	return input.OpenAll(files, env.Stdin, opt)
 }
 
-// trackFile reads file, filters it with expr and feeds one tracker; the
+// inputsName names the inputs in a message: the one, or the first and
+// how many more.
+func inputsName(files []string) string {
+	if len(files) == 1 {
+		return files[0]
+	}
+	return fmt.Sprintf("%s and %d more", files[0], len(files)-1)
+}
+
+// trackFile reads files, filters them with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
-func trackFile(env *Env, file, expr string, cfg track.Config) error {
-	src, err := openInput(env, file, true)
+func trackFile(env *Env, files []string, expr string, cfg track.Config) error {
+	src, err := openInput(env, files, true)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	return trackOpened(env, src, input.Live(file, env.Stdin), expr, cfg)
+	return trackOpened(env, src, input.Live(files, env.Stdin), expr, cfg)
 }
 
 // trackOpened is trackFile with src open; live: src is a live pipe.

@@ -17,7 +17,7 @@ func init() {
 	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
 }
 
-const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
+const diagramUsage = `Usage: synfin diagram -r FILE... [--format ascii|svg|mermaid|html] [-o FILE]
                       [--conn ID] [--ascii] [--width N] [--lang en|zh] [--full]
                       [--max-conns N] [EXPR]
 
@@ -31,7 +31,8 @@ as one summary (segments, bytes and retransmissions by direction,
 duration) in ascii, svg and mermaid, unless --full.
 
 Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                   repeat it, or name a directory or a glob: read as one
   --format F       ascii (default): text for the terminal
                    svg: one self-contained SVG, connections one below another
                    mermaid: Mermaid sequenceDiagram source, for Markdown
@@ -67,12 +68,13 @@ Examples:
 
 func runDiagram(env *Env, args []string) error {
 	var (
-		file, format, out, lang string
+		files                   []string
+		format, out, lang       string
 		plain, full             bool
 		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.String(0, "format", &format)
 	fs.String('o', "output", &out)
 	fs.Int(0, "conn", &connID)
@@ -83,9 +85,6 @@ func runDiagram(env *Env, args []string) error {
 	maxConnsFlag(fs, &maxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if file == "" {
-		return usagef("-r FILE is required")
 	}
 	switch format {
 	case "":
@@ -125,8 +124,8 @@ func runDiagram(env *Env, args []string) error {
 	if format == "ascii" {
 		// Text is drawn as each connection is handed out, so that memory
 		// follows the connections held, as in explain.
-		live := input.Live(file, env.Stdin)
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
+		live := input.Live(files, env.Stdin)
+		readErr = trackFile(env, files, expr, view(func(c *tcpstate.Conn) {
 			if connID != 0 && c.ID != uint64(connID) {
 				return
 			}
@@ -141,7 +140,7 @@ func runDiagram(env *Env, args []string) error {
 	} else {
 		// One document of them all: they are kept.
 		kept := track.Kept{Max: track.ReportMax(maxConns)}
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
+		readErr = trackFile(env, files, expr, view(func(c *tcpstate.Conn) {
 			if connID == 0 || c.ID == uint64(connID) {
 				kept.Add(c)
 			}
@@ -151,9 +150,9 @@ func runDiagram(env *Env, args []string) error {
 		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
 		sayLeftOut(env, "diagram", &kept)
 		if readErr == nil && connID != 0 && found == 0 {
-			return fmt.Errorf("no connection %d in %s", connID, file)
+			return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 		}
-		err = writeDiagram(bw, conns, format, file, lo)
+		err = writeDiagram(bw, conns, format, inputsName(files), lo)
 	}
 	if format == "ascii" {
 		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
@@ -165,7 +164,7 @@ func runDiagram(env *Env, args []string) error {
 		return err
 	}
 	if readErr == nil && connID != 0 && found == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
+		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if readErr != nil {
 		return readErr

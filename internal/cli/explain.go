@@ -22,7 +22,7 @@ func init() {
 	register(&command{name: "explain", summary: "explain each connection: both ends' states, handshake, teardown, anomalies", run: runExplain})
 }
 
-const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
+const explainUsage = `Usage: synfin explain -r FILE... [--lang en|zh] [--json] [--conn ID]
                       [--html FILE] [--width N] [--ascii] [--full] [--hold DUR]
                       [--max-conns N] [EXPR]
 
@@ -38,7 +38,8 @@ data phase summed up in one entry of each (segments, bytes and
 retransmissions by direction, duration); --full lists every segment.
 
 Options:
-  -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                repeat it, or name a directory or a glob: read as one
   --lang L      language of the text and the report: en (default) or zh
   --json        one JSON object per connection per line instead of text
                 (keys id, conn_state, history, completeness, client,
@@ -72,6 +73,7 @@ Examples:
   synfin explain -r capture.txt
   synfin explain -r capture.txt --lang zh --conn 1
   synfin explain -r long.pcap --full --conn 1
+  synfin explain -r 'ring/*.pcap' --conn 7
   synfin explain -r trace.pcap --json --conn 2 | jq .teardown
   synfin explain -r trace.pcap --html report.html port 443
   tcpdump -l -n -S port 9988 | synfin explain -r - --hold 2s
@@ -79,13 +81,14 @@ Examples:
 
 func runExplain(env *Env, args []string) error {
 	var (
-		file, lang, htmlOut string
+		files               []string
+		lang, htmlOut       string
 		asJSON, plain, full bool
 		connID, width       int
 		maxConns            int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
 	fs.String(0, "lang", &lang)
 	fs.Int(0, "conn", &connID)
@@ -103,9 +106,6 @@ func runExplain(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if file == "" {
-		return usagef("-r FILE is required")
-	}
 	expr, err := checkViewFlags(fs, lang, connID, width, maxConns)
 	if err != nil {
 		return err
@@ -117,7 +117,6 @@ func runExplain(env *Env, args []string) error {
 	}
 	var report *outfile.File
 	if htmlOut != "" {
-		var err error
 		if report, err = outfile.Create(htmlOut); err != nil {
 			return err
 		}
@@ -129,7 +128,7 @@ func runExplain(env *Env, args []string) error {
 	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
-	live := input.Live(file, env.Stdin)
+	live := input.Live(files, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
@@ -163,17 +162,17 @@ func runExplain(env *Env, args []string) error {
 	}
 	cfg := viewConfig(done, maxConns)
 	cfg.Hold = hold
-	err = trackFile(env, file, expr, cfg)
+	err = trackFile(env, files, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}
 	sayEvicted(env, "explain", evicted, maxConns, "explained as evicted")
 	if err == nil && connID != 0 && printed == 0 {
-		err = fmt.Errorf("no connection %d in %s", connID, file)
+		err = fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if werr == nil && err == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)
-		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(file), Lang: lang})
+		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
 		sayLeftOut(env, "explain", &kept)
 		if werr == nil {
 			werr = bw.Flush()
@@ -189,8 +188,7 @@ func runExplain(env *Env, args []string) error {
 }
 
 // checkViewFlags checks the flags explain and diagram share and returns
-// the filter expression, compiled once here so that a bad one is a usage
-// error before any reading.
+// the filter expression.
 func checkViewFlags(fs *flagSet, lang string, connID, width, maxConns int) (string, error) {
 	if explain.CheckLang(lang) != nil {
 		return "", usagef("--lang must be en or zh, not %q", lang)
@@ -204,6 +202,12 @@ func checkViewFlags(fs *flagSet, lang string, connID, width, maxConns int) (stri
 	if maxConns < 0 {
 		return "", usagef("--max-conns must not be negative")
 	}
+	return exprArg(fs)
+}
+
+// exprArg returns the filter expression, compiled once here so that a
+// bad one is a usage error before any reading.
+func exprArg(fs *flagSet) (string, error) {
 	expr := strings.Join(fs.Args(), " ")
 	if expr != "" {
 		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {

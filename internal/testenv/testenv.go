@@ -36,6 +36,8 @@ func pkgOf(tool string) string {
 		return "iproute2"
 	case "chromium":
 		return "chromium"
+	case "mergecap", "editcap":
+		return "wireshark-common"
 	}
 	return tool
 }
