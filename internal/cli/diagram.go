@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"io"
 
 	"synfin/input"
 	"synfin/internal/outfile"
@@ -110,81 +109,54 @@ func runDiagram(env *Env, args []string) error {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var readErr error
-	found, evicted := 0, 0
-	view := func(done func(*tcpstate.Conn)) track.Config {
-		return viewConfig(func(c *tcpstate.Conn) {
-			if c.End == tcpstate.EndEvicted {
-				evicted++
-			}
-			done(c)
-		}, maxConns)
-	}
 	lo := ladder.Options{Width: width, ASCII: plain, Lang: lang, Full: full}
-	if format == "ascii" {
-		// Text is drawn as each connection is handed out, so that memory
-		// follows the connections held, as in explain.
-		live := input.Live(files, env.Stdin)
-		readErr = trackFile(env, files, expr, view(func(c *tcpstate.Conn) {
-			if connID != 0 && c.ID != uint64(connID) {
-				return
-			}
-			found++
-			if err == nil {
-				err = ladder.WriteText(bw, c, lo)
-			}
-			if err == nil && live {
+	live := input.Live(files, env.Stdin)
+	// Text is drawn as each connection is handed out, so that memory
+	// follows the connections held, as in explain; the other formats are
+	// one document of them all: they are kept.
+	kept := track.Kept{Max: track.ReportMax(maxConns)}
+	found, evicted := 0, 0
+	readErr := trackFile(env, files, expr, viewConfig(func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
+		if connID != 0 && c.ID != uint64(connID) {
+			return
+		}
+		found++
+		if format != "ascii" {
+			kept.Add(c)
+		} else if err == nil {
+			if err = ladder.WriteText(bw, c, lo); err == nil && live {
 				err = bw.Flush() // reading a live pipe: show it now
 			}
-		}))
-	} else {
-		// One document of them all: they are kept.
-		kept := track.Kept{Max: track.ReportMax(maxConns)}
-		readErr = trackFile(env, files, expr, view(func(c *tcpstate.Conn) {
-			if connID == 0 || c.ID == uint64(connID) {
-				kept.Add(c)
-			}
-		}))
-		conns := kept.Conns()
-		found = len(conns)
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
-		sayLeftOut(env, "diagram", &kept)
-		if readErr == nil && connID != 0 && found == 0 {
-			return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 		}
-		err = writeDiagram(bw, conns, format, inputsName(files), lo)
+	}, maxConns))
+	sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+	if readErr == nil && connID != 0 && found == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
-	if format == "ascii" {
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+	if conns := kept.Conns(); format != "ascii" && err == nil {
+		sayLeftOut(env, "diagram", &kept)
+		switch format {
+		case "svg":
+			err = ladder.WriteSVG(bw, conns, lo)
+		case "mermaid":
+			err = ladder.WriteMermaid(bw, conns, lo)
+		default:
+			err = html.Write(bw, conns, html.Options{Title: inputsName(files), Lang: lang})
+		}
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = readErr
 	}
-	if readErr == nil && connID != 0 && found == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
+	if err == nil && f != nil {
+		err = f.Commit()
 	}
-	if readErr != nil {
-		return readErr
-	}
-	if f != nil {
-		return f.Commit()
-	}
-	return nil
-}
-
-// writeDiagram draws conns as one document in format (svg, mermaid or
-// html) as lo says; title is the HTML report's, e.g. the capture's name.
-func writeDiagram(w io.Writer, conns []*tcpstate.Conn, format, title string, lo ladder.Options) error {
-	switch format {
-	case "svg":
-		return ladder.WriteSVG(w, conns, lo)
-	case "mermaid":
-		return ladder.WriteMermaid(w, conns, lo)
-	}
-	return html.Write(w, conns, html.Options{Title: title, Lang: lo.Lang})
+	return err
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:
