@@ -19,9 +19,6 @@ import (
 	"synfin/wire"
 )
 
-// DefaultSnaplen is tcpdump's default snapshot length.
-const DefaultSnaplen = 262144
-
 // Options say what to capture.
 type Options struct {
 	Interface string // network interface; "" or "any" for all of them

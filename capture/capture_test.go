@@ -51,7 +51,7 @@ func TestWriterReadBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			f := wire.Frame{Time: int64(1_700_000_000_123_456_000) + int64(i)*1000, Data: frame, WireLen: len(frame) + 10}
+			f := wire.Frame{Time: int64(1_700_000_000_123_456_000) + int64(i)*1000, Link: wire.LinkEthernet, Data: frame, WireLen: len(frame) + 10}
 			if err := w.Write(&f); err != nil {
 				t.Fatal(err)
 			}

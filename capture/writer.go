@@ -2,11 +2,13 @@ package capture
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -17,7 +19,15 @@ import (
 	"synfin/wire"
 )
 
+// DefaultSnaplen is tcpdump's default snapshot length.
+const DefaultSnaplen = 262144
+
 // Writer writes captured frames to a pcap or pcapng file.
+//
+// Frames keep their link types: a pcapng file gets an interface for each
+// link type written; a pcap file has one, and takes the first frame's if
+// it differs from WriterOptions.Link (as long as no record has been
+// written out), and refuses frames of any other.
 //
 // It knows where each record ends, so when the file cannot take more (a
 // full disk, a quota) Close cuts it back to the last whole record: what
@@ -29,6 +39,9 @@ type Writer struct {
 	bw     *bufio.Writer
 	pcap   *pcapgo.Writer
 	ng     *pcapgo.NgWriter
+	opt    WriterOptions
+	ifs    map[wire.LinkType]int // pcapng interfaces by link type
+	like   Like                  // CreateLike's input, until the first frame
 
 	each    bool    // write each packet out at once (PacketBuffered)
 	ends    []int64 // ends of the header and records not yet wholly written out
@@ -59,9 +72,9 @@ func (c *counter) Write(p []byte) (int, error) {
 // WriterOptions describe the file.
 type WriterOptions struct {
 	Link      wire.LinkType
-	Snaplen   int
+	Snaplen   int // 0: DefaultSnaplen
 	PcapNG    bool
-	Nanos     bool   // pcap: nanosecond time stamps (pcapng keeps microseconds)
+	Nanos     bool   // pcap: nanosecond time stamps (pcapng always has them)
 	Interface string // recorded in a pcapng interface block
 	Filter    string // likewise
 	// Packet-buffered (tcpdump's -U): each packet is written out as it
@@ -85,6 +98,30 @@ func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
 	return NewWriter(f, opt)
 }
 
+// Like is what a file written from the frames of an input declares (an
+// input.Source has it).
+type Like interface {
+	LinkType() wire.LinkType
+	Snaplen() int
+	Nano() bool // pcap: nanosecond time stamps
+}
+
+// CreateLike is Create for frames read from src: pcapng if path ends in
+// .pcapng, else pcap, with src's link type and snap length and, in pcap,
+// nanosecond time stamps if src has them.
+//
+// What src declares is asked again at the first frame, before the header
+// is written out: a pcapng input's first interface is read with its first
+// packet.
+func CreateLike(path string, stdout io.Writer, src Like) (*Writer, error) {
+	w, err := Create(path, stdout, WriterOptions{Link: src.LinkType(), Snaplen: src.Snaplen(),
+		Nanos: src.Nano(), PcapNG: strings.HasSuffix(path, ".pcapng")})
+	if err == nil {
+		w.like = src
+	}
+	return w, err
+}
+
 // NewWriter writes to f, opened with outfile.Create (before anything
 // worth writing exists, say), which the Writer then owns: Close puts it
 // in place.
@@ -101,44 +138,55 @@ func NewWriter(f *outfile.File, opt WriterOptions) (*Writer, error) {
 // newWriter writes to out; file, when not nil, is out and is closed (and
 // cut back after a failure) by Close.
 func newWriter(file *os.File, out io.Writer, opt WriterOptions) (*Writer, error) {
-	w := &Writer{file: file, each: opt.PacketBuffered}
+	if opt.Snaplen == 0 {
+		opt.Snaplen = DefaultSnaplen
+	}
+	w := &Writer{file: file, each: opt.PacketBuffered, opt: opt}
 	w.out.w = out
 	w.out.on = w.advance
 	w.bw = bufio.NewWriterSize(&w.out, 1<<16)
-	if opt.PcapNG {
-		// pcapgo's NgWriter buffers through w.bw itself (bufio reuses a
-		// large enough Writer), so w.bw holds every byte not yet written.
-		ng, err := pcapgo.NewNgWriterInterface(w.bw, pcapgo.NgInterface{
-			Name:                opt.Interface,
-			Filter:              opt.Filter,
-			LinkType:            layers.LinkType(opt.Link),
-			SnapLength:          uint32(opt.Snaplen),
-			TimestampResolution: 6,
-		}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "synfin",
-		}})
-		if err != nil {
-			w.fail(err)
-			w.Close()
-			return nil, w.err
-		}
-		w.ng = ng
-	} else {
-		if opt.Nanos {
-			w.pcap = pcapgo.NewWriterNanos(w.bw)
-		} else {
-			w.pcap = pcapgo.NewWriter(w.bw)
-		}
-		if err := w.pcap.WriteFileHeader(uint32(opt.Snaplen), layers.LinkType(opt.Link)); err != nil {
-			w.fail(err)
-			w.Close()
-			return nil, w.err
-		}
+	if err := w.start(opt.Link); err != nil {
+		w.fail(err)
+		w.Close()
+		return nil, w.err
 	}
-	w.ends = append(w.ends, w.accepted()) // the file header
 	w.advance()
 	return w, nil
 }
+
+// start writes the file header (pcapng: the section header and the first
+// interface) for frames of link type link, in place of anything written
+// so far, which must not have reached the file.
+func (w *Writer) start(link wire.LinkType) error {
+	w.bw.Reset(&w.out)
+	w.opt.Link, w.ifs, w.ends = link, map[wire.LinkType]int{link: 0}, w.ends[:0]
+	var err error
+	if w.opt.PcapNG {
+		// pcapgo's NgWriter buffers through w.bw itself (bufio reuses a
+		// large enough Writer), so w.bw holds every byte not yet written.
+		w.ng, err = pcapgo.NewNgWriterInterface(w.bw, pcapgo.NgInterface{
+			Name:                w.opt.Interface,
+			Filter:              w.opt.Filter,
+			LinkType:            layers.LinkType(link),
+			SnapLength:          uint32(w.opt.Snaplen),
+			TimestampResolution: 9,
+		}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
+			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "synfin",
+		}})
+	} else {
+		w.pcap = pcapgo.NewWriter(w.bw)
+		if w.opt.Nanos {
+			w.pcap = pcapgo.NewWriterNanos(w.bw)
+		}
+		err = w.pcap.WriteFileHeader(uint32(w.opt.Snaplen), layers.LinkType(link))
+	}
+	w.ends = append(w.ends, w.accepted()) // the file header
+	return err
+}
+
+// fresh reports whether nothing but the file header has been written, and
+// none of it written out.
+func (w *Writer) fresh() bool { return w.written == 0 && len(w.ends) == 1 && w.out.n == 0 }
 
 // accepted is the number of bytes handed to the file so far, written out
 // or still buffered.
@@ -185,6 +233,22 @@ func (w *Writer) Write(f *wire.Frame) error {
 		Length:        f.WireLen,
 	}
 	var err error
+	if like := w.like; like != nil {
+		w.like = nil
+		if w.fresh() {
+			w.opt.Snaplen, w.opt.Nanos = cmp.Or(like.Snaplen(), DefaultSnaplen), like.Nano()
+			if err := w.start(f.Link); err != nil {
+				return w.fail(err)
+			}
+		}
+	}
+	if id, ok := w.ifs[f.Link]; ok {
+		ci.InterfaceIndex = id
+	} else if ci.InterfaceIndex, err = w.addLink(f.Link); errors.Is(err, errLink) {
+		return err // the frame is refused; what came before stays
+	} else if err != nil {
+		return w.fail(err)
+	}
 	if w.ng != nil {
 		err = w.ng.WritePacket(ci, f.Data)
 	} else {
@@ -199,6 +263,26 @@ func (w *Writer) Write(f *wire.Frame) error {
 		return w.Flush()
 	}
 	return nil
+}
+
+// errLink is a frame a pcap file cannot take: its link type is not the
+// file's.
+var errLink = errors.New("capture")
+
+// addLink makes room for frames of link type link: before the first
+// record, in place of the file's link type (the input's may have been
+// unknown); after it, as a pcapng interface of its own.
+func (w *Writer) addLink(link wire.LinkType) (int, error) {
+	if w.fresh() {
+		return 0, w.start(link)
+	}
+	if w.ng == nil {
+		return 0, fmt.Errorf("%w: a frame of link type %d cannot follow frames of link type %d in a pcap file: write pcapng", errLink, uint32(link), uint32(w.opt.Link))
+	}
+	ifc := pcapgo.NgInterface{LinkType: layers.LinkType(link), SnapLength: uint32(w.opt.Snaplen), TimestampResolution: 9}
+	id, err := w.ng.AddInterface(ifc)
+	w.ifs[link] = id
+	return id, err
 }
 
 // Written is the number of records wholly written out so far; after

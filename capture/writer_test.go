@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,7 +55,7 @@ func TestWriterFullDisk(t *testing.T) {
 			}
 			var werr error
 			for i := 0; i < 500 && werr == nil; i++ {
-				werr = w.Write(&wire.Frame{Time: int64(i) * 1e6, Data: frame, WireLen: len(frame)})
+				werr = w.Write(&wire.Frame{Time: int64(i) * 1e6, Link: wire.LinkEthernet, Data: frame, WireLen: len(frame)})
 			}
 			cerr := w.Close()
 			if !errors.Is(cerr, syscall.ENOSPC) || !strings.Contains(cerr.Error(), "no space left on device") {
@@ -81,7 +82,7 @@ func TestWriterCutsBackFile(t *testing.T) {
 	d := &fullDisk{max: 24 + 1016 + 500}
 	w.out.w = d
 	for i := 0; i < 3; i++ {
-		w.Write(&wire.Frame{Data: make([]byte, 1000), WireLen: 1000})
+		w.Write(&wire.Frame{Link: wire.LinkEthernet, Data: make([]byte, 1000), WireLen: 1000})
 	}
 	w.Flush()
 	if _, err := f.Write(d.Bytes()); err != nil {
@@ -126,7 +127,7 @@ func TestWriterNanos(t *testing.T) {
 		}
 		// An IPv4 header with nothing after it: tcpdump prints its time.
 		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-		if err := w.Write(&wire.Frame{Time: 1_123_456_789, Data: ip, WireLen: len(ip)}); err != nil {
+		if err := w.Write(&wire.Frame{Time: 1_123_456_789, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
@@ -155,7 +156,7 @@ func TestPacketBuffered(t *testing.T) {
 			t.Fatal(err)
 		}
 		ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-		if err := w.Write(&wire.Frame{Time: 1, Data: ip, WireLen: len(ip)}); err != nil {
+		if err := w.Write(&wire.Frame{Time: 1, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)}); err != nil {
 			t.Fatal(err)
 		}
 		st, err := os.Stat(f.Name())
@@ -170,5 +171,53 @@ func TestPacketBuffered(t *testing.T) {
 			t.Errorf("PacketBuffered %v: %d bytes in the file after one packet; want %d", each, st.Size(), want)
 		}
 		w.Close()
+	}
+}
+
+// TestWriterLinkTypes: frames keep their link types. A pcapng file gets an
+// interface for each, which tshark reads back frame by frame; a pcap file
+// takes the first frame's link type in place of the one it was created
+// with, and refuses a frame of another after it, keeping what it holds.
+func TestWriterLinkTypes(t *testing.T) {
+	tshark := testenv.NeedTool(t, "tshark")
+	ip := []byte("\x45\x00\x00\x28\x00\x01\x40\x00\x40\x06\x00\x00\x7f\x00\x00\x01\x7f\x00\x00\x01" +
+		"\xa2\xa6\x27\x04\x00\x00\x03\xe8\x00\x00\x00\x00\x50\x02\xff\xff\x00\x00\x00\x00")
+	eth := append([]byte("\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x02\x08\x00"), ip...)
+	frames := []wire.Frame{
+		{Time: 1e9, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)},
+		{Time: 2e9, Link: wire.LinkEthernet, Data: eth, WireLen: len(eth)},
+		{Time: 3e9, Link: wire.LinkRaw, Data: ip, WireLen: len(ip)},
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"mixed.pcapng", "mixed.pcap"} {
+		path := filepath.Join(dir, name)
+		// Created with a link type that no frame has, as read -w is for
+		// a pcapng input whose first interface is not yet read.
+		w, err := Create(path, nil, WriterOptions{Link: wire.LinkNull, PcapNG: strings.HasSuffix(name, ".pcapng")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var werr error
+		for i := range frames {
+			if werr = w.Write(&frames[i]); werr != nil {
+				break
+			}
+		}
+		cerr := w.Close()
+		out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.encap_type", "-e", "ip.src").Output()
+		if err != nil {
+			t.Fatalf("tshark -r %s: %v", name, err)
+		}
+		got := strings.Fields(string(out))
+		if name == "mixed.pcapng" {
+			// Wiretap's encapsulation numbers: 7 raw IP, 1 Ethernet.
+			if want := []string{"7", "127.0.0.1", "1", "127.0.0.1", "7", "127.0.0.1"}; werr != nil || cerr != nil || !slices.Equal(got, want) {
+				t.Errorf("pcapng: tshark reads %q (%v, %v), want %q", got, werr, cerr, want)
+			}
+			continue
+		}
+		if werr == nil || !strings.Contains(werr.Error(), "write pcapng") || !slices.Equal(got, []string{"7", "127.0.0.1"}) {
+			t.Errorf("pcap: tshark reads %q after error %v; want the first frame, raw IP, and an error saying to write pcapng", got, werr)
+		}
 	}
 }

@@ -35,7 +35,9 @@ func Compile(expr string, link wire.LinkType) (*Filter, error) {
 // CompileSnaplen is Compile with the value a matching program returns
 // (the snapshot length of the capture, as libpcap uses it).
 func CompileSnaplen(expr string, link wire.LinkType, snaplen uint32) (*Filter, error) {
-	if !link.Supported() {
+	// The link types of wire's encapsulations (PPP, IPoIB, NFLOG ...)
+	// have no filter code yet: refuse them rather than match nothing.
+	if _, ok := linkNames[link]; !ok {
 		return nil, fmt.Errorf("filter: link type %d is not supported", uint32(link))
 	}
 	if snaplen == 0 {

@@ -53,6 +53,7 @@ func TestLinkSpecificErrors(t *testing.T) {
 		{"ip6", wire.LinkIPv4, "filter: expression rejects all packets"},
 		{"arp", wire.LinkNull, "filter: expression rejects all packets"},
 		{"tcp", wire.LinkType(147), "filter: link type 147 is not supported"},
+		{"tcp", wire.LinkIPoIB, "filter: link type 242 is not supported"},
 	}
 	for _, tt := range tests {
 		if diff := gocmp.Diff(tt.want, compileError(tt.expr, tt.link)); diff != "" {

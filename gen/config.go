@@ -3,6 +3,7 @@ package gen
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,21 @@ type Config struct {
 	PcapNG bool      // write pcapng instead of pcap
 	Rate   float64   // new connections per second; 0 means DefaultRate
 	Start  time.Time // time of the first SYN; zero means DefaultStart
+
+	// Transfer, when positive, makes the capture one connection of
+	// Transfer segments in all instead (Conns, Scale and Rate are then
+	// unused): the handshake, an upload of full-size segments from the
+	// client with the server's ACK after every second one, and a
+	// four-segment close the client starts.
+	Transfer int
+	// Reorder, with Transfer, swaps every eighth pair of data segments,
+	// so that the second arrives first (out of order).
+	Reorder bool
 }
+
+// MinTransfer is the fewest segments a Transfer has: the handshake's
+// three and the close's four.
+const MinTransfer = 7
 
 // Defaults of the reference workload.
 const (
@@ -42,6 +57,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Start.IsZero() {
 		c.Start = DefaultStart
 	}
+	if c.Transfer > 0 {
+		c.Conns, c.Scale = 1, 1
+	}
 	switch {
 	case c.Conns < 0:
 		return c, errors.New("gen: negative number of connections")
@@ -49,6 +67,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("gen: negative scale")
 	case c.Rate < 0:
 		return c, errors.New("gen: negative rate")
+	case c.Transfer < 0 || c.Transfer > 0 && c.Transfer < MinTransfer:
+		return c, fmt.Errorf("gen: a transfer needs at least %d segments (handshake and close), not %d", MinTransfer, c.Transfer)
 	case c.Conns > maxConns/c.Scale:
 		// Compared by division: the product of two large values overflows
 		// (2^32 × 2^32 is 0 in 64 bits).
@@ -109,4 +129,19 @@ type Stats struct {
 	MaxOpen        int   // most connections open at once
 
 	First, Last time.Time // time stamps of the first and last packets
+}
+
+// Report is what Write wrote, in three lines each starting with prefix,
+// elapsed being the time it took.
+func (st Stats) Report(prefix string, elapsed time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%swrote %d connections, %d packets, %.1f MB in %.2fs (%s of traffic, at most %d open at once)\n",
+		prefix, st.Conns, st.Packets, float64(st.Bytes)/1e6, elapsed.Seconds(), st.Last.Sub(st.First).Round(time.Second), st.MaxOpen)
+	fmt.Fprintf(&b, "%sIPv4 %d, IPv6 %d;", prefix, st.IPv4, st.IPv6)
+	for l := range NumLifecycles {
+		fmt.Fprintf(&b, " %s %d", l, st.Lifecycles[l])
+	}
+	fmt.Fprintf(&b, "\n%sclient-first %d, server-first %d; SYN retransmits %d, data retransmits %d, out-of-order %d\n",
+		prefix, st.ClientFirst, st.ServerFirst, st.SYNRetransmits, st.Retransmits, st.OutOfOrder)
+	return b.String()
 }

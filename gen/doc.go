@@ -9,6 +9,9 @@
 // out-of-order segments; a few are established only after a SYN was
 // retransmitted. IPv4 and IPv6 (about 80/20) over Ethernet, with valid IP
 // and TCP checksums and the SYN options Linux and Windows send.
+// Config.Transfer writes one long upload instead, of as many segments as
+// asked, in order or (Config.Reorder) with pairs of segments swapped: the
+// workload of the outputs whose cost grows with a connection's segments.
 //
 // The output is deterministic: the same Config gives the same bytes. Each
 // connection's script is drawn from its own random stream (seeded by the

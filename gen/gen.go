@@ -31,16 +31,18 @@ const bufSize = 1 << 20
 const maxRecord = 2048
 
 type generator struct {
-	seed   uint64
-	pcapng bool
-	w      io.Writer
-	out    []byte
-	err    error
-	st     Stats
-	pay    []byte
-	arr    rand.PCG // connection arrivals
-	open   []*conn  // min-heap by (at, id)
-	free   []*conn
+	seed     uint64
+	pcapng   bool
+	transfer int // segments of the one connection, or 0
+	reorder  bool
+	w        io.Writer
+	out      []byte
+	err      error
+	st       Stats
+	pay      []byte
+	arr      rand.PCG // connection arrivals
+	open     []*conn  // min-heap by (at, id)
+	free     []*conn
 
 	scratch, acks, segs []pkt             // where scripts are built
 	slabs               [numSlabs][][]pkt // finished scripts' memory, by size class
@@ -55,11 +57,13 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		return Stats{}, err
 	}
 	g := &generator{
-		seed:   cfg.Seed,
-		pcapng: cfg.PcapNG,
-		w:      w,
-		out:    make([]byte, 0, bufSize),
-		pay:    make([]byte, payloadBlock+maxRecord),
+		seed:     cfg.Seed,
+		pcapng:   cfg.PcapNG,
+		transfer: cfg.Transfer,
+		reorder:  cfg.Reorder,
+		w:        w,
+		out:      make([]byte, 0, bufSize),
+		pay:      make([]byte, payloadBlock+maxRecord),
 	}
 	g.arr.Seed(mix64(cfg.Seed^0x6172726976616c73), mix64(cfg.Seed+1))
 	var pr rand.PCG
@@ -188,7 +192,12 @@ func (g *generator) newConn(i, start int64) *conn {
 		}
 	}
 
-	lc := c.script(&g.st)
+	var lc Lifecycle
+	if g.transfer > 0 {
+		lc = c.bulk(&g.st, g.transfer, g.reorder)
+	} else {
+		lc = c.script(&g.st)
+	}
 	g.st.Lifecycles[lc]++
 	g.st.Conns++
 	g.scratch, g.acks, g.segs = c.pkts[:0], c.acks[:0], c.segs[:0]

@@ -200,6 +200,8 @@ func TestConfigErrors(t *testing.T) {
 		{gen.Config{Conns: -1}, "gen: negative number of connections"},
 		{gen.Config{Scale: -2}, "gen: negative scale"},
 		{gen.Config{Rate: -1}, "gen: negative rate"},
+		{gen.Config{Transfer: 6}, "gen: a transfer needs at least 7 segments (handshake and close), not 6"},
+		{gen.Config{Transfer: -1}, "gen: a transfer needs at least 7"},
 		{gen.Config{Conns: 1 << 30, Scale: 1}, "gen: 1073741824 connections is more than"},
 		// 2^32 × 2^32 is 0 in 64 bits: it must not pass as no connections.
 		{gen.Config{Conns: 1 << 32, Scale: 1 << 32}, "gen: 4294967296 connections at scale 4294967296 is more than"},

@@ -268,6 +268,57 @@ func (c *conn) script(st *Stats) Lifecycle {
 	return lc
 }
 
+// bulk is one upload of n segments in all (Config.Transfer): the
+// handshake, full-size data segments from the client each followed by
+// the server's ACK of every second one, and a four-segment close the
+// client starts. With reorder, every eighth pair of data segments
+// arrives swapped.
+func (c *conn) bulk(st *Stats, n int, reorder bool) Lifecycle {
+	c.rtt = c.drawRTT()
+	c.tx(c2s, flagSYN, 0)
+	c.respond(s2c)
+	c.tx(s2c, flagSYN|flagACK, 0)
+	c.respond(c2s)
+	c.tx(c2s, flagACK, 0)
+	size := c.seg[c2s]
+	for left, pair := n-MinTransfer, 0; left > 0; pair++ {
+		segs := min(left, 2)
+		c.wait(gap(size))
+		if segs == 2 && reorder && pair%8 == 7 {
+			c.snd[c2s] += uint32(size)
+			c.send(c2s, flagACK, size)
+			c.snd[c2s] -= 2 * uint32(size)
+			c.wait(gap(size))
+			c.send(c2s, flagACK, size)
+			c.snd[c2s] += uint32(size)
+			st.OutOfOrder++
+		} else {
+			for k := range segs {
+				if k > 0 {
+					c.wait(gap(size))
+				}
+				c.send(c2s, flagACK, size)
+			}
+		}
+		c.deliver(c2s)
+		if left -= segs; left > 0 {
+			c.wait(c.proc())
+			c.tx(s2c, flagACK, 0)
+			left--
+		}
+	}
+	c.wait(c.exp(5 * ms))
+	c.tx(c2s, flagFIN|flagACK, 0)
+	c.respond(s2c)
+	c.tx(s2c, flagACK, 0)
+	c.wait(30*us + c.exp(2*ms))
+	c.tx(s2c, flagFIN|flagACK, 0)
+	c.respond(c2s)
+	c.tx(c2s, flagACK, 0)
+	st.ClientFirst++
+	return FourSegment
+}
+
 func (c *conn) drawLifecycle() Lifecycle {
 	n := c.intn(1000)
 	for l, w := range mix {

@@ -72,10 +72,24 @@ func TestTcpdump(t *testing.T) {
 }
 
 // tshark verifies every checksum, sees one conversation per connection,
-// and its TCP analysis finds exactly the irregularities the generator put in.
+// and its TCP analysis finds exactly the irregularities the generator put
+// in, in the reference mix and in one long transfer, in order or not.
 func TestTshark(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
-	name, st := writeFile(t, toolCfg)
+	for _, tc := range []struct {
+		name string
+		cfg  gen.Config
+	}{
+		{"mix", toolCfg},
+		{"transfer", gen.Config{Transfer: 2001, Seed: 3}},
+		{"transfer reordered", gen.Config{Transfer: 2001, Seed: 3, Reorder: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkTshark(t, tshark, tc.cfg) })
+	}
+}
+
+func checkTshark(t *testing.T, tshark string, cfg gen.Config) {
+	name, st := writeFile(t, cfg)
 	out := run(t, tshark, "-n", "-r", name,
 		"-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-o", "tcp.analyze_sequence_numbers:TRUE",
 		"-T", "fields", "-E", "separator=,",
@@ -111,6 +125,14 @@ func TestTshark(t *testing.T) {
 		"retransmission": st.SYNRetransmits + st.Retransmits,
 		"out-of-order":   st.OutOfOrder,
 		"reset":          l[gen.AbortRST] + l[gen.Refused],
+	}
+	if cfg.Transfer > 0 && (st.Packets != int64(cfg.Transfer) || st.Conns != 1) {
+		t.Errorf("a transfer of %d segments wrote %d packets in %d connections", cfg.Transfer, st.Packets, st.Conns)
+	}
+	for k, v := range want {
+		if v == 0 {
+			delete(want, k) // tshark leaves out what it did not see
+		}
 	}
 	conv := run(t, tshark, "-n", "-q", "-z", "conv,tcp", "-r", name)
 	got["conversations"] = int64(strings.Count(conv, "<->"))

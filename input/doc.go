@@ -4,7 +4,9 @@
 // frame, the pcap-filter expression, cancellation, the end of the input
 // and its damage, reported after what was read before it), over a file, a
 // live pipe (Pipe, whose clock runs on while it is quiet), a live capture
-// or frames held in memory.
+// or frames held in memory. OpenAll reads many inputs as one (files,
+// directories, globs), merged by time stamp as mergecap merges them, so
+// that a connection that spans rotated files is one connection.
 //
 // An input nothing can be read from is an error, never an empty success:
 // a file that is neither a capture nor tcpdump text, text that yields no

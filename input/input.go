@@ -20,10 +20,17 @@ import (
 // end; any other error is sticky and says where the input is damaged.
 type Source interface {
 	Next(f *wire.Frame) error
-	// Format names the input format: "pcap", "pcapng" or "text".
+	// Format names the input format: "pcap", "pcapng" or "text"
+	// ("mixed" for inputs merged from several formats).
 	Format() string
 	// Nano reports whether time stamps carry nanoseconds.
 	Nano() bool
+	// LinkType is the link type the input declares (pcapng: its first
+	// interface's; text: raw IP, though frames read from tcpdump -e's
+	// text are Ethernet), and Snaplen its snapshot length (0: none).
+	// Each frame carries its own link type.
+	LinkType() wire.LinkType
+	Snaplen() int
 	Close() error
 }
 
@@ -31,14 +38,14 @@ type Source interface {
 type Options struct {
 	// Text configures the tcpdump text reader.
 	Text tcpdumptext.Options
-	// Progress, if set, shows how far an input of known size (a regular
-	// file, or standard input redirected from one) has been read: it is
-	// given the input's reader and size when the input is opened, and
-	// the input is read through the reader it returns. finish is called
-	// (perhaps more than once) when the input is closed or fails to
-	// open. Whether to show progress at all (is standard error a
-	// terminal?) is the caller's to decide.
-	Progress func(r io.Reader, size int64) (counted io.Reader, finish func())
+	// Progress, if set, shows how far the inputs of known size (regular
+	// files, or standard input redirected from one) have been read: it is
+	// given their total size when they are opened, and returns what to
+	// call with each count of bytes read and what to call when the read
+	// is over (perhaps more than once: at the end of the input, when it
+	// is closed or fails to open). Whether to show progress at all (is
+	// standard error a terminal?) is the caller's to decide.
+	Progress func(size int64) (add func(n int), finish func())
 	// Warn, if set, is told in one line each of what was skipped and
 	// why: packets of a link type that cannot be decoded (per pcapng
 	// interface), and tcpdump text that could not be read. It is called
@@ -78,7 +85,9 @@ func Open(name string, stdin io.Reader, opt Options) (Source, error) {
 	finish := func() {}
 	if opt.Progress != nil {
 		if size := regularSize(r); size > 0 {
-			r, finish = opt.Progress(r, size)
+			var add func(int)
+			add, finish = opt.Progress(size)
+			r = &metered{r: r, add: add, end: finish}
 		}
 	}
 	src, err := FromReader(r, opt)
@@ -106,6 +115,25 @@ func regularSize(r io.Reader) int64 {
 		return 0
 	}
 	return st.Size() - off
+}
+
+// metered counts the bytes read from r; end, if set, is called when r
+// ends or fails, so that a bar is gone before the results print.
+type metered struct {
+	r   io.Reader
+	add func(int)
+	end func()
+}
+
+func (m *metered) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if n > 0 {
+		m.add(n)
+	}
+	if err != nil && m.end != nil {
+		m.end()
+	}
+	return n, err
 }
 
 // FromReader detects the format of r and returns a Source reading it.
@@ -240,6 +268,9 @@ type textSource struct {
 func (s *textSource) Format() string { return "text" }
 func (s *textSource) Nano() bool     { return s.Reader.Nano() }
 func (s *textSource) Close() error   { return nil }
+
+func (s *textSource) LinkType() wire.LinkType { return wire.LinkRaw }
+func (s *textSource) Snaplen() int            { return 0 }
 
 // bad notes the first unreadable line, and passes every one to next.
 func (s *textSource) bad(next func(int, string, error)) func(int, string, error) {

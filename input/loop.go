@@ -124,13 +124,30 @@ func (ff *Filter) Match(f *wire.Frame) (bool, error) {
 // FromFrames hands out frames held in memory.
 func FromFrames(frames []wire.Frame) Frames { return &frameSlice{frames: frames} }
 
+// FromCapture hands out frames held in memory from a capture that ran
+// until until (Unix ns), past its last frame: its clock reaches until
+// before the input ends, so that what the capture's quiet end shows (a
+// SYN no longer retransmitted) is known to who follows the clock.
+func FromCapture(frames []wire.Frame, until int64) Frames {
+	return &frameSlice{frames: frames, until: until}
+}
+
 type frameSlice struct {
 	frames []wire.Frame
 	i      int
+	until  int64
+	tick   func(int64)
 }
+
+// OnIdle makes s Clocked: tick gets the capture's end.
+func (s *frameSlice) OnIdle(tick func(int64)) { s.tick = tick }
 
 func (s *frameSlice) Next(f *wire.Frame) error {
 	if s.i >= len(s.frames) {
+		if s.tick != nil && s.until != 0 {
+			s.tick(s.until)
+			s.until = 0
+		}
 		return io.EOF
 	}
 	*f = s.frames[s.i]

@@ -13,12 +13,13 @@ import (
 // moved on.
 const pipeIdle = 200 * time.Millisecond
 
-// Live reports whether name is standard input ("-") and stdin is a pipe,
-// terminal or socket: something that may go quiet and then go on, unlike
-// a file. What is read from one is to be shown as it comes.
-func Live(name string, stdin io.Reader) bool {
+// Live reports whether names is standard input ("-") alone and stdin is
+// a pipe, terminal or socket: something that may go quiet and then go
+// on, unlike a file. What is read from one is to be shown as it comes.
+// Merged with other inputs, standard input is read to its end.
+func Live(names []string, stdin io.Reader) bool {
 	f, ok := stdin.(*os.File)
-	if name != "-" || !ok {
+	if len(names) != 1 || names[0] != "-" || !ok {
 		return false
 	}
 	st, err := f.Stat()

@@ -23,13 +23,13 @@ func capture(t *testing.T) string {
 
 // barTo draws on w from the start, with a clock that moves a second at
 // each look, so that every fill of the read buffer redraws.
-func barTo(w io.Writer) func(io.Reader, int64) (io.Reader, func()) {
+func barTo(w io.Writer) func(int64) (func(int), func()) {
 	t := time.Unix(1700000000, 0)
 	c := &progress.Config{W: w, Delay: -1, Now: func() time.Time {
 		t = t.Add(time.Second)
 		return t
 	}}
-	return c.Wrap
+	return c.Start
 }
 
 // frames reads src to the end and counts its frames.

@@ -5,8 +5,11 @@
 // TIME-WAIT), then removes everything it created.
 //
 // A Scenario says what to run and what RFC 9293 expects to happen, so a
-// run can be checked against the kernel, which no one here wrote. The
-// frames come from a Recorder; AFPacket is a small one bound inside the
+// run can be checked against the kernel, which no one here wrote. A
+// scenario can keep the capture running after the run (Tail), so that
+// it shows what only time shows, or keep only what a capture started
+// after the first FIN holds (LateCapture), as a tcpdump started late
+// does. The frames come from a Recorder; AFPacket is a small one bound inside the
 // namespace, kept here so the lab does not depend on the capture command.
 //
 // Run removes what it created on every return, including when its

@@ -73,6 +73,9 @@ type Result struct {
 	Log        []string
 	ClientErrs []error // per connection, nil when the client's steps succeeded
 	Start, End time.Time
+	// Until is when the capture stopped: nothing came after its last
+	// frame until then.
+	Until time.Time
 }
 
 // Endpoint returns the endpoint of a connection and role, or nil.
@@ -257,12 +260,16 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if err != nil {
 		return res, err
 	}
+	if err := client.Sleep(ctx, sc.Tail); err != nil {
+		return res, err
+	}
+	res.Until = time.Now()
 	frames, link, ferr := opt.Recorder.Stop()
 	recording = false
 	if ferr != nil {
 		return res, ferr
 	}
-	res.Frames, res.Link = frames, link
+	res.Frames, res.Link = sc.Captured(frames), link
 	events, kerr := rec.Stop()
 	if kerr != nil {
 		return res, kerr

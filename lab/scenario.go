@@ -2,12 +2,15 @@ package lab
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"synfin/lab/client"
 	"synfin/lab/fault"
 	"synfin/lab/server"
+	"synfin/wire"
 )
 
 // Pattern names a teardown, as synfin's analysis names it.
@@ -107,6 +110,57 @@ type Scenario struct {
 	Clients     []ClientRun
 	Faults      []Fault
 	Expect      Expect
+	// Tail keeps the capture running this long after the sockets came
+	// to rest, so that it shows what only time shows: a SYN no longer
+	// retransmitted, because its sender gave up.
+	Tail time.Duration
+	// LateCapture keeps only what a capture started just after the
+	// run's first FIN (and the bare ACK of it, if that came next on its
+	// connection) holds, as tcpdump started late does: the capture then
+	// begins mid-connection, after one end closed.
+	LateCapture bool
+}
+
+// Captured returns the frames of a run that the scenario's capture
+// keeps, numbered from 1: all of them, or with LateCapture those after
+// the first FIN and its bare ACK.
+func (sc *Scenario) Captured(frames []wire.Frame) []wire.Frame {
+	if !sc.LateCapture {
+		return frames
+	}
+	var p wire.Packet
+	tuple := func(f *wire.Frame) (a, b netip.AddrPort, ok bool) {
+		if p.Decode(f.Link, f.Data) != nil || !p.HasTCP {
+			return a, b, false
+		}
+		return netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort), true
+	}
+	cut := -1
+	var src, dst netip.AddrPort
+	var finEnd uint32
+	for i := range frames {
+		a, b, ok := tuple(&frames[i])
+		if !ok {
+			continue
+		}
+		if cut < 0 {
+			if p.Flags&wire.FIN != 0 {
+				cut, src, dst, finEnd = i, a, b, p.Seq+uint32(p.PayloadLen)+1
+			}
+			continue
+		}
+		if a == dst && b == src || a == src && b == dst {
+			if a == dst && p.Flags == wire.ACK && p.PayloadLen == 0 && p.Ack == finEnd {
+				cut = i
+			}
+			break
+		}
+	}
+	out := slices.Clone(frames[cut+1:])
+	for i := range out {
+		out[i].Index = i + 1
+	}
+	return out
 }
 
 // Lookup returns the scenario named name.
@@ -165,6 +219,13 @@ func closeFirst(p Pattern, segs []Segments) Expect {
 	return Expect{Teardown: []Pattern{p}, Kernel: closes(1), TimeWait: []Holder{{1, Client}}, Segments: segs}
 }
 
+// seedStates are the seed's: the first connection closes from the
+// client, then the server; the second client closes and the server
+// holds CLOSE-WAIT.
+var seedStates = append(closes(1),
+	States{2, Client, seq(activeOpen, activeClose[:2])},
+	States{2, Server, seq(passiveOpen, passiveClose[:1])})
+
 // sink is a server that reads until the client's FIN, then waits longer
 // than a delayed ACK before closing, so that its FIN is a segment of
 // its own.
@@ -196,11 +257,25 @@ var scenarios = []Scenario{
 		Clients: []ClientRun{{}, {Pause: serverPause, Steps: steps("wait 100ms")}},
 		Expect: Expect{
 			Teardown: []Pattern{FourSegment, Incomplete},
-			Kernel: append(closes(1),
-				States{2, Client, seq(activeOpen, activeClose[:2])},
-				States{2, Server, seq(passiveOpen, passiveClose[:1])}),
+			Kernel:   seedStates,
 			TimeWait: []Holder{{1, Client}},
 			Segments: []Segments{{Client, "S", 2, false}, {Server, "S.", 2, false}, {Client, "F.", 2, false}, {Server, "F.", 1, false}},
+		},
+	},
+	{
+		Name: "seed-as-posted",
+		Summary: Text{"The blog post's capture as it was: tcpdump started after the first client had exited",
+			"原文抓包的原样：tcpdump 在第一个客户端退出之后才启动"},
+		Description: Text{
+			"The seed's experiment with the capture started late, as the post's was: the first client has connected and exited, so its FIN and the server's ACK of it are over when the capture begins. A second later the second client connects; the server drops the first connection and closes it, so the capture holds the second handshake and, of the first connection, only the server's FIN and the client's ACK: the post's seven segments. Those two cannot tell who closed first. synfin gives both readings, ranked by what the packets show (the server's FIN echoes a time stamp of the client's a second old), and the kernel's states say which was right.",
+			"原文实验，但抓包像原文那样晚启动：第一个客户端已经连接并退出，它的 FIN 以及服务器对它的 ACK 在抓包开始时都已过去。一秒后第二个客户端连接；服务器丢掉第一个连接并将其关闭，于是抓包里有第二次握手，而第一个连接只剩服务器的 FIN 和客户端的 ACK：正是原文的七个报文段。仅凭这两个报文段无法判断谁先关闭。synfin 给出两种解读，并按报文能说明的东西排序（服务器的 FIN 回显的是客户端一秒前的时间戳），内核的状态则说明哪一种是对的。",
+		},
+		Server:      &server.Options{Mode: server.Hold, ClosePrevious: true},
+		Clients:     []ClientRun{{}, {Pause: time.Second, Steps: steps("wait 100ms")}},
+		LateCapture: true,
+		Expect: Expect{
+			Teardown: []Pattern{Incomplete, Incomplete}, Kernel: seedStates, TimeWait: []Holder{{1, Client}},
+			Segments: []Segments{{Client, "S", 1, false}, {Server, "S.", 1, false}, {Client, "F.", 1, false}, {Server, "F.", 1, false}},
 		},
 	},
 	{
@@ -349,6 +424,11 @@ var scenarios = []Scenario{
 		Server:  &server.Options{Mode: server.Sink},
 		Clients: []ClientRun{{SynRetries: 1}},
 		Faults:  []Fault{{Client, rule(fault.SYN, 0)}},
+		// Past the latest time the next SYN could have been due (two
+		// and a half times the last interval after the last SYN, about
+		// 1.5 s after the client gave up), so that the packets show it
+		// gave up.
+		Tail: 2 * time.Second,
 		Expect: Expect{
 			Teardown: []Pattern{None},
 			Kernel: []States{

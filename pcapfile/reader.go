@@ -122,7 +122,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 // Format returns the file's format.
 func (r *Reader) Format() Format { return r.format }
 
-// LinkType returns the link type of the file (pcapng: of the first interface).
+// LinkType returns the link type of the file (pcapng: of the first
+// interface, known once the first frame is read, as are Snaplen and Nano).
 func (r *Reader) LinkType() wire.LinkType { return r.link }
 
 // Snaplen returns the snapshot length the file declares.
@@ -156,10 +157,11 @@ func (r *Reader) Next(f *wire.Frame) error {
 	}
 	// pcapgo trusts a block's leading length; libpcap also checks the
 	// trailing one, and refuses a packet longer than the snap length.
-	if r.n == 0 && r.snaplen == 0 {
+	if r.n == 0 {
 		// pcapgo reads the first interface with the first packet.
 		if ifc, err := r.ng.Interface(0); err == nil {
-			r.snaplen = int(ifc.SnapLength)
+			r.snaplen, r.link = int(ifc.SnapLength), wire.LinkType(ifc.LinkType)
+			r.nano = ifc.TimestampResolution.ToTimestampResolution().ToDuration() < 1000
 		}
 	}
 	pb, ok := r.blocks.packet(r.n + 1)

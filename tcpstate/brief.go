@@ -64,7 +64,7 @@ func (c *Analyzer) AppendBrief(b []byte, why End) []byte {
 	w := snapshot.Writer{B: b}
 	at := len(w.B)
 	w.B = append(w.B, 0, 0)
-	client, server := c.Client.State, c.Server.State
+	client, server := c.adoptedFinals()
 	if c.pendingListen {
 		server = Unknown
 	}
@@ -81,15 +81,19 @@ func (c *Analyzer) AppendBrief(b []byte, why End) []byte {
 	for m := c.anoms; m != 0; m &= m - 1 {
 		w.Uint(uint64(c.Anomalies[bits.TrailingZeros32(uint32(m))].Count))
 	}
+	// What Finish settles on the clock at hand-out: Load takes it.
+	w.Int(c.giveUpBy())
 	binary.LittleEndian.PutUint16(w.B[at:], uint16(len(w.B)-at-2))
 	return w.B
 }
 
 // Load fills b from data, a brief that AppendBrief wrote, without its
 // two bytes of length, for the connection between lower and upper (the
-// endpoints in netip.AddrPort.Compare order). ID, End and Last are
-// left for the caller, which keeps them anyway.
-func (b *Brief) Load(data []byte, lower, upper netip.AddrPort) error {
+// endpoints in netip.AddrPort.Compare order), handed out at now on the
+// capture's clock (which settles a client's SYN given up, as Finish
+// does). ID, End and Last are left for the caller, which keeps them
+// anyway.
+func (b *Brief) Load(data []byte, lower, upper netip.AddrPort, now int64) error {
 	r := snapshot.Reader{B: data}
 	var clientIsLower bool
 	r.Bools(&clientIsLower)
@@ -109,6 +113,9 @@ func (b *Brief) Load(data []byte, lower, upper netip.AddrPort) error {
 		if a := bits.TrailingZeros32(uint32(m)); a < int(NumAnomalies) {
 			b.Counts[a] = int(r.Uint())
 		}
+	}
+	if by := r.Int(); by != 0 && now > by {
+		b.ClientState = Closed
 	}
 	return r.Err
 }

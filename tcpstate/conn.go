@@ -107,12 +107,17 @@ var endNames = [...]string{"closed", "reused", "idle", "evicted", "capture-end"}
 
 func (e End) String() string { return endNames[e] }
 
-// Transition is one state change of one endpoint, caused by a segment.
+// Transition is one state change of one endpoint, caused by a segment,
+// or inferred from the capture's clock where no segment shows it.
 type Transition struct {
-	Time int64 // Unix ns of the causing segment
-	Seg  int   // frame index of the causing segment (tcpdump -# numbering)
+	Time int64 // Unix ns of the causing segment; when inferred, the latest it can have happened
+	Seg  int   // frame index of the causing segment (tcpdump -# numbering); 0 when inferred
 	From State
 	To   State
+	// Inferred: no segment caused it. A client whose SYN nobody answered
+	// gives up on a timer (SYN-SENT -> CLOSED); the capture shows that by
+	// running past the time its next SYN was due without one.
+	Inferred bool
 }
 
 // Options are the TCP options an endpoint offered in its SYN (or SYN-ACK).
@@ -146,6 +151,20 @@ type Endpoint struct {
 
 // AddrPort returns the endpoint's address and port.
 func (e *Endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr, e.Port) }
+
+// StateAfter returns e's state once the segment at frame seg was
+// handled, from its transitions (which later segments may have revised
+// since the segment was recorded); an inferred one comes after them all.
+func (e *Endpoint) StateAfter(seg int) State {
+	s := e.Initial
+	for _, t := range e.Transitions {
+		if t.Seg > seg || t.Inferred {
+			break
+		}
+		s = t.To
+	}
+	return s
+}
 
 // Retransmit is one retransmission of a handshake segment.
 type Retransmit struct {
@@ -306,6 +325,12 @@ type Teardown struct {
 	LostLastACK bool
 	TimeWait    TimeWaitHold
 	Missing     Gaps
+	// Readings is set when the capture cannot tell who closed first: it
+	// starts mid-connection with one end's FIN and shows nothing of
+	// whether the other had closed before. The connection's states
+	// follow the reading ranked first; Readings holds the other and
+	// what ranked them.
+	Readings *Readings
 }
 
 // DefaultTimeWait is Linux's TIME-WAIT length (TCP_TIMEWAIT_LEN, 60 s),
@@ -356,8 +381,14 @@ func (c *Conn) Duration() time.Duration { return time.Duration(c.Last.Time - c.F
 func (c *Conn) UID() string { return string(c.AppendUID(nil)) }
 
 // AppendUID appends UID to b without allocating.
-func (c *Conn) AppendUID(b []byte) []byte {
-	// FNV-1a, 64 bits, over the same bytes in the same order as ever.
+func (c *Conn) AppendUID(b []byte) []byte { return c.AppendRowUID(b, 0) }
+
+// AppendRowUID appends the UID of the row'th conn.log row of c (from 0),
+// for a connection Zeek's timers log as several rows, each with a UID of
+// its own: row 0's is UID.
+func (c *Conn) AppendRowUID(b []byte, row int) []byte {
+	// FNV-1a, 64 bits, over the same bytes in the same order as ever;
+	// then a later row's number.
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	add := func(p []byte) {
@@ -376,6 +407,9 @@ func (c *Conn) AppendUID(b []byte) []byte {
 	}
 	binary.BigEndian.PutUint32(buf[:], c.Client.ISN)
 	add(buf[:4])
+	if row > 0 {
+		add(binary.AppendUvarint(buf[:0], uint64(row)))
+	}
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	b = append(b, 'C')
 	for i := 0; i < 17 && (h > 0 || i == 0); i++ {
@@ -401,6 +435,13 @@ func (c *Conn) Clone() *Conn {
 	}
 	if c.Observer != nil {
 		n.Observer = c.Observer.Clone()
+	}
+	if r := c.Teardown.Readings; r != nil {
+		x := *r
+		x.Clues = append([]Clue(nil), r.Clues...)
+		x.Other.Client.Transitions = append([]Transition(nil), r.Other.Client.Transitions...)
+		x.Other.Server.Transitions = append([]Transition(nil), r.Other.Server.Transitions...)
+		n.Teardown.Readings = &x
 	}
 	return &n
 }

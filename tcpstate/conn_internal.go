@@ -58,12 +58,13 @@ type Analyzer struct {
 	reused bool
 	twLen  time.Duration
 
-	pendingListen bool  // the server's LISTEN -> SYN-RECEIVED awaits its SYN-ACK
-	established   bool  // the connection reached ESTABLISHED or was seen mid-stream
-	firstFIN      Side  // who sent the first FIN
-	crossed       bool  // the second FIN did not acknowledge the first
-	firstDir      Dir   // direction of the first segment
-	firstRTT      int64 // SYN to handshake ACK, Wireshark's out-of-order threshold
+	pendingListen bool      // the server's LISTEN -> SYN-RECEIVED awaits its SYN-ACK
+	established   bool      // the connection reached ESTABLISHED or was seen mid-stream
+	firstFIN      Side      // who sent the first FIN
+	crossed       bool      // the second FIN did not acknowledge the first
+	firstDir      Dir       // direction of the first segment
+	firstRTT      int64     // SYN to handshake ACK, Wireshark's out-of-order threshold
+	und           undecided // clues for the readings of a close the capture cannot decide
 	// anoms has the bit of every anomaly counted in Conn.Anomalies, so
 	// that a snapshot need not look through all the counters.
 	anoms Anomalies
@@ -332,6 +333,9 @@ func (c *Analyzer) Segment(index int, ts int64, p *wire.Packet) {
 	sg := segment{p: p, index: index, ts: ts, s: s, r: r, ep: ep, rp: c.Endpoint(r), snd: snd, rcv: rcv, rec: &seg}
 	an := c.analyze(&sg)
 	an |= c.machine(&sg)
+	if c.und.on {
+		c.afterFirstFIN(&sg)
+	}
 
 	// Bytes from sequence numbers.
 	if p.PayloadLen > 0 {

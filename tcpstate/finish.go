@@ -1,6 +1,10 @@
 package tcpstate
 
-import "synfin/seqnum"
+import (
+	"time"
+
+	"synfin/seqnum"
+)
 
 // Finish settles what can only be said once a connection is over, handed
 // out for why at now (Unix ns, the capture's clock): the teardown
@@ -16,7 +20,12 @@ func (c *Analyzer) Finish(why End, now int64) {
 		c.pendingListen = false
 		c.Server.Initial, c.Server.State = Unknown, Unknown
 	}
+	if by := c.giveUpBy(); by != 0 && now > by {
+		c.set(SideClient, Closed, 0, by)
+		c.Client.Transitions[len(c.Client.Transitions)-1].Inferred = true
+	}
 	c.Client.Bytes, c.Server.Bytes = c.sent(C2S), c.sent(S2C)
+	c.settleReadings()
 
 	// What the capture did not show.
 	if !h.Refused {
@@ -44,7 +53,7 @@ func (c *Analyzer) Finish(why End, now int64) {
 	if td.ServerFIN.Seen() && !td.ServerFIN.Ack.Seen() && !td.RST.Seen() {
 		td.Missing |= GapServerFINAck
 	}
-	if !c.Closed() && why != EndClosed {
+	if !c.Closed() && why != EndClosed && !c.gaveUp() {
 		td.Missing |= GapEnd
 	}
 
@@ -66,6 +75,44 @@ func (c *Analyzer) Finish(why End, now int64) {
 	}
 
 	td.Initiator, td.Pattern = c.teardown(why)
+	if r := td.Readings; r != nil {
+		td.Initiator = other(r.Other.Initiator)
+	}
+}
+
+// giveUpBy is when a client whose SYN nothing answered in the capture
+// would have sent its next SYN at the latest, had it still been waiting
+// in SYN-SENT; 0 for any other connection, or one whose SYN was sent only
+// once. The retransmission timer doubles on each expiry (RFC 6298 5.5),
+// or stays the same for Linux's first few SYN retransmissions
+// (tcp_syn_linear_timeouts): either way the next SYN follows the last
+// within twice the time since the one before, and a quarter of it more
+// for a timer that fires late (Linux's timer wheel may be an eighth
+// late). A capture that runs past that without one shows that the client
+// gave up (or its application closed the socket): it is CLOSED, which
+// Finish infers. A copy sooner than any stack's retransmission timer
+// (minRTO) was duplicated on the way, not sent again: it says nothing.
+func (c *Conn) giveUpBy() int64 {
+	h := &c.Handshake
+	n := len(h.SYNRetransmits)
+	if c.Role != RoleSYN || c.Client.State != SynSent || n == 0 || c.Server.Pkts != 0 || c.Client.Pkts != uint64(n+1) {
+		return 0
+	}
+	last := h.SYNRetransmits[n-1]
+	if last.Since < minRTO {
+		return 0
+	}
+	return last.Time + 5*int64(last.Since)/2
+}
+
+// minRTO is the shortest retransmission timeout of the common stacks:
+// Linux's TCP_RTO_MIN (RFC 6298 asks for 1 s).
+const minRTO = 200 * time.Millisecond
+
+// gaveUp reports whether Finish inferred that the client gave up.
+func (c *Conn) gaveUp() bool {
+	t := c.Client.Transitions
+	return len(t) > 0 && t[len(t)-1].Inferred
 }
 
 // sent is the payload bytes sent in direction d, from sequence numbers,

@@ -331,6 +331,7 @@ func (c *Analyzer) finSeg(sg *segment) (an Anomalies) {
 	c.addArg(seg, "seq", int64(finSeq))
 	crossed := false
 	if c.firstFIN == SideNone {
+		c.firstFINSeen(sg)
 		c.firstFIN = s
 		seg.Note = NoteFIN
 	} else {

@@ -146,6 +146,7 @@ func (c *Analyzer) appendState(w *snapshot.Writer, ctx *StateContext) {
 	w.Uint(uint64(c.firstFIN))
 	w.Uint(uint64(c.firstDir))
 	w.Dur(c.firstRTT)
+	c.appendUndecided(w)
 	if o, ok := c.obs.(StateObserver); ok {
 		*ctx = c.stateContext()
 		w.B = o.AppendState(w.B, ctx)
@@ -288,6 +289,7 @@ func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *Sta
 	c.firstFIN = Side(r.Uint())
 	c.firstDir = Dir(r.Uint())
 	c.firstRTT = r.Dur()
+	c.loadUndecided(r)
 	if r.Err != nil {
 		return nil, r.Err
 	}

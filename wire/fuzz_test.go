@@ -8,7 +8,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(0), benchSegment)
 	f.Add(uint8(2), benchSegment[14:])
 	f.Add(uint8(1), []byte{0x60, 0, 0, 0, 0, 8, 6, 64})
-	links := []LinkType{LinkEthernet, LinkNull, LinkRaw, LinkLoop, LinkLinuxSLL, LinkSLL2, LinkIPv4, LinkIPv6, LinkRawDLT12}
+	links := []LinkType{LinkEthernet, LinkNull, LinkRaw, LinkLoop, LinkLinuxSLL, LinkSLL2, LinkIPv4, LinkIPv6, LinkRawDLT12,
+		LinkPPP, LinkPPPoE, LinkPPPD, LinkNFLOG, LinkIPoIB}
 	f.Fuzz(func(t *testing.T, l uint8, b []byte) {
 		var p Packet
 		lt := links[int(l)%len(links)]

@@ -16,10 +16,15 @@ const (
 	LinkRawDLT12 LinkType = 12  // raw IP (DLT_RAW on most systems)
 	LinkRawDLT14 LinkType = 14  // raw IP (DLT_RAW on OpenBSD)
 	LinkRaw      LinkType = 101 // raw IP (LINKTYPE_RAW)
+	LinkPPP      LinkType = 9   // PPP, with or without HDLC address and control
+	LinkPPPoE    LinkType = 51  // PPPoE session packets (LINKTYPE_PPP_ETHER)
 	LinkLoop     LinkType = 108 // OpenBSD loopback: 4-byte network-order family
 	LinkLinuxSLL LinkType = 113 // Linux cooked capture v1
+	LinkPPPD     LinkType = 166 // PPP with pppd's direction in the address byte
 	LinkIPv4     LinkType = 228
 	LinkIPv6     LinkType = 229
+	LinkNFLOG    LinkType = 239 // Linux netfilter log records
+	LinkIPoIB    LinkType = 242 // IP over InfiniBand, Linux's 44-byte pseudo-header
 	LinkSLL2     LinkType = 276 // Linux cooked capture v2
 )
 
@@ -27,7 +32,7 @@ const (
 func (l LinkType) Supported() bool {
 	switch l {
 	case LinkNull, LinkEthernet, LinkRawDLT12, LinkRawDLT14, LinkRaw, LinkLoop,
-		LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkSLL2:
+		LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkSLL2, LinkPPP, LinkPPPoE, LinkPPPD, LinkNFLOG, LinkIPoIB:
 		return true
 	}
 	return false
@@ -38,6 +43,8 @@ const (
 	TunnelNone uint8 = iota
 	TunnelVXLAN
 	TunnelGeneve
+	TunnelGRE
+	TunnelIP // IP in IP (IPv4 or IPv6 in IPv4 or IPv6)
 )
 
 // IP protocol numbers used here.
@@ -46,6 +53,9 @@ const (
 	ProtoTCP    = 6
 	ProtoUDP    = 17
 	ProtoICMPv6 = 58
+	protoIPIP   = 4
+	protoIPv6   = 41
+	protoGRE    = 47
 )
 
 // Packet is one decoded frame. Decode fills it in place; slices point into
@@ -70,8 +80,8 @@ type Packet struct {
 	DontFrag   bool
 	Proto      uint8 // transport protocol after extension headers
 
-	Tunnel      uint8 // TunnelVXLAN or TunnelGeneve when the segment was carried inside one
-	OuterNetOff int   // offset of the outer IP header when Tunnel != TunnelNone
+	Tunnel      uint8 // the innermost tunnel (TunnelVXLAN ...) the segment was carried in
+	OuterNetOff int   // offset of the outermost IP header when Tunnel != TunnelNone
 
 	TransOff int // offset of the transport header
 
@@ -107,35 +117,11 @@ const (
 	etherTypeVLAN      = 0x8100
 	etherTypeQinQ      = 0x88a8
 	etherTypeQinQ2     = 0x9100
+	etherTypeQinQ3     = 0x9200
 	etherTypeTEB       = 0x6558 // transparent Ethernet bridging (Geneve)
 	etherTypeMPLS      = 0x8847
 	etherTypeMPLSMulti = 0x8848
 )
-
-// mpls skips an MPLS label stack. The payload's type is not in the stack;
-// like tcpdump and Wireshark, guess it from the IP version nibble.
-func (p *Packet) mpls(b []byte, off int) (int, uint16, error) {
-	for {
-		if len(b) < off+4 {
-			return 0, 0, ErrTruncated
-		}
-		bos := b[off+2]&1 != 0
-		off += 4
-		if bos {
-			break
-		}
-	}
-	if len(b) < off+1 {
-		return 0, 0, ErrTruncated
-	}
-	switch b[off] >> 4 {
-	case 4:
-		return off, EtherTypeIPv4, nil
-	case 6:
-		return off, EtherTypeIPv6, nil
-	}
-	return 0, 0, ErrNotIP
-}
 
 // Decode decodes frame b of link type lt into p. It returns nil when p holds
 // a TCP segment; otherwise an error saying why not, with p filled as far as
@@ -146,7 +132,7 @@ func (p *Packet) Decode(lt LinkType, b []byte) error {
 	if err != nil {
 		return err
 	}
-	return p.network(off, et, true)
+	return p.network(off, et, 0)
 }
 
 // link decodes the link header and returns the offset of the network
@@ -195,49 +181,95 @@ func (p *Packet) link(lt LinkType, b []byte) (int, uint16, error) {
 		if len(b) < 16 {
 			return 0, 0, ErrTruncated
 		}
-		return p.afterEtherType(b, 16, binary.BigEndian.Uint16(b[14:]))
+		return p.afterEtherType(b, 16, binary.BigEndian.Uint16(b[14:]), false)
 	case LinkSLL2:
 		if len(b) < 20 {
 			return 0, 0, ErrTruncated
 		}
-		return p.afterEtherType(b, 20, binary.BigEndian.Uint16(b[0:]))
+		return p.afterEtherType(b, 20, binary.BigEndian.Uint16(b[0:]), false)
+	case LinkPPP, LinkPPPD:
+		return p.ppp(b, 0)
+	case LinkPPPoE:
+		return p.pppoe(b, 0)
+	case LinkNFLOG:
+		return p.nflog(b)
+	case LinkIPoIB:
+		if len(b) < ipoibHeader {
+			return 0, 0, ErrTruncated
+		}
+		return p.etherPayload(b, ipoibHeader, binary.BigEndian.Uint16(b[40:]))
 	}
 	return 0, 0, ErrLinkType
 }
 
-// ethernet decodes an Ethernet header at off, with any VLAN tags.
+// ethernet decodes an Ethernet header at off, with any VLAN tags. A
+// Cisco FabricPath header (outer addresses, EtherType 0x8903 and 2 bytes
+// of forwarding tag and TTL) is followed to the Ethernet frame it holds.
 func (p *Packet) ethernet(b []byte, off int) (int, uint16, error) {
 	if len(b) < off+14 {
 		return 0, 0, ErrTruncated
 	}
-	return p.afterEtherType(b, off+14, binary.BigEndian.Uint16(b[off+12:]))
-}
-
-// afterEtherType skips VLAN tags following an EtherType field.
-func (p *Packet) afterEtherType(b []byte, off int, et uint16) (int, uint16, error) {
-	for et == etherTypeVLAN || et == etherTypeQinQ || et == etherTypeQinQ2 {
-		if len(b) < off+4 {
+	et := binary.BigEndian.Uint16(b[off+12:])
+	if et == etherTypeFabricPath {
+		off += 16
+		if len(b) < off+14 {
 			return 0, 0, ErrTruncated
 		}
-		p.VLANs++
-		et = binary.BigEndian.Uint16(b[off+2:])
-		off += 4
+		et = binary.BigEndian.Uint16(b[off+12:])
 	}
-	p.EtherType = et
-	if et == etherTypeMPLS || et == etherTypeMPLSMulti {
-		return p.mpls(b, off)
-	}
-	if et != EtherTypeIPv4 && et != EtherTypeIPv6 {
-		return 0, 0, ErrNotIP
-	}
-	return off, et, nil
+	return p.afterEtherType(b, off+14, et, true)
 }
 
-// network decodes an IP header at off. tunnels says whether a UDP tunnel
-// may be followed (only from the outermost header, so nesting is bounded).
-func (p *Packet) network(off int, et uint16, tunnels bool) error {
+// afterEtherType skips VLAN tags following an EtherType field and, in
+// Ethernet, Cisco's VN-Tags (4 bytes before the next EtherType).
+func (p *Packet) afterEtherType(b []byte, off int, et uint16, ether bool) (int, uint16, error) {
+	for {
+		n := 4
+		switch {
+		case et == etherTypeVLAN || et == etherTypeQinQ || et == etherTypeQinQ2 || et == etherTypeQinQ3 && ether:
+			p.VLANs++
+		case et == etherTypeVNTag && ether:
+			n = 6
+		default:
+			n = 0
+		}
+		if n == 0 {
+			break
+		}
+		if len(b) < off+n {
+			return 0, 0, ErrTruncated
+		}
+		et = binary.BigEndian.Uint16(b[off+n-2:])
+		off += n
+	}
+	return p.etherPayload(b, off, et)
+}
+
+// etherPayload decodes what EtherType et says is at off: the types that
+// may carry a TCP segment, as tcpdump's ethertype_print.
+func (p *Packet) etherPayload(b []byte, off int, et uint16) (int, uint16, error) {
+	p.EtherType = et
+	switch et {
+	case EtherTypeIPv4, EtherTypeIPv6:
+		return off, et, nil
+	case etherTypeMPLS, etherTypeMPLSMulti:
+		return p.mpls(b, off)
+	case etherTypePPPoE, etherTypePPPoE3Com:
+		return p.pppoe(b, off)
+	case etherTypePPP:
+		return p.ppp(b, off)
+	}
+	return 0, 0, ErrNotIP
+}
+
+// network decodes an IP header at off. depth counts the tunnels already
+// followed to reach it; past maxNest no further one is.
+func (p *Packet) network(off int, et uint16, depth int) error {
 	b := p.Data
 	p.NetOff = off
+	// An inner header starts afresh: nothing of the outer one's
+	// fragmentation or length carries over.
+	p.IPID, p.FlowLabel, p.IPTotalLen, p.FragOff, p.MoreFrags, p.DontFrag = 0, 0, 0, 0, false, false
 	var (
 		next    uint8
 		end     int // end of the IP datagram within b (bounded by the capture)
@@ -358,13 +390,23 @@ func (p *Packet) network(off int, et uint16, tunnels bool) error {
 	if p.FragOff != 0 {
 		return ErrFragment
 	}
-	switch next {
-	case ProtoTCP:
+	if next == ProtoTCP {
 		return p.tcp(transAt, end)
+	}
+	if depth >= maxNest {
+		return ErrNotTCP
+	}
+	switch next {
 	case ProtoUDP:
-		if tunnels {
-			return p.udpTunnel(transAt)
+		return p.udpTunnel(transAt, depth)
+	case protoGRE:
+		return p.gre(transAt, depth)
+	case protoIPIP, protoIPv6:
+		et := uint16(EtherTypeIPv4)
+		if next == protoIPv6 {
+			et = EtherTypeIPv6
 		}
+		return p.enter(TunnelIP, transAt, et, nil, depth)
 	}
 	return ErrNotTCP
 }
@@ -397,25 +439,29 @@ const (
 )
 
 // udpTunnel follows VXLAN and Geneve to the inner frame.
-func (p *Packet) udpTunnel(off int) error {
+func (p *Packet) udpTunnel(off, depth int) error {
 	b := p.Data
 	if len(b) < off+8 {
 		return ErrNotTCP
 	}
-	dport := binary.BigEndian.Uint16(b[off+2:])
+	// Either port names the tunnel, VXLAN's first, as in tcpdump (Zeek
+	// goes by the responder's port: both directions too).
+	sport, dport := binary.BigEndian.Uint16(b[off:]), binary.BigEndian.Uint16(b[off+2:])
+	port := dport
+	switch {
+	case sport == PortVXLAN || dport == PortVXLAN:
+		port = PortVXLAN
+	case sport == PortGeneve || dport == PortGeneve:
+		port = PortGeneve
+	}
 	u := off + 8
-	outer := p.NetOff
-	switch dport {
+	switch port {
 	case PortVXLAN:
 		if len(b) < u+8 || b[u]&0x08 == 0 {
 			return ErrNotTCP
 		}
 		in, et, err := p.ethernet(b, u+8)
-		if err != nil {
-			return err
-		}
-		p.Tunnel, p.OuterNetOff = TunnelVXLAN, outer
-		return p.network(in, et, false)
+		return p.enter(TunnelVXLAN, in, et, err, depth)
 	case PortGeneve:
 		if len(b) < u+8 || b[u]>>6 != 0 {
 			return ErrNotTCP
@@ -435,11 +481,7 @@ func (p *Packet) udpTunnel(off int) error {
 		default:
 			return ErrNotTCP
 		}
-		if err != nil {
-			return err
-		}
-		p.Tunnel, p.OuterNetOff = TunnelGeneve, outer
-		return p.network(in, et, false)
+		return p.enter(TunnelGeneve, in, et, err, depth)
 	}
 	return ErrNotTCP
 }

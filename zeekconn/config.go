@@ -35,6 +35,14 @@ type Config struct {
 	// report_gaps_for_partial).
 	ReportGapsForPartial bool
 
+	// SplitRows ends a row and starts another on the same tuple where
+	// Zeek would end the connection and start a new one: when its timers
+	// (the timers below) have removed it by the next packet, or that
+	// packet is a SYN that reuses the tuple. The rows before the last
+	// are Earlier's. Without it a tracker's connection is one row, as if
+	// Zeek's timers never ran.
+	SplitRows bool
+
 	// Timers; zero means Zeek's default.
 	InactivityTimeout time.Duration // tcp_inactivity_timeout, 5 min
 	HandshakeTimeout  time.Duration // inactivity timeout before the handshake completes (udp_inactivity_timeout), 1 min

@@ -826,6 +826,42 @@ func (c *Conn) addExpire(at int64) {
 	}
 }
 
+// ends reports whether Zeek would log c's row and start another with
+// segment p, at now: its timers removed the connection by then, or p is a
+// SYN that reuses the tuple. Call it before each packet but a
+// connection's first, as Zeek runs its timers and its reuse check then.
+func (c *Conn) ends(now int64, p *wire.Packet) bool {
+	_, removed := c.RemovalTime(now)
+	return removed || c.isReuse(p)
+}
+
+// isReuse reports whether SYN segment p starts a new connection on c's
+// tuple (Zeek's TCPSessionAdapter::IsReuse): a SYN, or for a connection
+// whose originator sent nothing a SYN-ACK, after a close or with another
+// initial sequence number than the one seen, unless it is the SYN of a
+// SYN-ACK seen first.
+func (c *Conn) isReuse(p *wire.Packet) bool {
+	if p.HeaderLen < 20 || p.Flags&wire.SYN == 0 {
+		return false
+	}
+	o, r := &c.ep[c.orig], &c.ep[c.orig^1]
+	connOrig := o
+	if p.Flags&wire.ACK != 0 {
+		if o.state != Inactive {
+			return false // not a half connection
+		}
+		connOrig = r
+	}
+	if o.didClose || r.didClose {
+		return true
+	}
+	if p.Seq == uint32(connOrig.startSeq) {
+		return false
+	}
+	// The SYN of a SYN-ACK seen first: Packet flips the roles.
+	return p.Flags&wire.ACK != 0 || connOrig.state != SynAckSent || r.state != Inactive || p.Seq != uint32(r.startSeq)
+}
+
 // Orig and Resp return the originator's and responder's address and port.
 func (c *Conn) Orig() netip.AddrPort { return c.addr[c.orig] }
 func (c *Conn) Resp() netip.AddrPort { return c.addr[c.orig^1] }
@@ -862,6 +898,14 @@ type historyCache struct{ m map[string]string }
 // maxHistories bounds a historyCache: a capture can make up histories
 // without end, a few shapes make most of them.
 const maxHistories = 4096
+
+// string is get for any cache, even none.
+func (hc *historyCache) string(b []byte) string {
+	if hc == nil {
+		return string(b)
+	}
+	return hc.get(b)
+}
 
 func (hc *historyCache) get(b []byte) string {
 	if s, ok := hc.m[string(b)]; ok {

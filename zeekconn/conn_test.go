@@ -2,7 +2,10 @@ package zeekconn
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -288,6 +291,121 @@ func TestRemovalTime(t *testing.T) {
 	c.Packet(1e9, true, &p)
 	if at, ok := c.RemovalTime(7e9); !ok || at != 5e9 {
 		t.Errorf("RemovalTime(7 s) = %d, %v; want 5 s, true", at, ok)
+	}
+}
+
+// rows feeds segs, at times at (Unix ns), to a tracker with an Observer
+// made with cfg, and returns every conn.log row of the connections it
+// hands out as "CONN_STATE HISTORY pkts O/R at SECONDS", each
+// connection's rows on one line joined by " | ". With plain, the
+// tracker cannot keep the connections as snapshots.
+func rows(t *testing.T, cfg *Config, segs []seg, at []int64, plain bool) []string {
+	t.Helper()
+	var out []string
+	obs := Observer(cfg)
+	if plain {
+		obs = func() tcpstate.Observer { return plainObserver{Observer(cfg)()} }
+	}
+	tr := track.New(track.Config{Observer: obs, Done: func(c *tcpstate.Conn) {
+		last, ok := Fields(c)
+		if !ok {
+			t.Fatalf("connection %d: no conn.log fields", c.ID)
+		}
+		var line []string
+		for _, r := range append(slices.Clone(Earlier(c)), last) {
+			line = append(line, fmt.Sprintf("%s %s pkts %d/%d at %g", r.ConnState, r.History, r.OrigPkts, r.RespPkts, float64(r.TS)/1e9))
+		}
+		out = append(out, strings.Join(line, " | "))
+	}})
+	var p wire.Packet
+	for i, s := range segs {
+		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
+			t.Fatal(err)
+		}
+		tr.Packet(i+1, at[i], &p)
+	}
+	tr.Flush()
+	return out
+}
+
+// plainObserver hides the observer's state methods.
+type plainObserver struct{ tcpstate.Observer }
+
+func (o plainObserver) Record() Record    { return o.Observer.(*observer).Record() }
+func (o plainObserver) Earlier() []Record { return o.Observer.(*observer).Earlier() }
+
+// Zeek's timers and its reuse check split a tuple's traffic into several
+// conn.log rows where the tracker keeps one connection; the expected rows
+// follow Zeek's TCPSessionAdapter (AttemptTimer, ConnectionClosed's
+// delete timer after tcp_close_delay, IsReuse) and the corpus's baselines
+// of the same shapes (ssh.half-duplex-client's S0 then SH rows, pop3's
+// repeated Sr, modbus's RSTO ShR then RSTRH Dr). Each runs with closed
+// and idle connections kept as snapshots and without: the rows are the
+// same.
+func TestSplitRows(t *testing.T) {
+	web := &Config{LikelyServerPorts: new(PortSet), SplitRows: true}
+	web.LikelyServerPorts.Add(80)
+	split := &Config{SplitRows: true}
+	sec := func(s ...float64) []int64 {
+		at := make([]int64, len(s))
+		for i, v := range s {
+			at[i] = int64(v * 1e9)
+		}
+		return at
+	}
+	tests := []struct {
+		name string
+		cfg  *Config
+		segs []seg
+		at   []int64
+		want []string
+	}{
+		{"an unanswered SYN is given up after tcp_attempt_delay", split,
+			repeat(handshake[0], 5), sec(0, 1, 3, 7, 15),
+			[]string{"S0 S pkts 3/0 at 0 | S0 S pkts 1/0 at 7 | S0 S pkts 1/0 at 15"}},
+		{"without SplitRows the attempt is one row", nil,
+			repeat(handshake[0], 5), sec(0, 1, 3, 7, 15),
+			[]string{"S0 S pkts 5/0 at 0"}},
+		{"one-sided: the attempt times out, data and FIN follow", split,
+			[]seg{handshake[0], handshake[2], {true, PA, cISN + 1, sISN + 1, 10, 0, false},
+				{true, PA, cISN + 11, sISN + 1, 10, 0, false}, {true, A, cISN + 21, sISN + 1, 0, 0, false}, {true, FA, cISN + 21, sISN + 1, 0, 0, false}},
+			sec(0, 0.5, 1, 6, 6.2, 6.5),
+			[]string{"S0 SAD pkts 3/0 at 0 | SH DAF pkts 3/0 at 6"}},
+		{"a reset attempt's tuple, answered again after tcp_close_delay", web,
+			[]seg{handshake[0], handshake[1], {true, R, cISN + 1, 0, 0, 0, false},
+				{true, PA, cISN + 1, sISN + 1, 10, 0, false}, {false, R, sISN + 1, 0, 0, 0, false}},
+			sec(0, 0.001, 0.1, 16, 16.001),
+			[]string{"RSTO ShR pkts 2/1 at 0 | RSTRH Dr pkts 1/1 at 16"}},
+		{"within tcp_close_delay the reset connection goes on", web,
+			[]seg{handshake[0], handshake[1], {true, R, cISN + 1, 0, 0, 0, false},
+				{true, PA, cISN + 1, sISN + 1, 10, 0, false}, {false, R, sISN + 1, 0, 0, 0, false}},
+			sec(0, 0.001, 0.1, 3, 3.001),
+			[]string{"REJ ShRDr pkts 3/2 at 0"}},
+		{"past 16 rows before the last, the last takes in the rest", split,
+			repeat(handshake[0], 20), sec(0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190),
+			[]string{func() (s string) {
+				for i := range 16 {
+					s += fmt.Sprintf("S0 S pkts 1/0 at %d | ", i*10)
+				}
+				return s + "S0 S pkts 4/0 at 160"
+			}()}},
+		{"a SYN-ACK with a new sequence number reuses a half connection", web,
+			[]seg{handshake[1], {false, SA, sISN + 7777, cISN + 1, 0, 0, false}},
+			sec(0, 0.5),
+			[]string{"OTH ^h pkts 0/1 at 0 | OTH ^h pkts 0/1 at 0.5"}},
+		{"a retransmitted SYN-ACK does not", web,
+			[]seg{handshake[1], handshake[1]},
+			sec(0, 0.5),
+			[]string{"OTH ^h pkts 0/2 at 0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, plain := range []bool{false, true} {
+				if diff := cmp.Diff(tc.want, rows(t, tc.cfg, tc.segs, tc.at, plain)); diff != "" {
+					t.Errorf("snapshots %v (-want +got):\n%s", !plain, diff)
+				}
+			}
+		})
 	}
 }
 

@@ -184,3 +184,37 @@ func (c *Conn) loadState(cfg *Config, r *snapshot.Reader, ctx *tcpstate.StateCon
 	}
 	return nil
 }
+
+// appendRecord appends an ended row of a connection whose state ctx
+// describes; its tuple is ctx's, one way round or the other.
+func appendRecord(w *snapshot.Writer, r *Record, ctx *tcpstate.StateContext) {
+	w.Time(r.TS, ctx.Base)
+	w.Bools(r.Orig != ctx.Addrs[0], r.HasBytes)
+	w.Dur(r.Duration)
+	w.String(r.ConnState)
+	w.String(r.History)
+	for _, v := range [...]uint64{r.OrigBytes, r.RespBytes, r.MissedBytes, r.OrigPkts, r.OrigIPBytes, r.RespPkts, r.RespIPBytes} {
+		w.Uint(v)
+	}
+}
+
+// loadRecord reads a row written by appendRecord, its strings from hc
+// when there is one.
+func loadRecord(rd *snapshot.Reader, hc *historyCache, ctx *tcpstate.StateContext) Record {
+	var r Record
+	var swapped bool
+	r.TS = rd.Time(ctx.Base)
+	rd.Bools(&swapped, &r.HasBytes)
+	r.Orig, r.Resp = ctx.Addrs[0], ctx.Addrs[1]
+	if swapped {
+		r.Orig, r.Resp = r.Resp, r.Orig
+	}
+	r.Duration = rd.Dur()
+	var b [32]byte
+	r.ConnState = hc.string(rd.Bytes(b[:0]))
+	r.History = hc.string(rd.Bytes(b[:0]))
+	for _, v := range [...]*uint64{&r.OrigBytes, &r.RespBytes, &r.MissedBytes, &r.OrigPkts, &r.OrigIPBytes, &r.RespPkts, &r.RespIPBytes} {
+		*v = rd.Uint()
+	}
+	return r
+}

@@ -17,11 +17,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"synfin/internal/corpus"
@@ -155,6 +157,8 @@ func notRun(ex example) string {
 		return "names a command's output in the text; the capture it reads is said beside it"
 	case ex.span && w[0] == "tcpdump" && !strings.Contains(line, "-r") && !strings.Contains(line, "-i"):
 		return "names tcpdump's flags in the text, beside synfin's"
+	case ex.span && slices.ContainsFunc(w, func(f string) bool { return f != "FILE" && regexp.MustCompile(`^[A-Z]+$`).MatchString(f) }):
+		return "names a command's options in the text, a value standing for what the reader chooses"
 	case strings.HasPrefix(line, "NO_PROGRESS="):
 		return "an environment variable, named with what it turns off"
 	case line == "go test ./...":
@@ -170,9 +174,13 @@ func notRun(ex example) string {
 // fixture is what the examples read: trace.pcap and capture.txt.
 type fixture struct{ dir string }
 
-// fixtures writes trace.pcap, synfin gen's workload of every lifecycle
-// (IPv4 and IPv6 over Ethernet) with its server moved to port 443, as
-// the examples filter it, and copies the seed's capture.txt.
+// fixtures writes the captures the examples read: trace.pcap, synfin
+// gen's workload of every lifecycle (IPv4 and IPv6 over Ethernet) with
+// the server of half its connections moved to port 443, as the examples
+// filter it; its thirds as the parts of a capture (part1.pcap ...),
+// rotated files (rotated/trace1.pcap ..., ring/trace1.pcap ...) and two
+// inputs (a.pcap, b.pcap, b.pcapng); long.pcap, gen's long transfer; and the
+// seed's capture.txt.
 func fixtures(t *testing.T, bin string) fixture {
 	dir := t.TempDir()
 	raw, err := exec.Command(bin, "gen", "-w", "-", "--conns", "300", "-q").Output()
@@ -183,15 +191,11 @@ func fixtures(t *testing.T, bin string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, "trace.pcap"))
-	if err != nil {
-		t.Fatal(err)
+	type packet struct {
+		ci   gopacket.CaptureInfo
+		data []byte
 	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
+	var pkts []packet
 	for {
 		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
@@ -201,14 +205,61 @@ func fixtures(t *testing.T, bin string) fixture {
 			t.Fatal(err)
 		}
 		movePort(data, 9988, 443)
-		if err := w.WritePacket(ci, data); err != nil {
+		pkts = append(pkts, packet{ci, data})
+	}
+	write := func(name string, pkts []packet) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w := pcapgo.NewWriter(f)
+		if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			if err := w.WritePacket(p.ci, p.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write("trace.pcap", pkts)
+	n := len(pkts) / 3
+	for i, part := range [][]packet{pkts[:n], pkts[n : 2*n], pkts[2*n:]} {
+		for _, name := range []string{"part%d.pcap", "rotated/trace%d.pcap", "ring/trace%d.pcap"} {
+			write(fmt.Sprintf(name, i+1), part)
+		}
+		if i < 2 {
+			write(string(rune('a'+i))+".pcap", part)
+		}
+	}
+	// b.pcapng: the second third, as pcapng.
+	f, err := os.Create(filepath.Join(dir, "b.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ng, err := pcapgo.NewNgWriter(f, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkts[n : 2*n] {
+		if err := ng.WritePacket(p.ci, p.data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.Close()
+	if err := ng.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	// tcpdump checks the checksums moving the port changed.
-	if out, err := exec.Command(testenv.NeedTool(t, "tcpdump"), "-vv", "-n", "-r", f.Name()).Output(); err != nil || bytes.Contains(out, []byte("incorrect")) {
+	if out, err := exec.Command(testenv.NeedTool(t, "tcpdump"), "-vv", "-n", "-r", filepath.Join(dir, "trace.pcap")).Output(); err != nil || bytes.Contains(out, []byte("incorrect")) {
 		t.Fatalf("tcpdump -vv -r trace.pcap: %v\n%.2000s", err, out)
+	}
+	if out, err := exec.Command(bin, "gen", "-w", filepath.Join(dir, "long.pcap"), "--transfer", "20000", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("gen --transfer: %v: %s", err, out)
 	}
 	seed, err := os.ReadFile(corpus.Seed(t, "capture.txt"))
 	if err != nil {
@@ -220,8 +271,9 @@ func fixtures(t *testing.T, bin string) fixture {
 	return fixture{dir}
 }
 
-// movePort changes a TCP port of an Ethernet frame from one number to
-// another, and the TCP checksum with it (RFC 1624).
+// movePort changes the port of a TCP server in an Ethernet frame from
+// one number to another where the client's port is even (half the
+// connections), and the TCP checksum with it (RFC 1624).
 func movePort(b []byte, from, to uint16) {
 	if len(b) < 14 {
 		return
@@ -244,8 +296,9 @@ func movePort(b []byte, from, to uint16) {
 	if len(b) < tcp+18 {
 		return
 	}
+	port := func(off int) uint16 { return uint16(b[off])<<8 | uint16(b[off+1]) }
 	for _, off := range []int{tcp, tcp + 2} {
-		if uint16(b[off])<<8|uint16(b[off+1]) != from {
+		if port(off) != from || port(tcp+tcp+2-off)%2 != 0 {
 			continue
 		}
 		b[off], b[off+1] = byte(to>>8), byte(to)
@@ -269,8 +322,12 @@ type result struct {
 // the test is root, HOME in the directory, time in UTC.
 func exampleEnv(t *testing.T, bin string, fx fixture, copyBin bool) (string, []string) {
 	dir := t.TempDir()
-	for _, f := range []string{"trace.pcap", "capture.txt"} {
-		if err := os.Symlink(filepath.Join(fx.dir, f), filepath.Join(dir, f)); err != nil {
+	ents, err := os.ReadDir(fx.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.Symlink(filepath.Join(fx.dir, e.Name()), filepath.Join(dir, e.Name())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -383,22 +440,55 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		return string(b)
 	}
 	switch {
-	case len(w) > 2 && w[0] == "synfin" && w[1] == "read" && !has("|") && !has("--annotate"):
-		// tcpdump prints the same lines for the same flags.
-		var args []string
+	case len(w) > 2 && w[0] == "synfin" && w[1] == "read" && !has("|") && !has("--annotate") && !has("-w ") && !has("--conn"):
+		// tcpdump prints the same lines for the same flags. Inputs named
+		// more than once or by a glob are merged by mergecap first, as
+		// synfin merges them.
+		var args, files []string
 		for i := 2; i < len(w); i++ {
-			if w[i] == "--jobs" {
+			switch w[i] {
+			case "--jobs":
 				i++
-				continue
+			case "-r":
+				i++
+				m, _ := filepath.Glob(filepath.Join(r.dir, strings.Trim(w[i], "'")))
+				files = append(files, m...)
+			default:
+				args = append(args, w[i])
 			}
-			args = append(args, w[i])
 		}
-		if want := tcpdumpOut(t, env, r.dir, args...); r.stdout != want {
-			t.Errorf("synfin %q differs from tcpdump:\n%s", args, firstDiff(want, r.stdout))
+		in := files[0]
+		if len(files) > 1 {
+			in = filepath.Join(t.TempDir(), "merged.pcapng")
+			if c := run(t, r.dir, env, time.Minute, testenv.NeedTool(t, "mergecap"), append([]string{"-w", in}, files...)...); c.code != 0 {
+				t.Fatalf("mergecap: %s", c.stderr)
+			}
 		}
-	case has("synfin read") || has("synfin explain -r capture.txt"):
-		if r.stdout == "" {
-			t.Error("printed nothing")
+		if want := tcpdumpOut(t, env, r.dir, append([]string{"-r", in}, args...)...); r.stdout != want {
+			t.Errorf("differs from tcpdump %q:\n%s", args, firstDiff(want, r.stdout))
+		}
+	case has("synfin read -r trace.pcap -w - port 9988 | tcpdump -n -r -"):
+		if want := tcpdumpOut(t, env, r.dir, "-n", "-r", "trace.pcap", "port", "9988"); want == "" || r.stdout != want {
+			t.Errorf("differs from tcpdump -r trace.pcap port 9988:\n%s", firstDiff(want, r.stdout))
+		}
+	case has("-w whole.pcapng"):
+		// The rotated files, read as one, are the capture they were cut from.
+		if got, want := tcpdumpOut(t, env, r.dir, "-n", "-r", "whole.pcapng"), tcpdumpOut(t, env, r.dir, "-n", "-r", "trace.pcap"); got != want {
+			t.Errorf("whole.pcapng differs from trace.pcap:\n%s", firstDiff(want, got))
+		}
+	case has("--conn ") && has("-w "):
+		// tcpdump: the packets of as many connections as --conn names.
+		pairs := map[string]bool{}
+		out := w[slices.Index(w, "-w")+1]
+		for _, m := range regexp.MustCompile(`IP6? (\S+) > (\S+):`).FindAllStringSubmatch(tcpdumpOut(t, env, r.dir, "-n", "-r", out), -1) {
+			pairs[min(m[1], m[2])+" "+max(m[1], m[2])] = true
+		}
+		if n := strings.Count(line, "--conn "); len(pairs) != n {
+			t.Errorf("%s holds %d connections, not %d", out, len(pairs), n)
+		}
+	case has("synfin read") || has("synfin explain -r") && !has("|") && !has("--html"):
+		if !strings.Contains(r.stdout, "Connection ") && !strings.Contains(r.stdout, "连接 ") && !has("synfin read") || r.stdout == "" {
+			t.Errorf("printed:\n%.500s", r.stdout)
 		}
 	case has("lab --list"):
 		if n := strings.Count(r.stdout, "\n"); n < 10 {
@@ -490,10 +580,10 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		if out := tcpdumpOut(t, env, r.dir, "-n", "-c", "3", "-r", "ref.pcap"); strings.Count(out, "\n") != 3 {
 			t.Errorf("tcpdump -r ref.pcap: %q", out)
 		}
-	case has("gen -w small.pcapng"):
+	case has("gen -w ") && !has("-w -"):
 		// The packets gen says it wrote are the ones tcpdump reads.
 		m := regexp.MustCompile(`(\d+) packets`).FindStringSubmatch(r.stderr)
-		if n := strings.Count(tcpdumpOut(t, env, r.dir, "-n", "-r", "small.pcapng"), "\n"); m == nil || fmt.Sprint(n) != m[1] {
+		if n := strings.Count(tcpdumpOut(t, env, r.dir, "-n", "-r", w[3]), "\n"); m == nil || fmt.Sprint(n) != m[1] {
 			t.Errorf("tcpdump reads %d packets; gen said %q", n, r.stderr)
 		}
 	case has("completion bash"):
@@ -1064,8 +1154,9 @@ func liveDial(t *testing.T, ex example, line, dir string, env []string) {
 			t.Errorf("the echo not read:\n%s", out)
 		}
 	case strings.Contains(line, "--lport 40000 -c 2"):
-		// Two connections from port 40000; the server closed first and
-		// holds TIME-WAIT for the port, as the kernel says.
+		// Two connections from port 40000; the server closed first (the
+		// client read until its FIN) and holds TIME-WAIT for the port, as
+		// the kernel says.
 		if !strings.Contains(out, "connected #2 127.0.0.1:40000 -> ") {
 			t.Errorf("no second connection from port 40000:\n%s", out)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,10 +26,10 @@ type flagSet struct {
 type flagDef struct {
 	short byte
 	long  string
-	count *int    // counting flag
-	val   *string // flag with a value
+	count *int      // counting flag
+	val   *string   // flag with a value
+	list  *[]string // flag with a value, repeatable
 	seen  bool
-	once  string // refuse a second one, saying this
 }
 
 func newFlags(cmd, usage string, out io.Writer) *flagSet {
@@ -53,51 +54,47 @@ func (f *flagSet) String(short byte, long string, p *string) {
 	f.defs = append(f.defs, &flagDef{short: short, long: long, val: p})
 }
 
-// Input defines -r (and --read, if long is not ""), the input to read.
-// Only one is read: a second -r is refused rather than silently taking
-// the place of the first.
-func (f *flagSet) Input(long string, p *string) {
-	f.defs = append(f.defs, &flagDef{short: 'r', long: long, val: p,
-		once: "-r given twice: synfin reads one input at a time (merge captures first, e.g. with mergecap -w all.pcap a.pcap b.pcap)"})
+// Strings defines a flag with a value that may be given more than once.
+func (f *flagSet) Strings(short byte, long string, p *[]string) {
+	f.defs = append(f.defs, &flagDef{short: short, long: long, list: p})
 }
 
 // set gives d its value.
-func (d *flagDef) set(val string) error {
-	if d.once != "" && d.seen {
-		return usagef("%s", d.once)
-	}
+func (d *flagDef) set(val string) {
 	d.seen = true
-	*d.val = val
-	return nil
+	if d.list != nil {
+		*d.list = append(*d.list, val)
+	} else {
+		*d.val = val
+	}
 }
 
 // Int defines a flag with an integer value.
 func (f *flagSet) Int(short byte, long string, p *int) {
-	s := new(string)
-	d := &flagDef{short: short, long: long, val: s}
-	f.defs = append(f.defs, d)
-	f.checks = append(f.checks, func() error {
-		if !d.seen {
-			return nil
+	parsed(f, short, long, p, "a whole number", strconv.Atoi)
+}
+
+// Duration defines a flag with a duration, positive or (zero too) not
+// negative.
+func (f *flagSet) Duration(short byte, long string, p *time.Duration, positive bool) {
+	parsed(f, short, long, p, "a duration such as 2s or 1m", func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		if d < 0 || positive && d == 0 {
+			err = errors.New("out of range")
 		}
-		n, err := strconv.Atoi(*s)
-		if err != nil {
-			return usagef("%s takes a whole number, not %q", d.name(), *s)
-		}
-		*p = n
-		return nil
+		return d, err
 	})
 }
 
-// Duration defines a flag with a duration that is not negative.
-func (f *flagSet) Duration(short byte, long string, p *time.Duration) {
+// parsed defines a flag whose value parse reads; what says what it takes.
+func parsed[T any](f *flagSet, short byte, long string, p *T, what string, parse func(string) (T, error)) {
 	s := new(string)
 	d := &flagDef{short: short, long: long, val: s}
 	f.defs = append(f.defs, d)
 	f.checks = append(f.checks, func() (err error) {
 		if d.seen {
-			if *p, err = time.ParseDuration(*s); err != nil || *p < 0 {
-				return usagef("%s takes a duration such as 2s or 1m, not %q", d.name(), *s)
+			if *p, err = parse(*s); err != nil {
+				return usagef("%s takes %s, not %q", d.name(), what, *s)
 			}
 		}
 		return nil
@@ -156,9 +153,7 @@ func (f *flagSet) Parse(args []string) error {
 				i++
 				val = args[i]
 			}
-			if err := d.set(val); err != nil {
-				return err
-			}
+			d.set(val)
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				d := f.short(a[j])
@@ -178,9 +173,7 @@ func (f *flagSet) Parse(args []string) error {
 					i++
 					val = args[i]
 				}
-				if err := d.set(val); err != nil {
-					return err
-				}
+				d.set(val)
 				break
 			}
 		default:

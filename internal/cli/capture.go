@@ -14,6 +14,7 @@ import (
 
 	"synfin/capture"
 	"synfin/input"
+	"synfin/internal/names"
 	"synfin/internal/outfile"
 	"synfin/render/annotate"
 	"synfin/render/conn"
@@ -96,17 +97,17 @@ Examples:
 `
 
 type captureOpts struct {
-	iface, file, user, dur string
-	hold                   time.Duration
-	count, snaplen         int
-	noPromisc, pcapng      bool
-	print, annotate        bool
-	explain, json          bool
-	lang                   string
-	width, maxConns        int
-	n, S, e, q, hash       bool
-	lineBuf, packetBuf     bool
-	t, v                   int
+	iface, file, user  string
+	hold, dur          time.Duration
+	count, snaplen     int
+	noPromisc, pcapng  bool
+	print, annotate    bool
+	explain, json      bool
+	lang               string
+	width, maxConns    int
+	n, S, e, q, hash   bool
+	lineBuf, packetBuf bool
+	t, v               int
 }
 
 func runCapture(env *Env, args []string) error {
@@ -119,7 +120,7 @@ func captureRun(env *Env, args []string) error {
 	fs.String('i', "interface", &o.iface)
 	fs.String('w', "", &o.file)
 	fs.Int('c', "", &o.count)
-	fs.String(0, "for", &o.dur)
+	fs.Duration(0, "for", &o.dur, true)
 	fs.Int('s', "snapshot-length", &o.snaplen)
 	fs.Bool('p', "no-promiscuous-mode", &o.noPromisc)
 	fs.String('Z', "relinquish-privileges", &o.user)
@@ -130,8 +131,8 @@ func captureRun(env *Env, args []string) error {
 	fs.String(0, "lang", &o.lang)
 	fs.Bool(0, "json", &o.json)
 	fs.Int(0, "width", &o.width)
-	fs.Duration(0, "hold", &o.hold)
-	maxConnsFlag(fs, &o.maxConns)
+	fs.Duration(0, "hold", &o.hold, true)
+	maxConnsFlag(fs, &o.maxConns, track.DefaultMaxConns)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -162,9 +163,6 @@ func captureRun(env *Env, args []string) error {
 	if fs.Seen("width") && o.width < 40 {
 		return usagef("--width must be at least 40")
 	}
-	if o.maxConns < 0 {
-		return usagef("--max-conns must not be negative")
-	}
 	printing := !o.explain && (o.file == "" || o.print || o.annotate)
 	if (printing || o.explain) && o.file == "-" {
 		return usagef("-w - writes the capture to standard output; it cannot print there too")
@@ -173,13 +171,9 @@ func captureRun(env *Env, args []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if o.dur != "" {
-		d, err := time.ParseDuration(o.dur)
-		if err != nil || d <= 0 {
-			return usagef("--for takes a duration such as 10s or 2m, not %q", o.dur)
-		}
+	if o.dur > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+		ctx, cancel = context.WithTimeout(ctx, o.dur)
 		defer cancel()
 	}
 	expr := strings.Join(fs.Args(), " ")
@@ -237,11 +231,8 @@ func captureRun(env *Env, args []string) error {
 		}
 	}
 	if printing {
-		if o.t > tcpdump.TimeDeltaFirst {
-			o.t = tcpdump.TimeDeltaFirst
-		}
-		pr := tcpdump.New(tcpdump.Options{Numeric: o.n, Absolute: o.S, Time: o.t, Verbose: o.v,
-			Link: o.e, Quiet: o.q, Number: o.hash})
+		pr := tcpdump.New(tcpdump.Options{Numeric: o.n, Hosts: names.System(), Absolute: o.S,
+			Time: min(o.t, tcpdump.TimeDeltaFirst), Verbose: o.v, Link: o.e, Quiet: o.q, Number: o.hash})
 		fp = annotate.New(pr, annotate.Options{Steps: o.annotate, MaxConns: o.maxConns})
 		out = bufio.NewWriterSize(env.Stdout, 1<<16)
 	}
@@ -299,16 +290,10 @@ func captureRun(env *Env, args []string) error {
 	}
 	st, serr := h.Stats()
 	h.Close()
-	plural := func(v uint64) string {
-		if v == 1 {
-			return ""
-		}
-		return "s"
-	}
-	fmt.Fprintf(env.Stderr, "%d packet%s captured\n", st.Captured, plural(st.Captured))
+	fmt.Fprintf(env.Stderr, "%s captured\n", plural(int(st.Captured), "packet"))
 	if serr == nil {
-		fmt.Fprintf(env.Stderr, "%d packet%s received by filter\n", st.Received, plural(st.Received))
-		fmt.Fprintf(env.Stderr, "%d packet%s dropped by kernel\n", st.Dropped, plural(st.Dropped))
+		fmt.Fprintf(env.Stderr, "%s received by filter\n", plural(int(st.Received), "packet"))
+		fmt.Fprintf(env.Stderr, "%s dropped by kernel\n", plural(int(st.Dropped), "packet"))
 	}
 	return errors.Join(ferr, loopE)
 }
@@ -341,7 +326,7 @@ func explainLive(env *Env, ctx context.Context, src *capture.Source, out *bufio.
 	}
 	tenv := *env
 	tenv.Ctx = ctx
-	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxOpen: o.maxConns, MaxConns: o.maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm, Hold: o.hold, Done: done, Observer: zeekObservers()})
+	err := trackSource(&tenv, src, "", track.Config{Segments: true, MaxOpen: o.maxConns, MaxConns: o.maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm, Hold: o.hold, Done: done, Observer: zeekObservers(false)})
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}

@@ -230,24 +230,14 @@ func startInNewNetns(cmd *exec.Cmd, o synfinOpts) error {
 	if o.cred == nil {
 		return cmd.Start()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with the goroutine rather than
-		// go back to the pool in the wrong namespace.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
+	return testenv.Unshared(unix.CLONE_NEWNET, func() error {
 		if !o.loDown {
 			if err := loUp(); err != nil {
-				errc <- err
-				return
+				return err
 			}
 		}
-		errc <- cmd.Start()
-	}()
-	return <-errc
+		return cmd.Start()
+	})
 }
 
 // waitReady waits for synfin to listen (its socket and filter are in place).
@@ -288,6 +278,12 @@ func (r *synfinRun) wait(t *testing.T) int {
 // how many connections were made.
 func trafficIn(t *testing.T, pid int) (stop func() int) {
 	t.Helper()
+	return trafficOn(t, pid, "127.0.0.1:0")
+}
+
+// trafficOn is trafficIn with the server listening on addr.
+func trafficOn(t *testing.T, pid int, addr string) (stop func() int) {
+	t.Helper()
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +302,7 @@ func trafficIn(t *testing.T, pid int) (stop func() int) {
 			errc <- err
 			return
 		}
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		ln, err := net.Listen("tcp4", addr)
 		if err != nil {
 			close(started)
 			errc <- err

@@ -6,9 +6,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-	"strings"
+	"strconv"
 
-	"synfin/filter"
 	"synfin/input"
 	"synfin/pipeline"
 	"synfin/render/conn"
@@ -22,7 +21,7 @@ func init() {
 	register(&command{name: "conns", summary: "one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", run: runConns})
 }
 
-const connsUsage = `Usage: synfin conns -r FILE [--json] [--max-conns N] [--jobs N] [EXPR]
+const connsUsage = `Usage: synfin conns -r FILE... [--json] [--max-conns N] [--jobs N] [EXPR]
 
 Follows every TCP connection in a capture and prints one line per
 connection: its id, client (the end that sent the first SYN) and server,
@@ -30,13 +29,15 @@ the RFC 9293 state each end was left in, the teardown pattern, duration,
 payload bytes each way and the anomalies seen.
 
 Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
-  --json           JSON Lines with Zeek conn.log field names (ts, uid,
-                   id.orig_h, id.orig_p, id.resp_h, id.resp_p, proto,
-                   duration, orig_bytes, resp_bytes, conn_state, history,
-                   missed_bytes, orig_pkts, resp_pkts) plus synfin's own
-                   (handshake, teardown, final states, anomalies, and
-                   completeness: Wireshark's tcp.completeness bits)
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                   repeat it, or name a directory or a glob: read as one
+  --json           JSON Lines: a line per row Zeek's conn.log would have
+                   (its timers may split a connection into rows with one
+                   id), its fields (ts, uid, id.orig_h, id.orig_p, id.resp_h,
+                   id.resp_p, proto, duration, orig_bytes, resp_bytes,
+                   conn_state, history, missed_bytes, orig_pkts, resp_pkts)
+                   plus synfin's own (handshake, teardown, final states,
+                   anomalies, completeness: Wireshark's tcp.completeness bits)
   --max-conns N    hold at most N connections at once; the least recently
                    active is reported early (end "evicted"), and how
                    many were is said on standard error
@@ -52,51 +53,43 @@ TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends.
 Examples:
   synfin conns -r trace.pcap
   synfin conns -r trace.pcap --jobs 1
+  synfin conns -r part1.pcap -r part2.pcap -r part3.pcap
   synfin conns -r trace.pcap --json port 443 | jq -c 'select(.teardown.pattern=="abort-rst")'
   tcpdump -i lo -l -n -S port 9988 | synfin conns -r -
 `
 
 func runConns(env *Env, args []string) error {
 	var (
-		file     string
+		files    []string
 		asJSON   bool
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", connsUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
-	fs.Int(0, "max-conns", &maxConns)
+	maxConnsFlag(fs, &maxConns, 0)
 	fs.Int(0, "jobs", &jobs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if file == "" {
-		return usagef("-r FILE is required")
-	}
-	if maxConns < 0 {
-		return usagef("--max-conns must not be negative")
-	}
 	if jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
-	expr := strings.Join(fs.Args(), " ")
-	if expr != "" {
-		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {
-			return usagef("%v", err)
-		}
+	expr, err := exprArg(fs)
+	if err != nil {
+		return err
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	defer out.Flush()
-	live := input.Live(file, env.Stdin)
+	live := input.Live(files, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
 		evicted int
 	)
-	// The table's header is printed once the input is open: recognised
-	// as a capture, not missing.
-	src, err := openInput(env, file, true)
+	// The table's header waits until the input is known to be a capture.
+	src, err := openInput(env, files, true)
 	if err != nil {
 		return err
 	}
@@ -122,7 +115,7 @@ func runConns(env *Env, args []string) error {
 		opt := pipeline.Conns{Jobs: jobs, Config: func() track.Config { return track.Config{} },
 			Brief: conn.AppendRowRest, Number: numberRow}
 		if asJSON {
-			opt.Config = func() track.Config { return track.Config{Observer: zeekObservers()} }
+			opt.Config = func() track.Config { return track.Config{Observer: zeekObservers(true)} }
 			opt.Brief, opt.Conn, opt.Number = nil, conn.AppendJSON, conn.RenumberJSON
 		}
 		err = pipeline.TrackConns(env.Ctx, src, input.NewFilter(expr), opt, &errWriter{w: out, err: &werr})
@@ -149,7 +142,7 @@ func runConns(env *Env, args []string) error {
 		write(c.End)
 	}}
 	if asJSON {
-		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(), Done: func(c *tcpstate.Conn) {
+		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(true), Done: func(c *tcpstate.Conn) {
 			buf = conn.AppendJSON(buf[:0], c)
 			write(c.End)
 		}}
@@ -162,11 +155,17 @@ func runConns(env *Env, args []string) error {
 	return err
 }
 
-// maxConnsFlag registers --max-conns for a command that keeps the
-// segments of the connections it follows, bounded by default.
-func maxConnsFlag(fs *flagSet, v *int) {
-	*v = track.DefaultMaxConns
+// maxConnsFlag registers --max-conns, a bound that is not negative, def
+// when not given.
+func maxConnsFlag(fs *flagSet, v *int, def int) {
+	*v = def
 	fs.Int(0, "max-conns", v)
+	fs.checks = append(fs.checks, func() error {
+		if *v < 0 {
+			return usagef("--max-conns must not be negative")
+		}
+		return nil
+	})
 }
 
 // sayEvicted says on standard error, in one line, how many connections
@@ -174,15 +173,18 @@ func maxConnsFlag(fs *flagSet, v *int) {
 // show in its output. It is said before any error, which must stay the
 // last line.
 func sayEvicted[N int | uint64](env *Env, cmd string, n N, maxConns int, how string) {
-	if n == 0 {
-		return
+	if n != 0 {
+		fmt.Fprintf(env.Stderr, "synfin %s: %s evicted before their end to stay within --max-conns %d (%s)\n",
+			cmd, plural(int(n), "connection"), maxConns, how)
 	}
-	s := "s"
+}
+
+// plural writes n and a noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
 	if n == 1 {
-		s = ""
+		return "1 " + noun
 	}
-	fmt.Fprintf(env.Stderr, "synfin %s: %d connection%s evicted before their end to stay within --max-conns %d (%s)\n",
-		cmd, n, s, maxConns, how)
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // sayLeftOut says on standard error how many connections a document of
@@ -215,26 +217,39 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// openInput opens a capture to read, with a progress bar on a terminal
-// (streams: the command writes its results as it reads).
-func openInput(env *Env, file string, streams bool) (input.Source, error) {
+// openInput opens the captures -r names as one, merged by time, with a
+// progress bar on a terminal (streams: the command writes its results
+// as it reads).
+func openInput(env *Env, files []string, streams bool) (input.Source, error) {
+	if len(files) == 0 {
+		return nil, usagef("-r FILE is required")
+	}
 	opt := input.Options{Warn: warnTo(env), Ctx: env.Ctx}
 	if bar := progressTo(env, streams); bar != nil {
-		opt.Progress = bar.Wrap
+		opt.Progress = bar.Start
 	}
-	return input.Open(file, env.Stdin, opt)
+	return input.OpenAll(files, env.Stdin, opt)
 }
 
-// trackFile reads file, filters it with expr and feeds one tracker; the
+// inputsName names the inputs in a message: the one, or the first and
+// how many more.
+func inputsName(files []string) string {
+	if len(files) == 1 {
+		return files[0]
+	}
+	return fmt.Sprintf("%s and %d more", files[0], len(files)-1)
+}
+
+// trackFile reads files, filters them with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
-func trackFile(env *Env, file, expr string, cfg track.Config) error {
-	src, err := openInput(env, file, true)
+func trackFile(env *Env, files []string, expr string, cfg track.Config) error {
+	src, err := openInput(env, files, true)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	return trackOpened(env, src, input.Live(file, env.Stdin), expr, cfg)
+	return trackOpened(env, src, input.Live(files, env.Stdin), expr, cfg)
 }
 
 // trackOpened is trackFile with src open; live: src is a live pipe.
@@ -246,10 +261,10 @@ func trackOpened(env *Env, src input.Source, live bool, expr string, cfg track.C
 }
 
 // zeekObservers makes the observers of one tracker (Config.Observer) that
-// give conn.log's fields (zeekconn.Fields), for output that shows
-// conn_state and history: Zeek's as run with its default scripts and -C.
-func zeekObservers() func() tcpstate.Observer {
-	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
+// give conn.log's fields: Zeek's with its default scripts and -C, its
+// rows split by its timers (conns --json) or one for a connection.
+func zeekObservers(split bool) func() tcpstate.Observer {
+	return zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts(), SplitRows: split})
 }
 
 // trackSource feeds the frames of src, filtered by expr, to one tracker.

@@ -32,7 +32,7 @@ func TestConnsZeroAllocsPerPacket(t *testing.T) {
 		}}
 		if asJSON {
 			cfg = track.Config{
-				Observer: zeekObservers(),
+				Observer: zeekObservers(true),
 				Done: func(c *tcpstate.Conn) {
 					conns++
 					buf = conn.AppendJSON(buf[:0], c)

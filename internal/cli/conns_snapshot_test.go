@@ -24,6 +24,10 @@ func (o plainObserver) Record() zeekconn.Record {
 	return o.Observer.(interface{ Record() zeekconn.Record }).Record()
 }
 
+func (o plainObserver) Earlier() []zeekconn.Record {
+	return o.Observer.(interface{ Earlier() []zeekconn.Record }).Earlier()
+}
+
 // TestSnapshotsChangeNothing tracks a generated workload (every teardown
 // pattern, retransmissions, port reuse, IPv4 and IPv6) once with closed
 // and idle connections held as snapshots and once with all of them live:
@@ -37,7 +41,7 @@ func TestSnapshotsChangeNothing(t *testing.T) {
 	}
 	run := func(snap bool, maxConns int, segments bool) []byte {
 		var out []byte
-		observers := zeekObservers()
+		observers := zeekObservers(true)
 		cfg := track.Config{
 			IdleTimeout: 20 * time.Second, // some connections go idle within the capture
 			MaxConns:    maxConns,

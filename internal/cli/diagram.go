@@ -16,8 +16,8 @@ func init() {
 	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
 }
 
-const diagramUsage = `Usage: synfin diagram -r FILE [--format ascii|svg|mermaid|html] [-o FILE]
-                      [--conn ID] [--ascii] [--width N] [--lang en|zh]
+const diagramUsage = `Usage: synfin diagram -r FILE... [--format ascii|svg|mermaid|html] [-o FILE]
+                      [--conn ID] [--ascii] [--width N] [--lang en|zh] [--full]
                       [--max-conns N] [EXPR]
 
 Draws every TCP connection of a capture as a ladder diagram: the client's
@@ -25,10 +25,13 @@ and server's lifelines shaded by each end's RFC 9293 state and labelled
 where it changes, one arrow per segment (flags, relative seq:end(len),
 ack), the handshake, data and teardown phases bracketed, anomalies marked
 on their arrows, and long gaps (retransmission timeouts, TIME-WAIT) drawn
-as breaks.
+as breaks. A connection of more than 200 segments has its data phase drawn
+as one summary (segments, bytes and retransmissions by direction,
+duration) in ascii, svg and mermaid, unless --full.
 
 Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                   repeat it, or name a directory or a glob: read as one
   --format F       ascii (default): text for the terminal
                    svg: one self-contained SVG, connections one below another
                    mermaid: Mermaid sequenceDiagram source, for Markdown
@@ -41,6 +44,7 @@ Options:
   --ascii          plain ASCII instead of box-drawing characters
   --width N        text width for ascii (default 80)
   --lang L         language of the words drawn: en or zh
+  --full           every segment, also of connections of more than 200
   --max-conns N    hold at most N open connections at once, 8N with
                    closed ones held for 2MSL (default 32768; 0: no bound);
                    when full, the least recently active one is drawn
@@ -63,24 +67,23 @@ Examples:
 
 func runDiagram(env *Env, args []string) error {
 	var (
-		file, format, out, lang string
-		plain                   bool
+		files                   []string
+		format, out, lang       string
+		plain, full             bool
 		connID, width, maxConns int
 	)
 	fs := newFlags("diagram", diagramUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.String(0, "format", &format)
 	fs.String('o', "output", &out)
 	fs.Int(0, "conn", &connID)
 	fs.Bool(0, "ascii", &plain)
 	fs.Int(0, "width", &width)
 	fs.String(0, "lang", &lang)
-	maxConnsFlag(fs, &maxConns)
+	fs.Bool(0, "full", &full)
+	maxConnsFlag(fs, &maxConns, track.DefaultMaxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if file == "" {
-		return usagef("-r FILE is required")
 	}
 	switch format {
 	case "":
@@ -106,77 +109,54 @@ func runDiagram(env *Env, args []string) error {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var readErr error
+	lo := ladder.Options{Width: width, ASCII: plain, Lang: lang, Full: full}
+	live := input.Live(files, env.Stdin)
+	// Text is drawn as each connection is handed out, so that memory
+	// follows the connections held, as in explain; the other formats are
+	// one document of them all: they are kept.
+	kept := track.Kept{Max: track.ReportMax(maxConns)}
 	found, evicted := 0, 0
-	view := func(done func(*tcpstate.Conn)) track.Config {
-		return viewConfig(func(c *tcpstate.Conn) {
-			if c.End == tcpstate.EndEvicted {
-				evicted++
-			}
-			done(c)
-		}, maxConns)
-	}
-	if format == "ascii" {
-		// Text is drawn as each connection is handed out, so that memory
-		// follows the connections held, as in explain.
-		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
-		live := input.Live(file, env.Stdin)
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
-			if connID != 0 && c.ID != uint64(connID) {
-				return
-			}
-			found++
-			if err == nil {
-				err = ladder.WriteText(bw, c, lo)
-			}
-			if err == nil && live {
+	readErr := trackFile(env, files, expr, viewConfig(func(c *tcpstate.Conn) {
+		if c.End == tcpstate.EndEvicted {
+			evicted++
+		}
+		if connID != 0 && c.ID != uint64(connID) {
+			return
+		}
+		found++
+		if format != "ascii" {
+			kept.Add(c)
+		} else if err == nil {
+			if err = ladder.WriteText(bw, c, lo); err == nil && live {
 				err = bw.Flush() // reading a live pipe: show it now
 			}
-		}))
-	} else {
-		// One document of them all: they are kept.
-		kept := track.Kept{Max: track.ReportMax(maxConns)}
-		readErr = trackFile(env, file, expr, view(func(c *tcpstate.Conn) {
-			if connID == 0 || c.ID == uint64(connID) {
-				kept.Add(c)
-			}
-		}))
-		conns := kept.Conns()
-		found = len(conns)
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
-		sayLeftOut(env, "diagram", &kept)
-		if readErr == nil && connID != 0 && found == 0 {
-			return fmt.Errorf("no connection %d in %s", connID, file)
 		}
-		lo := ladder.Options{Width: width, ASCII: plain, Lang: lang}
+	}, maxConns))
+	sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
+	if readErr == nil && connID != 0 && found == 0 {
+		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
+	}
+	if conns := kept.Conns(); format != "ascii" && err == nil {
+		sayLeftOut(env, "diagram", &kept)
 		switch format {
 		case "svg":
 			err = ladder.WriteSVG(bw, conns, lo)
 		case "mermaid":
 			err = ladder.WriteMermaid(bw, conns, lo)
 		default:
-			err = html.Write(bw, conns, html.Options{Title: file, Lang: lang})
+			err = html.Write(bw, conns, html.Options{Title: inputsName(files), Lang: lang})
 		}
-	}
-	if format == "ascii" {
-		sayEvicted(env, "diagram", evicted, maxConns, "drawn as far as they went")
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = readErr
 	}
-	if readErr == nil && connID != 0 && found == 0 {
-		return fmt.Errorf("no connection %d in %s", connID, file)
+	if err == nil && f != nil {
+		err = f.Commit()
 	}
-	if readErr != nil {
-		return readErr
-	}
-	if f != nil {
-		return f.Commit()
-	}
-	return nil
+	return err
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:
@@ -185,5 +165,5 @@ func runDiagram(env *Env, args []string) error {
 // so that both number connections alike and memory stays flat however
 // long the capture.
 func viewConfig(done func(*tcpstate.Conn), maxConns int) track.Config {
-	return track.Config{Segments: true, Done: done, Observer: zeekObservers(), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
+	return track.Config{Segments: true, Done: done, Observer: zeekObservers(false), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
 }

@@ -43,8 +43,8 @@ Examples:
                                              (server: synfin serve)
   synfin dial --send 100 --shutdown          half-close, then read the echo
                                              (server: synfin serve --mode echo)
-  synfin dial --lport 40000 -c 2 --wait 10ms two connections from one port,
-                                             the server keeping TIME-WAIT
+  synfin dial --lport 40000 -c 2 --read      two connections from one port, the
+                                             server closing first into TIME-WAIT
                                              (server: synfin serve --mode close)
 `
 
@@ -61,13 +61,13 @@ func runDial(env *Env, args []string) error {
 	fs.Int(0, "send", &send)
 	fs.Bool(0, "shutdown", &shutdown)
 	fs.Bool(0, "read", &read)
-	fs.Duration(0, "wait", &wait)
+	fs.Duration(0, "wait", &wait, false)
 	fs.Bool(0, "abort", &abort)
 	fs.Bool(0, "hold", &hold)
 	fs.String(0, "steps", &stepList)
 	fs.Int('c', "repeat", &repeat)
 	fs.Int(0, "syn-retries", &synRetries)
-	fs.Duration(0, "timeout", &timeout)
+	fs.Duration(0, "timeout", &timeout, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,11 +79,8 @@ func runDial(env *Env, args []string) error {
 	default:
 		return usagef("one address at most, got %q", a)
 	}
-	if lport < 0 || lport > 65535 {
-		return usagef("--lport must be a port number")
-	}
-	if send < 0 || repeat < 0 || synRetries < 0 || synRetries > 127 {
-		return usagef("--send, -c and --syn-retries take small non-negative numbers")
+	if lport < 0 || lport > 65535 || send < 0 || repeat < 0 || synRetries < 0 || synRetries > 127 {
+		return usagef("--lport takes a port number; --send, -c and --syn-retries small numbers, not negative")
 	}
 	if abort && hold {
 		return usagef("--abort and --hold exclude each other")

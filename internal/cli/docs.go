@@ -11,8 +11,7 @@ import (
 func init() {
 	register(&command{name: "completion", summary: "print a script completing synfin's commands and options in bash, zsh or fish", run: runDocs("completion", `Usage: synfin completion bash|zsh|fish
 
-Prints a script that completes synfin's commands, their options and the
-values options take, made from the help every command prints.
+Prints a script completing synfin's commands, options and their values.
 
 Examples:
   source <(synfin completion bash)
@@ -21,8 +20,7 @@ Examples:
 `)})
 	register(&command{name: "man", summary: "print the manual page synfin(1), made from every command's help", run: runDocs("man", `Usage: synfin man
 
-Prints the manual page synfin(1), in roff, made from the help of synfin
-and of every command.
+Prints the manual page synfin(1), in roff, made from every command's help.
 
 Examples:
   synfin man | man -l -
@@ -47,8 +45,7 @@ func runDocs(name, usage string) func(*Env, []string) error {
 		v := version.Read()
 		err := helpdoc.Write(env.Stdout, name, fs.Args(), p, helpdoc.Manual{Version: v.Version, Date: v.Time,
 			SeeAlso: []string{"tcpdump(1)", "pcap-filter(7)", "tcp(7)", "ss(8)"}})
-		var ue *helpdoc.UsageError
-		if errors.As(err, &ue) {
+		if ue := (*helpdoc.UsageError)(nil); errors.As(err, &ue) {
 			return usagef("%s", ue.Msg)
 		}
 		return err

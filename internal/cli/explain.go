@@ -23,8 +23,8 @@ func init() {
 	register(&command{name: "explain", summary: "explain each connection: both ends' states, handshake, teardown, anomalies", run: runExplain})
 }
 
-const explainUsage = `Usage: synfin explain -r FILE [--lang en|zh] [--json] [--conn ID]
-                      [--html FILE] [--width N] [--ascii] [--hold DUR]
+const explainUsage = `Usage: synfin explain -r FILE... [--lang en|zh] [--json] [--conn ID]
+                      [--html FILE] [--width N] [--ascii] [--full] [--hold DUR]
                       [--max-conns N] [EXPR]
 
 Follows every TCP connection in a capture and explains it segment by
@@ -34,10 +34,13 @@ who closed first and which halves of the close were captured; the state
 each end is left in; anomalies); a timeline of the segments with relative
 and absolute seq/ack, the phase, both ends' state changes and a note on
 what each segment does and why; a ladder diagram; what the capture did
-not show; and a summary.
+not show; and a summary. A connection of more than 200 segments has its
+data phase summed up in one entry of each (segments, bytes and
+retransmissions by direction, duration); --full lists every segment.
 
 Options:
-  -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin)
+  -r FILE       capture to read: pcap, pcapng or tcpdump text ("-": stdin);
+                repeat it, or name a directory or a glob: read as one
   --lang L      language of the text and the report: en (default) or zh
   --json        one JSON object per connection per line instead of text
                 (keys id, conn_state, history, completeness, client,
@@ -47,6 +50,7 @@ Options:
                 list, ladders, segment tables, explanations in en and zh
   --width N     wrap the text at N columns (default 80, at least 40)
   --ascii       draw the ladders with plain ASCII, not box-drawing characters
+  --full        every segment, also of connections of more than 200
   --hold DUR    explain a closed connection DUR after its last segment
                 rather than 2MSL (e.g. 2s); a retransmitted FIN or a new
                 connection on its ports after that is explained on its own
@@ -69,6 +73,8 @@ after it, whether more traffic comes or not.
 Examples:
   synfin explain -r capture.txt
   synfin explain -r capture.txt --lang zh --conn 1
+  synfin explain -r long.pcap --full --conn 1
+  synfin explain -r 'ring/*.pcap' --conn 7
   synfin explain -r trace.pcap --json --conn 2 | jq .teardown
   synfin explain -r trace.pcap --html report.html port 443
   tcpdump -i lo -l -n -S port 9988 | synfin explain -r - --hold 2s
@@ -76,27 +82,26 @@ Examples:
 
 func runExplain(env *Env, args []string) error {
 	var (
-		file, lang, htmlOut string
-		asJSON, plain       bool
+		files               []string
+		lang, htmlOut       string
+		asJSON, plain, full bool
 		connID, width       int
 		maxConns            int
 	)
 	fs := newFlags("explain", explainUsage, env.Stdout)
-	fs.Input("read", &file)
+	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
 	fs.String(0, "lang", &lang)
 	fs.Int(0, "conn", &connID)
 	fs.String(0, "html", &htmlOut)
 	fs.Int(0, "width", &width)
 	fs.Bool(0, "ascii", &plain)
+	fs.Bool(0, "full", &full)
 	var hold time.Duration
-	fs.Duration(0, "hold", &hold)
-	maxConnsFlag(fs, &maxConns)
+	fs.Duration(0, "hold", &hold, true)
+	maxConnsFlag(fs, &maxConns, track.DefaultMaxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if file == "" {
-		return usagef("-r FILE is required")
 	}
 	expr, err := checkViewFlags(fs, lang, connID, width, maxConns)
 	if err != nil {
@@ -109,7 +114,6 @@ func runExplain(env *Env, args []string) error {
 	}
 	var report *outfile.File
 	if htmlOut != "" {
-		var err error
 		if report, err = outfile.Create(htmlOut); err != nil {
 			return err
 		}
@@ -120,9 +124,8 @@ func runExplain(env *Env, args []string) error {
 	// the order they began, one that never closes would hold back all
 	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	lo := ladder.Options{Lang: lang, Width: width, ASCII: plain}
-	eo := ladder.ExplainOptions(lo)
-	live := input.Live(file, env.Stdin)
+	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
+	live := input.Live(files, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
@@ -156,17 +159,17 @@ func runExplain(env *Env, args []string) error {
 	}
 	cfg := viewConfig(done, maxConns)
 	cfg.Hold = hold
-	err = trackFile(env, file, expr, cfg)
+	err = trackFile(env, files, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}
 	sayEvicted(env, "explain", evicted, maxConns, "explained as evicted")
 	if err == nil && connID != 0 && printed == 0 {
-		err = fmt.Errorf("no connection %d in %s", connID, file)
+		err = fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if werr == nil && err == nil && report != nil {
 		bw := bufio.NewWriterSize(report, 1<<16)
-		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(file), Lang: lang})
+		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
 		sayLeftOut(env, "explain", &kept)
 		if werr == nil {
 			werr = bw.Flush()
@@ -182,8 +185,7 @@ func runExplain(env *Env, args []string) error {
 }
 
 // checkViewFlags checks the flags explain and diagram share and returns
-// the filter expression, compiled once here so that a bad one is a usage
-// error before any reading.
+// the filter expression.
 func checkViewFlags(fs *flagSet, lang string, connID, width, maxConns int) (string, error) {
 	if explain.CheckLang(lang) != nil {
 		return "", usagef("--lang must be en or zh, not %q", lang)
@@ -194,9 +196,12 @@ func checkViewFlags(fs *flagSet, lang string, connID, width, maxConns int) (stri
 	if fs.Seen("width") && width < 40 {
 		return "", usagef("--width must be at least 40")
 	}
-	if maxConns < 0 {
-		return "", usagef("--max-conns must not be negative")
-	}
+	return exprArg(fs)
+}
+
+// exprArg returns the filter expression, compiled once here so that a
+// bad one is a usage error before any reading.
+func exprArg(fs *flagSet) (string, error) {
 	expr := strings.Join(fs.Args(), " ")
 	if expr != "" {
 		if _, err := filter.Compile(expr, wire.LinkEthernet); err != nil {

@@ -416,7 +416,7 @@ func TestExplainFlags(t *testing.T) {
 		code        int
 		has, hasNot string
 	}{
-		{"ascii ladder", []string{"-r", seed, "--ascii"}, 0, "!<------------------ F. 1 ack 1 --!", "▶"},
+		{"ascii ladder", []string{"-r", seed, "--ascii"}, 0, ";<------------------ F. 1 ack 1 --! LAST-ACK", "▶"},
 		{"box ladder", []string{"-r", seed}, 0, "┃◀─", "!<--"},
 		{"narrow", []string{"-r", seed, "--width", "30"}, 2, "--width must be at least 40", ""},
 		{"filter", []string{"-r", seed, "port", "41474"}, 0, "Connection 1: 127.0.0.1:41474", "41631"},

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -16,6 +14,7 @@ func init() {
 }
 
 const genUsage = `Usage: synfin gen -w FILE [--conns N] [--seed S] [--scale K] [--pcapng]
+                  [--transfer N [--reorder]]
 
 Writes a deterministic capture of many overlapping TCP connections with
 every lifecycle synfin names (four- and three-segment closes from either
@@ -29,19 +28,23 @@ Options:
                busier, so the number of open connections stays the same
   --seed S     random seed (default 1)
   --pcapng     write pcapng instead of pcap
+  --transfer N instead, one connection of N segments (at least 7): an upload
+               of full-size segments, each second one acknowledged
+  --reorder    with --transfer, every eighth pair of data segments swapped
   -q           print nothing when done
 
 Examples:
   synfin gen -w ref.pcap                       the benchmark's reference workload
   synfin gen -w small.pcapng --conns 1000 --pcapng
   synfin gen -w - --conns 100 | synfin conns -r -
+  synfin gen -w long.pcap --transfer 20000 --reorder
 `
 
 func runGen(env *Env, args []string) error {
 	var (
-		out, seed    string
-		conns, scale int
-		pcapng, q    bool
+		out, seed              string
+		conns, scale, transfer int
+		pcapng, q, reorder     bool
 	)
 	fs := newFlags("gen", genUsage, env.Stdout)
 	fs.String('w', "", &out)
@@ -50,6 +53,8 @@ func runGen(env *Env, args []string) error {
 	fs.String(0, "seed", &seed)
 	fs.Bool(0, "pcapng", &pcapng)
 	fs.Bool('q', "quiet", &q)
+	fs.Int(0, "transfer", &transfer)
+	fs.Bool(0, "reorder", &reorder)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,12 +64,15 @@ func runGen(env *Env, args []string) error {
 	if out == "" {
 		return usagef("-w FILE is required")
 	}
-	cfg := gen.Config{Conns: conns, Scale: scale, Seed: 1, PcapNG: pcapng}
+	cfg := gen.Config{Conns: conns, Scale: scale, Seed: 1, PcapNG: pcapng, Transfer: transfer, Reorder: reorder}
 	if fs.Seen("conns") && conns <= 0 {
 		return usagef("--conns must be positive")
 	}
 	if fs.Seen("scale") && scale <= 0 {
 		return usagef("--scale must be positive")
+	}
+	if fs.Seen("transfer") && transfer < gen.MinTransfer || reorder && !fs.Seen("transfer") {
+		return usagef("--transfer takes at least %d segments (handshake and close); --reorder needs it", gen.MinTransfer)
 	}
 	if seed != "" {
 		s, err := strconv.ParseUint(seed, 0, 64)
@@ -94,17 +102,7 @@ func runGen(env *Env, args []string) error {
 		return unprefix(err, "gen: ")
 	}
 	if !q {
-		bw := bufio.NewWriter(env.Stderr)
-		fmt.Fprintf(bw, "synfin gen: wrote %d connections, %d packets, %.1f MB in %.2fs (%s of traffic, at most %d open at once)\n",
-			st.Conns, st.Packets, float64(st.Bytes)/1e6, time.Since(start).Seconds(),
-			st.Last.Sub(st.First).Round(time.Second), st.MaxOpen)
-		fmt.Fprintf(bw, "synfin gen: IPv4 %d, IPv6 %d;", st.IPv4, st.IPv6)
-		for l := range gen.NumLifecycles {
-			fmt.Fprintf(bw, " %s %d", l, st.Lifecycles[l])
-		}
-		fmt.Fprintf(bw, "\nsynfin gen: client-first %d, server-first %d; SYN retransmits %d, data retransmits %d, out-of-order %d\n",
-			st.ClientFirst, st.ServerFirst, st.SYNRetransmits, st.Retransmits, st.OutOfOrder)
-		return bw.Flush()
+		_, err = io.WriteString(env.Stderr, st.Report("synfin gen: ", time.Since(start)))
 	}
-	return nil
+	return err
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"synfin/gen"
+	"synfin/internal/testenv"
 )
 
 func TestGenCommand(t *testing.T) {
@@ -20,6 +23,7 @@ func TestGenCommand(t *testing.T) {
 	}{
 		{"pcap", []string{"--conns", "300", "--seed", "9"}, gen.Config{Conns: 300, Seed: 9}},
 		{"pcapng", []string{"--conns=200", "--scale", "2", "--pcapng"}, gen.Config{Conns: 200, Scale: 2, Seed: 1, PcapNG: true}},
+		{"transfer", []string{"--transfer", "500", "--reorder", "--seed", "2"}, gen.Config{Transfer: 500, Reorder: true, Seed: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(dir, tc.name)
@@ -56,6 +60,8 @@ func TestGenUsageErrors(t *testing.T) {
 		{[]string{"gen", "-w", "x", "--scale", "-1"}, "synfin gen: --scale must be positive"},
 		{[]string{"gen", "-w", "x", "--seed", "abc"}, `synfin gen: --seed takes a whole number, not "abc"`},
 		{[]string{"gen", "-w", "x", "extra"}, `synfin gen: unexpected argument "extra"`},
+		{[]string{"gen", "-w", "x", "--transfer", "6"}, "synfin gen: --transfer takes at least 7 segments"},
+		{[]string{"gen", "-w", "x", "--reorder"}, "synfin gen: --transfer takes at least 7 segments (handshake and close); --reorder needs it"},
 	} {
 		var stderr bytes.Buffer
 		code := Main(context.Background(), tc.args, nil, &bytes.Buffer{}, &stderr)
@@ -85,5 +91,35 @@ func TestGenOutOfRange(t *testing.T) {
 			t.Errorf("%v: a capture was left behind", args)
 			os.Remove(file)
 		}
+	}
+}
+
+// TestTransferExamples runs the help's examples of a long transfer as
+// written, in a folder of their own: gen writes the connection, and
+// explain --full lists every one of its segments, which tcpdump counts.
+func TestTransferExamples(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	t.Chdir(t.TempDir())
+	var out bytes.Buffer
+	for _, usage := range []string{genUsage, explainUsage} {
+		for _, l := range strings.Split(usage, "\n") {
+			if !strings.Contains(l, "long.pcap") {
+				continue
+			}
+			args := strings.Fields(l)[1:]
+			out.Reset()
+			var stderr bytes.Buffer
+			if code := Main(context.Background(), args, nil, &out, &stderr); code != 0 {
+				t.Fatalf("%s: exit %d: %s", strings.TrimSpace(l), code, stderr.String())
+			}
+		}
+	}
+	lines, err := exec.Command(tcpdump, "-n", "-r", "long.pcap").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := bytes.Count(lines, []byte("\n"))
+	if n := len(regexp.MustCompile(`(?m)^  #\d+  `).FindAll(out.Bytes(), -1)); n != frames || frames != 20000 {
+		t.Errorf("explain --full lists %d segments, tcpdump reads %d, gen was asked for 20000", n, frames)
 	}
 }

@@ -48,26 +48,6 @@ func TestConnsHeaderAfterInput(t *testing.T) {
 	}
 }
 
-// TestReadTwiceRefused: a second -r would silently replace the first;
-// every command that reads is refused with one line and exit status 2.
-func TestReadTwiceRefused(t *testing.T) {
-	p := genCapture(t, 8)
-	for _, cmd := range []string{"read", "conns", "explain", "diagram"} {
-		for _, args := range [][]string{
-			{cmd, "-r", p, "-r", p},
-			{cmd, "-r" + p, "-r", p},
-		} {
-			code, stdout, stderr := runMain(t, args...)
-			if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "-r given twice") {
-				t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line saying -r was given twice", args, code, stdout, stderr)
-			}
-		}
-	}
-	if code, _, stderr := runMain(t, "conns", "--read", p, "-r", p); code != 2 {
-		t.Errorf("conns --read X -r X: exit %d, stderr %q; want 2", code, stderr)
-	}
-}
-
 // TestOutputDashIsStdout: -o - writes to standard output what -o FILE
 // writes to the file, and creates no file named "-".
 func TestOutputDashIsStdout(t *testing.T) {

@@ -196,7 +196,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestConnsCancelInMerge cancels conns while it writes the connections
 // the end of a SYN flood handed out: it stops writing and returns the
-// cancellation within a second or so, not after the million.
+// cancellation, rather than going on to the million.
 func TestConnsCancelInMerge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million connections")
@@ -229,7 +229,10 @@ func TestConnsCancelInMerge(t *testing.T) {
 		t.Errorf("%d of %d lines written after the cancellation", lines, n)
 	}
 	t.Logf("returned %v after the cancellation, %d lines written", after, lines)
-	if after > 5*time.Second {
+	// About a second on an idle machine; the bound is loose so that a busy
+	// one passes too, and still far below the minutes a merge that goes on
+	// to the end (quadratic, as it was) takes.
+	if after > 60*time.Second {
 		t.Errorf("returned %v after the cancellation", after)
 	}
 }

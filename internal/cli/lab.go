@@ -200,7 +200,7 @@ func runOn(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 	if run == nil {
 		return nil, err
 	}
-	conns, terr := labConns(env, run.Frames)
+	conns, terr := labConns(env, run.Frames, run.View.Until)
 	if terr != nil {
 		return nil, errors.Join(err, terr)
 	}
@@ -314,15 +314,15 @@ func segmentLines(frames []wire.Frame) []string {
 	return out
 }
 
-// labConns runs the tracker over the lab's frames, keeping segments.
-func labConns(env *Env, frames []wire.Frame) ([]*tcpstate.Conn, error) {
+// labConns tracks the lab's frames, captured until until (Unix ns).
+func labConns(env *Env, frames []wire.Frame, until int64) ([]*tcpstate.Conn, error) {
 	var conns []*tcpstate.Conn
 	// An interrupted lab still shows what it captured: the frames are in
 	// memory and tracking them takes no time.
 	e := *env
 	e.Ctx = context.WithoutCancel(env.Ctx)
-	err := trackSource(&e, input.FromFrames(frames), "", track.Config{
-		Segments: true, IdleTimeout: -1, Observer: zeekObservers(),
+	err := trackSource(&e, input.FromCapture(frames, until), "", track.Config{
+		Segments: true, IdleTimeout: -1, Observer: zeekObservers(false),
 		Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) },
 	})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })

@@ -80,7 +80,7 @@ func TestCaptureUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"capture", "-c", "0"}, "synfin capture: -c takes a positive count"},
-		{[]string{"capture", "--for", "soon"}, `synfin capture: --for takes a duration such as 10s or 2m, not "soon"`},
+		{[]string{"capture", "--for", "soon"}, `synfin capture: --for takes a duration such as 2s or 1m, not "soon"`},
 		{[]string{"capture", "-s", "-1"}, "synfin capture: -s takes a snapshot length from 0 to 262144"},
 		{[]string{"capture", "-w", "-", "--print"}, "synfin capture: -w - writes the capture to standard output; it cannot print there too"},
 		{[]string{"capture", "-w", "-", "--annotate"}, "synfin capture: -w - writes the capture to standard output; it cannot print there too"},

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 
+	"synfin/capture"
 	"synfin/input"
+	"synfin/internal/names"
 	"synfin/pipeline"
 	"synfin/render/annotate"
 	"synfin/render/tcpdump"
+	"synfin/tcpstate/track"
 	"synfin/wire"
 )
 
@@ -18,15 +22,24 @@ func init() {
 	register(&command{name: "read", summary: "print TCP segments exactly as tcpdump 4.99.3 does", run: runRead})
 }
 
-const readUsage = `Usage: synfin read -r FILE [options] [EXPR]
+const readUsage = `Usage: synfin read -r FILE... [-w OUT] [--conn ID]... [options] [EXPR]
 
 Print every TCP segment of a capture (pcap, pcapng or tcpdump text; "-"
 for standard input) byte for byte as tcpdump 4.99.3 prints it with the
 same flags. Other packets are skipped and counted on standard error.
 
 Options:
-  -r FILE     capture to read ("-" for standard input)
-  -n          print port numbers instead of names
+  -r FILE     capture to read ("-" for standard input); repeat it, or name
+              a directory (its pcap and pcapng files) or a quoted glob, to
+              read many as one, merged by time stamp as mergecap merges
+              them; packets in two of them (same time, same bytes) are
+              kept, as mergecap keeps them, and counted on standard error
+  -w OUT      write the packets selected to OUT instead of printing them:
+              pcapng if OUT ends in .pcapng, else pcap ("-": standard
+              output), with their link types, time stamps and lengths
+  --conn ID   only the packets of connection ID as conns numbers it (with
+              the same EXPR); repeat it for more
+  -n          print addresses and ports as numbers, not names
   -S          absolute TCP sequence numbers
   -t          no time stamp; -tt seconds since 1970; -ttt delta since the
               previous packet; -tttt date and time; -ttttt delta since the
@@ -59,9 +72,9 @@ Options:
               connection's), and how many were is said on standard error
   EXPR        a pcap-filter expression selecting packets
 
-Host names are never looked up (tcpdump without -n asks DNS): addresses
-always print as numbers. Application data after "length N" (HTTP, SSH,
-DNS ...) is not decoded.
+Without -n, addresses are named from /etc/hosts, then DNS (at most 0.5 s
+a question; none once three have timed out), as tcpdump names them.
+Application data after "length N" (HTTP, SSH, DNS ...) is not decoded.
 
 Examples:
   synfin read -r trace.pcap -n -S
@@ -69,11 +82,15 @@ Examples:
   synfin read -r trace.pcap -nn -X -c 10
   synfin read -r capture.txt -S --annotate
   synfin read -r trace.pcap -n -S --jobs 1
+  synfin read -r 'rotated/trace*.pcap' -n -w whole.pcapng
+  synfin read -r a.pcap -r b.pcap --conn 2 --conn 5 -w two.pcap
+  synfin read -r trace.pcap -w - port 9988 | tcpdump -n -r -
   tcpdump -w - -i lo port 9988 | synfin read -r - -n
 `
 
 type readOpts struct {
-	file             string
+	files, conns     []string
+	write            string
 	n, S, e, q, hash bool
 	t, v, x, X, A    int
 	nano, annotate   bool
@@ -83,10 +100,12 @@ type readOpts struct {
 	asdot            bool
 }
 
-func runRead(env *Env, args []string) error {
+func runRead(env *Env, args []string) (err error) {
 	o := readOpts{jobs: runtime.GOMAXPROCS(0)}
 	fs := newFlags("read", readUsage, env.Stdout)
-	fs.Input("", &o.file)
+	fs.Strings('r', "", &o.files)
+	fs.String('w', "", &o.write)
+	fs.Strings(0, "conn", &o.conns)
 	fs.Bool('n', "", &o.n)
 	fs.Bool('S', "", &o.S)
 	fs.Count('t', "", &o.t)
@@ -103,29 +122,30 @@ func runRead(env *Env, args []string) error {
 	fs.Bool('b', "", &o.asdot)
 	fs.Bool(0, "annotate", &o.annotate)
 	fs.Int(0, "jobs", &o.jobs)
-	maxConnsFlag(fs, &o.maxConns)
+	maxConnsFlag(fs, &o.maxConns, track.DefaultMaxConns)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.file == "" {
-		return usagef("-r FILE is required")
+	var ids []uint64
+	for _, s := range o.conns {
+		id, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || id == 0 {
+			return usagef("--conn takes a connection id from 1, not %q", s)
+		}
+		ids = append(ids, id)
 	}
+	pick := track.NewPicker(ids)
 	if fs.Seen("c") && o.count <= 0 {
 		return usagef("-c takes a positive count")
 	}
 	if o.jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
-	if o.maxConns < 0 {
-		return usagef("--max-conns must not be negative")
-	}
-	if o.t > tcpdump.TimeDeltaFirst {
-		o.t = tcpdump.TimeDeltaFirst
-	}
 	popt := tcpdump.Options{
 		Numeric:  o.n,
+		Hosts:    names.System(),
 		Absolute: o.S,
-		Time:     o.t,
+		Time:     min(o.t, tcpdump.TimeDeltaFirst), // -tttttt is -ttttt
 		Nano:     o.nano,
 		Verbose:  o.v,
 		Link:     o.e,
@@ -142,11 +162,22 @@ func runRead(env *Env, args []string) error {
 	}
 
 	flt := input.NewFilter(strings.Join(fs.Args(), " "))
-	src, err := openInput(env, o.file, true)
+	src, err := openInput(env, o.files, true)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	var w *capture.Writer
+	if o.write != "" {
+		if w, err = capture.CreateLike(o.write, env.Stdout, src); err != nil {
+			return unprefix(err, "capture: ")
+		}
+		defer func() {
+			if cerr := w.Close(); err == nil {
+				err = unprefix(cerr, "capture: ")
+			}
+		}()
+	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	var (
 		werr    error
@@ -157,8 +188,8 @@ func runRead(env *Env, args []string) error {
 	// printed lines (-c) or following connections (--annotate). From a
 	// live pipe (tcpdump -l | synfin read -r - --annotate) each line is
 	// shown as it comes, in order, by one.
-	live := input.Live(o.file, env.Stdin)
-	parallel := popt.Stateless() && o.count == 0 && !o.annotate && o.jobs > 1 && !live
+	live := input.Live(o.files, env.Stdin)
+	parallel := popt.Stateless() && o.count == 0 && !o.annotate && o.jobs > 1 && !live && w == nil && pick == nil
 	if parallel {
 		skipped, err = pipeline.Print(env.Ctx, src, flt, o.jobs, func() pipeline.PrintFunc {
 			return annotate.New(tcpdump.New(popt), annotate.Options{}).Append
@@ -175,21 +206,24 @@ func runRead(env *Env, args []string) error {
 			told bool
 		)
 		err = input.Each(env.Ctx, src, flt, func(f *wire.Frame) error {
+			if pick != nil && !pick.Pick(f) {
+				return nil
+			}
 			seen++
 			var skip bool
-			buf, skip = fp.Append(buf[:0], f)
+			if w != nil {
+				werr = unprefix(w.Write(f), "capture: ")
+			} else if buf, skip = fp.Append(buf[:0], f); skip {
+				skipped++
+			} else if _, werr = out.Write(buf); werr == nil && live {
+				werr = out.Flush()
+			}
 			if !told && pr.Forgotten() > 0 {
 				told = true
 				fmt.Fprintf(env.Stderr, "synfin read: more than %d conversations at once: the oldest are forgotten, and print absolute sequence numbers if seen again (tcpdump prints relative ones)\n", tcpdump.SeqTableSize)
 			}
-			if skip {
-				skipped++
-			} else if _, werr = out.Write(buf); werr != nil {
+			if werr != nil {
 				return werr
-			} else if live {
-				if werr = out.Flush(); werr != nil {
-					return werr
-				}
 			}
 			if o.count > 0 && seen >= o.count {
 				return input.ErrStop
@@ -215,11 +249,10 @@ func runRead(env *Env, args []string) error {
 		return err
 	}
 	if skipped > 0 {
-		s := "s"
-		if skipped == 1 {
-			s = ""
-		}
-		fmt.Fprintf(env.Stderr, "synfin read: skipped %d non-TCP packet%s\n", skipped, s)
+		fmt.Fprintf(env.Stderr, "synfin read: skipped %s\n", plural(skipped, "non-TCP packet"))
+	}
+	if id := pick.Missing(); err == nil && id != 0 {
+		err = fmt.Errorf("no connection %d in %s", id, inputsName(o.files))
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/tcpdumpcmp"
 	"synfin/internal/testenv"
 )
@@ -185,5 +186,82 @@ func TestReadDamaged(t *testing.T) {
 	out, stderr, code := execRead(t, "-#", "-n", "-q", "-r", cut)
 	if code == 0 || strings.Count(out, "\n") != 2 || !strings.Contains(stderr, "offset") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
+
+// encapFlags are the flag sets each encapsulated capture is read with.
+var encapFlags = [][]string{{}, {"-e"}, {"-v"}, {"-vv"}, {"-q"}, {"-e", "-q"}, {"-S"}, {"-x"}, {"-XX"}, {"-A"}, {"-e", "-v", "-S"}}
+
+// TestReadEncapsulations reads captures of TCP inside encapsulations with
+// "synfin read -# -n" and compares every record with what the installed
+// tcpdump prints for the same file and flags: the TCP segments, and the
+// records of frames synfin decodes as TCP that tcpdump prints otherwise
+// (FabricPath, whose EtherType tcpdump 4.99 prints as raw bytes).
+// tcpRecords is what tcpdump prints of each capture, counted once with
+// tcpdump 4.99.3: the TCP records plus, for FabricPath, the raw ones.
+func TestReadEncapsulations(t *testing.T) {
+	withGMT(t)
+	bin := testenv.NeedTool(t, "tcpdump")
+	testdata := filepath.Join("..", "..", "wire", "testdata", "encap")
+	type encapCase struct {
+		file       string
+		tcpRecords int
+		// appDecoded are records where tcpdump decodes the application
+		// after "length N" in brackets, which synfin does not print.
+		appDecoded int
+	}
+	tests := []encapCase{
+		{file: "ipoib.pcap", tcpRecords: 20},
+		{file: "bgp_vpn_attrset.pcap", tcpRecords: 1},
+		{file: "lspping-fec-ldp.pcap", tcpRecords: 3},
+		{file: "cisco-fabric-path.pcap", tcpRecords: 32},
+		{file: "pppoe-over-qinq.pcap", tcpRecords: 86},
+		{file: "mpls-in-vlan.pcap", tcpRecords: 3},
+		{file: "gre-sample.pcap", tcpRecords: 22},
+		{file: "gre-key.pcap", tcpRecords: 10},
+		{file: "4in6.pcap", tcpRecords: 1},
+		{file: "nflog-http.pcap", tcpRecords: 13},
+	}
+	for i := range tests {
+		tests[i].file = filepath.Join(testdata, tests[i].file)
+	}
+	// The Zeek corpus's MPLS and VLAN trace; tcpdump decodes telnet's
+	// options in 4 of its records.
+	tests = append(tests, encapCase{file: corpus.Dir(t, "zeek", "core.vlan-mpls", "mixed-vlan-mpls.pcap"), tcpRecords: 47, appDecoded: 4})
+	dir := t.TempDir()
+	for _, e := range pcaptest.Encapsulations {
+		tests = append(tests, encapCase{file: pcaptest.WriteEncapsulation(t, dir, e), tcpRecords: pcaptest.EncapSegments})
+	}
+	for _, tc := range tests {
+		file := tc.file
+		for _, flags := range encapFlags {
+			name := filepath.Base(file) + "/" + strings.Join(flags, "")
+			t.Run(name, func(t *testing.T) {
+				args := append([]string{"-#", "-n", "-r", file}, flags...)
+				cmd := exec.Command(bin, args...)
+				cmd.Env = append(os.Environ(), "TZ=GMT0")
+				want, err := cmd.Output()
+				var ee *exec.ExitError
+				if err != nil && !errors.As(err, &ee) {
+					t.Fatal(err)
+				}
+				got, stderr, code := execRead(t, args...)
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				ascii := strings.Contains(strings.Join(flags, ""), "A")
+				rs := tcpdumpcmp.Compare(string(want), got, ascii)
+				n, m := tcpdumpcmp.Count(rs)
+				t.Logf("%d of %d records match tcpdump", m, n)
+				if n != tc.tcpRecords || m < n-tc.appDecoded {
+					for _, r := range rs {
+						if !r.Match {
+							t.Logf("#%d differs:\nwant: %q\n got: %q", r.N, r.Want, r.Got)
+						}
+					}
+					t.Errorf("%d of %d records match tcpdump; want %d of %d", m, n, tc.tcpRecords-tc.appDecoded, tc.tcpRecords)
+				}
+			})
+		}
 	}
 }

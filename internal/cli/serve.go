@@ -66,7 +66,7 @@ func runServe(env *Env, args []string) error {
 	fs.Int(0, "backlog", &backlog)
 	fs.String(0, "mode", &mode)
 	fs.Int(0, "bytes", &bytes)
-	fs.Duration(0, "wait", &wait)
+	fs.Duration(0, "wait", &wait, false)
 	fs.Int('c', "", &limit)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,11 +78,8 @@ func runServe(env *Env, args []string) error {
 	if addr == "" && v6 {
 		opts.Addr = "[::1]:9988"
 	}
-	if fs.Seen("backlog") && backlog <= 0 {
-		return usagef("--backlog must be positive")
-	}
-	if bytes < 0 || limit < 0 {
-		return usagef("--bytes and -c must not be negative")
+	if fs.Seen("backlog") && backlog <= 0 || bytes < 0 || limit < 0 {
+		return usagef("--backlog must be positive, --bytes and -c not negative")
 	}
 	if _, err := server.ParseMode(mode); mode != "" && err != nil {
 		return usagef("%v", unprefix(err, "server: "))

@@ -98,12 +98,11 @@ func (b *Bar) Finish() {
 // an error or the end, so that it is gone before the results print.
 func (b *Bar) Reader(r io.Reader) io.Reader { return &reader{r: r, b: b} }
 
-// Wrap starts a bar drawn as c says for reading size bytes through r,
-// and returns r counting into it and the bar's Finish: the shape of
-// input.Options.Progress.
-func (c *Config) Wrap(r io.Reader, size int64) (io.Reader, func()) {
+// Start starts a bar drawn as c says for reading size bytes, and
+// returns its Add and its Finish: the shape of input.Options.Progress.
+func (c *Config) Start(size int64) (add func(n int), finish func()) {
 	b := New(size, *c)
-	return b.Reader(r), b.Finish
+	return b.Add, b.Finish
 }
 
 type reader struct {

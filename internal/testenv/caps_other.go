@@ -17,3 +17,9 @@ func NeedCaps(t testing.TB, caps ...int) {
 	t.Helper()
 	Unavailable(t, "needs Linux capabilities")
 }
+
+// WithHosts needs Linux mount namespaces, which this system does not have.
+func WithHosts(t testing.TB, hosts string, fn func()) {
+	t.Helper()
+	Unavailable(t, "needs Linux mount namespaces")
+}

@@ -40,6 +40,8 @@ func pkgOf(tool string) string {
 		return "man-db"
 	case "getcap", "setcap":
 		return "libcap2-bin"
+	case "mergecap", "editcap":
+		return "wireshark-common"
 	}
 	return tool
 }

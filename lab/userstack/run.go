@@ -59,6 +59,7 @@ type Result struct {
 	Log        []string
 	ClientErrs []error // per connection attempt, nil when the steps succeeded
 	Start, End time.Time
+	Until      time.Time // when the capture stopped
 }
 
 // Endpoint returns the endpoint of a connection and role, or nil.
@@ -249,10 +250,12 @@ func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err e
 			return res, err
 		}
 	}
-	if err := client.Sleep(ctx, 50*time.Millisecond); err != nil {
+	if err := client.Sleep(ctx, 50*time.Millisecond+sc.Tail); err != nil {
 		return res, err
 	}
+	res.Until = time.Now()
 	res.Frames, res.Faults = l.stop()
+	res.Frames = sc.Captured(res.Frames)
 	watched = w.finish()
 	res.Endpoints = label(watched, res.Server, res.Clients)
 	return res, nil

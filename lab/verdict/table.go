@@ -18,6 +18,7 @@ var (
 	textUnsampled     = lab.Text{En: "not sampled", Zh: "未采样到"}
 	textNoTransitions = lab.Text{En: "no transitions", Zh: "没有状态变化"}
 	textNoSocket      = lab.Text{En: "no socket", Zh: "没有套接字"}
+	textBefore        = lab.Text{En: "before the capture", Zh: "抓包开始之前"}
 	textTimeWait      = lab.Text{En: "TIME-WAIT held by", Zh: "TIME-WAIT 的持有方"}
 	textPattern       = lab.Text{En: "teardown pattern", Zh: "挥手模式"}
 	textExpected      = lab.Text{En: "expected", Zh: "预期"}
@@ -33,20 +34,6 @@ var (
 	textSampledNote = lab.Text{En: "netstack has no hook on state changes: its states are sampled, so a brief one (a passive open's SYN-RECEIVED) may be missing; the listener, not the new endpoint, holds LISTEN",
 		Zh: "netstack 没有状态变化的钩子：其状态是采样得到的，短暂的状态（被动打开的 SYN-RECEIVED）可能缺失；LISTEN 属于监听端点，而不是新端点"}
 )
-
-// unseenTexts translate the reasons Row.Unseen gives, which the report
-// keeps in English.
-var unseenTexts = map[string]lab.Text{
-	"connect timeout: SYN-SENT -> CLOSED sends no segment": {Zh: "connect() 超时：从 SYN-SENT 到 CLOSED 不发出任何报文段"},
-}
-
-func unseenText(s, lang string) string {
-	if t, ok := unseenTexts[s]; ok {
-		t.En = s
-		return t.In(lang)
-	}
-	return s
-}
 
 // sourceText names the stack in lang: "kernel" is translated, netstack
 // is a name.
@@ -119,7 +106,8 @@ func (rep *Report) Write(w io.Writer, lang string) {
 		}
 		return "✗ " + textDiffer.In(lang)
 	}
-	agreeRows, total, unsampled := 0, 0, 0
+	// The verdict agrees only if no row printed says otherwise.
+	agreeRows, total, unsampled, before, differ := 0, 0, 0, 0, false
 	for _, r := range rep.Rows {
 		fmt.Fprintf(w, "\n  #%d %s %s\n", r.Conn, roleText(r.Role, lang), r.Addr)
 		fmt.Fprintf(w, "    %-4s %s %s\n", "", pad(textPackets.In(lang), 22), sourceText(rep.Source, lang))
@@ -140,18 +128,22 @@ func (rep *Report) Write(w io.Writer, lang string) {
 			switch {
 			case p[0] == p[1]:
 				agreeRows++
+			case i < r.Before:
+				p[0], m = "("+textBefore.In(lang)+")", "·"
+				before++
+				total--
 			case rep.Sampled && b == "" && slices.Contains(r.Unsampled, p[0]):
 				b, m = "("+textUnsampled.In(lang)+")", "·"
 				unsampled++
 				total--
 			case b == "":
 				b = "-"
+				differ = true
+			default:
+				differ = true
 			}
 			total++
-			fmt.Fprintf(w, "    %-4d %-22s %s %s\n", i+1, orDash([]string{p[0]}), pad(b, 22), m)
-		}
-		if r.Unseen != "" {
-			fmt.Fprintf(w, "    %-4s %s\n", "", unseenText(r.Unseen, lang))
+			fmt.Fprintf(w, "    %-4d %s %s %s\n", i+1, pad(orDash([]string{p[0]}), 22), pad(b, 22), m)
 		}
 		if len(pairs) == 0 {
 			fmt.Fprintf(w, "    %-4s %s %s %s\n", "", pad("("+textNoTransitions.In(lang)+")", 22), pad("("+textNoSocket.In(lang)+")", 22), mark(true))
@@ -172,18 +164,32 @@ func (rep *Report) Write(w io.Writer, lang string) {
 	if unsampled > 0 {
 		fmt.Fprintf(w, "%s%d %s", comma, unsampled, textUnsampled.In(lang))
 	}
-	fmt.Fprintf(w, "  %s\n", mark(rep.Agree))
+	if before > 0 {
+		fmt.Fprintf(w, "%s%d %s", comma, before, textBefore.In(lang))
+	}
+	fmt.Fprintf(w, "  %s\n", mark(rep.Agree && !differ))
 	if rep.Sampled {
 		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(Wrap(textSampledNote.In(lang), 76), "\n", "\n  "))
 	}
 }
 
-// pairs sets a row's inferred states beside its reported ones: aligned
-// on the states both have for a sampling stack, else position by
-// position with "-" where one sequence is shorter.
+// pairs sets a row's inferred states beside its reported ones, after
+// the reported ones that came before the capture (paired with ""):
+// aligned on the states both have for a sampling stack, else position
+// by position with "-" where one sequence is shorter.
 func (rep *Report) pairs(r Row) [][2]string {
+	inferred, reported := r.Inferred, r.Reported
+	var pairs [][2]string
+	if r.Before > 0 {
+		// The stack's first states came before the capture; the rest
+		// are set beside the states the packets show.
+		for _, s := range reported[:r.Before] {
+			pairs = append(pairs, [2]string{"", s})
+		}
+		inferred, reported = seenStates(inferred), reported[r.Before:]
+	}
 	if rep.Sampled {
-		return align(r.Inferred, r.Reported)
+		return append(pairs, align(inferred, reported)...)
 	}
 	at := func(s []string, i int) string {
 		if i < len(s) {
@@ -191,9 +197,8 @@ func (rep *Report) pairs(r Row) [][2]string {
 		}
 		return "-"
 	}
-	var pairs [][2]string
-	for i := range max(len(r.Inferred), len(r.Reported)) {
-		pairs = append(pairs, [2]string{at(r.Inferred, i), at(r.Reported, i)})
+	for i := range max(len(inferred), len(reported)) {
+		pairs = append(pairs, [2]string{at(inferred, i), at(reported, i)})
 	}
 	return pairs
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"synfin/lab"
 	"synfin/lab/userstack"
@@ -19,8 +20,7 @@ type Row struct {
 	Inferred []string `json:"inferred"`
 	Reported []string `json:"reported"`
 	Agree    bool     `json:"agree"`
-	// Unseen names a reported transition no segment can show, which
-	// explains a difference (a connect timeout sends nothing).
+	// Unseen says why the stack had no socket for a NoSocket row.
 	Unseen string `json:"unseen,omitempty"`
 	// Unsampled lists inferred states missing from a sampling stack's
 	// report, which do not count as a difference.
@@ -28,6 +28,10 @@ type Row struct {
 	// NoSocket: the stack had no socket for this end of a handshake the
 	// client rejected, and the packets agree that it never opened.
 	NoSocket bool `json:"no_socket,omitempty"`
+	// Before counts the stack's first states, which came before a
+	// capture that began mid-connection: the inferred states (but an
+	// UNKNOWN first) are the reported ones after them.
+	Before int `json:"before_capture,omitempty"`
 }
 
 // Report compares what the packets say with what the stack reports.
@@ -42,6 +46,9 @@ type Report struct {
 	PatternsExpected []string `json:"teardown_expected"`
 	PatternsAgree    bool     `json:"teardown_agree"`
 	Agree            bool     `json:"agree"`
+	// CaptureEnd is when the capture stopped (Unix ns), past its last
+	// frame: the packets show what had not happened by then.
+	CaptureEnd int64 `json:"capture_end,omitempty"`
 }
 
 // View is what a stack reports about a run's endpoints.
@@ -55,11 +62,22 @@ type View struct {
 	// Sampled: the states were sampled, so a brief one may be missing
 	// from them (netstack has no hook on state changes).
 	Sampled bool
+	// Until is when the capture stopped (Unix ns), 0 if unknown.
+	Until int64
+}
+
+// unixNano is t in Unix ns, 0 for the zero time (a run that failed
+// before its capture stopped).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // Kernel is the kernel's view of a lab run.
 func Kernel(res *lab.Result) View {
-	v := View{Source: "kernel", Clients: res.Clients}
+	v := View{Source: "kernel", Clients: res.Clients, Until: unixNano(res.Until)}
 	v.States = func(n int, role lab.Role) ([]string, string) {
 		if k := res.Endpoint(n, role); k != nil {
 			return k.RFC(), k.Local.String()
@@ -74,7 +92,7 @@ func Kernel(res *lab.Result) View {
 
 // Netstack is gVisor netstack's view of a run on it: sampled states.
 func Netstack(res *userstack.Result) View {
-	v := View{Source: userstack.Source, Clients: res.Clients, Sampled: true}
+	v := View{Source: userstack.Source, Clients: res.Clients, Sampled: true, Until: unixNano(res.Until)}
 	v.States = func(n int, role lab.Role) ([]string, string) {
 		if e := res.Endpoint(n, role); e != nil {
 			return e.StateNames(), e.Local.String()
@@ -94,7 +112,7 @@ func Netstack(res *userstack.Result) View {
 // endpoint, and compares TIME-WAIT holders and teardown patterns with
 // the stack's and the scenario's.
 func Compare(sc *lab.Scenario, v View, conns []*tcpstate.Conn) Report {
-	rep := Report{Source: v.Source, Sampled: v.Sampled, Agree: true}
+	rep := Report{Source: v.Source, Sampled: v.Sampled, Agree: true, CaptureEnd: v.Until}
 	for n := 1; n <= len(v.Clients); n++ {
 		c := connFor(conns, v.Clients, n)
 		for _, role := range []lab.Role{lab.Client, lab.Server} {
@@ -154,11 +172,25 @@ func compareRow(c *tcpstate.Conn, n int, role lab.Role, v View) Row {
 		return row
 	}
 	switch {
-	case connectTimedOut(c, role, row):
-		row.Agree, row.Unseen = true, "connect timeout: SYN-SENT -> CLOSED sends no segment"
 	case rejectedWithoutSocket(c, role, row):
 		row.Agree, row.NoSocket = true, true
 		row.Unseen = noSocketText(role).En
+	case c.Role == tcpstate.RolePort:
+		// The capture began mid-connection: the packets show the
+		// stack's last states, the longest tail that fits them.
+		seen := seenStates(row.Inferred)
+		for b := 1; b < len(row.Reported) && len(seen) > 0; b++ {
+			tail := row.Reported[b:]
+			if v.Sampled {
+				row.Agree, row.Unsampled = sampledAgree(seen, tail)
+			} else {
+				row.Agree = slices.Equal(seen, tail)
+			}
+			if row.Agree {
+				row.Before = b
+				break
+			}
+		}
 	}
 	return row
 }
@@ -174,6 +206,15 @@ func inferred(e *tcpstate.Endpoint) []string {
 		out = append(out, t.To.String())
 	}
 	return out
+}
+
+// seenStates are the inferred states of an endpoint first seen
+// mid-stream that say something: all but an UNKNOWN first.
+func seenStates(inferred []string) []string {
+	if len(inferred) > 0 && inferred[0] == tcpstate.Unknown.String() {
+		return inferred[1:]
+	}
+	return inferred
 }
 
 // connFor finds the tracked connection of the lab's n-th client: the n-th
@@ -254,15 +295,6 @@ func align(a, b []string) [][2]string {
 		}
 	}
 	return out
-}
-
-// connectTimedOut reports whether a row differs only by a client's
-// SYN-SENT -> CLOSED after SYNs that nothing answered: the stack gives up
-// on a timer and no segment shows it.
-func connectTimedOut(c *tcpstate.Conn, role lab.Role, r Row) bool {
-	return role == lab.Client && !c.Handshake.SYNACK.Seen() &&
-		slices.Equal(r.Inferred, []string{"CLOSED", "SYN-SENT"}) &&
-		slices.Equal(r.Reported, []string{"CLOSED", "SYN-SENT", "CLOSED"})
 }
 
 // rejectedWithoutSocket says whether a row whose stack reports no socket

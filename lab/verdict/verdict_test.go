@@ -29,13 +29,15 @@ type recorded struct {
 	Comparison json.RawMessage `json:"comparison"`
 }
 
-// TestCompare compares each recorded run again, from its capture and
-// the stack's reported states, and checks that the comparison, as JSON,
-// is the previous build's to the byte. The runs cover the rules: a
-// connect timeout (syn-timeout), rows with no socket
-// (old-duplicate-syn), a sampling stack missing brief states (u-*),
-// TIME-WAIT on both ends (simultaneous-close) and a reused TIME-WAIT
-// (time-wait-reuse).
+// TestCompare compares each recorded run again, from its capture (and
+// the time it stopped) and the stack's reported states, and checks that
+// the comparison, as JSON, is the previous build's to the byte. The runs
+// cover the rules: a connect that gives up, inferred from a capture
+// that ran past its last SYN (syn-timeout), a capture started after a
+// FIN, whose stack states before it are set apart (seed-as-posted), rows
+// with no socket (old-duplicate-syn), a sampling stack missing brief
+// states (u-*), TIME-WAIT on both ends (simultaneous-close) and a reused
+// TIME-WAIT (time-wait-reuse).
 func TestCompare(t *testing.T) {
 	files, err := filepath.Glob("testdata/[ku]-*.json")
 	if err != nil || len(files) == 0 {
@@ -53,7 +55,10 @@ func TestCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conns := explaintest.Track(t, strings.TrimSuffix(name, ".json")+".pcap")
+			conns, err := explaintest.TrackUntil(strings.TrimSuffix(name, ".json")+".pcap", want.CaptureEnd)
+			if err != nil {
+				t.Fatal(err)
+			}
 			got, err := json.Marshal(Compare(sc, viewOf(t, want), conns))
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +76,7 @@ func TestCompare(t *testing.T) {
 
 // viewOf rebuilds what the stack reported from a recorded comparison.
 func viewOf(t *testing.T, rep Report) View {
-	v := View{Source: rep.Source, Sampled: rep.Sampled, TimeWait: rep.TimeWaitReported}
+	v := View{Source: rep.Source, Sampled: rep.Sampled, TimeWait: rep.TimeWaitReported, Until: rep.CaptureEnd}
 	for _, r := range rep.Rows {
 		if r.Role == string(lab.Client) {
 			ap, err := netip.ParseAddrPort(r.Addr)
@@ -218,6 +223,25 @@ func TestWrap(t *testing.T) {
 			if squash(got) != squash(s) {
 				t.Errorf("width %d: text changed:\n%s\n%s", width, s, got)
 			}
+		}
+	}
+}
+
+// TestVerdictFollowsTheRows: a table whose rows show a difference never
+// ends in an agreeing verdict, whatever the report's own flag says (the
+// syn-timeout lab printed "✗ DIFFER" rows under "✓ agree").
+func TestVerdictFollowsTheRows(t *testing.T) {
+	rep := Report{Source: "kernel", Agree: true, TimeWaitAgree: true, PatternsAgree: true,
+		Patterns: []string{"none"}, PatternsExpected: []string{"none"},
+		Rows: []Row{{Conn: 1, Role: "client", Addr: "127.0.0.1:40000", Agree: true,
+			Inferred: []string{"CLOSED", "SYN-SENT"}, Reported: []string{"CLOSED", "SYN-SENT", "CLOSED"}}}}
+	for _, lang := range []string{"en", "zh"} {
+		var b strings.Builder
+		rep.Write(&b, lang)
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		last := lines[len(lines)-1]
+		if !strings.Contains(b.String(), "✗") || !strings.Contains(last, "✗") || strings.Contains(last, "✓") {
+			t.Errorf("%s: the verdict line %q agrees over a differing row:\n%s", lang, last, b.String())
 		}
 	}
 }

@@ -16,15 +16,15 @@ import (
 )
 
 // trackPcap returns clones of the connections of capture data, with their
-// segments.
-func trackPcap(t testing.TB, data []byte) []*tcpstate.Conn {
+// segments and the observers obs makes (none if nil).
+func trackPcap(t testing.TB, data []byte, obs func() tcpstate.Observer) []*tcpstate.Conn {
 	t.Helper()
 	src, err := input.FromReader(bytes.NewReader(data), input.Options{})
 	if err != nil {
 		return nil // not a capture
 	}
 	var conns []*tcpstate.Conn
-	tr := track.New(track.Config{Segments: true, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
+	tr := track.New(track.Config{Segments: true, Observer: obs, Done: func(c *tcpstate.Conn) { conns = append(conns, c.Clone()) }})
 	var f wire.Frame
 	// A damaged capture ends at its damage; what came before counts.
 	for src.Next(&f) == nil {
@@ -42,20 +42,23 @@ func generated(t testing.TB, conns int) []*tcpstate.Conn {
 	if _, err := gen.Write(&pcap, gen.Config{Conns: conns, Seed: 3, Rate: 300}); err != nil {
 		t.Fatal(err)
 	}
-	return trackPcap(t, pcap.Bytes())
+	return trackPcap(t, pcap.Bytes(), nil)
 }
 
-// corpusConns is the connections of every capture of the corpus.
+// corpusConns is the connections of every capture of the corpus, with
+// conn.log's fields as conns --json has them: Zeek's, in rows its timers
+// split.
 func corpusConns(t testing.TB) []*tcpstate.Conn {
 	t.Helper()
+	obs := zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts(), SplitRows: true})
 	var conns []*tcpstate.Conn
 	for _, file := range corpus.Captures(t, ".pcap", ".pcapng") {
 		if b, err := os.ReadFile(file); err == nil {
-			conns = append(conns, trackPcap(t, b)...)
+			conns = append(conns, trackPcap(t, b, obs)...)
 		}
 	}
 	if b, err := os.ReadFile(corpus.Seed(t, "capture.txt")); err == nil {
-		conns = append(conns, trackPcap(t, b)...)
+		conns = append(conns, trackPcap(t, b, obs)...)
 	}
 	return conns
 }

@@ -10,44 +10,50 @@ import (
 	"synfin/zeekconn"
 )
 
-// AppendJSON appends c as a conns --json line, newline included: Zeek's
-// conn.log fields (ts, uid, id.orig_h, ..., resp_ip_bytes) then synfin's
-// own (id, role, client, server, final states, end, completeness) and
-// the analysis (handshake, teardown, anomalies, port_reuse).
+// AppendJSON appends c as conns --json lines, newlines included: one for
+// each conn.log row of c, Zeek's conn.log fields (ts, uid, id.orig_h,
+// ..., resp_ip_bytes) then synfin's own (id, role, client, server, final
+// states, end, completeness) and the analysis (handshake, teardown,
+// anomalies, port_reuse), which are the connection's and the same on
+// each of its rows.
 //
-// The conn.log fields follow Zeek's originator and counts when c has
-// them (zeekconn.Fields), the client's otherwise.
+// The conn.log fields follow Zeek's originator, counts and duration when
+// c has them (zeekconn.Fields), a row for each of zeekconn.Earlier
+// before the last; the client's and the connection's, in one line,
+// otherwise.
 func AppendJSON(b []byte, c *tcpstate.Conn) []byte {
-	origH, origP := c.Client.AddrPort(), c.Client.Port
-	respH, respP := c.Server.AddrPort(), c.Server.Port
-	origBytes, respBytes := c.Client.Bytes, c.Server.Bytes
-	origPkts, respPkts := c.Client.Pkts, c.Server.Pkts
-	origIP, respIP := c.Client.IPBytes, c.Server.IPBytes
 	z, ok := zeekconn.Fields(c)
-	if ok {
-		origH, origP = z.Orig, z.Orig.Port()
-		respH, respP = z.Resp, z.Resp.Port()
-		origBytes, respBytes = z.OrigBytes, z.RespBytes
-		origPkts, respPkts = z.OrigPkts, z.RespPkts
-		origIP, respIP = z.OrigIPBytes, z.RespIPBytes
+	if !ok {
+		z = zeekconn.Record{TS: c.First.Time, Orig: c.Client.AddrPort(), Resp: c.Server.AddrPort(),
+			Duration: int64(c.Duration()), OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes,
+			OrigPkts: c.Client.Pkts, RespPkts: c.Server.Pkts, OrigIPBytes: c.Client.IPBytes, RespIPBytes: c.Server.IPBytes}
 	}
-	b = appendSecsField(b, `{"ts":`, c.First.Time)
-	b = append(c.AppendUID(append(b, `,"uid":"`...)), '"')
-	b = appendAddrField(b, `,"id.orig_h":`, origH.Addr())
-	b = appendUintField(b, `,"id.orig_p":`, uint64(origP))
-	b = appendAddrField(b, `,"id.resp_h":`, respH.Addr())
-	b = appendUintField(b, `,"id.resp_p":`, uint64(respP))
+	earlier := zeekconn.Earlier(c)
+	for i := range earlier {
+		b = appendJSONRow(b, c, i, &earlier[i])
+	}
+	return appendJSONRow(b, c, len(earlier), &z)
+}
+
+// appendJSONRow appends the line of c's row'th conn.log row, z.
+func appendJSONRow(b []byte, c *tcpstate.Conn, row int, z *zeekconn.Record) []byte {
+	b = appendSecsField(b, `{"ts":`, z.TS)
+	b = append(c.AppendRowUID(append(b, `,"uid":"`...), row), '"')
+	b = appendAddrField(b, `,"id.orig_h":`, z.Orig.Addr())
+	b = appendUintField(b, `,"id.orig_p":`, uint64(z.Orig.Port()))
+	b = appendAddrField(b, `,"id.resp_h":`, z.Resp.Addr())
+	b = appendUintField(b, `,"id.resp_p":`, uint64(z.Resp.Port()))
 	b = append(b, `,"proto":"tcp"`...)
-	b = appendSecsField(b, `,"duration":`, int64(c.Duration()))
-	b = appendUintField(b, `,"orig_bytes":`, origBytes)
-	b = appendUintField(b, `,"resp_bytes":`, respBytes)
+	b = appendSecsField(b, `,"duration":`, z.Duration)
+	b = appendUintField(b, `,"orig_bytes":`, z.OrigBytes)
+	b = appendUintField(b, `,"resp_bytes":`, z.RespBytes)
 	b = appendStringField(b, `,"conn_state":`, z.ConnState)
 	b = appendStringField(b, `,"history":`, z.History)
 	b = appendUintField(b, `,"missed_bytes":`, z.MissedBytes)
-	b = appendUintField(b, `,"orig_pkts":`, origPkts)
-	b = appendUintField(b, `,"orig_ip_bytes":`, origIP)
-	b = appendUintField(b, `,"resp_pkts":`, respPkts)
-	b = appendUintField(b, `,"resp_ip_bytes":`, respIP)
+	b = appendUintField(b, `,"orig_pkts":`, z.OrigPkts)
+	b = appendUintField(b, `,"orig_ip_bytes":`, z.OrigIPBytes)
+	b = appendUintField(b, `,"resp_pkts":`, z.RespPkts)
+	b = appendUintField(b, `,"resp_ip_bytes":`, z.RespIPBytes)
 	b = appendUintField(b, `,"id":`, c.ID)
 	b = appendStringField(b, `,"role":`, c.Role.String())
 	b = appendAddrPortField(b, `,"client":`, c.Client.AddrPort())
@@ -86,7 +92,7 @@ func AppendExplainJSON(b []byte, c *tcpstate.Conn) []byte {
 // port_reuse.
 func appendAnalysis(b []byte, c *tcpstate.Conn) []byte {
 	b = appendHandshake(append(b, `,"handshake":`...), c)
-	b = appendTeardown(append(b, `,"teardown":`...), &c.Teardown)
+	b = appendTeardown(append(b, `,"teardown":`...), c)
 	b = append(b, `,"anomalies":[`...)
 	first := true
 	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
@@ -120,8 +126,17 @@ func appendEndpoint(b []byte, key string, e *tcpstate.Endpoint) []byte {
 	b = appendISN(b, `,"isn":`, e)
 	b = appendStringField(b, `,"initial":`, e.Initial.String())
 	b = appendStringField(b, `,"final":`, e.State.String())
-	b = append(b, `,"transitions":[`...)
-	for i, t := range e.Transitions {
+	b = appendTransitions(append(b, `,"transitions":`...), e.Transitions)
+	b = appendUintField(b, `,"bytes":`, e.Bytes)
+	b = appendUintField(b, `,"pkts":`, e.Pkts)
+	b = appendOptions(b, `,"options":`, e)
+	return append(b, '}')
+}
+
+// appendTransitions appends ts as a JSON array.
+func appendTransitions(b []byte, ts []tcpstate.Transition) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -129,12 +144,10 @@ func appendEndpoint(b []byte, key string, e *tcpstate.Endpoint) []byte {
 		b = appendIntField(b, `,"seg":`, int64(t.Seg))
 		b = appendStringField(b, `,"from":`, t.From.String())
 		b = appendStringField(b, `,"to":`, t.To.String())
+		b = appendTrue(b, `,"inferred":true`, t.Inferred)
 		b = append(b, '}')
 	}
-	b = appendUintField(b, `],"bytes":`, e.Bytes)
-	b = appendUintField(b, `,"pkts":`, e.Pkts)
-	b = appendOptions(b, `,"options":`, e)
-	return append(b, '}')
+	return append(b, ']')
 }
 
 func appendHandshake(b []byte, c *tcpstate.Conn) []byte {
@@ -235,7 +248,8 @@ func appendOptions(b []byte, key string, e *tcpstate.Endpoint) []byte {
 	return append(b, '}')
 }
 
-func appendTeardown(b []byte, td *tcpstate.Teardown) []byte {
+func appendTeardown(b []byte, c *tcpstate.Conn) []byte {
+	td := &c.Teardown
 	b = appendStringField(b, `{"pattern":`, td.Pattern.String())
 	b = appendStringField(b, `,"initiator":`, td.Initiator.String())
 	b = appendFIN(b, `,"client_fin":`, &td.ClientFIN)
@@ -269,7 +283,64 @@ func appendTeardown(b []byte, td *tcpstate.Teardown) []byte {
 		}
 		b = appendJSONString(b, name)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if td.Readings != nil {
+		b = appendReadings(b, c)
+	}
+	return append(b, '}')
+}
+
+// appendReadings appends the readings of a close the capture cannot
+// decide, ranked (the first is the one c's states follow), and the clues
+// that ranked them, each with the rank of the reading it favours (0:
+// neither).
+func appendReadings(b []byte, c *tcpstate.Conn) []byte {
+	r := c.Teardown.Readings
+	first := tcpstate.Reading{Initiator: c.Teardown.Initiator,
+		Client: tcpstate.ReadingEnd{Initial: c.Client.Initial, Final: c.Client.State, Transitions: c.Client.Transitions},
+		Server: tcpstate.ReadingEnd{Initial: c.Server.Initial, Final: c.Server.State, Transitions: c.Server.Transitions}}
+	b = append(b, `,"readings":[`...)
+	for i, rd := range [2]*tcpstate.Reading{&first, &r.Other} {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendIntField(b, `{"rank":`, int64(i+1))
+		b = appendStringField(b, `,"initiator":`, rd.Initiator.String())
+		for _, e := range [2]struct {
+			key string
+			end *tcpstate.ReadingEnd
+		}{{`,"client":`, &rd.Client}, {`,"server":`, &rd.Server}} {
+			b = appendStringField(append(b, e.key...), `{"initial":`, e.end.Initial.String())
+			b = appendStringField(b, `,"final":`, e.end.Final.String())
+			b = appendTransitions(append(b, `,"transitions":`...), e.end.Transitions)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"clues":[`...)
+	for i, cl := range r.Clues {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendStringField(b, `{"clue":`, cl.Kind.String())
+		b = appendIntField(b, `,"seg":`, int64(cl.Seg))
+		if cl.Kind == tcpstate.ClueEcho {
+			b = appendIntField(b, `,"reply_seg":`, int64(cl.Reply))
+			b = appendUintField(b, `,"ecr":`, uint64(cl.Ecr))
+			b = appendUintField(b, `,"val":`, uint64(cl.Val))
+			b = appendUintField(b, `,"ticks":`, uint64(cl.Ticks()))
+		}
+		rank := 0
+		switch cl.Favours {
+		case first.Initiator:
+			rank = 1
+		case r.Other.Initiator:
+			rank = 2
+		}
+		b = appendIntField(b, `,"favours":`, int64(rank))
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func appendFIN(b []byte, key string, f *tcpstate.FIN) []byte {

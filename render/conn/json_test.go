@@ -26,11 +26,28 @@ func TestJSONDecodes(t *testing.T) {
 	if len(conns) < 600 {
 		t.Fatalf("only %d connections", len(conns))
 	}
+	split := 0
 	for _, c := range conns {
 		ch := &checker{t: t}
 		ch.where = fmt.Sprintf("connection %d, conns --json", c.ID)
-		line := ch.decode(AppendJSON(nil, c))
-		ch.connLine(line, c)
+		// A line per conn.log row: Zeek's timers may have split c.
+		lines := bytes.SplitAfter(AppendJSON(nil, c), []byte("\n"))
+		rows := append(slices.Clone(zeekconn.Earlier(c)), zeekconn.Record{})
+		if len(lines) != len(rows)+1 || len(lines[len(rows)]) != 0 {
+			t.Fatalf("%s: %d lines for %d rows", ch.where, len(lines)-1, len(rows))
+		}
+		split += len(rows) - 1
+		var line map[string]any
+		uids := map[any]bool{}
+		for i := range rows {
+			ch.where = fmt.Sprintf("connection %d, conns --json row %d", c.ID, i)
+			line = ch.decode(lines[i])
+			ch.connLine(line, c, i, rows)
+			if uids[line["uid"]] {
+				ch.fail("uid", "%v repeats an earlier row's", line["uid"])
+			}
+			uids[line["uid"]] = true
+		}
 		ch.where = fmt.Sprintf("connection %d, explain --json", c.ID)
 		ex := ch.decode(AppendExplainJSON(nil, c))
 		ch.explainLine(ex, c)
@@ -42,6 +59,9 @@ func TestJSONDecodes(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
+	}
+	if split == 0 {
+		t.Error("no connection of the corpus split into conn.log rows: the rows are not checked")
 	}
 }
 
@@ -185,28 +205,35 @@ func (ch *checker) isn(m map[string]any, key string, e *tcpstate.Endpoint) {
 	ch.uint(m, key, uint64(e.ISN))
 }
 
-func (ch *checker) connLine(m map[string]any, c *tcpstate.Conn) {
+// connLine checks the line of c's row'th conn.log row; rows holds its
+// earlier rows (zeekconn.Earlier) and the last.
+func (ch *checker) connLine(m map[string]any, c *tcpstate.Conn, row int, rows []zeekconn.Record) {
 	ch.keys(m, "line", []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
 		"duration", "orig_bytes", "resp_bytes", "conn_state", "history", "missed_bytes", "orig_pkts",
 		"orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "id", "role", "client", "server", "client_final",
 		"server_final", "end", "completeness", "handshake", "teardown", "anomalies"},
 		map[string]bool{"port_reuse": c.Reuse.Prev != 0})
-	orig, resp := c.Client.AddrPort(), c.Server.AddrPort()
-	z, ok := zeekconn.Fields(c)
-	if !ok {
-		z.OrigBytes, z.RespBytes, z.OrigPkts, z.RespPkts = c.Client.Bytes, c.Server.Bytes, c.Client.Pkts, c.Server.Pkts
-		z.OrigIPBytes, z.RespIPBytes = c.Client.IPBytes, c.Server.IPBytes
-	} else {
-		orig, resp = z.Orig, z.Resp
+	z := rows[row]
+	if row == len(rows)-1 {
+		var ok bool
+		if z, ok = zeekconn.Fields(c); !ok {
+			z = zeekconn.Record{TS: c.First.Time, Orig: c.Client.AddrPort(), Resp: c.Server.AddrPort(), Duration: int64(c.Duration()),
+				OrigBytes: c.Client.Bytes, RespBytes: c.Server.Bytes, OrigPkts: c.Client.Pkts, RespPkts: c.Server.Pkts,
+				OrigIPBytes: c.Client.IPBytes, RespIPBytes: c.Server.IPBytes}
+		}
 	}
-	ch.secs(m, "ts", c.First.Time)
-	ch.str(m, "uid", c.UID())
+	if row == 0 && z.TS != c.First.Time {
+		ch.fail("ts", "first row starts at %d, the connection at %d", z.TS, c.First.Time)
+	}
+	orig, resp := z.Orig, z.Resp
+	ch.secs(m, "ts", z.TS)
+	ch.str(m, "uid", string(c.AppendRowUID(nil, row)))
 	ch.str(m, "id.orig_h", orig.Addr().String())
 	ch.uint(m, "id.orig_p", uint64(orig.Port()))
 	ch.str(m, "id.resp_h", resp.Addr().String())
 	ch.uint(m, "id.resp_p", uint64(resp.Port()))
 	ch.str(m, "proto", "tcp")
-	ch.secs(m, "duration", int64(c.Duration()))
+	ch.secs(m, "duration", z.Duration)
 	ch.uint(m, "orig_bytes", z.OrigBytes)
 	ch.uint(m, "resp_bytes", z.RespBytes)
 	ch.str(m, "conn_state", z.ConnState)
@@ -255,18 +282,69 @@ func (ch *checker) endpoint(m map[string]any, e *tcpstate.Endpoint) {
 	ch.isn(m, "isn", e)
 	ch.str(m, "initial", e.Initial.String())
 	ch.str(m, "final", e.State.String())
-	for i, v := range ch.arr(m["transitions"], "transitions", len(e.Transitions)) {
-		tr, want := ch.obj(v, "transition"), e.Transitions[i]
-		ch.keys(tr, "transition", []string{"t", "seg", "from", "to"}, nil)
-		ch.secs(tr, "t", want.Time)
-		ch.int(tr, "seg", int64(want.Seg))
-		ch.str(tr, "from", want.From.String())
-		ch.str(tr, "to", want.To.String())
-	}
+	ch.transitions(m["transitions"], e.Transitions)
 	ch.uint(m, "bytes", e.Bytes)
 	ch.uint(m, "pkts", e.Pkts)
 	if e.Options.Seen {
 		ch.options(ch.obj(m["options"], "options"), e)
+	}
+}
+
+func (ch *checker) transitions(v any, ts []tcpstate.Transition) {
+	for i, v := range ch.arr(v, "transitions", len(ts)) {
+		tr, want := ch.obj(v, "transition"), ts[i]
+		ch.keys(tr, "transition", []string{"t", "seg", "from", "to"}, map[string]bool{"inferred": want.Inferred})
+		ch.secs(tr, "t", want.Time)
+		ch.int(tr, "seg", int64(want.Seg))
+		ch.str(tr, "from", want.From.String())
+		ch.str(tr, "to", want.To.String())
+		if want.Inferred {
+			ch.boolean(tr, "inferred", true)
+		}
+	}
+}
+
+// readings checks the readings of a close the capture cannot decide:
+// the first is the connection's own states, the second Other.
+func (ch *checker) readings(m map[string]any, c *tcpstate.Conn) {
+	r := c.Teardown.Readings
+	first := tcpstate.Reading{Initiator: c.Teardown.Initiator,
+		Client: tcpstate.ReadingEnd{Initial: c.Client.Initial, Final: c.Client.State, Transitions: c.Client.Transitions},
+		Server: tcpstate.ReadingEnd{Initial: c.Server.Initial, Final: c.Server.State, Transitions: c.Server.Transitions}}
+	for i, v := range ch.arr(m["readings"], "readings", 2) {
+		want := [2]*tcpstate.Reading{&first, &r.Other}[i]
+		rd := ch.obj(v, "reading")
+		ch.keys(rd, "reading", []string{"rank", "initiator", "client", "server"}, nil)
+		ch.int(rd, "rank", int64(i+1))
+		ch.str(rd, "initiator", want.Initiator.String())
+		for key, end := range map[string]*tcpstate.ReadingEnd{"client": &want.Client, "server": &want.Server} {
+			e := ch.obj(rd[key], key)
+			ch.keys(e, key, []string{"initial", "final", "transitions"}, nil)
+			ch.str(e, "initial", end.Initial.String())
+			ch.str(e, "final", end.Final.String())
+			ch.transitions(e["transitions"], end.Transitions)
+		}
+	}
+	for i, v := range ch.arr(m["clues"], "clues", len(r.Clues)) {
+		want := r.Clues[i]
+		cl := ch.obj(v, "clue")
+		echo := want.Kind == tcpstate.ClueEcho
+		ch.keys(cl, "clue", []string{"clue", "seg", "favours"}, map[string]bool{"reply_seg": echo, "ecr": echo, "val": echo, "ticks": echo})
+		ch.str(cl, "clue", want.Kind.String())
+		ch.int(cl, "seg", int64(want.Seg))
+		rank := 0
+		if want.Favours == first.Initiator {
+			rank = 1
+		} else if want.Favours == r.Other.Initiator {
+			rank = 2
+		}
+		ch.int(cl, "favours", int64(rank))
+		if echo {
+			ch.int(cl, "reply_seg", int64(want.Reply))
+			ch.uint(cl, "ecr", uint64(want.Ecr))
+			ch.uint(cl, "val", uint64(want.Val))
+			ch.uint(cl, "ticks", uint64(want.Ticks()))
+		}
 	}
 }
 
@@ -353,7 +431,10 @@ func (ch *checker) analysis(line map[string]any, c *tcpstate.Conn) {
 	ch.keys(m, "teardown", []string{"pattern", "initiator", "missing"},
 		map[string]bool{"client_fin": td.ClientFIN.Seen(), "server_fin": td.ServerFIN.Seen(), "rst": td.RST.Seen(),
 			"half_close_bytes": td.HalfCloseBytes != 0, "lost_last_ack": td.LostLastACK,
-			"time_wait": td.TimeWait.Side != tcpstate.SideNone})
+			"time_wait": td.TimeWait.Side != tcpstate.SideNone, "readings": td.Readings != nil, "clues": td.Readings != nil})
+	if td.Readings != nil {
+		ch.readings(m, c)
+	}
 	ch.str(m, "pattern", td.Pattern.String())
 	ch.str(m, "initiator", td.Initiator.String())
 	for key, f := range map[string]*tcpstate.FIN{"client_fin": &td.ClientFIN, "server_fin": &td.ServerFIN} {

@@ -48,6 +48,16 @@ var catalogue = map[string]entry{
 	"w.phase.data":      {"data", "数据传输"},
 	"w.phase.teardown":  {"teardown", "挥手"},
 
+	// A data phase summed up (Collapse): the timeline's lines ("dp.dir"
+	// by direction, in the SVG and Mermaid ladders too), and the text
+	// ladder's ("lg.dir" after an arrow that gives the direction).
+	"dp.title": {"#{first}-#{last}  {start} to {end} ({dur})  data phase, summed up", "#{first}-#{last}  {start} 至 {end}（{dur}）  数据传输阶段，合并显示"},
+	"dp.dir":   {"{from} → {to}: {segs} segments, {bytes} bytes, {re} retransmissions", "{from} → {to}：{segs} 个报文段，{bytes} 字节，重传 {re} 个"},
+	"dp.full":  {"{n} segments: the connection has more than {max}, so they are summed up here; synfin explain --full lists every one", "{n} 个报文段：连接的报文段超过 {max} 个，所以这里合并显示；synfin explain --full 会逐个列出"},
+	"lg.dir":   {"{segs} segments, {bytes} bytes, {re} retransmissions", "{segs} 个报文段，{bytes} 字节，重传 {re} 个"},
+	"lg.data":  {"{n} segments in {dur}", "{n} 个报文段，历时 {dur}"},
+	"lg.full":  {"--full draws every segment", "加 --full 画出每个报文段"},
+
 	// Ladder diagrams.
 	"lg.verdict":  {"teardown {pattern}; final states: client {c}, server {s}", "挥手方式：{pattern}；最终状态：客户端 {c}，服务器 {s}"},
 	"lg.time":     {"   time", "   时间"},
@@ -252,6 +262,8 @@ var catalogue = map[string]entry{
 	"note.fin-ack.bad": {"ACK past the FIN, but ack {ack} is not FIN seq + 1 = {expected} ✗", "越过了 FIN 的确认，但确认号 {ack} 不等于 FIN 序号 + 1 = {expected} ✗"},
 	"note.last-ack": {"last ACK: ack {ack} = FIN seq + 1 {ok}; the {peer} leaves LAST-ACK and is CLOSED, while the {side} stays in TIME-WAIT",
 		"最后一个 ACK：确认号 {ack} = FIN 序号 + 1 {ok}；{peer}离开 LAST-ACK 进入 CLOSED，而{side}留在 TIME-WAIT"},
+	"note.last-ack.lost": {"last ACK: ack {ack} = FIN seq + 1 {ok}, but it never reached the {peer}, which sent its FIN again and stays in {state}; the {side} stays in TIME-WAIT",
+		"最后一个 ACK：确认号 {ack} = FIN 序号 + 1 {ok}，但它没有到达{peer}：对方又发了一次 FIN，仍在 {state}；{side}留在 TIME-WAIT"},
 	"note.rst": {"RST from the {side}: the connection is aborted at once — no FIN exchange, no TIME-WAIT, unsent and unread data is thrown away",
 		"{side}发出 RST：连接立即中止——没有 FIN 交换，没有 TIME-WAIT，未发送和未读取的数据都被丢弃"},
 	"note.rst.after-fin": {"RST from the {side} after a FIN: typically an application closed with unread data, or with SO_LINGER set to 0",
@@ -327,6 +339,27 @@ var catalogue = map[string]entry{
 	"an.rst-after-fin":                 {"reset after a FIN was sent", "发送 FIN 之后又出现了 RST"},
 	"an.lost-last-ack":                 {"a FIN came again after it was acknowledged, so that ACK was lost beyond the capture point; the TIME-WAIT end answers it again", "FIN 被确认后又重发了，说明那个 ACK 在抓包点之后丢失；处于 TIME-WAIT 的一端会再次应答"},
 	"an.port-reuse":                    {"a new SYN on ports an earlier connection still held", "新的 SYN 使用了之前连接仍占用的端口"},
+
+	// What the capture shows only by inference: a client that gave up
+	// on its SYN.
+	"v.hs.gaveup":       {"no SYN came after #{seg} by {by}, though the next one was due by then at the latest (a retransmission waits as long as the one before, or twice as long; with room for a late timer, {wait} at most): the client had given up, and is CLOSED — inferred, as no segment shows it", "#{seg} 之后直到 {by} 都没有 SYN，而下一个 SYN 最迟此时就该发出（重传的等待时间与上一次相同或翻倍；算上定时器可能的延迟，最多 {wait}）：客户端已经放弃，进入 CLOSED——这是推断，没有报文段能显示它"},
+	"lg.inferred":       {"{s} (inferred)", "{s}（推断）"},
+	"sum.path.inferred": {"{side}: {path} → {to} (inferred: by {by} at the latest)", "{side}：{path} → {to}（推断：最迟在 {by}）"},
+
+	// A close the capture cannot decide: two readings, ranked.
+	"tl.title.reading":       {"Timeline, as reading 1 has it (relative seq/ack [absolute], window in bytes [as sent × scale])", "时间线，按解读 1 给出（seq/ack 相对值 [绝对值]，窗口字节数 [报文中的值 × 缩放倍数]）"},
+	"v.undecided":            {"the capture cannot tell who closed first: it starts mid-connection, and the {x}'s FIN (#{fin}) is the first FIN in it; whether the {y} had sent its FIN before the capture began, nothing captured shows. Two readings fit, the likelier first:", "抓包无法判断谁先关闭：它从连接中途开始，{x}的 FIN（#{fin}）是其中第一个 FIN；{y}在抓包开始之前是否已经发出 FIN，抓到的报文都说明不了。两种解读都说得通，可能性大的在前："},
+	"p.incomplete.fin":       {"teardown incomplete: a FIN is not in the capture", "挥手不完整：有一个 FIN 不在抓包中"},
+	"v.reading.first":        {"reading {n}: the {x} closed first, with its FIN (#{fin}), and the {y} had not closed when the capture ended (its FIN would come after); final states: client {c}, server {s}", "解读 {n}：{x}先关闭，发出了 FIN（#{fin}）；抓包结束时{y}还没有关闭（它的 FIN 会在之后出现）；最终状态：客户端 {c}，服务器 {s}"},
+	"v.follows":              {"the timeline, the ladder and the summary follow reading 1", "时间线、时序图和小结都按解读 1 给出"},
+	"v.reading.before":       {"reading {n}: the {y} closed first, before the capture began (its FIN is not in it); the {x} had waited in CLOSE-WAIT, and its FIN (#{fin}) took it to LAST-ACK and the {y} from FIN-WAIT-2 to TIME-WAIT; final states: client {c}, server {s}", "解读 {n}：{y}先关闭，发生在抓包开始之前（它的 FIN 不在抓包中）；{x}一直停在 CLOSE-WAIT，它的 FIN（#{fin}）使它进入 LAST-ACK，并使{y}从 FIN-WAIT-2 进入 TIME-WAIT；最终状态：客户端 {c}，服务器 {s}"},
+	"v.final.reading":        {"final states in reading 1: client {c}, server {s}", "按解读 1 的最终状态：客户端 {c}，服务器 {s}"},
+	"v.clue.echo":            {"ranked by the time stamps: the {x}'s FIN (#{fin}) echoes the {y}'s time stamp {ecr}, {ticks} ticks older than the {y}'s answer (#{reply}, TS val {val}): nothing had come from the {y} for about {dur} (at 1 ms a tick, as Linux counts), longer than an open end holds back an acknowledgment — a silence that fits an end that had already closed", "按时间戳排序：{x}的 FIN（#{fin}）回显的是{y}的时间戳 {ecr}，比{y}的应答（#{reply}，其时间戳为 {val}）早 {ticks} 个时钟单位：{y}已经约 {dur} 没有发送任何报文（按 Linux 每单位 1 毫秒计），比仍打开的一端推迟确认的时间还长——这样的沉默符合一个早已关闭的端"},
+	"v.clue.none":            {"nothing in the capture ranks them: the first is the reading that assumes nothing happened before the capture", "抓包中没有任何线索能给它们排序：排在前面的是不假设抓包开始前发生过任何事的那种解读"},
+	"v.clue.echo.recent":     {"the time stamps do not rank them: the {x}'s FIN (#{fin}) echoes a time stamp of the {y} only {ticks} ticks older than its answer (#{reply}): the {y} had sent something just before", "时间戳不能排序：{x}的 FIN（#{fin}）回显的{y}的时间戳只比它的应答（#{reply}）早 {ticks} 个时钟单位：{y}不久前刚发送过报文"},
+	"lg.verdict.reading":     {"teardown {pattern}; the capture cannot tell who closed first: final states in the likelier reading: client {c}, server {s}", "挥手方式：{pattern}；抓包无法判断谁先关闭：可能性较大的解读中最终状态：客户端 {c}，服务器 {s}"},
+	"v.clue.ackgap":          {"ranked by the acknowledgment numbers: the {x}'s FIN (#{fin}) acknowledges one sequence number more than anything captured from the {y}: the one a FIN of the {y} takes, and no such FIN is in the capture", "按确认号排序：{x}的 FIN（#{fin}）确认的序号比抓到的{y}的任何报文都多一个：正是{y}的 FIN 要占用的那个序号，而抓包中没有这个 FIN"},
+	"miss.midstream.reading": {"the capture starts mid-connection: states before the first segment are reading 1's, and relative numbers count from the first segment seen", "抓包从连接中途开始：第一个报文段之前的状态按解读 1 给出，相对序号从看到的第一个报文段算起"},
 }
 
 // Keys lists the catalogue's keys (for tests and for other renderers that

@@ -12,6 +12,10 @@
 //
 // Write can draw the connection's ladder after the timeline through
 // Options.Ladder (package ladder builds on this one, so it is a hook).
+// A connection of more than CollapseAbove segments has its data phase
+// summed up in one entry (Collapse: segments, bytes and retransmissions
+// by direction, and the time it took), the handshake and the teardown
+// told in full, unless Options.Full; the ladders sum it up the same way.
 // Stepper names the step each segment is, one line at a time, for
 // read --annotate.
 package explain

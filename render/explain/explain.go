@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,30 +37,52 @@ type Explanation struct {
 	Steps   []Step
 	Missing []Msg
 	Summary []Msg
+
+	// data, when not nil, sums up the data phase: Write tells it in place
+	// of its steps, and does not make Steps.
+	data *DataPhase
 }
 
-// Explain builds the explanation of c. The connection should have been
-// tracked with track.Config.Segments; without segments the timeline is
-// empty and the rest still holds.
+// Explain builds the explanation of c, a step per segment. The connection
+// should have been tracked with track.Config.Segments; without segments
+// the timeline is empty and the rest still holds.
 func Explain(c *tcpstate.Conn) *Explanation {
 	e := &Explanation{Conn: c}
+	e.parts()
+	e.timeline()
+	return e
+}
+
+// explain builds the explanation of c for Write: its steps are made as
+// they are written (eachStep), not kept in Steps, and its data phase is
+// summed up when collapse is set and Collapse says so.
+func explain(c *tcpstate.Conn, collapse bool) *Explanation {
+	e := &Explanation{Conn: c}
+	if d, ok := Collapse(c); ok && collapse {
+		e.data = &d
+	}
+	e.parts()
+	return e
+}
+
+// parts makes all of the explanation but its steps.
+func (e *Explanation) parts() {
+	c := e.Conn
 	e.Title = M("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
 	e.header()
 	e.verdict()
-	e.timeline()
 	e.missing()
 	e.summary()
-	return e
 }
 
 func sideWord(s tcpstate.Side) string {
 	switch s {
 	case tcpstate.SideServer:
-		return Word("w.server")
+		return sideWords[1]
 	case tcpstate.SideBoth:
-		return Word("w.both")
+		return sideWords[2]
 	}
-	return Word("w.client")
+	return sideWords[0]
 }
 
 func senderOf(d tcpstate.Dir) tcpstate.Side {
@@ -171,22 +194,32 @@ func (e *Explanation) verdict() {
 	if n := len(h.SYNRetransmits); n > 0 {
 		last := h.SYNRetransmits[n-1]
 		*v = append(*v, M("v.hs.retries", "n", itoa(n+1), "wait", Dur(time.Duration(last.Time-h.SYN.Time))))
+		if t, ok := inferred(&c.Client); ok {
+			*v = append(*v, M("v.hs.gaveup", "seg", itoa(last.Seg), "by", Clock(t.Time), "wait", Dur(time.Duration(t.Time-last.Time))))
+		}
 	}
-	switch td.Pattern {
-	case tcpstate.PatternHalfClose:
+	switch {
+	case td.Pattern == tcpstate.PatternHalfClose:
 		*v = append(*v, M("p.half-close", "bytes", itoa(td.HalfCloseBytes)))
-	case tcpstate.PatternAbort:
+	case td.Pattern == tcpstate.PatternAbort:
 		*v = append(*v, M("p.abort-rst", "side", sideWord(td.RST.From)))
+	case td.Readings != nil:
+		*v = append(*v, M("p.incomplete.fin"))
+		*v = append(*v, e.readings()...)
 	default:
 		*v = append(*v, M("p."+td.Pattern.String()))
 	}
-	if td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer {
+	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
 			*v = append(*v, M("v.initiator", "side", sideWord(td.Initiator)))
 		}
 	}
 	*v = append(*v, e.halves()...)
-	*v = append(*v, M("v.final", "c", c.Client.State.String(), "s", c.Server.State.String()))
+	final := "v.final"
+	if td.Readings != nil {
+		final = "v.final.reading"
+	}
+	*v = append(*v, M(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
 		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
 		switch {
@@ -211,6 +244,48 @@ func (e *Explanation) verdict() {
 		}
 		*v = append(*v, M("v.an", "list", listArg(names)))
 	}
+}
+
+// readings says that the capture cannot tell who closed first, gives
+// both readings, the one the connection's states follow first, and what
+// ranked them.
+func (e *Explanation) readings() []Msg {
+	c := e.Conn
+	td := &c.Teardown
+	r := td.Readings
+	first := tcpstate.Reading{Initiator: td.Initiator,
+		Client: tcpstate.ReadingEnd{Final: c.Client.State}, Server: tcpstate.ReadingEnd{Final: c.Server.State}}
+	// x sent the one FIN captured.
+	x, fin := tcpstate.SideClient, td.ClientFIN.Seg
+	if td.ServerFIN.Seen() {
+		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
+	}
+	y := otherSide(x)
+	out := []Msg{M("v.undecided", "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin))}
+	for i, rd := range []tcpstate.Reading{first, r.Other} {
+		key := "v.reading.first"
+		if rd.Initiator == y {
+			key = "v.reading.before"
+		}
+		out = append(out, M(key, "n", itoa(i+1), "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin),
+			"c", rd.Client.Final.String(), "s", rd.Server.Final.String()))
+	}
+	if len(r.Clues) == 0 {
+		out = append(out, M("v.clue.none"))
+	}
+	for _, cl := range r.Clues {
+		switch {
+		case cl.Kind == tcpstate.ClueAckGap:
+			out = append(out, M("v.clue.ackgap", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg)))
+		case cl.Favours == tcpstate.SideNone:
+			out = append(out, M("v.clue.echo.recent", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg),
+				"reply", itoa(cl.Reply), "ticks", itoa(cl.Ticks())))
+		default:
+			out = append(out, M("v.clue.echo", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg), "reply", itoa(cl.Reply),
+				"ecr", itoa(cl.Ecr), "val", itoa(cl.Val), "ticks", itoa(cl.Ticks()), "dur", Dur(time.Duration(cl.Ticks())*time.Millisecond)))
+		}
+	}
+	return append(out, M("v.follows"))
 }
 
 // halves says, for each end's half of the connection, what the capture
@@ -250,36 +325,37 @@ func (e *Explanation) halves() []Msg {
 	return out
 }
 
-// stateAfter returns the state of ep once the segment with frame index
-// seg was handled, from the endpoint's transitions (which the tracker may
-// have revised after the segment was recorded).
-func stateAfter(ep *tcpstate.Endpoint, seg int) tcpstate.State {
-	s := ep.Initial
-	for _, t := range ep.Transitions {
-		if t.Seg > seg {
-			break
-		}
-		s = t.To
-	}
-	return s
-}
-
-// StateAfter is the state of side s once segment seg was handled.
-func StateAfter(c *tcpstate.Conn, s tcpstate.Side, seg int) tcpstate.State {
-	return stateAfter(c.Endpoint(s), seg)
-}
-
 // Changes returns the state changes caused by the segment with frame
 // index seg, the sender's first.
 func Changes(c *tcpstate.Conn, seg *tcpstate.Segment) []Change {
-	var out []Change
+	return appendChanges(nil, seg, [2][]tcpstate.Transition{c.Client.Transitions, c.Server.Transitions})
+}
+
+// stateKeys are the catalogue keys of why an endpoint enters each state.
+var stateKeys = func() (k [16]string) {
+	for st := range k {
+		k[st] = "st." + tcpstate.State(st).String()
+	}
+	return k
+}()
+
+func stateKey(st tcpstate.State) string {
+	if int(st) < len(stateKeys) {
+		return stateKeys[st]
+	}
+	return "st." + st.String()
+}
+
+// appendChanges appends the changes among the client's and server's
+// transitions ts that seg caused, the sender's first.
+func appendChanges(out []Change, seg *tcpstate.Segment, ts [2][]tcpstate.Transition) []Change {
 	snd := senderOf(seg.Dir)
 	for _, s := range []tcpstate.Side{snd, otherSide(snd)} {
-		for _, t := range c.Endpoint(s).Transitions {
+		for _, t := range ts[s-tcpstate.SideClient] {
 			if t.Seg != seg.Index {
 				continue
 			}
-			why := M("st." + t.To.String())
+			why := M(stateKey(t.To))
 			if t.To == tcpstate.Closed && seg.Flags&wire.RST != 0 {
 				why = M("st.CLOSED.rst")
 			}
@@ -305,15 +381,34 @@ var covered = map[tcpstate.Note][]tcpstate.Anomaly{
 }
 
 func (e *Explanation) timeline() {
+	e.eachStep(func(_ int, st *Step) {
+		keep := Step{Seg: st.Seg, Since: st.Since, Notes: slices.Clone(st.Notes)}
+		if len(st.Changes) > 0 {
+			keep.Changes = slices.Clone(st.Changes)
+		}
+		e.Steps = append(e.Steps, keep)
+	})
+}
+
+// eachStep calls f with the index and the step of each segment in turn,
+// but those of the data phase summed up (e.data); st and its slices are
+// reused from one call to the next. The transitions are walked along the
+// segments, so that it takes time linear in them.
+func (e *Explanation) eachStep(f func(i int, st *Step)) {
 	c := e.Conn
 	halfShown := false
+	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
+	var st Step
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		st := Step{Seg: s, Changes: Changes(c, s)}
+		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
+		if d := e.data; d != nil && i >= d.First && i <= d.Last {
+			continue
+		}
+		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s)}
 		if i > 0 {
 			st.Since = time.Duration(s.Time - c.Segments[i-1].Time)
 		}
-		st.Notes = Notes(c, s)
 		if !halfShown && c.Teardown.Pattern == tcpstate.PatternHalfClose && s.Len > 0 &&
 			s.Phase == tcpstate.PhaseTeardown && senderOf(s.Dir) != c.Teardown.Initiator {
 			st.Notes = append(st.Notes, M("x.half"))
@@ -328,7 +423,7 @@ func (e *Explanation) timeline() {
 				st.Notes = append(st.Notes, M(key, "side", sideWord(ch.Side), "dur", Dur(timeWait(c))))
 			}
 		}
-		e.Steps = append(e.Steps, st)
+		f(i, &st)
 	}
 }
 
@@ -357,10 +452,12 @@ func ok(good bool) string {
 
 // Notes returns what segment s teaches: its note and the anomalies the
 // note does not already explain.
-func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
+func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg { return appendNotes(nil, c, s) }
+
+// appendNotes appends Notes(c, s) to out.
+func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 	snd := senderOf(s.Dir)
 	side := sideWord(snd)
-	var out []Msg
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
@@ -429,6 +526,11 @@ func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		switch {
 		case uint32(ack) != uint32(exp):
 			add(M("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
+			// The peer sent its FIN again: this ACK never reached it,
+			// and the states were revised (see lost-last-ack).
+			add(M("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
+				"state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String()))
 		case s.Note == tcpstate.NoteLastACK:
 			add(M("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
 		default:
@@ -543,7 +645,10 @@ func (e *Explanation) missing() {
 	for _, g := range c.Teardown.Missing.Names() {
 		e.Missing = append(e.Missing, M("gap."+g))
 	}
-	if c.Role == tcpstate.RolePort {
+	switch {
+	case c.Role == tcpstate.RolePort && c.Client.Initial != tcpstate.Unknown:
+		e.Missing = append(e.Missing, M("miss.midstream.reading"))
+	case c.Role == tcpstate.RolePort:
 		e.Missing = append(e.Missing, M("miss.midstream"))
 	}
 	if c.Teardown.Missing&tcpstate.GapEnd != 0 {
@@ -565,14 +670,42 @@ func isnText(ep *tcpstate.Endpoint) string {
 	return u32(int64(ep.ISN))
 }
 
-// Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …".
+// Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
+// changes segments caused (an inferred one is said in words apart).
 func Path(ep *tcpstate.Endpoint) string {
 	var b strings.Builder
 	b.WriteString(ep.Initial.String())
 	for _, t := range ep.Transitions {
-		b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+		if !t.Inferred {
+			b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+		}
 	}
 	return b.String()
+}
+
+// finalArg is ep's final state as an argument, marked as inferred when
+// no segment showed it.
+func finalArg(ep *tcpstate.Endpoint) string {
+	if _, ok := inferred(ep); ok {
+		return listArg([]Msg{M("lg.inferred", "s", ep.State.String())})
+	}
+	return ep.State.String()
+}
+
+// inferred returns ep's last transition if no segment caused it.
+func inferred(ep *tcpstate.Endpoint) (tcpstate.Transition, bool) {
+	if n := len(ep.Transitions); n > 0 && ep.Transitions[n-1].Inferred {
+		return ep.Transitions[n-1], true
+	}
+	return tcpstate.Transition{}, false
+}
+
+// pathMsg is the summary's line of an endpoint's states.
+func pathMsg(side string, ep *tcpstate.Endpoint) Msg {
+	if t, ok := inferred(ep); ok {
+		return M("sum.path.inferred", "side", side, "path", Path(ep), "to", t.To.String(), "by", Clock(t.Time))
+	}
+	return M("sum.path", "side", side, "path", Path(ep))
 }
 
 func (e *Explanation) summary() {
@@ -605,8 +738,7 @@ func (e *Explanation) summary() {
 		*s = append(*s, M("sum.agreed", "opts", listArg(parts)))
 	}
 	*s = append(*s, M("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
-	*s = append(*s, M("sum.path", "side", Word("w.Client"), "path", Path(&c.Client)))
-	*s = append(*s, M("sum.path", "side", Word("w.Server"), "path", Path(&c.Server)))
+	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))
 	for _, a := range c.Anomalies.List() {
 		*s = append(*s, M("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
 	}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"synfin/gen"
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/render/explain"
 	"synfin/render/explain/explaintest"
@@ -148,7 +150,10 @@ func captures(t *testing.T) []capture {
 	for _, s := range explaintest.Scenarios() {
 		out = append(out, capture{s.Name, explaintest.ScenarioFile(t, dir, s)})
 	}
-	return out
+	// A connection past CollapseAbove, its data phase summed up (the
+	// summary's numbers are those tcpdump and tshark show: see
+	// ladder.TestCollapsedGolden, which draws the same capture).
+	return append(out, capture{"transfer", pcaptest.GeneratedFile(t, gen.Config{Transfer: explain.CollapseAbove + 101, Seed: 5, Reorder: true})})
 }
 
 func render(t *testing.T, conns []*tcpstate.Conn, lang string, width int) string {

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type Msg struct {
 // M makes a message from a key and name, value pairs.
 func M(key string, kv ...string) Msg {
 	m := Msg{Key: key}
+	if len(kv) > 1 {
+		m.Args = make([]Arg, 0, len(kv)/2)
+	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m.Args = append(m.Args, Arg{kv[i], kv[i+1]})
 	}
@@ -33,15 +37,46 @@ func M(key string, kv ...string) Msg {
 
 // Word is an argument value that is translated: the catalogue key of a
 // word such as "w.client".
-func Word(key string) string { return "@" + key }
+func Word(key string) string {
+	if w, ok := words[key]; ok {
+		return w
+	}
+	return "@" + key
+}
+
+// words holds Word of every catalogue key, made once rather than at
+// every message.
+var words = func() map[string]string {
+	m := make(map[string]string, len(catalogue))
+	for k := range catalogue {
+		m[k] = "@" + k
+	}
+	return m
+}()
+
+// anomalyWords holds AnomalyWord of every anomaly.
+var anomalyWords = func() (w [tcpstate.NumAnomalies]string) {
+	for a := range w {
+		w[a] = Word("ann." + tcpstate.Anomaly(a).String())
+	}
+	return w
+}()
 
 // AnomalyWord is an argument value naming anomaly a: tcpstate's name in
 // English, translated in other languages.
-func AnomalyWord(a tcpstate.Anomaly) string { return Word("ann." + a.String()) }
+func AnomalyWord(a tcpstate.Anomaly) string {
+	if a < tcpstate.NumAnomalies {
+		return anomalyWords[a]
+	}
+	return Word("ann." + a.String())
+}
 
 // PatternWord is an argument value naming teardown pattern p: tcpstate's
 // name in English, translated in other languages.
 func PatternWord(p tcpstate.Pattern) string { return Word("pn." + p.String()) }
+
+// sideWords are sideWord's values.
+var sideWords = [...]string{Word("w.client"), Word("w.server"), Word("w.both")}
 
 // Name is a name of tcpstate's (an anomaly's or a teardown pattern's, as
 // String() gives it) in lang; kind is "ann" or "pn". A name the catalogue
@@ -75,33 +110,32 @@ func (m Msg) Arg(name string) (string, bool) {
 
 // Text formats the message in lang ("en" or "zh"). A key missing from the
 // catalogue comes out as "[key]" so that it shows, and is caught by tests.
-func (m Msg) Text(lang string) string {
+func (m Msg) Text(lang string) string { return string(m.AppendText(nil, lang)) }
+
+// AppendText appends the message formatted in lang (see Text) to b.
+func (m Msg) AppendText(b []byte, lang string) []byte {
 	tmpl, ok := lookup(m.Key, lang)
 	if !ok {
-		return "[" + m.Key + "]"
+		b = append(b, '[')
+		b = append(b, m.Key...)
+		return append(b, ']')
 	}
-	return fill(tmpl, lang, m.Args)
+	return appendFill(b, tmpl, lang, m.Args)
 }
 
-// fill substitutes {name} placeholders. The HTML report's script does the
-// same with the same catalogue.
-func fill(tmpl, lang string, args []Arg) string {
-	if !strings.Contains(tmpl, "{") {
-		return tmpl
-	}
-	var b strings.Builder
+// appendFill appends tmpl to b with its {name} placeholders filled. The
+// HTML report's script does the same with the same catalogue.
+func appendFill(b []byte, tmpl, lang string, args []Arg) []byte {
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
-			b.WriteString(tmpl)
-			return b.String()
+			return append(b, tmpl...)
 		}
 		j := strings.IndexByte(tmpl[i:], '}')
 		if j < 0 {
-			b.WriteString(tmpl)
-			return b.String()
+			return append(b, tmpl...)
 		}
-		b.WriteString(tmpl[:i])
+		b = append(b, tmpl[:i]...)
 		name := tmpl[i+1 : i+j]
 		v, found := "", false
 		for _, a := range args {
@@ -112,33 +146,42 @@ func fill(tmpl, lang string, args []Arg) string {
 		}
 		switch {
 		case !found:
-			b.WriteString("{" + name + "}")
+			b = append(b, '{')
+			b = append(b, name...)
+			b = append(b, '}')
 		case strings.HasPrefix(v, "@@"):
-			b.WriteString(expandList(v[2:], lang))
+			b = appendList(b, v[2:], lang)
 		case strings.HasPrefix(v, "@"):
-			b.WriteString(Msg{Key: v[1:]}.Text(lang))
+			b = Msg{Key: v[1:]}.AppendText(b, lang)
 		default:
-			b.WriteString(v)
+			b = append(b, v...)
 		}
 		tmpl = tmpl[i+j+1:]
 	}
 }
 
-// expandList formats a list packed by listArg, joined with the language's
-// separator.
-func expandList(v, lang string) string {
+// appendList appends the messages listArg packed into v, joined with the
+// language's separator.
+func appendList(b []byte, v, lang string) []byte {
 	sep, _ := lookup("w.list", lang)
-	var out []string
-	for _, part := range strings.Split(v, "\x1f") {
-		fields := strings.Split(part, "\x1e")
-		m := Msg{Key: fields[0]}
-		for _, f := range fields[1:] {
-			name, val, _ := strings.Cut(f, "=")
-			m.Args = append(m.Args, Arg{name, val})
+	var argv [8]Arg
+	for i := 0; v != "" || i == 0; i++ {
+		if i > 0 {
+			b = append(b, sep...)
 		}
-		out = append(out, m.Text(lang))
+		var part string
+		part, v, _ = strings.Cut(v, "\x1f")
+		key, rest, _ := strings.Cut(part, "\x1e")
+		args := argv[:0]
+		for rest != "" {
+			var f string
+			f, rest, _ = strings.Cut(rest, "\x1e")
+			name, val, _ := strings.Cut(f, "=")
+			args = append(args, Arg{name, val})
+		}
+		b = Msg{Key: key, Args: args}.AppendText(b, lang)
 	}
-	return strings.Join(out, sep)
+	return b
 }
 
 func itoa[T ~int | ~int8 | ~int64 | ~uint64 | ~uint32 | ~uint16 | ~uint8](v T) string {
@@ -147,28 +190,41 @@ func itoa[T ~int | ~int8 | ~int64 | ~uint64 | ~uint32 | ~uint16 | ~uint8](v T) s
 
 // Dur formats a duration compactly and the same way in every language:
 // "26 µs", "1.699 ms", "60 s".
-func Dur(d time.Duration) string {
-	neg := ""
+func Dur(d time.Duration) string { return string(AppendDur(nil, d)) }
+
+// AppendDur appends Dur(d) to b.
+func AppendDur(b []byte, d time.Duration) []byte {
 	if d < 0 {
-		neg, d = "-", -d
+		b, d = append(b, '-'), -d
 	}
 	switch {
 	case d < time.Millisecond:
-		return neg + strconv.FormatInt(int64(d/time.Microsecond), 10) + " µs"
+		return append(strconv.AppendInt(b, int64(d/time.Microsecond), 10), " µs"...)
 	case d < time.Second:
-		return neg + trimFloat(float64(d)/1e6, 3) + " ms"
+		return append(appendTrimmed(b, float64(d)/1e6, 3), " ms"...)
 	case d < time.Minute:
-		return neg + trimFloat(float64(d)/1e9, 3) + " s"
+		return append(appendTrimmed(b, float64(d)/1e9, 3), " s"...)
 	}
-	return neg + trimFloat(float64(d)/1e9, 1) + " s"
+	return append(appendTrimmed(b, float64(d)/1e9, 1), " s"...)
 }
 
-func trimFloat(f float64, prec int) string {
-	s := strconv.FormatFloat(f, 'f', prec, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+// appendTrimmed appends f with prec decimals, less its trailing zeros.
+func appendTrimmed(b []byte, f float64, prec int) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, f, 'f', prec, 64)
+	if bytes.IndexByte(b[start:], '.') >= 0 {
+		b = bytes.TrimRight(bytes.TrimRight(b, "0"), ".")
 	}
-	return s
+	return b
+}
+
+// Phrase is the text of catalogue key in lang when it takes no
+// arguments: M(key).Text(lang) without making the message or the string.
+func Phrase(key, lang string) string {
+	if t, ok := lookup(key, lang); ok && !strings.Contains(t, "{") {
+		return t
+	}
+	return M(key).Text(lang)
 }
 
 // Clock formats a capture time stamp (Unix ns) in UTC with microseconds;

@@ -2,9 +2,12 @@ package explain
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,6 +19,9 @@ import (
 type Options struct {
 	Lang  string // "en" (default) or "zh"
 	Width int    // wrap notes to this many columns; 0 means 80, negative no wrapping
+	// Full lists every segment: without it, a connection of more than
+	// CollapseAbove segments has its data phase summed up (Collapse).
+	Full bool
 	// Ladder, when set, draws the connection after the timeline under its
 	// own heading. Package ladder's WriteText fits; it is a hook because
 	// ladder builds on this package.
@@ -45,7 +51,7 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		p.width = 80
 	}
 	p.ladder = opt.Ladder
-	p.print(Explain(c))
+	p.print(explain(c, !opt.Full))
 	if p.err != nil {
 		return p.err
 	}
@@ -57,74 +63,68 @@ type printer struct {
 	lang   string
 	width  int
 	ladder func(io.Writer, *tcpstate.Conn) error
-	err    error // from ladder
+	err    error  // from ladder
+	buf    []byte // the text of a line, reused
 }
 
-func (p *printer) t(m Msg) string { return m.Text(p.lang) }
+func (p *printer) word(key string) string { return Phrase(key, p.lang) }
+
+// msg writes m as line does.
+func (p *printer) msg(prefix string, m Msg) {
+	p.buf = m.AppendText(p.buf[:0], p.lang)
+	p.line(prefix, p.buf)
+}
+
+// spaces is where indents are cut from.
+const spaces = "                                                                "
 
 // line writes text wrapped at the width, the first line after prefix and
 // the rest indented to the prefix's width.
-func (p *printer) line(prefix, text string) {
-	indent := strings.Repeat(" ", Width(prefix))
-	for i, l := range wrap(text, p.width-Width(prefix)) {
-		if i == 0 {
+func (p *printer) line(prefix string, text []byte) {
+	pw := Width(prefix)
+	indent := spaces[:min(pw, len(spaces))]
+	first := true
+	eachLine(text, p.width-pw, func(l []byte) {
+		if first {
 			p.w.WriteString(prefix)
+			first = false
 		} else {
 			p.w.WriteString(indent)
 		}
-		p.w.WriteString(l)
+		p.w.Write(l)
 		p.w.WriteByte('\n')
-	}
+	})
 }
 
 func (p *printer) print(e *Explanation) {
-	p.line("", p.t(e.Title))
+	p.msg("", e.Title)
 	for _, m := range e.Header {
-		p.line("  ", p.t(m))
+		p.msg("  ", m)
 	}
 	p.section("v.title", e.Verdict)
-	if len(e.Steps) > 0 {
+	c := e.Conn
+	if len(c.Segments) > 0 {
 		p.w.WriteByte('\n')
-		p.line("", p.t(M("tl.title")))
+		title := "tl.title"
+		if e.Conn.Teardown.Readings != nil {
+			title = "tl.title.reading"
+		}
+		p.msg("", M(title))
 	}
-	cw, sw := p.t(M("w.client")), p.t(M("w.server"))
-	for _, st := range e.Steps {
-		s := st.Seg
-		from, to := cw, sw
-		if s.Dir == tcpstate.S2C {
-			from, to = sw, cw
+	dataDone := e.data == nil
+	e.eachStep(func(i int, st *Step) {
+		if !dataDone && i > e.data.Last {
+			p.data(e)
+			dataDone = true
 		}
-		flags := string(s.Flags.AppendTcpdump(nil))
-		since := ""
-		if st.Since > 0 {
-			since = " +" + Dur(st.Since)
-		}
-		p.line("  ", fmt.Sprintf("#%d  %s%s  %s → %s  [%s]  %s", s.Index, TimeOfDay(s.Time), since, from, to, flags, p.t(M("w.phase."+s.Phase.String()))))
-		nums := fmt.Sprintf("seq %d [%d]", s.RelSeq, s.Seq)
-		if s.Flags&wire.ACK != 0 {
-			nums += fmt.Sprintf("  ack %d [%d]", s.RelAck, s.Ack)
-		}
-		nums += fmt.Sprintf("  %s %d", p.t(M("w.win")), s.WindowScaled)
-		if s.Window != 0 && int(s.Window) != int(s.WindowScaled) {
-			// tcpdump prints the field as sent; the scale is what makes it bytes.
-			nums += fmt.Sprintf(" [%d×%d]", s.Window, int(s.WindowScaled)/int(s.Window))
-		}
-		nums += fmt.Sprintf("  %s %d", p.t(M("w.len")), s.Len)
-		p.line("      ", nums)
-		for _, ch := range st.Changes {
-			how := "w.recv"
-			if ch.Sending {
-				how = "w.sends"
-			}
-			p.line("      ", p.t(M("tl.change", "side", sideWord(ch.Side), "from", ch.From.String(), "to", ch.To.String(), "how", Word(how), "why", Word(ch.Why.Key))))
-		}
-		for _, m := range st.Notes {
-			p.line("      ", p.t(m))
-		}
+		p.step(st)
+	})
+	if !dataDone {
+		p.data(e)
 	}
-	if p.ladder != nil && len(e.Steps) > 0 {
+	if p.ladder != nil && len(c.Segments) > 0 {
 		p.w.WriteByte('\n')
-		p.line("", p.t(M("ui.ladder")))
+		p.msg("", M("ui.ladder"))
 		p.err = p.ladder(p.w, e.Conn)
 	}
 	if len(e.Missing) > 0 {
@@ -134,12 +134,100 @@ func (p *printer) print(e *Explanation) {
 	p.w.WriteByte('\n')
 }
 
+// phaseKeys are the catalogue keys of the phases' names.
+var phaseKeys = [...]string{"w.phase.handshake", "w.phase.data", "w.phase.teardown"}
+
+// PhaseKey is the catalogue key of phase p's name.
+func PhaseKey(p tcpstate.Phase) string { return phaseKeys[p] }
+
+// step writes a segment's entry in the timeline.
+func (p *printer) step(st *Step) {
+	cw, sw := p.word("w.client"), p.word("w.server")
+	s := st.Seg
+	from, to := cw, sw
+	if s.Dir == tcpstate.S2C {
+		from, to = sw, cw
+	}
+	// #1  12:00:00.000000 +45 µs  client → server  [S]  handshake
+	b := append(p.buf[:0], '#')
+	b = strconv.AppendInt(b, int64(s.Index), 10)
+	b = append(b, "  "...)
+	b = appendTimeOfDay(b, s.Time)
+	if st.Since > 0 {
+		b = AppendDur(append(b, " +"...), st.Since)
+	}
+	b = append(append(append(append(b, "  "...), from...), " → "...), to...)
+	b = append(b, "  ["...)
+	b = s.Flags.AppendTcpdump(b)
+	b = append(b, "]  "...)
+	b = append(b, p.word(phaseKeys[s.Phase])...)
+	p.buf = b
+	p.line("  ", b)
+	// seq 1 [373730249]  ack 1 [4122230964]  win 72320 [565×128]  len 0
+	b = append(p.buf[:0], "seq "...)
+	b = appendNumAbs(b, s.RelSeq, s.Seq)
+	if s.Flags&wire.ACK != 0 {
+		b = append(b, "  ack "...)
+		b = appendNumAbs(b, s.RelAck, s.Ack)
+	}
+	b = append(append(append(b, "  "...), p.word("w.win")...), ' ')
+	b = strconv.AppendUint(b, uint64(s.WindowScaled), 10)
+	if s.Window != 0 && int(s.Window) != int(s.WindowScaled) {
+		// tcpdump prints the field as sent; the scale is what makes it bytes.
+		b = append(b, " ["...)
+		b = strconv.AppendUint(b, uint64(s.Window), 10)
+		b = append(b, "×"...)
+		b = strconv.AppendInt(b, int64(int(s.WindowScaled)/int(s.Window)), 10)
+		b = append(b, ']')
+	}
+	b = append(append(append(b, "  "...), p.word("w.len")...), ' ')
+	b = strconv.AppendInt(b, int64(s.Len), 10)
+	p.buf = b
+	p.line("      ", b)
+	for _, ch := range st.Changes {
+		how := "w.recv"
+		if ch.Sending {
+			how = "w.sends"
+		}
+		p.msg("      ", M("tl.change", "side", sideWord(ch.Side), "from", ch.From.String(), "to", ch.To.String(), "how", Word(how), "why", Word(ch.Why.Key)))
+	}
+	for _, m := range st.Notes {
+		p.msg("      ", m)
+	}
+}
+
+// appendNumAbs appends "rel [abs]".
+func appendNumAbs(b []byte, rel, abs uint32) []byte {
+	b = strconv.AppendUint(b, uint64(rel), 10)
+	b = append(b, " ["...)
+	b = strconv.AppendUint(b, uint64(abs), 10)
+	return append(b, ']')
+}
+
+// appendTimeOfDay appends TimeOfDay(ns).
+func appendTimeOfDay(b []byte, ns int64) []byte {
+	return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
+}
+
+// data prints the data phase summed up, in the timeline's place of its
+// segments.
+func (p *printer) data(e *Explanation) {
+	d, segs := e.data, e.Conn.Segments
+	first, last := &segs[d.First], &segs[d.Last]
+	p.msg("  ", M("dp.title", "first", itoa(first.Index), "last", itoa(last.Index), "start", TimeOfDay(first.Time),
+		"end", TimeOfDay(last.Time), "dur", Dur(d.Duration)))
+	p.msg("      ", M("dp.full", "n", itoa(d.Count()), "max", itoa(CollapseAbove)))
+	for _, m := range d.DirLines(false) {
+		p.msg("      ", m)
+	}
+}
+
 // section prints a blank line, a title and its messages as a list.
 func (p *printer) section(title string, msgs []Msg) {
 	p.w.WriteByte('\n')
-	p.line("", p.t(M(title)))
+	p.msg("", M(title))
 	for _, m := range msgs {
-		p.line("  • ", p.t(m))
+		p.msg("  • ", m)
 	}
 }
 
@@ -160,6 +248,10 @@ func RuneWidth(r rune) int {
 		// Below the first nonspacing mark (U+0300): most of the text, and
 		// the Mn table need not be searched.
 		return 1
+	case r >= 0x4E00 && r <= 0x9FFF:
+		return 2 // CJK ideographs, most of the Chinese text
+	case r >= 0x2010 && r < 0x20D0, r >= 0x2100 && r < 0x27C0:
+		return 1 // punctuation, arrows, box drawing, symbols: no marks among them
 	case r == 0 || unicode.Is(unicode.Mn, r):
 		return 0
 	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0x303E, r >= 0x3041 && r <= 0x33FF,
@@ -175,56 +267,86 @@ func RuneWidth(r rune) int {
 // punctuation that closes).
 const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
 
-// wrap splits text into lines of at most width columns, breaking at spaces
-// and, in Chinese, between wide characters.
-func wrap(text string, width int) []string {
-	if width < 20 || fits(text, width) {
-		return []string{text}
-	}
+// opening are the wide characters a line must not end with (the opening
+// brackets); it may break after any other.
+const opening = "（《「『【"
+
+// Wrap splits text into lines of at most width columns, breaking at spaces
+// and, in Chinese, between wide characters; narrower than 20 columns, it
+// leaves text whole.
+func Wrap(text string, width int) []string {
 	var lines []string
-	for !fits(text, width) {
-		cut, col, lastBreak := 0, 0, -1
-		prev := rune(0)
-		for i, r := range text {
-			rw := RuneWidth(r)
-			if col+rw > width {
-				break
-			}
-			if r == ' ' {
-				lastBreak = i
-			} else if i > 0 && (rw == 2 || breaksAfter(prev)) && !strings.ContainsRune(noBreakBefore, r) {
-				lastBreak = i
-			}
-			col += rw
-			cut = i + utf8.RuneLen(r)
-			prev = r
-		}
-		if lastBreak <= 0 {
-			lastBreak = cut
-		}
-		lines = append(lines, strings.TrimRight(text[:lastBreak], " "))
-		text = strings.TrimLeft(text[lastBreak:], " ")
-	}
-	if text != "" {
-		lines = append(lines, text)
-	}
+	eachLine([]byte(text), width, func(l []byte) { lines = append(lines, string(l)) })
 	return lines
 }
 
-// breaksAfter reports whether a line may break after r: a wide character
-// other than an opening bracket.
-func breaksAfter(r rune) bool {
-	return RuneWidth(r) == 2 && !strings.ContainsRune("（《「『【", r)
+// eachLine calls f with each line of text wrapped as Wrap says.
+func eachLine(text []byte, width int, f func([]byte)) {
+	if width < 20 {
+		f(text)
+		return
+	}
+	for first := true; ; first = false {
+		cut, whole := lineEnd(text, width)
+		if whole {
+			if first || len(text) > 0 {
+				f(text)
+			}
+			return
+		}
+		f(bytes.TrimRight(text[:cut], " "))
+		text = bytes.TrimLeft(text[cut:], " ")
+	}
 }
 
-// fits reports whether s takes at most width columns, counting no further
-// than it must.
-func fits(s string, width int) bool {
-	n := 0
-	for _, r := range s {
-		if n += RuneWidth(r); n > width {
-			return false
+// lineEnd reports whether text fits in width columns and, if not, where
+// its first line ends: after the last place a line may break within width
+// columns, or at width. It reads text once, no further than it must.
+func lineEnd(text []byte, width int) (cut int, whole bool) {
+	if len(text) <= width {
+		return 0, true // a column takes at least a byte
+	}
+	if n := width + 1; asciiLen(text[:n]) == n {
+		// Most text is ASCII: a column a byte, breaks only at spaces.
+		if sp := bytes.LastIndexByte(text[:width], ' '); sp > 0 {
+			return sp, false
+		}
+		return width, false
+	}
+	col, lastBreak := 0, -1
+	prevWide := false // the previous rune is wide, a line may break after it
+	for i := 0; i < len(text); {
+		r, size, rw := rune(text[i]), 1, 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(text[i:])
+			rw = RuneWidth(r)
+		} else if r == 0 {
+			rw = 0
+		}
+		if col+rw > width {
+			if lastBreak <= 0 {
+				lastBreak = i
+			}
+			return lastBreak, false
+		}
+		if r == ' ' {
+			lastBreak = i
+		} else if i > 0 && (rw == 2 || prevWide) && !strings.ContainsRune(noBreakBefore, r) {
+			lastBreak = i
+		}
+		col += rw
+		i += size
+		prevWide = rw == 2 && !strings.ContainsRune(opening, r)
+	}
+	return 0, true
+}
+
+// asciiLen is the length of the ASCII prefix of b.
+func asciiLen(b []byte) int {
+	for i, c := range b {
+		if c >= utf8.RuneSelf {
+			return i
 		}
 	}
-	return true
+	return len(b)
 }

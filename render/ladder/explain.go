@@ -13,7 +13,7 @@ import (
 // explanation has the title and verdict), after each timeline.
 func ExplainOptions(opt Options) explain.Options {
 	opt.Bare = true
-	return explain.Options{Lang: opt.Lang, Width: opt.Width, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
+	return explain.Options{Lang: opt.Lang, Width: opt.Width, Full: opt.Full, Ladder: func(w io.Writer, c *tcpstate.Conn) error {
 		return WriteText(w, c, opt)
 	}}
 }

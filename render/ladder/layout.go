@@ -1,7 +1,10 @@
 package ladder
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"synfin/render/explain"
@@ -18,9 +21,10 @@ const (
 	KindBreak             // a long gap of time, drawn as a break
 	KindLost              // segments before the next one were not captured
 	KindEnd               // the end: final states
+	KindData              // the data phase summed up (explain.Collapse)
 )
 
-var kindNames = [...]string{"seg", "break", "lost", "end"}
+var kindNames = [...]string{"seg", "break", "lost", "end", "data"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -54,6 +58,9 @@ type Row struct {
 	Label   string // arrow label: flags, relative seq[:end(len)], ack
 	Class   Class
 	Marks   []string // anomaly names on the arrow
+	// Data is the data phase summed up (KindData): its segments are not
+	// rows of their own.
+	Data *explain.DataPhase
 }
 
 // Span is a run of rows in one phase, First and Last inclusive.
@@ -73,8 +80,8 @@ type Model struct {
 }
 
 // breakAt decides which gaps become breaks: long in absolute terms and
-// long compared with the connection's usual gap, so that a slow link is
-// not all breaks and a fast one still shows its timeouts.
+// long compared with the connection's usual gap (the median), so that a
+// slow link is not all breaks and a fast one still shows its timeouts.
 func breakAt(segs []tcpstate.Segment) time.Duration {
 	if len(segs) < 2 {
 		return 0
@@ -83,27 +90,53 @@ func breakAt(segs []tcpstate.Segment) time.Duration {
 	for i := 1; i < len(segs); i++ {
 		gaps = append(gaps, time.Duration(segs[i].Time-segs[i-1].Time))
 	}
-	// Median by partial selection sort is enough for the sizes drawn.
-	sorted := append([]time.Duration(nil), gaps...)
-	for i := range sorted {
-		for j := i + 1; j < len(sorted); j++ {
-			if sorted[j] < sorted[i] {
-				sorted[i], sorted[j] = sorted[j], sorted[i]
+	// Pivots drawn from a source seeded anew, so that no capture can be
+	// made to take quadratic time; the median is the same whichever are.
+	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	med := nth(gaps, len(gaps)/2, r, func(a, b time.Duration) bool { return a < b })
+	return max(200*time.Millisecond, 10*med)
+}
+
+// nth returns the value that would be at index k were v sorted by less:
+// quickselect, in expected time linear in len(v) whatever the order of v
+// with pivots drawn from r. It reorders v.
+func nth[T any](v []T, k int, r *rand.Rand, less func(a, b T) bool) T {
+	for len(v) > 1 {
+		p := v[r.IntN(len(v))]
+		// Three ways: below p, equal to p, above p, so that many equal
+		// values (a steady link's gaps) end the search at once.
+		lt, i, gt := 0, 0, len(v)
+		for i < gt {
+			switch {
+			case less(v[i], p):
+				v[lt], v[i] = v[i], v[lt]
+				lt++
+				i++
+			case less(p, v[i]):
+				gt--
+				v[i], v[gt] = v[gt], v[i]
+			default:
+				i++
 			}
 		}
-		if i > len(sorted)/2 {
-			break
+		switch {
+		case k < lt:
+			v = v[:lt]
+		case k >= gt:
+			v, k = v[gt:], k-gt
+		default:
+			return p
 		}
 	}
-	med := sorted[len(sorted)/2]
-	return max(200*time.Millisecond, 10*med)
+	return v[0]
 }
 
 // Label is an arrow's label: tcpdump's flag letters, the relative
 // sequence number (with the end and length when it carries data) and the
 // relative acknowledgment.
 func Label(s *tcpstate.Segment) string {
-	b := s.Flags.AppendTcpdump(nil)
+	var buf [64]byte
+	b := s.Flags.AppendTcpdump(buf[:0])
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.RelSeq), 10)
 	if s.Len > 0 {
@@ -135,12 +168,22 @@ func classOf(s *tcpstate.Segment) Class {
 	return Normal
 }
 
-// Layout lays out c.
-func Layout(c *tcpstate.Conn) *Model {
+// Layout lays out c, a row for every segment.
+func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil) }
+
+// layout lays out c, with the segments of data (when not nil) as one
+// KindData row, in time linear in c's segments, into rows' storage.
+func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
+	n := len(c.Segments) + 2
+	if data != nil {
+		n -= data.Count() - 1
+	}
+	m.Rows = slices.Grow(rows[:0], n)
 	st := m.Initial
 	thr := breakAt(c.Segments)
-	for i := range c.Segments {
+	walk := explain.NewStateWalk(c)
+	for i := 0; i < len(c.Segments); i++ {
 		s := &c.Segments[i]
 		var gap time.Duration
 		if i > 0 {
@@ -149,16 +192,29 @@ func Layout(c *tcpstate.Conn) *Model {
 				m.Rows = append(m.Rows, Row{Kind: KindBreak, Gap: gap, States: st})
 			}
 		}
-		if s.Anomalies.Has(tcpstate.PrevSegmentNotCaptured) {
-			m.Rows = append(m.Rows, Row{Kind: KindLost, States: st})
+		var r Row
+		if data != nil && i == data.First {
+			// The rows the data phase's segments would have had, in one.
+			r = Row{Kind: KindData, Seg: s, Gap: gap, Data: data}
+			for ; i <= data.Last; i++ {
+				states, changed := walk.After(c.Segments[i].Index)
+				r.States = states
+				r.Changed[0] = r.Changed[0] || changed[0]
+				r.Changed[1] = r.Changed[1] || changed[1]
+			}
+			i = data.Last
+		} else {
+			if s.Anomalies.Has(tcpstate.PrevSegmentNotCaptured) {
+				m.Rows = append(m.Rows, Row{Kind: KindLost, States: st})
+			}
+			r = Row{Kind: KindSeg, Seg: s, Gap: gap, Label: Label(s), Class: classOf(s)}
+			r.States, r.Changed = walk.After(s.Index)
+			for _, a := range s.Anomalies.List() {
+				r.Marks = append(r.Marks, a.String())
+			}
 		}
-		r := Row{Kind: KindSeg, Seg: s, Gap: gap, Label: Label(s), Class: classOf(s)}
-		for side, sd := range [2]tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
-			r.States[side] = explain.StateAfter(c, sd, s.Index)
-			r.Changed[side] = r.States[side] != st[side] || changedOn(c.Endpoint(sd), s.Index)
-		}
-		for _, a := range s.Anomalies.List() {
-			r.Marks = append(r.Marks, a.String())
+		for side := range r.Changed {
+			r.Changed[side] = r.Changed[side] || r.States[side] != st[side]
 		}
 		st = r.States
 		m.Rows = append(m.Rows, r)
@@ -190,16 +246,24 @@ func Layout(c *tcpstate.Conn) *Model {
 	return m
 }
 
-// changedOn reports whether ep had a transition on frame seg, even one that
-// came back to the same state.
-func changedOn(ep *tcpstate.Endpoint, seg int) bool {
-	for _, t := range ep.Transitions {
-		if t.Seg == seg {
-			return true
-		}
+// layout lays out c as o draws it: with its data phase summed up when
+// explain.Collapse says so, unless o.Full.
+func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil) }
+
+// layoutInto is layout into rows' storage.
+func (o Options) layoutInto(c *tcpstate.Conn, rows []Row) *Model {
+	if d, ok := explain.Collapse(c); ok && !o.Full {
+		return layout(c, &d, rows)
 	}
-	return false
+	return layout(c, nil, rows)
 }
+
+// rowPool keeps the rows of ladders drawn and done with, for the next:
+// a connection's explanation draws one and lets it go. Only the rows of
+// ordinary connections are kept, not a long transfer's drawn in full.
+var rowPool sync.Pool
+
+const maxPooledRows = 4 * explain.CollapseAbove
 
 // Band is how a state is shaded on a lifeline.
 type Band uint8

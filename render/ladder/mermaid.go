@@ -31,7 +31,7 @@ func WriteMermaid(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 		if i > 0 {
 			bw.WriteByte('\n')
 		}
-		writeMermaid(bw, Layout(c), opt.lang())
+		writeMermaid(bw, opt.layout(c), opt.lang())
 	}
 	return bw.Flush()
 }
@@ -83,6 +83,15 @@ func writeMermaid(w *bufio.Writer, m *Model, lang string) {
 				order = [2]int{1, 0}
 			}
 			for _, side := range order {
+				if r.Changed[side] {
+					p("    Note over %s: %s\n", [2]string{"C", "S"}[side], r.States[side])
+				}
+			}
+		case KindData:
+			d := r.Data
+			p("    Note over C,S: %s\n", mermaidText(fmt.Sprintf("#%d-#%d: %s", c.Segments[d.First].Index, c.Segments[d.Last].Index,
+				strings.Join(dataLines(r, lang), "<br/>"))))
+			for side := range r.Changed {
 				if r.Changed[side] {
 					p("    Note over %s: %s\n", [2]string{"C", "S"}[side], r.States[side])
 				}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ const (
 	svgSlant   = 12
 	svgBandW   = 10
 	svgGap     = 24 // between stacked connections
+	svgLine    = 14 // a line of a summed-up data phase
+	svgCols    = 38 // its width in columns, between the lifelines
 )
 
 // SVGGeometry is the SVG drawing's geometry, for other drawings of the
@@ -60,7 +63,7 @@ func WriteSVG(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 	var blocks []string
 	total := 0
 	for i, c := range conns {
-		body, h := svgBlock(Layout(c), opt.lang())
+		body, h := svgBlock(opt.layout(c), opt.lang())
 		if i > 0 {
 			total += svgGap
 		}
@@ -97,8 +100,10 @@ func svgDefs() string {
 func esc(s string) string { return html.EscapeString(s) }
 
 // rowHeight is the height of a row of the SVG drawing.
-func rowHeight(r *Row) int {
+func rowHeight(r *Row, lang string) int {
 	switch r.Kind {
+	case KindData:
+		return svgArrowY + svgLine*len(dataLines(r, lang))
 	case KindSeg:
 		if len(r.Marks) > 0 {
 			return svgRowSeg + svgRowMark
@@ -139,7 +144,7 @@ func svgBlock(m *Model, lang string) (string, int) {
 			y += svgPhase
 		}
 		ys[i] = y
-		y += rowHeight(&m.Rows[i])
+		y += rowHeight(&m.Rows[i], lang)
 	}
 	height := y + 8
 
@@ -165,14 +170,19 @@ func svgBlock(m *Model, lang string) (string, int) {
 	// Phase brackets.
 	for i, sp := range m.Phases {
 		top := phaseY[i]
-		bot := ys[sp.Last] + rowHeight(&m.Rows[sp.Last]) - 6
+		bot := ys[sp.Last] + rowHeight(&m.Rows[sp.Last], lang) - 6
 		p("<text class=\"phase\" x=\"12\" y=\"%d\">%s</text>\n", top+13, esc(explain.M("w.phase."+sp.Phase.String()).Text(lang)))
 		p("<path class=\"bracket\" d=\"M10 %dH4V%dH10\" fill=\"none\" stroke=\"#1d4ed8\"/>\n", top+16, bot)
 	}
 
 	var first int64
-	if len(c.Segments) > 0 {
+	tx := 60 // the time column, after the frame number's
+	if n := len(c.Segments); n > 0 {
 		first = c.Segments[0].Time
+		tx += 7 * max(0, len(strconv.Itoa(c.Segments[n-1].Index))-5)
+	}
+	frame := func(s *tcpstate.Segment, y int) {
+		p("<text class=\"t\" x=\"12\" y=\"%d\">#%d</text><text class=\"t\" x=\"%d\" y=\"%d\">%s</text>\n", y, s.Index, tx, y, esc(since(time.Duration(s.Time-first))))
 	}
 	for i := range m.Rows {
 		r := &m.Rows[i]
@@ -191,7 +201,7 @@ func svgBlock(m *Model, lang string) (string, int) {
 				dash = " stroke-dasharray=\"6 4\""
 			}
 			p("<g class=\"seg c-%s\" data-seg=\"%d\">\n", r.Class, s.Index)
-			p("<text class=\"t\" x=\"12\" y=\"%d\">#%d</text><text class=\"t\" x=\"60\" y=\"%d\">%s</text>\n", ay+8, s.Index, ay+8, esc(since(time.Duration(s.Time-first))))
+			frame(s, ay+8)
 			p("<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1.5\"%s marker-end=\"url(#ah-%s)\"/>\n", x1, ay, x2, ay+svgSlant, col, dash, r.Class)
 			p("<line class=\"hit\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", x1, ay, x2, ay+svgSlant)
 			p("<text class=\"lbl\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%s</text>\n", (svgClientX+svgServerX)/2, y+10, col, esc(r.Label))
@@ -199,16 +209,6 @@ func svgBlock(m *Model, lang string) (string, int) {
 				p("<text class=\"mark\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">⚠ %s</text>\n", (svgClientX+svgServerX)/2, ay+svgSlant+14, esc(explain.Names("ann", r.Marks, lang)))
 			}
 			p("</g>\n")
-			for side, x := range [2]int{svgClientX - 12, svgServerX + 12} {
-				if !r.Changed[side] {
-					continue
-				}
-				anchor := ""
-				if side == 0 {
-					anchor = " text-anchor=\"end\""
-				}
-				p("<text class=\"state\" x=\"%d\" y=\"%d\"%s>%s</text>\n", x, ay+svgSlant/2+4, anchor, r.States[side])
-			}
 		case KindBreak:
 			mid := y + svgRowBrk/2
 			for _, x := range [2]int{svgClientX, svgServerX} {
@@ -217,6 +217,8 @@ func svgBlock(m *Model, lang string) (string, int) {
 			}
 			text := "⋯ " + breakText(r, lang) + " ⋯"
 			p("<text class=\"brk\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (svgClientX+svgServerX)/2, mid+4, esc(text))
+		case KindData:
+			svgData(&b, r, y, lang, c.Segments, frame)
 		case KindLost:
 			p("<text class=\"lost\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">✂ %s</text>\n", (svgClientX+svgServerX)/2, y+15, esc(explain.M("lg.lost").Text(lang)))
 		case KindEnd:
@@ -224,7 +226,48 @@ func svgBlock(m *Model, lang string) (string, int) {
 			p("<text class=\"state\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", svgClientX-12, y+18, r.States[0])
 			p("<text class=\"state\" x=\"%d\" y=\"%d\">%s</text>\n", svgServerX+12, y+18, r.States[1])
 		}
+		if r.Kind != KindSeg && r.Kind != KindData {
+			continue
+		}
+		for side, x := range [2]int{svgClientX - 12, svgServerX + 12} {
+			if !r.Changed[side] {
+				continue
+			}
+			anchor := ""
+			if side == 0 {
+				anchor = " text-anchor=\"end\""
+			}
+			p("<text class=\"state\" x=\"%d\" y=\"%d\"%s>%s</text>\n", x, y+svgArrowY+svgSlant/2+4, anchor, r.States[side])
+		}
 	}
 	p("</g>\n")
 	return b.String(), height
+}
+
+// dataLines are the lines of a summed-up data phase (KindData), in the
+// SVG and Mermaid drawings: how many segments over how long, by
+// direction segments, bytes and retransmissions, and how to see them all.
+func dataLines(r *Row, lang string) []string {
+	d := r.Data
+	lines := []string{"⋯ " + explain.M("lg.data", "n", strconv.Itoa(d.Count()), "dur", explain.Dur(d.Duration)).Text(lang) + " ⋯"}
+	for _, m := range d.DirLines(false) {
+		lines = append(lines, explain.Wrap(m.Text(lang), svgCols)...)
+	}
+	return append(lines, explain.M("lg.full").Text(lang))
+}
+
+// svgData draws a summed-up data phase in a dashed box between the
+// lifelines, its first and last frames on the left as frame draws a
+// segment's.
+func svgData(b *strings.Builder, r *Row, y int, lang string, segs []tcpstate.Segment, frame func(*tcpstate.Segment, int)) {
+	lines := dataLines(r, lang)
+	h := svgLine * len(lines)
+	fmt.Fprintf(b, "<g class=\"data\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f9fafb\" stroke=\"#9ca3af\" stroke-dasharray=\"4 3\"/>\n",
+		svgClientX+svgBandW, y+4, svgServerX-svgClientX-2*svgBandW, h+4)
+	for i, l := range lines {
+		fmt.Fprintf(b, "<text class=\"lbl\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (svgClientX+svgServerX)/2, y+16+i*svgLine, esc(l))
+	}
+	frame(&segs[r.Data.First], y+16)
+	frame(&segs[r.Data.Last], y+16+(len(lines)-1)*svgLine)
+	b.WriteString("</g>\n")
 }

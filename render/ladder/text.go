@@ -2,10 +2,12 @@ package ladder
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"synfin/render/explain"
 	"synfin/tcpstate"
@@ -23,6 +25,10 @@ type Options struct {
 	// Bare leaves out the title, the verdict and the closing blank line,
 	// for a ladder embedded under another heading (explain's text).
 	Bare bool
+	// Full draws every segment: without it, a connection of more than
+	// explain.CollapseAbove segments has its data phase drawn as one
+	// summary row (KindData).
+	Full bool
 }
 
 func (o Options) lang() string {
@@ -82,22 +88,46 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, n: ArrowWidth(opt.Width)}
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
-	t.draw(Layout(c))
+	if n := len(c.Segments); n > 0 {
+		// Frame numbers past four digits widen the first column.
+		t.num = max(t.num, 1+len(strconv.Itoa(c.Segments[n-1].Index)))
+		t.pre += t.num - 5
+	}
+	t.n = max(minArr, ArrowWidth(opt.Width)-(t.pre-preW))
+	t.blank = bytes.Repeat([]byte{' '}, max(t.n, t.pre))
+	t.spaces = string(t.blank[:t.n])
+	var rows []Row
+	if p, ok := rowPool.Get().(*[]Row); ok {
+		rows = *p
+	}
+	m := opt.layoutInto(c, rows)
+	t.draw(m)
+	if cap(m.Rows) <= maxPooledRows {
+		clear(m.Rows)
+		rows = m.Rows[:0]
+		rowPool.Put(&rows)
+	}
 	return bw.Flush()
 }
 
 type textLadder struct {
-	w   *bufio.Writer
-	opt Options
-	g   glyphs
-	n   int // arrow area width
+	w      *bufio.Writer
+	opt    Options
+	g      glyphs
+	n      int // arrow area width
+	pre    int // width of the first column: phase bracket, frame number, time
+	num    int // width of the frame number in it
+	m      *Model
+	buf    []byte // the row being drawn
+	blank  []byte // spaces, as many as the widest column
+	spaces string // the arrow area's width in spaces
 }
 
-func (t *textLadder) word(key string) string { return explain.M(key).Text(t.opt.lang()) }
+func (t *textLadder) word(key string) string { return explain.Phrase(key, t.opt.lang()) }
 
 // Title is a connection's one-line heading: id, addresses, teardown
 // pattern and final states.
@@ -106,10 +136,21 @@ func Title(c *tcpstate.Conn, lang string) string {
 		"client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String()).Text(lang)
 }
 
-// Verdict is a short verdict line: teardown pattern and final states.
+// Verdict is a short verdict line: teardown pattern and final states,
+// marked where only inferred.
 func Verdict(c *tcpstate.Conn, lang string) string {
-	return explain.M("lg.verdict", "pattern", explain.PatternWord(c.Teardown.Pattern),
-		"c", c.Client.State.String(), "s", c.Server.State.String()).Text(lang)
+	key := "lg.verdict"
+	if c.Teardown.Readings != nil {
+		key = "lg.verdict.reading"
+	}
+	final := func(e *tcpstate.Endpoint) string {
+		if n := len(e.Transitions); n > 0 && e.Transitions[n-1].Inferred {
+			return explain.M("lg.inferred", "s", e.State.String()).Text(lang)
+		}
+		return e.State.String()
+	}
+	return explain.M(key, "pattern", explain.PatternWord(c.Teardown.Pattern),
+		"c", final(&c.Client), "s", final(&c.Server)).Text(lang)
 }
 
 func pad(s string, w int, right bool) string {
@@ -128,18 +169,20 @@ func truncate(s string, w int) string {
 	if explain.Width(s) <= w {
 		return s
 	}
-	var b strings.Builder
+	return string(appendTruncated(nil, s, w))
+}
+
+// appendTruncated appends the start of s that fits in w-1 columns, then
+// "…".
+func appendTruncated(b []byte, s string, w int) []byte {
 	n := 0
-	for _, r := range s {
-		rw := explain.RuneWidth(r)
-		if n+rw > w-1 {
+	for i, r := range s {
+		if n += explain.RuneWidth(r); n > w-1 {
+			s = s[:i]
 			break
 		}
-		b.WriteRune(r)
-		n += rw
 	}
-	b.WriteString("…")
-	return b.String()
+	return append(append(b, s...), "…"...)
 }
 
 // center puts s in the middle of w columns filled with fill.
@@ -151,30 +194,113 @@ func center(s string, w int, fill rune) string {
 }
 
 func (t *textLadder) line(pre, cst string, cl rune, mid string, sl rune, sst string) {
-	s := pad(pre, preW, false) + pad(cst, stateW, true) + " " + string(cl) + mid + string(sl) + " " + sst
-	t.w.WriteString(strings.TrimRight(t.plain(s), " "))
+	b := appendPad(t.buf[:0], pre, t.pre, false)
+	b = appendPad(b, cst, stateW, true)
+	b = utf8.AppendRune(append(utf8.AppendRune(append(b, ' '), cl), mid...), sl)
+	t.buf = append(append(b, ' '), sst...)
+	b = bytes.TrimRight(t.buf, " ")
+	if t.opt.ASCII {
+		t.w.WriteString(asciiWords.Replace(string(b)))
+	} else {
+		t.w.Write(b)
+	}
 	t.w.WriteByte('\n')
 }
 
-func (t *textLadder) arrow(r *Row) string {
-	s := r.Seg
+// segLine draws a segment's row: what line draws, without making its
+// strings (most rows are segments'). In --ascii every part of it is
+// ASCII already.
+func (t *textLadder) segLine(r *Row, bracket string, first int64, cst string, cl, sl rune, sst string) {
+	b := t.appendFrame(t.buf[:0], bracket, r.Seg, first)
+	if w := width(b); w <= t.pre {
+		b = append(b, t.blank[:t.pre-w]...)
+	} else {
+		b = appendPad(t.buf[:0], string(b), t.pre, false)
+	}
+	b = appendPad(b, cst, stateW, true)
+	b = utf8.AppendRune(append(b, ' '), cl)
+	b = utf8.AppendRune(t.appendArrow(b, r), sl)
+	t.buf = append(append(b, ' '), sst...)
+	t.w.Write(bytes.TrimRight(t.buf, " "))
+	t.w.WriteByte('\n')
+}
+
+// appendArrow appends a segment's arrow across the arrow area: its
+// shaft, its label near its tail and its head.
+func (t *textLadder) appendArrow(b []byte, r *Row) []byte {
 	shaft := t.g.shaft[r.Class]
-	label := " " + truncate(r.Label, t.n-6) + " "
+	label := r.Label // ASCII
+	lw := len(label)
+	if lw > t.n-6 {
+		// Cut short, as truncate does, with "…" or, in --ascii, ".".
+		label, lw = label[:t.n-7], t.n-6
+	}
 	head := t.g.right
-	if s.Dir == tcpstate.S2C {
+	if r.Seg.Dir == tcpstate.S2C {
 		head = t.g.left
 	}
 	if r.Class == Reset {
 		head = t.g.rst
 	}
-	fill := t.n - 1 - explain.Width(label) - 2
-	if s.Dir == tcpstate.C2S {
-		return strings.Repeat(string(shaft), 2) + label + strings.Repeat(string(shaft), fill) + string(head)
+	fill := t.n - 1 - (lw + 2) - 2
+	if r.Seg.Dir == tcpstate.C2S {
+		b = t.appendLabel(append(appendRunes(b, shaft, 2), ' '), label, lw)
+		return utf8.AppendRune(appendRunes(append(b, ' '), shaft, fill), head)
 	}
-	return string(head) + strings.Repeat(string(shaft), fill) + label + strings.Repeat(string(shaft), 2)
+	b = appendRunes(utf8.AppendRune(b, head), shaft, fill)
+	b = t.appendLabel(append(b, ' '), label, lw)
+	return appendRunes(append(b, ' '), shaft, 2)
+}
+
+// appendLabel appends an arrow's label, cut short to lw columns.
+func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
+	b = append(b, label...)
+	switch {
+	case lw == len(label):
+		return b
+	case t.opt.ASCII:
+		return append(b, '.')
+	}
+	return append(b, "…"...)
+}
+
+// asciiWords keeps --ascii output ASCII in the words that are not.
+var asciiWords = strings.NewReplacer("µs", "us", "→", "->", "…", ".")
+
+func appendRunes(b []byte, r rune, n int) []byte {
+	for range n {
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// appendPad appends s padded with spaces to w columns (on the left when
+// right), cut short with "…" when wider.
+func appendPad(b []byte, s string, w int, right bool) []byte {
+	n := explain.Width(s)
+	if n > w {
+		s = truncate(s, w)
+		n = explain.Width(s)
+	}
+	if right {
+		return append(appendRunes(b, ' ', w-n), s...)
+	}
+	return appendRunes(append(b, s...), ' ', w-n)
+}
+
+// width is the number of columns b takes.
+func width(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		n += explain.RuneWidth(r)
+		i += size
+	}
+	return n
 }
 
 func (t *textLadder) draw(m *Model) {
+	t.m = m
 	c := m.Conn
 	lang := t.opt.lang()
 	if !t.opt.Bare {
@@ -182,16 +308,9 @@ func (t *textLadder) draw(m *Model) {
 		t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
 	}
 	life := func(s tcpstate.State) rune { return t.g.life[BandOf(s)] }
-	t.line(pad(t.word("lg.time"), preW, false), t.word("w.client"), ' ', strings.Repeat(" ", t.n), ' ', t.word("w.server"))
-	t.line("", m.Initial[0].String(), life(m.Initial[0]), strings.Repeat(" ", t.n), life(m.Initial[1]), m.Initial[1].String())
-	phaseAt := make(map[int]Span)
-	inPhase := make([]bool, len(m.Rows))
-	for _, sp := range m.Phases {
-		phaseAt[sp.First] = sp
-		for i := sp.First; i <= sp.Last; i++ {
-			inPhase[i] = true
-		}
-	}
+	t.line(pad(t.word("lg.time"), t.pre, false), t.word("w.client"), ' ', t.spaces, ' ', t.word("w.server"))
+	t.line("", m.Initial[0].String(), life(m.Initial[0]), t.spaces, life(m.Initial[1]), m.Initial[1].String())
+	phases := m.Phases
 	started := false
 	var first int64
 	if len(c.Segments) > 0 {
@@ -200,13 +319,15 @@ func (t *textLadder) draw(m *Model) {
 	prev := m.Initial
 	for i := range m.Rows {
 		r := &m.Rows[i]
-		if sp, ok := phaseAt[i]; ok {
+		if len(phases) > 0 && phases[0].First == i {
+			sp := phases[0]
+			phases = phases[1:]
 			corner := t.g.tee
 			if !started {
 				corner = t.g.top
 			}
 			started = true
-			t.line(string(corner)+string(t.g.dash)+" "+t.word("w.phase."+sp.Phase.String()), "", life(prev[0]), strings.Repeat(" ", t.n), life(prev[1]), "")
+			t.line(string(corner)+string(t.g.dash)+" "+t.word(explain.PhaseKey(sp.Phase)), "", life(prev[0]), t.spaces, life(prev[1]), "")
 		}
 		bracket := " "
 		if started {
@@ -222,8 +343,7 @@ func (t *textLadder) draw(m *Model) {
 		}
 		switch r.Kind {
 		case KindSeg:
-			pre := bracket + pad("#"+strconv.Itoa(r.Seg.Index), 5, false) + " " + t.plain(since(time.Duration(r.Seg.Time-first)))
-			t.line(pre, cst, cl, t.arrow(r), sl, sst)
+			t.segLine(r, bracket, first, cst, cl, sl, sst)
 			if len(r.Marks) > 0 {
 				t.line(bracket, "", cl, " "+pad(t.g.warn+explain.Names("ann", r.Marks, lang), t.n-1, false), sl, "")
 			}
@@ -232,12 +352,14 @@ func (t *textLadder) draw(m *Model) {
 			t.line(bracket, "", t.g.brk, center(t.plain(text), t.n, ' '), t.g.brk, "")
 		case KindLost:
 			t.line(bracket, "", cl, center(" "+t.g.lost+t.word("lg.lost")+" ", t.n, ' '), sl, "")
+		case KindData:
+			t.data(r, bracket, first, cst, sst, [2]rune{cl, sl})
 		case KindEnd:
 			pre := " "
 			if started {
 				pre = string(t.g.bot)
 			}
-			t.line(pre+string(t.g.dash)+" "+t.word("lg.end"), r.States[0].String(), cl, strings.Repeat(" ", t.n), sl, r.States[1].String())
+			t.line(pre+string(t.g.dash)+" "+t.word("lg.end"), r.States[0].String(), cl, t.spaces, sl, r.States[1].String())
 		}
 		prev = r.States
 	}
@@ -251,6 +373,70 @@ func (t *textLadder) draw(m *Model) {
 	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n")
 	if !t.opt.Bare {
 		t.w.WriteByte('\n')
+	}
+}
+
+// frame is the first column of a segment's row: the bracket, the frame
+// number and the time since the connection's first segment.
+func (t *textLadder) frame(bracket string, s *tcpstate.Segment, first int64) string {
+	return string(t.appendFrame(nil, bracket, s, first))
+}
+
+// appendFrame appends frame's text.
+func (t *textLadder) appendFrame(b []byte, bracket string, s *tcpstate.Segment, first int64) []byte {
+	b = append(append(b, bracket...), '#')
+	n := len(b)
+	b = strconv.AppendInt(b, int64(s.Index), 10)
+	b = append(appendRunes(b, ' ', t.num-1-(len(b)-n)), ' ')
+	if s.Time == first {
+		return append(b, '0')
+	}
+	b = explain.AppendDur(b, time.Duration(s.Time-first))
+	if t.opt.ASCII && bytes.HasSuffix(b, []byte("µs")) {
+		b = append(b[:len(b)-len("µs")], "us"...)
+	}
+	return b
+}
+
+// data draws the data phase summed up between the lifelines: how many
+// segments over how long, then by direction segments, bytes and
+// retransmissions, then how to see them all; its first and last lines
+// give its first and last frames.
+func (t *textLadder) data(r *Row, bracket string, first int64, cst, sst string, life [2]rune) {
+	d, segs, lang := r.Data, t.m.Conn.Segments, t.opt.lang()
+	var lines []string
+	title := explain.M("lg.data", "n", strconv.Itoa(d.Count()), "dur", explain.Dur(d.Duration)).Text(lang)
+	if dotted := " " + t.g.dots + " " + title + " " + t.g.dots + " "; explain.Width(dotted) <= t.n {
+		lines = append(lines, center(dotted, t.n, ' '))
+	} else {
+		for _, l := range explain.Wrap(title, t.n-2) {
+			lines = append(lines, " "+l)
+		}
+	}
+	for dir, m := range d.DirLines(true) {
+		head := string([]rune{t.g.dash, t.g.dash, t.g.right, ' '})
+		if dir == int(tcpstate.S2C) {
+			head = string([]rune{t.g.left, t.g.dash, t.g.dash, ' '})
+		}
+		for i, l := range explain.Wrap(m.Text(lang), t.n-6) {
+			if i > 0 {
+				head = "    "
+			}
+			lines = append(lines, " "+head+l)
+		}
+	}
+	for _, l := range explain.Wrap(t.word("lg.full"), t.n-2) {
+		lines = append(lines, " "+l)
+	}
+	for i, l := range lines {
+		pre, cs, ss := bracket, "", ""
+		switch i {
+		case 0:
+			pre, cs, ss = t.frame(bracket, &segs[d.First], first), cst, sst
+		case len(lines) - 1:
+			pre = t.frame(bracket, &segs[d.Last], first)
+		}
+		t.line(pre, cs, life[0], pad(t.plain(l), t.n, false), life[1], ss)
 	}
 }
 

@@ -3,9 +3,13 @@ package tcpdump
 import (
 	"bytes"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"synfin/internal/names"
+	"synfin/internal/pcaptest"
 	"synfin/wire"
 )
 
@@ -27,11 +31,16 @@ func realisticFrame() *wire.Frame {
 }
 
 func TestPrinterZeroAlloc(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range []Options{
 		{Number: true, Numeric: true, Time: TimeDate, Location: time.UTC},
 		{Verbose: 2, Link: true, Location: time.UTC},
 		{Time: TimeDeltaPrev, Dump: DumpHexA, DumpLink: true, Location: time.UTC},
 		{Location: time.UTC, Services: BuiltinServices()},
+		{Location: time.UTC, Hosts: names.New(names.Options{HostsFile: hosts})},
 	} {
 		pr := New(o)
 		f := realisticFrame()
@@ -40,7 +49,8 @@ func TestPrinterZeroAlloc(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := pr.Append(nil, f, &p) // first packet: records the conversation
-		if !bytes.Contains(buf, []byte("Flags [P.]")) || !bytes.Contains(buf, []byte("length 202")) {
+		if !bytes.Contains(buf, []byte("Flags [P.]")) || !bytes.Contains(buf, []byte("length 202")) ||
+			o.Hosts != nil && !bytes.Contains(buf, []byte("IP localhost.55920 > localhost.")) {
 			t.Fatalf("unexpected line %q", buf)
 		}
 		n := testing.AllocsPerRun(1000, func() {
@@ -101,4 +111,33 @@ func BenchmarkReadRelative(b *testing.B) {
 		buf = pr.Append(buf[:0], f, &p)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestPrinterEncapsulatedZeroAlloc prints every TCP segment of every
+// encapsulation with no allocation once its conversation is known.
+func TestPrinterEncapsulatedZeroAlloc(t *testing.T) {
+	opts := []Options{
+		{Numeric: true, Location: time.UTC},
+		{Verbose: 2, Link: true, Numeric: true, Location: time.UTC},
+		{Quiet: true, Dump: DumpHexA, DumpLink: true, Location: time.UTC, Services: BuiltinServices()},
+	}
+	for _, file := range pcaptest.EncapFiles(t, t.TempDir()) {
+		frames, err := pcaptest.File(t, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range opts {
+			pr, buf := New(o), []byte(nil)
+			var p wire.Packet
+			for _, f := range frames {
+				if p.Decode(f.Link, f.Data) != nil {
+					continue
+				}
+				// The run before those counted records the conversation.
+				if n := testing.AllocsPerRun(50, func() { buf = pr.Append(buf[:0], &f, &p) }); n != 0 {
+					t.Errorf("%s #%d %+v: %v allocations, want 0\n%s", filepath.Base(file), f.Index, o, n, buf)
+				}
+			}
+		}
+	}
 }

@@ -12,12 +12,17 @@
 // The oracles are tcpdump's own test outputs and the installed tcpdump
 // (see the tests); behaviour follows tcpdump's printers (print-tcp.c,
 // print-ip.c, print-ip6.c, print-ether.c, print-sll.c, print-null.c,
-// print-udp.c, print-vxlan.c, print-geneve.c, print-mptcp.c,
-// print-ascii.c, util-print.c).
+// print-udp.c, print-vxlan.c, print-geneve.c, print-gre.c,
+// print-mpls.c, print-ppp.c, print-pppoe.c, print-ipoib.c,
+// print-nflog.c, print-mptcp.c, print-ascii.c, util-print.c). A frame
+// wire decodes beyond tcpdump (FabricPath, VN-Tag, ERSPAN) prints as
+// tcpdump prints it: raw bytes, or an unknown GRE protocol.
 //
 // Differences from tcpdump, by design:
-//   - Host names are never looked up: addresses print numerically even
-//     without -n (tcpdump would ask DNS). Port names are resolved from
+//   - Host names come from Options.Hosts (synfin's commands pass one that
+//     reads the hosts file and asks DNS with a short timeout, as tcpdump's
+//     gethostbyaddr does without its wait); without one, addresses print
+//     as numbers even without -n. Port names are resolved from
 //     /etc/services as tcpdump does, or from a built-in table when that
 //     file is missing.
 //   - Application protocols after "length N" (HTTP, SSH, DNS, BGP ...) are

@@ -98,7 +98,14 @@ func printFile(t testing.TB, path string, o Options) string {
 // runTcpdump runs the installed tcpdump as tcpdump's own tests do.
 func runTcpdump(t testing.TB, path string, flags []string) string {
 	t.Helper()
-	args := []string{"-#", "-n", "-r", path}
+	out, err := tcpdumpCmd(path, append([]string{"-n"}, flags...)).Output()
+	return tcpdumpOutput(t, out, err)
+}
+
+// tcpdumpCmd is tcpdump -# -r path with flags (and -tttt unless a -t
+// form is among them) in GMT.
+func tcpdumpCmd(path string, flags []string) *exec.Cmd {
+	args := []string{"-#", "-r", path}
 	hasT := false
 	for _, f := range flags {
 		if strings.HasPrefix(f, "-t") {
@@ -111,7 +118,13 @@ func runTcpdump(t testing.TB, path string, flags []string) string {
 	args = append(args, flags...)
 	cmd := exec.Command("tcpdump", args...)
 	cmd.Env = append(os.Environ(), "TZ=GMT0")
-	out, err := cmd.Output()
+	return cmd
+}
+
+// tcpdumpOutput returns what tcpdump printed, also when it exited
+// non-zero (it does for a damaged file, after printing).
+func tcpdumpOutput(t testing.TB, out []byte, err error) string {
+	t.Helper()
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {

@@ -139,13 +139,20 @@ func (pr *Printer) ip4(b []byte, c *cursor, off, length int) []byte {
 	}
 	if frag&0x1fff != 0 {
 		// Not the first fragment: no transport header to print.
-		b = appendIPv4(b, d[off+12:off+16])
+		b = pr.host(b, d[off+12:off+16])
 		b = append(b, " > "...)
-		b = appendIPv4(b, d[off+16:off+20])
+		b = pr.host(b, d[off+16:off+20])
 		b = append(b, ": ip-proto-"...)
 		return appendUint(b, uint64(proto))
 	}
 	ic := ipCtx{off: off, direct: true, frag: frag&0x2000 != 0, src: d[off+12 : off+16], dst: d[off+16 : off+20]}
+	if proto != 6 && proto != 17 && proto != 33 && proto != 132 {
+		// Protocols that print no ports of their own follow the addresses.
+		b = appendIPv4(b, ic.src)
+		b = append(b, " > "...)
+		b = appendIPv4(b, ic.dst)
+		b = append(b, ": "...)
+	}
 	return pr.transport(b, c, &ic, proto, off+hlen, ipLen-hlen)
 }
 
@@ -261,9 +268,9 @@ func (pr *Printer) ip6(b []byte, c *cursor, off, length int) []byte {
 	first := true
 	for {
 		if first && nh != 6 && nh != 17 && nh != 33 && nh != 132 {
-			b = appendIPv6(b, ic.src)
+			b = pr.host(b, ic.src)
 			b = append(b, " > "...)
-			b = appendIPv6(b, ic.dst)
+			b = pr.host(b, ic.dst)
 			b = append(b, ": "...)
 		}
 		first = false
@@ -380,13 +387,19 @@ func (pr *Printer) ip6Opts(b []byte, o []byte) ([]byte, uint32, bool) {
 	return b, jumbo, true
 }
 
-// transport dispatches to TCP or to a UDP tunnel.
+// transport dispatches to TCP or to a tunnel: UDP's, GRE, IP in IP.
 func (pr *Printer) transport(b []byte, c *cursor, ic *ipCtx, proto uint8, off, length int) []byte {
 	switch proto {
 	case 6:
 		return pr.tcp(b, c, ic, off, length)
 	case 17:
 		return pr.udp(b, c, ic, off, length)
+	case 4:
+		return pr.ip4(b, c, off, length)
+	case 41:
+		return pr.ip6(b, c, off, length)
+	case 47:
+		return pr.gre(b, c, off, length)
 	}
 	return b
 }
@@ -395,13 +408,13 @@ func (pr *Printer) transport(b []byte, c *cursor, ic *ipCtx, proto uint8, off, l
 // TCP printers do, names from table names.
 func (pr *Printer) addrs(b []byte, ic *ipCtx, sport, dport int, udp bool) []byte {
 	if ic.direct {
-		b = pr.appendAddr(b, ic, ic.src)
+		b = pr.host(b, ic.src)
 		if sport >= 0 {
 			b = append(b, '.')
 			b = pr.portName(b, uint16(sport), udp)
 		}
 		b = append(b, " > "...)
-		b = pr.appendAddr(b, ic, ic.dst)
+		b = pr.host(b, ic.dst)
 		if dport >= 0 {
 			b = append(b, '.')
 			b = pr.portName(b, uint16(dport), udp)
@@ -415,13 +428,6 @@ func (pr *Printer) addrs(b []byte, ic *ipCtx, sport, dport int, udp bool) []byte
 		b = append(b, ": "...)
 	}
 	return b
-}
-
-func (pr *Printer) appendAddr(b []byte, ic *ipCtx, a []byte) []byte {
-	if ic.v6 {
-		return appendIPv6(b, a)
-	}
-	return appendIPv4(b, a)
 }
 
 func (pr *Printer) portName(b []byte, port uint16, udp bool) []byte {
@@ -572,16 +578,7 @@ func (pr *Printer) geneve(b []byte, c *cursor, off, length int) []byte {
 		b = appendHexU(b, uint64(rsvd))
 	}
 	if pr.o.Link {
-		b = append(b, ", proto "...)
-		n := etherTypeName(prot)
-		if n == "Unknown" {
-			n = "unknown"
-		}
-		// Geneve names the protocol from the EtherType table.
-		b = append(b, n...)
-		b = append(b, " (0x"...)
-		b = appendHex4(b, prot)
-		b = append(b, ')')
+		b = appendProtoType(b, prot)
 	}
 	optLen := int(d[off]&0x3f) * 4
 	rest := length - 8

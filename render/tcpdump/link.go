@@ -74,6 +74,19 @@ func (pr *Printer) link(b []byte, c *cursor, f *wire.Frame, p *wire.Packet) ([]b
 			b = pr.sllHeader(b, uint16(d[10]), int(d[11]), d[12:18], binary.BigEndian.Uint16(d), length)
 		}
 		return pr.afterType(b, c, 20, binary.BigEndian.Uint16(d), length-20), 20
+	case wire.LinkPPP, wire.LinkPPPD:
+		pr.proto = "ppp"
+		if len(d) < 4 {
+			return pr.trunc(b), len(d)
+		}
+		b, _ = pr.ppp(b, c, 0, length)
+		return b, 4
+	case wire.LinkPPPoE:
+		return pr.pppoe(b, c, 0, length)
+	case wire.LinkIPoIB:
+		return pr.ipoib(b, c, length)
+	case wire.LinkNFLOG:
+		return pr.nflog(b, c, length)
 	}
 	return b, 0
 }
@@ -90,9 +103,10 @@ func (pr *Printer) sllHeader(b []byte, pkttype uint16, halen int, addr []byte, p
 		b = appendMAC(b, addr, pr.o.Numeric)
 		b = append(b, ' ')
 	}
-	if !pr.o.Quiet {
-		b = pr.etherType(b, proto)
+	if pr.o.Quiet { // -q leaves out the type and the length
+		return b
 	}
+	b = pr.etherType(b, proto)
 	b = append(b, ", length "...)
 	b = appendUint(b, uint64(length))
 	return append(b, ": "...)
@@ -123,8 +137,14 @@ func ifName(idx uint32) string {
 	return name
 }
 
+// etherType is print-ether.c's ether_type_print.
 func (pr *Printer) etherType(b []byte, t uint16) []byte {
 	if pr.o.Quiet {
+		if _, ok := etherTypeNames[t]; !ok {
+			b = append(b, "Unknown Ethertype (0x"...)
+			b = appendHex4(b, t)
+			return append(b, ')')
+		}
 		return append(b, etherTypeName(t)...)
 	}
 	b = append(b, "ethertype "...)
@@ -175,6 +195,9 @@ func (pr *Printer) ether(b []byte, c *cursor, off, length int) ([]byte, int) {
 		b = pr.etherType(b, et)
 		b = sep(b)
 	}
+	if unknownToTcpdump(et) {
+		return pr.rawEther(b, c, off, h, int(et), length), h - off
+	}
 	return pr.network(b, c, h, et, length-(h-off)), h - off
 }
 
@@ -208,13 +231,23 @@ func (pr *Printer) afterType(b []byte, c *cursor, off int, et uint16, length int
 	return pr.network(b, c, off, et, length)
 }
 
-// network dispatches on the EtherType.
+// network dispatches on the EtherType, as ethertype_print for the types
+// that may carry a TCP segment.
 func (pr *Printer) network(b []byte, c *cursor, off int, et uint16, length int) []byte {
 	switch et {
 	case wire.EtherTypeIPv4:
 		return pr.ip4(b, c, off, length)
 	case wire.EtherTypeIPv6:
 		return pr.ip6(b, c, off, length)
+	case 0x8847, 0x8848: // MPLS unicast, multicast
+		return pr.mpls(b, c, off, length)
+	case 0x8864, 0x3c13: // PPPoE session; 3Com's pre-standard number
+		b, _ = pr.pppoe(b, c, off, length)
+	case 0x880b: // PPP
+		if length > 0 {
+			b = append(b, ": "...)
+			b, _ = pr.ppp(b, c, off, length)
+		}
 	}
 	return b
 }

@@ -152,10 +152,10 @@ func (pr *Printer) mptcp(b []byte, o []byte, flags byte) ([]byte, bool) {
 		i, bare := 8, 8
 		b = append(b, ' ')
 		if n <= 18 {
-			b = appendIPv4(b, o[4:8])
+			b = pr.host(b, o[4:8])
 		} else {
 			i, bare = 20, 20
-			b = appendIPv6(b, o[4:20])
+			b = pr.host(b, o[4:20])
 		}
 		if n == bare+2 || n == bare+10 {
 			b = append(b, ':')

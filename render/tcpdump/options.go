@@ -1,6 +1,9 @@
 package tcpdump
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Time stamp forms, by the number of -t flags.
 const (
@@ -22,7 +25,7 @@ const (
 
 // Options are tcpdump's printing flags.
 type Options struct {
-	Numeric  bool // -n: ports as numbers (addresses are always numeric)
+	Numeric  bool // -n: addresses and ports as numbers
 	Absolute bool // -S: absolute sequence numbers
 	Time     int  // TimeDefault ... TimeDeltaFirst
 	Nano     bool // --nano: nanosecond time stamps
@@ -38,6 +41,8 @@ type Options struct {
 	Location *time.Location
 	// Services names ports when !Numeric; nil means SystemServices().
 	Services *Services
+	// Hosts names addresses when !Numeric; nil prints them as numbers.
+	Hosts HostNames
 	// SeqTableSize bounds remembered conversations; 0 means SeqTableSize.
 	SeqTableSize int
 }
@@ -49,4 +54,14 @@ type Options struct {
 // are what one Printer prints.
 func (o Options) Stateless() bool {
 	return o.Absolute && o.Time != TimeDeltaPrev && o.Time != TimeDeltaFirst
+}
+
+// HostNames names the addresses a Printer prints without -n, as tcpdump
+// does through gethostbyaddr (the hosts file, then DNS). HostName returns
+// the name and true, or false to print the address as a number; the name
+// may be empty, as a hosts file line without one gives it. Printers side
+// by side share one, so it must be safe for concurrent use; it is asked
+// once per address printed, so it should remember its answers.
+type HostNames interface {
+	HostName(a netip.Addr) (string, bool)
 }

@@ -2,6 +2,7 @@ package tcpdump
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -16,7 +17,9 @@ type Printer struct {
 	o   Options
 	loc *time.Location
 	svc *Services
-	seq *seqTable
+	// hosts names addresses (nil with -n, or when Options.Hosts is nil).
+	hosts HostNames
+	seq   *seqTable
 
 	refSec  int64 // the -ttt/-ttttt reference, unset while zero
 	refFrac int64 // in the printed precision
@@ -43,6 +46,9 @@ func New(o Options) *Printer {
 	}
 	if p.svc == nil && !o.Numeric {
 		p.svc = SystemServices()
+	}
+	if !o.Numeric {
+		p.hosts = o.Hosts
 	}
 	p.seq = newSeqTable(o.SeqTableSize)
 	return p
@@ -229,6 +235,27 @@ func appendFields(b []byte, sep byte, width int, x, y, z int) []byte {
 }
 
 // ---- addresses and ports ----
+
+// host appends an IPv4 (4 bytes) or IPv6 (16 bytes) address as tcpdump's
+// ipaddr_string and ip6addr_string print it: by its host name unless -n,
+// else as a number.
+func (pr *Printer) host(b []byte, a []byte) []byte {
+	if pr.hosts != nil {
+		var addr netip.Addr
+		if len(a) == 4 {
+			addr = netip.AddrFrom4([4]byte(a))
+		} else {
+			addr = netip.AddrFrom16([16]byte(a))
+		}
+		if n, ok := pr.hosts.HostName(addr); ok {
+			return append(b, n...)
+		}
+	}
+	if len(a) == 4 {
+		return appendIPv4(b, a)
+	}
+	return appendIPv6(b, a)
+}
 
 func appendIPv4(b []byte, a []byte) []byte {
 	for i := 0; i < 4; i++ {

@@ -79,9 +79,9 @@ func (pr *Printer) tcp(b []byte, c *cursor, ic *ipCtx, off, length int) []byte {
 	pr.proto = "tcp"
 	d := c.d
 	if !c.has(off, 4) {
-		b = pr.appendAddr(b, ic, ic.src)
+		b = pr.host(b, ic.src)
 		b = append(b, " > "...)
-		b = pr.appendAddr(b, ic, ic.dst)
+		b = pr.host(b, ic.dst)
 		b = append(b, ':')
 		return pr.trunc(b)
 	}

@@ -454,7 +454,7 @@ func (t *Tracker) handFrozen(s *frozen, e entry, why tcpstate.End) {
 // handBrief hands out the connection of snapshot e, which is in no store
 // any more or in one about to go, from its brief, for why.
 func (t *Tracker) handBrief(e *entry, why tcpstate.End) {
-	if err := t.brief.Load(e.brief, e.key.a, e.key.b); err != nil {
+	if err := t.brief.Load(e.brief, e.key.a, e.key.b, t.now); err != nil {
 		// Only this package writes snapshots.
 		panic("track: " + err.Error())
 	}

@@ -31,7 +31,12 @@ func Track(t testing.TB, path string) []*tcpstate.Conn {
 }
 
 // TrackFile reads a capture and returns its connections in ID order.
-func TrackFile(path string) ([]*tcpstate.Conn, error) {
+func TrackFile(path string) ([]*tcpstate.Conn, error) { return TrackUntil(path, 0) }
+
+// TrackUntil is TrackFile for a capture that ran until until (Unix ns),
+// past its last frame, as a lab's does: the tracker's clock reaches it
+// before the connections are handed out. 0 means the last frame's time.
+func TrackUntil(path string, until int64) ([]*tcpstate.Conn, error) {
 	src, err := input.Open(path, nil, input.Options{})
 	if err != nil {
 		return nil, err
@@ -44,7 +49,10 @@ func TrackFile(path string) ([]*tcpstate.Conn, error) {
 	err = input.Each(context.Background(), src, nil, func(f *wire.Frame) error {
 		tr.Frame(f)
 		return nil
-	}, tr.Flush)
+	}, func() {
+		tr.Tick(until)
+		tr.Flush()
+	})
 	slices.SortFunc(conns, func(a, b *tcpstate.Conn) int { return int(a.ID) - int(b.ID) })
 	return conns, err
 }

@@ -28,7 +28,7 @@ var Kept = map[string][]string{
 	// Names: of programs, systems calls, errors and options, and synfin's
 	// own command-line flags.
 	"name": {"Linux", "netstack", "gVisor", "nmap", "sS", "connect", "close", "EOF", "ECONNREFUSED",
-		"SO_LINGER", "hold", "max-conns", "IP", "HTML", "synfin", "tcpdump", "lo", "n"},
+		"SO_LINGER", "hold", "max-conns", "full", "explain", "IP", "HTML", "synfin", "tcpdump", "lo", "n"},
 	// English terms given after their Chinese, in parentheses, as
 	// Wireshark names them: "保活探测（keep-alive）".
 	"gloss": {"keep-alive"},
