@@ -216,7 +216,9 @@ func TestReadWriteAsTcpdump(t *testing.T) {
 func TestReadWriteConn(t *testing.T) {
 	file := spanCorpus(t)[0]
 	_, js, _ := runMain(t, "conns", "--json", "-r", file)
-	var filters []string
+	// Each connection's tcpdump filter, and its endpoints as the table
+	// prints them.
+	var filters, tuples []string
 	for _, line := range strings.Split(strings.TrimSpace(js), "\n") {
 		var c struct {
 			OH string `json:"id.orig_h"`
@@ -228,6 +230,7 @@ func TestReadWriteConn(t *testing.T) {
 			t.Fatal(err)
 		}
 		filters = append(filters, fmt.Sprintf("(tcp and host %s and port %d and host %s and port %d)", c.OH, c.OP, c.RH, c.RP))
+		tuples = append(tuples, fmt.Sprintf("%s:%d %s:%d", c.OH, c.OP, c.RH, c.RP))
 	}
 	// conns lists connections as they end: find each one's ID.
 	_, table, _ := runMain(t, "conns", "-r", file)
@@ -254,17 +257,10 @@ func TestReadWriteConn(t *testing.T) {
 		}
 	}
 	var all []string
-	for i, line := range strings.Split(strings.TrimSpace(js), "\n") {
-		var c struct {
-			OH string `json:"id.orig_h"`
-			OP int    `json:"id.orig_p"`
-			RH string `json:"id.resp_h"`
-			RP int    `json:"id.resp_p"`
-		}
-		json.Unmarshal([]byte(line), &c)
-		id := ids[fmt.Sprintf("%s:%d %s:%d", c.OH, c.OP, c.RH, c.RP)]
+	for i, tuple := range tuples {
+		id := ids[tuple]
 		if id == "" {
-			t.Fatalf("no row in the conns table for %s", line)
+			t.Fatalf("no row in the conns table for %s", tuple)
 		}
 		check([]string{id}, filters[i])
 		all = append(all, id)
