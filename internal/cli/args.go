@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,24 @@ type flagDef struct {
 	seen  bool
 }
 
-func newFlags(cmd, usage string, out io.Writer) *flagSet {
-	return &flagSet{cmd: cmd, usage: usage, out: out}
+// help holds each command's --help, one text file per command: the one
+// source of the manual page, the completion scripts and the examples
+// the tests run.
+//
+//go:embed help/*.txt
+var help embed.FS
+
+// usage is the help of the command cmd.
+func usage(cmd string) string {
+	b, err := help.ReadFile("help/" + cmd + ".txt")
+	if err != nil {
+		panic("cli: no help for " + cmd) // every command has a file; the tests run each --help
+	}
+	return string(b)
+}
+
+func newFlags(cmd string, out io.Writer) *flagSet {
+	return &flagSet{cmd: cmd, usage: usage(cmd), out: out}
 }
 
 // Count defines a flag counted each time it appears.

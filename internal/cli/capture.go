@@ -30,72 +30,6 @@ func init() {
 	register(&command{name: "capture", summary: "capture live traffic (AF_PACKET) with tcpdump's filter language", run: runCapture})
 }
 
-const captureUsage = `Usage: synfin capture [-i IFACE] [-w FILE] [-c N] [--for DURATION] [-s SNAPLEN]
-                      [-p] [-l] [-U] [-n] [-S] [-t...] [-Z USER] [--pcapng] [--print]
-                      [--annotate | --explain [--lang en|zh] [--json] [--width N]
-                      [--hold DUR]] [--max-conns N] [EXPR]
-
-Capture packets on a Linux interface and print the TCP segments exactly as
-tcpdump 4.99.3 does, or write them to a file, or both. EXPR is a pcap-filter
-expression ("tcp port 9988", "host 10.0.0.1 and tcp[tcpflags] & tcp-syn
-!= 0"), compiled to BPF and run in the kernel. On exit (-c, --for, Ctrl-C
-or SIGTERM) everything is written out and tcpdump's summary goes to
-standard error.
-
-Options:
-  -i IFACE      interface to capture on (default "any": all interfaces,
-                written as Linux cooked v2 frames, as tcpdump does)
-  -w FILE       write packets to FILE ("-" for standard output) instead of
-                printing them; pcap, or pcapng when FILE ends in .pcapng
-  --pcapng      write pcapng whatever the file name
-  --print       print the lines also when writing with -w
-  --annotate    after each line, the step of the handshake or teardown the
-                segment is, the states it moved each end to and anomalies,
-                as 'synfin read --annotate' (prints also with -w)
-  --explain     instead of lines, explain each connection as 'synfin
-                explain' does, once it is over: 2MSL (60 s) after its
-                close, after 5 minutes idle, or when the capture stops
-  --hold DUR    with --explain: explain a closed connection DUR after
-                its last segment rather than 2MSL (e.g. 2s); a
-                retransmitted FIN or a new connection on its ports after
-                that is explained on its own
-  --lang L      with --explain: en (default) or zh
-  --json        with --explain: one JSON object per connection per line
-  --width N     with --explain: wrap the text at N columns (default 80)
-  --max-conns N with --annotate or --explain: follow at most N open
-                connections at once, 8N with closed ones held for 2MSL
-                (default 32768; 0: no limit); when full, the least
-                recently active one is let go (and explained, as
-                evicted), and how many were is said on standard error
-  -c N          stop after N packets
-  --for DUR     stop after a duration (e.g. 10s, 2m)
-  -s SNAPLEN    bytes kept of each packet (default 262144)
-  -p            do not put the interface into promiscuous mode
-  -l            line-buffered: write each line out at once (as tcpdump
-                -l, for a pipe into another program)
-  -U            packet-buffered: with -w, write each packet out at once
-  -Z USER       drop privileges to USER once the capture is open
-  -n, -S, -t, -tt, -ttt, -tttt, -ttttt, -v, -e, -q, -#
-                printing as in 'synfin read' and tcpdump
-
-Printed lines are written out as they come, at most about 0.1 s late.
-Time stamps are kept to the microsecond, as in the file and tcpdump.
-
-Capturing needs CAP_NET_RAW: run as root, or once
-  sudo setcap cap_net_raw+ep $(which synfin)
-Once the capture is open, synfin run as another user gives up every
-capability. As root, -Z nobody gives up root and every capability; the
-file is then created as that user.
-
-Examples:
-  synfin capture -i lo -n -S tcp port 9988
-  synfin capture -i lo -n --annotate -w seed.pcap port 9988
-  synfin capture -i lo --explain --lang zh port 9988
-  synfin capture -i lo --explain --hold 2s port 9988
-  synfin capture -i eth0 -w handshake.pcap -c 100 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
-  synfin capture -i any --for 5s -w - port 443 | synfin conns -r -
-`
-
 type captureOpts struct {
 	iface, file, user  string
 	hold, dur          time.Duration
@@ -116,7 +50,7 @@ func runCapture(env *Env, args []string) error {
 
 func captureRun(env *Env, args []string) error {
 	var o captureOpts
-	fs := newFlags("capture", captureUsage, env.Stdout)
+	fs := newFlags("capture", env.Stdout)
 	fs.String('i', "interface", &o.iface)
 	fs.String('w', "", &o.file)
 	fs.Int('c', "", &o.count)

@@ -169,24 +169,11 @@ func commandNames() []string { return slices.Sorted(maps.Keys(commands)) }
 
 func topUsage() string {
 	var b strings.Builder
-	b.WriteString(`synfin makes TCP connection lifecycles visible: handshake, data and
-teardown, both endpoints' RFC 9293 states, checked and explained.
-
-Usage: synfin COMMAND [options]
-
-Commands:
-`)
+	b.WriteString(usage("top-head"))
 	for _, n := range commandNames() {
 		fmt.Fprintf(&b, "  %-11s %s\n", n, commands[n].summary)
 	}
-	b.WriteString(`
-Examples:
-  synfin lab                          run the handshake/teardown experiment
-  synfin read -r trace.pcap -n -S     print segments exactly as tcpdump does
-  tcpdump -i lo -l -n -S port 9988 | synfin explain -r - --hold 2s
-
-Run 'synfin COMMAND --help' for a command's options.
-`)
+	b.WriteString(usage("top-tail"))
 	return b.String()
 }
 

@@ -21,43 +21,6 @@ func init() {
 	register(&command{name: "conns", summary: "one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", run: runConns})
 }
 
-const connsUsage = `Usage: synfin conns -r FILE... [--json] [--max-conns N] [--jobs N] [EXPR]
-
-Follows every TCP connection in a capture and prints one line per
-connection: its id, client (the end that sent the first SYN) and server,
-the RFC 9293 state each end was left in, the teardown pattern, duration,
-payload bytes each way and the anomalies seen.
-
-Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
-                   repeat it, or name a directory or a glob: read as one
-  --json           JSON Lines: a line per row Zeek's conn.log would have
-                   (its timers may split a connection into rows with one
-                   id), its fields (ts, uid, id.orig_h, id.orig_p, id.resp_h,
-                   id.resp_p, proto, duration, orig_bytes, resp_bytes,
-                   conn_state, history, missed_bytes, orig_pkts, resp_pkts)
-                   plus synfin's own (handshake, teardown, final states,
-                   anomalies, completeness: Wireshark's tcp.completeness bits)
-  --max-conns N    hold at most N connections at once; the least recently
-                   active is reported early (end "evicted"), and how
-                   many were is said on standard error
-  --jobs N         share the connections out among N trackers running at
-                   once (default: the number of processors Go may use,
-                   GOMAXPROCS); the output is the same for every N. With
-                   --max-conns or from a live pipe there is one tracker.
-  EXPR             a pcap-filter expression selecting packets
-
-Connections are printed as they finish on the capture's clock (after
-TIME-WAIT, 60 s, or 5 min idle), the rest when the capture ends.
-
-Examples:
-  synfin conns -r trace.pcap
-  synfin conns -r trace.pcap --jobs 1
-  synfin conns -r part1.pcap -r part2.pcap -r part3.pcap
-  synfin conns -r trace.pcap --json port 443 | jq -c 'select(.teardown.pattern=="abort-rst")'
-  tcpdump -i lo -l -n -S port 9988 | synfin conns -r -
-`
-
 func runConns(env *Env, args []string) error {
 	var (
 		files    []string
@@ -65,7 +28,7 @@ func runConns(env *Env, args []string) error {
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
-	fs := newFlags("conns", connsUsage, env.Stdout)
+	fs := newFlags("conns", env.Stdout)
 	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
 	maxConnsFlag(fs, &maxConns, 0)

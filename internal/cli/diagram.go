@@ -16,55 +16,6 @@ func init() {
 	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
 }
 
-const diagramUsage = `Usage: synfin diagram -r FILE... [--format ascii|svg|mermaid|html] [-o FILE]
-                      [--conn ID] [--ascii] [--width N] [--lang en|zh] [--full]
-                      [--max-conns N] [EXPR]
-
-Draws every TCP connection of a capture as a ladder diagram: the client's
-and server's lifelines shaded by each end's RFC 9293 state and labelled
-where it changes, one arrow per segment (flags, relative seq:end(len),
-ack), the handshake, data and teardown phases bracketed, anomalies marked
-on their arrows, and long gaps (retransmission timeouts, TIME-WAIT) drawn
-as breaks. A connection of more than 200 segments has its data phase drawn
-as one summary (segments, bytes and retransmissions by direction,
-duration) in ascii, svg and mermaid, unless --full.
-
-Options:
-  -r FILE          capture to read: pcap, pcapng or tcpdump text ("-": stdin);
-                   repeat it, or name a directory or a glob: read as one
-  --format F       ascii (default): text for the terminal
-                   svg: one self-contained SVG, connections one below another
-                   mermaid: Mermaid sequenceDiagram source, for Markdown
-                   html: an offline report with every connection, filters,
-                   ladders, segment tables and explanations (en/zh)
-  -o FILE          write to FILE instead of standard output ("-"); a
-                   regular file, replaced only when the run succeeds
-                   (anything else is refused)
-  --conn ID        only connection ID (as numbered by conns and explain)
-  --ascii          plain ASCII instead of box-drawing characters
-  --width N        text width for ascii (default 80)
-  --lang L         language of the words drawn: en or zh
-  --full           every segment, also of connections of more than 200
-  --max-conns N    hold at most N open connections at once, 8N with
-                   closed ones held for 2MSL (default 32768; 0: no bound);
-                   when full, the least recently active one is drawn
-                   early, as far as it went, and how many were is said
-                   on standard error; svg, mermaid and html draw the
-                   first 5000 connections (or N if fewer; with 0, all)
-  EXPR             a pcap-filter expression selecting packets
-
-ascii draws each connection once it is over, in the order conns lists
-them, so memory follows the connections held; svg, mermaid and html keep
-them (in the order they began, up to 5000) for their one document:
-on a large capture, pick connections with --conn or EXPR.
-
-Examples:
-  synfin diagram -r capture.txt
-  synfin diagram -r trace.pcap --conn 3 --format svg -o conn3.svg
-  synfin diagram -r trace.pcap --format mermaid --conn 1 >> notes.md
-  synfin diagram -r trace.pcap --format html -o report.html
-`
-
 func runDiagram(env *Env, args []string) error {
 	var (
 		files                   []string
@@ -72,7 +23,7 @@ func runDiagram(env *Env, args []string) error {
 		plain, full             bool
 		connID, width, maxConns int
 	)
-	fs := newFlags("diagram", diagramUsage, env.Stdout)
+	fs := newFlags("diagram", env.Stdout)
 	fs.Strings('r', "read", &files)
 	fs.String(0, "format", &format)
 	fs.String('o', "output", &out)

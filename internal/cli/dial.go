@@ -12,42 +12,6 @@ func init() {
 	register(&command{name: "dial", summary: "the experiment's client: connect, then send, half-close, close or abort", run: runDial})
 }
 
-const dialUsage = `Usage: synfin dial [ADDR] [options]
-
-Connects to ADDR (default 127.0.0.1:9988), like the test client of the
-handshake/teardown experiment, and prints what it does. Without options it
-connects and closes at once, as the client does by exiting. The options
-run in this order: send, shutdown, read, wait, then close (or abort, or
-hold).
-
-Options:
-  -6                 connect to [::1]:9988 when ADDR is not given
-  --lport N          local port to connect from (SO_REUSEADDR is set, so a
-                     port whose last connection is in TIME-WAIT can be tried)
-  --send N           send N bytes
-  --shutdown         half-close: shut down the sending side (FIN), then read
-                     until the server closes
-  --read             read until the server closes (its FIN)
-  --wait DURATION    pause before closing, e.g. 100ms
-  --abort            close with SO_LINGER 0: RST instead of FIN
-  --hold             keep the connection open until Ctrl-C
-  --steps LIST       run these steps instead, e.g.
-                     "send 100, wait 50ms, shutdown, read 10, close"
-                     (send N, read [N], wait D, shutdown, close, abort, hold)
-  -c N, --repeat N   make N connections, one after another
-  --syn-retries N    SYN retransmissions before connect gives up (TCP_SYNCNT)
-  --timeout DURATION connect timeout (default 10s)
-
-Examples:
-  synfin dial                                the seed's client
-                                             (server: synfin serve)
-  synfin dial --send 100 --shutdown          half-close, then read the echo
-                                             (server: synfin serve --mode echo)
-  synfin dial --lport 40000 -c 2 --read      two connections from one port, the
-                                             server closing first into TIME-WAIT
-                                             (server: synfin serve --mode close)
-`
-
 func runDial(env *Env, args []string) error {
 	var (
 		v6, shutdown, read, abort, hold bool
@@ -55,7 +19,7 @@ func runDial(env *Env, args []string) error {
 		stepList                        string
 		wait, timeout                   time.Duration
 	)
-	fs := newFlags("dial", dialUsage, env.Stdout)
+	fs := newFlags("dial", env.Stdout)
 	fs.Bool('6', "", &v6)
 	fs.Int(0, "lport", &lport)
 	fs.Int(0, "send", &send)

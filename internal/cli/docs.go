@@ -9,30 +9,15 @@ import (
 )
 
 func init() {
-	register(&command{name: "completion", summary: "print a script completing synfin's commands and options in bash, zsh or fish", run: runDocs("completion", `Usage: synfin completion bash|zsh|fish
-
-Prints a script completing synfin's commands, options and their values.
-
-Examples:
-  source <(synfin completion bash)
-  mkdir -p ~/.zfunc && synfin completion zsh > ~/.zfunc/_synfin
-  synfin completion fish | source
-`)})
-	register(&command{name: "man", summary: "print the manual page synfin(1), made from every command's help", run: runDocs("man", `Usage: synfin man
-
-Prints the manual page synfin(1), in roff, made from every command's help.
-
-Examples:
-  synfin man | man -l -
-  synfin man > synfin.1
-`)})
+	register(&command{name: "completion", summary: "print a script completing synfin's commands and options in bash, zsh or fish", run: runDocs("completion")})
+	register(&command{name: "man", summary: "print the manual page synfin(1), made from every command's help", run: runDocs("man")})
 }
 
 // runDocs runs completion or man, which print the commands' help in
 // another form.
-func runDocs(name, usage string) func(*Env, []string) error {
+func runDocs(name string) func(*Env, []string) error {
 	return func(env *Env, args []string) error {
-		fs := newFlags(name, usage, env.Stdout)
+		fs := newFlags(name, env.Stdout)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func TestTransferExamples(t *testing.T) {
 	tcpdump := testenv.NeedTool(t, "tcpdump")
 	t.Chdir(t.TempDir())
 	var out bytes.Buffer
-	for _, usage := range []string{genUsage, explainUsage} {
+	for _, usage := range []string{usage("gen"), usage("explain")} {
 		for _, l := range strings.Split(usage, "\n") {
 			if !strings.Contains(l, "long.pcap") {
 				continue

@@ -283,7 +283,7 @@ func TestManyInputsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := string(readme) + readUsage + connsUsage + explainUsage
+	docs := string(readme) + usage("read") + usage("conns") + usage("explain")
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "trace.pcap")
 	if err := os.Rename(genCapture(t, 40), trace); err != nil {

@@ -34,50 +34,6 @@ func init() {
 	register(&command{name: "lab", summary: "run the handshake/teardown experiment and compare with the kernel's view", run: runLab})
 }
 
-const labUsage = `Usage: synfin lab [SCENARIO] [--list] [-w FILE] [--html FILE] [--lang en|zh] [--json]
-       synfin lab --sweep
-
-Runs the experiment of the blog post this tool grew from, and others like
-it: in a private network namespace, a server listens on 127.0.0.1:9988
-(backlog 10), a client connects and both close, while synfin captures the
-loopback interface and the kernel reports each socket's state changes
-(tracepoint sock/inet_sock_set_state, and sock_diag for TIME-WAIT). It then
-prints the segments as tcpdump would, explains each connection, and sets the
-states it inferred from the packets beside the kernel's, row by row.
-
-Faults (a dropped SYN-ACK, a lost last ACK) are nftables rules inside the
-namespace; old-duplicate-syn sends its stale SYN through a raw socket.
-Everything the lab creates is removed when it ends, is interrupted
-(Ctrl-C, SIGTERM) or fails. A lab killed with SIGKILL, or that crashed,
-cannot clean up: --sweep removes what such labs left (namespaces
-with their nftables tables, veth interfaces, tracefs instances), and
-leaves labs still running alone.
-
-Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW) and tracefs. Without
-them the scenario runs on a userspace TCP stack (gVisor's netstack) instead,
-clearly labelled: its states are netstack's, not the kernel's.
-
-Options:
-  SCENARIO      which experiment (default: seed); see --list
-  --list        list the scenarios
-  -w FILE       keep the capture as a pcap file
-  --json        the analysis and the kernel comparison as one JSON object
-  --lang L      language of the text: en or zh
-  --html FILE   write the HTML report too
-  --port N      server port (default 9988); use different ports for labs
-                run at the same time
-  --userstack   use the userspace stack even with privileges
-  --sweep       remove what labs that died left behind (also: lab sweep)
-
-Examples:
-  sudo synfin lab
-  sudo synfin lab last-ack-lost --lang zh
-  sudo synfin lab syn-retransmit -w syn.pcap --html syn.html
-  synfin lab --userstack half-close
-  sudo synfin lab --sweep
-  synfin lab --list
-`
-
 type labOpts struct {
 	list, asJSON, userstack, sweep bool
 	write, html, lang              string
@@ -86,7 +42,7 @@ type labOpts struct {
 
 func runLab(env *Env, args []string) error {
 	var o labOpts
-	fs := newFlags("lab", labUsage, env.Stdout)
+	fs := newFlags("lab", env.Stdout)
 	fs.Bool(0, "list", &o.list)
 	fs.Bool(0, "json", &o.asJSON)
 	fs.Bool(0, "userstack", &o.userstack)

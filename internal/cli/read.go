@@ -22,72 +22,6 @@ func init() {
 	register(&command{name: "read", summary: "print TCP segments exactly as tcpdump 4.99.3 does", run: runRead})
 }
 
-const readUsage = `Usage: synfin read -r FILE... [-w OUT] [--conn ID]... [options] [EXPR]
-
-Print every TCP segment of a capture (pcap, pcapng or tcpdump text; "-"
-for standard input) byte for byte as tcpdump 4.99.3 prints it with the
-same flags. Other packets are skipped and counted on standard error.
-
-Options:
-  -r FILE     capture to read ("-" for standard input); repeat it, or name
-              a directory (its pcap and pcapng files) or a quoted glob, to
-              read many as one, merged by time stamp as mergecap merges
-              them; packets in two of them (same time, same bytes) are
-              kept, as mergecap keeps them, and counted on standard error
-  -w OUT      write the packets selected to OUT instead of printing them:
-              pcapng if OUT ends in .pcapng, else pcap ("-": standard
-              output), with their link types, time stamps and lengths
-  --conn ID   only the packets of connection ID as conns numbers it (with
-              the same EXPR); repeat it for more
-  -n          print addresses and ports as numbers, not names
-  -S          absolute TCP sequence numbers
-  -t          no time stamp; -tt seconds since 1970; -ttt delta since the
-              previous packet; -tttt date and time; -ttttt delta since the
-              first packet (local time zone: set TZ, e.g. TZ=GMT0)
-  --nano      nanosecond time stamps
-  -v, -vv     IP header details, TCP checksums
-  -e          link-level header
-  -q          quiet: "tcp N" instead of the TCP details
-  -#          packet numbers (counting every packet of the input)
-  -c N        stop after N packets (counted as tcpdump counts them: every
-              packet the filter passes, TCP or not)
-  -x, -xx     hex dump without / with the link header
-  -X, -XX     hex and ASCII dump without / with the link header
-  -A, -AA     ASCII dump without / with the link header
-  -T TYPE, -b accepted for tcpdump compatibility (they only change what
-              tcpdump prints after "length N", which synfin does not decode)
-  --jobs N    print on N goroutines side by side (default: the number of
-              processors Go may use, GOMAXPROCS) when each line depends
-              on its packet alone: with -S, no -ttt or -ttttt, no -c and
-              no --annotate; the output is the same for every N
-  --annotate  after each line, the step of the handshake or teardown the
-              segment is, the states it moved each end to and anomalies:
-              "[handshake 1/3: client SYN; client SYN-SENT, server
-              SYN-RECEIVED]" (the events explain uses)
-  --max-conns N
-              with --annotate: follow at most N open connections at once,
-              8N with closed ones held for 2MSL (default 32768; 0: no
-              bound); when full, the least recently active one is let
-              go (a later segment of it is annotated as a new
-              connection's), and how many were is said on standard error
-  EXPR        a pcap-filter expression selecting packets
-
-Without -n, addresses are named from /etc/hosts, then DNS (at most 0.5 s
-a question; none once three have timed out), as tcpdump names them.
-Application data after "length N" (HTTP, SSH, DNS ...) is not decoded.
-
-Examples:
-  synfin read -r trace.pcap -n -S
-  synfin read -r trace.pcap -# -n -tttt -v
-  synfin read -r trace.pcap -nn -X -c 10
-  synfin read -r capture.txt -S --annotate
-  synfin read -r trace.pcap -n -S --jobs 1
-  synfin read -r 'rotated/trace*.pcap' -n -w whole.pcapng
-  synfin read -r a.pcap -r b.pcap --conn 2 --conn 5 -w two.pcap
-  synfin read -r trace.pcap -w - port 9988 | tcpdump -n -r -
-  tcpdump -w - -i lo port 9988 | synfin read -r - -n
-`
-
 type readOpts struct {
 	files, conns     []string
 	write            string
@@ -102,7 +36,7 @@ type readOpts struct {
 
 func runRead(env *Env, args []string) (err error) {
 	o := readOpts{jobs: runtime.GOMAXPROCS(0)}
-	fs := newFlags("read", readUsage, env.Stdout)
+	fs := newFlags("read", env.Stdout)
 	fs.Strings('r', "", &o.files)
 	fs.String('w', "", &o.write)
 	fs.Strings(0, "conn", &o.conns)

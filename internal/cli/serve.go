@@ -14,45 +14,6 @@ func init() {
 	register(&command{name: "serve", summary: "the experiment's server: listen, accept in a loop, print each peer", run: runServe})
 }
 
-const serveUsage = `Usage: synfin serve [--addr ADDR] [--backlog N] [--mode MODE] [options]
-
-Listens, accepts connections in a loop and prints each one, as the test
-server of the handshake/teardown experiment does, and ends each
-connection the way --mode says. Stops on Ctrl-C (closing what is still
-open) or after -c connections. Errors go to standard error; when accept
-fails for want of file descriptors or memory, it says so and tries again
-after a pause (5 ms, doubling up to 1 s).
-
-Options:
-  --addr ADDR        address to listen on (default 127.0.0.1:9988)
-  -6                 listen on [::1]:9988
-  --backlog N        listen backlog (default 10)
-  --mode MODE        what to do with each connection:
-                       seed            (default) as the seed's server: read
-                                       nothing, close it at the next accept
-                       hold            read nothing, close it at the end
-                       close           close at once: the server's FIN first
-                       echo            echo until the client's FIN, close
-                       sink            read until the client's FIN, close
-                       send            write --bytes bytes, close
-                       shutdown-write  write --bytes bytes, FIN, read until
-                                       the client's FIN, close
-                       rst             abort: SO_LINGER 0, the kernel's RST
-                       close-unread    wait for data, close without reading
-                                       it: the kernel answers with RST
-  --bytes N          bytes written by send and shutdown-write (default 0)
-  --wait DURATION    pause before closing (after accept, or after the
-                     client's FIN for echo and sink), e.g. 300ms: longer
-                     than the client's delayed ACK, so each FIN gets an
-                     ACK of its own
-  -c N               stop after N connections have ended
-
-Examples:
-  synfin serve                               the seed's server
-  synfin serve --mode sink --wait 300ms      a four-segment close per client
-  synfin serve --mode rst --addr 127.0.0.1:7000
-`
-
 func runServe(env *Env, args []string) error {
 	var (
 		addr, mode            string
@@ -60,7 +21,7 @@ func runServe(env *Env, args []string) error {
 		backlog, bytes, limit int
 		wait                  time.Duration
 	)
-	fs := newFlags("serve", serveUsage, env.Stdout)
+	fs := newFlags("serve", env.Stdout)
 	fs.String(0, "addr", &addr)
 	fs.Bool('6', "", &v6)
 	fs.Int(0, "backlog", &backlog)
