@@ -1007,6 +1007,18 @@ func liveCapture(t *testing.T, line, dir string, env []string) {
 				t.Errorf("line %d: %q, tcpdump -r seed.pcap: %q", i+1, got[i], want[i])
 			}
 		}
+	case has(" -C ") || has(" -G "):
+		// One file so far, named as tcpdump names the first: FILE0 of a
+		// ring of ten, or FILE formatted by strftime; tcpdump reads the
+		// connections in it.
+		name := regexp.MustCompile(`-w '?([^' ]+)`).FindStringSubmatch(line)[1]
+		files, _ := filepath.Glob(filepath.Join(dir, regexp.MustCompile(`%.`).ReplaceAllString(name, "*")+"*"))
+		if len(files) != 1 || !regexp.MustCompile(`^(ring\.pcap0|lo-\d{8}-\d{6}\.pcap)$`).MatchString(filepath.Base(files[0])) {
+			t.Fatalf("files written: %q", files)
+		}
+		if got := tcpdumpOut(t, env, dir, "-n", "-r", files[0]); !hasPorts(got, ports) {
+			t.Errorf("connections %v not all in %s:\n%s", ports, files[0], got)
+		}
 	case has("--lang zh"):
 		if !hasPorts(out, ports) || !strings.Contains(out, "连接") {
 			t.Errorf("connections %v not explained in Chinese at Ctrl-C:\n%s", ports, out)
