@@ -545,6 +545,13 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		if strings.Count(r.stdout, "\n") < 100 {
 			t.Errorf("conns lists %d lines of 300 connections", strings.Count(r.stdout, "\n"))
 		}
+		// In start order: the ids count up (tcpdump's order of the first
+		// packets; TestConnsStart holds the starts to tshark's).
+		for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+			if id := strings.Fields(l)[0]; has("--sort start") && id != fmt.Sprint(i+1) {
+				t.Fatalf("row %d is connection %s", i+1, id)
+			}
+		}
 	case has("jq .teardown"):
 		var v struct{ Pattern string }
 		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Pattern == "" {
