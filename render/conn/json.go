@@ -474,12 +474,6 @@ func appendAddrField(b []byte, key string, a netip.Addr) []byte {
 	return quoteTail(appendAddr(b, a), len(b))
 }
 
-// appendAddrPortField appends a quoted as String prints it.
-func appendAddrPortField(b []byte, key string, a netip.AddrPort) []byte {
-	b = append(append(b, key...), '"')
-	return quoteTail(appendAddrPort(b, a), len(b))
-}
-
 // quoteTail closes the string b[start:], whose opening quote is at
 // b[start-1]; were it to need escaping (an address's zone might), it is
 // quoted again as encoding/json quotes it.
