@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,4 +363,40 @@ func TestStrftime(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Writes 3 MB of frames to files of about 1,000,000 bytes each in a ring
+// of two, as tcpdump -w ring.pcap -C 1 -W 2 does (the same names and
+// sizes, from the same frames): the third file is written over the
+// first.
+func ExampleRotation() {
+	dir, err := os.MkdirTemp("", "rotation")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	w, err := Create(filepath.Join(dir, "ring.pcap"), nil, WriterOptions{Link: wire.LinkEthernet,
+		Rotate: Rotation{Size: 1e6, Files: 2}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data := make([]byte, 10000)
+	for i := range 300 {
+		w.Write(&wire.Frame{Time: int64(i) * 1e6, Data: data, CapLen: len(data), WireLen: len(data), Link: wire.LinkEthernet})
+	}
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		info, _ := e.Info()
+		fmt.Println(e.Name(), info.Size())
+	}
+	fmt.Println(w.Written(), "frames written")
+	// Output:
+	// ring.pcap0 1001624
+	// ring.pcap1 1001624
+	// 300 frames written
 }
