@@ -17,4 +17,10 @@
 // the filter runs, so such filters run in user space on the frame as
 // written, with the kernel applying only the snap length and the
 // loopback rule.
+//
+// The Writer rotates its files as tcpdump's -C, -G and -W do (Rotation):
+// the same names, the same sizes and the same ring. -G's names are
+// formatted by strftime(3)'s rules, written here for the C locale: no Go
+// module of strftime is among those the project takes, and a file name
+// needs only the plain conversions, which TestStrftime holds to date(1).
 package capture

@@ -12,7 +12,8 @@ import (
 // Source hands out the packets of a Handle as a source of frames that
 // package input reads (an input.Clocked), writing each to a file first.
 // It ends (io.EOF) once its context is done, after its count of packets,
-// and on a write error, which the Writer keeps and reports when closed.
+// at the Writer's file limit (Writer.Full), and on a write error, which
+// the Writer keeps and reports when closed.
 type Source struct {
 	h     *Handle
 	ctx   context.Context
@@ -68,8 +69,16 @@ func (s *Source) Next(f *wire.Frame) error {
 	// microseconds. Keep to them, so that what is shown live is what
 	// reading the file shows.
 	f.Time -= f.Time % int64(time.Microsecond)
-	if s.w != nil && s.w.Write(f) != nil {
-		return io.EOF
+	if s.w != nil {
+		if err := s.w.Write(f); errors.Is(err, ErrFileLimit) {
+			// The capture ends before this packet, which is in no file
+			// and so is not counted (tcpdump counts it).
+			s.n--
+			s.h.captured--
+			return io.EOF
+		} else if err != nil {
+			return io.EOF
+		}
 	}
 	return nil
 }

@@ -49,6 +49,9 @@ type Writer struct {
 	hdrOut  bool    // the file header is wholly written out
 	written int     // records wholly written out
 	err     error   // first error; the writer accepts nothing after it
+
+	rot  *rotator // nil: one file
+	done int      // records in the files closed before this one
 }
 
 // counter passes writes through and counts the bytes that got there.
@@ -80,6 +83,9 @@ type WriterOptions struct {
 	// Packet-buffered (tcpdump's -U): each packet is written out as it
 	// is written, not when the buffer fills.
 	PacketBuffered bool
+	// Rotate, if set, writes the frames to a file after another, as
+	// tcpdump's -C, -G and -W do (not to standard output).
+	Rotate Rotation
 }
 
 // Create creates path for writing; "-" writes to stdout. It refuses to
@@ -88,14 +94,26 @@ type WriterOptions struct {
 // cannot write a capture into a device, a FIFO or over a directory, and
 // a previous file stays whole until the new one is.
 func Create(path string, stdout io.Writer, opt WriterOptions) (*Writer, error) {
+	if err := opt.Rotate.Check(); err != nil || opt.Rotate.on() && path == outfile.Stdout {
+		return nil, fmt.Errorf("capture: rotating files: %w", cmp.Or(err, errors.New("needs a file name")))
+	}
 	if path == outfile.Stdout {
 		return newWriter(nil, stdout, opt)
+	}
+	var rot *rotator
+	if opt.Rotate.on() {
+		rot = newRotator(path, opt.Rotate)
+		path = rot.filename()
 	}
 	f, err := outfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	return NewWriter(f, opt)
+	w, err := NewWriter(f, opt)
+	if err == nil {
+		w.rot = rot
+	}
+	return w, err
 }
 
 // Like is what a file written from the frames of an input declares (an
@@ -232,6 +250,11 @@ func (w *Writer) Write(f *wire.Frame) error {
 		CaptureLength: len(f.Data),
 		Length:        f.WireLen,
 	}
+	if w.rot != nil {
+		if err := w.rotate(f.Time); err != nil {
+			return err
+		}
+	}
 	var err error
 	if like := w.like; like != nil {
 		w.like = nil
@@ -286,8 +309,8 @@ func (w *Writer) addLink(link wire.LinkType) (int, error) {
 }
 
 // Written is the number of records wholly written out so far; after
-// Close, the number of records in the file.
-func (w *Writer) Written() int { return w.written }
+// Close, the number of records in the file (in all the files, rotating).
+func (w *Writer) Written() int { return w.done + w.written }
 
 // Flush writes out what is buffered.
 func (w *Writer) Flush() error {

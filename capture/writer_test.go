@@ -3,14 +3,23 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"synfin/gen"
 	"synfin/internal/outfile"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
@@ -220,4 +229,174 @@ func TestWriterLinkTypes(t *testing.T) {
 			t.Errorf("pcap: tshark reads %q after error %v; want the first frame, raw IP, and an error saying to write pcapng", got, werr)
 		}
 	}
+}
+
+// TestRotateSizeAsTcpdump writes a generated capture of 3.6 MB with -C
+// and -W as the capture command does, and has tcpdump split the same
+// file with the same flags (tcpdump -Z root -r IN -w OUT -C MB -W N, which
+// rotates as a live capture does): the same file names, each file the
+// same bytes, the header aside (tcpdump's libpcap keeps the input's
+// snap length, synfin writes its own) but its size included.
+func TestRotateSizeAsTcpdump(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	generated := pcaptest.GeneratedFile(t, gen.Config{Conns: 1200})
+	// Files of exactly 1,000,000 bytes (the header, a record of 76 bytes,
+	// then records of 100), which -C 1 does not find larger.
+	exact := filepath.Join(t.TempDir(), "exact.pcap")
+	var b bytes.Buffer
+	pw := pcapgo.NewWriter(&b)
+	pw.WriteFileHeader(DefaultSnaplen, layers.LinkTypeEthernet)
+	for i := range 25000 {
+		data := make([]byte, 84)
+		if i == 0 {
+			data = data[:60]
+		}
+		pw.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1e9, int64(i)*1000), CaptureLength: len(data), Length: len(data)}, data)
+	}
+	if err := os.WriteFile(exact, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in        string
+		mb, files int
+	}{{generated, 1, 0}, {generated, 1, 2}, {generated, 1, 3}, {generated, 1, 11}, {generated, 2, 0}, {generated, 3, 1}, {exact, 1, 0}, {exact, 1, 2}} {
+		in := tc.in
+		frames, err := pcaptest.File(t, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-C", strconv.Itoa(tc.mb)}
+		if tc.files > 0 {
+			args = append(args, "-W", strconv.Itoa(tc.files))
+		}
+		t.Run(filepath.Base(in)+" "+strings.Join(args, " "), func(t *testing.T) {
+			td, sf := filepath.Join(t.TempDir(), "td"), filepath.Join(t.TempDir(), "sf")
+			for _, d := range []string{td, sf} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out, err := exec.Command(tcpdump, append([]string{"-Z", "root", "-r", in, "-w", filepath.Join(td, "t.pcap")}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("tcpdump: %v: %s", err, out)
+			}
+			w, err := Create(filepath.Join(sf, "t.pcap"), nil, WriterOptions{Link: wire.LinkEthernet,
+				Rotate: Rotation{Size: int64(tc.mb) * 1e6, Files: tc.files}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range frames {
+				if err := w.Write(&frames[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if w.Written() != len(frames) {
+				t.Errorf("Written() = %d, want %d", w.Written(), len(frames))
+			}
+			want, got := dirFiles(t, td), dirFiles(t, sf)
+			if d := cmp.Diff(keys(want), keys(got)); d != "" {
+				t.Fatalf("file names (-tcpdump +synfin):\n%s", d)
+			}
+			for name, b := range want {
+				if len(b) != len(got[name]) || !bytes.Equal(b[24:], got[name][24:]) {
+					t.Errorf("%s: %d bytes; tcpdump's has %d, and its records differ", name, len(got[name]), len(b))
+				}
+			}
+			t.Logf("%d files: %v", len(want), keys(want))
+		})
+	}
+}
+
+func dirFiles(t *testing.T, dir string) map[string][]byte {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, e := range ents {
+		if files[e.Name()], err = os.ReadFile(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+func keys(m map[string][]byte) []string {
+	var k []string
+	for name := range m {
+		k = append(k, name)
+	}
+	slices.Sort(k)
+	return k
+}
+
+// TestStrftime holds strftime to GNU date's (C's strftime in the C
+// locale), for every conversion, at times that cross a year, a week
+// boundary and daylight saving time, in three zones.
+func TestStrftime(t *testing.T) {
+	date := testenv.NeedTool(t, "date")
+	layouts := []string{
+		"%a %A %b %B %h %C %d %D %e %F %g %G %H %I %j %k %l %m %M %p %P %r %R %s %S %T %u %U %V %w %W %x %X %y %Y %z %Z %%",
+		"%c", "trace-%Y%m%d-%H%M%S.pcap", "x%n%ty", "100%", "%Q%E", "plain",
+	}
+	times := []int64{0, 1, 946684799, 946684800, 1104537600, 1230681600, 1262303999, 1711846799, 1711846800,
+		1730000000, 1735603200, 1766000000, 4102444800}
+	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			testenv.Unavailable(t, "no time zone data: "+err.Error())
+		}
+		for _, layout := range layouts {
+			for _, sec := range times {
+				cmd := exec.Command(date, "-d", "@"+strconv.FormatInt(sec, 10), "+"+layout)
+				cmd.Env = append(os.Environ(), "TZ="+zone, "LC_ALL=C")
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("date %s: %v", layout, err)
+				}
+				want := strings.TrimSuffix(string(out), "\n")
+				if got := strftime(layout, time.Unix(sec, 0).In(loc)); got != want {
+					t.Errorf("TZ=%s strftime(%q, %d) = %q; date says %q", zone, layout, sec, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Writes 3 MB of frames to files of about 1,000,000 bytes each in a ring
+// of two, as tcpdump -w ring.pcap -C 1 -W 2 does (the same names and
+// sizes, from the same frames): the third file is written over the
+// first.
+func ExampleRotation() {
+	dir, err := os.MkdirTemp("", "rotation")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	w, err := Create(filepath.Join(dir, "ring.pcap"), nil, WriterOptions{Link: wire.LinkEthernet,
+		Rotate: Rotation{Size: 1e6, Files: 2}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data := make([]byte, 10000)
+	for i := range 300 {
+		w.Write(&wire.Frame{Time: int64(i) * 1e6, Data: data, CapLen: len(data), WireLen: len(data), Link: wire.LinkEthernet})
+	}
+	if err := w.Close(); err != nil {
+		fmt.Println(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		info, _ := e.Info()
+		fmt.Println(e.Name(), info.Size())
+	}
+	fmt.Println(w.Written(), "frames written")
+	// Output:
+	// ring.pcap0 1001624
+	// ring.pcap1 1001624
+	// 300 frames written
 }

@@ -545,6 +545,13 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		if strings.Count(r.stdout, "\n") < 100 {
 			t.Errorf("conns lists %d lines of 300 connections", strings.Count(r.stdout, "\n"))
 		}
+		// In start order: the ids count up (tcpdump's order of the first
+		// packets; TestConnsStart holds the starts to tshark's).
+		for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+			if id := strings.Fields(l)[0]; has("--sort start") && id != fmt.Sprint(i+1) {
+				t.Fatalf("row %d is connection %s", i+1, id)
+			}
+		}
 	case has("jq .teardown"):
 		var v struct{ Pattern string }
 		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Pattern == "" {
@@ -1006,6 +1013,18 @@ func liveCapture(t *testing.T, line, dir string, env []string) {
 			if !strings.HasPrefix(got[i], want[i]) {
 				t.Errorf("line %d: %q, tcpdump -r seed.pcap: %q", i+1, got[i], want[i])
 			}
+		}
+	case has(" -C ") || has(" -G "):
+		// One file so far, named as tcpdump names the first: FILE0 of a
+		// ring of ten, or FILE formatted by strftime; tcpdump reads the
+		// connections in it.
+		name := regexp.MustCompile(`-w '?([^' ]+)`).FindStringSubmatch(line)[1]
+		files, _ := filepath.Glob(filepath.Join(dir, regexp.MustCompile(`%.`).ReplaceAllString(name, "*")+"*"))
+		if len(files) != 1 || !regexp.MustCompile(`^(ring\.pcap0|lo-\d{8}-\d{6}\.pcap)$`).MatchString(filepath.Base(files[0])) {
+			t.Fatalf("files written: %q", files)
+		}
+		if got := tcpdumpOut(t, env, dir, "-n", "-r", files[0]); !hasPorts(got, ports) {
+			t.Errorf("connections %v not all in %s:\n%s", ports, files[0], got)
 		}
 	case has("--lang zh"):
 		if !hasPorts(out, ports) || !strings.Contains(out, "连接") {

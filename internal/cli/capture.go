@@ -38,6 +38,7 @@ type captureOpts struct {
 	n, S, e, q, hash   bool
 	lineBuf, packetBuf bool
 	t, v               int
+	sizeMB, secs, nw   int // -C, -G, -W
 }
 
 func runCapture(env *Env, args []string) error {
@@ -50,6 +51,9 @@ func captureRun(env *Env, args []string) error {
 	fs.String('i', "interface", &o.iface)
 	fs.String('w', "", &o.file)
 	fs.Int('c', "", &o.count)
+	fs.Int('C', "", &o.sizeMB)
+	fs.Int('G', "", &o.secs)
+	fs.Int('W', "", &o.nw)
 	fs.Duration(0, "for", &o.dur, true)
 	fs.Int('s', "snapshot-length", &o.snaplen)
 	fs.Bool('p', "no-promiscuous-mode", &o.noPromisc)
@@ -80,6 +84,16 @@ func captureRun(env *Env, args []string) error {
 	}
 	if fs.Seen("s") && (o.snaplen < 0 || o.snaplen > capture.DefaultSnaplen) {
 		return usagef("-s takes a snapshot length from 0 to %d", capture.DefaultSnaplen)
+	}
+	rot := capture.Rotation{Size: int64(o.sizeMB) * 1e6, Every: time.Duration(o.secs) * time.Second, Files: o.nw}
+	if fs.Seen("C") && o.sizeMB <= 0 || fs.Seen("G") && o.secs <= 0 || fs.Seen("W") && o.nw <= 0 {
+		return usagef("-C, -G and -W take positive numbers")
+	}
+	if err := rot.Check(); err != nil {
+		return usagef("%v", err)
+	}
+	if rot != (capture.Rotation{}) && (o.file == "" || o.file == "-") {
+		return usagef("-C, -G and -W go with -w FILE")
 	}
 	if o.explain && (o.print || o.annotate) {
 		return usagef("--explain prints explanations instead of lines; it does not go with --print or --annotate")
@@ -154,7 +168,7 @@ func captureRun(env *Env, args []string) error {
 		w, err = capture.Create(o.file, env.Stdout, capture.WriterOptions{
 			Link: h.LinkType(), Snaplen: h.Snaplen(), Interface: h.Interface(), Filter: expr,
 			PcapNG:         o.pcapng || strings.HasSuffix(o.file, ".pcapng"),
-			PacketBuffered: o.packetBuf,
+			PacketBuffered: o.packetBuf, Rotate: rot,
 		})
 		if err != nil {
 			return err
@@ -217,6 +231,9 @@ func captureRun(env *Env, args []string) error {
 	}
 	if fp != nil {
 		sayEvicted(env, "capture", fp.Evicted(), o.maxConns, "a later segment of one is annotated as a new connection's")
+	}
+	if w != nil && w.Full() {
+		fmt.Fprintf(env.Stderr, "Maximum file limit reached: %d\n", o.nw)
 	}
 	st, serr := h.Stats()
 	h.Close()

@@ -21,6 +21,7 @@ func runConns(env *Env, args []string) error {
 	var (
 		files    []string
 		asJSON   bool
+		sortBy   string
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
@@ -29,11 +30,15 @@ func runConns(env *Env, args []string) error {
 	fs.Bool(0, "json", &asJSON)
 	maxConnsFlag(fs, &maxConns, 0)
 	fs.Int(0, "jobs", &jobs)
+	fs.String(0, "sort", &sortBy)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if jobs < 1 {
 		return usagef("--jobs must be at least 1")
+	}
+	if sortBy != "" && sortBy != "start" && sortBy != "finish" {
+		return usagef("--sort must be start or finish, not %q", sortBy)
 	}
 	expr, err := exprArg(fs)
 	if err != nil {
@@ -60,7 +65,7 @@ func runConns(env *Env, args []string) error {
 	// connections out would not agree on; a live pipe's pace is the
 	// traffic's, which more trackers would not speed up, and its one
 	// tracker's clock runs on while the pipe is quiet (see trackOpened).
-	if maxConns > 0 || live {
+	if maxConns > 0 || live || sortBy == "start" {
 		jobs = 1
 	}
 	if jobs > 1 {
@@ -83,14 +88,15 @@ func runConns(env *Env, args []string) error {
 		}
 		return err
 	}
-	write := func(end tcpstate.End) {
+	order := conn.NewOrder(out, sortBy == "start")
+	write := func(id uint64, end tcpstate.End) {
 		if end == tcpstate.EndEvicted {
 			evicted++
 		}
 		if werr != nil {
 			return
 		}
-		if _, werr = out.Write(buf); werr == nil && live {
+		if werr = order.Write(id, buf); werr == nil && live {
 			werr = out.Flush() // reading a live pipe: show it now
 		}
 	}
@@ -98,15 +104,18 @@ func runConns(env *Env, args []string) error {
 	// spared the work of the rest.
 	cfg := track.Config{MaxConns: maxConns, Brief: func(c *tcpstate.Brief) {
 		buf = conn.AppendRow(buf[:0], c)
-		write(c.End)
+		write(c.ID, c.End)
 	}}
 	if asJSON {
 		cfg = track.Config{MaxConns: maxConns, Observer: zeekObservers(true), Done: func(c *tcpstate.Conn) {
 			buf = conn.AppendJSON(buf[:0], c)
-			write(c.End)
+			write(c.ID, c.End)
 		}}
 	}
 	err = trackOpened(env, src, live, expr, cfg)
+	if werr == nil {
+		werr = order.Flush()
+	}
 	if werr != nil {
 		return werr
 	}

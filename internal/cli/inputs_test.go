@@ -236,8 +236,8 @@ func TestReadWriteConn(t *testing.T) {
 	_, table, _ := runMain(t, "conns", "-r", file)
 	ids := map[string]string{}
 	for _, line := range strings.Split(table, "\n")[1:] {
-		if f := strings.Fields(line); len(f) > 2 {
-			ids[f[1]+" "+f[2]] = f[0]
+		if f := strings.Fields(line); len(f) > 3 {
+			ids[f[2]+" "+f[3]] = f[0] // id, start, client, server
 		}
 	}
 	dir := t.TempDir()

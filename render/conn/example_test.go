@@ -39,8 +39,8 @@ func Example() {
 	}
 	t.Flush()
 	// Output:
-	// id   client                                  server                                  states (client/server)    teardown               duration         bytes c>s/s>c anomalies
-	// 1    10.158.71.121:32899                     192.168.0.11:9988                       TIME-WAIT/CLOSED          four-segment           1.471423               351/489 retransmission,syn-retransmit
-	// 2    10.245.227.34:47358                     192.168.0.11:9988                       TIME-WAIT/CLOSED          four-segment           0.989278               349/349 -
-	// 3    10.213.238.203:33417                    192.168.0.10:9988                       TIME-WAIT/CLOSED          four-segment           1.415574               294/438 -
+	// id               start client                                          server                                          states (client/server)    teardown               duration         bytes c>s/s>c anomalies
+	// 1    1717243200.000000 10.158.71.121:32899                             192.168.0.11:9988                               TIME-WAIT/CLOSED          four-segment           1.471423               351/489 retransmission,syn-retransmit
+	// 2    1717243200.000106 10.245.227.34:47358                             192.168.0.11:9988                               TIME-WAIT/CLOSED          four-segment           0.989278               349/349 -
+	// 3    1717243200.001679 10.213.238.203:33417                            192.168.0.10:9988                               TIME-WAIT/CLOSED          four-segment           1.415574               294/438 -
 }

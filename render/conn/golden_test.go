@@ -47,7 +47,11 @@ var goldenCaptures = []string{
 // source: split-handshake-4whs's SYN from the server is a reuse
 // (IsReuse: a SYN with another sequence number), TFO's third connection
 // an attempt given up after tcp_attempt_delay (AttemptTimer) before its
-// FIN 10 s later.
+// FIN 10 s later. The conns goldens changed again when the table took a
+// start column and address columns wide enough for IPv6, and conns
+// --json's client and server became explain --json's objects: each line
+// was checked to be the line before with only that changed, and each
+// client and server to be explain --json's for the same id.
 func TestGolden(t *testing.T) {
 	shared := corpus.Shared(t)
 	for _, capture := range goldenCaptures {

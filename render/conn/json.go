@@ -12,8 +12,8 @@ import (
 
 // AppendJSON appends c as conns --json lines, newlines included: one for
 // each conn.log row of c, Zeek's conn.log fields (ts, uid, id.orig_h,
-// ..., resp_ip_bytes) then synfin's own (id, role, client, server, final
-// states, end, completeness) and the analysis (handshake, teardown,
+// ..., resp_ip_bytes) then synfin's own (id, role, client and server as
+// explain --json has them, final states, end, completeness) and the analysis (handshake, teardown,
 // anomalies, port_reuse), which are the connection's and the same on
 // each of its rows.
 //
@@ -56,8 +56,8 @@ func appendJSONRow(b []byte, c *tcpstate.Conn, row int, z *zeekconn.Record) []by
 	b = appendUintField(b, `,"resp_ip_bytes":`, z.RespIPBytes)
 	b = appendUintField(b, `,"id":`, c.ID)
 	b = appendStringField(b, `,"role":`, c.Role.String())
-	b = appendAddrPortField(b, `,"client":`, c.Client.AddrPort())
-	b = appendAddrPortField(b, `,"server":`, c.Server.AddrPort())
+	b = appendEndpoint(b, `,"client":`, &c.Client)
+	b = appendEndpoint(b, `,"server":`, &c.Server)
 	b = appendStringField(b, `,"client_final":`, c.Client.State.String())
 	b = appendStringField(b, `,"server_final":`, c.Server.State.String())
 	b = appendStringField(b, `,"end":`, c.End.String())
@@ -119,7 +119,8 @@ func appendAnalysis(b []byte, c *tcpstate.Conn) []byte {
 	return b
 }
 
-// appendEndpoint appends e as explain --json's client and server.
+// appendEndpoint appends e as the client and server of both conns --json
+// and explain --json, which have the same shape.
 func appendEndpoint(b []byte, key string, e *tcpstate.Endpoint) []byte {
 	b = appendAddrField(append(b, key...), `{"addr":`, e.Addr)
 	b = appendUintField(b, `,"port":`, uint64(e.Port))
@@ -471,12 +472,6 @@ func appendStringField(b []byte, key, v string) []byte {
 func appendAddrField(b []byte, key string, a netip.Addr) []byte {
 	b = append(append(b, key...), '"')
 	return quoteTail(appendAddr(b, a), len(b))
-}
-
-// appendAddrPortField appends a quoted as String prints it.
-func appendAddrPortField(b []byte, key string, a netip.AddrPort) []byte {
-	b = append(append(b, key...), '"')
-	return quoteTail(appendAddrPort(b, a), len(b))
 }
 
 // quoteTail closes the string b[start:], whose opening quote is at

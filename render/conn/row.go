@@ -8,13 +8,14 @@ import (
 )
 
 // Header is the table's first line, naming the columns AppendRow fills.
-const Header = "id   client                                  server                                  " +
+const Header = "id               start client                                          server                                          " +
 	"states (client/server)    teardown               duration         bytes c>s/s>c anomalies\n"
 
 // The columns' widths, as Header lays them out.
 const (
 	idWidth       = 4
-	addrWidth     = 39
+	startWidth    = 17 // seconds since 1970 to the microsecond, as tcpdump -tt and Zeek's ts
+	addrWidth     = 47 // the longest IPv6 address and port: [8 groups of 4]:65535
 	statesWidth   = 25
 	patternWidth  = 18
 	durationWidth = 12
@@ -36,11 +37,13 @@ func AppendRowID(b []byte, id uint64) []byte {
 
 // AppendRowRest appends the row after its id column (see AppendRowID).
 func AppendRowRest(b []byte, c *tcpstate.Brief) []byte {
+	n := len(b)
+	b = append(padLeft(appendSecs(b, c.Last.Time-int64(c.Duration)), n, startWidth), ' ')
 	b = padRight(appendAddrPort(b, c.Client), len(b), addrWidth)
 	b = append(b, ' ')
 	b = padRight(appendAddrPort(b, c.Server), len(b), addrWidth)
 	b = append(b, ' ')
-	n := len(b)
+	n = len(b)
 	b = append(append(append(b, c.ClientState.String()...), '/'), c.ServerState.String()...)
 	b = padRight(b, n, statesWidth)
 	b = append(b, ' ')

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,18 +17,29 @@ import (
 // overflowing, negative durations, invalid addresses), and Header to
 // fmt's padding of the column names.
 func TestRow(t *testing.T) {
-	header := fmt.Sprintf("%-4s %-39s %-39s %-25s %-18s %12s %21s %s\n",
-		"id", "client", "server", "states (client/server)", "teardown", "duration", "bytes c>s/s>c", "anomalies")
+	header := fmt.Sprintf("%-4s %17s %-47s %-47s %-25s %-18s %12s %21s %s\n",
+		"id", "start", "client", "server", "states (client/server)", "teardown", "duration", "bytes c>s/s>c", "anomalies")
 	if Header != header {
 		t.Errorf("Header = %q, want %q", Header, header)
 	}
-	conns := append(append(corpusConns(t), generated(t, 500)...), oddConns()...)
+	// The widest IPv6 address and port each way, which the columns hold.
+	wide := &tcpstate.Conn{ID: 9999}
+	wide.Client.Addr, wide.Client.Port = netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"), 65535
+	wide.Server.Addr, wide.Server.Port = netip.MustParseAddr("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"), 65534
+	conns := append(append(corpusConns(t), generated(t, 500)...), append(oddConns(), wide)...)
+	states := strings.Index(Header, "states")
 	for _, c := range conns {
 		var brief tcpstate.Brief
 		c.Brief(&brief)
 		want := rowFmt(c)
 		if got := string(AppendRow(nil, &brief)); got != want {
 			t.Fatalf("connection %d:\n got %q\nwant %q", c.ID, got, want)
+		}
+		// Every column starts under its name, IPv6 or not, unless an
+		// address has a zone or the id more than four digits.
+		if row := AppendRow(nil, &brief); c.ID < 10000 && c.Client.Addr.Zone() == "" && c.Server.Addr.Zone() == "" &&
+			!strings.HasPrefix(string(row[states:]), c.Client.State.String()+"/") {
+			t.Errorf("connection %d: the states are not under their name:\n%s%s", c.ID, Header, row)
 		}
 		if got := string(AppendRowRest(AppendRowID([]byte("x"), c.ID), &brief)); got != "x"+want {
 			t.Fatalf("connection %d, id then the rest:\n got %q\nwant %q", c.ID, got, "x"+want)
@@ -37,8 +49,8 @@ func TestRow(t *testing.T) {
 
 // rowFmt is a table row printed with fmt and math/big.
 func rowFmt(c *tcpstate.Conn) string {
-	b := fmt.Sprintf("%-4d %-39s %-39s %-25s %-18s %12s %21s ",
-		c.ID, c.Client.AddrPort(), c.Server.AddrPort(),
+	b := fmt.Sprintf("%-4d %17s %-47s %-47s %-25s %-18s %12s %21s ",
+		c.ID, secsRat(c.First.Time), c.Client.AddrPort(), c.Server.AddrPort(),
 		c.Client.State.String()+"/"+c.Server.State.String(),
 		c.Teardown.Pattern, secsRat(int64(c.Duration())),
 		strconv.FormatUint(c.Client.Bytes, 10)+"/"+strconv.FormatUint(c.Server.Bytes, 10))
