@@ -375,6 +375,11 @@ func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 			putWord(w, a.Key)
 			w.Int(a.Val)
 		}
+		w.Uint(uint64(len(s.SACK)))
+		for _, b := range s.SACK {
+			w.Seq(b.Left, peer)
+			w.Seq(b.Right, peer)
+		}
 	}
 }
 
@@ -424,6 +429,15 @@ func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
 		}
 		if k > 0 {
 			s.Args = args[start:len(args):len(args)]
+		}
+		if k := r.Uint(); k > 0 {
+			if k > uint64(len(r.B)) {
+				return snapshot.ErrShort
+			}
+			s.SACK = make([]wire.SACKBlock, k)
+			for j := range s.SACK {
+				s.SACK[j] = wire.SACKBlock{Left: r.Seq(peer), Right: r.Seq(peer)}
+			}
 		}
 		segs = append(segs, s)
 	}
