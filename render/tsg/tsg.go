@@ -122,6 +122,15 @@ func Compute(c *tcpstate.Conn) *Graph {
 	}
 	var st [2]flowState
 	flags := map[wire.Flags]string{}
+	// Sized once: a flow of a million segments is not copied as it grows.
+	var n, acks [2]int
+	for i := range c.Segments {
+		s := &c.Segments[i]
+		n[s.Dir]++
+		if s.Flags&wire.ACK != 0 {
+			acks[1-s.Dir]++
+		}
+	}
 	for d := range st {
 		f := &g.Flows[d]
 		from, to := c.Client.AddrPort(), c.Server.AddrPort()
@@ -129,7 +138,7 @@ func Compute(c *tcpstate.Conn) *Graph {
 			from, to = to, from
 		}
 		f.Dir, f.From, f.To = tcpstate.Dir(d).String(), addrPort(from), addrPort(to)
-		f.Segs, f.ACKs, f.Windows = []Seg{}, []Point{}, []Point{}
+		f.Segs, f.ACKs, f.Windows = make([]Seg, 0, n[d]), make([]Point, 0, acks[d]), make([]Point, 0, acks[d])
 		f.Zero, f.SACKs, f.RTT, f.Throughput = []Point{}, []Block{}, []Value{}, []Value{}
 		st[d].f = f
 	}
@@ -286,14 +295,17 @@ func (st *flowState) ack(s *tcpstate.Segment, t float64) {
 		f.SACKs = append(f.SACKs, Block{t, lo, st.rel(b.Right)})
 	}
 	// RTT: the newest segment this acknowledgment covers, if it ends
-	// exactly there and was sent once.
+	// exactly there and neither it nor one it covers was sent again (the
+	// acknowledgment may then answer the retransmission).
 	var last *sample
+	again := false
 	k := 0
 	for k < len(st.pending) && st.pending[k].end <= a {
 		last = &st.pending[k]
+		again = again || last.retrans
 		k++
 	}
-	if last != nil && last.end == a && !last.retrans {
+	if last != nil && last.end == a && !again {
 		f.RTT = append(f.RTT, Value{t, secs(s.Time - last.t)})
 	}
 	st.pending = st.pending[k:]
