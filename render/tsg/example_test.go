@@ -31,9 +31,10 @@ const capture = `12:00:00.000000 IP 192.0.2.1.40000 > 198.51.100.2.80: Flags [S]
 
 // Example computes the graph of the upload and prints the client's flow:
 // its segments, the server's acknowledgments and windows, its SACK block,
-// the one RTT sample Karn's rule allows, and the start of its JSON.
-// (The segments, marks, ACK, window, SACK and zero-window points are those
-// tcptrace -G draws for the same capture, written as pcap by synfin read -w.)
+// the RTT samples Karn's rule allows, and the start of its JSON.
+// (The segments, marks, ACK, window, SACK and zero-window points and the
+// RTT samples are those tcptrace -G draws for the same capture, written as
+// pcap by synfin read -w.)
 func Example() {
 	in := tcpdumptext.NewReader(bufio.NewReader(strings.NewReader(capture)),
 		tcpdumptext.Options{Location: time.UTC, Seq: tcpdumptext.SeqAbsolute})
@@ -77,6 +78,7 @@ func Example() {
 	// ack 0.060 3001 window to 3001
 	// sack 0.042 2001-3001
 	// zero window 0.060 at 3001
+	// rtt 0.010 0.010 s
 	// rtt 0.041 0.011 s
 	// {"t":0.031,"seg":5,"lo":1001,"hi":2001,"len":1000,"flags":"A"}
 }

@@ -168,23 +168,46 @@ func (d *drawer) flow(g *Graph, f *Flow) {
 	d.side(f.RTT, xs, d.y0+marginT+sideH+60, d.w["rtt"], colRTT, 1000, true)
 }
 
-// axes draws the frame, five ticks on each axis and their labels.
+// axes draws the frame, ticks at round values on each axis and their
+// labels.
 func (d *drawer) axes(x, y scale, xl, yl string, grid bool) {
 	fmt.Fprintf(d.b, `<rect class="ax" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`+"\n", x.a, y.a, x.n, y.n)
-	for i := 0; i <= 4; i++ {
-		tv := x.lo + (x.hi-x.lo)*float64(i)/4
+	for _, tv := range ticks(x.lo, x.hi) {
 		px := x.at(tv)
-		yv := y.lo + (y.hi-y.lo)*float64(i)/4
-		py := y.at(yv)
-		if grid && i > 0 && i < 4 {
+		if grid {
 			fmt.Fprintf(d.b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, px, y.a, px, y.a+y.n)
-			fmt.Fprintf(d.b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, x.a, py, x.a+x.n, py)
 		}
 		fmt.Fprintf(d.b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, px, y.a+y.n+14, num(tv))
-		fmt.Fprintf(d.b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", x.a-4, py+4, num(yv))
+	}
+	for _, yv := range ticks(y.lo, y.hi) {
+		py := y.at(yv)
+		if grid {
+			fmt.Fprintf(d.b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, x.a, py, x.a+x.n, py)
+		}
+		fmt.Fprintf(d.b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`, x.a-4, py+4, num(yv))
 	}
 	fmt.Fprintf(d.b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x.a+x.n/2, y.a+y.n+30, xl)
 	fmt.Fprintf(d.b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", x.a, y.a-6, yl)
+}
+
+// ticks returns round values from lo to hi, four to ten of them: multiples
+// of 1, 2 or 5 times a power of ten.
+func ticks(lo, hi float64) []float64 {
+	if !(hi > lo) {
+		return []float64{lo}
+	}
+	step := math.Pow(10, math.Floor(math.Log10((hi-lo)/4)))
+	for _, m := range []float64{1, 2, 5} {
+		if (hi-lo)/(step*m) <= 8 {
+			step *= m
+			break
+		}
+	}
+	var ts []float64
+	for i := math.Ceil(lo / step); i*step <= hi+step*1e-9; i++ {
+		ts = append(ts, i*step)
+	}
+	return ts
 }
 
 // column is what decimation keeps of the points in one pixel column.

@@ -43,7 +43,8 @@ type Flow struct {
 	// SACKs holds the receiver's SACK blocks.
 	SACKs []Block `json:"sacks"`
 	// RTT holds a sample (in seconds) for each acknowledgment that covers
-	// exactly the end of a segment sent once (Karn's rule).
+	// exactly the end of a segment (the SYN and FIN too) sent once, with
+	// nothing it covers sent again (Karn's rule).
 	RTT []Value `json:"rtt"`
 	// Throughput holds payload bytes a second, averaged over each
 	// ThroughputEvery data segments.
@@ -214,8 +215,8 @@ func (st *flowState) segment(s *tcpstate.Segment, t float64, flags string) {
 		}
 		if sg.Retrans {
 			st.taint(lo, hi)
-		} else if s.Len > 0 && s.Flags&wire.SYN == 0 {
-			st.addPending(sample{lo: lo, end: lo + int64(s.Len), t: s.Time})
+		} else {
+			st.addPending(sample{lo: lo, end: hi, t: s.Time})
 		}
 	}
 	f.Segs = append(f.Segs, sg)
