@@ -39,6 +39,7 @@ type xplFlow struct {
 	acks     []string // "t ack"
 	wins     []string // "t window end"
 	sacks    []string // "t left right"
+	tput     []string // "t bytes/s" from the matching _tput.xpl
 }
 
 // parseXPL reads one tsg.xpl file. tcptrace draws a segment as a
@@ -122,7 +123,32 @@ func parseXPL(t *testing.T, path string) xplFlow {
 		}
 		prev = w
 	}
+	x.tput = parseTput(t, strings.TrimSuffix(path, "_tsg.xpl")+"_tput.xpl")
 	return x
+}
+
+// parseTput reads the instantaneous throughput (red dots) of a _tput.xpl
+// file, if there is one.
+func parseTput(t *testing.T, path string) []string {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts []string
+	color := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		w := strings.Fields(l)
+		switch {
+		case len(w) == 1:
+			color = w[0]
+		case len(w) == 3 && w[0] == "dot" && color == "red":
+			pts = append(pts, us(t, w[1])+" "+w[2])
+		}
+	}
+	return pts
 }
 
 // normAddr writes tcptrace's host:port (IPv6 with zeros, no brackets) as
@@ -207,6 +233,10 @@ func tsgPoints(g *tsg.Graph, f *tsg.Flow, other *tsg.Flow) xplFlow {
 	for _, b := range f.SACKs {
 		x.sacks = append(x.sacks, tm(b.T)+" "+abs(b.Lo)+" "+abs(b.Hi))
 	}
+	for _, v := range f.Throughput {
+		// tcptrace's int overflows past 2 GiB/s, to 0x80000000 on x86.
+		x.tput = append(x.tput, tm(v.T)+" "+strconv.FormatInt(min(int64(v.V), 1<<31), 10))
+	}
 	return x
 }
 
@@ -215,7 +245,8 @@ func tsgPoints(g *tsg.Graph, f *tsg.Flow, other *tsg.Flow) xplFlow {
 // tracker configuration) and compares its points with what tcptrace -G
 // draws in its xplot files: each segment's time and sequence range, the
 // retransmission, out-of-order, probe and zero-window marks, every ACK and
-// window point and every SACK block.
+// window point, every SACK block, and the throughput points of its
+// _tput.xpl files.
 func TestTSGAgreesWithTcptrace(t *testing.T) {
 	tcptrace := testenv.NeedTool(t, "tcptrace")
 	dir := t.TempDir()
@@ -282,7 +313,7 @@ func TestTSGAgreesWithTcptrace(t *testing.T) {
 			for _, g := range graphs {
 				tuples[g.Flows[0].From+" "+g.Flows[0].To]++
 			}
-			compared, segs, sacks, wrongSeen := 0, 0, 0, 0
+			compared, segs, sacks, tputs, wrongSeen := 0, 0, 0, 0, 0
 			marks := map[string]int{}
 			for _, g := range graphs {
 				if tuples[g.Flows[0].From+" "+g.Flows[0].To] > 1 {
@@ -303,6 +334,8 @@ func TestTSGAgreesWithTcptrace(t *testing.T) {
 					wrongSeen += n - len(x.marks)
 					same(t, where+" marks", x.marks, ours.marks, true)
 					same(t, where+" SACK blocks", x.sacks, ours.sacks, false)
+					same(t, where+" throughput", x.tput, ours.tput, false)
+					tputs += len(ours.tput)
 					if len(x.acks) == 0 && len(ours.acks) <= 1 {
 						continue // tcptrace draws from the second ACK on
 					}
@@ -322,7 +355,7 @@ func TestTSGAgreesWithTcptrace(t *testing.T) {
 			if wrongSeen != len(c.wrong) {
 				t.Errorf("tcptrace drew %d of the %d marks known to be wrong", wrongSeen, len(c.wrong))
 			}
-			t.Logf("%d flows, %d segments, %d SACK blocks and marks %v agree with tcptrace", compared, segs, sacks, marks)
+			t.Logf("%d flows, %d segments, %d SACK blocks, %d throughput points and marks %v agree with tcptrace", compared, segs, sacks, tputs, marks)
 		})
 	}
 }

@@ -22,8 +22,9 @@
 // rules: R when a segment carries a number sent before (rexmit.c), O when
 // it starts below a range sent before and ends inside it, P when the
 // receiver's last segment offered a zero window (those are not checked
-// for retransmission), Z at an acknowledgment offering a zero window.
-// What differs, on purpose:
+// for retransmission), Z at an acknowledgment offering a zero window;
+// and the throughput points of its _tput.xpl files. What differs, on
+// purpose:
 //
 //   - Sequence numbers are relative to the sender's ISN (its first number
 //     seen when the handshake was not captured) and unwrapped past 2^32,
@@ -39,9 +40,12 @@
 //     do not.
 //   - RTT samples are taken when an acknowledgment covers exactly the end
 //     of a segment sent once (Karn's rule), not by tcptrace's longer
-//     rules for cumulative and ambiguous acknowledgments; throughput is
-//     tcptrace's instantaneous one (the payload of ThroughputEvery data
-//     segments over their time), without its lifetime average.
+//     rules for cumulative and ambiguous acknowledgments, and in
+//     seconds, not whole milliseconds (loopback's RTTs are all 0 ms to
+//     tcptrace). Throughput is tcptrace's instantaneous one (the payload
+//     of ThroughputEvery data segments over their time), without its
+//     lifetime average, and as a float: tcptrace's int overflows past
+//     2 GiB/s.
 //
 // Drawing decimates, Computing does not: the graph has 600 pixel columns
 // of time, and each step line (ACK, window) keeps in each column its

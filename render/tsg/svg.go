@@ -296,9 +296,10 @@ func (d *drawer) segs(segs []Seg, x, y scale) {
 		}
 	}
 	for k := range colors {
-		fmt.Fprintf(d.b, `<g stroke="%s">`, colors[k])
+		// Marked segments are drawn thicker, beside the others.
+		fmt.Fprintf(d.b, `<g stroke="%s" stroke-width="%d">`, colors[k], 1+btoi(k > 0))
 		for i := range plotW {
-			px := x.a + float64(i) + 0.5
+			px := x.a + float64(i) + 0.5 + 1.5*float64(btoi(k > 0))
 			bars := marks[k][i]
 			if k == 0 && cols[0][i].n > 0 {
 				bars = []bar{cols[0][i]}

@@ -324,7 +324,7 @@ func (st *flowState) throughput(s *tcpstate.Segment, t float64) {
 		return
 	}
 	if st.thruPkts+1 >= ThroughputEvery {
-		us := (s.Time - st.thruFirst) / 1000
+		us := s.Time/1000 - st.thruFirst/1000 // in microseconds, as tcptrace's timevals
 		if us == 0 {
 			us = 1000 // as tcptrace, when no time has passed
 		}
