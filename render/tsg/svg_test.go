@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"synfin/tcpstate"
 )
 
 // bigGraph is a flow of n segments of 1000 bytes, every 50th sent again
@@ -98,5 +100,18 @@ func TestUnknownLanguage(t *testing.T) {
 	err := WriteSVG(io.Discard, bigGraph(10), Options{Lang: "fr"})
 	if err == nil || !strings.Contains(err.Error(), `unknown language "fr"`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestEmpty draws a connection without segments (as one handed out
+// without track.Config.Segments): one empty graph, no panic.
+func TestEmpty(t *testing.T) {
+	g := Compute(&tcpstate.Conn{ID: 7})
+	var b bytes.Buffer
+	if err := WriteSVG(&b, g, Options{Lang: "zh"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Flows[0].Segs) != 0 || !strings.Contains(b.String(), "未发送数据") {
+		t.Errorf("got %d segments and\n%s", len(g.Flows[0].Segs), b.String())
 	}
 }

@@ -125,11 +125,19 @@ func Compute(c *tcpstate.Conn) *Graph {
 	flags := map[wire.Flags]string{}
 	// Sized once: a flow of a million segments is not copied as it grows.
 	var n, acks [2]int
+	// A flow's numbers count from its sender's base (tcpstate's RelSeq),
+	// or, for a sender never seen, from the base its peer acknowledges.
+	var fromAck [2]uint32
+	var hasAck [2]bool
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		n[s.Dir]++
+		if n[s.Dir]++; n[s.Dir] == 1 {
+			st[s.Dir].setBase(s.Seq - s.RelSeq)
+		}
 		if s.Flags&wire.ACK != 0 {
-			acks[1-s.Dir]++
+			if acks[1-s.Dir]++; !hasAck[1-s.Dir] {
+				fromAck[1-s.Dir], hasAck[1-s.Dir] = s.Ack-s.RelAck, true
+			}
 		}
 	}
 	for d := range st {
@@ -142,12 +150,15 @@ func Compute(c *tcpstate.Conn) *Graph {
 		f.Segs, f.ACKs, f.Windows = make([]Seg, 0, n[d]), make([]Point, 0, acks[d]), make([]Point, 0, acks[d])
 		f.Zero, f.SACKs, f.RTT, f.Throughput = []Point{}, []Block{}, []Value{}, []Value{}
 		st[d].f = f
+		f.Base = st[d].base
+		if n[d] == 0 && hasAck[d] {
+			st[d].setBase(fromAck[d])
+		}
 	}
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		snd, rcv := &st[s.Dir], &st[1-s.Dir]
 		t := secs(s.Time - g.Start)
-		snd.setBase(s.Seq - s.RelSeq)
 		fl, ok := flags[s.Flags]
 		if !ok {
 			fl = s.Flags.String()
@@ -165,7 +176,6 @@ func Compute(c *tcpstate.Conn) *Graph {
 			rcv.rcvWin = s.WindowScaled
 		}
 		if s.Flags&wire.ACK != 0 {
-			rcv.setBase(s.Ack - s.RelAck)
 			rcv.ack(s, t)
 		}
 	}
@@ -183,7 +193,10 @@ func secs(ns int64) float64 { return float64(ns) / 1e9 }
 
 func (st *flowState) setBase(b uint32) {
 	if !st.hasBase {
-		st.base, st.hasBase, st.f.Base = b, true, b
+		st.base, st.hasBase = b, true
+		if st.f != nil {
+			st.f.Base = b
+		}
 	}
 }
 
