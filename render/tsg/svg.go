@@ -42,9 +42,9 @@ const (
 
 var words = map[string]map[string]string{
 	"en": {"title": "time-sequence graph", "time": "time (s)", "seq": "relative sequence number", "tput": "throughput (bytes/s)", "rtt": "RTT (ms)",
-		"data": "data", "retrans": "retransmission", "ooo": "out of order", "ack": "ACK", "win": "window", "sack": "SACK", "zero": "zero window", "none": "no data sent"},
+		"data": "data", "retrans": "retransmission", "ooo": "out of order", "ack": "ACK", "win": "window", "sack": "SACK", "zero": "zero window", "synfin": "SYN, FIN, probe", "none": "no data sent"},
 	"zh": {"title": "时间-序列号图", "time": "时间（秒）", "seq": "相对序列号", "tput": "吞吐量（字节/秒）", "rtt": "往返时间（毫秒）",
-		"data": "数据", "retrans": "重传", "ooo": "乱序", "ack": "确认", "win": "窗口", "sack": "SACK", "zero": "零窗口", "none": "未发送数据"},
+		"data": "数据", "retrans": "重传", "ooo": "乱序", "ack": "确认", "win": "窗口", "sack": "SACK", "zero": "零窗口", "synfin": "SYN、FIN、零窗口探测", "none": "未发送数据"},
 }
 
 // Options are the drawing's options.
@@ -84,7 +84,7 @@ func WriteSVG(w io.Writer, g *Graph, opt Options) error {
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", drawW, h)
 	for i, f := range flows {
 		d := drawer{b: bw, w: wd, y0: float64(i * rowH)}
-		d.flow(g, f)
+		d.flow(g, f, i)
 	}
 	bw.WriteString("</svg>\n")
 	return bw.Flush()
@@ -121,31 +121,41 @@ func (s scale) col(v float64, n int) int {
 	return min(max(c, 0), n-1)
 }
 
-func (d *drawer) flow(g *Graph, f *Flow) {
+func (d *drawer) flow(g *Graph, f *Flow, row int) {
+	// Time runs over the whole connection, the same for both flows.
 	d.t0, d.t1 = 0, 0
-	lo, hi := int64(0), int64(0)
-	first := true
-	ext := func(t float64, a, b int64) {
-		if first {
-			d.t0, d.t1, lo, hi, first = t, t, a, b, false
+	for i := range g.Flows {
+		for _, s := range g.Flows[i].Segs {
+			d.t1 = math.Max(d.t1, s.T)
 		}
-		d.t0, d.t1, lo, hi = math.Min(d.t0, t), math.Max(d.t1, t), min(lo, a), max(hi, b)
-	}
-	for _, s := range f.Segs {
-		ext(s.T, s.Lo, s.Hi)
-	}
-	for _, p := range f.ACKs {
-		ext(p.T, p.Seq, p.Seq)
-	}
-	for _, p := range f.Windows {
-		ext(p.T, p.Seq, p.Seq)
-	}
-	for _, p := range f.SACKs {
-		ext(p.T, p.Lo, p.Hi)
 	}
 	if d.t1 == d.t0 {
 		d.t1 = d.t0 + 1e-3
 	}
+	// Sequence numbers run over the segments, ACKs and SACK blocks; the
+	// window line may reach a quarter above them, and is cut there: a
+	// window far above a small flow would flatten it.
+	lo, hi, top := int64(0), int64(0), int64(0)
+	first := true
+	ext := func(a, b int64) {
+		if first {
+			lo, hi, first = a, b, false
+		}
+		lo, hi = min(lo, a), max(hi, b)
+	}
+	for _, s := range f.Segs {
+		ext(s.Lo, s.Hi)
+	}
+	for _, p := range f.ACKs {
+		ext(p.Seq, p.Seq)
+	}
+	for _, p := range f.SACKs {
+		ext(p.Lo, p.Hi)
+	}
+	for _, p := range f.Windows {
+		top = max(top, p.Seq)
+	}
+	hi = max(hi, min(top, hi+(hi-lo)/4))
 	if hi == lo {
 		hi = lo + 1
 	}
@@ -156,11 +166,14 @@ func (d *drawer) flow(g *Graph, f *Flow) {
 	if f.Bytes == 0 {
 		fmt.Fprintf(d.b, `<text x="%d" y="%.0f">%s</text>`+"\n", marginL+10, d.y0+marginT+20, d.w["none"])
 	}
+	fmt.Fprintf(d.b, `<clipPath id="plot%d"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></clipPath><g clip-path="url(#plot%d)">`+"\n",
+		row, x.a-3, y.a-12, x.n+6, y.n+15, row)
 	d.steps(f.ACKs, x, y, colACK)
 	d.steps(f.Windows, x, y, colWindow)
 	d.segs(f.Segs, x, y)
 	d.sacks(f.SACKs, x, y)
 	d.zero(f.Zero, x, y)
+	d.b.WriteString("</g>\n")
 	d.legend()
 	sx := float64(marginL + plotW + sideGap)
 	xs := scale{d.t0, d.t1, sx, sideW, false}
@@ -350,7 +363,7 @@ func (d *drawer) zero(ps []Point, x, y scale) {
 }
 
 func (d *drawer) legend() {
-	items := []struct{ k, c string }{{"data", colData}, {"retrans", colRetrans}, {"ooo", colOOO}, {"ack", colACK}, {"win", colWindow}, {"sack", colSACK}, {"zero", colZero}}
+	items := []struct{ k, c string }{{"data", colData}, {"retrans", colRetrans}, {"ooo", colOOO}, {"synfin", colSynFin}, {"ack", colACK}, {"win", colWindow}, {"sack", colSACK}, {"zero", colZero}}
 	px := float64(marginL)
 	py := d.y0 + marginT + plotH + 50
 	for _, it := range items {
