@@ -341,8 +341,9 @@ func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *Sta
 }
 
 // appendSegments writes c's kept segments: their numbers, times and
-// sequence numbers relative to what the snapshot holds already, and a
-// segment's relative numbers as their difference from what the ISNs give.
+// sequence numbers (SACK blocks' edges too) relative to what the snapshot
+// holds already, and a segment's relative numbers as their difference
+// from what the ISNs give.
 func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 	ci, si := c.Client.ISN, c.Server.ISN
 	w.Uint(uint64(len(c.Segments)))
