@@ -431,6 +431,7 @@ func (c *Conn) Clone() *Conn {
 		for i, s := range c.Segments {
 			n.Segments[i] = s
 			n.Segments[i].Args = append([]Arg(nil), s.Args...)
+			n.Segments[i].SACK = append([]wire.SACKBlock(nil), s.SACK...)
 		}
 	}
 	if c.Observer != nil {
@@ -503,6 +504,8 @@ type Segment struct {
 	Anomalies    Anomalies
 	Note         Note
 	Args         []Arg
+	// SACK holds the blocks of the segment's SACK option, absolute.
+	SACK []wire.SACKBlock
 	// Client and Server are the endpoints' states after the segment.
 	Client, Server State
 }

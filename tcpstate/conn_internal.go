@@ -389,6 +389,9 @@ func (c *Analyzer) Segment(index int, ts int64, p *wire.Packet) {
 	if f&wire.ACK != 0 {
 		seg.RelAck = p.Ack - rcv.base
 	}
+	if len(p.Options) > 0 && f&wire.ACK != 0 {
+		seg.SACK = wire.AppendSACK(nil, p.Options)
+	}
 	seg.WindowScaled = uint32(p.Window)
 	if f&wire.SYN == 0 && snd.scale > 0 {
 		seg.WindowScaled <<= uint(snd.scale)

@@ -341,8 +341,9 @@ func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *Sta
 }
 
 // appendSegments writes c's kept segments: their numbers, times and
-// sequence numbers relative to what the snapshot holds already, and a
-// segment's relative numbers as their difference from what the ISNs give.
+// sequence numbers (SACK blocks' edges too) relative to what the snapshot
+// holds already, and a segment's relative numbers as their difference
+// from what the ISNs give.
 func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 	ci, si := c.Client.ISN, c.Server.ISN
 	w.Uint(uint64(len(c.Segments)))
@@ -374,6 +375,11 @@ func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 		for _, a := range s.Args {
 			putWord(w, a.Key)
 			w.Int(a.Val)
+		}
+		w.Uint(uint64(len(s.SACK)))
+		for _, b := range s.SACK {
+			w.Seq(b.Left, peer)
+			w.Seq(b.Right, peer)
 		}
 	}
 }
@@ -424,6 +430,15 @@ func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
 		}
 		if k > 0 {
 			s.Args = args[start:len(args):len(args)]
+		}
+		if k := r.Uint(); k > 0 {
+			if k > uint64(len(r.B)) {
+				return snapshot.ErrShort
+			}
+			s.SACK = make([]wire.SACKBlock, k)
+			for j := range s.SACK {
+				s.SACK[j] = wire.SACKBlock{Left: r.Seq(peer), Right: r.Seq(peer)}
+			}
 		}
 		segs = append(segs, s)
 	}

@@ -30,5 +30,6 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		_ = ParseOptions(p.Options)
+		_ = AppendSACK(nil, p.Options)
 	})
 }

@@ -123,3 +123,22 @@ func ParseOptions(b []byte) (n Negotiated) {
 		}
 	}
 }
+
+// SACKBlock is one block of a SACK option (RFC 2018): the receiver holds
+// the bytes from Left up to, not including, Right.
+type SACKBlock struct{ Left, Right uint32 }
+
+// AppendSACK appends the blocks of the SACK option in option bytes b to
+// dst, as far as they were captured.
+func AppendSACK(dst []SACKBlock, b []byte) []SACKBlock {
+	it := IterOptions(b)
+	for {
+		o, ok := it.Next()
+		if !ok {
+			return dst
+		}
+		for d := o.Data; o.Kind == OptSACK && len(d) >= 8; d = d[8:] {
+			dst = append(dst, SACKBlock{binary.BigEndian.Uint32(d), binary.BigEndian.Uint32(d[4:])})
+		}
+	}
+}

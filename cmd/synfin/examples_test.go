@@ -561,14 +561,18 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		if !strings.Contains(file("report.html"), "<html") {
 			t.Error("report.html is not HTML")
 		}
-	case has("--format svg"):
-		d := xml.NewDecoder(strings.NewReader(file("conn3.svg")))
+	case has("--format svg") || has("--format tsg"):
+		out := w[slices.Index(w, "-o")+1]
+		d := xml.NewDecoder(strings.NewReader(file(out)))
 		for {
 			if _, err := d.Token(); err == io.EOF {
 				break
 			} else if err != nil {
-				t.Fatalf("conn3.svg: %v", err)
+				t.Fatalf("%s: %v", out, err)
 			}
+		}
+		if has("--format tsg") && !strings.Contains(file(out), "time-sequence graph") {
+			t.Errorf("%s has no time-sequence graph", out)
 		}
 	case has("--format mermaid"):
 		if !strings.Contains(file("notes.md"), "sequenceDiagram") {

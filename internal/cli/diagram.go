@@ -8,6 +8,7 @@ import (
 	"synfin/internal/outfile"
 	"synfin/render/html"
 	"synfin/render/ladder"
+	"synfin/render/tsg"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 )
@@ -35,9 +36,9 @@ func runDiagram(env *Env, args []string) error {
 	switch format {
 	case "":
 		format = "ascii"
-	case "ascii", "svg", "mermaid", "html":
+	case "ascii", "svg", "mermaid", "html", "tsg":
 	default:
-		return usagef("--format must be ascii, svg, mermaid or html, not %q", format)
+		return usagef("--format must be ascii, svg, mermaid, html or tsg, not %q", format)
 	}
 	expr, err := checkViewFlags(fs, lang, connID, width, maxConns)
 	if err != nil {
@@ -90,6 +91,11 @@ func runDiagram(env *Env, args []string) error {
 			err = ladder.WriteSVG(bw, conns, lo)
 		case "mermaid":
 			err = ladder.WriteMermaid(bw, conns, lo)
+		case "tsg":
+			if len(conns) != 1 {
+				return fmt.Errorf("--format tsg draws one connection and %s has %d: pick one with --conn ID", inputsName(files), len(conns))
+			}
+			err = tsg.WriteSVG(bw, tsg.Compute(conns[0]), tsg.Options{Lang: lang})
 		default:
 			err = html.Write(bw, conns, html.Options{Title: inputsName(files), Lang: lang})
 		}

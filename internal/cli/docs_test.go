@@ -123,7 +123,7 @@ func completionCases(t *testing.T) []completionCase {
 		{[]string{"synfin", "explain", "--l"}, []string{"--lang"}, true},
 		{[]string{"synfin", "explain", "--lang", ""}, []string{"en", "zh"}, true},
 		{[]string{"synfin", "serve", "--mode", ""}, modes, true},
-		{[]string{"synfin", "diagram", "--format", ""}, []string{"ascii", "svg", "mermaid", "html"}, true},
+		{[]string{"synfin", "diagram", "--format", ""}, []string{"ascii", "svg", "mermaid", "html", "tsg"}, true},
 		{[]string{"synfin", "completion", ""}, []string{"bash", "zsh", "fish"}, true},
 		{[]string{"synfin", "read", "-r", "cap"}, []string{"capture.txt"}, true},
 		{[]string{"synfin", "capture", "-i", ""}, iface, false},
