@@ -495,6 +495,11 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 			t.Errorf("lists %d scenarios", n)
 		}
 	case has("lab --sweep"):
+	case has("synfin lab backlog-full"):
+		// The listener's queue as sock_diag shows it: backlog + 1.
+		if !strings.Contains(r.stdout, "accept queue 11, backlog 10") {
+			t.Errorf("no full queue:\n%.3000s", r.stdout)
+		}
 	case has("synfin lab"):
 		// The lab sets the states it reads in the packets beside the
 		// kernel's (or netstack's) and agrees.

@@ -2,6 +2,7 @@ package crowd
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"synfin/lab"
 	"synfin/lab/kernel"
 	"synfin/lab/verdict"
+	"synfin/render/explain"
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
@@ -97,6 +99,9 @@ func Analyze(res *Result) Report {
 	}
 	count := map[[2]string][2]int{}
 	add := func(role, state string, i int) {
+		if state == "CLOSED" || state == "UNKNOWN" {
+			return // no socket: gone, or never made
+		}
 		c := count[[2]string{role, state}]
 		c[i]++
 		count[[2]string{role, state}] = c
@@ -174,13 +179,19 @@ var (
 	headTransitions = tx("the kernel's state changes (tracepoint sock/inet_sock_set_state)", "内核的状态变化（tracepoint sock/inet_sock_set_state）")
 	headCounters    = tx("the kernel's counters that rose (/proc/net/netstat and snmp, as nstat names them)", "上升的内核计数器（/proc/net/netstat 与 snmp，按 nstat 的名称）")
 	headFindings    = tx("findings (synfin watch)", "发现（synfin watch）")
-	headMore        = tx("more segments: -w FILE keeps them all", "个报文段未列出：-w FILE 可保存全部")
+	noteDiffer      = tx("≠: the packets imply sockets the kernel does not hold, or the other way round: a source that never answers has no socket, a SYN answered with a cookie leaves none, a SYN dropped leaves the server's end unmade.",
+		"≠：报文推断出的套接字与内核持有的不一致：从不应答的源地址没有套接字，用 cookie 应答的 SYN 不留下任何状态，被丢弃的 SYN 没有在服务器端建立任何东西。")
+	headMore = tx("more segments: -w FILE keeps them all", "个报文段未列出：-w FILE 可保存全部")
 )
 
-// Write prints the report in lang ("en" or "zh") after the scenario's
-// description.
-func (r *Report) Write(w io.Writer, sc *Scenario, lang string) error {
+// Print writes the report as one JSON object, or as text in lang ("en"
+// or "zh") under the scenario's heading, as lab's other scenarios are.
+func (r Report) Print(w io.Writer, sc *Scenario, lang string, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(r)
+	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n%s\n%s\n\n", lab.HeadScenario.In(lang), sc.Name, sc.Summary.In(lang), lab.HeadStack(false).In(lang))
 	fmt.Fprintf(&b, "%s\n\n%s (%s)\n", verdict.Wrap(sc.Description.In(lang), 80), lab.HeadLog.In(lang), r.Namespace)
 	for _, l := range r.Log {
 		fmt.Fprintf(&b, "  %s\n", l)
@@ -203,7 +214,8 @@ func (r *Report) Write(w io.Writer, sc *Scenario, lang string) error {
 		{tx("SYN-ACK retransmitted", "SYN-ACK 被重传"), p.SYNACKRetransmitted},
 		{tx("SYN-ACK again after the client's ACK: the ACK not taken", "客户端 ACK 之后 SYN-ACK 再次到来：ACK 未被接收"), p.LostFinalACK},
 	} {
-		fmt.Fprintf(&b, "  %-58s %d\n", l[0].(lab.Text).In(lang), l[1])
+		t := l[0].(lab.Text).In(lang)
+		fmt.Fprintf(&b, "  %s%s %d\n", t, strings.Repeat(" ", max(0, 58-explain.Width(t))), l[1])
 	}
 	fmt.Fprintf(&b, "\n%s\n  %-9s %-13s %7s %7s\n", headStates.In(lang), "", "", "packets", "kernel")
 	for _, s := range r.States {
@@ -215,6 +227,9 @@ func (r *Report) Write(w io.Writer, sc *Scenario, lang string) error {
 	}
 	if r.Listener != nil {
 		fmt.Fprintf(&b, "  listener: accept queue %d, backlog %d\n", r.Listener.Queue, r.Listener.Backlog)
+	}
+	if slices.ContainsFunc(r.States, func(s StateCount) bool { return s.Packets != s.Kernel }) {
+		fmt.Fprintf(&b, "  %s\n", verdict.Wrap(noteDiffer.In(lang), 76))
 	}
 	fmt.Fprintf(&b, "\n%s\n", headTransitions.In(lang))
 	for _, t := range r.Transitions {

@@ -1,6 +1,8 @@
 package crowd
 
 import (
+	"fmt"
+	"io"
 	"time"
 
 	"synfin/lab"
@@ -57,6 +59,14 @@ func Lookup(name string) *Scenario {
 
 // Scenarios returns every scenario.
 func Scenarios() []Scenario { return append([]Scenario(nil), scenarios...) }
+
+// List writes a line per scenario, as lab --list shows them: name,
+// summary, and that it runs on the kernel only.
+func List(w io.Writer, lang string) {
+	for _, sc := range scenarios {
+		fmt.Fprintf(w, "%-22s %s (%s)\n", sc.Name, sc.Summary.In(lang), lab.HeadKernelOnly.In(lang))
+	}
+}
 
 // floodSize is the flood's SYN count: many times the seed's backlog.
 const floodSize = 200
