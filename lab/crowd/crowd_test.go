@@ -15,8 +15,10 @@ import (
 	"synfin/internal/labtest"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
+	"synfin/lab"
 	"synfin/lab/crowd"
 	"synfin/lab/netns"
+	"synfin/render/explain/explaintest"
 )
 
 // atRest is what the oracles said while the population was at rest.
@@ -241,5 +243,24 @@ func checkPackets(t *testing.T, name string, port uint16, lines []string, rep cr
 		}
 	default:
 		t.Errorf("no packet check for %s", name)
+	}
+}
+
+// TestChinese checks that every scenario has Chinese, and that the
+// English words left in it (system calls, counters, sysctls, state
+// names) are ones its English uses too.
+func TestChinese(t *testing.T) {
+	for _, sc := range crowd.Scenarios() {
+		for _, tx := range []lab.Text{sc.Summary, sc.Description} {
+			if tx.Zh == "" {
+				t.Errorf("%s: no Chinese for %q", sc.Name, tx.En)
+				continue
+			}
+			for _, w := range explaintest.EnglishWords(tx.Zh) {
+				if !strings.Contains(tx.En, w) {
+					t.Errorf("%s: %q in the Chinese is not in the English", sc.Name, w)
+				}
+			}
+		}
 	}
 }
