@@ -67,11 +67,7 @@ func load(args []string) error {
 	}
 	defer ln.Close()
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
+		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
 			c.Close()
 		}
 	}()

@@ -20,21 +20,21 @@ import (
 	"synfin/wire"
 )
 
-// Options tune a run.
+// Options tune a crowd's run.
 type Options struct {
-	// Port is the server port; 0 means 9988, the seed's. The tracepoint
-	// is global: labs run at the same time need ports of their own.
-	Port uint16
-	// Recorder captures frames; nil means a lab.AFPacket.
-	Recorder lab.Recorder
-	// Log receives the run's log lines as they come.
-	Log func(string)
 	// AtRest, when set, is called once the population is at rest, after
 	// the kernel's view was read and before anything is torn down, with
 	// the namespace (ip netns exec takes its name). What it returns is
 	// kept as the result's Findings, beside the packets and the kernel's
 	// view: this is where synfin watch --netns NAME runs.
 	AtRest func(ctx context.Context, ns *netns.NS) ([]string, error)
+	// Log receives the run's log lines as they come.
+	Log func(string)
+	// The server listens on 127.0.0.1:Port, 9988 (the seed's) for 0.
+	// The tracepoint is global: labs run at once need ports of their own.
+	Port uint16
+	// Recorder captures frames; nil means a lab.AFPacket.
+	Recorder lab.Recorder
 }
 
 // Result is what a run observed.
@@ -74,22 +74,13 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	srvAddr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), opt.Port)
 	res = &Result{Scenario: sc.Name, Server: srvAddr, Start: time.Now()}
 	logf := lab.Logger(&res.Log, opt.Log)
-	var cleanups []func() error
-	defer func() {
-		var errs []error
-		for _, c := range slices.Backward(cleanups) {
-			errs = append(errs, c())
-		}
-		err = errors.Join(err, errors.Join(errs...))
-		res.End = time.Now()
-	}()
-
+	defer func() { res.End = time.Now() }()
 	ns, err := netns.New()
 	if err != nil {
 		return res, err
 	}
 	res.Namespace = ns.Name
-	cleanups = append(cleanups, ns.Close)
+	defer join(&err, ns.Close)
 	for _, s := range sc.Sysctls {
 		if err := ns.Sysctl(s[0], s[1]); err != nil {
 			return res, err
@@ -105,33 +96,18 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return res, err
 	}
 	ours := func(a, b netip.AddrPort) bool { return a == srvAddr || b == srvAddr }
-	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{opt.Port}}, nil)
+	kv, err := lab.StartKernel(ns, opt.Port, nil)
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, func() error { _, err := rec.Stop(); return err })
-	diag, err := kernel.DiagHandle(ns.Handle())
+	defer join(&err, kv.Close)
+	stopRecording, err := lab.StartRecording(opt.Recorder, ns)
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, func() error { diag.Close(); return nil })
-	if err := opt.Recorder.Start(ns, "lo"); err != nil {
-		return res, err
-	}
-	recording := true
-	cleanups = append(cleanups, func() error {
-		if recording {
-			_, _, err := opt.Recorder.Stop()
-			return err
-		}
-		return nil
-	})
+	defer join(&err, func() error { _, _, err := stopRecording(); return err })
 
 	// The server.
-	srvCtx, stopServer := context.WithCancel(ctx)
-	var srvWG sync.WaitGroup
-	var srvErr error
-	cleanups = append(cleanups, func() error { stopServer(); srvWG.Wait(); return srvErr })
 	so := sc.Server
 	so.Addr = srvAddr.String()
 	so.Log = func(e server.Event) {
@@ -139,12 +115,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			logf("server: " + e.String())
 		}
 	}
-	var srv *server.Server
-	if err := ns.Do(func() (err error) { srv, err = server.Listen(srvCtx, so); return }); err != nil {
+	stopServer, err := lab.StartServer(ctx, ns, so)
+	if err != nil {
 		return res, err
 	}
-	srvWG.Add(1)
-	go func() { defer srvWG.Done(); srvErr = srv.Serve(srvCtx) }()
+	defer join(&err, stopServer)
 
 	if sc.Flood > 0 {
 		if err := ns.Do(func() error { return flood(sc.Flood, srvAddr) }); err != nil {
@@ -161,7 +136,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		conns []*net.TCPConn
 		wg    sync.WaitGroup
 	)
-	cleanups = append(cleanups, func() error {
+	defer join(&err, func() error {
 		stopClients()
 		wg.Wait()
 		for _, c := range conns {
@@ -211,7 +186,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return res, err
 	}
 	mine := func() ([]kernel.Socket, error) {
-		all, err := kernel.Sockets(diag)
+		all, err := kernel.Sockets(kv.Diag)
 		return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), err
 	}
 	if err := settle(ctx, mine); err != nil {
@@ -230,23 +205,18 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			return res, err
 		}
 	}
-	frames, link, ferr := opt.Recorder.Stop()
-	recording = false
+	frames, link, ferr := stopRecording()
 	if ferr != nil {
 		return res, ferr
 	}
 	res.Frames, res.Link = frames, link
-	events, kerr := rec.Stop()
-	if kerr != nil {
-		return res, kerr
-	}
-	for _, e := range events {
-		if ours(e.Src, e.Dst) {
-			res.Events = append(res.Events, e)
-		}
-	}
-	return res, nil
+	res.Events, err = kv.Events(ours)
+	return res, err
 }
+
+// join adds what undo returns to *err; deferred, it undoes a step of Run
+// on every way out, the last step first.
+func join(err *error, undo func() error) { *err = errors.Join(*err, undo()) }
 
 // logAll is the most clients whose every step is logged.
 const logAll = 20

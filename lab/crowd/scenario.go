@@ -119,39 +119,39 @@ var scenarios = []Scenario{
 			AtLeast: map[string]uint64{"TcpActiveOpens": 1000, "TcpPassiveOpens": 1000},
 		},
 	},
-	{
-		Name:    "syn-flood",
-		Summary: tx("200 SYNs from 200 addresses that never answer, syncookies on: a real client still gets in", "来自 200 个从不应答的地址的 200 个 SYN，开启 syncookies：真正的客户端仍能连上"),
-		Description: tx(
+	synFlood("syn-flood", true,
+		tx("200 SYNs from 200 addresses that never answer, syncookies on: a real client still gets in", "来自 200 个从不应答的地址的 200 个 SYN，开启 syncookies：真正的客户端仍能连上"),
+		tx(
 			"A raw socket sends 200 SYNs to the seed's server (backlog 10), each from an address of its own that never answers, as a flood from spoofed sources does; then a real client connects. The server's kernel keeps a half-open request in SYN-RECEIVED for the first 11 (backlog + 1, as for the accept queue) and retransmits their SYN-ACKs. For the others its SYN queue is full, and with net.ipv4.tcp_syncookies = 1 it answers statelessly: the SYN-ACK's sequence number is a cookie (SyncookiesSent), nothing is kept and nothing retransmitted. The real client's SYN gets a cookie too; its ACK returns the cookie, which the kernel checks (SyncookiesRecv) to build the connection: the flood does not keep it out.",
 			"原始套接字向原文的服务器（backlog 10）发送 200 个 SYN，每个来自一个从不应答的不同地址，就像伪造源地址的洪泛；随后一个真正的客户端来连接。服务器内核为前 11 个（backlog + 1，与 accept 队列相同）保留处于 SYN-RECEIVED 的半连接请求，并重传它们的 SYN-ACK。对其余的，SYN 队列已满，而 net.ipv4.tcp_syncookies = 1，于是内核无状态地应答：SYN-ACK 的序号是一个 cookie（SyncookiesSent），什么都不保留，也不重传。真正客户端的 SYN 同样得到 cookie；它的 ACK 带回 cookie，内核校验后（SyncookiesRecv）建立连接：洪泛挡不住它。",
 		),
-		Server:  server.Options{Mode: server.Hold},
-		Sysctls: [][2]string{{"net/ipv4/tcp_syncookies", "1"}},
-		Flood:   floodSize, Clients: 1, Every: time.Millisecond,
-		// One SYN-ACK retransmission of the half-open requests.
-		Tail: 1200 * time.Millisecond,
-		Expect: Expect{
+		Expect{
 			Sockets: map[string]int{"listener LISTEN": 1, "server SYN-RECEIVED": 11, "client ESTABLISHED": 1, "server ESTABLISHED": 1},
 			AtLeast: map[string]uint64{"TcpExtSyncookiesSent": floodSize - 11 + 1, "TcpExtSyncookiesRecv": 1},
-		},
-	},
-	{
-		Name:    "syn-flood-no-cookies",
-		Summary: tx("The same flood with syncookies off: the real client is shut out", "同样的洪泛，关闭 syncookies：真正的客户端被拒之门外"),
-		Description: tx(
+		}),
+	synFlood("syn-flood-no-cookies", false,
+		tx("The same flood with syncookies off: the real client is shut out", "同样的洪泛，关闭 syncookies：真正的客户端被拒之门外"),
+		tx(
 			"The syn-flood experiment with net.ipv4.tcp_syncookies = 0. The first 11 SYNs fill the SYN queue of the backlog-10 listener with half-open requests; every later SYN finds it full and is dropped (TCPReqQFullDrop, ListenDrops), the real client's among them. The client retransmits its SYN a second later, into a queue still full of requests for addresses that will never answer, and waits in SYN-SENT: this is what a SYN flood does to a server without cookies.",
 			"syn-flood 实验，但 net.ipv4.tcp_syncookies = 0。前 11 个 SYN 用半连接请求填满 backlog 为 10 的监听套接字的 SYN 队列；之后的每个 SYN 都遇到满队列而被丢弃（TCPReqQFullDrop、ListenDrops），真正客户端的 SYN 也在其中。客户端一秒后重传 SYN，而队列里仍满是发往永远不会应答的地址的请求，它只能停在 SYN-SENT：这就是 SYN 洪泛对没有 cookie 的服务器造成的后果。",
 		),
-		Server:  server.Options{Mode: server.Hold},
-		Sysctls: [][2]string{{"net/ipv4/tcp_syncookies", "0"}},
-		Flood:   floodSize, Clients: 1, Every: time.Millisecond,
-		Tail: 1200 * time.Millisecond,
-		Expect: Expect{
+		Expect{
 			Sockets: map[string]int{"listener LISTEN": 1, "server SYN-RECEIVED": 11, "client SYN-SENT": 1},
 			AtLeast: map[string]uint64{"TcpExtTCPReqQFullDrop": floodSize - 11 + 1, "TcpExtListenDrops": floodSize - 11 + 1},
-		},
-	},
+		}),
+}
+
+// synFlood is the flood from floodSize addresses, then one real client,
+// with net.ipv4.tcp_syncookies on or off; the run goes on long enough
+// for one SYN-ACK retransmission of the requests kept.
+func synFlood(name string, cookies bool, summary, description lab.Text, expect Expect) Scenario {
+	on := "0"
+	if cookies {
+		on = "1"
+	}
+	return Scenario{Name: name, Summary: summary, Description: description, Server: server.Options{Mode: server.Hold},
+		Sysctls: [][2]string{{"net/ipv4/tcp_syncookies", on}}, Flood: floodSize, Clients: 1, Every: time.Millisecond,
+		Tail: 1200 * time.Millisecond, Expect: expect}
 }
 
 func tx(en, zh string) lab.Text { return lab.Text{En: en, Zh: zh} }

@@ -245,8 +245,8 @@ func (s *Server) log(e Event) {
 // Serve accepts connections until ctx is done or Limit connections have
 // finished, then closes the listener and every connection still open and
 // returns. It returns nil on a clean stop. With NoAccept it only waits
-// for ctx; with AcceptDelay it pauses before each accept. An accept that fails for want
-// of descriptors or memory, or on a connection that died in the queue,
+// for ctx; with AcceptDelay it pauses before each accept. An accept that
+// fails for want of descriptors or memory, or on a connection that died in the queue,
 // is logged ("retrying") and tried again after a pause that doubles from
 // 5 ms to at most 1 s, as net/http's server does.
 func (s *Server) Serve(ctx context.Context) error {
@@ -280,8 +280,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	var backoff time.Duration
 	for {
-		if s.opts.AcceptDelay > 0 && !sleep(ctx, s.opts.AcceptDelay) {
-			break
+		if s.opts.AcceptDelay > 0 {
+			// A slow application: the connections wait in the queue.
+			select {
+			case <-time.After(s.opts.AcceptDelay):
+			case <-ctx.Done():
+			}
 		}
 		c, err := s.ln.AcceptTCP()
 		if err != nil {
@@ -376,7 +380,19 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 	// Closing the connection when ctx ends unblocks any read or write.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	pause := func() bool { return sleep(ctx, s.opts.Wait) }
+	pause := func() bool {
+		if s.opts.Wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(s.opts.Wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	closeConn := func() {
 		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			ev("error", 0, err, "close")
@@ -486,21 +502,6 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 			return
 		}
 		ev("closed", 0, nil, "data left unread, kernel sends RST")
-	}
-}
-
-// sleep waits d; it reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
