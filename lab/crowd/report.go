@@ -179,8 +179,8 @@ var (
 	headTransitions = tx("the kernel's state changes (tracepoint sock/inet_sock_set_state)", "内核的状态变化（tracepoint sock/inet_sock_set_state）")
 	headCounters    = tx("the kernel's counters that rose (/proc/net/netstat and snmp, as nstat names them)", "上升的内核计数器（/proc/net/netstat 与 snmp，按 nstat 的名称）")
 	headFindings    = tx("findings (synfin watch)", "发现（synfin watch）")
-	noteDiffer      = tx("≠: the packets imply sockets the kernel does not hold, or the other way round: a source that never answers has no socket, a SYN answered with a cookie leaves none, a SYN dropped leaves the server's end unmade.",
-		"≠：报文推断出的套接字与内核持有的不一致：从不应答的源地址没有套接字，用 cookie 应答的 SYN 不留下任何状态，被丢弃的 SYN 没有在服务器端建立任何东西。")
+	noteDiffer      = tx("≠: the packets imply sockets the kernel does not hold, or the other way round: a source that never answers has no socket, a SYN answered with a cookie leaves none, a SYN dropped leaves the server's end unmade, and a final ACK the kernel did not take leaves it in SYN-RECEIVED.",
+		"≠：报文推断出的套接字与内核持有的不一致：从不应答的源地址没有套接字，用 cookie 应答的 SYN 不留下任何状态，被丢弃的 SYN 没有在服务器端建立任何东西，内核没有接收的最后一个 ACK 让服务器端停在 SYN-RECEIVED。")
 	headMore = tx("more segments: -w FILE keeps them all", "个报文段未列出：-w FILE 可保存全部")
 )
 
@@ -229,7 +229,7 @@ func (r Report) Print(w io.Writer, sc *Scenario, lang string, asJSON bool) error
 		fmt.Fprintf(&b, "  listener: accept queue %d, backlog %d\n", r.Listener.Queue, r.Listener.Backlog)
 	}
 	if slices.ContainsFunc(r.States, func(s StateCount) bool { return s.Packets != s.Kernel }) {
-		fmt.Fprintf(&b, "  %s\n", verdict.Wrap(noteDiffer.In(lang), 76))
+		fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(verdict.Wrap(noteDiffer.In(lang), 76), "\n", "\n  "))
 	}
 	fmt.Fprintf(&b, "\n%s\n", headTransitions.In(lang))
 	for _, t := range r.Transitions {

@@ -14,6 +14,7 @@ import (
 
 	"synfin/lab"
 	"synfin/lab/client"
+	"synfin/lab/fault"
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
 	"synfin/lab/server"
@@ -86,6 +87,18 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			return res, err
 		}
 		logf(fmt.Sprintf("sysctl %s = %s", s[0], s[1]))
+	}
+	var rules []fault.Rule
+	for _, f := range sc.Faults {
+		rules = append(rules, f.RuleFor(opt.Port))
+		logf("fault: " + rules[len(rules)-1].String())
+	}
+	if len(rules) > 0 {
+		faults, ferr := fault.Install(ns.Fd(), rules)
+		if ferr != nil {
+			return res, ferr
+		}
+		defer join(&err, faults.Close)
 	}
 	if sc.Flood > 0 {
 		if err := routeFlood(ns); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"synfin/lab"
+	"synfin/lab/fault"
 	"synfin/lab/server"
 )
 
@@ -18,6 +19,9 @@ type Scenario struct {
 	// Sysctls are set in the namespace first, as key (under /proc/sys)
 	// and value.
 	Sysctls [][2]string
+	// Faults drop chosen segments (nftables, in the namespace's input
+	// hook: after the capture has seen them).
+	Faults []lab.Fault
 	// Flood sends this many SYNs, each from an address of its own,
 	// through a raw socket before the clients connect.
 	Flood int
@@ -76,17 +80,23 @@ var scenarios = []Scenario{
 		Name:    "backlog-full",
 		Summary: tx("The seed's server stops accepting and 15 clients connect: its backlog of 10 fills", "原文的服务器不再 accept，15 个客户端来连接：backlog 10 被填满"),
 		Description: tx(
-			"The seed's server listens with backlog 10 but never calls accept(). Fifteen clients connect 20 ms apart. The kernel completes each handshake by itself and queues the connection for an accept that never comes; Linux lets the queue hold backlog + 1 = 11. The twelfth client's SYN finds the queue full: the kernel drops it without a word and counts ListenOverflows (and ListenDrops), so the client retransmits its SYN a second later, and again, while it waits in SYN-SENT. The clients that got in see an open connection although no program has it: 'the server looks idle, yet clients time out connecting'.",
-			"原文的服务器以 backlog 10 监听，却从不调用 accept()。15 个客户端每隔 20 毫秒依次连接。内核自己完成每次握手，把连接放进队列等待永远不会到来的 accept；Linux 允许队列容纳 backlog + 1 = 11 个。第十二个客户端的 SYN 遇到满队列：内核悄悄丢弃它，并计入 ListenOverflows（以及 ListenDrops），于是客户端一秒后重传 SYN，之后再重传，一直停在 SYN-SENT。已经进入队列的客户端看到的是打开的连接，尽管没有任何程序持有它：这就是“服务器看起来很空闲，客户端却连接超时”。",
+			"The seed's server listens with backlog 10 but never calls accept(). Fifteen clients connect 20 ms apart. The kernel completes each handshake by itself and queues the connection for an accept that never comes; Linux lets the queue hold backlog + 1 = 11. The eleventh client's final ACK is lost (an nftables rule drops it), so that connection waits as a request in SYN-RECEIVED while the twelfth client's handshake takes the last place. A second later the server retransmits its SYN-ACK to the eleventh client, which acknowledges it again: now the queue is full and the kernel drops that ACK, counting ListenOverflows, although the client believes it is connected. The SYNs of the last three clients find the queue full too: the kernel drops them without a word (ListenOverflows and ListenDrops), so each client retransmits its SYN a second later while it waits in SYN-SENT. The clients that got in see an open connection although no program has it: 'the server looks idle, yet clients time out connecting'.",
+			"原文的服务器以 backlog 10 监听，却从不调用 accept()。15 个客户端每隔 20 毫秒依次连接。内核自己完成每次握手，把连接放进队列等待永远不会到来的 accept；Linux 允许队列容纳 backlog + 1 = 11 个。第十一个客户端的最后一个 ACK 丢失了（一条 nftables 规则丢弃它），于是该连接作为请求停在 SYN-RECEIVED，而第十二个客户端的握手占去了最后一个位置。一秒后服务器向第十一个客户端重传 SYN-ACK，客户端再次确认：此时队列已满，内核丢弃这个 ACK 并计入 ListenOverflows，尽管客户端以为自己已经连上。最后三个客户端的 SYN 同样遇到满队列：内核悄悄丢弃它们（ListenOverflows 和 ListenDrops），于是每个客户端一秒后重传 SYN，一直停在 SYN-SENT。已经进入队列的客户端看到的是打开的连接，尽管没有任何程序持有它：这就是“服务器看起来很空闲，客户端却连接超时”。",
 		),
-		Server:  server.Options{Mode: server.Hold, NoAccept: true},
+		Server: server.Options{Mode: server.Hold, NoAccept: true},
+		// The clients' bare ACKs: one a handshake, the eleventh the
+		// eleventh client's.
+		Faults:  []lab.Fault{{From: lab.Client, Rule: fault.Rule{Flags: fault.ACK.Flags, Mask: fault.ACK.Mask, Nth: 11}}},
 		Clients: 15, Every: 20 * time.Millisecond,
 		// One SYN retransmission of each client left out, a second on.
 		Tail: 1500 * time.Millisecond,
 		Expect: Expect{
-			Sockets: map[string]int{"listener LISTEN": 1, "client ESTABLISHED": 11, "server ESTABLISHED": 11, "client SYN-SENT": 4},
-			Queue:   11,
-			AtLeast: map[string]uint64{"TcpExtListenOverflows": 8, "TcpExtListenDrops": 8},
+			Sockets: map[string]int{"listener LISTEN": 1, "client ESTABLISHED": 12, "server ESTABLISHED": 11,
+				"server SYN-RECEIVED": 1, "client SYN-SENT": 3},
+			Queue: 11,
+			// Three SYNs, their retransmissions, and the ACK of the
+			// retransmitted SYN-ACK.
+			AtLeast: map[string]uint64{"TcpExtListenOverflows": 7, "TcpExtListenDrops": 7},
 		},
 	},
 	{
