@@ -155,7 +155,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			clientPorts[opt.ClientPort+uint16(i)] = true
 		}
 	}
-	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{opt.Port}}, func(e kernel.Event) {
+	kv, err := StartKernel(ns, opt.Port, func(e kernel.Event) {
 		if opt.Kernel != nil && ours(e.Src, e.Dst) {
 			opt.Kernel(e)
 		}
@@ -163,36 +163,19 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, func() error { _, err := rec.Stop(); return err })
-
-	diag, err := kernel.DiagHandle(ns.Handle())
-	if err != nil {
-		return res, err
-	}
-	cleanups = append(cleanups, func() error { diag.Close(); return nil })
+	cleanups = append(cleanups, kv.Close)
+	diag := kv.Diag
 	watch := kernel.Watch(diag, 2*time.Millisecond, func(s kernel.Socket) bool { return ours(s.Local, s.Remote) })
 	cleanups = append(cleanups, func() error { _, err := watch.Stop(); return err })
 
-	if err := opt.Recorder.Start(ns, "lo"); err != nil {
+	stopRecording, err := StartRecording(opt.Recorder, ns)
+	if err != nil {
 		return res, err
 	}
-	recording := true
-	cleanups = append(cleanups, func() error {
-		if recording {
-			_, _, err := opt.Recorder.Stop()
-			return err
-		}
-		return nil
-	})
+	cleanups = append(cleanups, func() error { _, _, err := stopRecording(); return err })
 
 	// The server.
-	srvCtx, stopServer := context.WithCancel(ctx)
-	var (
-		srvWG    sync.WaitGroup
-		srvErr   error
-		holdMode bool
-	)
-	cleanups = append(cleanups, func() error { stopServer(); srvWG.Wait(); return srvErr })
+	holdMode := false
 	if sc.Server != nil {
 		so := *sc.Server
 		so.Addr = res.Server.String()
@@ -200,15 +183,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		so.Log = func(e server.Event) {
 			logf("server: " + e.String())
 		}
-		var srv *server.Server
-		if err := ns.Do(func() (err error) { srv, err = server.Listen(srvCtx, so); return }); err != nil {
+		stopServer, err := StartServer(ctx, ns, so)
+		if err != nil {
 			return res, err
 		}
-		srvWG.Add(1)
-		go func() {
-			defer srvWG.Done()
-			srvErr = srv.Serve(srvCtx)
-		}()
+		cleanups = append(cleanups, stopServer)
 	}
 
 	// The clients, one after another.
@@ -264,20 +243,13 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return res, err
 	}
 	res.Until = time.Now()
-	frames, link, ferr := opt.Recorder.Stop()
-	recording = false
+	frames, link, ferr := stopRecording()
 	if ferr != nil {
 		return res, ferr
 	}
 	res.Frames, res.Link = sc.Captured(frames), link
-	events, kerr := rec.Stop()
-	if kerr != nil {
-		return res, kerr
-	}
-	for _, e := range events {
-		if ours(e.Src, e.Dst) {
-			res.Events = append(res.Events, e)
-		}
+	if res.Events, err = kv.Events(ours); err != nil {
+		return res, err
 	}
 	res.Observations, _ = watch.Stop()
 	if faults != nil {

@@ -495,6 +495,11 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 			t.Errorf("lists %d scenarios", n)
 		}
 	case has("lab --sweep"):
+	case has("synfin lab backlog-full"):
+		// The listener's queue as sock_diag shows it: backlog + 1.
+		if !strings.Contains(r.stdout, "accept queue 11, backlog 10") {
+			t.Errorf("no full queue:\n%.3000s", r.stdout)
+		}
 	case has("synfin lab"):
 		// The lab sets the states it reads in the packets beside the
 		// kernel's (or netstack's) and agrees.
@@ -1130,6 +1135,20 @@ func liveServe(t *testing.T, line, dir string, env []string) {
 		}
 		if !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("%v, want the kernel's connection reset", err)
+		}
+	case "synfin serve --no-accept":
+		// The kernel completes backlog+1 handshakes into the queue and
+		// drops the next SYN: ss shows the listener's queue and backlog.
+		for range 11 {
+			dialIn(t, ns, "127.0.0.1:9988").Close()
+		}
+		err := ns.Do(func() error { _, err := net.DialTimeout("tcp4", "127.0.0.1:9988", 300*time.Millisecond); return err })
+		if err == nil {
+			t.Error("the 12th connect succeeded")
+		}
+		out, _ := exec.Command("ip", "netns", "exec", ns.Name, "ss", "-ltnH").Output()
+		if f := strings.Fields(string(out)); len(f) < 3 || f[1] != "11" || f[2] != "10" {
+			t.Errorf("ss -ltn: %q, want a queue of 11 for backlog 10", out)
 		}
 	default:
 		// Serves: a connection is accepted.

@@ -29,6 +29,7 @@ var execImporters = map[string]struct {
 	why  string
 	uses []string
 }{
+	"synfin/bench/churn":       {"the churn benchmark's tool: polls ss -tan as the baseline observer and runs the command measured; linked into no command", []string{"Command"}},
 	"synfin/internal/labtest":  {"reads a lab capture with tcpdump and starts the child processes lab tests hold sockets in; linked into no command", []string{"Cmd", "Command"}},
 	"synfin/internal/pcaptest": {"starts the tcpdump a test made, and tcpdump and tshark on a capture (exec.Cmd); linked into no command", []string{"Cmd"}},
 	"synfin/internal/testenv":  {"finds the tools tests need; runs nothing", []string{"LookPath"}},

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"synfin/input"
 	"synfin/internal/outfile"
 	"synfin/lab"
+	"synfin/lab/crowd"
 	"synfin/lab/kernel"
 	"synfin/lab/userstack"
 	"synfin/lab/verdict"
@@ -79,6 +81,9 @@ func runLab(env *Env, args []string) error {
 			return usagef("--sweep takes no scenario")
 		}
 		return lab.SweepAndReport(env.Stdout)
+	}
+	if cs := crowd.Lookup(name); cs != nil {
+		return runCrowd(env, cs, o)
 	}
 	sc, err := lab.Lookup(name)
 	if err != nil {
@@ -188,7 +193,7 @@ func (o *labOutputs) close() {
 // showLab prints (or writes as JSON) a run and writes its files.
 func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutputs) error {
 	if outs.pcap != nil {
-		if err := writePcap(outs.pcap, run); err != nil {
+		if err := writePcap(outs.pcap, run.Link, run.Frames); err != nil {
 			return err
 		}
 	}
@@ -246,7 +251,28 @@ func listScenarios(env *Env, lang string) error {
 		}
 		fmt.Fprintln(w)
 	}
+	crowd.List(w, lang)
 	return w.Flush()
+}
+
+// runCrowd runs a scenario of many sockets, on the kernel only.
+func runCrowd(env *Env, sc *crowd.Scenario, o labOpts) (err error) {
+	if why := lab.Unprivileged(); why != "" || o.userstack || o.html != "" {
+		return fmt.Errorf("scenario %s runs on the kernel only, as root, and has no HTML report (%s)", sc.Name, cmp.Or(why, "--userstack or --html"))
+	}
+	outs := &labOutputs{}
+	defer outs.close()
+	if outs.pcap, err = outs.create(o.write); err != nil {
+		return err
+	}
+	res, err := crowd.Run(env.Ctx, sc, crowd.Options{Port: uint16(o.port)})
+	if err == nil && outs.pcap != nil {
+		err = writePcap(outs.pcap, res.Link, res.Frames)
+	}
+	if err != nil {
+		return err
+	}
+	return crowd.Analyze(res).Print(env.Stdout, sc, o.lang, o.asJSON)
 }
 
 // segmentLines returns frames as tcpdump -n -S prints them, each line
@@ -307,13 +333,13 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 
 // writePcap writes a run's frames to f as a pcap file with nanosecond
 // time stamps, and closes f.
-func writePcap(f *outfile.File, run *labRun) error {
-	w, err := capture.NewWriter(f, capture.WriterOptions{Link: run.Link, Snaplen: capture.DefaultSnaplen, Nanos: true})
+func writePcap(f *outfile.File, link wire.LinkType, frames []wire.Frame) error {
+	w, err := capture.NewWriter(f, capture.WriterOptions{Link: link, Snaplen: capture.DefaultSnaplen, Nanos: true})
 	if err != nil {
 		return err
 	}
-	for i := range run.Frames {
-		if err := w.Write(&run.Frames[i]); err != nil {
+	for i := range frames {
+		if err := w.Write(&frames[i]); err != nil {
 			w.Close()
 			return err
 		}

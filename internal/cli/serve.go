@@ -13,9 +13,9 @@ import (
 func runServe(env *Env, args []string) error {
 	var (
 		addr, mode            string
-		v6                    bool
+		v6, noAccept          bool
 		backlog, bytes, limit int
-		wait                  time.Duration
+		wait, acceptDelay     time.Duration
 	)
 	fs := newFlags("serve", env.Stdout)
 	fs.String(0, "addr", &addr)
@@ -25,13 +25,16 @@ func runServe(env *Env, args []string) error {
 	fs.Int(0, "bytes", &bytes)
 	fs.Duration(0, "wait", &wait, false)
 	fs.Int('c', "", &limit)
+	fs.Duration(0, "accept-delay", &acceptDelay, false)
+	fs.Bool(0, "no-accept", &noAccept)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if len(fs.Args()) > 0 {
 		return usagef("unexpected argument %q", fs.Args()[0])
 	}
-	opts := server.Options{Addr: addr, Backlog: backlog, Bytes: bytes, Mode: server.Mode(mode), Wait: wait, Limit: limit}
+	opts := server.Options{Addr: addr, Backlog: backlog, Bytes: bytes, Mode: server.Mode(mode), Wait: wait, Limit: limit,
+		AcceptDelay: acceptDelay, NoAccept: noAccept}
 	if addr == "" && v6 {
 		opts.Addr = "[::1]:9988"
 	}

@@ -87,6 +87,13 @@ type Options struct {
 	// Limit stops the server after that many connections have finished
 	// (0: no limit).
 	Limit int
+	// AcceptDelay pauses before each accept(2), so connections wait in
+	// the accept queue: a slow application.
+	AcceptDelay time.Duration
+	// NoAccept listens and never accepts: the kernel completes
+	// handshakes into the accept queue until it holds Backlog+1, then
+	// drops what comes next (ListenOverflows).
+	NoAccept bool
 	// Log receives one Event per step, from several goroutines in turn.
 	Log func(Event)
 }
@@ -161,6 +168,9 @@ func (o *Options) defaults() error {
 	if o.Bytes < 0 {
 		return fmt.Errorf("server: byte count %d is negative", o.Bytes)
 	}
+	if o.AcceptDelay < 0 {
+		return fmt.Errorf("server: accept delay %s is negative", o.AcceptDelay)
+	}
 	return nil
 }
 
@@ -191,7 +201,14 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, ln: ln, conns: map[int]*net.TCPConn{}}
 	s.addr = ln.Addr().(*net.TCPAddr).AddrPort()
-	s.log(Event{What: "listening", Local: s.addr, Detail: fmt.Sprintf("backlog %d, mode %s", opts.Backlog, opts.Mode)})
+	detail := fmt.Sprintf("backlog %d, mode %s", opts.Backlog, opts.Mode)
+	switch {
+	case opts.NoAccept:
+		detail = fmt.Sprintf("backlog %d, never accepting", opts.Backlog)
+	case opts.AcceptDelay > 0:
+		detail += fmt.Sprintf(", %s before each accept", opts.AcceptDelay)
+	}
+	s.log(Event{What: "listening", Local: s.addr, Detail: detail})
 	return s, nil
 }
 
@@ -227,8 +244,9 @@ func (s *Server) log(e Event) {
 
 // Serve accepts connections until ctx is done or Limit connections have
 // finished, then closes the listener and every connection still open and
-// returns. It returns nil on a clean stop. An accept that fails for want
-// of descriptors or memory, or on a connection that died in the queue,
+// returns. It returns nil on a clean stop. With NoAccept it only waits
+// for ctx; with AcceptDelay it pauses before each accept. An accept that
+// fails for want of descriptors or memory, or on a connection that died in the queue,
 // is logged ("retrying") and tried again after a pause that doubles from
 // 5 ms to at most 1 s, as net/http's server does.
 func (s *Server) Serve(ctx context.Context) error {
@@ -256,8 +274,19 @@ func (s *Server) Serve(ctx context.Context) error {
 			cancel()
 		}()
 	}
+	if s.opts.NoAccept {
+		<-ctx.Done()
+		return nil // the listener is closed by the AfterFunc above
+	}
 	var backoff time.Duration
 	for {
+		if s.opts.AcceptDelay > 0 {
+			// A slow application: the connections wait in the queue.
+			select {
+			case <-time.After(s.opts.AcceptDelay):
+			case <-ctx.Done():
+			}
+		}
 		c, err := s.ln.AcceptTCP()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {

@@ -157,3 +157,90 @@ func readAll(c net.Conn) (int, error) {
 		}
 	}
 }
+
+// TestNoAccept fills a never-accepting listener's queue: the kernel
+// completes backlog+1 handshakes into it, then drops further SYNs, so the
+// next connects time out. sock_diag (ss's Recv-Q and Send-Q) is the
+// oracle for the queue and the backlog.
+func TestNoAccept(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv, err := server.Listen(ctx, server.Options{Addr: "127.0.0.1:0", Backlog: 3, NoAccept: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	d := net.Dialer{Timeout: 300 * time.Millisecond}
+	var ok, timedOut int
+	for range 6 {
+		c, err := d.Dial("tcp4", srv.Addr().String())
+		if err != nil {
+			timedOut++
+			continue
+		}
+		defer c.Close()
+		ok++
+	}
+	if ok != 4 || timedOut != 2 {
+		t.Errorf("%d connects succeeded and %d failed; want backlog+1 = 4 and 2", ok, timedOut)
+	}
+	if s := diagListener(t, srv.Addr()); s.RecvQ != 4 || s.SendQ != 3 {
+		t.Errorf("sock_diag: accept queue %d of backlog %d, want 4 of 3", s.RecvQ, s.SendQ)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestAcceptDelay checks that accepts are spaced by the delay while
+// connections wait in the queue.
+func TestAcceptDelay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const delay = 80 * time.Millisecond
+	var mu sync.Mutex
+	var accepted []time.Time
+	srv, err := server.Listen(ctx, server.Options{Addr: "127.0.0.1:0", Mode: server.Hold, AcceptDelay: delay, Limit: 3,
+		Log: func(e server.Event) {
+			if e.What == "accepted" {
+				mu.Lock()
+				accepted = append(accepted, e.Time)
+				mu.Unlock()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	start := time.Now()
+	for range 3 {
+		c, err := net.Dial("tcp4", srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	if s := diagListener(t, srv.Addr()); s.RecvQ == 0 {
+		t.Error("sock_diag: nothing waits in the accept queue")
+	}
+	for n := 0; n < 3 && time.Since(start) < 2*time.Second; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n = len(accepted)
+		mu.Unlock()
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(accepted) == 0 || accepted[0].Sub(start) < delay*9/10 {
+		t.Fatalf("accepted at %v, want the first after %s", accepted, delay)
+	}
+	for i := 1; i < len(accepted); i++ {
+		if gap := accepted[i].Sub(accepted[i-1]); gap < delay*9/10 {
+			t.Errorf("accept %d came %s after the previous, want at least %s", i+1, gap, delay)
+		}
+	}
+}

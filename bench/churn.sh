@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Connection churn on loopback in a network namespace of its own: N short
+# connections (default 100,000) at R a second (default 5,000), the server
+# closing each first so that its end keeps TIME-WAIT. It reports:
+#   - the kernel's own count of state changes of those sockets, from the
+#     tracepoint sock/inet_sock_set_state: counted in the kernel by
+#     bpftrace when it is installed (exact), and recorded in the ring
+#     buffer of a tracefs instance of this script's, read once the churn
+#     is over (with what the buffer lost, if it overflowed);
+#   - what polling ss -tan once a second sees of them, and what that
+#     polling costs (CPU time and peak RSS of the ss processes);
+#   - with a COMMAND after --, that command's CPU time and peak RSS while
+#     it runs through the churn, and the transitions it reports if it
+#     prints JSON lines with "type":"transition". {netns} in its
+#     arguments becomes the namespace's name, {port} the server port:
+#       bench/churn.sh -- synfin watch --netns {netns} --json
+# Needs root (namespace, tracefs). Run it from the repository root.
+set -euo pipefail
+
+usage() { echo "usage: bench/churn.sh [-n CONNS] [-r RATE] [-- COMMAND ...]" >&2; exit 2; }
+n=100000 rate=5000
+while getopts n:r: o; do
+	case $o in
+	n) n=$OPTARG ;;
+	r) rate=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = -- ] && shift
+if [ ! -f go.mod ] || [ ! -d bench/churn ]; then
+	echo "bench/churn.sh: run me from the repository root" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d)
+ns=synfin-$$-churn$RANDOM # synfin-PID-...: lab --sweep removes it if this script dies
+port=$((20000 + $$ % 20000))
+tracefs=/sys/kernel/tracing
+[ -d $tracefs/instances ] || tracefs=/sys/kernel/debug/tracing
+inst=$tracefs/instances/synfin-$$-churn
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -d "$inst" ] && { echo 0 >"$inst/events/sock/inet_sock_set_state/enable"; rmdir "$inst"; } 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/churn" ./bench/churn
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+# Room for every connection's TIME-WAIT: a new namespace allows about
+# half its established-hash size (32,768 on a small machine).
+ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_max_tw_buckets=262144
+filter="sport == $port || dport == $port"
+
+# The kernel's count, twice.
+mkdir "$inst"
+echo 65536 >"$inst/buffer_size_kb" # per CPU: room for about a million events
+echo "$filter" >"$inst/events/sock/inet_sock_set_state/filter"
+echo 1 >"$inst/events/sock/inet_sock_set_state/enable"
+if command -v bpftrace >/dev/null; then
+	bpftrace -e "tracepoint:sock:inet_sock_set_state /args->sport == $port || args->dport == $port/ { @transitions = count(); }" \
+		>"$tmp/bpftrace.out" 2>"$tmp/bpftrace.err" &
+	pids+=($!)
+	for _ in $(seq 100); do grep -q Attaching "$tmp/bpftrace.out" && break; sleep 0.1; done
+fi
+
+# The baseline observer, and the command measured.
+ip netns exec "$ns" "$tmp/churn" sspoll -port "$port" >"$tmp/ss.out" &
+pids+=($!)
+if [ $# -gt 0 ]; then
+	args=()
+	for a in "$@"; do a=${a//\{netns\}/$ns}; args+=("${a//\{port\}/$port}"); done
+	"$tmp/churn" measure -- "${args[@]}" >"$tmp/cmd.out" 2>"$tmp/cmd.err" &
+	pids+=($!)
+	sleep 1
+fi
+
+echo "churn: $n connections at $rate/s on 127.0.0.1:$port in $ns" >&2
+ip netns exec "$ns" "$tmp/churn" load -port "$port" -n "$n" -rate "$rate" >"$tmp/load.out"
+sleep 2 # the last closes, and a last poll
+# SIGTERM: background jobs of a script ignore SIGINT.
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+wait "${pids[@]}" 2>/dev/null || true
+pids=()
+echo 0 >"$inst/events/sock/inet_sock_set_state/enable"
+lost=0
+for f in "$inst"/per_cpu/cpu*/stats; do
+	lost=$((lost + $(awk '/^overrun:/ {print $2}' "$f")))
+done
+grep -c inet_sock_set_state "$inst/trace" >"$tmp/tracefs.count" || true
+
+echo "load:     $(cat "$tmp/load.out")"
+if [ -s "$tmp/bpftrace.out" ]; then
+	echo "kernel:   bpftrace counted $(awk '/@transitions/ {print $2}' "$tmp/bpftrace.out") transitions"
+fi
+echo "kernel:   tracefs instance recorded $(cat "$tmp/tracefs.count") transitions, its ring buffer lost $lost"
+echo "ss -tan:  $(cat "$tmp/ss.out")"
+echo "nstat:    $(ip netns exec "$ns" env NSTAT_HISTORY="$tmp/nstat" nstat -asz TcpActiveOpens TcpExtTCPTimeWaitOverflow TcpExtListenOverflows | awk '!/^#/ {printf "%s %s ", $1, $2}')"
+if [ -s "$tmp/cmd.err" ] || [ -s "$tmp/cmd.out" ]; then
+	echo "command:  $* -> $(grep -c '"type":"transition"' "$tmp/cmd.out" || true) transitions reported; $(grep measured "$tmp/cmd.err" || tail -1 "$tmp/cmd.err")"
+fi

@@ -1,0 +1,54 @@
+//go:build linux
+
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"synfin/internal/labtest"
+	"synfin/internal/testenv"
+	"synfin/lab/crowd"
+)
+
+// TestLabCrowd runs a scenario of many sockets the way a user does and
+// checks its JSON against tcpdump reading the -w file, and the kernel's
+// sockets against what Linux's rules expect (the scenario's; lab/crowd's
+// tests check them against ss and nstat).
+func TestLabCrowd(t *testing.T) {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	pcap := filepath.Join(t.TempDir(), "crowd.pcap")
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"lab", "close-wait-leak", "--json", "-w", pcap, "--port", "9690"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep crowd.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	lines := labtest.Tcpdump(t, tcpdump, pcap)
+	if diff := cmp.Diff(lines[:min(len(lines), len(rep.Tcpdump))], rep.Tcpdump); diff != "" || len(lines) != rep.Segments {
+		t.Errorf("%d segments, tcpdump -r reads %d; (-tcpdump +lab):\n%s", rep.Segments, len(lines), diff)
+	}
+	got := map[string]int{}
+	for _, s := range rep.States {
+		if s.Kernel > 0 {
+			got[s.Role+" "+s.State] = s.Kernel
+		}
+	}
+	if diff := cmp.Diff(crowd.Lookup("close-wait-leak").Expect.Sockets, got); diff != "" {
+		t.Errorf("sockets (-Linux's rules +lab):\n%s", diff)
+	}
+	errb.Reset()
+	if code := Main(context.Background(), []string{"lab", "backlog-full", "--html", "x.html"}, nil, &out, &errb); code == 0 ||
+		strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "no HTML report") {
+		t.Errorf("--html: exit %d, stderr %q; want one line saying there is no HTML report", code, errb.String())
+	}
+}
