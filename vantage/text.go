@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ var words = map[string][2]string{
 	"delay":      {"  one-way delay %s: %d segments, min %s, median %s, p90 %s, max %s", "  单向时延 %s：%d 个报文段，最小 %s，中位 %s，p90 %s，最大 %s"},
 	"lostsum":    {"  lost between the points: %d", "  在两点之间丢失：%d"},
 	"nolost":     {"  lost between the points: none", "  在两点之间丢失：无"},
-	"head":       {"   time      %-6s %-36s %-6s %s", "   时间      %-6s %-36s %-6s %s"},
+	"head":       {"   time       %-6s %-36s %-6s %s", "   时间       %-6s %-36s %-6s %s"},
 	"c2s":        {"client->server", "客户端->服务器"},
 	"s2c":        {"server->client", "服务器->客户端"},
 	"n-lost":     {"lost between %s and %s", "在 %s 与 %s 之间丢失"},
@@ -136,7 +137,7 @@ func (c *Conn) write(b *bufio.Writer, lang string) {
 		f("nolost")
 	}
 	fmt.Fprintln(b)
-	f("head", left, "", right, "")
+	fmt.Fprintln(b, strings.TrimRight(fmt.Sprintf(word("head", lang), left, "", right, ""), " "))
 	for _, s := range c.Segments {
 		lf, rf := s.FrameA, s.FrameB
 		if c.ClientSide == "B" {
@@ -182,7 +183,7 @@ func (c *Conn) write(b *bufio.Writer, lang string) {
 				}
 			}
 		}
-		fmt.Fprintf(b, "   %-9s %-6s %s %-6s %s\n", t, frame(lf), arrow(&s), frame(rf), note)
+		fmt.Fprintf(b, "%s\n", strings.TrimRight(fmt.Sprintf("   %-10s %-6s %s %-6s %s", t, frame(lf), arrow(&s), frame(rf), note), " "))
 	}
 	fmt.Fprintln(b)
 	f("legend")
@@ -245,11 +246,13 @@ func ms(v float64) string { return explain.Dur(time.Duration(v * 1e6)) }
 
 func dur(s float64) string { return explain.Dur(time.Duration(s * 1e9)) }
 
+// signed formats an offset to the microsecond, with its sign.
 func signed(s float64) string {
-	if s >= 0 {
-		return "+" + dur(s)
+	d := time.Duration(math.Round(s*1e6)) * time.Microsecond
+	if d >= 0 {
+		return "+" + explain.Dur(d)
 	}
-	return dur(s)
+	return explain.Dur(d)
 }
 
 // text says what a change is, in lang.
