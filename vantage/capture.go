@@ -99,21 +99,20 @@ func NewCapture(name string, max int) *Capture {
 
 // Add reads one frame; what is not a TCP segment is only counted.
 func (c *Capture) Add(f *wire.Frame) {
-	if c.left > 0 {
-		c.left++ // full: the capture's span ends at the last segment held
-		return
-	}
 	p := &c.pkt
-	if p.Decode(f.Link, f.Data) != nil || !p.HasTCP {
+	tcp := p.Decode(f.Link, f.Data) == nil && p.HasTCP
+	switch {
+	case tcp && len(c.segs) >= c.Max:
+		c.left++
+		return
+	case c.left > 0:
+		return // full: the capture's span ends at the last segment held
+	case !tcp:
 		if c.frames == 0 {
 			c.first = f.Time
 		}
 		c.frames++
 		c.last = f.Time
-		return
-	}
-	if len(c.segs) >= c.Max {
-		c.left++
 		return
 	}
 	if c.frames == 0 {
