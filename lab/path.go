@@ -3,6 +3,8 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"strings"
 
 	"synfin/lab/fault"
 	"synfin/lab/netns"
@@ -20,6 +22,13 @@ type Path struct {
 	Masquerade bool
 	// ClampMSS sets the MSS option of SYNs the router forwards; 0: not.
 	ClampMSS uint16
+}
+
+// ServerSide names the file of the server's side of a path's capture
+// written to name: "x.pcap", "x.server.pcap".
+func ServerSide(name string) string {
+	ext := filepath.Ext(name)
+	return strings.TrimSuffix(name, ext) + ".server" + ext
 }
 
 // The path's addresses: documentation prefixes (RFC 5737), one a link.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -244,7 +246,7 @@ func TestLabVantage(t *testing.T) {
 	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin)
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"lab", "--vantage", "both", "--nat", "--clamp-mss", "1200", "--json", "--port", "9895", "-w", filepath.Join(dir, "x.pcap"), "syn-retransmit"}
+	args := []string{"lab", "--vantage", "both", "--nat", "--clamp-mss", "1200", "--json", "--port", "9895", "-w", filepath.Join(dir, "x.pcap"), "--html", filepath.Join(dir, "x.html"), "syn-retransmit"}
 	if code := cli.Main(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("lab: exit %d: %s", code, errb.String())
 	}
@@ -265,5 +267,15 @@ func TestLabVantage(t *testing.T) {
 	}
 	if len(rep.Connections) != 1 || rep.Connections[0].Counts[vantage.Lost] != 1 {
 		t.Fatalf("want one connection with one segment lost: %+v", rep.Connections)
+	}
+	// The HTML report has the comparison as a section.
+	page, err := os.ReadFile(filepath.Join(dir, "x.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{html.EscapeString(lab.HeadCompare.In("en")), "lost between the points: 1"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("x.html has no %q", want)
+		}
 	}
 }

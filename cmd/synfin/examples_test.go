@@ -507,7 +507,9 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 			return strings.Count(tcpdumpOut(t, env, r.dir, "-n", "-r", name), "Flags [S.]")
 		}
 		lost := count("server.pcap") - count("client.pcap")
-		var v struct{ Connections []struct{ Counts map[string]int } }
+		var v struct {
+			Connections []struct{ Counts map[string]int }
+		}
 		switch {
 		case has("--json"):
 			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || len(v.Connections) != 1 || v.Connections[0].Counts["lost"] != lost {

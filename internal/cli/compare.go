@@ -41,12 +41,15 @@ func runCompare(env *Env, args []string) error {
 	var readErr error
 	for i, name := range files {
 		src, err := input.OpenAll([]string{name}, env.Stdin, input.Options{Warn: warnTo(env), Ctx: env.Ctx})
-		if err != nil {
-			return err
+		if err == nil {
+			caps[i], err = vantage.Read(env.Ctx, name, src, input.NewFilter(expr))
+			src.Close()
 		}
-		caps[i], err = vantage.Read(env.Ctx, name, src, input.NewFilter(expr))
-		src.Close()
-		readErr = cmp.Or(readErr, err)
+		if err != nil && caps[i] == nil {
+			return fmt.Errorf("%s: %w", name, err)
+		} else if err != nil {
+			readErr = cmp.Or(readErr, fmt.Errorf("%s: %w", name, err))
+		}
 	}
 	rep := vantage.Compare(caps[0], caps[1])
 	if connID > len(rep.Connections) {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -115,7 +114,7 @@ func runLab(env *Env, args []string) error {
 	outs := &labOutputs{}
 	defer outs.close()
 	if outs.pcap, err = outs.create(o.write); err == nil && o.vantage != "" && o.write != "" {
-		outs.far, err = outs.create(serverSide(o.write))
+		outs.far, err = outs.create(lab.ServerSide(o.write))
 	}
 	if err == nil {
 		outs.html, err = outs.create(o.html)
@@ -265,7 +264,7 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	if o.write != "" {
 		fmt.Fprintf(out, "\n%s %s\n", lab.HeadWritten.In(o.lang), o.write)
 		if run.Far != nil {
-			fmt.Fprintf(out, "%s %s\n", lab.HeadWritten.In(o.lang), serverSide(o.write))
+			fmt.Fprintf(out, "%s %s\n", lab.HeadWritten.In(o.lang), lab.ServerSide(o.write))
 		}
 	}
 	if o.html != "" {
@@ -359,13 +358,6 @@ func writePcap(f *outfile.File, link wire.LinkType, frames []wire.Frame) error {
 	return w.Close()
 }
 
-// serverSide names the file of the server's side of a capture written to
-// name: "x.pcap", "x.server.pcap".
-func serverSide(name string) string {
-	ext := filepath.Ext(name)
-	return strings.TrimSuffix(name, ext) + ".server" + ext
-}
-
 // writeHTMLReport writes the HTML report of a run to f, with the stack,
 // the segments and the table of states as sections after the
 // connections.
@@ -382,6 +374,11 @@ func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) err
 			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(run.lines, "")},
 			{Title: title, Text: strings.TrimPrefix(body, "\n")},
 		},
+	}
+	if run.cmp != nil {
+		var b strings.Builder
+		run.cmp.WriteText(&b, lang, 0)
+		opt.Sections = append(opt.Sections, html.Section{Title: lab.HeadCompare.In(lang), Text: b.String()})
 	}
 	bw := bufio.NewWriter(f)
 	if err := html.Write(bw, run.conns, opt); err != nil {
