@@ -71,6 +71,7 @@ type Result struct {
 	// held (Ethernet frames); nil without a Path.
 	Far    []wire.Frame
 	Router string // the router's namespace, with a Path
+	Iface  string // the interface Frames were captured on
 
 	Events       []kernel.Event       // tracepoint, this lab's sockets only
 	Observations []kernel.Observation // sock_diag changes
@@ -138,6 +139,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if top.router != nil {
 		res.Router = top.router.Name
 	}
+	res.Iface = top.capture[0].iface
 
 	// Faults, with the scenario's roles turned into ports.
 	var rules []fault.Rule

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultMax is the number of segments a Capture holds by default.
-const DefaultMax = 1 << 20
+const DefaultMax = 1 << 18
 
 // Segment is one TCP segment as one capture point saw it. Its addresses
 // are its connection's (see Capture).

@@ -17,7 +17,10 @@
 // explained by where their original went, and what the path changed
 // (translation, MSS, options, TTL, DSCP/ECN, sequence offsets) is named.
 //
-// Memory is bounded: a Capture holds at most Max segments (about 64
-// bytes each, DefaultMax by default); past it the rest of that capture
-// is not compared, and Report.Warnings says so.
+// Memory is bounded: a Capture holds at most Max segments (DefaultMax,
+// 262144, by default), 48 bytes each; with what Compare builds and the
+// Report it returns, about 250 bytes a segment (measured: 109 MB of live
+// heap for two captures of 233,000 segments), so about 130 MB at the
+// bound. Past it the rest of that capture is not compared, and
+// Report.Warnings says so.
 package vantage

@@ -173,12 +173,25 @@ func matchConns(a, b *Capture) (pairs []*pair, usedA, usedB []bool) {
 		slices.Sort(gaps)
 		shift = gaps[len(gaps)/2]
 	}
+	var rest []int // B's connections left, by start
+	for j := range b.conns {
+		if !usedB[j] {
+			rest = append(rest, j)
+		}
+	}
+	slices.SortFunc(rest, func(x, y int) int { return cmp.Compare(b.conns[x].start, b.conns[y].start) })
+	const window = int64(1e9)
 	for i, ca := range a.conns {
 		if usedA[i] {
 			continue
 		}
-		best, bestGap := -1, int64(1e9)
-		for j, cb := range b.conns {
+		best, bestGap := -1, window
+		from, _ := slices.BinarySearchFunc(rest, ca.start+shift-window, func(j int, t int64) int { return cmp.Compare(b.conns[j].start, t) })
+		for _, j := range rest[from:] {
+			cb := b.conns[j]
+			if cb.start-ca.start-shift >= window {
+				break
+			}
 			g := abs(cb.start - ca.start - shift)
 			if usedB[j] || g >= bestGap || ca.server.Port() != cb.server.Port() || !sameSizes(a, ca, b, cb) {
 				continue
@@ -263,28 +276,20 @@ func (p *pair) prepare() {
 // cb.segs) whose keys occur once in each capture: matches that need no
 // clock.
 func (p *pair) uniques() map[int]int {
-	count := map[segKey][2]int{}
-	where := map[segKey][2]int{}
-	for i, k := range p.keysA {
-		c := count[k]
-		c[0]++
-		count[k] = c
-		w := where[k]
-		w[0] = i
-		where[k] = w
-	}
-	for j, k := range p.keysB {
-		c := count[k]
-		c[1]++
-		count[k] = c
-		w := where[k]
-		w[1] = j
-		where[k] = w
+	type seen struct{ count, at [2]int }
+	count := map[segKey]seen{}
+	for side, keys := range [2][]segKey{p.keysA, p.keysB} {
+		for i, k := range keys {
+			c := count[k]
+			c.count[side]++
+			c.at[side] = i
+			count[k] = c
+		}
 	}
 	out := map[int]int{}
-	for k, c := range count {
-		if c == [2]int{1, 1} {
-			out[where[k][0]] = where[k][1]
+	for _, c := range count {
+		if c.count == [2]int{1, 1} {
+			out[c.at[0]] = c.at[1]
 		}
 	}
 	return out
@@ -300,36 +305,27 @@ func median(v []int64) int64 {
 // of the same key before it, on A's clock (B's times less theta).
 func (p *pair) match(theta int64) {
 	p.toB, p.toA = filled(len(p.keysA)), filled(len(p.keysB))
-	sent := map[segKey][]int{} // the sender's side's segments, by key, in time order
+	// Each key's segments at the sender's side and at the receiver's,
+	// in time order.
+	sent, got := map[segKey][]int{}, map[segKey][]int{}
 	senderA := func(k segKey) bool { return p.aSender[k.dir] }
 	for i, k := range p.keysA {
 		if senderA(k) {
 			sent[k] = append(sent[k], i)
+		} else {
+			got[k] = append(got[k], i)
 		}
 	}
 	for j, k := range p.keysB {
-		if !senderA(k) {
+		if senderA(k) {
+			got[k] = append(got[k], j)
+		} else {
 			sent[k] = append(sent[k], j)
 		}
 	}
 	const slack = 1000 // ns
-	for _, k := range slices.Collect(mapKeys(sent)) {
-		senders := sent[k]
-		var recv []int
-		if senderA(k) {
-			for j, kb := range p.keysB {
-				if kb == k {
-					recv = append(recv, j)
-				}
-			}
-		} else {
-			for i, ka := range p.keysA {
-				if ka == k {
-					recv = append(recv, i)
-				}
-			}
-		}
-		for _, rv := range recv {
+	for k, senders := range sent {
+		for _, rv := range got[k] {
 			tr := p.time(!senderA(k), rv, theta)
 			for s := len(senders) - 1; s >= 0; s-- {
 				snd := senders[s]
@@ -353,16 +349,6 @@ func filled(n int) []int {
 		s[i] = -1
 	}
 	return s
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // seg returns segment i of the pair's connection at A (atA) or B.
@@ -521,6 +507,7 @@ func (p *pair) resegmented(items []item) {
 				k := p.key(it.atA, it.i)
 				spans = append(spans, [2]uint32{k.seq, k.seq + uint32(k.len)})
 			}
+			slices.SortFunc(spans, func(x, y [2]uint32) int { return cmp.Compare(x[0], y[0]) })
 			for _, it := range these {
 				k := p.key(it.atA, it.i)
 				if covered(spans, k.seq, k.seq+uint32(k.len)) {
@@ -540,9 +527,9 @@ func (p *pair) resegmented(items []item) {
 	}
 }
 
-// covered reports whether [from, to) is within the union of spans.
+// covered reports whether [from, to) is within the union of spans,
+// sorted by their starts.
 func covered(spans [][2]uint32, from, to uint32) bool {
-	slices.SortFunc(spans, func(x, y [2]uint32) int { return cmp.Compare(x[0], y[0]) })
 	at := from
 	for _, s := range spans {
 		if s[0] <= at && s[1] > at {

@@ -244,7 +244,7 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	}
 	fmt.Fprintln(out)
 	if run.Stack == "kernel" {
-		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.Server.Port())
+		fmt.Fprintf(out, "%s (tcpdump -i %s -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.Iface, run.Server.Port())
 	} else {
 		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", lab.HeadSegments.In(o.lang), lab.HeadNetstackLink.In(o.lang))
 	}

@@ -24,7 +24,8 @@ type Run struct {
 	View      View
 	// Far is the capture on the server's side of a path's router (and
 	// Frames the one on the client's side); nil without a path.
-	Far []wire.Frame
+	Far   []wire.Frame
+	Iface string // the kernel's capture interface: lo, or the client's side of a path
 }
 
 // OnKernel runs sc on the kernel (see lab.Run) with the server on port.
@@ -40,7 +41,7 @@ func OnPath(ctx context.Context, sc *lab.Scenario, port uint16, p *lab.Path) (*R
 		return nil, err
 	}
 	return &Run{Stack: "kernel", StackName: "Linux kernel", Namespace: res.Namespace, Server: res.Server, Link: res.Link,
-		Frames: res.Frames, Log: res.Log, Sockets: res.Sockets, View: Kernel(res), Far: res.Far}, err
+		Frames: res.Frames, Log: res.Log, Sockets: res.Sockets, View: Kernel(res), Far: res.Far, Iface: res.Iface}, err
 }
 
 // OnNetstack runs sc on gVisor's netstack (see userstack.Run) with the
