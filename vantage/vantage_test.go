@@ -196,3 +196,51 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+// TestTOSAndOptions marks the client's segments CE with DSCP 10 and
+// strips the SYN's window scale option on the server's side (it stays a
+// NOP-padded option list of the same length): each change is named,
+// with the segments it was seen on.
+func TestTOSAndOptions(t *testing.T) {
+	a, b := load(t, "data.pcap"), load(t, "data.server.pcap")
+	n := 0
+	for i := range b {
+		f := &b[i]
+		var p wire.Packet
+		if p.Decode(f.Link, f.Data) != nil || !p.HasTCP || p.SrcPort == 9988 {
+			continue
+		}
+		f.Data = slices.Clone(f.Data)
+		f.Data[p.NetOff+1] = 10<<2 | 3
+		n++
+		if p.Flags.Has(wire.SYN) {
+			opts := f.Data[p.TransOff+20 : p.TransOff+p.HeaderLen]
+			for j := 0; j+2 < len(opts); {
+				if opts[j] == wire.OptNOP {
+					j++
+					continue
+				}
+				l := int(opts[j+1])
+				if opts[j] == wire.OptWScale {
+					copy(opts[j:j+l], []byte{1, 1, 1})
+				}
+				j += l
+			}
+		}
+	}
+	c := compare(a, b).Connections[0]
+	var got []vantage.Change
+	for _, ch := range c.Changes {
+		if ch.What != "ttl" {
+			got = append(got, ch)
+		}
+	}
+	want := []vantage.Change{
+		{What: "wscale-removed", Dir: "c2s", N: 1},
+		{What: "dscp", Dir: "c2s", From: "0", To: "10", N: n},
+		{What: "ecn", Dir: "c2s", From: "Not-ECT", To: "CE", N: n},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+}
