@@ -153,6 +153,22 @@ func NewWriter(f *outfile.File, opt WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
+// WriteFrames writes frames to f, as NewWriter does, as a pcap file with
+// nanosecond time stamps, and closes it.
+func WriteFrames(f *outfile.File, link wire.LinkType, frames []wire.Frame) error {
+	w, err := NewWriter(f, WriterOptions{Link: link, Snaplen: DefaultSnaplen, Nanos: true})
+	if err != nil {
+		return err
+	}
+	for i := range frames {
+		if err := w.Write(&frames[i]); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
 // newWriter writes to out; file, when not nil, is out and is closed (and
 // cut back after a failure) by Close.
 func newWriter(file *os.File, out io.Writer, opt WriterOptions) (*Writer, error) {

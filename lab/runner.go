@@ -15,9 +15,10 @@ import (
 	"synfin/lab/client"
 	"synfin/lab/fault"
 	"synfin/lab/kernel"
-	"synfin/lab/netns"
 	"synfin/lab/server"
 	"synfin/wire"
+
+	"github.com/vishvananda/netlink"
 )
 
 // Options tune a run.
@@ -37,6 +38,10 @@ type Options struct {
 	Log func(string)
 	// Kernel receives tracepoint events as they are read.
 	Kernel func(kernel.Event)
+	// Path, if not nil, runs the scenario between two namespaces joined
+	// through a third, a router, instead of on one namespace's loopback,
+	// and captures on both sides of the router (see Path).
+	Path *Path
 }
 
 // Endpoint is one socket's kernel truth in a run.
@@ -61,7 +66,12 @@ type Result struct {
 	Clients   []netip.AddrPort // local address of each connection attempt
 
 	Link   wire.LinkType
-	Frames []wire.Frame // copies, owned by the result
+	Frames []wire.Frame // copies, owned by the result; with a Path, the client's side
+	// Far is what the capture on the server's side of a Path's router
+	// held (Ethernet frames); nil without a Path.
+	Far    []wire.Frame
+	Router string // the router's namespace, with a Path
+	Iface  string // the interface Frames were captured on
 
 	Events       []kernel.Event       // tracepoint, this lab's sockets only
 	Observations []kernel.Observation // sock_diag changes
@@ -105,8 +115,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if opt.Recorder == nil {
 		opt.Recorder = &AFPacket{}
 	}
-	loop := sc.Loopback()
-	res = &Result{Scenario: sc.Name, Server: netip.AddrPortFrom(loop, opt.Port), Start: time.Now()}
+	res = &Result{Scenario: sc.Name, Start: time.Now()}
 	logf := Logger(&res.Log, opt.Log)
 	// cleanups run in reverse order on every return path.
 	var cleanups []func() error
@@ -121,24 +130,27 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		res.End = time.Now()
 	}()
 
-	ns, err := netns.New()
+	top, err := newTopology(sc, opt.Path, &cleanups)
 	if err != nil {
 		return res, err
 	}
-	res.Namespace = ns.Name
-	cleanups = append(cleanups, ns.Close)
+	loop := top.clientAddr
+	res.Namespace, res.Server = top.client.Name, netip.AddrPortFrom(top.serverAddr, opt.Port)
+	if top.router != nil {
+		res.Router = top.router.Name
+	}
+	res.Iface = top.capture[0].iface
 
 	// Faults, with the scenario's roles turned into ports.
 	var rules []fault.Rule
 	for _, f := range sc.Faults {
 		rules = append(rules, f.RuleFor(opt.Port))
 	}
-	var faults *fault.Table
-	if len(rules) > 0 {
-		faults, err = fault.Install(ns.Fd(), rules)
-		if err != nil {
-			return res, err
-		}
+	faults, err := top.faults(rules, opt.Path)
+	if err != nil {
+		return res, err
+	}
+	if faults != nil {
 		cleanups = append(cleanups, faults.Close)
 	}
 
@@ -155,7 +167,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			clientPorts[opt.ClientPort+uint16(i)] = true
 		}
 	}
-	kv, err := StartKernel(ns, opt.Port, func(e kernel.Event) {
+	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{opt.Port}}, func(e kernel.Event) {
 		if opt.Kernel != nil && ours(e.Src, e.Dst) {
 			opt.Kernel(e)
 		}
@@ -163,16 +175,41 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, kv.Close)
-	diag := kv.Diag
-	watch := kernel.Watch(diag, 2*time.Millisecond, func(s kernel.Socket) bool { return ours(s.Local, s.Remote) })
-	cleanups = append(cleanups, func() error { _, err := watch.Stop(); return err })
+	cleanups = append(cleanups, func() error { _, err := rec.Stop(); return err })
 
-	stopRecording, err := StartRecording(opt.Recorder, ns)
-	if err != nil {
-		return res, err
+	// sock_diag in each namespace with sockets of the lab.
+	var (
+		diags   []*netlink.Handle
+		watches []*kernel.Watcher
+	)
+	for _, ns := range top.ends() {
+		diag, err := kernel.DiagHandle(ns.Handle())
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, func() error { diag.Close(); return nil })
+		watch := kernel.Watch(diag, 2*time.Millisecond, func(s kernel.Socket) bool { return ours(s.Local, s.Remote) })
+		cleanups = append(cleanups, func() error { _, err := watch.Stop(); return err })
+		diags, watches = append(diags, diag), append(watches, watch)
 	}
-	cleanups = append(cleanups, func() error { _, _, err := stopRecording(); return err })
+
+	recs := []Recorder{opt.Recorder}
+	if top.router != nil {
+		recs = append(recs, &AFPacket{})
+	}
+	recording := true
+	for i, r := range recs {
+		if err := r.Start(top.capture[i].ns, top.capture[i].iface); err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, func() error {
+			if recording {
+				_, _, err := r.Stop()
+				return err
+			}
+			return nil
+		})
+	}
 
 	// The server.
 	holdMode := false
@@ -183,7 +220,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		so.Log = func(e server.Event) {
 			logf("server: " + e.String())
 		}
-		stopServer, err := StartServer(ctx, ns, so)
+		stopServer, err := StartServer(ctx, top.server, so)
 		if err != nil {
 			return res, err
 		}
@@ -209,7 +246,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		if cr.OldSYN {
 			noSocket[i+1] = true
 			var isn uint32
-			if err := ns.Do(func() (err error) { isn, err = SendOldSYN(from, res.Server); return }); err != nil {
+			if err := top.client.Do(func() (err error) { isn, err = SendOldSYN(from, res.Server); return }); err != nil {
 				return nil, nil, err
 			}
 			logf(fmt.Sprintf("client: #%d old duplicate SYN from %s, seq %d, through a raw socket", i+1, from, isn))
@@ -217,7 +254,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		}
 		co := client.Options{Addr: res.Server.String(), LocalPort: int(port), SynRetries: cr.SynRetries, Timeout: 10 * time.Second}
 		var c *net.TCPConn
-		if cerr := ns.Do(func() (err error) { c, err = client.Connect(ctx, co); return }); cerr != nil {
+		if cerr := top.client.Do(func() (err error) { c, err = client.Connect(ctx, co); return }); cerr != nil {
 			return nil, cerr, nil
 		}
 		conns = append(conns, c)
@@ -228,14 +265,25 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	}
 
 	// Let the closes finish and TIME-WAIT show.
+	sockets := func() ([]kernel.Socket, error) {
+		var all []kernel.Socket
+		for _, diag := range diags {
+			s, err := kernel.Sockets(diag)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, s...)
+		}
+		return all, nil
+	}
 	mine := func() ([]kernel.Socket, error) {
-		all, err := kernel.Sockets(diag)
+		all, err := sockets()
 		return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), err
 	}
 	if err := settle(ctx, mine, opt.Settle, len(sc.Expect.TimeWait), holdMode, sc.Server != nil); err != nil {
 		return res, err
 	}
-	res.Sockets, err = kernel.Sockets(diag)
+	res.Sockets, err = sockets()
 	if err != nil {
 		return res, err
 	}
@@ -243,15 +291,34 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return res, err
 	}
 	res.Until = time.Now()
-	frames, link, ferr := stopRecording()
-	if ferr != nil {
+	var ferrs []error
+	for i, r := range recs {
+		frames, link, ferr := r.Stop()
+		ferrs = append(ferrs, ferr)
+		if i == 0 {
+			res.Frames, res.Link = sc.Captured(frames), link
+		} else {
+			res.Far = sc.Captured(frames)
+		}
+	}
+	recording = false
+	if ferr := errors.Join(ferrs...); ferr != nil {
 		return res, ferr
 	}
-	res.Frames, res.Link = sc.Captured(frames), link
-	if res.Events, err = kv.Events(ours); err != nil {
-		return res, err
+	events, kerr := rec.Stop()
+	if kerr != nil {
+		return res, kerr
 	}
-	res.Observations, _ = watch.Stop()
+	for _, e := range events {
+		if ours(e.Src, e.Dst) {
+			res.Events = append(res.Events, e)
+		}
+	}
+	for _, watch := range watches {
+		obs, _ := watch.Stop()
+		res.Observations = append(res.Observations, obs...)
+	}
+	slices.SortStableFunc(res.Observations, func(a, b kernel.Observation) int { return a.Time.Compare(b.Time) })
 	if faults != nil {
 		if res.Faults, err = faults.Counters(); err != nil {
 			return res, err
@@ -391,7 +458,9 @@ func label(eps []kernel.Endpoint, srv netip.AddrPort, noSocket map[int]bool) []E
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
-			if out[j].Role == Client && out[j].Local == out[i].Remote && out[j].Remote == out[i].Local {
+			// The ports alone: a router on the path may have
+			// translated the client's address.
+			if out[j].Role == Client && out[j].Local.Port() == out[i].Remote.Port() && out[j].Remote == out[i].Local {
 				out[i].Conn = out[j].Conn
 				break
 			}

@@ -24,6 +24,7 @@ var (
 	HeadWritten       = Text{"capture written to", "抓包已写入"}
 	HeadHTML          = Text{"HTML report written to", "HTML 报告已写入"}
 	HeadKernelOnly    = Text{"kernel only: not on netstack", "仅限内核：netstack 上无法运行"}
+	HeadCompare       = Text{"the two sides of the router compared (synfin compare -r client-side -r server-side):", "路由器两侧的抓包对比（synfin compare -r 客户端侧 -r 服务器侧）："}
 )
 
 // HeadStack names the stack a lab runs on: the kernel, or netstack.

@@ -179,8 +179,9 @@ type fixture struct{ dir string }
 // the server of half its connections moved to port 443, as the examples
 // filter it; its thirds as the parts of a capture (part1.pcap ...),
 // rotated files (rotated/trace1.pcap ..., ring/trace1.pcap ...) and two
-// inputs (a.pcap, b.pcap, b.pcapng); long.pcap, gen's long transfer; and the
-// seed's capture.txt.
+// inputs (a.pcap, b.pcap, b.pcapng); long.pcap, gen's long transfer; the
+// seed's capture.txt; and client.pcap and server.pcap, the two sides of
+// the lab's router in syn-retransmit (vantage/testdata).
 func fixtures(t *testing.T, bin string) fixture {
 	dir := t.TempDir()
 	raw, err := exec.Command(bin, "gen", "-w", "-", "--conns", "300", "-q").Output()
@@ -267,6 +268,15 @@ func fixtures(t *testing.T, bin string) fixture {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "capture.txt"), seed, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for from, to := range map[string]string{"syn-retransmit.pcap": "client.pcap", "syn-retransmit.server.pcap": "server.pcap"} {
+		b, err := os.ReadFile(filepath.Join(moduleRoot(t), "vantage", "testdata", from))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, to), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return fixture{dir}
 }
@@ -489,6 +499,24 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 	case has("synfin read") || has("synfin explain -r") && !has("|") && !has("--html"):
 		if !strings.Contains(r.stdout, "Connection ") && !strings.Contains(r.stdout, "连接 ") && !has("synfin read") || r.stdout == "" {
 			t.Errorf("printed:\n%.500s", r.stdout)
+		}
+	case has("synfin compare"):
+		// As many segments lost between the points as tcpdump shows
+		// SYN-ACKs at the server's side and not at the client's.
+		count := func(name string) int {
+			return strings.Count(tcpdumpOut(t, env, r.dir, "-n", "-r", name), "Flags [S.]")
+		}
+		lost := count("server.pcap") - count("client.pcap")
+		var v struct {
+			Connections []struct{ Counts map[string]int }
+		}
+		switch {
+		case has("--json"):
+			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || len(v.Connections) != 1 || v.Connections[0].Counts["lost"] != lost {
+				t.Errorf("want one connection, %d lost (%v):\n%.2000s", lost, err, r.stdout)
+			}
+		case !strings.Contains(r.stdout, fmt.Sprintf("lost between the points: %d", lost)) && !strings.Contains(r.stdout, fmt.Sprintf("在两点之间丢失：%d", lost)):
+			t.Errorf("want %d lost:\n%.2000s", lost, r.stdout)
 		}
 	case has("lab --list"):
 		if n := strings.Count(r.stdout, "\n"); n < 10 {

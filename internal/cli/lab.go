@@ -29,13 +29,14 @@ import (
 	"synfin/render/tcpdump"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
+	"synfin/vantage"
 	"synfin/wire"
 )
 
 type labOpts struct {
-	list, asJSON, userstack, sweep bool
-	write, html, lang              string
-	port                           int
+	list, asJSON, userstack, sweep, nat bool
+	write, html, lang, vantage          string
+	port, clampMSS                      int
 }
 
 func runLab(env *Env, args []string) error {
@@ -49,8 +50,14 @@ func runLab(env *Env, args []string) error {
 	fs.String(0, "html", &o.html)
 	fs.String(0, "lang", &o.lang)
 	fs.Int(0, "port", &o.port)
+	fs.String(0, "vantage", &o.vantage)
+	fs.Bool(0, "nat", &o.nat)
+	fs.Int(0, "clamp-mss", &o.clampMSS)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.vantage != "" && (o.vantage != "both" || o.userstack) || o.vantage == "" && (o.nat || fs.Seen("clamp-mss")) || o.clampMSS < 0 || o.clampMSS > 65535 {
+		return usagef("--vantage takes both, on the kernel; --nat and --clamp-mss 1-65535 go with it")
 	}
 	switch o.lang {
 	case "":
@@ -107,7 +114,10 @@ func runLab(env *Env, args []string) error {
 	// written fails before the experiment, not after it.
 	outs := &labOutputs{}
 	defer outs.close()
-	if outs.pcap, err = outs.create(o.write); err == nil {
+	if outs.pcap, err = outs.create(o.write); err == nil && o.vantage != "" && o.write != "" {
+		outs.far, err = outs.create(lab.ServerSide(o.write))
+	}
+	if err == nil {
 		outs.html, err = outs.create(o.html)
 	}
 	if err != nil {
@@ -143,6 +153,7 @@ type labRun struct {
 	lines []string // the frames as tcpdump -n -S prints them
 	conns []*tcpstate.Conn
 	rep   verdict.Report
+	cmp   *vantage.Report // the two sides of a path's router compared
 }
 
 // runOn runs the scenario on the kernel or on netstack, tracks what it
@@ -150,6 +161,11 @@ type labRun struct {
 // what it captured with its error.
 func runOn(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 	on := verdict.OnKernel
+	if o.vantage != "" {
+		on = func(ctx context.Context, sc *lab.Scenario, port uint16) (*verdict.Run, error) {
+			return verdict.OnPath(ctx, sc, port, &lab.Path{Masquerade: o.nat, ClampMSS: uint16(o.clampMSS)})
+		}
+	}
 	if o.userstack {
 		on = verdict.OnNetstack
 	}
@@ -161,13 +177,17 @@ func runOn(env *Env, sc *lab.Scenario, o labOpts) (*labRun, error) {
 	if terr != nil {
 		return nil, errors.Join(err, terr)
 	}
-	return &labRun{Run: run, lines: segmentLines(run.Frames), conns: conns, rep: verdict.Compare(sc, run.View, conns)}, err
+	lr := &labRun{Run: run, lines: segmentLines(run.Frames), conns: conns, rep: verdict.Compare(sc, run.View, conns)}
+	if run.Far != nil {
+		lr.cmp = vantage.Compare(vantage.FromFrames("client's side", run.Frames), vantage.FromFrames("server's side", run.Far))
+	}
+	return lr, err
 }
 
 // labOutputs are the files a lab writes (-w, --html); each takes the
 // place of its path once written whole.
 type labOutputs struct {
-	pcap, html *outfile.File
+	pcap, far, html *outfile.File // far: the server's side of --vantage both
 }
 
 // create creates path, or nothing for "".
@@ -183,7 +203,7 @@ func (o *labOutputs) create(path string) (*outfile.File, error) {
 
 // close discards the outputs not written whole.
 func (o *labOutputs) close() {
-	for _, f := range []*outfile.File{o.pcap, o.html} {
+	for _, f := range []*outfile.File{o.pcap, o.far, o.html} {
 		if f != nil {
 			f.Close()
 		}
@@ -193,7 +213,12 @@ func (o *labOutputs) close() {
 // showLab prints (or writes as JSON) a run and writes its files.
 func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutputs) error {
 	if outs.pcap != nil {
-		if err := writePcap(outs.pcap, run.Link, run.Frames); err != nil {
+		if err := capture.WriteFrames(outs.pcap, run.Link, run.Frames); err != nil {
+			return err
+		}
+	}
+	if outs.far != nil {
+		if err := capture.WriteFrames(outs.far, run.Link, run.Far); err != nil {
 			return err
 		}
 	}
@@ -220,7 +245,7 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 	}
 	fmt.Fprintln(out)
 	if run.Stack == "kernel" {
-		fmt.Fprintf(out, "%s (tcpdump -i lo -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.Server.Port())
+		fmt.Fprintf(out, "%s (tcpdump -i %s -n -S port %d)\n", lab.HeadSegments.In(o.lang), run.Iface, run.Server.Port())
 	} else {
 		fmt.Fprintf(out, "%s (tcpdump -n -S, %s)\n", lab.HeadSegments.In(o.lang), lab.HeadNetstackLink.In(o.lang))
 	}
@@ -233,8 +258,15 @@ func showLab(env *Env, sc *lab.Scenario, o labOpts, run *labRun, outs *labOutput
 		return err
 	}
 	run.rep.Write(out, o.lang)
+	if run.cmp != nil {
+		fmt.Fprintf(out, "\n%s\n", lab.HeadCompare.In(o.lang))
+		run.cmp.WriteText(out, o.lang, 0)
+	}
 	if o.write != "" {
 		fmt.Fprintf(out, "\n%s %s\n", lab.HeadWritten.In(o.lang), o.write)
+		if run.Far != nil {
+			fmt.Fprintf(out, "%s %s\n", lab.HeadWritten.In(o.lang), lab.ServerSide(o.write))
+		}
 	}
 	if o.html != "" {
 		fmt.Fprintf(out, "%s %s\n", lab.HeadHTML.In(o.lang), o.html)
@@ -267,7 +299,7 @@ func runCrowd(env *Env, sc *crowd.Scenario, o labOpts) (err error) {
 	}
 	res, err := crowd.Run(env.Ctx, sc, crowd.Options{Port: uint16(o.port)})
 	if err == nil && outs.pcap != nil {
-		err = writePcap(outs.pcap, res.Link, res.Frames)
+		err = capture.WriteFrames(outs.pcap, res.Link, res.Frames)
 	}
 	if err != nil {
 		return err
@@ -327,24 +359,9 @@ func writeLabJSON(w io.Writer, sc *lab.Scenario, run *labRun) error {
 		Comparison  verdict.Report    `json:"comparison"`
 		Sockets     []kernel.Socket   `json:"sockets,omitempty"`
 		Log         []string          `json:"log"`
-	}{sc.Name, run.Stack, run.StackName, run.Namespace, run.Server.String(), lines, cs, run.rep, run.Sockets, run.Log}
+		Compare     *vantage.Report   `json:"compare,omitempty"`
+	}{sc.Name, run.Stack, run.StackName, run.Namespace, run.Server.String(), lines, cs, run.rep, run.Sockets, run.Log, run.cmp}
 	return json.NewEncoder(w).Encode(v)
-}
-
-// writePcap writes a run's frames to f as a pcap file with nanosecond
-// time stamps, and closes f.
-func writePcap(f *outfile.File, link wire.LinkType, frames []wire.Frame) error {
-	w, err := capture.NewWriter(f, capture.WriterOptions{Link: link, Snaplen: capture.DefaultSnaplen, Nanos: true})
-	if err != nil {
-		return err
-	}
-	for i := range frames {
-		if err := w.Write(&frames[i]); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // writeHTMLReport writes the HTML report of a run to f, with the stack,
@@ -363,6 +380,11 @@ func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) err
 			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(run.lines, "")},
 			{Title: title, Text: strings.TrimPrefix(body, "\n")},
 		},
+	}
+	if run.cmp != nil {
+		var b strings.Builder
+		run.cmp.WriteText(&b, lang, 0)
+		opt.Sections = append(opt.Sections, html.Section{Title: lab.HeadCompare.In(lang), Text: b.String()})
 	}
 	bw := bufio.NewWriter(f)
 	if err := html.Write(bw, run.conns, opt); err != nil {

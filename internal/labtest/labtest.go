@@ -68,9 +68,15 @@ func Sampled(got, of []string) bool {
 // the run's log and the kernel's events are logged if the test fails.
 func Kernel(t testing.TB, sc *lab.Scenario, port uint16) *lab.Result {
 	t.Helper()
+	return KernelWith(t, sc, lab.Options{Port: port})
+}
+
+// KernelWith is Kernel with the run's options.
+func KernelWith(t testing.TB, sc *lab.Scenario, opt lab.Options) *lab.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := lab.Run(ctx, sc, lab.Options{Port: port})
+	res, err := lab.Run(ctx, sc, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

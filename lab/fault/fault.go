@@ -94,8 +94,15 @@ type Table struct {
 }
 
 // Install creates the table with rules in the network namespace whose
-// file descriptor is nsFd.
+// file descriptor is nsFd, on the input hook: segments are dropped on
+// their way to a socket of the namespace.
 func Install(nsFd int, rules []Rule) (*Table, error) {
+	return install(nsFd, rules, nftables.ChainHookInput, nil)
+}
+
+// install creates the table with rules on hook; more adds other chains
+// to the table before it is committed.
+func install(nsFd int, rules []Rule, hook *nftables.ChainHook, more func(*nftables.Conn, *Table)) (*Table, error) {
 	for i, r := range rules {
 		if r.Nth < 0 {
 			return nil, fmt.Errorf("fault: rule %d: Nth %d is negative", i+1, r.Nth)
@@ -113,11 +120,15 @@ func Install(nsFd int, rules []Rule) (*Table, error) {
 	}
 	t := &Table{conn: c, rules: rules}
 	t.table = c.AddTable(&nftables.Table{Name: TableName, Family: nftables.TableFamilyINet})
+	name := "input"
+	if hook == nftables.ChainHookForward {
+		name = "forward"
+	}
 	t.chain = c.AddChain(&nftables.Chain{
-		Name:     "input",
+		Name:     name,
 		Table:    t.table,
 		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookInput,
+		Hooknum:  hook,
 		Priority: nftables.ChainPriorityFilter,
 	})
 	for i, r := range rules {
@@ -134,6 +145,9 @@ func Install(nsFd int, rules []Rule) (*Table, error) {
 		}
 		drop = append(drop, &expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})
 		c.AddRule(&nftables.Rule{Table: t.table, Chain: t.chain, UserData: tag("drop", i), Exprs: drop})
+	}
+	if more != nil {
+		more(c, t)
 	}
 	if err := c.Flush(); err != nil {
 		return nil, fmt.Errorf("fault: install table: %w", err)

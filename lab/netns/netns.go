@@ -199,14 +199,39 @@ func Pair(addrA, addrB netip.Prefix) (*Veth, error) {
 		a.Close()
 		return nil, err
 	}
+	v, err := Join(a, b, addrA, addrB)
+	if err != nil {
+		a.Close()
+		b.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// Join joins two existing namespaces with a veth pair, as Pair does. The
+// pair goes with the namespaces: the caller closes a and b (Veth.Close
+// closes both).
+func Join(a, b *NS, addrA, addrB netip.Prefix) (*Veth, error) {
 	v := &Veth{A: a, B: b, AddrA: addrA, AddrB: addrB}
 	suffix := a.Name[strings.LastIndexByte(a.Name, '-')+1:]
 	v.NameA, v.NameB = Prefix+suffix[:6]+"a", Prefix+suffix[:6]+"b" // 13 bytes, under IFNAMSIZ
 	if err := v.setup(); err != nil {
-		v.Close()
 		return nil, err
 	}
 	return v, nil
+}
+
+// DefaultRoute routes everything not on a link of ns through gw.
+func (ns *NS) DefaultRoute(gw netip.Addr) error {
+	h, err := ns.Netlink()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := h.RouteAdd(&netlink.Route{Gw: gw.AsSlice()}); err != nil {
+		return fmt.Errorf("netns: default route via %s in %s: %w", gw, ns.Name, err)
+	}
+	return nil
 }
 
 func (v *Veth) setup() error {

@@ -22,17 +22,26 @@ type Run struct {
 	Log       []string
 	Sockets   []kernel.Socket // sock_diag at the end; nil on netstack
 	View      View
+	// Far is the capture on the server's side of a path's router (and
+	// Frames the one on the client's side); nil without a path.
+	Far   []wire.Frame
+	Iface string // the kernel's capture interface: lo, or the client's side of a path
 }
 
 // OnKernel runs sc on the kernel (see lab.Run) with the server on port.
 // A run that fails part way returns what it captured with its error.
 func OnKernel(ctx context.Context, sc *lab.Scenario, port uint16) (*Run, error) {
-	res, err := lab.Run(ctx, sc, lab.Options{Port: port})
+	return OnPath(ctx, sc, port, nil)
+}
+
+// OnPath is OnKernel across the path p (see lab.Path); nil: on loopback.
+func OnPath(ctx context.Context, sc *lab.Scenario, port uint16, p *lab.Path) (*Run, error) {
+	res, err := lab.Run(ctx, sc, lab.Options{Port: port, Path: p})
 	if res == nil {
 		return nil, err
 	}
 	return &Run{Stack: "kernel", StackName: "Linux kernel", Namespace: res.Namespace, Server: res.Server, Link: res.Link,
-		Frames: res.Frames, Log: res.Log, Sockets: res.Sockets, View: Kernel(res)}, err
+		Frames: res.Frames, Log: res.Log, Sockets: res.Sockets, View: Kernel(res), Far: res.Far, Iface: res.Iface}, err
 }
 
 // OnNetstack runs sc on gVisor's netstack (see userstack.Run) with the

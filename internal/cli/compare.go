@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+
+	"synfin/input"
+	"synfin/vantage"
+)
+
+func runCompare(env *Env, args []string) error {
+	var (
+		files  []string
+		lang   string
+		asJSON bool
+		connID int
+	)
+	fs := newFlags("compare", env.Stdout)
+	fs.Strings('r', "read", &files)
+	fs.Bool(0, "json", &asJSON)
+	fs.String(0, "lang", &lang)
+	fs.Int(0, "conn", &connID)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(files) != 2 {
+		return usagef("compare takes two captures: -r A -r B (got %d)", len(files))
+	}
+	expr, err := checkViewFlags(fs, lang, connID, 0, 0)
+	if err != nil {
+		return err
+	}
+	// Each point is one input (a file, a directory or a glob), compared
+	// as far as it is readable: damage is the error, after the report.
+	var caps [2]*vantage.Capture
+	var readErr error
+	for i, name := range files {
+		src, err := input.OpenAll([]string{name}, env.Stdin, input.Options{Warn: warnTo(env), Ctx: env.Ctx})
+		if err == nil {
+			caps[i], err = vantage.Read(env.Ctx, name, src, input.NewFilter(expr))
+			src.Close()
+		}
+		if err != nil && caps[i] == nil {
+			return fmt.Errorf("%s: %w", name, err)
+		} else if err != nil {
+			readErr = cmp.Or(readErr, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	rep := vantage.Compare(caps[0], caps[1])
+	if connID > len(rep.Connections) {
+		return fmt.Errorf("no connection %d seen at both points", connID)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(env.Stderr, "synfin compare: %s\n", w)
+	}
+	if asJSON && connID > 0 {
+		rep.Connections = rep.Connections[connID-1 : connID]
+	}
+	if asJSON {
+		err = json.NewEncoder(env.Stdout).Encode(rep)
+	} else {
+		err = rep.WriteText(env.Stdout, lang, connID)
+	}
+	return cmp.Or(err, readErr)
+}
