@@ -11,6 +11,8 @@ import (
 	"synfin/input"
 	"synfin/pipeline"
 	"synfin/render/conn"
+	"synfin/render/explain"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/wire"
@@ -25,12 +27,14 @@ func runConns(env *Env, args []string) error {
 	var (
 		files    []string
 		asJSON   bool
+		withSum  bool
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", env.Stdout)
 	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
+	fs.Bool(0, "summary", &withSum)
 	maxConnsFlag(fs, &maxConns, 0)
 	fs.Int(0, "jobs", &jobs)
 	if err := fs.Parse(args); err != nil {
@@ -64,7 +68,7 @@ func runConns(env *Env, args []string) error {
 	// connections out would not agree on; a live pipe's pace is the
 	// traffic's, which more trackers would not speed up, and its one
 	// tracker's clock runs on while the pipe is quiet (see trackOpened).
-	if maxConns > 0 || live {
+	if maxConns > 0 || live || withSum {
 		jobs = 1
 	}
 	if jobs > 1 {
@@ -110,7 +114,22 @@ func runConns(env *Env, args []string) error {
 			write(c.End)
 		}}
 	}
+	sum := summary.New()
+	if withSum {
+		done := cfg.Done
+		cfg.Done = func(c *tcpstate.Conn) {
+			if sum.Add(c); done != nil {
+				done(c)
+			}
+		}
+	}
 	err = trackOpened(env, src, live, expr, cfg)
+	if withSum && werr == nil {
+		if !asJSON {
+			out.WriteString("\n")
+		}
+		werr = writeSummary(out, sum, asJSON, explain.English)
+	}
 	if werr != nil {
 		return werr
 	}
