@@ -2,6 +2,7 @@ package summary
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -31,6 +32,16 @@ func (k Kind) String() string { return kindNames[k] }
 
 // MarshalText implements encoding.TextMarshaler.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Kind) UnmarshalText(b []byte) error {
+	i := slices.Index(kindNames[:], string(b))
+	if i < 0 {
+		return fmt.Errorf("summary: unknown kind of finding %q", b)
+	}
+	*k = Kind(i)
+	return nil
+}
 
 // Thresholds. The reference workload (gen) stays below each with a wide
 // margin: at its 2,000 new connections a second it has no half-open
