@@ -51,12 +51,7 @@ var IngredientNames = [NumIngredients]string{
 	"time-wait-reuse", "lost-last-ack",
 }
 
-func (k Ingredient) String() string {
-	if k < NumIngredients {
-		return IngredientNames[k]
-	}
-	return fmt.Sprintf("Ingredient(%d)", uint8(k))
-}
+func (k Ingredient) String() string { return IngredientNames[k] }
 
 // backlog is the full listener's listen backlog, the seed's; Linux
 // completes one handshake more than it.
@@ -71,7 +66,7 @@ var maxExtra = [NumIngredients]int{
 func checkExtra(extra [NumIngredients]int) error {
 	for k, n := range extra {
 		if n < 0 || n > maxExtra[k] {
-			return fmt.Errorf("gen: %s takes 0 to %d, not %d", Ingredient(k), maxExtra[k], n)
+			return fmt.Errorf("gen: %s takes 0 to %d, not %d", IngredientNames[k], maxExtra[k], n)
 		}
 	}
 	return nil

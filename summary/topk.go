@@ -78,8 +78,11 @@ func (t *topk[K]) top(n int, name func(K) string) []Host {
 	for i, s := range t.heap {
 		all[i] = Host{Addr: name(s.key), Conns: s.count, Over: s.over}
 	}
-	sortFunc(all, func(a, b Host) int {
-		return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Addr, b.Addr))
-	})
+	sortFunc(all, byCount)
 	return all[:min(n, len(all))]
+}
+
+// byCount orders hosts by count, the largest first, then by name.
+func byCount(a, b Host) int {
+	return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Addr, b.Addr))
 }

@@ -6,14 +6,12 @@ import (
 	"synfin/render/explain"
 )
 
-// entry is one message in English and Chinese; {name} is an argument, as
-// in render/explain's catalogue.
-type entry struct{ en, zh string }
-
-// catalogue holds the summary's words: "h.<part>" headings, "f.<kind>"
-// the explanation of each finding, "w.<word>" the rest. Teardown
-// patterns and anomalies are named by render/explain's catalogue.
-var catalogue = map[string]entry{
+// catalogue holds the summary's words, each in English and Chinese, with
+// {name} for an argument as in render/explain's catalogue: "h.<part>"
+// headings, "k.<kind>" and "f.<kind>" the name and the explanation of
+// each finding, "w.<word>" the rest. Teardown patterns and anomalies are
+// named by render/explain's catalogue.
+var catalogue = map[string][2]string{
 	"h.title":             {"connections: {n}", "连接数：{n}"},
 	"h.teardown":          {"teardown", "挥手方式"},
 	"h.final":             {"final states (client/server)", "最终状态（客户端/服务器）"},
@@ -73,10 +71,9 @@ var catalogue = map[string]entry{
 
 // text is message key in lang with its arguments (name, value pairs).
 func text(key, lang string, kv ...string) string {
-	e := catalogue[key]
-	s := e.en
+	s := catalogue[key][0]
 	if lang == explain.Chinese {
-		s = e.zh
+		s = catalogue[key][1]
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		s = strings.ReplaceAll(s, "{"+kv[i]+"}", kv[i+1])

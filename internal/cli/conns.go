@@ -260,3 +260,11 @@ func trackSource(env *Env, src input.Frames, expr string, cfg track.Config) erro
 		return nil
 	}, t.Flush)
 }
+
+// writeSummary writes what sum has collected, as text or JSON.
+func writeSummary(w io.Writer, sum *summary.Collector, asJSON bool, lang string) error {
+	if asJSON {
+		return summary.WriteJSON(w, sum.Summary(), lang)
+	}
+	return summary.WriteText(w, sum.Summary(), lang)
+}

@@ -1,18 +1,12 @@
 package cli
 
 import (
-	"bufio"
-	"io"
-
 	"synfin/render/explain"
 	"synfin/summary"
 	"synfin/tcpstate/track"
 )
 
-func init() {
-	register(&command{name: "summary", summary: "what a capture's connections add up to: counts, percentiles, top hosts, findings", run: runSummary})
-}
-
+// runSummary adds the connections up (conns --summary too: writeSummary).
 func runSummary(env *Env, args []string) error {
 	var (
 		files  []string
@@ -44,14 +38,6 @@ func runSummary(env *Env, args []string) error {
 	return err
 }
 
-// writeSummary writes what sum has collected, as text or JSON.
-func writeSummary(w io.Writer, sum *summary.Collector, asJSON bool, lang string) error {
-	b := bufio.NewWriter(w)
-	s := sum.Summary()
-	if asJSON {
-		summary.WriteJSON(b, s, lang)
-	} else {
-		summary.WriteText(b, s, lang)
-	}
-	return b.Flush()
+func init() {
+	register(&command{name: "summary", summary: "what a capture's connections add up to: counts, percentiles, top hosts, findings", run: runSummary})
 }

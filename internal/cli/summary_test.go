@@ -2,8 +2,8 @@ package cli
 
 import (
 	"cmp"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/netip"
 	"os/exec"
@@ -118,7 +118,9 @@ func expected(rows map[uint64]*connRow) (s summary.Summary, rtt, dur []float64) 
 		for k, n := range m {
 			out = append(out, summary.Host{Addr: k, Conns: n})
 		}
-		slices.SortFunc(out, func(a, b summary.Host) int { return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Addr, b.Addr)) })
+		slices.SortFunc(out, func(a, b summary.Host) int {
+			return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Addr, b.Addr))
+		})
 		return out[:min(len(out), summary.TopN)]
 	}
 	s.Clients = summary.Top{ByConns: top(cli), ByFailures: top(cliF)}
