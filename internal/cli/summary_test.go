@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -317,6 +318,22 @@ func TestConnsSummary(t *testing.T) {
 		if got := runOK(t, append([]string{"conns", "-r", file, "--summary"}, f...)...); got != want {
 			t.Errorf("conns --summary %v:\n%s\nwant conns's output, then summary's:\n%s", f, got, want)
 		}
+	}
+	// Cut short inside a record: what was read before is summed up,
+	// as conns lists it, then the damage is said in one line.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)-30], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, "summary", "-r", cut, "--json")
+	rows, _, _ := runCLI(t, "conns", "-r", cut, "--json")
+	var s summary.Summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil || code == 0 || strings.Count(stderr, "\n") != 1 || s.Conns != strings.Count(rows, "\n") || s.Conns == 0 {
+		t.Errorf("damaged: exit %d, %q, %d connections (conns lists %d), %v", code, stderr, s.Conns, strings.Count(rows, "\n"), err)
 	}
 	for _, args := range [][]string{
 		{"summary", "-r", file, "--lang", "fr"},
