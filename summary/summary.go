@@ -140,7 +140,7 @@ func (s *Collector) Summary() *Summary {
 	for k, n := range s.final {
 		out.Final = append(out.Final, Count{k[0].String() + "/" + k[1].String(), n})
 	}
-	sortFunc(out.Final, func(a, b Count) int { return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Name, b.Name)) })
+	slices.SortFunc(out.Final, func(a, b Count) int { return cmp.Or(-cmp.Compare(a.Conns, b.Conns), cmp.Compare(a.Name, b.Name)) })
 	for a, n := range s.anom {
 		if n[0] > 0 {
 			out.Anomalies = append(out.Anomalies, AnomalyCount{tcpstate.Anomaly(a).String(), n[0], n[1]})
@@ -154,5 +154,3 @@ func (s *Collector) Summary() *Summary {
 	out.Skipped = s.det.skipped
 	return out
 }
-
-func sortFunc[T any](x []T, f func(a, b T) int) { slices.SortFunc(x, f) }

@@ -1,6 +1,9 @@
 package summary
 
-import "cmp"
+import (
+	"cmp"
+	"slices"
+)
 
 // topk finds the keys counted most often in bounded memory: the
 // Space-Saving algorithm (Metwally, Agrawal and El Abbadi, 2005). It
@@ -78,7 +81,7 @@ func (t *topk[K]) top(n int, name func(K) string) []Host {
 	for i, s := range t.heap {
 		all[i] = Host{Addr: name(s.key), Conns: s.count, Over: s.over}
 	}
-	sortFunc(all, byCount)
+	slices.SortFunc(all, byCount)
 	return all[:min(n, len(all))]
 }
 
