@@ -25,6 +25,9 @@ type Config struct {
 	// Reorder, with Transfer, swaps every eighth pair of data segments,
 	// so that the second arrives first (out of order).
 	Reorder bool
+	// Extra adds each ingredient's population (see Ingredient) to the
+	// reference connections.
+	Extra [NumIngredients]int
 }
 
 // MinTransfer is the fewest segments a Transfer has: the handshake's
@@ -59,6 +62,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Transfer > 0 {
 		c.Conns, c.Scale = 1, 1
+	}
+	if err := checkExtra(c.Extra); err != nil {
+		return c, err
 	}
 	switch {
 	case c.Conns < 0:
@@ -127,6 +133,9 @@ type Stats struct {
 	Retransmits    int64 // data segments sent again after a loss
 	OutOfOrder     int64 // data segments that arrive before an earlier one
 	MaxOpen        int   // most connections open at once
+	// Extra is each ingredient's population, as Config.Extra asked; its
+	// connections are in Conns, not in Lifecycles.
+	Extra [NumIngredients]int64
 
 	First, Last time.Time // time stamps of the first and last packets
 }
@@ -143,5 +152,14 @@ func (st Stats) Report(prefix string, elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, "\n%sclient-first %d, server-first %d; SYN retransmits %d, data retransmits %d, out-of-order %d\n",
 		prefix, st.ClientFirst, st.ServerFirst, st.SYNRetransmits, st.Retransmits, st.OutOfOrder)
+	if st.Extra != [NumIngredients]int64{} {
+		b.WriteString(prefix + "ingredients:")
+		for k, n := range st.Extra {
+			if n > 0 {
+				fmt.Fprintf(&b, " %s %d", Ingredient(k), n)
+			}
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }

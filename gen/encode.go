@@ -147,7 +147,7 @@ func (c *conn) frame(f []byte, p *pkt, pay []byte) int {
 	switch {
 	case p.flags&flagSYN != 0:
 		win = c.synWin[dir]
-	case p.flags&flagRST != 0:
+	case p.flags&flagRST != 0 || p.zwin:
 		win = 0
 	}
 	be.PutUint16(t[14:], win)

@@ -48,6 +48,7 @@ type generator struct {
 	slabs               [numSlabs][][]pkt // finished scripts' memory, by size class
 
 	first, last int64 // Unix ns of the first and last packets
+	extras      int64 // ingredients' connections begun
 }
 
 // Write writes the capture cfg describes to w and returns what it wrote.
@@ -72,11 +73,22 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		binary.LittleEndian.PutUint64(g.pay[i:], pr.Uint64())
 	}
 	g.fileHeader()
+	for k, n := range cfg.Extra {
+		g.st.Extra[k] = int64(n)
+	}
 
 	total := int64(cfg.Conns) * int64(cfg.Scale)
 	meanGap := 1e9 / cfg.Rate
 	arrival := cfg.Start.UnixNano()
+	extras := extraArrivals(cfg)
 	for i := int64(0); ; {
+		if len(extras) > 0 && (i >= total || extras[0].at < arrival) && (len(g.open) == 0 || extras[0].at <= g.open[0].at) {
+			e := extras[0]
+			extras = extras[1:]
+			g.push(g.newExtra(total+g.extras, e))
+			g.extras++
+			continue
+		}
 		if i < total && (len(g.open) == 0 || arrival <= g.open[0].at) {
 			g.push(g.newConn(i, arrival))
 			i++
@@ -124,6 +136,20 @@ var (
 
 // newConn sets up connection i starting at Unix ns start and builds its script.
 func (g *generator) newConn(i, start int64) *conn {
+	c := g.setup(i, start)
+	var lc Lifecycle
+	if g.transfer > 0 {
+		lc = c.bulk(&g.st, g.transfer, g.reorder)
+	} else {
+		lc = c.script(&g.st)
+	}
+	g.st.Lifecycles[lc]++
+	g.st.Conns++
+	return g.keep(c)
+}
+
+// setup draws connection i's hosts and stacks, starting at Unix ns start.
+func (g *generator) setup(i, start int64) *conn {
 	var c *conn
 	if n := len(g.free); n > 0 {
 		c = g.free[n-1]
@@ -192,14 +218,11 @@ func (g *generator) newConn(i, start int64) *conn {
 		}
 	}
 
-	var lc Lifecycle
-	if g.transfer > 0 {
-		lc = c.bulk(&g.st, g.transfer, g.reorder)
-	} else {
-		lc = c.script(&g.st)
-	}
-	g.st.Lifecycles[lc]++
-	g.st.Conns++
+	return c
+}
+
+// keep moves c's script from the scratch space to a pooled slab.
+func (g *generator) keep(c *conn) *conn {
 	g.scratch, g.acks, g.segs = c.pkts[:0], c.acks[:0], c.segs[:0]
 	s := g.slab(len(c.pkts))
 	copy(s, c.pkts)

@@ -43,6 +43,7 @@ type pkt struct {
 	dir          uint8
 	flags        uint8
 	opt          uint8
+	zwin         bool // advertises a zero window
 }
 
 // conn is a connection: who it is between, and its whole script, built

@@ -140,3 +140,35 @@ func checkTshark(t *testing.T, tshark string, cfg gen.Config) {
 		t.Errorf("tshark (-want +got):\n%s", diff)
 	}
 }
+
+// TestIngredientsTcpdump: tcpdump finds every checksum of the
+// ingredients correct, and the segments each is made of: one SYN from
+// each spoofed source and two SYN-ACKs again, a RST-ACK from each
+// scanned port, the full queue's unanswered SYNs three times, a zero
+// window for each stalled upload.
+func TestIngredientsTcpdump(t *testing.T) {
+	tcpdump := testenv.NeedTool(t, "tcpdump")
+	cfg := gen.Config{Conns: 100, Seed: 42}
+	cfg.Extra = [gen.NumIngredients]int{40, 30, 15, 20, 4, 3, 2}
+	name, st := writeFile(t, cfg)
+	if st.Extra[gen.SYNFlood] != 40 || st.Conns != 100+40+30+15+20+4+2*3+2 {
+		t.Errorf("stats: %+v", st)
+	}
+	if out := run(t, tcpdump, "-n", "-vv", "-r", name); badRE.MatchString(out) {
+		t.Errorf("tcpdump finds something bad:\n%s", out)
+	}
+	for _, c := range []struct {
+		filter string
+		want   int
+	}{
+		{"src net 198.18.0.0/15 and tcp[tcpflags] == tcp-syn", 40},
+		{"dst net 198.18.0.0/15 and tcp[tcpflags] == tcp-syn|tcp-ack", 3 * 40},
+		{"src host 192.168.0.11 and tcp[tcpflags] == tcp-rst|tcp-ack and not port 9988 and not port 9989", 30},
+		{"dst host 192.168.0.12 and tcp[tcpflags] == tcp-syn", 11 + 3*4},
+		{"src host 192.168.0.10 and dst net 172.22.0.0/16 and tcp[14:2] == 0 and tcp[tcpflags] & tcp-rst == 0", 4},
+	} {
+		if got := strings.Count(run(t, tcpdump, "-n", "-r", name, c.filter), "\n"); got != c.want {
+			t.Errorf("%s: tcpdump shows %d segments, want %d", c.filter, got, c.want)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"synfin/input"
 	"synfin/pipeline"
 	"synfin/render/conn"
+	"synfin/render/explain"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/wire"
@@ -22,12 +24,14 @@ func runConns(env *Env, args []string) error {
 		files    []string
 		asJSON   bool
 		sortBy   string
+		withSum  bool
 		maxConns int
 		jobs     = runtime.GOMAXPROCS(0)
 	)
 	fs := newFlags("conns", env.Stdout)
 	fs.Strings('r', "read", &files)
 	fs.Bool(0, "json", &asJSON)
+	fs.Bool(0, "summary", &withSum)
 	maxConnsFlag(fs, &maxConns, 0)
 	fs.Int(0, "jobs", &jobs)
 	fs.String(0, "sort", &sortBy)
@@ -65,7 +69,7 @@ func runConns(env *Env, args []string) error {
 	// connections out would not agree on; a live pipe's pace is the
 	// traffic's, which more trackers would not speed up, and its one
 	// tracker's clock runs on while the pipe is quiet (see trackOpened).
-	if maxConns > 0 || live || sortBy == "start" {
+	if maxConns > 0 || live || sortBy == "start" || withSum {
 		jobs = 1
 	}
 	if jobs > 1 {
@@ -112,9 +116,24 @@ func runConns(env *Env, args []string) error {
 			write(c.ID, c.End)
 		}}
 	}
+	sum := summary.New()
+	if withSum {
+		done := cfg.Done
+		cfg.Done = func(c *tcpstate.Conn) {
+			if sum.Add(c); done != nil {
+				done(c)
+			}
+		}
+	}
 	err = trackOpened(env, src, live, expr, cfg)
 	if werr == nil {
 		werr = order.Flush()
+	}
+	if withSum && werr == nil {
+		if !asJSON {
+			out.WriteString("\n")
+		}
+		werr = writeSummary(out, sum, asJSON, explain.English)
 	}
 	if werr != nil {
 		return werr
@@ -245,4 +264,12 @@ func trackSource(env *Env, src input.Frames, expr string, cfg track.Config) erro
 		t.Frame(f)
 		return nil
 	}, t.Flush)
+}
+
+// writeSummary writes what sum has collected, as text or JSON.
+func writeSummary(w io.Writer, sum *summary.Collector, asJSON bool, lang string) error {
+	if asJSON {
+		return summary.WriteJSON(w, sum.Summary(), lang)
+	}
+	return summary.WriteText(w, sum.Summary(), lang)
 }

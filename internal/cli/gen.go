@@ -24,6 +24,10 @@ func runGen(env *Env, args []string) error {
 	fs.Bool('q', "quiet", &q)
 	fs.Int(0, "transfer", &transfer)
 	fs.Bool(0, "reorder", &reorder)
+	var extra [gen.NumIngredients]int
+	for k, name := range gen.IngredientNames {
+		fs.Int(0, name, &extra[k])
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,7 +37,7 @@ func runGen(env *Env, args []string) error {
 	if out == "" {
 		return usagef("-w FILE is required")
 	}
-	cfg := gen.Config{Conns: conns, Scale: scale, Seed: 1, PcapNG: pcapng, Transfer: transfer, Reorder: reorder}
+	cfg := gen.Config{Conns: conns, Scale: scale, Seed: 1, PcapNG: pcapng, Transfer: transfer, Reorder: reorder, Extra: extra}
 	if fs.Seen("conns") && conns <= 0 {
 		return usagef("--conns must be positive")
 	}
