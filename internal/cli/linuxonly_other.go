@@ -13,6 +13,7 @@ func init() {
 		{"serve", "the experiment's server (Linux only)"},
 		{"dial", "the experiment's client (Linux only)"},
 		{"capture", "capture live traffic (Linux only)"},
+		{"watch", "the live view of a host's TCP sockets (Linux only)"},
 	} {
 		register(&command{name: c.name, summary: c.summary, run: func(*Env, []string) error {
 			return errors.New("needs Linux (AF_PACKET, network namespaces, the kernel's own view of sockets); read, conns, explain, diagram and gen work here")
