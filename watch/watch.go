@@ -341,8 +341,8 @@ var AgeBuckets = []float64{1, 5, 10, 30, 60, 300, 900, 3600}
 type Snapshot struct {
 	Time   time.Time
 	Source string // "tracepoint" or "sock_diag"
-	// States counts sockets by the kernel's state; TIME-WAIT counts
-	// timewait sockets whatever their substate, as ss does not.
+	// States counts sockets by the kernel's state, a timewait socket by
+	// its substate (TIME-WAIT or FIN-WAIT-2), as ss does.
 	States    [kernel.NewSynRecv + 1]int
 	Listeners []Listener
 	// CloseWait are the oldest CLOSE-WAIT sockets, oldest first (at most

@@ -13,8 +13,8 @@ var catalogue = map[string]entry{
 		"{count} sockets have been in CLOSE-WAIT for up to {oldest}, held by a process watch may not look into (run it as root to name it): their peer has closed, and the process never called close()",
 		"{count} 个套接字处于 CLOSE-WAIT，最久的已 {oldest}；持有它们的进程 watch 无权查看（以 root 运行可得其名）：对端已关闭，而该进程一直没有调用 close()"},
 	"accept-queue-full": {
-		"the application on :{lport} is not calling accept() fast enough; its backlog is {backlog} (somaxconn {somaxconn}); new handshakes are being dropped ({overflows} listen overflows since watch started)",
-		"监听 :{lport} 的应用调用 accept() 不够快；它的 backlog 是 {backlog}（somaxconn {somaxconn}）；新的握手正被丢弃（watch 启动以来 ListenOverflows 增加了 {overflows}）"},
+		"the application on :{lport} is not calling accept() fast enough; its backlog is {backlog} (somaxconn {somaxconn}); new handshakes are being dropped",
+		"监听 :{lport} 的应用调用 accept() 不够快；它的 backlog 是 {backlog}（somaxconn {somaxconn}）；新的握手正被丢弃"},
 	"time-wait-pileup": {
 		"{count} sockets in TIME-WAIT toward {raddr}:{rport} use {share}% of the ephemeral port range ({lo}-{hi}): new connections to it may find no free port; {advice}",
 		"{count} 个 TIME-WAIT 套接字指向 {raddr}:{rport}，占用了临时端口范围（{lo}-{hi}）的 {share}%：新连接可能找不到空闲端口；{advice}"},
