@@ -134,10 +134,10 @@ func inNS(t *testing.T, ns *netns.NS, env []string, name string, args ...string)
 }
 
 // ssStates counts the sockets of ss -tan by RFC 9293 name.
-func ssStates(t *testing.T, ns *netns.NS) map[string]int {
+func ssStates(t *testing.T, ns *netns.NS, filter ...string) map[string]int {
 	names := map[string]string{"ESTAB": "ESTABLISHED", "SYN-RECV": "SYN-RECEIVED", "UNCONN": "CLOSED"}
 	m := map[string]int{}
-	for _, l := range strings.Split(inNS(t, ns, nil, "ss", "-tan"), "\n")[1:] {
+	for _, l := range strings.Split(inNS(t, ns, nil, "ss", append([]string{"-tan"}, filter...)...), "\n")[1:] {
 		f := strings.Fields(l)
 		if len(f) == 0 {
 			continue

@@ -150,6 +150,15 @@ func TestPopulations(t *testing.T) {
 	if snaps < 3 || !leak || !queue {
 		t.Errorf("%d snapshots, leak finding %v, queue finding %v", snaps, leak, queue)
 	}
+
+	// EXPR keeps the sockets that ss's own filter language picks.
+	evs = runWatch(t, nil, "--netns", ns.Name, "--for", "100ms", "src port 7001 or dst port 7002")
+	want := ssStates(t, ns, "( sport = :7001 or dport = :7002 )")
+	got := maps.Clone(evs[0].States)
+	maps.DeleteFunc(got, func(_ string, v int) bool { return v == 0 })
+	if d := cmp.Diff(want, got); d != "" || len(want) < 2 {
+		t.Errorf("with EXPR: states differ from ss's filter (-ss +watch):\n%s", d)
+	}
 }
 
 // ssListener returns a listener's Recv-Q and Send-Q by ss -tln.

@@ -76,6 +76,7 @@ type Watcher struct {
 	gen       uint32
 	local     []netip.Prefix
 	owners    map[uint32]procfs.Owner
+	threads   map[int]procfs.Owner
 	trans     [kernel.NewSynRecv + 1][kernel.NewSynRecv + 1]uint64
 	seen      uint64
 	untracked uint64
@@ -103,7 +104,7 @@ func Open(opts Options) (*Watcher, error) {
 	}
 	opts.Thresholds = opts.Thresholds.Defaults()
 	path := sockdiag.NetnsPath(opts.Netns)
-	w := &Watcher{opts: opts, table: map[key]entry{}, owners: map[uint32]procfs.Owner{}, start: time.Now()}
+	w := &Watcher{opts: opts, table: map[key]entry{}, owners: map[uint32]procfs.Owner{}, threads: map[int]procfs.Owner{}, start: time.Now()}
 	var err error
 	if w.diag, err = sockdiag.Open(path); err != nil {
 		return nil, err
@@ -288,7 +289,7 @@ func (w *Watcher) apply(e *tracefs.Event, t *Transition) bool {
 	w.trans[min(e.Old, kernel.NewSynRecv)][min(e.New, kernel.NewSynRecv)]++
 	*t = Transition{Time: e.Time, Local: e.Local, Remote: e.Remote, From: e.Old, To: e.New, InFrom: -1}
 	if e.Task {
-		t.Pid, t.Comm = e.Pid, e.Comm
+		t.Pid, t.Comm = w.process(e.Pid)
 	}
 	ns := e.Time.UnixNano()
 	k := keyOf(e.Local, e.Remote)
@@ -317,6 +318,25 @@ func (w *Watcher) apply(e *tracefs.Event, t *Transition) bool {
 	}
 	return true
 }
+
+// process returns the process a thread belongs to, from a cache that is
+// emptied when it holds maxThreads threads (a thread id can be reused).
+func (w *Watcher) process(tid int) (int, string) {
+	if o, ok := w.threads[tid]; ok {
+		return o.Pid, o.Comm
+	}
+	o, ok := procfs.Process(tid)
+	if !ok { // gone already: its process is not known for sure
+		return 0, ""
+	}
+	if len(w.threads) >= maxThreads {
+		clear(w.threads)
+	}
+	w.threads[tid] = o
+	return o.Pid, o.Comm
+}
+
+const maxThreads = 4096
 
 // Listener is a listening socket in a snapshot.
 type Listener struct {

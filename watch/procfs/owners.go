@@ -63,3 +63,24 @@ func Owners(want map[uint32]bool) map[uint32]Owner {
 	}
 	return out
 }
+
+// Process returns the process (thread group) a thread belongs to, with
+// the process's name: the tracepoint names the thread.
+func Process(tid int) (Owner, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return Owner{}, false
+	}
+	var o Owner
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "Name":
+			o.Comm = strings.TrimSpace(v)
+		case "Tgid":
+			o.Pid, _ = strconv.Atoi(strings.TrimSpace(v))
+			return o, o.Pid > 0
+		}
+	}
+	return Owner{}, false
+}
