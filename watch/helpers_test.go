@@ -172,10 +172,10 @@ type event struct {
 	Type      string
 	States    map[string]int
 	Listeners []struct {
-		Laddr                   string
-		Lport, Queue, Backlog   int
-		SynRecv                 int `json:"syn_recv"`
-		Pid                     int
+		Laddr                 string
+		Lport, Queue, Backlog int
+		SynRecv               int `json:"syn_recv"`
+		Pid                   int
 	}
 	Counters map[string]uint64
 	// transitions

@@ -128,7 +128,7 @@ func TestPopulations(t *testing.T) {
 			case "close-wait-leak":
 				leak = true
 				if e.Pid != pid || e.Count != n || e.OldestS < 1 {
-				t.Errorf("leak finding %+v: want pid %d, %d sockets, older than 1 s", e, pid, n)
+					t.Errorf("leak finding %+v: want pid %d, %d sockets, older than 1 s", e, pid, n)
 				}
 				if !strings.Contains(e.Text, "(pid "+strconv.Itoa(pid)+") holds 5 sockets in CLOSE-WAIT") {
 					t.Errorf("leak text %q", e.Text)
@@ -174,4 +174,3 @@ func ssListener(t *testing.T, ns *netns.NS, addr string) [2]int {
 	t.Fatalf("ss -tln shows no %s", addr)
 	return [2]int{}
 }
-

@@ -85,4 +85,3 @@ func query(c *http.Client, q string) string {
 	s, _ := v.Data.Result[0].Value[1].(string)
 	return s
 }
-
