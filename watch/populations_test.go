@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"synfin/internal/cli"
 	"synfin/lab/netns"
 	"synfin/watch/procfs"
 )
@@ -149,6 +151,24 @@ func TestPopulations(t *testing.T) {
 	}
 	if snaps < 3 || !leak || !queue {
 		t.Errorf("%d snapshots, leak finding %v, queue finding %v", snaps, leak, queue)
+	}
+
+	// The screen (printed once per interval when not on a terminal)
+	// shows the counts and the listener's queue as ss does.
+	var out, errb strings.Builder
+	if code := cli.Main(context.Background(), []string{"watch", "--netns", ns.Name, "--for", "100ms", "--close-wait-age", "1s"},
+		strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("watch: exit %d: %s", code, errb.String())
+	}
+	q := ssListener(t, ns, "127.0.0.1:7003")
+	for _, want := range []string{
+		"CLOSE-WAIT " + strconv.Itoa(ssBefore["CLOSE-WAIT"]) + " ", "TIME-WAIT " + strconv.Itoa(ssBefore["TIME-WAIT"]) + " ",
+		fmt.Sprintf("127.0.0.1:7003 %13d / %-5d [####################]", q[0], q[1]),
+		fmt.Sprintf("watch.test (%d)", pid),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the screen lacks %q:\n%s", want, out.String())
+		}
 	}
 
 	// EXPR keeps the sockets that ss's own filter language picks.

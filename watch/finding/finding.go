@@ -209,15 +209,22 @@ func Detect(in Input, th Thresholds) []Finding {
 	return out
 }
 
-// Age formats an age as the sentences say it: "45 s", "3 min", "2 h".
-func Age(d time.Duration) string {
+// Age formats an age as the sentences say it in lang: "45 s", "3 min",
+// "2.5 h"; in Chinese "45 秒", "3 分钟", "2.5 小时".
+func Age(d time.Duration, lang string) string {
+	unit := func(en, zh string) string {
+		if lang == "zh" {
+			return " " + zh
+		}
+		return " " + en
+	}
 	switch {
 	case d < time.Minute:
-		return strconv.Itoa(int(d.Seconds())) + " s"
+		return strconv.Itoa(int(d.Seconds())) + unit("s", "秒")
 	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + " min"
+		return strconv.Itoa(int(d.Minutes())) + unit("min", "分钟")
 	}
-	return strconv.FormatFloat(d.Hours(), 'f', 1, 64) + " h"
+	return strconv.FormatFloat(d.Hours(), 'f', 1, 64) + unit("h", "小时")
 }
 
 // Text explains the finding in lang ("en" or "zh").
@@ -229,7 +236,7 @@ func (f Finding) Text(lang string) string {
 	key := string(f.Kind)
 	switch f.Kind {
 	case CloseWaitLeak:
-		a["oldest"] = Age(f.Oldest)
+		a["oldest"] = Age(f.Oldest, lang)
 		if f.Pid == 0 {
 			key += ".unowned"
 		}
@@ -246,7 +253,7 @@ func (f Finding) Text(lang string) string {
 	case ResetStorm:
 		a["sent"] = strconv.FormatFloat(f.SentPerSec, 'f', 0, 64)
 		a["reset"] = strconv.FormatFloat(f.ResetPerSec, 'f', 0, 64)
-		a["interval"] = Age(f.Interval)
+		a["interval"] = Age(f.Interval, lang)
 	}
 	return say(key, lang, a)
 }

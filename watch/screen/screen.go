@@ -62,7 +62,7 @@ func Draw(w io.Writer, s *watch.Snapshot, lang string, width int) error {
 		line("  %s", p("s.nothing"))
 	}
 	for _, a := range s.CloseWait {
-		age := finding.Age(a.Age)
+		age := finding.Age(a.Age, lang)
 		if a.AtLeast {
 			age = p("s.atleast", "age", age)
 		}

@@ -196,11 +196,12 @@ func Parse(line []byte, offset time.Duration, e *Event) (ok bool, lost uint64, e
 	if lb < 0 || rb < lb {
 		return bad()
 	}
-	rest := bytes.Fields(head[rb+1:]) // flags, time stamp
-	if len(rest) != 2 || len(rest[0]) < 3 {
+	// The flags, then the time stamp.
+	flags, ts, _ := bytes.Cut(bytes.TrimSpace(head[rb+1:]), []byte(" "))
+	ts = bytes.TrimSpace(ts)
+	if len(flags) < 3 || len(ts) == 0 {
 		return bad()
 	}
-	ts := rest[1]
 	dot := bytes.IndexByte(ts, '.')
 	if dot < 0 {
 		return bad()
@@ -214,7 +215,7 @@ func Parse(line []byte, offset time.Duration, e *Event) (ok bool, lost uint64, e
 		frac *= 10
 	}
 	e.Time = time.Unix(0, int64(sec*1e9+frac)+int64(offset))
-	switch rest[0][2] { // '.' or 'b' (softirqs off): process context
+	switch flags[2] { // '.' or 'b' (softirqs off): process context
 	case '.', 'b':
 		e.Task = true
 		task := bytes.TrimSpace(head[:lb])
@@ -287,10 +288,26 @@ func Parse(line []byte, offset time.Duration, e *Event) (ok bool, lost uint64, e
 	return true, 0, nil
 }
 
+// parseAddr reads an address; IPv4 without allocating.
 func parseAddr(b []byte) (netip.Addr, error) {
-	var a netip.Addr
-	err := a.UnmarshalText(b) // no allocation, unlike ParseAddr(string(b))
-	return a.Unmap(), err
+	if bytes.IndexByte(b, ':') >= 0 {
+		a, err := netip.ParseAddr(string(b))
+		return a.Unmap(), err
+	}
+	var v4 [4]byte
+	for i := range 4 {
+		end := bytes.IndexByte(b, '.')
+		if i == 3 {
+			end = len(b)
+		}
+		n, ok := atoi(b[:max(end, 0)])
+		if end < 0 || !ok || n > 255 {
+			return netip.Addr{}, errors.New("tracefs: bad IPv4 address")
+		}
+		v4[i] = byte(n)
+		b = b[min(end+1, len(b)):]
+	}
+	return netip.AddrFrom4(v4), nil
 }
 
 func atoi(b []byte) (uint64, bool) {
