@@ -162,7 +162,7 @@ func TestPopulations(t *testing.T) {
 	}
 	q := ssListener(t, ns, "127.0.0.1:7003")
 	for _, want := range []string{
-		"CLOSE-WAIT " + strconv.Itoa(ssBefore["CLOSE-WAIT"]) + " ", "TIME-WAIT " + strconv.Itoa(ssBefore["TIME-WAIT"]) + " ",
+		"  CLOSE-WAIT " + strconv.Itoa(ssBefore["CLOSE-WAIT"]) + "\n", "  TIME-WAIT " + strconv.Itoa(ssBefore["TIME-WAIT"]) + "  ",
 		fmt.Sprintf("127.0.0.1:7003 %13d / %-5d [####################]", q[0], q[1]),
 		fmt.Sprintf("watch.test (%d)", pid),
 	} {
