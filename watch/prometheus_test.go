@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,13 +54,35 @@ func TestPrometheus(t *testing.T) {
 	}}
 	q := "http://127.0.0.1:9090/api/v1/query?query=" + url.QueryEscape(`synfin_watch_sockets{state="CLOSE-WAIT"}`)
 	var got string
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-		if got = query(client, q); got == strconv.Itoa(n) {
-			return
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && got != strconv.Itoa(n); time.Sleep(500 * time.Millisecond) {
+		got = query(client, q)
+	}
+	if got != strconv.Itoa(n) {
+		log, _ := os.ReadFile(logf.Name())
+		t.Fatalf("Prometheus answered %s for the CLOSE-WAIT gauge, want %d\n%s", got, n, log)
+	}
+
+	// The README's query for each finding is one Prometheus accepts, and
+	// that is all it says.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```promql\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no promql block")
+	}
+	for _, pq := range strings.Split(strings.TrimSpace(string(m[1])), "\n") {
+		resp, err := client.Get("http://127.0.0.1:9090/api/v1/query?query=" + url.QueryEscape(pq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("README's %q: %s", pq, body)
 		}
 	}
-	log, _ := os.ReadFile(logf.Name())
-	t.Fatalf("Prometheus answered %s for the CLOSE-WAIT gauge, want %d\n%s", got, n, log)
 }
 
 // query returns the value of an instant query's single sample, or what

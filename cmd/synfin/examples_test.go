@@ -490,6 +490,29 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		if !strings.Contains(r.stdout, "Connection ") && !strings.Contains(r.stdout, "连接 ") && !has("synfin read") || r.stdout == "" {
 			t.Errorf("printed:\n%.500s", r.stdout)
 		}
+	case has("synfin watch --json"):
+		// JSON Lines, a snapshot first, and with an expression only the
+		// listeners it names.
+		for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var v struct {
+				Type      string
+				Listeners []struct{ Lport int }
+			}
+			if err := json.Unmarshal([]byte(l), &v); err != nil || i == 0 && v.Type != "snapshot" {
+				t.Fatalf("line %d: %q (%v)", i+1, l, err)
+			}
+			for _, ln := range v.Listeners {
+				if has("port 22") && ln.Lport != 22 {
+					t.Errorf("listener on port %d shown for port 22", ln.Lport)
+				}
+			}
+		}
+	case has("synfin watch"):
+		// One screen per interval and one at the end, in the language asked.
+		title := map[bool]string{false: "Sockets by state", true: "各状态的套接字"}[has("--lang zh")]
+		if n := strings.Count(r.stdout, title); n < 2 {
+			t.Errorf("%d screens:\n%.2000s", n, r.stdout)
+		}
 	case has("lab --list"):
 		if n := strings.Count(r.stdout, "\n"); n < 10 {
 			t.Errorf("lists %d scenarios", n)
