@@ -26,10 +26,6 @@ import (
 	"synfin/wire"
 )
 
-func init() {
-	register(&command{name: "capture", summary: "capture live traffic (AF_PACKET) with tcpdump's filter language", run: runCapture})
-}
-
 type captureOpts struct {
 	iface, file, user  string
 	hold, dur          time.Duration

@@ -30,14 +30,24 @@ type Env struct {
 
 // command is one subcommand.
 type command struct {
-	name    string
 	summary string
 	run     func(env *Env, args []string) error
 }
 
-var commands = map[string]*command{}
-
-func register(c *command) { commands[c.name] = c }
+// commands are synfin's commands by name. Those that work the network
+// itself are Linux's; elsewhere they say so (linuxonly_other.go).
+var commands = map[string]*command{
+	"capture": {"capture live traffic (AF_PACKET) with tcpdump's filter language", runCapture},
+	"conns":   {"one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", runConns},
+	"diagram": {"draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", runDiagram},
+	"dial":    {"the experiment's client: connect, then send, half-close, close or abort", runDial},
+	"explain": {"explain each connection: both ends' states, handshake, teardown, anomalies", runExplain},
+	"gen":     {"write a synthetic capture of a busy server (the benchmark workload)", runGen},
+	"lab":     {"run the handshake/teardown experiment and compare with the kernel's view", runLab},
+	"read":    {"print TCP segments exactly as tcpdump 4.99.3 does", runRead},
+	"serve":   {"the experiment's server: listen, accept in a loop, print each peer", runServe},
+	"watch":   {"the live view of a host's TCP sockets: states, ages, queues, findings", runWatch},
+}
 
 // errUsage marks an error in how the command was called (exit status 2).
 type usageError struct{ msg string }
@@ -72,7 +82,7 @@ func runEnv(env *Env, args []string) int {
 	case "-h", "--help", "help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				return finish(env, c.name, c.run(env, []string{"--help"}))
+				return finish(env, args[1], c.run(env, []string{"--help"}))
 			}
 		}
 		fmt.Fprint(stdout, topUsage())

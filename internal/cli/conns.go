@@ -17,10 +17,6 @@ import (
 	"synfin/zeekconn"
 )
 
-func init() {
-	register(&command{name: "conns", summary: "one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", run: runConns})
-}
-
 func runConns(env *Env, args []string) error {
 	var (
 		files    []string

@@ -12,10 +12,6 @@ import (
 	"synfin/tcpstate/track"
 )
 
-func init() {
-	register(&command{name: "diagram", summary: "draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", run: runDiagram})
-}
-
 func runDiagram(env *Env, args []string) error {
 	var (
 		files                   []string

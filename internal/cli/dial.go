@@ -8,10 +8,6 @@ import (
 	"synfin/lab/client"
 )
 
-func init() {
-	register(&command{name: "dial", summary: "the experiment's client: connect, then send, half-close, close or abort", run: runDial})
-}
-
 func runDial(env *Env, args []string) error {
 	var (
 		v6, shutdown, read, abort, hold bool

@@ -9,8 +9,9 @@ import (
 )
 
 func init() {
-	register(&command{name: "completion", summary: "print a script completing synfin's commands and options in bash, zsh or fish", run: runDocs("completion")})
-	register(&command{name: "man", summary: "print the manual page synfin(1), made from every command's help", run: runDocs("man")})
+	// Not in the table with the others: these read the table.
+	commands["completion"] = &command{"print a script completing synfin's commands and options in bash, zsh or fish", runDocs("completion")}
+	commands["man"] = &command{"print the manual page synfin(1), made from every command's help", runDocs("man")}
 }
 
 // runDocs runs completion or man, which print the commands' help in

@@ -19,10 +19,6 @@ import (
 	"synfin/wire"
 )
 
-func init() {
-	register(&command{name: "explain", summary: "explain each connection: both ends' states, handshake, teardown, anomalies", run: runExplain})
-}
-
 func runExplain(env *Env, args []string) error {
 	var (
 		files               []string

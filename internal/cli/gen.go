@@ -9,10 +9,6 @@ import (
 	"synfin/internal/outfile"
 )
 
-func init() {
-	register(&command{name: "gen", summary: "write a synthetic capture of a busy server (the benchmark workload)", run: runGen})
-}
-
 func runGen(env *Env, args []string) error {
 	var (
 		out, seed              string

@@ -30,10 +30,6 @@ import (
 	"synfin/wire"
 )
 
-func init() {
-	register(&command{name: "lab", summary: "run the handshake/teardown experiment and compare with the kernel's view", run: runLab})
-}
-
 type labOpts struct {
 	list, asJSON, userstack, sweep bool
 	write, html, lang              string

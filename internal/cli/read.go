@@ -18,10 +18,6 @@ import (
 	"synfin/wire"
 )
 
-func init() {
-	register(&command{name: "read", summary: "print TCP segments exactly as tcpdump 4.99.3 does", run: runRead})
-}
-
 type readOpts struct {
 	files, conns     []string
 	write            string

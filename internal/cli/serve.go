@@ -10,10 +10,6 @@ import (
 	"synfin/lab/server"
 )
 
-func init() {
-	register(&command{name: "serve", summary: "the experiment's server: listen, accept in a loop, print each peer", run: runServe})
-}
-
 func runServe(env *Env, args []string) error {
 	var (
 		addr, mode            string

@@ -19,10 +19,6 @@ import (
 	"synfin/watch/screen"
 )
 
-func init() {
-	register(&command{name: "watch", summary: "the live view of a host's TCP sockets: states, ages, queues, findings", run: runWatch})
-}
-
 func runWatch(env *Env, args []string) error {
 	var (
 		netns, metricsAddr, lang string
