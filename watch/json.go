@@ -56,6 +56,15 @@ func appendString(b []byte, s string) []byte {
 	return append(b, v...)
 }
 
+// begin starts an object of type typ at time t in j's buffer; j.mu is
+// held.
+func (j *JSON) begin(typ string, t time.Time) obj {
+	o := obj{append(j.b[:0], '{')}
+	o.str("type", typ)
+	o.time("t", t)
+	return o
+}
+
 func (j *JSON) write(o *obj) {
 	o.b = append(o.b, '}', '\n')
 	j.w.Write(o.b)
@@ -67,9 +76,7 @@ func (j *JSON) write(o *obj) {
 func (j *JSON) Transition(t *Transition) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	o := obj{append(j.b[:0], '{')}
-	o.str("type", "transition")
-	o.time("t", t.Time)
+	o := j.begin("transition", t.Time)
 	o.str("laddr", t.Local.Addr().String())
 	o.num("lport", int64(t.Local.Port()))
 	o.str("raddr", t.Remote.Addr().String())
@@ -92,9 +99,7 @@ func (j *JSON) Transition(t *Transition) {
 func (j *JSON) Snapshot(s *Snapshot) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	o := obj{append(j.b[:0], '{')}
-	o.str("type", "snapshot")
-	o.time("t", s.Time)
+	o := j.begin("snapshot", s.Time)
 	o.str("source", s.Source)
 	o.any("states", s.RFCStates())
 	o.key("listeners")
@@ -132,9 +137,8 @@ func (j *JSON) Snapshot(s *Snapshot) {
 	o.num("untracked", int64(s.Untracked))
 	j.write(&o)
 	for _, f := range s.Findings {
-		o.b = append(o.b[:0], '{')
-		o.str("type", "finding")
-		o.time("t", s.Time)
+		j.b = o.b
+		o = j.begin("finding", s.Time)
 		o.str("kind", string(f.Kind))
 		for _, fl := range f.Fields() {
 			o.any(fl.Name, fl.Value)

@@ -39,24 +39,20 @@ func (m *Matcher) Match(local, remote netip.AddrPort) bool {
 	}
 	b := m.buf[:]
 	clear(b)
-	be := binary.BigEndian
-	var n int
-	if local.Addr().Is4() && remote.Addr().Is4() {
-		b[0], b[8], b[9] = 0x45, 64, 6
-		be.PutUint16(b[2:], 40)
-		l, r := local.Addr().As4(), remote.Addr().As4()
-		copy(b[12:], l[:])
-		copy(b[16:], r[:])
-		n = 20
+	l, r := local.Addr(), remote.Addr()
+	n := 20 // IPv4's header, or IPv6's 40
+	if l.Is4() && r.Is4() {
+		b[0], b[3], b[8], b[9] = 0x45, 40, 64, 6
+		l4, r4 := l.As4(), r.As4()
+		copy(b[12:], l4[:])
+		copy(b[16:], r4[:])
 	} else {
-		b = b[:60]
-		b[0], b[6], b[7] = 0x60, 6, 64
-		be.PutUint16(b[4:], 20)
-		l, r := local.Addr().As16(), remote.Addr().As16()
-		copy(b[8:], l[:])
-		copy(b[24:], r[:])
-		n = 40
+		n, b[0], b[5], b[6], b[7] = 40, 0x60, 20, 6, 64
+		l16, r16 := l.As16(), r.As16()
+		copy(b[8:], l16[:])
+		copy(b[24:], r16[:])
 	}
+	be := binary.BigEndian
 	be.PutUint16(b[n:], local.Port())
 	be.PutUint16(b[n+2:], remote.Port())
 	b[n+12] = 5 << 4

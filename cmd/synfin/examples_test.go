@@ -28,6 +28,7 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/internal/helpdoc"
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab/netns"
 )
@@ -834,30 +835,6 @@ func childNamed(ppid int, name string) int {
 	return 0
 }
 
-// server listens at addr in ns and reads each connection to its end,
-// then closes it.
-func server(t *testing.T, ns *netns.NS, addr string) {
-	t.Helper()
-	var l net.Listener
-	if err := ns.Do(func() (err error) { l, err = net.Listen("tcp4", addr); return }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, c)
-				time.Sleep(50 * time.Millisecond)
-				c.Close()
-			}()
-		}
-	}()
-}
-
 // dialIn connects from ns to addr.
 func dialIn(t *testing.T, ns *netns.NS, addr string) net.Conn {
 	t.Helper()
@@ -967,7 +944,7 @@ func liveCapture(t *testing.T, line, dir string, env []string) {
 	if strings.Contains(line, "443") {
 		port = "443"
 	}
-	server(t, servers, net.JoinHostPort(host, port))
+	labtest.Sink(t, servers, net.JoinHostPort(host, port), 50*time.Millisecond)
 	var oracle *proc
 	if args := oracleArgs(line); args != nil {
 		oracle = startIn(t, ns, dir, env, args...)

@@ -12,17 +12,14 @@ import (
 // TestIssueSentences: the English of the two findings the issue that
 // asked for them words in full is its wording, word for word.
 func TestIssueSentences(t *testing.T) {
-	for _, tc := range []struct {
-		f    finding.Finding
-		want string
-	}{
-		{finding.Finding{Kind: finding.CloseWaitLeak, Pid: 4242, Comm: "python3", Count: 5, Oldest: 3 * time.Minute},
-			"python3 (pid 4242) holds 5 sockets in CLOSE-WAIT, the oldest for 3 min: it has read end-of-file on them but never called close()"},
-		{finding.Finding{Kind: finding.AcceptQueueFull, Lport: 9988, Backlog: 10, Queue: 11, Somaxconn: 4096},
-			"the application on :9988 is not calling accept() fast enough; its backlog is 10 (somaxconn 4096); new handshakes are being dropped"},
+	leak := finding.Finding{Kind: finding.CloseWaitLeak, Pid: 4242, Comm: "python3", Count: 5, Oldest: 3 * time.Minute}
+	queue := finding.Finding{Kind: finding.AcceptQueueFull, Lport: 9988, Backlog: 10, Queue: 11, Somaxconn: 4096}
+	for want, f := range map[string]finding.Finding{
+		"python3 (pid 4242) holds 5 sockets in CLOSE-WAIT, the oldest for 3 min: it has read end-of-file on them but never called close()":   leak,
+		"the application on :9988 is not calling accept() fast enough; its backlog is 10 (somaxconn 4096); new handshakes are being dropped": queue,
 	} {
-		if got := tc.f.Text("en"); got != tc.want {
-			t.Errorf("%s:\n got %q\nwant %q", tc.f.Kind, got, tc.want)
+		if got := f.Text("en"); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", f.Kind, got, want)
 		}
 	}
 }
@@ -39,7 +36,9 @@ func TestDetect(t *testing.T) {
 		want []finding.Kind
 	}{
 		{"quiet", func(*finding.Input) {}, nil},
-		{"leak", func(in *finding.Input) { in.Holders = []finding.Holder{{Pid: 7, Comm: "app", Count: 2, Oldest: time.Hour}} }, []finding.Kind{finding.CloseWaitLeak}},
+		{"leak", func(in *finding.Input) {
+			in.Holders = []finding.Holder{{Pid: 7, Comm: "app", Count: 2, Oldest: time.Hour}}
+		}, []finding.Kind{finding.CloseWaitLeak}},
 		{"leak unowned", func(in *finding.Input) { in.Holders = []finding.Holder{{Count: 2, Oldest: time.Hour}} }, []finding.Kind{finding.CloseWaitLeak}},
 		{"queue full, no overflow", func(in *finding.Input) {
 			in.Listeners = []finding.Listener{{Addr: ap("0.0.0.0:80"), Queue: 11, Backlog: 10}}

@@ -9,13 +9,11 @@ import (
 // Example counts this namespace's sockets by state, as ss -tan would
 // list them, one at a time.
 func Example() {
-	c, err := sockdiag.Open("")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer c.Close()
 	counts := map[string]int{}
-	err = c.Each(func(s *sockdiag.Socket) { counts[s.State.SS()]++ })
+	c, err := sockdiag.Open("")
+	if err == nil {
+		err = c.Each(func(s *sockdiag.Socket) { counts[s.State.SS()]++ })
+		c.Close()
+	}
 	fmt.Println(counts, err)
 }
