@@ -555,3 +555,56 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestUnprivileged: run as nobody with no capability, watch says in one
+// line that it cannot follow transitions and polls sock_diag, whose
+// counts are still ss's; the leak is found, its process unnamed (another
+// user's file descriptors cannot be read).
+func TestUnprivileged(t *testing.T) {
+	ns := newNS(t)
+	setpriv := testenv.NeedTool(t, "setpriv")
+	const n = 2
+	populations(t, ns, n, 3)
+	// The test binary, where nobody may run it.
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "watch.test")
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want := ssStates(t, ns)
+	cmd := exec.Command("ip", "netns", "exec", ns.Name, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+		"--inh-caps=-all", "--bounding-set=-all", bin, "watch", "--json", "--for", "1500ms", "--interval", "1s", "--close-wait-age", "1s")
+	cmd.Env = append(os.Environ(), "SYNFIN_WATCH_HELPER=synfin")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if l := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(l) != 1 || !strings.HasPrefix(l[0], "synfin watch: no transitions (") {
+		t.Errorf("standard error: %q, want one line saying there are no transitions", stderr.String())
+	}
+	var leak bool
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var e event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		switch e.Type {
+		case "snapshot":
+			maps.DeleteFunc(e.States, func(_ string, v int) bool { return v == 0 })
+			if d := cmp.Diff(want, e.States); d != "" || !strings.Contains(l, `"source":"sock_diag"`) {
+				t.Errorf("snapshot differs from ss -tan (-ss +watch):\n%s%s", d, l)
+			}
+		case "finding":
+			leak = leak || e.Kind == "close-wait-leak" && e.Pid == 0 && e.Count == n && strings.Contains(e.Text, "run it as root")
+		}
+	}
+	if !leak {
+		t.Errorf("no unowned leak finding:\n%s", stdout.String())
+	}
+}
