@@ -129,7 +129,7 @@ func interrupted(env *Env) *Interrupted {
 
 // signalEndsNormally names the commands for which a signal is the way to
 // stop that they expect (tcpdump exits 0 when interrupted).
-var signalEndsNormally = map[string]bool{"capture": true}
+var signalEndsNormally = map[string]bool{"capture": true, "watch": true}
 
 func finish(env *Env, name string, err error) int {
 	if ie := interrupted(env); ie != nil && !errors.Is(err, errHelp) && (err != nil || !signalEndsNormally[name]) {

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -101,9 +100,5 @@ func runWatch(env *Env, args []string) error {
 			}
 		}
 	}
-	err = w.Run(ctx, h)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && env.Ctx.Err() == nil {
-		return err // --for ran out
-	}
-	return err
+	return w.Run(ctx, h)
 }
