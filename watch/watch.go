@@ -542,7 +542,7 @@ func (w *Watcher) Snapshot() (*Snapshot, error) {
 		if age > w.opts.Thresholds.CloseWaitAge {
 			h := holders[o.Pid]
 			if h == nil {
-				h = &finding.Holder{Pid: o.Pid, Comm: o.Comm, Oldest: age}
+				h = &finding.Holder{Pid: o.Pid, Comm: o.Comm, Oldest: age, AtLeast: c.e.atLeast}
 				holders[o.Pid] = h
 			}
 			h.Count++

@@ -34,6 +34,9 @@ type Finding struct {
 	Comm   string
 	Count  int // also time-wait-pileup's sockets
 	Oldest time.Duration
+	// AtLeast: the oldest was there before watch saw it, so Oldest is
+	// a lower bound.
+	AtLeast bool
 	// accept-queue-full: the listener, its queue and backlog, and how
 	// much ListenOverflows rose since watch started.
 	Laddr     netip.Addr
@@ -78,7 +81,7 @@ type Field struct {
 func (f Finding) Fields() []Field {
 	switch f.Kind {
 	case CloseWaitLeak:
-		return []Field{{"pid", f.Pid}, {"comm", f.Comm}, {"count", f.Count}, {"oldest_s", secs(f.Oldest)}}
+		return []Field{{"pid", f.Pid}, {"comm", f.Comm}, {"count", f.Count}, {"oldest_s", secs(f.Oldest)}, {"oldest_at_least", f.AtLeast}}
 	case AcceptQueueFull:
 		return []Field{{"laddr", f.Laddr.String()}, {"lport", f.Lport}, {"queue", f.Queue}, {"backlog", f.Backlog}, {"overflows", f.Overflows}, {"somaxconn", f.Somaxconn}}
 	case TimeWaitPileup:
@@ -127,10 +130,11 @@ func (t Thresholds) Defaults() Thresholds {
 // Holder is a process and its CLOSE-WAIT sockets older than the
 // threshold.
 type Holder struct {
-	Pid    int
-	Comm   string
-	Count  int
-	Oldest time.Duration
+	Pid     int
+	Comm    string
+	Count   int
+	Oldest  time.Duration
+	AtLeast bool
 }
 
 // Listener is a listening socket.
@@ -165,7 +169,7 @@ func Detect(in Input, th Thresholds) []Finding {
 	th = th.Defaults()
 	var out []Finding
 	for _, h := range in.Holders {
-		out = append(out, Finding{Kind: CloseWaitLeak, Pid: h.Pid, Comm: h.Comm, Count: h.Count, Oldest: h.Oldest})
+		out = append(out, Finding{Kind: CloseWaitLeak, Pid: h.Pid, Comm: h.Comm, Count: h.Count, Oldest: h.Oldest, AtLeast: h.AtLeast})
 	}
 	// A queue at its backlog refuses nothing by itself; the kernel counts
 	// each handshake it drops for it in ListenOverflows (one counter for
@@ -237,6 +241,9 @@ func (f Finding) Text(lang string) string {
 	switch f.Kind {
 	case CloseWaitLeak:
 		a["oldest"] = Age(f.Oldest, lang)
+		if f.AtLeast {
+			a["oldest"] = say("s.atleast", lang, map[string]string{"age": a["oldest"]})
+		}
 		if f.Pid == 0 {
 			key += ".unowned"
 		}

@@ -35,7 +35,7 @@ func New() *Collector {
 		queue:     d("listener_queue", "Connections waiting in a listener's accept queue.", "laddr", "lport"),
 		backlog:   d("listener_backlog", "A listener's backlog: the queue length past which handshakes are dropped.", "laddr", "lport"),
 		synRecv:   d("listener_syn_recv", "Half-open handshakes (request sockets) of a listener.", "laddr", "lport"),
-		trans:     d("transitions_total", "State changes the tracepoint reported, by kernel state.", "from", "to"),
+		trans:     d("transitions_total", "State changes the tracepoint reported, by RFC 9293 state.", "from", "to"),
 		counter:   d("kernel_counter_total", "The kernel's TCP counters, by nstat's name.", "name"),
 		find:      d("findings", "Findings raised at the last snapshot, by kind.", "kind"),
 		lost:      d("transitions_lost_total", "State changes the kernel reported losing (its buffer was full)."),
@@ -85,12 +85,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		g(c.backlog, prometheus.GaugeValue, float64(l.Backlog), a, p)
 		g(c.synRecv, prometheus.GaugeValue, float64(l.SynRecv), a, p)
 	}
+	// By RFC 9293 name, as --json names them (two kernel states can
+	// share one).
+	trans := map[[2]string]uint64{}
 	for from := kernel.Established; from <= kernel.NewSynRecv; from++ {
 		for to := kernel.Established; to <= kernel.NewSynRecv; to++ {
 			if n := s.Transitions[from][to]; n > 0 {
-				g(c.trans, prometheus.CounterValue, float64(n), from.String(), to.String())
+				trans[[2]string{from.RFC(), to.RFC()}] += n
 			}
 		}
+	}
+	for k, n := range trans {
+		g(c.trans, prometheus.CounterValue, float64(n), k[0], k[1])
 	}
 	for _, n := range procfs.Watched {
 		g(c.counter, prometheus.CounterValue, float64(s.Counters[n]), n)
