@@ -44,7 +44,7 @@ var catalogue = map[string]entry{
 	"s.listeners": {"Listeners: accept queue / backlog (somaxconn {somaxconn})", "监听套接字：accept 队列 / backlog（somaxconn {somaxconn}）"},
 	"s.timewait":  {"TIME-WAIT by remote endpoint (ephemeral ports {lo}-{hi})", "按远端统计的 TIME-WAIT（临时端口 {lo}-{hi}）"},
 	"s.resets":    {"Recent resets and aborts", "最近的重置与中止"},
-	"s.counters":  {"Kernel counters (since start)", "内核计数器（自启动以来）"},
+	"s.counters":  {"Kernel counters (+ the rise since the last screen)", "内核计数器（+ 自上一屏以来的增加）"},
 	"s.lost":      {"transitions: {seen} seen, {lost} lost by the kernel, {untracked} not kept (table full)", "状态变化：看到 {seen} 个，内核丢失 {lost} 个，未保留 {untracked} 个（表已满）"},
 	"s.source":    {"source: {source}", "来源：{source}"},
 	"s.atleast":   {"at least {age}", "至少 {age}"},
