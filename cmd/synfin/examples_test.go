@@ -28,6 +28,7 @@ import (
 
 	"synfin/internal/corpus"
 	"synfin/internal/helpdoc"
+	"synfin/internal/labtest"
 	"synfin/internal/testenv"
 	"synfin/lab/netns"
 )
@@ -518,6 +519,29 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		case !strings.Contains(r.stdout, fmt.Sprintf("lost between the points: %d", lost)) && !strings.Contains(r.stdout, fmt.Sprintf("在两点之间丢失：%d", lost)):
 			t.Errorf("want %d lost:\n%.2000s", lost, r.stdout)
 		}
+	case has("synfin watch --json"):
+		// JSON Lines, a snapshot first, and with an expression only the
+		// listeners it names.
+		for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var v struct {
+				Type      string
+				Listeners []struct{ Lport int }
+			}
+			if err := json.Unmarshal([]byte(l), &v); err != nil || i == 0 && v.Type != "snapshot" {
+				t.Fatalf("line %d: %q (%v)", i+1, l, err)
+			}
+			for _, ln := range v.Listeners {
+				if has("port 22") && ln.Lport != 22 {
+					t.Errorf("listener on port %d shown for port 22", ln.Lport)
+				}
+			}
+		}
+	case has("synfin watch"):
+		// One screen per interval and one at the end, in the language asked.
+		title := map[bool]string{false: "Sockets by state", true: "各状态的套接字"}[has("--lang zh")]
+		if n := strings.Count(r.stdout, title); n < 2 {
+			t.Errorf("%d screens:\n%.2000s", n, r.stdout)
+		}
 	case has("lab --list"):
 		if n := strings.Count(r.stdout, "\n"); n < 10 {
 			t.Errorf("lists %d scenarios", n)
@@ -855,30 +879,6 @@ func childNamed(ppid int, name string) int {
 	return 0
 }
 
-// server listens at addr in ns and reads each connection to its end,
-// then closes it.
-func server(t *testing.T, ns *netns.NS, addr string) {
-	t.Helper()
-	var l net.Listener
-	if err := ns.Do(func() (err error) { l, err = net.Listen("tcp4", addr); return }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, c)
-				time.Sleep(50 * time.Millisecond)
-				c.Close()
-			}()
-		}
-	}()
-}
-
 // dialIn connects from ns to addr.
 func dialIn(t *testing.T, ns *netns.NS, addr string) net.Conn {
 	t.Helper()
@@ -988,7 +988,7 @@ func liveCapture(t *testing.T, line, dir string, env []string) {
 	if strings.Contains(line, "443") {
 		port = "443"
 	}
-	server(t, servers, net.JoinHostPort(host, port))
+	labtest.Sink(t, servers, net.JoinHostPort(host, port), 50*time.Millisecond)
 	var oracle *proc
 	if args := oracleArgs(line); args != nil {
 		oracle = startIn(t, ns, dir, env, args...)

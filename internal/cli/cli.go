@@ -46,6 +46,7 @@ var commands = map[string]*command{
 	"lab":     {"run the handshake/teardown experiment and compare with the kernel's view", runLab},
 	"read":    {"print TCP segments exactly as tcpdump 4.99.3 does", runRead},
 	"serve":   {"the experiment's server: listen, accept in a loop, print each peer", runServe},
+	"watch":   {"the live view of a host's TCP sockets: states, ages, queues, findings", runWatch},
 }
 
 // errUsage marks an error in how the command was called (exit status 2).
@@ -128,7 +129,7 @@ func interrupted(env *Env) *Interrupted {
 
 // signalEndsNormally names the commands for which a signal is the way to
 // stop that they expect (tcpdump exits 0 when interrupted).
-var signalEndsNormally = map[string]bool{"capture": true}
+var signalEndsNormally = map[string]bool{"capture": true, "watch": true}
 
 func finish(env *Env, name string, err error) int {
 	if ie := interrupted(env); ie != nil && !errors.Is(err, errHelp) && (err != nil || !signalEndsNormally[name]) {

@@ -12,6 +12,7 @@ var (
 	runServe   = linuxOnly
 	runDial    = linuxOnly
 	runCapture = linuxOnly
+	runWatch   = linuxOnly
 )
 
 func linuxOnly(*Env, []string) error {
@@ -19,7 +20,7 @@ func linuxOnly(*Env, []string) error {
 }
 
 func init() {
-	for _, n := range []string{"lab", "serve", "dial", "capture"} {
+	for _, n := range []string{"lab", "serve", "dial", "capture", "watch"} {
 		commands[n].summary += " (Linux only)"
 	}
 }
