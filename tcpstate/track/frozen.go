@@ -17,8 +17,7 @@ import (
 // them; a connection that gets another segment is thawed and its old
 // snapshot left behind as garbage that goes when its chunk does.
 type frozen struct {
-	// Where each connection's current snapshot is. Positions are unique,
-	// so a position found for an entry's key proves the entry current.
+	// Where each connection's current snapshot is.
 	index  hashIndex[uint64]
 	chunks [][]byte // chunks[0] has sequence number first
 	// The other slice of chunk headers compact copies into, kept so that
@@ -130,16 +129,6 @@ func (f *frozen) lookup(k key, h uint64) (uint64, bool) {
 	return f.index.byKey(k)
 }
 
-// current reports whether the snapshot at pos, of key k with hash h, is
-// k's latest.
-func (f *frozen) current(k key, h, pos uint64) bool {
-	if p, ok := f.index.atHash(h); ok && p == pos {
-		return true
-	}
-	p, ok := f.index.byKey(k)
-	return ok && p == pos
-}
-
 // setPos records pos as the place of k's snapshot (h is hashKey(k)),
 // replacing old (0: none). While compacting, old's chunk is no longer
 // where entryBytes looks: the value under h is k's if it is old.
@@ -154,8 +143,19 @@ func (f *frozen) forget(k key, h, pos uint64) { f.index.del(k, h, pos) }
 func (f *frozen) entryBytes(pos uint64) []byte {
 	c := f.chunks[pos>>posShift-f.first]
 	b := c[pos&(1<<posShift-1):]
-	return b[:binary.LittleEndian.Uint32(b)]
+	return b[:entryLen(b)]
 }
+
+// An entry's length has its top bit set once the entry is no longer its
+// connection's snapshot (remove), so that walking the store in order
+// needs no lookup to skip what thawed connections left behind.
+const stale = 1 << 31
+
+// entryLen returns the length of the entry b starts with, and whether it
+// is still current.
+func entryLen(b []byte) int { return int(binary.LittleEndian.Uint32(b) &^ stale) }
+
+func isStale(b []byte) bool { return binary.LittleEndian.Uint32(b)&stale != 0 }
 
 // appendEntryHead starts w on a store entry for the connection with key k,
 // ID id and last segment last: its head, then its key. The snapshot
@@ -234,11 +234,10 @@ func (f *frozen) compact() {
 			off = int(tail & (1<<posShift - 1))
 		}
 		for off < len(c) {
-			n := int(binary.LittleEndian.Uint32(c[off:]))
-			pos := (oldFirst+uint64(i))<<posShift | uint64(off)
-			k := f.keyAt(c[off : off+n])
-			if h := hashKey(k); f.current(k, h, pos) {
-				f.setPos(k, h, pos, f.append(c[off:off+n]))
+			n := entryLen(c[off:])
+			if !isStale(c[off:]) {
+				k := f.keyAt(c[off : off+n])
+				f.setPos(k, hashKey(k), (oldFirst+uint64(i))<<posShift|uint64(off), f.append(c[off:off+n]))
 			}
 			off += n
 		}
@@ -335,12 +334,13 @@ func (f *frozen) oldest() (entry, bool) {
 			f.dropChunk()
 			continue
 		}
-		e := f.at(f.tail)
-		if f.current(e.key, e.hash, e.pos) {
-			f.none, f.headLast = false, e.last
-			return e, true
+		if b := f.chunks[0][off:]; isStale(b) {
+			f.tail += uint64(entryLen(b))
+			continue
 		}
-		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][off:]))
+		e := f.at(f.tail)
+		f.none, f.headLast = false, e.last
+		return e, true
 	}
 	return entry{}, false
 }
@@ -361,8 +361,10 @@ func (f *frozen) remove(e entry) {
 	f.head = false
 	f.forget(e.key, e.hash, e.pos)
 	f.live -= e.size
+	b := f.chunks[e.pos>>posShift-f.first][e.pos&(1<<posShift-1):]
+	binary.LittleEndian.PutUint32(b, uint32(e.size)|stale)
 	if e.pos == f.tail {
-		f.tail += uint64(binary.LittleEndian.Uint32(f.chunks[0][e.pos&(1<<posShift-1):]))
+		f.tail += uint64(e.size)
 	}
 }
 

@@ -52,8 +52,12 @@ func (x *hashIndex[V]) set(k key, h uint64, v V, own bool) {
 	x.extra[k] = v
 }
 
-// del removes k's value v; h is k's hash.
+// del removes k's value v, which x holds; h is k's hash.
 func (x *hashIndex[V]) del(k key, h uint64, v V) {
+	if len(x.extra) == 0 {
+		delete(x.byHash, h) // v can only be there
+		return
+	}
 	if cur, ok := x.byHash[h]; ok && cur == v {
 		delete(x.byHash, h)
 		return
