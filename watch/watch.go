@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"synfin/lab/kernel"
+	"synfin/lab/netns"
 	"synfin/watch/finding"
 	"synfin/watch/procfs"
 	"synfin/watch/sockdiag"
@@ -597,4 +598,52 @@ func (w *Watcher) String() string {
 		return "tracepoint sock/inet_sock_set_state and sock_diag"
 	}
 	return fmt.Sprintf("sock_diag every %v", w.opts.Interval)
+}
+
+// Findings returns an observer for a lab's namespace (lab/crowd's
+// Options.Observe): it reads the namespace at once, so that counters count
+// from then, and at rest reads it twice, a second apart, so that sockets
+// have an age; a CLOSE-WAIT socket leaks after that second, as a lab's
+// sockets are young. It gives each kind's findings of the later reading
+// that has any, in lang.
+func Findings(lang string) func(ctx context.Context, ns *netns.NS) (func() ([]string, error), error) {
+	return func(ctx context.Context, ns *netns.NS) (func() ([]string, error), error) {
+		w, err := Open(Options{Netns: ns.Name, Poll: true, Thresholds: finding.Thresholds{CloseWaitAge: time.Second}})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Snapshot(); err != nil {
+			w.Close()
+			return nil, err
+		}
+		return func() ([]string, error) {
+			defer w.Close()
+			byKind := map[finding.Kind][]string{}
+			for i := range 2 {
+				if i > 0 {
+					select {
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					case <-time.After(1100 * time.Millisecond):
+					}
+				}
+				s, err := w.Snapshot()
+				if err != nil {
+					return nil, err
+				}
+				seen := map[finding.Kind]bool{}
+				for _, f := range s.Findings {
+					if !seen[f.Kind] {
+						byKind[f.Kind], seen[f.Kind] = nil, true
+					}
+					byKind[f.Kind] = append(byKind[f.Kind], f.Text(lang))
+				}
+			}
+			texts := []string{}
+			for _, k := range finding.Kinds {
+				texts = append(texts, byKind[k]...)
+			}
+			return texts, nil
+		}, nil
+	}
 }

@@ -30,6 +30,7 @@ import (
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/vantage"
+	"synfin/watch"
 	"synfin/wire"
 )
 
@@ -297,7 +298,7 @@ func runCrowd(env *Env, sc *crowd.Scenario, o labOpts) (err error) {
 	if outs.pcap, err = outs.create(o.write); err != nil {
 		return err
 	}
-	res, err := crowd.Run(env.Ctx, sc, crowd.Options{Port: uint16(o.port)})
+	res, err := crowd.Run(env.Ctx, sc, crowd.Options{Port: uint16(o.port), Observe: watch.Findings(o.lang)})
 	if err == nil && outs.pcap != nil {
 		err = capture.WriteFrames(outs.pcap, res.Link, res.Frames)
 	}

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +47,12 @@ func TestLabCrowd(t *testing.T) {
 	}
 	if diff := cmp.Diff(crowd.Lookup("close-wait-leak").Expect.Sockets, got); diff != "" {
 		t.Errorf("sockets (-Linux's rules +lab):\n%s", diff)
+	}
+	// watch's findings beside them: the five sockets the scenario leaves
+	// in CLOSE-WAIT are this process's (the server runs in it).
+	leak := fmt.Sprintf("(pid %d) holds %d sockets in CLOSE-WAIT", os.Getpid(), crowd.Lookup("close-wait-leak").Expect.Sockets["server CLOSE-WAIT"])
+	if len(rep.Findings) != 1 || !strings.Contains(rep.Findings[0], leak) {
+		t.Errorf("findings %q, want one saying %q", rep.Findings, leak)
 	}
 	errb.Reset()
 	if code := Main(context.Background(), []string{"lab", "backlog-full", "--html", "x.html"}, nil, &out, &errb); code == 0 ||

@@ -109,9 +109,11 @@ func TestScenarios(t *testing.T) {
 			var seen atRest
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			res, err := crowd.Run(ctx, &sc, crowd.Options{Port: port, AtRest: func(_ context.Context, ns *netns.NS) ([]string, error) {
-				look(t, ns, server, &seen)
-				return []string{"looked"}, nil
+			res, err := crowd.Run(ctx, &sc, crowd.Options{Port: port, Observe: func(_ context.Context, ns *netns.NS) (func() ([]string, error), error) {
+				return func() ([]string, error) {
+					look(t, ns, server, &seen)
+					return []string{"looked"}, nil
+				}, nil
 			}})
 			if err != nil {
 				t.Fatal(err)
@@ -147,7 +149,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			if len(rep.Findings) != 1 {
-				t.Errorf("findings %q, want what AtRest returned", rep.Findings)
+				t.Errorf("findings %q, want what Observe returned", rep.Findings)
 			}
 			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
 			pcaptest.WriteFile(t, name, res.Link, res.Frames)

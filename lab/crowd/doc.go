@@ -13,7 +13,8 @@
 // the listener's queue and backlog), and the namespace's counters from
 // /proc/net/netstat and /proc/net/snmp under nstat's names (a namespace
 // starts with its counters at zero). Analyze sets the states the packets
-// imply beside the kernel's; Options.AtRest lets another observer (synfin
-// watch) look at the namespace while the population is at rest, and its
+// imply beside the kernel's; Options.Observe lets another observer (synfin
+// watch) follow the namespace from the start and look while the
+// population is at rest, and its
 // findings are printed with the rest.
 package crowd

@@ -38,7 +38,7 @@ type Report struct {
 	// Counters are the kernel's counters that rose during the run
 	// (/proc/net/netstat and snmp, nstat's names).
 	Counters Counters `json:"counters"`
-	// Findings are what Options.AtRest returned: watch's findings.
+	// Findings are what Options.Observe returned: watch's findings.
 	Findings []string `json:"findings,omitempty"`
 	Log      []string `json:"log"`
 }

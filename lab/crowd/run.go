@@ -23,12 +23,13 @@ import (
 
 // Options tune a crowd's run.
 type Options struct {
-	// AtRest, when set, is called once the population is at rest, after
-	// the kernel's view was read and before anything is torn down, with
-	// the namespace (ip netns exec takes its name). What it returns is
+	// Observe, when set, is called once the namespace exists, before the
+	// population (ip netns exec takes its name); the function it returns
+	// is called once the population is at rest, after the kernel's view
+	// was read and before anything is torn down. What that returns is
 	// kept as the result's Findings, beside the packets and the kernel's
-	// view: this is where synfin watch --netns NAME runs.
-	AtRest func(ctx context.Context, ns *netns.NS) ([]string, error)
+	// view: this is where synfin watch looks.
+	Observe func(ctx context.Context, ns *netns.NS) (atRest func() ([]string, error), err error)
 	// Log receives the run's log lines as they come.
 	Log func(string)
 	// The server listens on 127.0.0.1:Port, 9988 (the seed's) for 0.
@@ -51,7 +52,7 @@ type Result struct {
 	// Before and After are the namespace's counters at the start and at
 	// rest; the namespace is new, so Before is mostly zeros.
 	Before, After Counters
-	Findings      []string // from Options.AtRest
+	Findings      []string // from Options.Observe
 	Log           []string
 	Connected     int // clients whose connect succeeded
 	Start, End    time.Time
@@ -87,6 +88,12 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			return res, err
 		}
 		logf(fmt.Sprintf("sysctl %s = %s", s[0], s[1]))
+	}
+	var atRest func() ([]string, error)
+	if opt.Observe != nil {
+		if atRest, err = opt.Observe(ctx, ns); err != nil {
+			return res, err
+		}
 	}
 	var rules []fault.Rule
 	for _, f := range sc.Faults {
@@ -213,8 +220,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if res.After, err = ReadCounters(ns); err != nil {
 		return res, err
 	}
-	if opt.AtRest != nil {
-		if res.Findings, err = opt.AtRest(ctx, ns); err != nil {
+	if atRest != nil {
+		if res.Findings, err = atRest(); err != nil {
 			return res, err
 		}
 	}
