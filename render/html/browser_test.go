@@ -14,9 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"synfin/gen"
 	"synfin/internal/corpus"
-	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/render/explain/explaintest"
 	"synfin/render/html"
@@ -211,63 +209,6 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", shot)
-	if e := errs(); len(e) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
-	}
-}
-
-// TestLargeReportInBrowser checks that a report of 10,000 connections
-// loads, draws only the list rows in view, filters and selects.
-func TestLargeReportInBrowser(t *testing.T) {
-	ctx, errs := browser(t)
-	pcap := pcaptest.GeneratedFile(t, gen.Config{Conns: 10000, Seed: 7})
-	conns := explaintest.Track(t, pcap)
-	if len(conns) != 10000 {
-		t.Fatalf("tracked %d connections, want 10000", len(conns))
-	}
-	refused := 0
-	for _, c := range conns {
-		if c.Teardown.Pattern == tcpstate.PatternRefused {
-			refused++
-		}
-	}
-	p := writeReport(t, conns, "gen 10000")
-	fi, _ := os.Stat(p)
-	t.Logf("report of %d connections: %d bytes", len(conns), fi.Size())
-
-	start := time.Now()
-	var total, drawn, shown string
-	err := chromedp.Run(ctx,
-		chromedp.Navigate("file://"+p),
-		chromedp.WaitVisible(`#detail[data-conn="1"] #segtable`, chromedp.ByQuery),
-		chromedp.AttributeValue(`#count`, "data-total", &total, nil, chromedp.ByQuery),
-		chromedp.Evaluate(`String(document.querySelectorAll("#rows .crow").length)`, &drawn),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("loaded in %v", time.Since(start))
-	if total != "10000" {
-		t.Errorf("report shows %s connections, want 10000", total)
-	}
-	if n := len(drawn); drawn == "0" || n > 3 {
-		t.Errorf("list draws %s rows at once, want a window of them", drawn)
-	}
-	err = chromedp.Run(ctx,
-		chromedp.SetValue(`#f-pattern`, "refused", chromedp.ByQuery),
-		chromedp.Evaluate(`document.getElementById("f-pattern").dispatchEvent(new Event("change"))`, nil),
-		chromedp.AttributeValue(`#count`, "data-shown", &shown, nil, chromedp.ByQuery),
-		chromedp.Click(`#rows .crow`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#detail #segtable`, chromedp.ByQuery),
-		chromedp.Click(`#ladder g.seg line.hit`, chromedp.ByQuery),
-		hasClass(`#ladder g.seg`, "sel"),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if shown != fmt.Sprint(refused) {
-		t.Errorf("refused filter shows %s connections, want %d", shown, refused)
-	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
