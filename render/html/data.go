@@ -1,6 +1,9 @@
 package html
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
 
@@ -10,20 +13,26 @@ import (
 	"synfin/wire"
 )
 
-// listChunk holds the list entries of a chunk's connections as columns,
-// each a JSON array's elements: what the list shows, sorts and filters
-// by, for every connection, without parsing any connection's details.
+// listChunk holds the list entries of a chunk's connections: what the
+// list shows, sorts and filters by, for every connection, without
+// reading any connection's details. Each entry is packed as varints
+// (listFields), the addresses as indexes into the chunk's own table of
+// them.
 type listChunk struct {
-	n    int
-	cols [len(listCols)][]byte
+	n       int
+	packed  []byte
+	addrs   map[netip.Addr]int
+	names   []string
+	id, t0  int64
 }
 
-// listCols name the columns: id; client and server address and port;
-// start (µs since the epoch), duration (µs); bytes sent by client and
-// server; initial and final states of both ends (indexes into the
-// states); teardown pattern (index); the anomalies seen (a bit set by
-// tcpstate.Anomaly); segments.
-var listCols = [...]string{"id", "ca", "cp", "sa", "sp", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns"}
+// listFields are an entry's varints, in order: id and start (µs since
+// the epoch) as differences from the entry before; duration (µs); bytes
+// sent by client and server; initial and final states of both ends
+// (tcpstate.State); teardown pattern (tcpstate.Pattern); the anomalies
+// seen (a bit set by tcpstate.Anomaly); segments; client and server
+// port; client and server address (index into the table).
+var listFields = [...]string{"id", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns", "cp", "sp", "ca", "sa"}
 
 func (l *listChunk) add(c *tcpstate.Conn) {
 	var an uint32
@@ -32,45 +41,48 @@ func (l *listChunk) add(c *tcpstate.Conn) {
 			an |= 1 << a
 		}
 	}
-	v := [len(listCols)]int64{int64(c.ID), 0, int64(c.Client.Port), 0, int64(c.Server.Port),
-		c.First.Time / 1e3, int64(c.Duration()) / 1e3, int64(c.Client.Bytes), int64(c.Server.Bytes),
-		int64(c.Client.Initial), int64(c.Server.Initial), int64(c.Client.State), int64(c.Server.State),
-		int64(c.Teardown.Pattern), int64(an), int64(len(c.Segments))}
-	for i := range l.cols {
-		if l.n > 0 {
-			l.cols[i] = append(l.cols[i], ',')
-		}
-		switch i {
-		case 1:
-			l.cols[i] = appendStr(l.cols[i], c.Client.Addr.String())
-		case 3:
-			l.cols[i] = appendStr(l.cols[i], c.Server.Addr.String())
-		default:
-			l.cols[i] = strconv.AppendInt(l.cols[i], v[i], 10)
-		}
+	t0 := c.First.Time / 1e3
+	l.packed = binary.AppendVarint(l.packed, int64(c.ID)-l.id)
+	l.packed = binary.AppendVarint(l.packed, t0-l.t0)
+	l.id, l.t0 = int64(c.ID), t0
+	for _, v := range [...]uint64{uint64(c.Duration() / 1e3), c.Client.Bytes, c.Server.Bytes,
+		uint64(c.Client.Initial), uint64(c.Server.Initial), uint64(c.Client.State), uint64(c.Server.State),
+		uint64(c.Teardown.Pattern), uint64(an), uint64(len(c.Segments)), uint64(c.Client.Port), uint64(c.Server.Port),
+		l.addr(c.Client.Addr), l.addr(c.Server.Addr)} {
+		l.packed = binary.AppendUvarint(l.packed, v)
 	}
 	l.n++
 }
 
+func (l *listChunk) addr(a netip.Addr) uint64 {
+	i, ok := l.addrs[a]
+	if !ok {
+		i = len(l.names)
+		l.addrs[a] = i
+		l.names = append(l.names, a.String())
+	}
+	return uint64(i)
+}
+
+// appendJSON appends the chunk's list: {"n": entries, "a": addresses,
+// "b": the entries in base64}.
 func (l *listChunk) appendJSON(b []byte) []byte {
-	for i, col := range l.cols {
+	b = strconv.AppendInt(append(b, `{"n":`...), int64(l.n), 10)
+	b = append(b, `,"a":[`...)
+	for i, a := range l.names {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '"')
-		b = append(b, listCols[i]...)
-		b = append(b, `":[`...)
-		b = append(b, col...)
-		b = append(b, ']')
+		b = appendStr(b, a)
 	}
-	return append(b, '}')
+	b = append(b, `],"b":"`...)
+	b = base64.StdEncoding.AppendEncode(b, l.packed)
+	return append(b, `"}`...)
 }
 
 func (l *listChunk) reset() {
-	l.n = 0
-	for i := range l.cols {
-		l.cols[i] = l.cols[i][:0]
-	}
+	l.n, l.id, l.t0, l.packed, l.names = 0, 0, 0, l.packed[:0], l.names[:0]
+	clear(l.addrs)
 }
 
 // shapes numbers the shapes of messages, a catalogue key and its
@@ -124,70 +136,85 @@ func (rw *Writer) appendMsgs(b []byte, ms []explain.Msg) []byte {
 	return append(b, ']')
 }
 
-// appendDetail appends the details of c, one line of JSON that
-// report.js reads (conn in report.js): its ladder's rows and its
-// segments, packed, and while explainBytes lasts its explanation.
+// Row kinds as packed, with a segment's arrow's class (ladder.Class)
+// first.
+const (
+	rowBreak = 4 + iota
+	rowTimeWait
+	rowLost
+	rowData
+	rowEnd
+)
+
+// appendDetail appends the details of c as one line that report.js
+// reads (conn in report.js): its ladder's rows and its segments packed
+// as varints in base64, then, for a connection whose ladder sums up its
+// data phase or while explainBytes lasts, a space and a JSON object of
+// messages: the data phase's lines ("dm") and the explanation.
 func (rw *Writer) appendDetail(b []byte, c *tcpstate.Conn) []byte {
 	m := ladder.Collapsed(c)
-	b = append(b, `{"ph":[`...)
-	for i, sp := range m.Phases {
-		b = appendInts(b, i > 0, int64(sp.Phase), int64(sp.First), int64(sp.Last))
-	}
-	// Rows, one character each: a segment's arrow by its class ('a' +
-	// ladder.Class), a break ('B', its gap the time between the segments
-	// around it), TIME-WAIT's break ('T', its gap in "tw"), segments not
-	// captured ('L'), the data phase summed up ('D': segments "dr", lines
-	// "dm") and the end ('E'). Then both states after each row (two
-	// characters, 'a' + tcpstate.State) and which changed ('0' + bits).
-	b = append(b, `],"rk":"`...)
-	var tw int64
+	p := rw.packed[:0]
+	p = binary.AppendUvarint(p, uint64(len(c.Segments)))
+	p = binary.AppendUvarint(p, uint64(len(m.Rows)))
+	p = append(p, byte(m.Initial[0]), byte(m.Initial[1]))
+	// Rows: kind × 4 + which state changed (bits: client, server), then
+	// each changed state; TIME-WAIT's break has its length (µs), the
+	// summed-up data phase its first and last segments. A break's length
+	// is the time between the segments around it.
 	var data *explain.DataPhase
 	for _, r := range m.Rows {
+		kind := byte(r.Class)
 		switch r.Kind {
-		case ladder.KindSeg:
-			b = append(b, 'a'+byte(r.Class))
 		case ladder.KindBreak:
+			kind = rowBreak
 			if r.TimeWait {
-				b, tw = append(b, 'T'), int64(r.Gap)/1e3
-			} else {
-				b = append(b, 'B')
+				kind = rowTimeWait
 			}
 		case ladder.KindLost:
-			b = append(b, 'L')
+			kind = rowLost
 		case ladder.KindData:
-			b, data = append(b, 'D'), r.Data
-		default:
-			b = append(b, 'E')
+			kind, data = rowData, r.Data
+		case ladder.KindEnd:
+			kind = rowEnd
+		}
+		var ch byte
+		for side := range 2 {
+			if r.Changed[side] {
+				ch |= 1 << side
+			}
+		}
+		p = append(p, kind<<2|ch)
+		for side := range 2 {
+			if r.Changed[side] {
+				p = append(p, byte(r.States[side]))
+			}
+		}
+		switch kind {
+		case rowTimeWait:
+			p = binary.AppendUvarint(p, uint64(r.Gap/1e3))
+		case rowData:
+			p = binary.AppendUvarint(p, uint64(r.Data.First))
+			p = binary.AppendUvarint(p, uint64(r.Data.Last))
 		}
 	}
-	b = append(b, `","rs":"`...)
-	for _, r := range m.Rows {
-		b = append(b, 'a'+byte(r.States[0]), 'a'+byte(r.States[1]))
+	p = rw.appendSegs(p, c)
+	rw.packed = p
+	b = base64.StdEncoding.AppendEncode(b, p)
+	explained := rw.explained < explainBytes
+	if data == nil && !explained {
+		return b
 	}
-	b = append(b, `","rc":"`...)
-	for _, r := range m.Rows {
-		ch := byte('0')
-		if r.Changed[0] {
-			ch |= 1
-		}
-		if r.Changed[1] {
-			ch |= 2
-		}
-		b = append(b, ch)
-	}
-	b = append(b, `","tw":`...)
-	b = strconv.AppendInt(b, tw, 10)
+	start := len(b)
+	b = append(b, " {"...)
 	if data != nil {
-		b = appendInts(append(b, `,"dr":`...), false, int64(data.First), int64(data.Last))
 		l := data.DirLines(false)
 		lines := []explain.Msg{explain.M("lg.data", "n", strconv.Itoa(data.Count()), "dur", explain.Dur(data.Duration)), l[0], l[1], explain.M("lg.full")}
-		b = rw.appendMsgs(append(b, `,"dm":`...), lines)
+		b = rw.appendMsgs(append(b, `"dm":`...), lines)
 	}
-	b = append(b, `,"ini":`...)
-	b = appendInts(b, false, int64(m.Initial[0]), int64(m.Initial[1]))
-	b = rw.appendSegs(b, c)
-	if rw.explained < explainBytes {
-		start := len(b)
+	if explained {
+		if data != nil {
+			b = append(b, ',')
+		}
 		b = rw.appendExplanation(b, explain.Explain(c))
 		rw.explained += len(b) - start
 		rw.explainedConns++
@@ -199,7 +226,7 @@ func (rw *Writer) appendDetail(b []byte, c *tcpstate.Conn) []byte {
 // what is missing, summary, and each segment's notes and state changes
 // but those of a data phase the ladder sums up.
 func (rw *Writer) appendExplanation(b []byte, e *explain.Explanation) []byte {
-	b = rw.appendMsg(append(b, `,"ti":`...), e.Title)
+	b = rw.appendMsg(append(b, `"ti":`...), e.Title)
 	b = rw.appendMsgs(append(b, `,"h":`...), e.Header)
 	b = rw.appendMsgs(append(b, `,"v":`...), e.Verdict)
 	b = rw.appendMsgs(append(b, `,"x":`...), e.Missing)
@@ -207,19 +234,19 @@ func (rw *Writer) appendExplanation(b []byte, e *explain.Explanation) []byte {
 	return rw.appendSteps(b, e)
 }
 
-// appendSegs appends the segments of c as columns, each number as the
-// difference from what the page would expect from the segments before
-// it, which is 0 more often than not: frame ("f") and time in µs ("t")
-// from the previous segment's; directions ("d": '0' client to server,
-// '1' back) and phases ("p") as strings of digits; flags ("fl") as
-// indexes into the report's table of flags; the relative sequence number
-// ("q") from the end of the previous segment the same way, the relative
-// acknowledgment ("a", when the flags have ACK) and the window ("w",
-// scaled) from the previous segment's the same way; lengths ("l"); the
-// anomalies ("an") as [index, bit set] of the segments that have any.
-// The absolute numbers are the relative ones plus each direction's base
-// ("b"), or given in full ("sq", "ak") when that does not hold.
-func (rw *Writer) appendSegs(b []byte, c *tcpstate.Conn) []byte {
+// appendSegs appends the segments of c packed: whether the absolute
+// numbers are each direction's base plus the relative ones, and the
+// bases; each segment's flags (index into the report's table), direction
+// and phase as one number, flags × 6 + direction × 3 + phase; then, as
+// differences from what the page expects from the segments before, which
+// is 0 more often than not: frame and time (µs) from the previous
+// segment's (the first's from 0 and the connection's start), the
+// relative sequence number from the end of the previous segment the
+// same way, the relative acknowledgment (with ACK) and the window
+// (scaled) from those of the previous segment the same way; and the
+// length. Then the segments with anomalies, as index and bit set; and
+// without bases, the absolute sequence and acknowledgment numbers.
+func (rw *Writer) appendSegs(p []byte, c *tcpstate.Conn) []byte {
 	segs := c.Segments
 	var base [2]uint32
 	var baseSet [2]bool
@@ -229,83 +256,55 @@ func (rw *Writer) appendSegs(b []byte, c *tcpstate.Conn) []byte {
 			base[s.Dir], baseSet[s.Dir] = s.Seq-s.RelSeq, true
 		}
 	}
-	exact := true
+	exact := byte(1)
 	for i := range segs {
 		s := &segs[i]
 		if s.Seq-s.RelSeq != base[s.Dir] || (s.Flags&wire.ACK != 0 && baseSet[1-s.Dir] && s.Ack-s.RelAck != base[1-s.Dir]) {
-			exact = false
+			exact = 0
 		}
 	}
+	p = append(p, exact)
+	p = binary.AppendUvarint(p, uint64(base[0]))
+	p = binary.AppendUvarint(p, uint64(base[1]))
 	var next, ack, win [2]int64
-	col := func(name string, f func(i int, s *tcpstate.Segment) int64) {
-		b = append(append(append(b, `,"`...), name...), `":[`...)
-		next, ack, win = [2]int64{}, [2]int64{}, [2]int64{}
-		for i := range segs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, f(i, &segs[i]), 10)
-		}
-		b = append(b, ']')
-	}
-	col("f", func(i int, s *tcpstate.Segment) int64 {
-		if i == 0 {
-			return int64(s.Index)
-		}
-		return int64(s.Index - segs[i-1].Index)
-	})
-	col("t", func(i int, s *tcpstate.Segment) int64 {
-		if i == 0 {
-			return s.Time / 1e3
-		}
-		return s.Time/1e3 - segs[i-1].Time/1e3
-	})
-	col("fl", func(_ int, s *tcpstate.Segment) int64 { return rw.flagsIndex(s.Flags) })
-	col("l", func(_ int, s *tcpstate.Segment) int64 { return int64(s.Len) })
-	col("q", func(_ int, s *tcpstate.Segment) int64 {
-		d := int64(int32(s.RelSeq - uint32(next[s.Dir])))
+	frame, t := int64(0), c.First.Time/1e3
+	anomalous := 0
+	for i := range segs {
+		s := &segs[i]
+		p = binary.AppendUvarint(p, uint64(rw.flagsIndex(s.Flags)*6+int64(s.Dir)*3+int64(s.Phase)))
+		p = binary.AppendVarint(p, int64(s.Index)-frame)
+		p = binary.AppendVarint(p, s.Time/1e3-t)
+		frame, t = int64(s.Index), s.Time/1e3
+		p = binary.AppendVarint(p, int64(int32(s.RelSeq-uint32(next[s.Dir]))))
 		next[s.Dir] = int64(s.RelSeq) + int64(s.Len)
 		if s.Flags&(wire.SYN|wire.FIN) != 0 {
 			next[s.Dir]++
 		}
-		return d
-	})
-	col("a", func(_ int, s *tcpstate.Segment) int64 {
-		if s.Flags&wire.ACK == 0 {
-			return 0
+		if s.Flags&wire.ACK != 0 {
+			p = binary.AppendVarint(p, int64(int32(s.RelAck-uint32(ack[s.Dir]))))
+			ack[s.Dir] = int64(s.RelAck)
 		}
-		d := int64(int32(s.RelAck - uint32(ack[s.Dir])))
-		ack[s.Dir] = int64(s.RelAck)
-		return d
-	})
-	col("w", func(_ int, s *tcpstate.Segment) int64 {
-		d := int64(s.WindowScaled) - win[s.Dir]
+		p = binary.AppendVarint(p, int64(s.WindowScaled)-win[s.Dir])
 		win[s.Dir] = int64(s.WindowScaled)
-		return d
-	})
-	b = append(b, `,"an":[`...)
-	comma := false
+		p = binary.AppendUvarint(p, uint64(s.Len))
+		if s.Anomalies != 0 {
+			anomalous++
+		}
+	}
+	p = binary.AppendUvarint(p, uint64(anomalous))
 	for i := range segs {
 		if an := segs[i].Anomalies; an != 0 {
-			b, comma = appendInts(b, comma, int64(i), int64(an)), true
+			p = binary.AppendUvarint(p, uint64(i))
+			p = binary.AppendUvarint(p, uint64(an))
 		}
 	}
-	b = append(b, ']')
-	if exact {
-		b = appendInts(append(b, `,"b":`...), false, int64(base[0]), int64(base[1]))
-	} else {
-		col("sq", func(_ int, s *tcpstate.Segment) int64 { return int64(s.Seq) })
-		col("ak", func(_ int, s *tcpstate.Segment) int64 { return int64(s.Ack) })
+	if exact == 0 {
+		for i := range segs {
+			p = binary.AppendUvarint(p, uint64(segs[i].Seq))
+			p = binary.AppendUvarint(p, uint64(segs[i].Ack))
+		}
 	}
-	b = append(b, `,"d":"`...)
-	for i := range segs {
-		b = append(b, '0'+byte(segs[i].Dir))
-	}
-	b = append(b, `","p":"`...)
-	for i := range segs {
-		b = append(b, '0'+byte(segs[i].Phase))
-	}
-	return append(b, '"')
+	return p
 }
 
 // flagsIndex is the index of f in the report's table of flags.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	stdhtml "html"
 	"io"
+	"net/netip"
 	"strings"
 
 	"synfin/render/explain"
@@ -51,11 +52,11 @@ const (
 
 // explainBytes bounds the explanations' messages in a report: past it, a
 // connection comes with its verdict, ladder, segments and time-sequence
-// graph but without the messages of its explanation, which take four
-// times as much room and six times as long to make as the rest of it.
-// Some 7,000 ordinary connections are explained in full; the page says how to
-// explain the others (explain --conn).
-const explainBytes = 16 << 20
+// graph but without the messages of its explanation, which take eight
+// times the room of the rest packed and most of the time to make. Some
+// 4,500 ordinary connections are explained in full; the page says how
+// to explain the others (explain --conn).
+const explainBytes = 8 << 20
 
 // Writer writes a report one connection at a time, in the order they
 // come (a tracker hands them out as they end; the page sorts them), so
@@ -67,6 +68,7 @@ type Writer struct {
 	opt     Options
 	list    listChunk
 	detail  []byte
+	packed  []byte
 	scratch []byte
 	shapes  shapes
 	// flags numbers the flags of segments (flagsIndex).
@@ -88,7 +90,8 @@ func NewWriter(w io.Writer, opt Options) (*Writer, error) {
 		opt.Lang = explain.English
 	}
 	cw := &countWriter{w: w}
-	rw := &Writer{w: cw, bw: bufio.NewWriterSize(cw, 1<<16), opt: opt, shapes: shapes{byKey: map[string][]int{}}, flags: map[wire.Flags]int{}}
+	rw := &Writer{w: cw, bw: bufio.NewWriterSize(cw, 1<<16), opt: opt, shapes: shapes{byKey: map[string][]int{}}, flags: map[wire.Flags]int{},
+		list: listChunk{addrs: map[netip.Addr]int{}}}
 	title := "synfin"
 	if opt.Title != "" {
 		title = "synfin: " + opt.Title
@@ -148,7 +151,7 @@ func (rw *Writer) flushChunk() {
 		return
 	}
 	rw.bw.WriteString(`<script type="application/json" class="synfin-list">`)
-	rw.scratch = rw.list.appendJSON(append(rw.scratch[:0], '{'))
+	rw.scratch = rw.list.appendJSON(rw.scratch[:0])
 	rw.bw.Write(rw.scratch)
 	rw.bw.WriteString("</script>\n<script type=\"text/plain\" class=\"synfin-detail\">\n")
 	rw.bw.Write(rw.detail)
@@ -167,7 +170,7 @@ func (rw *Writer) Close() error {
 	}
 	rw.flushChunk()
 	meta := metaOf(rw.opt, rw.shapes.list)
-	meta.Flags = rw.flagNames
+	meta.Flags, meta.Conns = rw.flagNames, rw.conns
 	head, err := json.Marshal(meta) // escapes <, > and &: no "</script>"
 	if err != nil {
 		return fmt.Errorf("html: %w", err)
@@ -268,6 +271,7 @@ type meta struct {
 	Kinds     []string             `json:"kinds"`
 	Shapes    [][]string           `json:"shapes"`
 	Flags     []string             `json:"flags"`
+	Conns     int                  `json:"conns"`
 	Collapse  int                  `json:"collapse"`
 }
 

@@ -123,7 +123,7 @@ func TestReferenceReportInBrowser(t *testing.T) {
 	}
 	var shownRefused, shownSynRe string
 	err = chromedp.Run(ctx,
-		pick(`#f-pattern`, tcpstate.PatternRefused.String()),
+		pick(`#f-pattern`, fmt.Sprint(int(tcpstate.PatternRefused))),
 		chromedp.SendKeys(`#f-port`, "9989", chromedp.ByQuery),
 		chromedp.AttributeValue(`#count`, "data-shown", &shownRefused, nil, chromedp.ByQuery),
 		pick(`#f-pattern`, ""),

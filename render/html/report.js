@@ -4,20 +4,33 @@
   var M = JSON.parse($("synfin-meta").textContent);
   var G = M.geom, lang = M.lang, ROW = 26;
 
+  // Packed numbers: unsigned and zigzag varints, as Go's encoding/binary
+  // writes them, read from a string of bytes (atob's) at r.i.
+  function uv(r) {
+    var v = 0, mul = 1, c;
+    do { c = r.s.charCodeAt(r.i++); v += (c & 0x7f) * mul; mul *= 128; } while (c & 0x80);
+    return v;
+  }
+  function sv(r) { var u = uv(r); return u % 2 ? -(u + 1) / 2 : u / 2; }
+
   // The list: every connection's entry, read from the chunks' list
-  // elements (Writer.flushChunk) into one array per column.
-  var L = {}, cols = ["id", "ca", "cp", "sa", "sp", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns"];
-  cols.forEach(function (c) { L[c] = []; });
-  var chunkOf = [], posOf = [];
+  // elements (listChunk in data.go) into one array per field.
+  var N = M.conns, fields = ["id", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns", "cp", "sp", "ca", "sa"];
+  var L = {};
+  fields.forEach(function (f) { L[f] = f === "ca" || f === "sa" ? new Array(N) : new Float64Array(N); });
+  var chunkOf = new Int32Array(N), posOf = new Int32Array(N), nums = fields.slice(2, 14).map(function (f) { return L[f]; });
   var lists = document.querySelectorAll("script.synfin-list"), details = document.querySelectorAll("script.synfin-detail");
-  for (var ci = 0; ci < lists.length; ci++) {
-    var part = JSON.parse(lists[ci].textContent);
-    for (var j = 0; j < part.id.length; j++) {
-      for (var c = 0; c < cols.length; c++) L[cols[c]].push(part[cols[c]][j]);
-      chunkOf.push(ci); posOf.push(j);
+  for (var ci = 0, k = 0; ci < lists.length; ci++) {
+    var part = JSON.parse(lists[ci].textContent), r = { s: atob(part.b), i: 0 }, id = 0, t0 = 0;
+    for (var j = 0; j < part.n; j++, k++) {
+      id += sv(r); t0 += sv(r);
+      L.id[k] = id; L.t0[k] = t0;
+      for (var f = 0; f < 12; f++) nums[f][k] = uv(r);
+      L.ca[k] = part.a[uv(r)]; L.sa[k] = part.a[uv(r)];
+      chunkOf[k] = ci; posOf[k] = j;
     }
   }
-  var N = L.id.length, byID = {};
+  var byID = {};
   for (var k = 0; k < N; k++) byID[L.id[k]] = k;
   var shown = [], selected = -1, sortKey = "start", sortDir = 1;
 
@@ -91,36 +104,54 @@
     return pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" + pad(d.getUTCSeconds(), 2) + "." + pad(us % 1e6, 6);
   }
 
-  // A connection's details, parsed from its chunk when it is selected.
+  // A connection's details, read from its chunk when it is selected
+  // (appendDetail in data.go): rows and segments packed, then perhaps
+  // messages as JSON.
   var cache = { ci: -1, lines: null };
   function conn(k) {
     var ci = chunkOf[k];
     if (cache.ci !== ci) cache = { ci: ci, lines: details[ci].textContent.split("\n") };
-    var d = JSON.parse(cache.lines[posOf[k] + 1]);
-    var segs = [], f = 0, tt = 0, next = [0, 0], ack = [0, 0], win = [0, 0];
-    for (var i = 0; i < d.d.length; i++) {
-      var dir = +d.d[i], fl = M.flags[d.fl[i]], len = d.l[i];
-      f += d.f[i]; tt += d.t[i];
-      var q = (next[dir] + d.q[i]) >>> 0;
-      next[dir] = q + len + (/[SF]/.test(fl) ? 1 : 0);
-      var hasAck = fl.indexOf(".") >= 0, a = -1;
-      if (hasAck) { a = (ack[dir] + d.a[i]) >>> 0; ack[dir] = a; }
-      win[dir] += d.w[i];
-      segs.push({ i: i, frame: f, t: tt, dir: dir, fl: fl, q: q, a: a, l: len, w: win[dir], an: 0, ph: +d.p[i],
-        seq: d.b ? (d.b[dir] + q) >>> 0 : d.sq[i], ack: hasAck ? (d.b ? (d.b[1 - dir] + a) >>> 0 : d.ak[i]) : -1,
-        notes: d.n ? d.n[i] : null, changes: d.c ? d.c[i] : null });
-    }
-    d.an.forEach(function (x) { segs[x[0]].an = x[1]; });
-    var rows = [], si = 0;
-    for (var r = 0; r < d.rk.length; r++) {
-      var kind = d.rk.charAt(r), row = { kind: kind, seg: -1, cs: d.rs.charCodeAt(2 * r) - 97, ss: d.rs.charCodeAt(2 * r + 1) - 97, ch: +d.rc.charAt(r) };
-      if (kind >= "a" && kind <= "d") row.seg = si++;
-      else if (kind === "D") { row.seg = d.dr[0]; si = d.dr[1] + 1; }
-      else if (kind === "B") row.gap = segs[si].t - segs[si - 1].t;
-      else if (kind === "T") row.gap = d.tw;
+    var line = cache.lines[posOf[k] + 1], sp = line.indexOf(" ");
+    var d = sp < 0 ? {} : JSON.parse(line.slice(sp + 1)), r = { s: atob(sp < 0 ? line : line.slice(0, sp)), i: 0 };
+    var nsegs = uv(r), nrows = uv(r), rows = [], segs = [];
+    d.ini = [uv(r), uv(r)];
+    var st = d.ini.slice();
+    for (var i = 0; i < nrows; i++) {
+      var b = uv(r), row = { kind: b >> 2, ch: b & 3, seg: -1 };
+      if (row.ch & 1) st[0] = uv(r);
+      if (row.ch & 2) st[1] = uv(r);
+      row.cs = st[0]; row.ss = st[1];
+      if (row.kind === 5) row.gap = uv(r);
+      if (row.kind === 7) d.dr = [uv(r), uv(r)];
       rows.push(row);
     }
-    d.segs = segs; d.rows = rows; d.k = k;
+    var exact = uv(r), base = [uv(r), uv(r)], f = 0, tt = L.t0[k], next = [0, 0], ack = [0, 0], win = [0, 0];
+    for (i = 0; i < nsegs; i++) {
+      var code = uv(r), fl = M.flags[Math.floor(code / 6)], dir = Math.floor(code / 3) % 2, ph = code % 3;
+      f += sv(r); tt += sv(r);
+      var q = (next[dir] + sv(r)) >>> 0, hasAck = fl.indexOf(".") >= 0, a = -1;
+      if (hasAck) { a = (ack[dir] + sv(r)) >>> 0; ack[dir] = a; }
+      win[dir] += sv(r);
+      var len = uv(r);
+      next[dir] = q + len + (/[SF]/.test(fl) ? 1 : 0);
+      segs.push({ i: i, frame: f, t: tt, dir: dir, fl: fl, q: q, a: a, l: len, w: win[dir], an: 0, ph: ph,
+        seq: (base[dir] + q) >>> 0, ack: hasAck ? (base[1 - dir] + a) >>> 0 : -1,
+        notes: d.n ? d.n[i] : null, changes: d.c ? d.c[i] : null });
+    }
+    for (i = uv(r); i > 0; i--) { var at = uv(r); segs[at].an = uv(r); }
+    if (!exact) segs.forEach(function (s) { s.seq = uv(r); var ak = uv(r); if (s.a >= 0) s.ack = ak; });
+    // The rows' segments, breaks' lengths and the phases' spans of rows.
+    var si = 0, ph = [];
+    rows.forEach(function (row, n) {
+      if (row.kind < 4) row.seg = si++;
+      else if (row.kind === 7) { row.seg = d.dr[0]; si = d.dr[1] + 1; }
+      else if (row.kind === 4) row.gap = segs[si].t - segs[si - 1].t;
+      if (row.seg < 0) return;
+      var p = segs[row.seg].ph, last = ph[ph.length - 1];
+      if (last && last[0] === p) last[2] = n;
+      else ph.push([p, last ? last[2] + 1 : 0, n]);
+    });
+    d.segs = segs; d.rows = rows; d.ph = ph; d.k = k;
     return d;
   }
 
@@ -194,10 +225,10 @@
   var classes = ["normal", "retrans", "rst", "warn"];
   function rowH(c, r) {
     switch (r.kind) {
-      case "B": case "T": return G.rowBreak;
-      case "L": return G.rowLost;
-      case "E": return G.rowEnd;
-      case "D": return G.arrowY + 14 * c.dm.length;
+      case 4: case 5: return G.rowBreak;
+      case 6: return G.rowLost;
+      case 8: return G.rowEnd;
+      case 7: return G.arrowY + 14 * c.dm.length;
     }
     return G.rowSeg + (c.segs[r.seg].an ? G.rowMark : 0);
   }
@@ -253,10 +284,10 @@
     });
     c.rows.forEach(function (r, i) {
       var y = ys[i];
-      if (r.kind >= "a" && r.kind <= "d") {
+      if (r.kind < 4) {
         var s = c.segs[r.seg], ay = y + G.arrowY, x1 = cx + G.bandW / 2, x2 = sx - G.bandW / 2;
         if (s.dir === 1) { var tmp = x1; x1 = x2; x2 = tmp; }
-        var cl = classes[r.kind.charCodeAt(0) - 97], col = M.classes[r.kind.charCodeAt(0) - 97];
+        var cl = classes[r.kind], col = M.classes[r.kind];
         o.push('<g class="seg c-' + cl + '" data-seg="' + s.frame + '">');
         o.push('<rect class="selbg" x="' + (cx + 8) + '" y="' + (y + 1) + '" width="' + (sx - cx - 16) + '" height="' + (rowH(c, r) - 2) + '" fill="transparent"/>');
         o.push('<text class="t" x="12" y="' + (ay + 8) + '">#' + s.frame + '</text><text class="t" x="60" y="' + (ay + 8) + '">' + esc(since(c, s)) + "</text>");
@@ -265,16 +296,16 @@
         o.push('<text class="lbl" x="' + mid + '" y="' + (y + 10) + '" text-anchor="middle" fill="' + col + '">' + esc(label(s)) + "</text>");
         if (s.an) o.push('<text class="mark" x="' + mid + '" y="' + (ay + G.slant + 14) + '" text-anchor="middle">⚠ ' + esc(names("ann", anomalies(s.an))) + "</text>");
         o.push("</g>");
-      } else if (r.kind === "B" || r.kind === "T") {
+      } else if (r.kind === 4 || r.kind === 5) {
         var m = y + G.rowBreak / 2;
         [cx, sx].forEach(function (x) {
           o.push('<rect x="' + (x - G.bandW) + '" y="' + (m - 4) + '" width="' + 2 * G.bandW + '" height="8" fill="#ffffff"/>');
           o.push('<path d="M' + (x - 10) + " " + (m - 3) + "l5 -3l5 3l5 -3l5 3M" + (x - 10) + " " + (m + 5) + 'l5 -3l5 3l5 -3l5 3" fill="none" stroke="#4b5563"/>');
         });
-        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc("⋯ " + (r.kind === "T" ? t(["lg.timewait", "dur", dur(r.gap)]) : dur(r.gap)) + " ⋯") + "</text>");
-      } else if (r.kind === "L") {
+        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc("⋯ " + (r.kind === 5 ? t(["lg.timewait", "dur", dur(r.gap)]) : dur(r.gap)) + " ⋯") + "</text>");
+      } else if (r.kind === 6) {
         o.push('<text class="lost" x="' + mid + '" y="' + (y + 15) + '" text-anchor="middle">✂ ' + esc(w("lg.lost")) + "</text>");
-      } else if (r.kind === "D") {
+      } else if (r.kind === 7) {
         o.push('<g class="data"><rect x="' + (cx + G.bandW) + '" y="' + (y + 4) + '" width="' + (sx - cx - 2 * G.bandW) + '" height="' + (14 * c.dm.length + 4) + '" fill="#f9fafb" stroke="#9ca3af" stroke-dasharray="4 3"/>');
         c.dm.forEach(function (m, j) {
           o.push('<text class="lbl" x="' + mid + '" y="' + (y + 16 + 14 * j) + '" text-anchor="middle">' + esc((j === 0 ? "⋯ " : "") + tm(m) + (j === 0 ? " ⋯" : "")) + "</text>");
@@ -285,7 +316,7 @@
         o.push('<text class="state" x="' + (cx - 12) + '" y="' + (y + 18) + '" text-anchor="end">' + M.states[r.cs] + "</text>");
         o.push('<text class="state" x="' + (sx + 12) + '" y="' + (y + 18) + '">' + M.states[r.ss] + "</text>");
       }
-      if ((r.kind >= "a" && r.kind <= "d") || r.kind === "D") {
+      if (r.kind < 4 || r.kind === 7) {
         var ay2 = y + G.arrowY + G.slant / 2 + 4;
         if (r.ch & 1) o.push('<text class="state" x="' + (cx - 12) + '" y="' + ay2 + '" text-anchor="end">' + M.states[r.cs] + "</text>");
         if (r.ch & 2) o.push('<text class="state" x="' + (sx + 12) + '" y="' + ay2 + '">' + M.states[r.ss] + "</text>");
@@ -306,7 +337,7 @@
     });
     o.push("</tr></thead><tbody>");
     var after = {};
-    c.rows.forEach(function (r) { if (r.seg >= 0 && r.kind !== "D") after[r.seg] = M.states[r.cs] + " / " + M.states[r.ss]; });
+    c.rows.forEach(function (r) { if (r.kind < 4) after[r.seg] = M.states[r.cs] + " / " + M.states[r.ss]; });
     c.segs.forEach(function (s, i) {
       if (c.dr && i >= c.dr[0] && i <= c.dr[1]) {
         if (i === c.dr[0]) o.push('<tr class="more"><td colspan="10">' + esc(t(["ui.more", "n", String(c.dr[1] - c.dr[0] + 1)])) + "</td></tr>");
