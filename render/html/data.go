@@ -19,11 +19,11 @@ import (
 // (listFields), the addresses as indexes into the chunk's own table of
 // them.
 type listChunk struct {
-	n       int
-	packed  []byte
-	addrs   map[netip.Addr]int
-	names   []string
-	id, t0  int64
+	n      int
+	packed []byte
+	addrs  map[netip.Addr]int
+	names  []string
+	id, t0 int64
 }
 
 // listFields are an entry's varints, in order: id and start (µs since

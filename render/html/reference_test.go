@@ -127,7 +127,7 @@ func TestReferenceReportInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#f-port`, "9989", chromedp.ByQuery),
 		chromedp.AttributeValue(`#count`, "data-shown", &shownRefused, nil, chromedp.ByQuery),
 		pick(`#f-pattern`, ""),
-		chromedp.SetValue(`#f-port`, "", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => { const p = document.getElementById("f-port"); p.value = ""; p.dispatchEvent(new Event("input")); })()`, nil),
 		pick(`#f-anom`, fmt.Sprint(int(tcpstate.SYNRetransmit))),
 		chromedp.AttributeValue(`#count`, "data-shown", &shownSynRe, nil, chromedp.ByQuery),
 	)
