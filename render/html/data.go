@@ -26,14 +26,13 @@ type listChunk struct {
 	id, t0 int64
 }
 
-// listFields are an entry's varints, in order: id and start (µs since
-// the epoch) as differences from the entry before; duration (µs); bytes
-// sent by client and server; initial and final states of both ends
-// (tcpstate.State); teardown pattern (tcpstate.Pattern); the anomalies
-// seen (a bit set by tcpstate.Anomaly); segments; client and server
-// port; client and server address (index into the table).
-var listFields = [...]string{"id", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns", "cp", "sp", "ca", "sa"}
-
+// add packs the entry of c, its varints in order (the page's fields):
+// id and start (µs since the epoch) as differences from the entry before
+// (id, t0); duration in µs (du); bytes sent by client and server (bc,
+// bs); initial and final states of both ends (ic, is, fc, fs:
+// tcpstate.State); teardown pattern (p: tcpstate.Pattern); the anomalies
+// seen (an: a bit set by tcpstate.Anomaly); segments (ns); client and
+// server port (cp, sp) and address (ca, sa: indexes into the table).
 func (l *listChunk) add(c *tcpstate.Conn) {
 	var an uint32
 	for a, n := range c.Anomalies {

@@ -133,9 +133,13 @@ func (rw *Writer) Explained() int { return rw.explainedConns }
 // the report.
 func (rw *Writer) Size() int64 { return rw.w.n + int64(rw.bw.Buffered()) }
 
-// Said is the line that tells of a report written to path: its size,
-// the connections and how many come with their explanation.
+// Said is the line that tells of a report written to path ("" or "-":
+// standard output): its size, the connections and how many come with
+// their explanation.
 func (rw *Writer) Said(path string) string {
+	if path == "" || path == "-" {
+		path = "standard output"
+	}
 	s := fmt.Sprintf("wrote %s: %.1f MB, %d connections", path, float64(rw.Size())/1e6, rw.conns)
 	if rw.explainedConns < rw.conns {
 		s += fmt.Sprintf(", the first %d explained in full (explain --conn ID explains any)", rw.explainedConns)
