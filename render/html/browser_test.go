@@ -213,3 +213,43 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
 }
+
+// TestSummarySlot gives the report a summary object: the page shows it
+// first, its keys and values, tables for lists of objects; without one
+// the slot stays hidden.
+func TestSummarySlot(t *testing.T) {
+	ctx, errs := browser(t)
+	conns := explaintest.Track(t, corpus.Seed(t, "capture.txt"))
+	sum := map[string]any{"findings": []map[string]any{{"name": "syn-flood", "conns": []int{1, 2}}}, "teardown": map[string]int{"four-segment": 1}}
+	for _, tc := range []struct {
+		summary any
+		want    string
+	}{{sum, "syn-flood"}, {nil, ""}} {
+		p := filepath.Join(t.TempDir(), "report.html")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := html.Write(f, conns, html.Options{Summary: tc.summary}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		var text string
+		var hidden bool
+		err = chromedp.Run(ctx,
+			chromedp.Navigate("file://"+p),
+			chromedp.WaitVisible(`#rows .crow`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.getElementById("summary").hidden`, &hidden),
+			chromedp.Evaluate(`document.getElementById("summary").innerText`, &text),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hidden != (tc.summary == nil) || !strings.Contains(text, tc.want) || tc.summary != nil && !strings.Contains(text, "four-segment") {
+			t.Errorf("summary %v: hidden %v, text %q", tc.summary, hidden, text)
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}

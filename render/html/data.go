@@ -16,7 +16,7 @@ import (
 // listChunk holds the list entries of a chunk's connections: what the
 // list shows, sorts and filters by, for every connection, without
 // reading any connection's details. Each entry is packed as varints
-// (listFields), the addresses as indexes into the chunk's own table of
+// (add), the addresses as indexes into the chunk's own table of
 // them.
 type listChunk struct {
 	n      int
