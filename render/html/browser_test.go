@@ -193,7 +193,7 @@ func TestReportInBrowser(t *testing.T) {
 		chromedp.WaitVisible(fmt.Sprintf(`#detail[data-conn="%d"] #segtable`, three), chromedp.ByQuery),
 		chromedp.Click(`#ladder g.seg[data-seg="9"] line.hit`, chromedp.ByQuery),
 		hasClass(`#segtable tr[data-seg="9"]`, "sel"),
-		chromedp.Evaluate(`document.getElementById("detail").scrollTop = 0`, nil),
+		chromedp.Evaluate(`window.scrollTo(0, 0)`, nil),
 		chromedp.CaptureScreenshot(&png),
 	)
 	if err != nil {
