@@ -79,8 +79,10 @@ func runDiagram(env *Env, args []string) error {
 			return
 		}
 		found++
-		if report != nil && err == nil {
-			err = report.Add(c)
+		if report != nil {
+			if err == nil {
+				err = report.Add(c)
+			}
 		} else if format != "ascii" {
 			kept.Add(c)
 		} else if err == nil {
