@@ -604,7 +604,8 @@ func checkFile(t *testing.T, line, cwd string, env []string, r result) {
 		}
 		// In start order: the ids count up (tcpdump's order of the first
 		// packets; TestConnsStart holds the starts to tshark's).
-		for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+		table, _, _ := strings.Cut(r.stdout, "\n\n") // --summary's follows a blank line
+		for i, l := range strings.Split(strings.TrimSpace(table), "\n")[1:] {
 			if id := strings.Fields(l)[0]; has("--sort start") && id != fmt.Sprint(i+1) {
 				t.Fatalf("row %d is connection %s", i+1, id)
 			}

@@ -230,8 +230,8 @@ func inputsName(files []string) string {
 // trackFile reads files, filters them with expr and feeds one tracker; the
 // tracker is flushed even when the input is damaged, so that everything
 // before the damage is reported, then the error.
-func trackFile(env *Env, files []string, expr string, cfg track.Config) error {
-	src, err := openInput(env, files, true)
+func trackFile(env *Env, files []string, streams bool, expr string, cfg track.Config) error {
+	src, err := openInput(env, files, streams)
 	if err != nil {
 		return err
 	}

@@ -59,12 +59,16 @@ func runDiagram(env *Env, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	lo := ladder.Options{Width: width, ASCII: plain, Lang: lang, Full: full}
 	live := input.Live(files, env.Stdin)
-	// Text is drawn as each connection is handed out, so that memory
-	// follows the connections held, as in explain; the other formats are
-	// one document of them all: they are kept.
+	// Text and the HTML report are drawn as each connection is handed
+	// out, so that memory follows the connections held, as in explain;
+	// SVG and Mermaid are one document of them all: they are kept.
 	kept := track.Kept{Max: track.ReportMax(maxConns)}
+	var report *html.Writer
+	if format == "html" {
+		report, err = html.NewWriter(bw, html.Options{Title: inputsName(files), Lang: lang})
+	}
 	found, evicted := 0, 0
-	readErr := trackFile(env, files, expr, viewConfig(func(c *tcpstate.Conn) {
+	readErr := trackFile(env, files, f == nil, expr, viewConfig(func(c *tcpstate.Conn) {
 		if c.End == tcpstate.EndEvicted {
 			evicted++
 		}
@@ -72,7 +76,11 @@ func runDiagram(env *Env, args []string) error {
 			return
 		}
 		found++
-		if format != "ascii" {
+		if report != nil {
+			if err == nil {
+				err = report.Add(c)
+			}
+		} else if format != "ascii" {
 			kept.Add(c)
 		} else if err == nil {
 			if err = ladder.WriteText(bw, c, lo); err == nil && live {
@@ -84,7 +92,9 @@ func runDiagram(env *Env, args []string) error {
 	if readErr == nil && connID != 0 && found == 0 {
 		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
-	if conns := kept.Conns(); format != "ascii" && err == nil {
+	if conns := kept.Conns(); report != nil && err == nil {
+		err = report.Close()
+	} else if format != "ascii" && err == nil {
 		sayLeftOut(env, "diagram", &kept)
 		switch format {
 		case "svg":
@@ -96,8 +106,6 @@ func runDiagram(env *Env, args []string) error {
 				return fmt.Errorf("--format tsg draws one connection and %s has %d: pick one with --conn ID", inputsName(files), len(conns))
 			}
 			err = tsg.WriteSVG(bw, tsg.Compute(conns[0]), tsg.Options{Lang: lang})
-		default:
-			err = html.Write(bw, conns, html.Options{Title: inputsName(files), Lang: lang})
 		}
 	}
 	if ferr := bw.Flush(); err == nil {
@@ -108,6 +116,9 @@ func runDiagram(env *Env, args []string) error {
 	}
 	if err == nil && f != nil {
 		err = f.Commit()
+	}
+	if err == nil && report != nil {
+		sayReport(env, "diagram", out, report)
 	}
 	return err
 }

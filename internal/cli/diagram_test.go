@@ -67,7 +67,7 @@ func TestDiagramHTMLFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<!DOCTYPE html>", `id="synfin-data"`, "127.0.0.1:41631"} {
+	for _, want := range []string{"<!DOCTYPE html>", `id="synfin-meta"`, "127.0.0.1:41631"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -51,24 +51,29 @@ func runExplain(env *Env, args []string) error {
 	if htmlOut == outfile.Stdout {
 		return usagef("--html - would mix the report with the explanations on standard output; name a file")
 	}
-	var report *outfile.File
+	// Each connection is printed, and added to the report, as the
+	// tracker hands it out, so that memory follows the connections held
+	// rather than the capture (in the order they began, one that never
+	// closes would hold back all that follow it).
+	var (
+		reportFile *outfile.File
+		reportBuf  *bufio.Writer
+		report     *html.Writer
+	)
 	if htmlOut != "" {
-		if report, err = outfile.Create(htmlOut); err != nil {
+		if reportFile, err = outfile.Create(htmlOut); err != nil {
 			return err
 		}
-		defer report.Close()
+		defer reportFile.Close()
+		reportBuf = bufio.NewWriterSize(reportFile, 1<<16)
+		report, _ = html.NewWriter(reportBuf, html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
 	}
-	// Each connection is printed as the tracker hands it out, so that
-	// memory follows the connections held rather than the capture (in
-	// the order they began, one that never closes would hold back all
-	// that follow it). The report needs them all.
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
 	live := input.Live(files, env.Stdin)
 	var (
 		werr    error
 		buf     []byte
-		kept    = track.Kept{Max: track.ReportMax(maxConns)}
 		printed int
 		evicted int
 	)
@@ -80,8 +85,8 @@ func runExplain(env *Env, args []string) error {
 			return
 		}
 		printed++
-		if report != nil {
-			kept.Add(c)
+		if werr == nil && report != nil {
+			werr = report.Add(c)
 		}
 		if werr != nil {
 			return
@@ -98,7 +103,7 @@ func runExplain(env *Env, args []string) error {
 	}
 	cfg := viewConfig(done, maxConns)
 	cfg.Hold = hold
-	err = trackFile(env, files, expr, cfg)
+	err = trackFile(env, files, true, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()
 	}
@@ -107,20 +112,26 @@ func runExplain(env *Env, args []string) error {
 		err = fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if werr == nil && err == nil && report != nil {
-		bw := bufio.NewWriterSize(report, 1<<16)
-		werr = html.Write(bw, kept.Conns(), html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
-		sayLeftOut(env, "explain", &kept)
-		if werr == nil {
-			werr = bw.Flush()
+		if werr = report.Close(); werr == nil {
+			werr = reportBuf.Flush()
 		}
 		if werr == nil {
-			werr = report.Commit() // in place of the file only on success
+			werr = reportFile.Commit() // in place of the file only on success
+		}
+		if werr == nil {
+			sayReport(env, "explain", htmlOut, report)
 		}
 	}
 	if werr != nil && err == nil {
 		err = werr
 	}
 	return err
+}
+
+// sayReport says in one line on standard error how big the report
+// written to path is.
+func sayReport(env *Env, cmd, path string, r *html.Writer) {
+	fmt.Fprintf(env.Stderr, "synfin %s: %s\n", cmd, r.Said(path))
 }
 
 // checkViewFlags checks the flags explain and diagram share and returns

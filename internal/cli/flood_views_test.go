@@ -44,7 +44,7 @@ func TestFloodViews(t *testing.T) {
 		{[]string{"read", "--annotate", "-n"}, "", false},
 		{[]string{"diagram"}, "", false},
 		{[]string{"diagram", "--format", "svg"}, "", true},
-		{[]string{"diagram", "--format", "html"}, "", true},
+		{[]string{"diagram", "--format", "html"}, "", false},
 	} {
 		out := filepath.Join(dir, "out")
 		cmd := exec.Command(timeBin, append([]string{"-f", "peak %M", bin}, append(tc.args, "-r", file)...)...)
@@ -72,6 +72,9 @@ func TestFloodViews(t *testing.T) {
 		}
 		if !strings.Contains(said, evicted) {
 			t.Errorf("%v: stderr %q, want %q", tc.args, said, evicted)
+		}
+		if html := tc.args[len(tc.args)-1] == "html"; html != strings.Contains(said, "synfin diagram: wrote standard output: ") {
+			t.Errorf("%v: stderr %q, the report's size said: %v", tc.args, said, !html)
 		}
 		if tc.leftOut != strings.Contains(said, leftOut) {
 			t.Errorf("%v: stderr %q, left out said: %v", tc.args, said, !tc.leftOut)

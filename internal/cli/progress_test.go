@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -110,5 +111,39 @@ func TestReadProgress(t *testing.T) {
 	}
 	if onTTY.Len() == 0 || !bytes.Equal(onTTY.Bytes(), onFile.Bytes()) {
 		t.Errorf("output differs with a bar (%d bytes) and without (%d bytes)", onTTY.Len(), onFile.Len())
+	}
+}
+
+// TestReportProgress writes the HTML report to a file with standard
+// output and error on one terminal: the bar is drawn (nothing else goes
+// to the terminal while it reads), then the line that says the report's
+// size.
+func TestReportProgress(t *testing.T) {
+	terminalEnv(t)
+	dir := t.TempDir()
+	path, report := filepath.Join(dir, "c.pcap"), filepath.Join(dir, "r.html")
+	var capture bytes.Buffer
+	if _, err := gen.Write(&capture, gen.Config{Conns: 2000, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, capture.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctl, tty := ptytest.Open(t)
+	stop := ptytest.Collect(ctl, tty)
+	env := &Env{Ctx: context.Background(), Stdout: tty, Stderr: tty, progressDelay: -1}
+	if code := runEnv(env, []string{"diagram", "--format", "html", "-o", report, "-r", path}); code != 0 {
+		t.Fatalf("diagram exited %d", code)
+	}
+	drawn := string(stop())
+	fi, err := os.Stat(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(drawn, "% [") {
+		t.Errorf("no bar on the terminal: %q", drawn)
+	}
+	if want := fmt.Sprintf("\r\x1b[Ksynfin diagram: wrote %s: %.1f MB, 2000 connections\r\n", report, float64(fi.Size())/1e6); !strings.HasSuffix(drawn, want) {
+		t.Errorf("the terminal ends with %q, want %q", drawn[max(0, len(drawn)-200):], want)
 	}
 }

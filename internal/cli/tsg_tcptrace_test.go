@@ -304,7 +304,7 @@ func TestTSGAgreesWithTcptrace(t *testing.T) {
 			var graphs []*tsg.Graph
 			tuples := map[string]int{}
 			env := &Env{Ctx: t.Context(), Stdout: os.Stdout, Stderr: os.Stderr, Stdin: strings.NewReader("")}
-			err := trackFile(env, []string{path}, "", viewConfig(func(c *tcpstate.Conn) {
+			err := trackFile(env, []string{path}, true, "", viewConfig(func(c *tcpstate.Conn) {
 				graphs = append(graphs, tsg.Compute(c))
 			}, track.DefaultMaxConns))
 			if err != nil {

@@ -14,9 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"synfin/gen"
 	"synfin/internal/corpus"
-	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/render/explain/explaintest"
 	"synfin/render/html"
@@ -195,7 +193,7 @@ func TestReportInBrowser(t *testing.T) {
 		chromedp.WaitVisible(fmt.Sprintf(`#detail[data-conn="%d"] #segtable`, three), chromedp.ByQuery),
 		chromedp.Click(`#ladder g.seg[data-seg="9"] line.hit`, chromedp.ByQuery),
 		hasClass(`#segtable tr[data-seg="9"]`, "sel"),
-		chromedp.Evaluate(`document.getElementById("detail").scrollTop = 0`, nil),
+		chromedp.Evaluate(`window.scrollTo(0, 0)`, nil),
 		chromedp.CaptureScreenshot(&png),
 	)
 	if err != nil {
@@ -216,57 +214,40 @@ func TestReportInBrowser(t *testing.T) {
 	}
 }
 
-// TestLargeReportInBrowser checks that a report of 10,000 connections
-// loads, draws only the list rows in view, filters and selects.
-func TestLargeReportInBrowser(t *testing.T) {
+// TestSummarySlot gives the report a summary object: the page shows it
+// first, its keys and values, tables for lists of objects; without one
+// the slot stays hidden.
+func TestSummarySlot(t *testing.T) {
 	ctx, errs := browser(t)
-	pcap := pcaptest.GeneratedFile(t, gen.Config{Conns: 10000, Seed: 7})
-	conns := explaintest.Track(t, pcap)
-	if len(conns) != 10000 {
-		t.Fatalf("tracked %d connections, want 10000", len(conns))
-	}
-	refused := 0
-	for _, c := range conns {
-		if c.Teardown.Pattern == tcpstate.PatternRefused {
-			refused++
+	conns := explaintest.Track(t, corpus.Seed(t, "capture.txt"))
+	sum := map[string]any{"findings": []map[string]any{{"name": "syn-flood", "conns": []int{1, 2}}}, "teardown": map[string]int{"four-segment": 1}}
+	for _, tc := range []struct {
+		summary any
+		want    string
+	}{{sum, "syn-flood"}, {nil, ""}} {
+		p := filepath.Join(t.TempDir(), "report.html")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	p := writeReport(t, conns, "gen 10000")
-	fi, _ := os.Stat(p)
-	t.Logf("report of %d connections: %d bytes", len(conns), fi.Size())
-
-	start := time.Now()
-	var total, drawn, shown string
-	err := chromedp.Run(ctx,
-		chromedp.Navigate("file://"+p),
-		chromedp.WaitVisible(`#detail[data-conn="1"] #segtable`, chromedp.ByQuery),
-		chromedp.AttributeValue(`#count`, "data-total", &total, nil, chromedp.ByQuery),
-		chromedp.Evaluate(`String(document.querySelectorAll("#rows .crow").length)`, &drawn),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("loaded in %v", time.Since(start))
-	if total != "10000" {
-		t.Errorf("report shows %s connections, want 10000", total)
-	}
-	if n := len(drawn); drawn == "0" || n > 3 {
-		t.Errorf("list draws %s rows at once, want a window of them", drawn)
-	}
-	err = chromedp.Run(ctx,
-		chromedp.SetValue(`#f-pattern`, "refused", chromedp.ByQuery),
-		chromedp.Evaluate(`document.getElementById("f-pattern").dispatchEvent(new Event("change"))`, nil),
-		chromedp.AttributeValue(`#count`, "data-shown", &shown, nil, chromedp.ByQuery),
-		chromedp.Click(`#rows .crow`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#detail #segtable`, chromedp.ByQuery),
-		chromedp.Click(`#ladder g.seg line.hit`, chromedp.ByQuery),
-		hasClass(`#ladder g.seg`, "sel"),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if shown != fmt.Sprint(refused) {
-		t.Errorf("refused filter shows %s connections, want %d", shown, refused)
+		if err := html.Write(f, conns, html.Options{Summary: tc.summary}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		var text string
+		var hidden bool
+		err = chromedp.Run(ctx,
+			chromedp.Navigate("file://"+p),
+			chromedp.WaitVisible(`#rows .crow`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.getElementById("summary").hidden`, &hidden),
+			chromedp.Evaluate(`document.getElementById("summary").innerText`, &text),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hidden != (tc.summary == nil) || !strings.Contains(text, tc.want) || tc.summary != nil && !strings.Contains(text, "four-segment") {
+			t.Errorf("summary %v: hidden %v, text %q", tc.summary, hidden, text)
+		}
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))

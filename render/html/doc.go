@@ -1,14 +1,19 @@
 // Package html writes one self-contained HTML report of connections: a
-// filterable list with verdicts (final state pair, teardown pattern,
-// anomalies) and, for the selected connection, its ladder diagram as
-// inline SVG, its segment table and its explanation in English or Chinese
-// with a switch. Selecting an arrow highlights its table row and the
-// reverse.
+// summary (any JSON object, Options.Summary), a list of every connection
+// to sort and filter, and for the selected connection its verdict, its
+// ladder diagram, its segment table, its time-sequence graph and its
+// explanation in English or Chinese with a switch. Selecting an arrow
+// highlights its table row and the reverse.
 //
-// The report works offline and stays usable with tens of thousands of
-// connections: the connections are embedded once as compact JSON, the
-// list draws only the rows in view, and a connection's details are drawn
-// only when it is selected. The ladder is laid out by package ladder and
-// the messages come from package explain's catalogue, so the report says
-// and draws what the text outputs do.
+// The report works offline and opens quickly with hundreds of thousands
+// of connections: a Writer writes it one connection at a time, in
+// chunks, each a list part (the columns the list shows, sorts and
+// filters by) that the page reads when it opens and a detail part (the
+// ladder's rows and the segments packed as varints, and messages) that
+// it reads only when one of the chunk's connections is selected. The
+// list draws only the rows in view. The ladder is laid out by package
+// ladder and the messages come from package explain's catalogue, so the
+// report says and draws what the text outputs do; the explanations'
+// messages are bounded (explainBytes), past which a connection is shown
+// without them and the page says how to get them.
 package html

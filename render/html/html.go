@@ -2,27 +2,35 @@ package html
 
 import (
 	"bufio"
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	stdhtml "html"
 	"io"
+	"net/netip"
 	"strings"
-	"time"
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
 
-// Options control Write.
+// Options control Write and NewWriter.
 type Options struct {
 	Title string // shown in the heading, e.g. the capture's file name
 	Lang  string // language shown first: "en" (default) or "zh"
 	// Sections are shown after the connections, each as a heading and
 	// preformatted text (the lab's table of kernel states, say).
 	Sections []Section
+	// Summary is marshalled as JSON into the page's summary slot
+	// (script#synfin-summary), which the page shows first, above the
+	// connections, as headings, lists and tables. SetSummary replaces it
+	// until Close. When nil, the slot gets what package summary makes of
+	// the connections added.
+	Summary any
 }
 
 // Section is extra preformatted text for the report.
@@ -36,27 +44,58 @@ var script string
 //go:embed report.css
 var style string
 
-// Write writes the report of conns. The connections' data is written one
-// connection at a time, so that a large report costs the memory of one
-// connection's data, not of all of them.
-func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
+// chunkConns and chunkBytes bound a chunk: the connections whose list
+// entries and details are written together. The page parses every list
+// entry when it opens and a chunk's details only when one of its
+// connections is selected, so a chunk is small enough to parse at a click.
+const (
+	chunkConns = 256
+	chunkBytes = 1 << 20
+)
+
+// explainBytes bounds the explanations' messages in a report: past it, a
+// connection comes with its verdict, ladder, segments and time-sequence
+// graph but without the messages of its explanation, which take eight
+// times the room of the rest packed and most of the time to make. Some
+// 4,500 ordinary connections are explained in full; the page says how
+// to explain the others (explain --conn).
+const explainBytes = 8 << 20
+
+// Writer writes a report one connection at a time, in the order they
+// come (a tracker hands them out as they end; the page sorts them), so
+// that writing it costs the memory of one chunk of connections, not of
+// the whole report.
+type Writer struct {
+	w       *countWriter
+	bw      *bufio.Writer
+	opt     Options
+	list    listChunk
+	detail  []byte
+	packed  []byte
+	scratch []byte
+	shapes  shapes
+	// flags numbers the flags of segments (flagsIndex).
+	flags     map[wire.Flags]int
+	flagNames []string
+	conns     int
+	// explained is the bytes of the explanations written, and
+	// explainedConns how many connections they explain.
+	explained, explainedConns int
+	sum                       *summary.Collector // unless Options.Summary is set
+	err                       error
+}
+
+// NewWriter starts a report on w: it writes the top of the page.
+func NewWriter(w io.Writer, opt Options) (*Writer, error) {
 	if err := explain.CheckLang(opt.Lang); err != nil {
-		return err
+		return nil, err
 	}
-	lang := opt.Lang
-	if lang == "" {
-		lang = explain.English
+	if opt.Lang == "" {
+		opt.Lang = explain.English
 	}
-	d := data{Title: opt.Title, Lang: lang, Geom: ladder.SVGGeometry,
-		Bands: ladder.BandColors[:], Classes: ladder.ClassColors[:], Cat: map[string][2]string{}}
-	for _, k := range explain.Keys() {
-		m, _ := explain.Catalogue(k)
-		d.Cat[k] = [2]string{m[explain.English], m[explain.Chinese]}
-	}
-	head, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("html: %w", err)
-	}
+	cw := &countWriter{w: w}
+	rw := &Writer{w: cw, bw: bufio.NewWriterSize(cw, 1<<16), opt: opt, shapes: shapes{byKey: map[string][]int{}}, flags: map[wire.Flags]int{},
+		list: listChunk{addrs: map[netip.Addr]int{}}, sum: summary.New()}
 	title := "synfin"
 	if opt.Title != "" {
 		title = "synfin: " + opt.Title
@@ -66,32 +105,130 @@ func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
 		fmt.Fprintf(&extra, "<section class=\"extra\"><h2>%s</h2><pre>%s</pre></section>\n",
 			stdhtml.EscapeString(sec.Title), stdhtml.EscapeString(sec.Text))
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	fmt.Fprintf(bw, pageTop, lang, htmlEscape(title), style, extra.String())
-	// The data object without its closing brace, then "conns".
-	bw.Write(head[:len(head)-1])
-	bw.WriteString(`,"conns":[`)
-	for i, c := range conns {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		// json.Marshal escapes <, > and &, so no "</script>" can occur.
-		js, err := json.Marshal(connOf(c))
-		if err != nil {
-			return fmt.Errorf("html: %w", err)
-		}
-		bw.Write(js)
-	}
-	bw.WriteString("]}")
-	fmt.Fprintf(bw, pageBottom, script)
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("html: %w", err)
-	}
-	return nil
+	fmt.Fprintf(rw.bw, pageTop, opt.Lang, htmlEscape(title), style, extra.String())
+	return rw, nil
 }
 
-// The page around the data, which Write puts between pageTop and
-// pageBottom.
+// Add adds c to the report. The first error is returned by Close too.
+func (rw *Writer) Add(c *tcpstate.Conn) error {
+	if rw.err != nil {
+		return rw.err
+	}
+	rw.list.add(c)
+	rw.sum.Add(c)
+	rw.detail = rw.appendDetail(rw.detail, c)
+	rw.detail = append(rw.detail, '\n')
+	rw.conns++
+	if rw.list.n >= chunkConns || len(rw.detail) >= chunkBytes {
+		rw.flushChunk()
+	}
+	return rw.err
+}
+
+// SetSummary sets the summary shown first (Options.Summary).
+func (rw *Writer) SetSummary(v any) { rw.opt.Summary = v }
+
+// Conns is how many connections were added.
+func (rw *Writer) Conns() int { return rw.conns }
+
+// Explained is how many of the connections come with their explanation.
+func (rw *Writer) Explained() int { return rw.explainedConns }
+
+// Size is how many bytes were written so far; after Close, the size of
+// the report.
+func (rw *Writer) Size() int64 { return rw.w.n + int64(rw.bw.Buffered()) }
+
+// Said is the line that tells of a report written to path ("" or "-":
+// standard output): its size, the connections and how many come with
+// their explanation.
+func (rw *Writer) Said(path string) string {
+	if path == "" || path == "-" {
+		path = "standard output"
+	}
+	s := fmt.Sprintf("wrote %s: %.1f MB, %d connections", path, float64(rw.Size())/1e6, rw.conns)
+	if rw.explainedConns < rw.conns {
+		s += fmt.Sprintf(", the first %d explained in full (explain --conn ID explains any)", rw.explainedConns)
+	}
+	return s
+}
+
+// flushChunk writes the chunk's list entries and its details, each in a
+// script element of its own: the page parses the first as it opens and
+// the second when one of its connections is selected.
+func (rw *Writer) flushChunk() {
+	if rw.list.n == 0 {
+		return
+	}
+	rw.bw.WriteString(`<script type="application/json" class="synfin-list">`)
+	rw.scratch = rw.list.appendJSON(rw.scratch[:0])
+	rw.bw.Write(rw.scratch)
+	rw.bw.WriteString("</script>\n<script type=\"text/plain\" class=\"synfin-detail\">\n")
+	rw.bw.Write(rw.detail)
+	if _, err := rw.bw.WriteString("</script>\n"); err != nil && rw.err == nil {
+		rw.err = fmt.Errorf("html: %w", err)
+	}
+	rw.list.reset()
+	rw.detail = rw.detail[:0]
+}
+
+// Close writes the rest of the page: the last chunk, the tables the
+// page reads the data with, the summary and the script.
+func (rw *Writer) Close() error {
+	if rw.err != nil {
+		return rw.err
+	}
+	rw.flushChunk()
+	meta := metaOf(rw.opt, rw.shapes.list)
+	meta.Flags, meta.Conns = rw.flagNames, rw.conns
+	head, err := json.Marshal(meta) // escapes <, > and &: no "</script>"
+	if err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	if rw.opt.Summary == nil {
+		var b bytes.Buffer
+		if err := summary.WriteJSON(&b, rw.sum.Summary(), rw.opt.Lang); err != nil {
+			return fmt.Errorf("html: summary: %w", err)
+		}
+		rw.opt.Summary = json.RawMessage(b.Bytes())
+	}
+	sum, err := json.Marshal(rw.opt.Summary)
+	if err != nil {
+		return fmt.Errorf("html: summary: %w", err)
+	}
+	fmt.Fprintf(rw.bw, pageBottom, head, sum, script)
+	if err := rw.bw.Flush(); err != nil {
+		rw.err = fmt.Errorf("html: %w", err)
+	}
+	return rw.err
+}
+
+// Write writes the report of conns.
+func Write(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
+	rw, err := NewWriter(w, opt)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		if err := rw.Add(c); err != nil {
+			return err
+		}
+	}
+	return rw.Close()
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// The page: the summary's slot, the list and the detail, then the
+// extra sections, the chunks (Writer.Add) and pageBottom.
 const pageTop = `<!DOCTYPE html>
 <html lang="%s">
 <head>
@@ -105,22 +242,24 @@ const pageTop = `<!DOCTYPE html>
 <h1 id="title"></h1>
 <div id="langs"><button id="lang-en" data-lang="en">EN</button><button id="lang-zh" data-lang="zh">中文</button></div>
 </header>
-<main>
+<section id="summary" hidden></section>
 <section id="list">
 <div id="filters">
 <input id="q" type="search">
+<input id="f-port" type="search" inputmode="numeric" size="8">
 <select id="f-pattern"></select>
 <select id="f-state"></select>
-<label><input id="f-anom" type="checkbox"> <span id="f-anom-l"></span></label>
+<select id="f-anom"></select>
+<span id="count"></span>
 </div>
-<div id="count"></div>
+<div id="cols"></div>
 <div id="rows"><div id="rows-inner"></div></div>
 </section>
 <section id="detail"></section>
-</main>
-%s<script type="application/json" id="synfin-data">`
+%s`
 
-const pageBottom = `</script>
+const pageBottom = `<script type="application/json" id="synfin-meta">%s</script>
+<script type="application/json" id="synfin-summary">%s</script>
 <script>%s</script>
 </body>
 </html>
@@ -131,131 +270,49 @@ func htmlEscape(s string) string {
 	return string(b[1 : len(b)-1])
 }
 
-type data struct {
-	Title   string               `json:"title"`
-	Lang    string               `json:"lang"`
-	Geom    map[string]int       `json:"geom"`
-	Bands   []string             `json:"bands"`
-	Classes []string             `json:"classes"`
-	Cat     map[string][2]string `json:"cat"`
-	// The connections follow as "conns", written one at a time.
+// meta is what the page needs besides the chunks: the catalogue of
+// messages in both languages, the names the chunks give as numbers, the
+// shapes of the messages, and the ladder's geometry.
+type meta struct {
+	Title     string               `json:"title"`
+	Lang      string               `json:"lang"`
+	Geom      map[string]int       `json:"geom"`
+	Bands     []string             `json:"bands"`
+	Classes   []string             `json:"classes"`
+	Cat       map[string][2]string `json:"cat"`
+	States    []string             `json:"states"`
+	Patterns  []string             `json:"patterns"`
+	Anomalies []string             `json:"anomalies"`
+	Phases    []string             `json:"phases"`
+	Kinds     []string             `json:"kinds"`
+	Shapes    [][]string           `json:"shapes"`
+	Flags     []string             `json:"flags"`
+	Conns     int                  `json:"conns"`
+	Collapse  int                  `json:"collapse"`
 }
 
-// msg is a message as [key, name, value, name, value, ...].
-type msg []string
-
-func msgOf(m explain.Msg) msg {
-	out := msg{m.Key}
-	for _, a := range m.Args {
-		out = append(out, a.Name, a.Value)
+func metaOf(opt Options, shapes [][]string) meta {
+	m := meta{Title: opt.Title, Lang: opt.Lang, Geom: ladder.SVGGeometry,
+		Bands: ladder.BandColors[:], Classes: ladder.ClassColors[:], Cat: map[string][2]string{},
+		Shapes: shapes, Collapse: explain.CollapseAbove}
+	for _, k := range explain.Keys() {
+		t, _ := explain.Catalogue(k)
+		m.Cat[k] = [2]string{t[explain.English], t[explain.Chinese]}
 	}
-	return out
-}
-
-func msgs(ms []explain.Msg) []msg {
-	out := make([]msg, len(ms))
-	for i, m := range ms {
-		out[i] = msgOf(m)
+	for s := tcpstate.State(0); !strings.HasPrefix(s.String(), "State("); s++ {
+		m.States = append(m.States, s.String())
 	}
-	return out
-}
-
-type connData struct {
-	ID        uint64    `json:"id"`
-	Client    string    `json:"c"`
-	Server    string    `json:"s"`
-	Final     [2]string `json:"fin"`
-	Initial   [2]string `json:"ini"`
-	Pattern   string    `json:"p"`
-	Anomalies []string  `json:"an"`
-	Start     string    `json:"t0"`
-	Dur       string    `json:"dur"`
-	Title     msg       `json:"title"`
-	Header    []msg     `json:"hdr"`
-	Verdict   []msg     `json:"v"`
-	Missing   []msg     `json:"miss"`
-	Summary   []msg     `json:"sum"`
-	Phases    [][3]any  `json:"ph"`
-	Rows      []rowData `json:"rows"`
-	Segs      []segData `json:"segs"`
-	Verd      string    `json:"vl"`
-}
-
-// rowData is a ladder row: [kind, seg index into segs (-1 for none), gap
-// text, time-wait break, client state, server state, changed bits, label,
-// class, marks].
-type rowData [10]any
-
-// segData is a segment: [frame, clock, since start, dir, flags, relseq,
-// seq, relack, ack (-1 without ACK), len, window, phase, notes, changes].
-type segData [14]any
-
-func connOf(c *tcpstate.Conn) connData {
-	e := explain.Explain(c)
-	m := ladder.Layout(c)
-	d := connData{ID: c.ID, Client: c.Client.AddrPort().String(), Server: c.Server.AddrPort().String(),
-		Final:   [2]string{c.Client.State.String(), c.Server.State.String()},
-		Initial: [2]string{c.Client.Initial.String(), c.Server.Initial.String()},
-		Pattern: c.Teardown.Pattern.String(), Anomalies: []string{},
-		Start: explain.Clock(c.First.Time), Dur: explain.Dur(c.Duration()),
-		Title: msgOf(e.Title), Header: msgs(e.Header), Verdict: msgs(e.Verdict),
-		Missing: msgs(e.Missing), Summary: msgs(e.Summary),
-		Verd: ladder.Verdict(c, explain.English)}
-	for _, a := range c.Anomalies.List() {
-		d.Anomalies = append(d.Anomalies, a.Anomaly.String())
+	for p := tcpstate.Pattern(0); p <= tcpstate.PatternRefused; p++ {
+		m.Patterns = append(m.Patterns, p.String())
 	}
-	for _, sp := range m.Phases {
-		d.Phases = append(d.Phases, [3]any{sp.Phase.String(), sp.First, sp.Last})
+	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
+		m.Anomalies = append(m.Anomalies, a.String())
 	}
-	segIndex := map[*tcpstate.Segment]int{}
-	var first int64
-	if len(c.Segments) > 0 {
-		first = c.Segments[0].Time
+	for p := tcpstate.PhaseHandshake; p <= tcpstate.PhaseTeardown; p++ {
+		m.Phases = append(m.Phases, p.String())
 	}
-	for i, st := range e.Steps {
-		s := st.Seg
-		segIndex[s] = i
-		ack := int64(-1)
-		if s.Flags&wire.ACK != 0 {
-			ack = int64(s.Ack)
-		}
-		changes := make([][5]any, 0, len(st.Changes))
-		for _, ch := range st.Changes {
-			changes = append(changes, [5]any{int(ch.Side) - 1, ch.From.String(), ch.To.String(), ch.Sending, ch.Why.Key})
-		}
-		d.Segs = append(d.Segs, segData{s.Index, explain.TimeOfDay(s.Time), sinceText(time.Duration(s.Time - first)),
-			s.Dir.String(), string(s.Flags.AppendTcpdump(nil)), s.RelSeq, s.Seq, s.RelAck, ack, s.Len, s.WindowScaled,
-			s.Phase.String(), msgs(st.Notes), changes})
+	for k := ladder.KindSeg; k <= ladder.KindData; k++ {
+		m.Kinds = append(m.Kinds, k.String())
 	}
-	for _, r := range m.Rows {
-		seg := -1
-		if r.Seg != nil {
-			seg = segIndex[r.Seg]
-		}
-		changed := 0
-		if r.Changed[0] {
-			changed |= 1
-		}
-		if r.Changed[1] {
-			changed |= 2
-		}
-		gap := ""
-		if r.Kind == ladder.KindBreak {
-			gap = explain.Dur(r.Gap)
-		}
-		marks := r.Marks
-		if marks == nil {
-			marks = []string{}
-		}
-		d.Rows = append(d.Rows, rowData{r.Kind.String(), seg, gap, r.TimeWait, r.States[0].String(), r.States[1].String(),
-			changed, r.Label, r.Class.String(), marks})
-	}
-	return d
-}
-
-func sinceText(d time.Duration) string {
-	if d == 0 {
-		return "0"
-	}
-	return explain.Dur(d)
+	return m
 }

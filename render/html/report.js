@@ -1,13 +1,42 @@
 "use strict";
 (function () {
-  var D = JSON.parse(document.getElementById("synfin-data").textContent);
-  var G = D.geom, lang = D.lang, selected = null, shown = [];
-  var ROW = 30;
   var $ = function (id) { return document.getElementById(id); };
+  var M = JSON.parse($("synfin-meta").textContent);
+  var G = M.geom, lang = M.lang, ROW = 26;
+
+  // Packed numbers: unsigned and zigzag varints, as Go's encoding/binary
+  // writes them, read from a string of bytes (atob's) at r.i.
+  function uv(r) {
+    var v = 0, mul = 1, c;
+    do { c = r.s.charCodeAt(r.i++); v += (c & 0x7f) * mul; mul *= 128; } while (c & 0x80);
+    return v;
+  }
+  function sv(r) { var u = uv(r); return u % 2 ? -(u + 1) / 2 : u / 2; }
+
+  // The list: every connection's entry, read from the chunks' list
+  // elements (listChunk in data.go) into one array per field.
+  var N = M.conns, fields = ["id", "t0", "du", "bc", "bs", "ic", "is", "fc", "fs", "p", "an", "ns", "cp", "sp", "ca", "sa"];
+  var L = {};
+  fields.forEach(function (f) { L[f] = f === "ca" || f === "sa" ? new Array(N) : new Float64Array(N); });
+  var chunkOf = new Int32Array(N), posOf = new Int32Array(N), nums = fields.slice(2, 14).map(function (f) { return L[f]; });
+  var lists = document.querySelectorAll("script.synfin-list"), details = document.querySelectorAll("script.synfin-detail");
+  for (var ci = 0, k = 0; ci < lists.length; ci++) {
+    var part = JSON.parse(lists[ci].textContent), r = { s: atob(part.b), i: 0 }, id = 0, t0 = 0;
+    for (var j = 0; j < part.n; j++, k++) {
+      id += sv(r); t0 += sv(r);
+      L.id[k] = id; L.t0[k] = t0;
+      for (var f = 0; f < 12; f++) nums[f][k] = uv(r);
+      L.ca[k] = part.a[uv(r)]; L.sa[k] = part.a[uv(r)];
+      chunkOf[k] = ci; posOf[k] = j;
+    }
+  }
+  var byID = {};
+  for (var k = 0; k < N; k++) byID[L.id[k]] = k;
+  var shown = [], selected = -1, sortKey = "start", sortDir = 1;
 
   // Messages: the same catalogue and placeholder rules as package explain.
   function lookup(key) {
-    var e = D.cat[key];
+    var e = M.cat[key];
     if (!e) return null;
     return lang === "zh" ? e[1] : e[0];
   }
@@ -30,6 +59,7 @@
       return t(m);
     }).join(lookup("w.list"));
   }
+  // t formats a message given as [key, name, value, ...].
   function t(m) {
     var tmpl = lookup(m[0]);
     if (tmpl === null) return "[" + m[0] + "]";
@@ -37,80 +67,173 @@
     for (var i = 1; i + 1 < m.length; i += 2) args[m[i]] = m[i + 1];
     return fill(tmpl, args);
   }
+  // tm formats a message as the report packs it: [shape, value, ...].
+  function tm(m) {
+    var sh = M.shapes[m[0]], out = [sh[0]];
+    for (var i = 1; i < sh.length; i++) out.push(sh[i], m[i]);
+    return t(out);
+  }
   function w(key) { return t([key]); }
-  // A name of tcpstate's (kind "ann" for anomalies, "pn" for teardown
-  // patterns) in the current language; names joins them as a list.
   function name(kind, n) { var s = lookup(kind + "." + n); return s === null ? n : s; }
+  function anomalies(mask) {
+    var out = [];
+    for (var a = 0; a < M.anomalies.length; a++) if (mask & (1 << a)) out.push(M.anomalies[a]);
+    return out;
+  }
   function names(kind, ns) { return ns.map(function (n) { return name(kind, n); }).join(lookup("w.list")); }
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
     });
   }
+  function addr(a, p) { return (a.indexOf(":") >= 0 ? "[" + a + "]" : a) + ":" + p; }
+  // dur is explain.Dur of us microseconds.
+  function trim(x, prec) { var s = x.toFixed(prec); return s.indexOf(".") >= 0 ? s.replace(/0+$/, "").replace(/\.$/, "") : s; }
+  function dur(us) {
+    var neg = us < 0 ? "-" : "";
+    us = Math.abs(us);
+    if (us < 1e3) return neg + Math.floor(us) + " µs";
+    if (us < 1e6) return neg + trim(us / 1e3, 3) + " ms";
+    if (us < 6e7) return neg + trim(us / 1e6, 3) + " s";
+    return neg + trim(us / 1e6, 1) + " s";
+  }
+  function pad(n, w) { var s = String(n); while (s.length < w) s = "0" + s; return s; }
+  // clock is explain.TimeOfDay of us microseconds since the epoch.
+  function clock(us) {
+    var d = new Date(Math.floor(us / 1e3));
+    return pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" + pad(d.getUTCSeconds(), 2) + "." + pad(us % 1e6, 6);
+  }
 
-  // Filters and the connection list, drawn only where visible.
-  function options(sel, values, anyKey, kind) {
+  // A connection's details, read from its chunk when it is selected
+  // (appendDetail in data.go): rows and segments packed, then perhaps
+  // messages as JSON.
+  var cache = { ci: -1, lines: null };
+  function conn(k) {
+    var ci = chunkOf[k];
+    if (cache.ci !== ci) cache = { ci: ci, lines: details[ci].textContent.split("\n") };
+    var line = cache.lines[posOf[k] + 1], sp = line.indexOf(" ");
+    var d = sp < 0 ? {} : JSON.parse(line.slice(sp + 1)), r = { s: atob(sp < 0 ? line : line.slice(0, sp)), i: 0 };
+    var nsegs = uv(r), nrows = uv(r), rows = [], segs = [];
+    d.ini = [uv(r), uv(r)];
+    var st = d.ini.slice();
+    for (var i = 0; i < nrows; i++) {
+      var b = uv(r), row = { kind: b >> 2, ch: b & 3, seg: -1 };
+      if (row.ch & 1) st[0] = uv(r);
+      if (row.ch & 2) st[1] = uv(r);
+      row.cs = st[0]; row.ss = st[1];
+      if (row.kind === 5) row.gap = uv(r);
+      if (row.kind === 7) d.dr = [uv(r), uv(r)];
+      rows.push(row);
+    }
+    var exact = uv(r), base = [uv(r), uv(r)], f = 0, tt = L.t0[k], next = [0, 0], ack = [0, 0], win = [0, 0];
+    for (i = 0; i < nsegs; i++) {
+      var code = uv(r), fl = M.flags[Math.floor(code / 6)], dir = Math.floor(code / 3) % 2, ph = code % 3;
+      f += sv(r); tt += sv(r);
+      var q = (next[dir] + sv(r)) >>> 0, hasAck = fl.indexOf(".") >= 0, a = -1;
+      if (hasAck) { a = (ack[dir] + sv(r)) >>> 0; ack[dir] = a; }
+      win[dir] += sv(r);
+      var len = uv(r);
+      next[dir] = q + len + (/[SF]/.test(fl) ? 1 : 0);
+      segs.push({ i: i, frame: f, t: tt, dir: dir, fl: fl, q: q, a: a, l: len, w: win[dir], an: 0, ph: ph,
+        seq: (base[dir] + q) >>> 0, ack: hasAck ? (base[1 - dir] + a) >>> 0 : -1,
+        notes: d.n ? d.n[i] : null, changes: d.c ? d.c[i] : null });
+    }
+    for (i = uv(r); i > 0; i--) { var at = uv(r); segs[at].an = uv(r); }
+    if (!exact) segs.forEach(function (s) { s.seq = uv(r); var ak = uv(r); if (s.a >= 0) s.ack = ak; });
+    // The rows' segments, breaks' lengths and the phases' spans of rows.
+    var si = 0, ph = [];
+    rows.forEach(function (row, n) {
+      if (row.kind < 4) row.seg = si++;
+      else if (row.kind === 7) { row.seg = d.dr[0]; si = d.dr[1] + 1; }
+      else if (row.kind === 4) row.gap = segs[si].t - segs[si - 1].t;
+      if (row.seg < 0) return;
+      var p = segs[row.seg].ph, last = ph[ph.length - 1];
+      if (last && last[0] === p) last[2] = n;
+      else ph.push([p, last ? last[2] + 1 : 0, n]);
+    });
+    d.segs = segs; d.rows = rows; d.ph = ph; d.k = k;
+    return d;
+  }
+
+  // Filters, sorting and the list, drawn only where visible.
+  function options(sel, values, anyKey, label) {
     var cur = sel.value;
     sel.innerHTML = "";
     var o = document.createElement("option");
     o.value = ""; o.textContent = w(anyKey); sel.appendChild(o);
-    values.forEach(function (v) {
+    values.forEach(function (v, i) {
       var o = document.createElement("option");
-      o.value = v; o.textContent = kind ? name(kind, v) : v; sel.appendChild(o);
+      o.value = String(i); o.textContent = label(v); sel.appendChild(o);
     });
     sel.value = cur;
   }
-  function distinct(f) {
-    var seen = {};
-    D.conns.forEach(function (c) { f(c).forEach(function (v) { seen[v] = true; }); });
-    return Object.keys(seen).sort();
-  }
-  var patterns = distinct(function (c) { return [c.p]; });
-  var states = distinct(function (c) { return c.fin; });
-
+  var sorts = {
+    start: function (a, b) { return L.t0[a] - L.t0[b] || L.id[a] - L.id[b]; },
+    dur: function (a, b) { return L.du[a] - L.du[b] || L.id[a] - L.id[b]; },
+    bytes: function (a, b) { return L.bc[a] + L.bs[a] - L.bc[b] - L.bs[b] || L.id[a] - L.id[b]; },
+    state: function (a, b) { return L.fc[a] - L.fc[b] || L.fs[a] - L.fs[b] || L.p[a] - L.p[b] || L.id[a] - L.id[b]; },
+    id: function (a, b) { return L.id[a] - L.id[b]; }
+  };
   function applyFilter() {
-    var q = $("q").value.trim().toLowerCase(), p = $("f-pattern").value,
-      s = $("f-state").value, an = $("f-anom").checked;
-    shown = D.conns.filter(function (c) {
-      if (p && c.p !== p) return false;
-      if (s && c.fin[0] !== s && c.fin[1] !== s) return false;
-      if (an && c.an.length === 0) return false;
-      if (q && (String(c.id) !== q && (c.c + " " + c.s).toLowerCase().indexOf(q) < 0)) return false;
-      return true;
-    });
+    var q = $("q").value.trim().toLowerCase(), port = $("f-port").value.trim(),
+      p = $("f-pattern").value, s = $("f-state").value, an = $("f-anom").value;
+    var pn = p === "" ? -1 : +p, sn = s === "" ? -1 : +s, am = an === "" ? 0 : an === "any" ? -1 : 1 << +an, po = port === "" ? -1 : +port;
+    shown = [];
+    for (var k = 0; k < N; k++) {
+      if (pn >= 0 && L.p[k] !== pn) continue;
+      if (sn >= 0 && L.fc[k] !== sn && L.fs[k] !== sn) continue;
+      if (am && !(L.an[k] & am)) continue;
+      if (po >= 0 && L.cp[k] !== po && L.sp[k] !== po) continue;
+      if (q && String(L.id[k]) !== q && (addr(L.ca[k], L.cp[k]) + " " + addr(L.sa[k], L.sp[k])).toLowerCase().indexOf(q) < 0) continue;
+      shown.push(k);
+    }
+    var cmp = sorts[sortKey];
+    shown.sort(sortDir > 0 ? cmp : function (a, b) { return cmp(b, a); });
     $("rows-inner").style.height = shown.length * ROW + "px";
-    $("count").textContent = t(["ui.conns", "n", String(shown.length), "total", String(D.conns.length)]);
+    $("count").textContent = t(["ui.conns", "n", String(shown.length), "total", String(N)]);
     $("count").setAttribute("data-shown", shown.length);
-    $("count").setAttribute("data-total", D.conns.length);
+    $("count").setAttribute("data-total", N);
     drawRows();
   }
+  function header() {
+    var o = [];
+    [["id", "ui.col.seg"], ["start", "ui.col.start"], ["dur", "ui.col.dur"], ["bytes", "ui.col.bytes"], ["", "ui.col.client"],
+      ["", "ui.col.server"], ["state", "ui.col.final"], ["", "ui.col.teardown"], ["", "lg.anomaly"]].forEach(function (h, i) {
+      var arrow = h[0] === sortKey ? (sortDir > 0 ? " ▲" : " ▼") : "";
+      o.push('<span class="c' + i + (h[0] ? ' sort" data-sort="' + h[0] : "") + '">' + esc(w(h[1])) + arrow + "</span>");
+    });
+    $("cols").innerHTML = o.join("");
+  }
   function drawRows() {
-    var box = $("rows"), top = box.scrollTop, h = box.clientHeight || 600;
+    var box = $("rows"), top = box.scrollTop, h = box.clientHeight || 400;
     var from = Math.max(0, Math.floor(top / ROW) - 10), to = Math.min(shown.length, Math.ceil((top + h) / ROW) + 10);
     var html = [];
     for (var i = from; i < to; i++) {
-      var c = shown[i];
-      html.push('<div class="crow' + (selected && selected.id === c.id ? " sel" : "") + '" data-id="' + c.id +
-        '" style="top:' + i * ROW + 'px"><span class="id">#' + c.id + '</span><span class="ep">' +
-        esc(c.c) + " → " + esc(c.s) + '</span><span class="st">' + esc(c.fin[0]) + " / " + esc(c.fin[1]) +
-        '</span><span class="pill p-' + esc(c.p) + '">' + esc(name("pn", c.p)) + "</span>" +
-        (c.an.length ? '<span class="pill an" title="' + esc(names("ann", c.an)) + '">⚠ ' + c.an.length + "</span>" : "") + "</div>");
+      var k = shown[i], an = anomalies(L.an[k]);
+      html.push('<div class="crow' + (k === selected ? " sel" : "") + '" data-id="' + L.id[k] + '" style="top:' + i * ROW + 'px">' +
+        '<span class="c0">' + L.id[k] + '</span><span class="c1">' + clock(L.t0[k]) + '</span><span class="c2">' + dur(L.du[k]) +
+        '</span><span class="c3">' + L.bc[k] + " / " + L.bs[k] + '</span><span class="c4">' + esc(addr(L.ca[k], L.cp[k])) +
+        '</span><span class="c5">' + esc(addr(L.sa[k], L.sp[k])) + '</span><span class="c6">' + M.states[L.fc[k]] + " / " + M.states[L.fs[k]] +
+        '</span><span class="c7"><span class="pill p-' + M.patterns[L.p[k]] + '">' + esc(name("pn", M.patterns[L.p[k]])) + "</span></span>" +
+        '<span class="c8">' + (an.length ? '<span class="pill an" title="' + esc(names("ann", an)) + '">⚠ ' + an.length + "</span>" : "") + "</span></div>");
     }
     $("rows-inner").innerHTML = html.join("");
   }
 
   // The ladder, drawn from package ladder's model with the SVG writer's
   // geometry.
-  function rowH(r) {
-    switch (r[0]) {
-      case "seg": return G.rowSeg + (r[9].length ? G.rowMark : 0);
-      case "break": return G.rowBreak;
-      case "lost": return G.rowLost;
+  var classes = ["normal", "retrans", "rst", "warn"];
+  function rowH(c, r) {
+    switch (r.kind) {
+      case 4: case 5: return G.rowBreak;
+      case 6: return G.rowLost;
+      case 8: return G.rowEnd;
+      case 7: return G.arrowY + 14 * c.dm.length;
     }
-    return G.rowEnd;
+    return G.rowSeg + (c.segs[r.seg].an ? G.rowMark : 0);
   }
   function band(s) {
-    switch (s) {
+    switch (M.states[s]) {
       case "SYN-SENT": case "SYN-RECEIVED": return 1;
       case "ESTABLISHED": return 2;
       case "FIN-WAIT-1": case "FIN-WAIT-2": case "CLOSE-WAIT": case "CLOSING": case "LAST-ACK": return 3;
@@ -118,86 +241,94 @@
     }
     return 0;
   }
-  var classes = ["normal", "retrans", "rst", "warn"];
+  function label(s) {
+    return s.fl + " " + s.q + (s.l > 0 ? ":" + ((s.q + s.l) >>> 0) + "(" + s.l + ")" : "") + (s.a >= 0 ? " ack " + s.a : "");
+  }
   function ladder(c) {
-    var o = [], cx = G.clientX, sx = G.serverX, mid = (cx + sx) / 2, W = G.width;
+    var o = [], cx = G.clientX, sx = G.serverX, mid = (cx + sx) / 2, W = G.width, k = c.k;
     var ys = [], phaseAt = {}, phaseY = [], y = G.head;
     c.ph.forEach(function (p) { phaseAt[p[1]] = p; });
     c.rows.forEach(function (r, i) {
       if (phaseAt[i]) { phaseY.push(y); y += G.phase; }
-      ys.push(y); y += rowH(r);
+      ys.push(y); y += rowH(c, r);
     });
-    // Same geometry as the SVG writer, less its title lines (the page
-    // shows them).
-    var H = y + 8 - 40;
+    var H = y + 8 - 40, ini = c.ini;
     o.push('<svg xmlns="http://www.w3.org/2000/svg" width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + " " + H + '">');
     o.push("<style>text{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;fill:#111827}.head{font-weight:bold}.state{font-size:11px;font-weight:bold}.t{fill:#6b7280;font-size:11px}.mark{fill:#b91c1c;font-size:11px}.phase{font-size:11px;font-weight:bold;fill:#1d4ed8}.brk{fill:#4b5563;font-size:11px}.lost{fill:#6b7280;font-style:italic;font-size:11px}.lbl{font-size:11px}line.hit{stroke:transparent;stroke-width:14}</style><defs>");
-    D.classes.forEach(function (col, i) {
+    M.classes.forEach(function (col, i) {
       if (classes[i] === "rst") o.push('<marker id="h-rst" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M1 1L9 9M9 1L1 9" stroke="' + col + '" stroke-width="2"/></marker>');
       else o.push('<marker id="h-' + classes[i] + '" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="' + col + '"/></marker>');
     });
     o.push('</defs><g transform="translate(0,-40)">');
-    o.push('<text class="head" x="' + cx + '" y="68" text-anchor="middle">' + esc(w("w.client") + " " + c.c) + "</text>");
-    o.push('<text class="head" x="' + sx + '" y="68" text-anchor="middle">' + esc(w("w.server") + " " + c.s) + "</text>");
-    o.push('<text class="state" x="' + (cx - 12) + '" y="94" text-anchor="end">' + c.ini[0] + "</text>");
-    o.push('<text class="state" x="' + (sx + 12) + '" y="94">' + c.ini[1] + "</text>");
+    o.push('<text class="head" x="' + cx + '" y="68" text-anchor="middle">' + esc(w("w.client") + " " + addr(L.ca[k], L.cp[k])) + "</text>");
+    o.push('<text class="head" x="' + sx + '" y="68" text-anchor="middle">' + esc(w("w.server") + " " + addr(L.sa[k], L.sp[k])) + "</text>");
+    o.push('<text class="state" x="' + (cx - 12) + '" y="94" text-anchor="end">' + M.states[ini[0]] + "</text>");
+    o.push('<text class="state" x="' + (sx + 12) + '" y="94">' + M.states[ini[1]] + "</text>");
     [cx, sx].forEach(function (x, side) {
-      var start = G.head - 8, st = c.ini[side];
+      var start = G.head - 8, st = ini[side];
       c.rows.forEach(function (r, i) {
-        var now = r[4 + side], changed = (r[6] >> side) & 1;
-        if (now === st && !(changed && r[0] === "seg")) return;
+        var now = side ? r.ss : r.cs, changed = (r.ch >> side) & 1;
+        if (now === st && !(changed && r.seg >= 0)) return;
         var at = ys[i] + G.arrowY + G.slant / 2;
-        o.push('<rect x="' + (x - G.bandW / 2) + '" y="' + start + '" width="' + G.bandW + '" height="' + (at - start) + '" fill="' + D.bands[band(st)] + '"><title>' + st + "</title></rect>");
+        o.push('<rect x="' + (x - G.bandW / 2) + '" y="' + start + '" width="' + G.bandW + '" height="' + (at - start) + '" fill="' + M.bands[band(st)] + '"><title>' + M.states[st] + "</title></rect>");
         start = at; st = now;
       });
       var end = ys[ys.length - 1] + 10;
-      o.push('<rect x="' + (x - G.bandW / 2) + '" y="' + start + '" width="' + G.bandW + '" height="' + (end - start) + '" fill="' + D.bands[band(st)] + '"><title>' + st + "</title></rect>");
+      o.push('<rect x="' + (x - G.bandW / 2) + '" y="' + start + '" width="' + G.bandW + '" height="' + (end - start) + '" fill="' + M.bands[band(st)] + '"><title>' + M.states[st] + "</title></rect>");
       o.push('<line x1="' + (x - 14) + '" y1="' + end + '" x2="' + (x + 14) + '" y2="' + end + '" stroke="#374151"/>');
     });
     c.ph.forEach(function (p, i) {
-      var top = phaseY[i], last = p[2], bot = ys[last] + rowH(c.rows[last]) - 6;
-      o.push('<text class="phase" x="12" y="' + (top + 13) + '">' + esc(w("w.phase." + p[0])) + "</text>");
+      var top = phaseY[i], last = p[2], bot = ys[last] + rowH(c, c.rows[last]) - 6;
+      o.push('<text class="phase" x="12" y="' + (top + 13) + '">' + esc(w("w.phase." + M.phases[p[0]])) + "</text>");
       o.push('<path d="M10 ' + (top + 16) + "H4V" + bot + 'H10" fill="none" stroke="#1d4ed8"/>');
     });
     c.rows.forEach(function (r, i) {
       var y = ys[i];
-      if (r[0] === "seg") {
-        var s = c.segs[r[1]], ay = y + G.arrowY, x1 = cx + G.bandW / 2, x2 = sx - G.bandW / 2;
-        if (s[3] === "s2c") { var tmp = x1; x1 = x2; x2 = tmp; }
-        var cl = r[8], col = D.classes[classes.indexOf(cl)];
-        o.push('<g class="seg c-' + cl + '" data-seg="' + s[0] + '">');
-        o.push('<rect class="selbg" x="' + (cx + 8) + '" y="' + (y + 1) + '" width="' + (sx - cx - 16) + '" height="' + (rowH(r) - 2) + '" fill="transparent"/>');
-        o.push('<text class="t" x="12" y="' + (ay + 8) + '">#' + s[0] + '</text><text class="t" x="60" y="' + (ay + 8) + '">' + esc(s[2]) + "</text>");
+      if (r.kind < 4) {
+        var s = c.segs[r.seg], ay = y + G.arrowY, x1 = cx + G.bandW / 2, x2 = sx - G.bandW / 2;
+        if (s.dir === 1) { var tmp = x1; x1 = x2; x2 = tmp; }
+        var cl = classes[r.kind], col = M.classes[r.kind];
+        o.push('<g class="seg c-' + cl + '" data-seg="' + s.frame + '">');
+        o.push('<rect class="selbg" x="' + (cx + 8) + '" y="' + (y + 1) + '" width="' + (sx - cx - 16) + '" height="' + (rowH(c, r) - 2) + '" fill="transparent"/>');
+        o.push('<text class="t" x="12" y="' + (ay + 8) + '">#' + s.frame + '</text><text class="t" x="60" y="' + (ay + 8) + '">' + esc(since(c, s)) + "</text>");
         o.push('<line x1="' + x1 + '" y1="' + ay + '" x2="' + x2 + '" y2="' + (ay + G.slant) + '" stroke="' + col + '" stroke-width="1.5"' + (cl === "retrans" ? ' stroke-dasharray="6 4"' : "") + ' marker-end="url(#h-' + cl + ')"/>');
         o.push('<line class="hit" x1="' + x1 + '" y1="' + ay + '" x2="' + x2 + '" y2="' + (ay + G.slant) + '"/>');
-        o.push('<text class="lbl" x="' + mid + '" y="' + (y + 10) + '" text-anchor="middle" fill="' + col + '">' + esc(r[7]) + "</text>");
-        if (r[9].length) o.push('<text class="mark" x="' + mid + '" y="' + (ay + G.slant + 14) + '" text-anchor="middle">⚠ ' + esc(names("ann", r[9])) + "</text>");
+        o.push('<text class="lbl" x="' + mid + '" y="' + (y + 10) + '" text-anchor="middle" fill="' + col + '">' + esc(label(s)) + "</text>");
+        if (s.an) o.push('<text class="mark" x="' + mid + '" y="' + (ay + G.slant + 14) + '" text-anchor="middle">⚠ ' + esc(names("ann", anomalies(s.an))) + "</text>");
         o.push("</g>");
-        [cx - 12, sx + 12].forEach(function (x, side) {
-          if (!((r[6] >> side) & 1)) return;
-          o.push('<text class="state" x="' + x + '" y="' + (ay + G.slant / 2 + 4) + '"' + (side === 0 ? ' text-anchor="end"' : "") + ">" + r[4 + side] + "</text>");
-        });
-      } else if (r[0] === "break") {
+      } else if (r.kind === 4 || r.kind === 5) {
         var m = y + G.rowBreak / 2;
         [cx, sx].forEach(function (x) {
           o.push('<rect x="' + (x - G.bandW) + '" y="' + (m - 4) + '" width="' + 2 * G.bandW + '" height="8" fill="#ffffff"/>');
           o.push('<path d="M' + (x - 10) + " " + (m - 3) + "l5 -3l5 3l5 -3l5 3M" + (x - 10) + " " + (m + 5) + 'l5 -3l5 3l5 -3l5 3" fill="none" stroke="#4b5563"/>');
         });
-        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc("⋯ " + (r[3] ? t(["lg.timewait", "dur", r[2]]) : r[2]) + " ⋯") + "</text>");
-      } else if (r[0] === "lost") {
+        o.push('<text class="brk" x="' + mid + '" y="' + (m + 4) + '" text-anchor="middle">' + esc("⋯ " + (r.kind === 5 ? t(["lg.timewait", "dur", dur(r.gap)]) : dur(r.gap)) + " ⋯") + "</text>");
+      } else if (r.kind === 6) {
         o.push('<text class="lost" x="' + mid + '" y="' + (y + 15) + '" text-anchor="middle">✂ ' + esc(w("lg.lost")) + "</text>");
+      } else if (r.kind === 7) {
+        o.push('<g class="data"><rect x="' + (cx + G.bandW) + '" y="' + (y + 4) + '" width="' + (sx - cx - 2 * G.bandW) + '" height="' + (14 * c.dm.length + 4) + '" fill="#f9fafb" stroke="#9ca3af" stroke-dasharray="4 3"/>');
+        c.dm.forEach(function (m, j) {
+          o.push('<text class="lbl" x="' + mid + '" y="' + (y + 16 + 14 * j) + '" text-anchor="middle">' + esc((j === 0 ? "⋯ " : "") + tm(m) + (j === 0 ? " ⋯" : "")) + "</text>");
+        });
+        o.push('<text class="t" x="12" y="' + (y + 16) + '">#' + c.segs[c.dr[0]].frame + '</text><text class="t" x="12" y="' + (y + 2 + 14 * c.dm.length) + '">#' + c.segs[c.dr[1]].frame + "</text></g>");
       } else {
         o.push('<text class="t" x="12" y="' + (y + 18) + '">' + esc(w("lg.end")) + "</text>");
-        o.push('<text class="state" x="' + (cx - 12) + '" y="' + (y + 18) + '" text-anchor="end">' + r[4] + "</text>");
-        o.push('<text class="state" x="' + (sx + 12) + '" y="' + (y + 18) + '">' + r[5] + "</text>");
+        o.push('<text class="state" x="' + (cx - 12) + '" y="' + (y + 18) + '" text-anchor="end">' + M.states[r.cs] + "</text>");
+        o.push('<text class="state" x="' + (sx + 12) + '" y="' + (y + 18) + '">' + M.states[r.ss] + "</text>");
+      }
+      if (r.kind < 4 || r.kind === 7) {
+        var ay2 = y + G.arrowY + G.slant / 2 + 4;
+        if (r.ch & 1) o.push('<text class="state" x="' + (cx - 12) + '" y="' + ay2 + '" text-anchor="end">' + M.states[r.cs] + "</text>");
+        if (r.ch & 2) o.push('<text class="state" x="' + (sx + 12) + '" y="' + ay2 + '">' + M.states[r.ss] + "</text>");
       }
     });
     o.push("</g></svg>");
     return o.join("");
   }
+  function since(c, s) { var d = s.t - c.segs[0].t; return d === 0 ? "0" : dur(d); }
 
   function ul(ms) {
-    return "<ul>" + ms.map(function (m) { return "<li>" + esc(t(m)) + "</li>"; }).join("") + "</ul>";
+    return "<ul>" + ms.map(function (m) { return "<li>" + esc(tm(m)) + "</li>"; }).join("") + "</ul>";
   }
   function segTable(c) {
     var o = ['<table id="segtable"><thead><tr>'];
@@ -205,43 +336,97 @@
       o.push("<th>" + esc(w("ui.col." + k)) + "</th>");
     });
     o.push("</tr></thead><tbody>");
-    c.segs.forEach(function (s) {
-      var dir = s[3] === "c2s" ? w("w.client") + " → " + w("w.server") : w("w.server") + " → " + w("w.client");
-      var notes = s[13].map(function (ch) {
+    var after = {};
+    c.rows.forEach(function (r) { if (r.kind < 4) after[r.seg] = M.states[r.cs] + " / " + M.states[r.ss]; });
+    c.segs.forEach(function (s, i) {
+      if (c.dr && i >= c.dr[0] && i <= c.dr[1]) {
+        if (i === c.dr[0]) o.push('<tr class="more"><td colspan="10">' + esc(t(["ui.more", "n", String(c.dr[1] - c.dr[0] + 1)])) + "</td></tr>");
+        return;
+      }
+      var dir = s.dir === 0 ? w("w.client") + " → " + w("w.server") : w("w.server") + " → " + w("w.client");
+      var notes = (s.changes || []).map(function (ch) {
         var side = ch[0] === 0 ? "@w.client" : "@w.server";
-        return '<div class="chg">' + esc(t(["tl.change", "side", side, "from", ch[1], "to", ch[2], "how", ch[3] ? "@w.sends" : "@w.recv", "why", "@" + ch[4]])) + "</div>";
-      }).concat(s[12].map(function (m) {
-        return "<div" + (m[0] === "x.anomaly" ? ' class="warn"' : "") + ">" + esc(t(m)) + "</div>";
+        return '<div class="chg">' + esc(t(["tl.change", "side", side, "from", M.states[ch[1]], "to", M.states[ch[2]], "how", ch[3] ? "@w.sends" : "@w.recv", "why", tm(ch[4])])) + "</div>";
+      }).concat((s.notes || []).map(function (m) {
+        return "<div" + (M.shapes[m[0]][0] === "x.anomaly" ? ' class="warn"' : "") + ">" + esc(tm(m)) + "</div>";
       }));
-      o.push('<tr data-seg="' + s[0] + '"><td class="num">#' + s[0] + '</td><td class="num">' + esc(s[1]) + "<br>+" + esc(s[2]) +
-        "</td><td>" + esc(dir) + '</td><td class="num">[' + esc(s[4]) + ']</td><td class="num">' + s[5] + ' <span class="abs">[' + s[6] + "]</span></td>" +
-        '<td class="num">' + (s[8] < 0 ? "" : s[7] + ' <span class="abs">[' + s[8] + "]</span>") + '</td><td class="num">' + s[9] +
-        "</td><td>" + esc(w("w.phase." + s[11])) + '</td><td class="num states"></td><td>' + notes.join("") + "</td></tr>");
+      if (!s.notes && s.an) notes.push('<div class="warn">⚠ ' + esc(names("ann", anomalies(s.an))) + "</div>");
+      o.push('<tr data-seg="' + s.frame + '"><td class="num">#' + s.frame + '</td><td class="num">' + esc(clock(s.t)) + "<br>+" + esc(since(c, s)) +
+        "</td><td>" + esc(dir) + '</td><td class="num">[' + esc(s.fl) + ']</td><td class="num">' + s.q + ' <span class="abs">[' + s.seq + "]</span></td>" +
+        '<td class="num">' + (s.a < 0 ? "" : s.a + ' <span class="abs">[' + s.ack + "]</span>") + '</td><td class="num">' + s.l +
+        "</td><td>" + esc(w("w.phase." + M.phases[s.ph])) + '</td><td class="num states">' + (after[i] || "") + "</td><td>" + notes.join("") + "</td></tr>");
     });
     o.push("</tbody></table>");
     return o.join("");
   }
-  // statesAfter fills the states column from the ladder rows.
-  function fillStates(c) {
-    c.rows.forEach(function (r) {
-      if (r[0] !== "seg") return;
-      var tr = document.querySelector('#segtable tr[data-seg="' + c.segs[r[1]][0] + '"] td.states');
-      if (tr) tr.textContent = r[4] + " / " + r[5];
+
+  // The time-sequence graph of one direction's data: each segment a
+  // vertical bar over its sequence range at its time (retransmissions in
+  // red), the peer's ACKs and ACK + window as steps, zero windows marked.
+  var RETRANS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 13) | (1 << 14) | (1 << 16), ZERO = 1 << 7;
+  function tsg(c, dir) {
+    var W = 760, H = 340, l = 70, r = 20, tp = 16, bt = 36, segs = c.segs, t0 = segs[0].t;
+    var tmax = Math.max(1, segs[segs.length - 1].t - t0), ymax = 1, ymin = Infinity;
+    segs.forEach(function (s) {
+      if (s.dir === dir) { ymax = Math.max(ymax, s.q + s.l + 1); ymin = Math.min(ymin, s.q); }
+      else if (s.a >= 0) { ymax = Math.max(ymax, s.a + s.w); ymin = Math.min(ymin, s.a); }
     });
+    if (ymin === Infinity || ymin >= ymax) ymin = 0;
+    var X = function (tt) { return (l + (tt - t0) / tmax * (W - l - r)).toFixed(1); };
+    var Y = function (q) { return (H - bt - (q - ymin) / (ymax - ymin) * (H - tp - bt)).toFixed(1); };
+    var bars = [], re = [], ackP = [], winP = [], zero = [], bytes = 0, lastA = null, lastW = null;
+    segs.forEach(function (s) {
+      if (s.dir === dir) {
+        var end = s.q + Math.max(s.l, /[SF]/.test(s.fl) ? 1 : 0);
+        bytes += s.l;
+        if (end > s.q) (s.an & RETRANS ? re : bars).push("M" + X(s.t) + " " + Y(s.q) + "V" + Y(end));
+      } else if (s.a >= 0) {
+        var x = X(s.t);
+        ackP.push((lastA === null ? "M" : "H" + x + "V") + (lastA === null ? x + " " : "") + Y(s.a));
+        winP.push((lastW === null ? "M" : "H" + x + "V") + (lastW === null ? x + " " : "") + Y(s.a + s.w));
+        lastA = s.a; lastW = s.a + s.w;
+        if (s.w === 0 || s.an & ZERO) zero.push('<circle cx="' + x + '" cy="' + Y(s.a) + '" r="4" fill="none" stroke="#dc2626"/>');
+      }
+    });
+    var xe = X(segs[segs.length - 1].t);
+    if (lastA !== null) { ackP.push("H" + xe); winP.push("H" + xe); }
+    var o = ['<svg id="tsg-svg" xmlns="http://www.w3.org/2000/svg" width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + " " + H + '" data-dir="' + dir + '">',
+      '<style>text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#374151}</style>',
+      '<rect x="' + l + '" y="' + tp + '" width="' + (W - l - r) + '" height="' + (H - tp - bt) + '" fill="#fff" stroke="#d1d5db"/>',
+      '<path class="win" d="' + winP.join("") + '" fill="none" stroke="#d97706"/>',
+      '<path class="ack" d="' + ackP.join("") + '" fill="none" stroke="#16a34a"/>',
+      '<path class="seg" d="' + bars.join("") + '" stroke="#1f2937" stroke-width="2"/>',
+      '<path class="re" d="' + re.join("") + '" stroke="#dc2626" stroke-width="3"/>', zero.join(""),
+      '<text x="' + l + '" y="' + (H - bt + 14) + '">0</text><text x="' + (W - r) + '" y="' + (H - bt + 14) + '" text-anchor="end">' + esc(dur(tmax)) + "</text>",
+      '<text x="' + (W / 2) + '" y="' + (H - 6) + '" text-anchor="middle">' + esc(w("ui.tsg.x")) + "</text>",
+      '<text x="' + (l - 4) + '" y="' + Y(ymin) + '" text-anchor="end">' + ymin + '</text><text x="' + (l - 4) + '" y="' + (tp + 10) + '" text-anchor="end">' + ymax + "</text>",
+      '<text x="12" y="' + (H / 2) + '" transform="rotate(-90 12 ' + H / 2 + ')" text-anchor="middle">' + esc(w("ui.tsg.y")) + "</text></svg>"];
+    var legend = [["#1f2937", "ui.tsg.seg"], ["#dc2626", "ui.tsg.re"], ["#16a34a", "ui.tsg.ack"], ["#d97706", "ui.tsg.win"], ["#dc2626", "ui.tsg.zero"]].map(function (e) {
+      return '<span><i style="background:' + e[0] + '"></i>' + esc(w(e[1])) + "</span>";
+    }).join(" ");
+    var pick = [0, 1].map(function (d) {
+      return '<button data-tsg="' + d + '"' + (d === dir ? ' class="on"' : "") + ">" + esc(t(["ui.tsg.dir", "side", d ? "@w.server" : "@w.client", "bytes", String(d ? L.bs[c.k] : L.bc[c.k])])) + "</button>";
+    }).join(" ");
+    return '<div class="tsg-pick">' + pick + '</div><div class="legend">' + legend + "</div>" + o.join("");
   }
 
-  function showConn(c) {
-    selected = c;
+  var cur = null, tsgDir = 0;
+  function showConn(k) {
+    selected = k;
     var d = $("detail");
-    if (!c) { d.innerHTML = '<p class="hint">' + esc(w("ui.pick")) + "</p>"; drawRows(); return; }
-    d.innerHTML = "<h2>" + esc(t(c.title)) + "</h2>" + ul(c.hdr) +
-      "<h3>" + esc(w("v.title")) + "</h3>" + ul(c.v) +
+    if (k < 0) { d.innerHTML = '<p class="hint">' + esc(w("ui.pick")) + "</p>"; drawRows(); return; }
+    if (!cur || cur.k !== k) { cur = conn(k); tsgDir = L.bs[k] > L.bc[k] ? 1 : 0; }
+    var c = cur, id = String(L.id[k]);
+    var verdict = c.v ? ul(c.v) : "<ul><li>" + esc(t(["lg.verdict", "pattern", "@pn." + M.patterns[L.p[k]], "c", M.states[L.fc[k]], "s", M.states[L.fs[k]]])) + "</li>" +
+      (L.an[k] ? "<li>⚠ " + esc(names("ann", anomalies(L.an[k]))) + "</li>" : "") + '<li class="hint">' + esc(t(["ui.unexplained", "id", id])) + "</li></ul>";
+    d.innerHTML = "<h2>" + esc(t(["hdr.title", "id", id, "client", addr(L.ca[k], L.cp[k]), "server", addr(L.sa[k], L.sp[k])])) + "</h2>" + (c.h ? ul(c.h) : "") +
+      "<h3>" + esc(w("v.title")) + "</h3>" + verdict +
       "<h3>" + esc(w("ui.ladder")) + '</h3><div id="ladder">' + ladder(c) + "</div>" +
+      "<h3>" + esc(w("ui.tsg")) + '</h3><div id="tsg">' + tsg(c, tsgDir) + "</div>" +
       "<h3>" + esc(w("ui.segments")) + "</h3>" + segTable(c) +
-      (c.miss.length ? "<h3>" + esc(w("miss.title")) + "</h3>" + ul(c.miss) : "") +
-      "<h3>" + esc(w("sum.title")) + "</h3>" + ul(c.sum);
-    fillStates(c);
-    d.setAttribute("data-conn", c.id);
+      (c.x && c.x.length ? "<h3>" + esc(w("miss.title")) + "</h3>" + ul(c.x) : "") +
+      (c.s ? "<h3>" + esc(w("sum.title")) + "</h3>" + ul(c.s) : "");
+    d.setAttribute("data-conn", id);
     drawRows();
   }
   function select(seg, scroll) {
@@ -254,16 +439,44 @@
     if (target && target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
   }
 
+  // The summary: any JSON object, as headings, lists and tables.
+  var S = JSON.parse($("synfin-summary").textContent);
+  function value(v, depth) {
+    if (v === null || typeof v !== "object") return esc(v === null ? "" : String(v));
+    if (Array.isArray(v)) {
+      if (v.length && v.every(function (x) { return x && typeof x === "object" && !Array.isArray(x); })) {
+        var keys = Object.keys(v[0]);
+        return "<table><tr>" + keys.map(function (k) { return "<th>" + esc(k) + "</th>"; }).join("") + "</tr>" + v.map(function (x) {
+          return "<tr>" + keys.map(function (k) { return "<td>" + value(x[k], depth + 1) + "</td>"; }).join("") + "</tr>";
+        }).join("") + "</table>";
+      }
+      return v.map(function (x) { return value(x, depth + 1); }).join(", ");
+    }
+    return "<dl>" + Object.keys(v).map(function (k) { return "<dt>" + esc(k) + "</dt><dd>" + value(v[k], depth + 1) + "</dd>"; }).join("") + "</dl>";
+  }
+  function summary() {
+    if (S === null || S === undefined) return;
+    var s = $("summary");
+    s.innerHTML = "<h2>" + esc(w("ui.summary")) + "</h2>" + value(S, 0);
+    s.hidden = false;
+  }
+
   function setLang(l) {
     lang = l;
     document.documentElement.lang = l;
     $("lang-en").classList.toggle("on", l === "en");
     $("lang-zh").classList.toggle("on", l === "zh");
-    $("title").textContent = w("ui.title") + (D.title ? ": " + D.title : "");
+    $("title").textContent = w("ui.title") + (M.title ? ": " + M.title : "");
     $("q").placeholder = w("ui.search");
-    $("f-anom-l").textContent = w("ui.anomalous");
-    options($("f-pattern"), patterns, "ui.pattern", "pn");
-    options($("f-state"), states, "ui.state");
+    $("f-port").placeholder = w("ui.port");
+    options($("f-pattern"), M.patterns, "ui.pattern", function (v) { return name("pn", v); });
+    options($("f-state"), M.states, "ui.state", function (v) { return v; });
+    options($("f-anom"), M.anomalies, "ui.anomaly", function (v) { return name("ann", v); });
+    var any = document.createElement("option");
+    any.value = "any"; any.textContent = w("ui.anomalous");
+    $("f-anom").insertBefore(any, $("f-anom").children[1]);
+    summary();
+    header();
     applyFilter();
     var sel = document.querySelector("#detail .sel");
     var seg = sel ? sel.getAttribute("data-seg") : null;
@@ -277,16 +490,27 @@
     var row = e.target.closest(".crow");
     if (!row) return;
     var id = +row.getAttribute("data-id");
-    for (var i = 0; i < shown.length; i++) if (shown[i].id === id) { showConn(shown[i]); break; }
+    showConn(byID[id]);
     history.replaceState(null, "", "#conn=" + id);
   });
+  $("cols").addEventListener("click", function (e) {
+    var h = e.target.closest(".sort");
+    if (!h) return;
+    var key = h.getAttribute("data-sort");
+    sortDir = key === sortKey ? -sortDir : 1;
+    sortKey = key;
+    header();
+    applyFilter();
+  });
   $("detail").addEventListener("click", function (e) {
+    var b = e.target.closest("[data-tsg]");
+    if (b) { tsgDir = +b.getAttribute("data-tsg"); $("tsg").innerHTML = tsg(cur, tsgDir); return; }
     var g = e.target.closest("g.seg");
     if (g) { select(g.getAttribute("data-seg"), "row"); return; }
     var tr = e.target.closest("#segtable tbody tr");
     if (tr) select(tr.getAttribute("data-seg"), "arrow");
   });
-  ["q", "f-pattern", "f-state", "f-anom"].forEach(function (id) {
+  ["q", "f-port", "f-pattern", "f-state", "f-anom"].forEach(function (id) {
     $(id).addEventListener("input", applyFilter);
     $(id).addEventListener("change", applyFilter);
   });
@@ -295,8 +519,10 @@
     if (l) setLang(l);
   });
 
-  var m = /conn=(\d+)/.exec(location.hash), first = D.conns.length ? D.conns[0] : null;
-  if (m) D.conns.forEach(function (c) { if (c.id === +m[1]) first = c; });
-  selected = first;
+  var m = /conn=(\d+)/.exec(location.hash);
+  selected = m && byID[+m[1]] !== undefined ? byID[+m[1]] : -1;
+  header();
+  applyFilter();
+  if (selected < 0 && shown.length) selected = shown[0];
   setLang(lang);
 })();

@@ -295,3 +295,7 @@ func BandOf(s tcpstate.State) Band {
 	}
 	return BandIdle
 }
+
+// Collapsed lays out c as the ladders draw it unless told --full: with
+// its data phase summed up when explain.Collapse says so.
+func Collapsed(c *tcpstate.Conn) *Model { return Options{}.layout(c) }
