@@ -2,7 +2,6 @@ package html
 
 import (
 	"bufio"
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
-	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -25,11 +23,10 @@ type Options struct {
 	// Sections are shown after the connections, each as a heading and
 	// preformatted text (the lab's table of kernel states, say).
 	Sections []Section
-	// Summary is marshalled as JSON into the page's summary slot
-	// (script#synfin-summary), which the page shows first, above the
-	// connections, as headings, lists and tables. SetSummary replaces it
-	// until Close. When nil, the slot gets what package summary makes of
-	// the connections added.
+	// Summary, when not nil, is marshalled as JSON into the page's
+	// summary slot (script#synfin-summary), which the page shows first,
+	// above the connections, as headings, lists and tables. SetSummary
+	// replaces it until Close.
 	Summary any
 }
 
@@ -81,7 +78,6 @@ type Writer struct {
 	// explained is the bytes of the explanations written, and
 	// explainedConns how many connections they explain.
 	explained, explainedConns int
-	sum                       *summary.Collector // unless Options.Summary is set
 	err                       error
 }
 
@@ -95,7 +91,7 @@ func NewWriter(w io.Writer, opt Options) (*Writer, error) {
 	}
 	cw := &countWriter{w: w}
 	rw := &Writer{w: cw, bw: bufio.NewWriterSize(cw, 1<<16), opt: opt, shapes: shapes{byKey: map[string][]int{}}, flags: map[wire.Flags]int{},
-		list: listChunk{addrs: map[netip.Addr]int{}}, sum: summary.New()}
+		list: listChunk{addrs: map[netip.Addr]int{}}}
 	title := "synfin"
 	if opt.Title != "" {
 		title = "synfin: " + opt.Title
@@ -115,7 +111,6 @@ func (rw *Writer) Add(c *tcpstate.Conn) error {
 		return rw.err
 	}
 	rw.list.add(c)
-	rw.sum.Add(c)
 	rw.detail = rw.appendDetail(rw.detail, c)
 	rw.detail = append(rw.detail, '\n')
 	rw.conns++
@@ -183,13 +178,6 @@ func (rw *Writer) Close() error {
 	head, err := json.Marshal(meta) // escapes <, > and &: no "</script>"
 	if err != nil {
 		return fmt.Errorf("html: %w", err)
-	}
-	if rw.opt.Summary == nil {
-		var b bytes.Buffer
-		if err := summary.WriteJSON(&b, rw.sum.Summary(), rw.opt.Lang); err != nil {
-			return fmt.Errorf("html: summary: %w", err)
-		}
-		rw.opt.Summary = json.RawMessage(b.Bytes())
 	}
 	sum, err := json.Marshal(rw.opt.Summary)
 	if err != nil {
