@@ -38,6 +38,7 @@ type command struct {
 // itself are Linux's; elsewhere they say so (linuxonly_other.go).
 var commands = map[string]*command{
 	"capture": {"capture live traffic (AF_PACKET) with tcpdump's filter language", runCapture},
+	"compare": {"compare two captures of the same traffic: what was lost or changed between them", runCompare},
 	"conns":   {"one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", runConns},
 	"diagram": {"draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", runDiagram},
 	"dial":    {"the experiment's client: connect, then send, half-close, close or abort", runDial},
@@ -46,6 +47,7 @@ var commands = map[string]*command{
 	"lab":     {"run the handshake/teardown experiment and compare with the kernel's view", runLab},
 	"read":    {"print TCP segments exactly as tcpdump 4.99.3 does", runRead},
 	"serve":   {"the experiment's server: listen, accept in a loop, print each peer", runServe},
+	"summary": {"what a capture's connections add up to: counts, percentiles, top hosts, findings", runSummary},
 	"watch":   {"the live view of a host's TCP sockets: states, ages, queues, findings", runWatch},
 }
 

@@ -354,3 +354,27 @@ func TestDocsUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandHasHelp: the commands' table and the help files name
+// the same commands, so that a command lost from the table (or a help
+// file left without one) fails here rather than in a user's hands.
+func TestEveryCommandHasHelp(t *testing.T) {
+	files, err := help.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, f := range files {
+		if n := strings.TrimSuffix(f.Name(), ".txt"); !strings.HasPrefix(n, "top-") {
+			named[n] = true
+			if commands[n] == nil {
+				t.Errorf("help/%s has no command in the table", f.Name())
+			}
+		}
+	}
+	for n := range commands {
+		if !named[n] {
+			t.Errorf("command %s has no help file", n)
+		}
+	}
+}
