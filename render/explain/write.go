@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -42,7 +41,12 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := CheckLang(opt.Lang); err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(w)
+	// A buffered writer is written to as it is: a connection's text is
+	// small, and most callers write many into one.
+	bw, buffered := w.(*bufio.Writer)
+	if !buffered {
+		bw = bufio.NewWriter(w)
+	}
 	p := &printer{w: bw, lang: opt.Lang, width: opt.Width}
 	if p.lang == "" {
 		p.lang = English
@@ -52,7 +56,7 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	}
 	p.ladder = opt.Ladder
 	p.print(explain(c, !opt.Full))
-	if p.err != nil {
+	if p.err != nil || buffered {
 		return p.err
 	}
 	return bw.Flush()
@@ -263,13 +267,25 @@ func RuneWidth(r rune) int {
 	return 1
 }
 
-// noBreakBefore are characters a line must not start with (Chinese
-// punctuation that closes).
-const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
+// closes reports whether r is a character a line must not start with
+// (Chinese punctuation that closes).
+func closes(r rune) bool {
+	switch r {
+	case '，', '。', '、', '：', '；', '！', '？', '）', '》', '」', '』', '】', ',', '.', ':', ';', '!', '?', ')', '%':
+		return true
+	}
+	return false
+}
 
-// opening are the wide characters a line must not end with (the opening
-// brackets); it may break after any other.
-const opening = "（《「『【"
+// opens reports whether r is a wide character a line must not end with
+// (an opening bracket); it may break after any other.
+func opens(r rune) bool {
+	switch r {
+	case '（', '《', '「', '『', '【':
+		return true
+	}
+	return false
+}
 
 // Wrap splits text into lines of at most width columns, breaking at spaces
 // and, in Chinese, between wide characters; narrower than 20 columns, it
@@ -331,12 +347,12 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 		}
 		if r == ' ' {
 			lastBreak = i
-		} else if i > 0 && (rw == 2 || prevWide) && !strings.ContainsRune(noBreakBefore, r) {
+		} else if i > 0 && (rw == 2 || prevWide) && !closes(r) {
 			lastBreak = i
 		}
 		col += rw
 		i += size
-		prevWide = rw == 2 && !strings.ContainsRune(opening, r)
+		prevWide = rw == 2 && !opens(r)
 	}
 	return 0, true
 }

@@ -87,7 +87,10 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := explain.CheckLang(opt.Lang); err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(w)
+	bw, buffered := w.(*bufio.Writer) // as explain.Write does
+	if !buffered {
+		bw = bufio.NewWriter(w)
+	}
 	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
 	if opt.ASCII {
 		t.g = asciiGlyphs
@@ -110,6 +113,9 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		clear(m.Rows)
 		rows = m.Rows[:0]
 		rowPool.Put(&rows)
+	}
+	if buffered {
+		return nil
 	}
 	return bw.Flush()
 }
