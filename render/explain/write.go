@@ -55,6 +55,9 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		p.width = 80
 	}
 	p.ladder = opt.Ladder
+	for k, key := range stepKeys {
+		p.words[k] = Phrase(key, p.lang)
+	}
 	p.print(explain(c, !opt.Full))
 	if p.err != nil || buffered {
 		return p.err
@@ -69,9 +72,21 @@ type printer struct {
 	ladder func(io.Writer, *tcpstate.Conn) error
 	err    error  // from ladder
 	buf    []byte // the text of a line, reused
+	words  [numStepWords]string // stepKeys in lang, found once rather than at every step
 }
 
-func (p *printer) word(key string) string { return Phrase(key, p.lang) }
+// The words of a step's lines: indexes into stepKeys.
+const (
+	wClient = iota
+	wServer
+	wWin
+	wLen
+	wPhase // the phases', in order
+	numStepWords = wPhase + len(phaseKeys)
+)
+
+var stepKeys = [numStepWords]string{"w.client", "w.server", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
+
 
 // msg writes m as line does.
 func (p *printer) msg(prefix string, m Msg) {
@@ -146,7 +161,7 @@ func PhaseKey(p tcpstate.Phase) string { return phaseKeys[p] }
 
 // step writes a segment's entry in the timeline.
 func (p *printer) step(st *Step) {
-	cw, sw := p.word("w.client"), p.word("w.server")
+	cw, sw := p.words[wClient], p.words[wServer]
 	s := st.Seg
 	from, to := cw, sw
 	if s.Dir == tcpstate.S2C {
@@ -164,7 +179,7 @@ func (p *printer) step(st *Step) {
 	b = append(b, "  ["...)
 	b = s.Flags.AppendTcpdump(b)
 	b = append(b, "]  "...)
-	b = append(b, p.word(phaseKeys[s.Phase])...)
+	b = append(b, p.words[wPhase+int(s.Phase)]...)
 	p.buf = b
 	p.line("  ", b)
 	// seq 1 [373730249]  ack 1 [4122230964]  win 72320 [565×128]  len 0
@@ -174,7 +189,7 @@ func (p *printer) step(st *Step) {
 		b = append(b, "  ack "...)
 		b = appendNumAbs(b, s.RelAck, s.Ack)
 	}
-	b = append(append(append(b, "  "...), p.word("w.win")...), ' ')
+	b = append(append(append(b, "  "...), p.words[wWin]...), ' ')
 	b = strconv.AppendUint(b, uint64(s.WindowScaled), 10)
 	if s.Window != 0 && int(s.Window) != int(s.WindowScaled) {
 		// tcpdump prints the field as sent; the scale is what makes it bytes.
@@ -184,7 +199,7 @@ func (p *printer) step(st *Step) {
 		b = strconv.AppendInt(b, int64(int(s.WindowScaled)/int(s.Window)), 10)
 		b = append(b, ']')
 	}
-	b = append(append(append(b, "  "...), p.word("w.len")...), ' ')
+	b = append(append(append(b, "  "...), p.words[wLen]...), ' ')
 	b = strconv.AppendInt(b, int64(s.Len), 10)
 	p.buf = b
 	p.line("      ", b)
@@ -193,7 +208,8 @@ func (p *printer) step(st *Step) {
 		if ch.Sending {
 			how = "w.sends"
 		}
-		p.msg("      ", M("tl.change", "side", sideWord(ch.Side), "from", ch.From.String(), "to", ch.To.String(), "how", Word(how), "why", Word(ch.Why.Key)))
+		args := [...]Arg{{"side", sideWord(ch.Side)}, {"from", ch.From.String()}, {"to", ch.To.String()}, {"how", Word(how)}, {"why", Word(ch.Why.Key)}}
+		p.msg("      ", Msg{Key: "tl.change", Args: args[:]})
 	}
 	for _, m := range st.Notes {
 		p.msg("      ", m)
