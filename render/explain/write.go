@@ -70,8 +70,8 @@ type printer struct {
 	lang   string
 	width  int
 	ladder func(io.Writer, *tcpstate.Conn) error
-	err    error  // from ladder
-	buf    []byte // the text of a line, reused
+	err    error                // from ladder
+	buf    []byte               // the text of a line, reused
 	words  [numStepWords]string // stepKeys in lang, found once rather than at every step
 }
 
@@ -81,12 +81,11 @@ const (
 	wServer
 	wWin
 	wLen
-	wPhase // the phases', in order
+	wPhase       // the phases', in order
 	numStepWords = wPhase + len(phaseKeys)
 )
 
 var stepKeys = [numStepWords]string{"w.client", "w.server", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
-
 
 // msg writes m as line does.
 func (p *printer) msg(prefix string, m Msg) {
