@@ -36,7 +36,8 @@ func CheckLang(lang string) error {
 	return fmt.Errorf("explain: unknown language %q (en or zh)", lang)
 }
 
-// Write prints the explanation of c.
+// Write prints the explanation of c. A *bufio.Writer is written to and
+// left for the caller to flush, once after many connections.
 func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := CheckLang(opt.Lang); err != nil {
 		return err

@@ -82,7 +82,8 @@ func ArrowWidth(width int) int {
 	return max(minArr, width-preW-2*stateW-6)
 }
 
-// WriteText draws c as a text ladder.
+// WriteText draws c as a text ladder. A *bufio.Writer is left for the
+// caller to flush, as explain.Write leaves it.
 func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := explain.CheckLang(opt.Lang); err != nil {
 		return err
