@@ -9,7 +9,8 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: bench/compare.sh [--base REV | --base-bin FILE] [--ref FILE] [--keep DIR]
+Usage: bench/compare.sh [--base REV | --base-bin FILE] [--ref FILE] [--conns N]
+                        [--keep DIR]
 
   --base REV       the earlier build: this git revision (default HEAD,
                    i.e. the working tree's changes against the last commit)
@@ -17,21 +18,23 @@ Usage: bench/compare.sh [--base REV | --base-bin FILE] [--ref FILE] [--keep DIR]
   --ref FILE       also run conns, conns --json, read -n -S and
                    explain --json on FILE (e.g. the reference capture
                    written by synfin gen)
+  --conns N        the generated captures' connections (default 3000)
   --keep DIR       keep both builds' outputs in DIR
 
 Inputs: every pcap and pcapng file of the shared corpus (SYNFIN_SHARED, or
 ../shared beside the repository), the seed's tcpdump text, and two
-generated captures (synfin gen --conns 3000, seeds 1 and 2).
+generated captures (synfin gen --conns N, seeds 1 and 2).
 Exit status: 0 when every output is the same, 1 when any differs.
 EOF
 }
 
-base=HEAD base_bin= ref= keep=
+base=HEAD base_bin= ref= keep= conns=3000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--base) base=${2:?--base needs a revision}; shift ;;
 	--base-bin) base_bin=${2:?--base-bin needs a file}; shift ;;
 	--ref) ref=${2:?--ref needs a file}; shift ;;
+	--conns) conns=${2:?--conns needs a number}; shift ;;
 	--keep) keep=${2:?--keep needs a folder}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench/compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -73,7 +76,7 @@ inputs=()
 while IFS= read -r f; do inputs+=("$f"); done < <(find "$shared/testdata/corpus" -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
 inputs+=("$shared/seed/capture.txt")
 for s in 1 2; do
-	"$tmp/new" gen -w "$tmp/gen$s.pcap" --conns 3000 --seed $s 2>/dev/null
+	"$tmp/new" gen -w "$tmp/gen$s.pcap" --conns "$conns" --seed $s 2>/dev/null
 	inputs+=("$tmp/gen$s.pcap")
 done
 

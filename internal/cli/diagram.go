@@ -49,7 +49,6 @@ func runDiagram(env *Env, args []string) error {
 	w := env.Stdout
 	var f *outfile.File
 	if out != "" && out != outfile.Stdout {
-		var err error
 		if f, err = outfile.Create(out); err != nil {
 			return err
 		}
@@ -124,10 +123,10 @@ func runDiagram(env *Env, args []string) error {
 }
 
 // viewConfig is the tracker's configuration for explain and diagram:
-// segments kept and Zeek's fields, at most maxConns connections held.
+// segments kept, at most maxConns connections held (no Zeek fields).
 // Connections idle for the idle timeout are let go as conns lets them go,
 // so that both number connections alike and memory stays flat however
 // long the capture.
 func viewConfig(done func(*tcpstate.Conn), maxConns int) track.Config {
-	return track.Config{Segments: true, Done: done, Observer: zeekObservers(false), MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
+	return track.Config{Segments: true, Done: done, MaxOpen: maxConns, MaxConns: maxConns * track.HeldPerOpen, MaxWarm: track.DefaultMaxWarm}
 }

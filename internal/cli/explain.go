@@ -21,11 +21,10 @@ import (
 
 func runExplain(env *Env, args []string) error {
 	var (
-		files               []string
-		lang, htmlOut       string
-		asJSON, plain, full bool
-		connID, width       int
-		maxConns            int
+		files                   []string
+		lang, htmlOut           string
+		asJSON, plain, full     bool
+		connID, width, maxConns int
 	)
 	fs := newFlags("explain", env.Stdout)
 	fs.Strings('r', "read", &files)
@@ -72,10 +71,9 @@ func runExplain(env *Env, args []string) error {
 	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
 	live := input.Live(files, env.Stdin)
 	var (
-		werr    error
-		buf     []byte
-		printed int
-		evicted int
+		werr             error
+		buf              []byte
+		printed, evicted int
 	)
 	done := func(c *tcpstate.Conn) {
 		if c.End == tcpstate.EndEvicted {
@@ -103,6 +101,9 @@ func runExplain(env *Env, args []string) error {
 	}
 	cfg := viewConfig(done, maxConns)
 	cfg.Hold = hold
+	if asJSON { // the only view with Zeek's fields: the others need not keep them
+		cfg.Observer = zeekObservers(false)
+	}
 	err = trackFile(env, files, true, expr, cfg)
 	if werr == nil {
 		werr = out.Flush()

@@ -137,7 +137,7 @@ func (e *Explanation) header() {
 // list argument so that each language joins them its own way, and says
 // whether they are one run.
 func frameRanges(segs []tcpstate.Segment) (string, bool) {
-	var parts []Msg
+	var l list
 	runs := 0
 	for i := 0; i < len(segs); {
 		runs++
@@ -145,18 +145,18 @@ func frameRanges(segs []tcpstate.Segment) (string, bool) {
 		for j+1 < len(segs) && segs[j+1].Index == segs[j].Index+1 {
 			j++
 		}
-		first := strconv.Itoa(segs[i].Index)
 		switch {
 		case j == i+1:
-			parts = append(parts, M("w.v", "v", first), M("w.v", "v", strconv.Itoa(segs[j].Index)))
+			l.value(segs[i].Index, -1)
+			l.value(segs[j].Index, -1)
 		case j > i+1:
-			parts = append(parts, M("w.v", "v", first+"-"+strconv.Itoa(segs[j].Index)))
+			l.value(segs[i].Index, segs[j].Index)
 		default:
-			parts = append(parts, M("w.v", "v", first))
+			l.value(segs[i].Index, -1)
 		}
 		i = j + 1
 	}
-	return listArg(parts), runs <= 1
+	return l.arg(), runs <= 1
 }
 
 func (e *Explanation) verdict() {
@@ -178,16 +178,16 @@ func (e *Explanation) verdict() {
 	case h.SYN.Seen() && !h.SYNACK.Seen() && !h.ACK.Seen() && !c.Server.HasISN:
 		*v = append(*v, M("v.hs.unanswered"))
 	case h.SYN.Seen() || h.SYNACK.Seen() || h.ACK.Seen():
-		var seen []Msg
+		var seen list
 		for _, p := range []struct {
 			r    tcpstate.SegRef
 			name string
 		}{{h.SYN, "SYN"}, {h.SYNACK, "SYN-ACK"}, {h.ACK, "ACK"}} {
 			if p.r.Seen() {
-				seen = append(seen, M("w.v", "v", p.name+" #"+itoa(p.r.Seg)))
+				seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
 			}
 		}
-		*v = append(*v, M("v.hs.partial", "seen", listArg(seen)))
+		*v = append(*v, M("v.hs.partial", "seen", seen.arg()))
 	default:
 		*v = append(*v, M("v.hs.midstream"))
 	}
@@ -235,14 +235,14 @@ func (e *Explanation) verdict() {
 			*v = append(*v, M("v.tw.running"))
 		}
 	}
-	if list := c.Anomalies.List(); len(list) == 0 {
+	if an := c.Anomalies.List(); len(an) == 0 {
 		*v = append(*v, M("v.an.none"))
 	} else {
-		names := make([]Msg, len(list))
-		for i, a := range list {
-			names[i] = M("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
+		var names list
+		for _, a := range an {
+			names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
-		*v = append(*v, M("v.an", "list", listArg(names)))
+		*v = append(*v, M("v.an", "list", names.arg()))
 	}
 }
 
@@ -598,46 +598,71 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 	if !o.Seen {
 		return Msg{}, false
 	}
-	var parts []Msg
-	parts = append(parts, M("o.win", "v", itoa(o.Window)))
+	var parts list
+	parts.number("o.win", int(o.Window))
 	if o.MSS != 0 {
-		parts = append(parts, M("o.mss", "v", itoa(o.MSS)))
+		parts.number("o.mss", int(o.MSS))
 	}
 	if o.WScale >= 0 {
-		parts = append(parts, M("o.ws", "v", itoa(o.WScale)))
+		parts.number("o.ws", int(o.WScale))
 	}
 	if o.SACK {
-		parts = append(parts, M("o.sackok"))
+		parts.add("o.sackok")
 	}
 	if o.Timestamps {
-		parts = append(parts, M("o.ts"))
+		parts.add("o.ts")
 	}
 	if o.TFO {
 		if o.TFOData > 0 {
-			parts = append(parts, M("o.tfodata", "v", itoa(o.TFOData)))
+			parts.number("o.tfodata", o.TFOData)
 		} else {
-			parts = append(parts, M("o.tfo"))
+			parts.add("o.tfo")
 		}
 	}
-	return M("x.opts", "opts", listArg(parts)), true
+	return M("x.opts", "opts", parts.arg()), true
 }
 
-// listArg packs messages into one argument value: "@@" then the messages
+// list packs messages into one argument value: "@@" then the messages
 // joined by "\x1f", each "key\x1ename=value\x1e...". Text expands it with
 // the language's list separator.
-func listArg(parts []Msg) string {
-	var b strings.Builder
-	b.WriteString("@@")
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte('\x1f')
-		}
-		b.WriteString(p.Key)
-		for _, a := range p.Args {
-			b.WriteString("\x1e" + a.Name + "=" + a.Value)
-		}
+type list []byte
+
+// add adds the message M(key, kv...).
+func (l *list) add(key string, kv ...string) {
+	b := *l
+	if len(b) == 0 {
+		b = append(b, "@@"...)
+	} else {
+		b = append(b, '\x1f')
 	}
-	return b.String()
+	b = append(b, key...)
+	for i := 0; i+1 < len(kv); i += 2 {
+		b = append(append(append(append(b, '\x1e'), kv[i]...), '='), kv[i+1]...)
+	}
+	*l = b
+}
+
+// number adds the message M(key, "v", itoa(v)).
+func (l *list) number(key string, v int) {
+	l.add(key)
+	*l = strconv.AppendInt(append(*l, "\x1ev="...), int64(v), 10)
+}
+
+// value adds a value shown as it is ("w.v"): the number first or, with
+// last at or above it, the range first-last.
+func (l *list) value(first, last int) {
+	l.number("w.v", first)
+	if last >= first {
+		*l = strconv.AppendInt(append(*l, '-'), int64(last), 10)
+	}
+}
+
+// arg is the packed argument value.
+func (l list) arg() string {
+	if len(l) == 0 {
+		return "@@"
+	}
+	return string(l)
 }
 
 func (e *Explanation) missing() {
@@ -687,7 +712,9 @@ func Path(ep *tcpstate.Endpoint) string {
 // no segment showed it.
 func finalArg(ep *tcpstate.Endpoint) string {
 	if _, ok := inferred(ep); ok {
-		return listArg([]Msg{M("lg.inferred", "s", ep.State.String())})
+		var l list
+		l.add("lg.inferred", "s", ep.State.String())
+		return l.arg()
 	}
 	return ep.State.String()
 }
@@ -716,26 +743,26 @@ func (e *Explanation) summary() {
 	}
 	h := &c.Handshake
 	if c.Client.Options.Seen && c.Server.Options.Seen {
-		var parts []Msg
+		var parts list
 		if h.MSS != 0 {
-			parts = append(parts, M("o.mss", "v", itoa(h.MSS)))
+			parts.number("o.mss", int(h.MSS))
 		}
 		if h.WindowScaling {
-			parts = append(parts, M("o.wscaling"))
+			parts.add("o.wscaling")
 		}
 		if h.SACK {
-			parts = append(parts, M("o.sack"))
+			parts.add("o.sack")
 		}
 		if h.Timestamps {
-			parts = append(parts, M("o.ts"))
+			parts.add("o.ts")
 		}
 		if h.TFO {
-			parts = append(parts, M("o.tfo"))
+			parts.add("o.tfo")
 		}
 		if len(parts) == 0 {
-			parts = append(parts, M("w.none"))
+			parts.add("w.none")
 		}
-		*s = append(*s, M("sum.agreed", "opts", listArg(parts)))
+		*s = append(*s, M("sum.agreed", "opts", parts.arg()))
 	}
 	*s = append(*s, M("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
 	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -37,12 +36,18 @@ func CheckLang(lang string) error {
 	return fmt.Errorf("explain: unknown language %q (en or zh)", lang)
 }
 
-// Write prints the explanation of c.
+// Write prints the explanation of c. A *bufio.Writer is written to and
+// left for the caller to flush, once after many connections.
 func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := CheckLang(opt.Lang); err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(w)
+	// A buffered writer is written to as it is: a connection's text is
+	// small, and most callers write many into one.
+	bw, buffered := w.(*bufio.Writer)
+	if !buffered {
+		bw = bufio.NewWriter(w)
+	}
 	p := &printer{w: bw, lang: opt.Lang, width: opt.Width}
 	if p.lang == "" {
 		p.lang = English
@@ -51,8 +56,11 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		p.width = 80
 	}
 	p.ladder = opt.Ladder
+	for k, key := range stepKeys {
+		p.words[k] = Phrase(key, p.lang)
+	}
 	p.print(explain(c, !opt.Full))
-	if p.err != nil {
+	if p.err != nil || buffered {
 		return p.err
 	}
 	return bw.Flush()
@@ -63,11 +71,22 @@ type printer struct {
 	lang   string
 	width  int
 	ladder func(io.Writer, *tcpstate.Conn) error
-	err    error  // from ladder
-	buf    []byte // the text of a line, reused
+	err    error                // from ladder
+	buf    []byte               // the text of a line, reused
+	words  [numStepWords]string // stepKeys in lang, found once rather than at every step
 }
 
-func (p *printer) word(key string) string { return Phrase(key, p.lang) }
+// The words of a step's lines: indexes into stepKeys.
+const (
+	wClient = iota
+	wServer
+	wWin
+	wLen
+	wPhase       // the phases', in order
+	numStepWords = wPhase + len(phaseKeys)
+)
+
+var stepKeys = [numStepWords]string{"w.client", "w.server", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
 
 // msg writes m as line does.
 func (p *printer) msg(prefix string, m Msg) {
@@ -142,7 +161,7 @@ func PhaseKey(p tcpstate.Phase) string { return phaseKeys[p] }
 
 // step writes a segment's entry in the timeline.
 func (p *printer) step(st *Step) {
-	cw, sw := p.word("w.client"), p.word("w.server")
+	cw, sw := p.words[wClient], p.words[wServer]
 	s := st.Seg
 	from, to := cw, sw
 	if s.Dir == tcpstate.S2C {
@@ -160,7 +179,7 @@ func (p *printer) step(st *Step) {
 	b = append(b, "  ["...)
 	b = s.Flags.AppendTcpdump(b)
 	b = append(b, "]  "...)
-	b = append(b, p.word(phaseKeys[s.Phase])...)
+	b = append(b, p.words[wPhase+int(s.Phase)]...)
 	p.buf = b
 	p.line("  ", b)
 	// seq 1 [373730249]  ack 1 [4122230964]  win 72320 [565×128]  len 0
@@ -170,7 +189,7 @@ func (p *printer) step(st *Step) {
 		b = append(b, "  ack "...)
 		b = appendNumAbs(b, s.RelAck, s.Ack)
 	}
-	b = append(append(append(b, "  "...), p.word("w.win")...), ' ')
+	b = append(append(append(b, "  "...), p.words[wWin]...), ' ')
 	b = strconv.AppendUint(b, uint64(s.WindowScaled), 10)
 	if s.Window != 0 && int(s.Window) != int(s.WindowScaled) {
 		// tcpdump prints the field as sent; the scale is what makes it bytes.
@@ -180,7 +199,7 @@ func (p *printer) step(st *Step) {
 		b = strconv.AppendInt(b, int64(int(s.WindowScaled)/int(s.Window)), 10)
 		b = append(b, ']')
 	}
-	b = append(append(append(b, "  "...), p.word("w.len")...), ' ')
+	b = append(append(append(b, "  "...), p.words[wLen]...), ' ')
 	b = strconv.AppendInt(b, int64(s.Len), 10)
 	p.buf = b
 	p.line("      ", b)
@@ -189,7 +208,8 @@ func (p *printer) step(st *Step) {
 		if ch.Sending {
 			how = "w.sends"
 		}
-		p.msg("      ", M("tl.change", "side", sideWord(ch.Side), "from", ch.From.String(), "to", ch.To.String(), "how", Word(how), "why", Word(ch.Why.Key)))
+		args := [...]Arg{{"side", sideWord(ch.Side)}, {"from", ch.From.String()}, {"to", ch.To.String()}, {"how", Word(how)}, {"why", Word(ch.Why.Key)}}
+		p.msg("      ", Msg{Key: "tl.change", Args: args[:]})
 	}
 	for _, m := range st.Notes {
 		p.msg("      ", m)
@@ -263,13 +283,25 @@ func RuneWidth(r rune) int {
 	return 1
 }
 
-// noBreakBefore are characters a line must not start with (Chinese
-// punctuation that closes).
-const noBreakBefore = "，。、：；！？）》」』】,.:;!?)%"
+// closes reports whether r is a character a line must not start with
+// (Chinese punctuation that closes).
+func closes(r rune) bool {
+	switch r {
+	case '，', '。', '、', '：', '；', '！', '？', '）', '》', '」', '』', '】', ',', '.', ':', ';', '!', '?', ')', '%':
+		return true
+	}
+	return false
+}
 
-// opening are the wide characters a line must not end with (the opening
-// brackets); it may break after any other.
-const opening = "（《「『【"
+// opens reports whether r is a wide character a line must not end with
+// (an opening bracket); it may break after any other.
+func opens(r rune) bool {
+	switch r {
+	case '（', '《', '「', '『', '【':
+		return true
+	}
+	return false
+}
 
 // Wrap splits text into lines of at most width columns, breaking at spaces
 // and, in Chinese, between wide characters; narrower than 20 columns, it
@@ -331,12 +363,12 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 		}
 		if r == ' ' {
 			lastBreak = i
-		} else if i > 0 && (rw == 2 || prevWide) && !strings.ContainsRune(noBreakBefore, r) {
+		} else if i > 0 && (rw == 2 || prevWide) && !closes(r) {
 			lastBreak = i
 		}
 		col += rw
 		i += size
-		prevWide = rw == 2 && !strings.ContainsRune(opening, r)
+		prevWide = rw == 2 && !opens(r)
 	}
 	return 0, true
 }

@@ -82,12 +82,16 @@ func ArrowWidth(width int) int {
 	return max(minArr, width-preW-2*stateW-6)
 }
 
-// WriteText draws c as a text ladder.
+// WriteText draws c as a text ladder. A *bufio.Writer is left for the
+// caller to flush, as explain.Write leaves it.
 func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if err := explain.CheckLang(opt.Lang); err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(w)
+	bw, buffered := w.(*bufio.Writer) // as explain.Write does
+	if !buffered {
+		bw = bufio.NewWriter(w)
+	}
 	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
 	if opt.ASCII {
 		t.g = asciiGlyphs
@@ -110,6 +114,9 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		clear(m.Rows)
 		rows = m.Rows[:0]
 		rowPool.Put(&rows)
+	}
+	if buffered {
+		return nil
 	}
 	return bw.Flush()
 }
