@@ -605,19 +605,19 @@ func (w *Watcher) String() string {
 // from then, and at rest reads it twice, a second apart, so that sockets
 // have an age; a CLOSE-WAIT socket leaks after that second, as a lab's
 // sockets are young. It gives each kind's findings of the later reading
-// that has any, in lang.
-func Findings(lang string) func(ctx context.Context, ns *netns.NS) (func() ([]string, error), error) {
-	return func(ctx context.Context, ns *netns.NS) (func() ([]string, error), error) {
+// that has any, in lang. done closes what it opened.
+func Findings(lang string) func(ctx context.Context, ns *netns.NS) (atRest func() ([]string, error), done func(), err error) {
+	return func(ctx context.Context, ns *netns.NS) (func() ([]string, error), func(), error) {
 		w, err := Open(Options{Netns: ns.Name, Poll: true, Thresholds: finding.Thresholds{CloseWaitAge: time.Second}})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		done := func() { w.Close() }
 		if _, err := w.Snapshot(); err != nil {
-			w.Close()
-			return nil, err
+			done()
+			return nil, nil, err
 		}
 		return func() ([]string, error) {
-			defer w.Close()
 			byKind := map[finding.Kind][]string{}
 			for i := range 2 {
 				if i > 0 {
@@ -644,6 +644,6 @@ func Findings(lang string) func(ctx context.Context, ns *netns.NS) (func() ([]st
 				texts = append(texts, byKind[k]...)
 			}
 			return texts, nil
-		}, nil
+		}, done, nil
 	}
 }

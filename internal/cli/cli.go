@@ -40,7 +40,7 @@ var commands = map[string]*command{
 	"capture": {"capture live traffic (AF_PACKET) with tcpdump's filter language", runCapture},
 	"compare": {"compare two captures of the same traffic: what was lost or changed between them", runCompare},
 	"conns":   {"one line per TCP connection: roles, states, teardown, bytes (Zeek conn.log fields with --json)", runConns},
-	"diagram": {"draw each connection as a ladder diagram (text, SVG, Mermaid or an HTML report)", runDiagram},
+	"diagram": {"draw each connection as a ladder diagram (text, SVG, Mermaid, an HTML report) or its time-sequence graph", runDiagram},
 	"dial":    {"the experiment's client: connect, then send, half-close, close or abort", runDial},
 	"explain": {"explain each connection: both ends' states, handshake, teardown, anomalies", runExplain},
 	"gen":     {"write a synthetic capture of a busy server (the benchmark workload)", runGen},

@@ -98,7 +98,9 @@ func runLab(env *Env, args []string) error {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "lab: "))
 	}
 	if !o.userstack {
-		if why := lab.Unprivileged(); why != "" {
+		if why := lab.Unprivileged(); why != "" && o.vantage != "" {
+			return fmt.Errorf("--vantage runs a router between two namespaces, which needs root (%s)", why)
+		} else if why != "" {
 			// Say so before anything else, then show what netstack can.
 			fmt.Fprintf(env.Stderr, "synfin lab: %s; running on gVisor's netstack, a userspace TCP stack, instead (sudo for the kernel's view)\n", why)
 			o.userstack = true
@@ -290,8 +292,8 @@ func listScenarios(env *Env, lang string) error {
 
 // runCrowd runs a scenario of many sockets, on the kernel only.
 func runCrowd(env *Env, sc *crowd.Scenario, o labOpts) (err error) {
-	if why := lab.Unprivileged(); why != "" || o.userstack || o.html != "" {
-		return fmt.Errorf("scenario %s runs on the kernel only, as root, and has no HTML report (%s)", sc.Name, cmp.Or(why, "--userstack or --html"))
+	if why := lab.Unprivileged(); why != "" || o.userstack || o.html != "" || o.vantage != "" {
+		return fmt.Errorf("scenario %s runs on the kernel only, as root, on one host, and has no HTML report (%s)", sc.Name, cmp.Or(why, "--userstack, --html or --vantage"))
 	}
 	outs := &labOutputs{}
 	defer outs.close()

@@ -54,9 +54,11 @@ func TestLabCrowd(t *testing.T) {
 	if len(rep.Findings) != 1 || !strings.Contains(rep.Findings[0], leak) {
 		t.Errorf("findings %q, want one saying %q", rep.Findings, leak)
 	}
-	errb.Reset()
-	if code := Main(context.Background(), []string{"lab", "backlog-full", "--html", "x.html"}, nil, &out, &errb); code == 0 ||
-		strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "no HTML report") {
-		t.Errorf("--html: exit %d, stderr %q; want one line saying there is no HTML report", code, errb.String())
+	for _, args := range [][]string{{"--html", "x.html"}, {"--vantage", "both"}} {
+		errb.Reset()
+		if code := Main(context.Background(), append([]string{"lab", "backlog-full"}, args...), nil, &out, &errb); code == 0 ||
+			strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "runs on the kernel only, as root, on one host") {
+			t.Errorf("%v: exit %d, stderr %q; want one line saying what the scenario runs on", args, code, errb.String())
+		}
 	}
 }

@@ -23,15 +23,25 @@ import (
 	"synfin/summary"
 )
 
+// endpoint is a conns --json row's client or server, as addr:port.
+type endpoint struct {
+	Addr string `json:"addr"`
+	Port uint16 `json:"port"`
+}
+
+func (e endpoint) String() string {
+	return netip.AddrPortFrom(netip.MustParseAddr(e.Addr), e.Port).String()
+}
+
 // connRow is the part of a conns --json row the summary is checked on.
 type connRow struct {
-	ID        uint64  `json:"id"`
-	TS        float64 `json:"ts"`
-	Duration  float64 `json:"duration"`
-	Client    string  `json:"client"`
-	Server    string  `json:"server"`
-	CFinal    string  `json:"client_final"`
-	SFinal    string  `json:"server_final"`
+	ID        uint64   `json:"id"`
+	TS        float64  `json:"ts"`
+	Duration  float64  `json:"duration"`
+	Client    endpoint `json:"client"`
+	Server    endpoint `json:"server"`
+	CFinal    string   `json:"client_final"`
+	SFinal    string   `json:"server_final"`
 	Handshake struct {
 		RTT *float64 `json:"rtt"`
 	} `json:"handshake"`
@@ -58,8 +68,8 @@ func connsJSON(t *testing.T, file string) map[uint64]*connRow {
 	for _, l := range strings.Split(strings.TrimSpace(runOK(t, "conns", "-r", file, "--jobs", "1")), "\n")[1:] {
 		var id uint64
 		var c, s, st, pat string
-		var d float64
-		if _, err := fmt.Sscan(l, &id, &c, &s, &st, &pat, &d); err != nil {
+		var start, d float64
+		if _, err := fmt.Sscan(l, &id, &start, &c, &s, &st, &pat, &d); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
 		dur[id] = d
@@ -96,12 +106,12 @@ func expected(rows map[uint64]*connRow) (s summary.Summary, rtt, dur []float64) 
 			rtt = append(rtt, *r.Handshake.RTT)
 		}
 		dur = append(dur, r.dur)
-		c := netip.MustParseAddrPort(r.Client).Addr().String()
+		c := r.Client.Addr
 		cli[c]++
-		srv[r.Server]++
+		srv[r.Server.String()]++
 		if r.Teardown.Pattern == "none" || r.Teardown.Pattern == "refused" {
 			cliF[c]++
-			srvF[r.Server]++
+			srvF[r.Server.String()]++
 		}
 	}
 	counts := func(m map[string]int) (out []summary.Count) {
@@ -214,7 +224,7 @@ func TestSummaryIngredients(t *testing.T) {
 	storm := 0
 	for _, r := range rows {
 		if rst := r.Teardown.RST; r.Teardown.Pattern == "abort-rst" && rst != nil && rst.From == "server" &&
-			strings.HasPrefix(r.Server, "192.168.0.10:") && int64(rst.T) == s.Findings[5].T {
+			r.Server.Addr == "192.168.0.10" && int64(rst.T) == s.Findings[5].T {
 			storm++
 		}
 	}

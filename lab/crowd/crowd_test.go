@@ -109,11 +109,11 @@ func TestScenarios(t *testing.T) {
 			var seen atRest
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			res, err := crowd.Run(ctx, &sc, crowd.Options{Port: port, Observe: func(_ context.Context, ns *netns.NS) (func() ([]string, error), error) {
+			res, err := crowd.Run(ctx, &sc, crowd.Options{Port: port, Observe: func(_ context.Context, ns *netns.NS) (func() ([]string, error), func(), error) {
 				return func() ([]string, error) {
 					look(t, ns, server, &seen)
 					return []string{"looked"}, nil
-				}, nil
+				}, func() {}, nil
 			}})
 			if err != nil {
 				t.Fatal(err)

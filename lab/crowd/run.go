@@ -24,12 +24,13 @@ import (
 // Options tune a crowd's run.
 type Options struct {
 	// Observe, when set, is called once the namespace exists, before the
-	// population (ip netns exec takes its name); the function it returns
-	// is called once the population is at rest, after the kernel's view
-	// was read and before anything is torn down. What that returns is
-	// kept as the result's Findings, beside the packets and the kernel's
-	// view: this is where synfin watch looks.
-	Observe func(ctx context.Context, ns *netns.NS) (atRest func() ([]string, error), err error)
+	// population (ip netns exec takes its name); atRest is called once
+	// the population is at rest, after the kernel's view was read and
+	// before anything is torn down, and done when the run ends, whether
+	// it got there or not. What atRest returns is kept as the result's
+	// Findings, beside the packets and the kernel's view: this is where
+	// synfin watch looks.
+	Observe func(ctx context.Context, ns *netns.NS) (atRest func() ([]string, error), done func(), err error)
 	// Log receives the run's log lines as they come.
 	Log func(string)
 	// The server listens on 127.0.0.1:Port, 9988 (the seed's) for 0.
@@ -91,9 +92,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	}
 	var atRest func() ([]string, error)
 	if opt.Observe != nil {
-		if atRest, err = opt.Observe(ctx, ns); err != nil {
+		var done func()
+		if atRest, done, err = opt.Observe(ctx, ns); err != nil {
 			return res, err
 		}
+		defer done()
 	}
 	var rules []fault.Rule
 	for _, f := range sc.Faults {
