@@ -62,9 +62,9 @@ func runDiagram(env *Env, args []string) error {
 	// out, so that memory follows the connections held, as in explain;
 	// SVG and Mermaid are one document of them all: they are kept.
 	kept := track.Kept{Max: track.ReportMax(maxConns)}
-	var report *html.Writer
+	var report *html.Writer // buffered itself: it writes to w
 	if format == "html" {
-		report, err = html.NewWriter(bw, html.Options{Title: inputsName(files), Lang: lang})
+		report, err = html.NewWriter(w, html.Options{Title: inputsName(files), Lang: lang})
 	}
 	found, evicted := 0, 0
 	readErr := trackFile(env, files, f == nil, expr, viewConfig(func(c *tcpstate.Conn) {

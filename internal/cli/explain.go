@@ -56,16 +56,14 @@ func runExplain(env *Env, args []string) error {
 	// closes would hold back all that follow it).
 	var (
 		reportFile *outfile.File
-		reportBuf  *bufio.Writer
-		report     *html.Writer
+		report     *html.Writer // buffered itself
 	)
 	if htmlOut != "" {
 		if reportFile, err = outfile.Create(htmlOut); err != nil {
 			return err
 		}
 		defer reportFile.Close()
-		reportBuf = bufio.NewWriterSize(reportFile, 1<<16)
-		report, _ = html.NewWriter(reportBuf, html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
+		report, _ = html.NewWriter(reportFile, html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
@@ -114,9 +112,6 @@ func runExplain(env *Env, args []string) error {
 	}
 	if werr == nil && err == nil && report != nil {
 		if werr = report.Close(); werr == nil {
-			werr = reportBuf.Flush()
-		}
-		if werr == nil {
 			werr = reportFile.Commit() // in place of the file only on success
 		}
 		if werr == nil {

@@ -389,11 +389,7 @@ func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) err
 		run.cmp.WriteText(&b, lang, 0)
 		opt.Sections = append(opt.Sections, html.Section{Title: lab.HeadCompare.In(lang), Text: b.String()})
 	}
-	bw := bufio.NewWriter(f)
-	if err := html.Write(bw, run.conns, opt); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
+	if err := html.Write(f, run.conns, opt); err != nil { // buffered itself
 		return err
 	}
 	return f.Close()
