@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"synfin/lab/client"
@@ -17,8 +16,6 @@ import (
 	"synfin/lab/kernel"
 	"synfin/lab/server"
 	"synfin/wire"
-
-	"github.com/vishvananda/netlink"
 )
 
 // Options tune a run.
@@ -167,48 +164,34 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			clientPorts[opt.ClientPort+uint16(i)] = true
 		}
 	}
-	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{opt.Port}}, func(e kernel.Event) {
+	kv, err := StartKernel(opt.Port, func(e kernel.Event) {
 		if opt.Kernel != nil && ours(e.Src, e.Dst) {
 			opt.Kernel(e)
 		}
-	})
+	}, top.ends()...)
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, func() error { _, err := rec.Stop(); return err })
-
-	// sock_diag in each namespace with sockets of the lab.
-	var (
-		diags   []*netlink.Handle
-		watches []*kernel.Watcher
-	)
-	for _, ns := range top.ends() {
-		diag, err := kernel.DiagHandle(ns.Handle())
-		if err != nil {
-			return res, err
-		}
-		cleanups = append(cleanups, func() error { diag.Close(); return nil })
+	cleanups = append(cleanups, kv.Close)
+	var watches []*kernel.Watcher
+	for _, diag := range kv.Diags {
 		watch := kernel.Watch(diag, 2*time.Millisecond, func(s kernel.Socket) bool { return ours(s.Local, s.Remote) })
 		cleanups = append(cleanups, func() error { _, err := watch.Stop(); return err })
-		diags, watches = append(diags, diag), append(watches, watch)
+		watches = append(watches, watch)
 	}
 
 	recs := []Recorder{opt.Recorder}
 	if top.router != nil {
 		recs = append(recs, &AFPacket{})
 	}
-	recording := true
+	var stops []func() ([]wire.Frame, wire.LinkType, error)
 	for i, r := range recs {
-		if err := r.Start(top.capture[i].ns, top.capture[i].iface); err != nil {
+		stop, err := StartRecording(r, top.capture[i].ns, top.capture[i].iface)
+		if err != nil {
 			return res, err
 		}
-		cleanups = append(cleanups, func() error {
-			if recording {
-				_, _, err := r.Stop()
-				return err
-			}
-			return nil
-		})
+		cleanups = append(cleanups, func() error { _, _, err := stop(); return err })
+		stops = append(stops, stop)
 	}
 
 	// The server.
@@ -265,25 +248,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	}
 
 	// Let the closes finish and TIME-WAIT show.
-	sockets := func() ([]kernel.Socket, error) {
-		var all []kernel.Socket
-		for _, diag := range diags {
-			s, err := kernel.Sockets(diag)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, s...)
-		}
-		return all, nil
-	}
-	mine := func() ([]kernel.Socket, error) {
-		all, err := sockets()
-		return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), err
-	}
+	mine := func() ([]kernel.Socket, error) { return kv.Sockets(ours) }
 	if err := settle(ctx, mine, opt.Settle, len(sc.Expect.TimeWait), holdMode, sc.Server != nil); err != nil {
 		return res, err
 	}
-	res.Sockets, err = sockets()
+	res.Sockets, err = kv.Sockets(nil)
 	if err != nil {
 		return res, err
 	}
@@ -292,8 +261,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	}
 	res.Until = time.Now()
 	var ferrs []error
-	for i, r := range recs {
-		frames, link, ferr := r.Stop()
+	for i, stop := range stops {
+		frames, link, ferr := stop()
 		ferrs = append(ferrs, ferr)
 		if i == 0 {
 			res.Frames, res.Link = sc.Captured(frames), link
@@ -301,18 +270,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 			res.Far = sc.Captured(frames)
 		}
 	}
-	recording = false
 	if ferr := errors.Join(ferrs...); ferr != nil {
 		return res, ferr
 	}
-	events, kerr := rec.Stop()
-	if kerr != nil {
-		return res, kerr
-	}
-	for _, e := range events {
-		if ours(e.Src, e.Dst) {
-			res.Events = append(res.Events, e)
-		}
+	if res.Events, err = kv.Events(ours); err != nil {
+		return res, err
 	}
 	for _, watch := range watches {
 		obs, _ := watch.Stop()
@@ -351,20 +313,6 @@ func (sc *Scenario) Loopback() netip.Addr {
 		return netip.IPv6Loopback()
 	}
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
-}
-
-// Logger returns a function that appends a line to *lines, from any
-// goroutine, and passes it on to also unless that is nil.
-func Logger(lines *[]string, also func(string)) func(string) {
-	var mu sync.Mutex
-	return func(s string) {
-		mu.Lock()
-		*lines = append(*lines, s)
-		mu.Unlock()
-		if also != nil {
-			also(s)
-		}
-	}
 }
 
 // RunClients runs the scenario's clients one after another, each after

@@ -14,6 +14,20 @@ import (
 	"synfin/wire"
 )
 
+// Logger returns a function that appends a line to *lines, from any
+// goroutine, and passes it on to also unless that is nil.
+func Logger(lines *[]string, also func(string)) func(string) {
+	var mu sync.Mutex
+	return func(s string) {
+		mu.Lock()
+		*lines = append(*lines, s)
+		mu.Unlock()
+		if also != nil {
+			also(s)
+		}
+	}
+}
+
 // StartServer listens with so inside ns and serves until ctx ends or
 // stop is called; stop waits for the server to finish and returns its
 // error.
@@ -29,11 +43,11 @@ func StartServer(ctx context.Context, ns *netns.NS, so server.Options) (stop fun
 	return sync.OnceValue(func() error { cancel(); return <-done }), nil
 }
 
-// StartRecording starts rec on ns's loopback interface. stop ends the
-// capture and returns its frames the first time, nothing after, so it
-// can be deferred as a cleanup too.
-func StartRecording(rec Recorder, ns *netns.NS) (stop func() ([]wire.Frame, wire.LinkType, error), err error) {
-	if err := rec.Start(ns, "lo"); err != nil {
+// StartRecording starts rec on iface inside ns. stop ends the capture
+// and returns its frames the first time, nothing after, so it can be
+// deferred as a cleanup too.
+func StartRecording(rec Recorder, ns *netns.NS, iface string) (stop func() ([]wire.Frame, wire.LinkType, error), err error) {
+	if err := rec.Start(ns, iface); err != nil {
 		return nil, err
 	}
 	var once sync.Once
@@ -45,25 +59,46 @@ func StartRecording(rec Recorder, ns *netns.NS) (stop func() ([]wire.Frame, wire
 
 // KernelView is the kernel's own view of a run: the tracepoint
 // sock/inet_sock_set_state, filtered in the kernel on the server's port,
-// and sock_diag in the run's namespace.
+// and sock_diag in each namespace of the run.
 type KernelView struct {
-	Diag *netlink.Handle
-	rec  *kernel.Recorder
+	Diags []*netlink.Handle // in the order of the namespaces given to StartKernel
+	rec   *kernel.Recorder
 }
 
 // StartKernel starts the tracepoint on port (notify, if set, sees each
-// event as it is read) and opens sock_diag in ns.
-func StartKernel(ns *netns.NS, port uint16, notify func(kernel.Event)) (*KernelView, error) {
+// event as it is read) and opens sock_diag in each of nss.
+func StartKernel(port uint16, notify func(kernel.Event), nss ...*netns.NS) (*KernelView, error) {
 	rec, err := kernel.Start(kernel.Filter{Ports: []uint16{port}}, notify)
 	if err != nil {
 		return nil, err
 	}
-	diag, err := kernel.DiagHandle(ns.Handle())
-	if err != nil {
-		rec.Stop()
-		return nil, err
+	k := &KernelView{rec: rec}
+	for _, ns := range nss {
+		diag, err := kernel.DiagHandle(ns.Handle())
+		if err != nil {
+			k.Close()
+			return nil, err
+		}
+		k.Diags = append(k.Diags, diag)
 	}
-	return &KernelView{Diag: diag, rec: rec}, nil
+	return k, nil
+}
+
+// Sockets returns what sock_diag shows in every namespace (what ss -tan
+// prints): those between addresses ours accepts, or all if ours is nil.
+func (k *KernelView) Sockets(ours func(local, remote netip.AddrPort) bool) ([]kernel.Socket, error) {
+	var all []kernel.Socket
+	for _, diag := range k.Diags {
+		s, err := kernel.Sockets(diag)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s...)
+	}
+	if ours == nil {
+		return all, nil
+	}
+	return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), nil
 }
 
 // Events stops the tracepoint and returns the events between addresses
@@ -77,6 +112,8 @@ func (k *KernelView) Events(ours func(src, dst netip.AddrPort) bool) ([]kernel.E
 // Close stops the tracepoint, if Events did not, and closes sock_diag.
 func (k *KernelView) Close() error {
 	_, err := k.rec.Stop()
-	k.Diag.Close()
+	for _, diag := range k.Diags {
+		diag.Close()
+	}
 	return err
 }

@@ -119,12 +119,12 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		return res, err
 	}
 	ours := func(a, b netip.AddrPort) bool { return a == srvAddr || b == srvAddr }
-	kv, err := lab.StartKernel(ns, opt.Port, nil)
+	kv, err := lab.StartKernel(opt.Port, nil, ns)
 	if err != nil {
 		return res, err
 	}
 	defer join(&err, kv.Close)
-	stopRecording, err := lab.StartRecording(opt.Recorder, ns)
+	stopRecording, err := lab.StartRecording(opt.Recorder, ns, "lo")
 	if err != nil {
 		return res, err
 	}
@@ -208,10 +208,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 	if err := client.Sleep(ctx, sc.Tail); err != nil {
 		return res, err
 	}
-	mine := func() ([]kernel.Socket, error) {
-		all, err := kernel.Sockets(kv.Diag)
-		return slices.DeleteFunc(all, func(s kernel.Socket) bool { return !ours(s.Local, s.Remote) }), err
-	}
+	mine := func() ([]kernel.Socket, error) { return kv.Sockets(ours) }
 	if err := settle(ctx, mine); err != nil {
 		return res, err
 	}
