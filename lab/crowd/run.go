@@ -203,7 +203,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (res *Result, err error
 		go func() { defer wg.Done(); dial(i) }()
 	}
 	if sc.Clients > logAll {
-		logf(fmt.Sprintf("client: %d connections made one after another, %d connected, each closed at once", sc.Clients, res.Connected))
+		// Clients started Every apart may still be connecting.
+		mu.Lock()
+		connected := res.Connected
+		mu.Unlock()
+		logf(fmt.Sprintf("client: %d connections made one after another, %d connected, each closed at once", sc.Clients, connected))
 	}
 	if err := client.Sleep(ctx, sc.Tail); err != nil {
 		return res, err
