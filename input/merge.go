@@ -152,10 +152,10 @@ func (h *byTime) Pop() any {
 	return p
 }
 
-// named puts an input's name into an error of package input (which a
-// file's own errors already hold).
-func named(name string, err error) error {
-	if strings.Contains(err.Error(), name+":") {
+// Named puts an input's name into an error of package input (which a
+// file's own errors, and a glob's that matches nothing, already hold).
+func Named(name string, err error) error {
+	if msg := err.Error(); strings.Contains(msg, name+":") || strings.HasSuffix(msg, " "+name) {
 		return err
 	}
 	return fmt.Errorf("input: %s: %w", name, unprefixErr{err})
@@ -176,7 +176,7 @@ func (m *merged) check(p *part) error {
 	opt.Progress, opt.Warn = nil, nil
 	src, err := Open(p.name, m.stdin, opt)
 	if err != nil {
-		return named(p.name, err)
+		return Named(p.name, err)
 	}
 	p.at = noFrame
 	err = src.Next(&p.head)
@@ -189,9 +189,9 @@ func (m *merged) check(p *part) error {
 		var dmg *pcapfile.DamageError
 		if !errors.As(err, &dmg) {
 			src.Close()
-			return named(p.name, err) // nothing can be read from it
+			return Named(p.name, err) // nothing can be read from it
 		}
-		m.damage = append(m.damage, named(p.name, err))
+		m.damage = append(m.damage, Named(p.name, err))
 	}
 	if p.name == "-" && p.at != noFrame {
 		p.src = src
@@ -216,7 +216,7 @@ func (m *merged) start(p *part) {
 		var err error
 		if p.src, err = openMetered(p.name, m.stdin, opt, m.add); err != nil {
 			p.src = nil
-			m.damage = append(m.damage, named(p.name, err))
+			m.damage = append(m.damage, Named(p.name, err))
 			return
 		}
 		if !m.read(p) {
@@ -242,7 +242,7 @@ func (m *merged) read(p *part) bool {
 		return true
 	}
 	if !errors.Is(err, io.EOF) {
-		m.damage = append(m.damage, named(p.name, err))
+		m.damage = append(m.damage, Named(p.name, err))
 	}
 	p.src.Close()
 	p.src, p.at = nil, noFrame

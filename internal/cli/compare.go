@@ -31,23 +31,29 @@ func runCompare(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Each point is one input (a file, a directory or a glob), compared
-	// as far as it is readable: damage is the error, after the report.
+	// Each point is one input (a file, a directory or a glob), opened
+	// and read as every command reads its inputs, and compared as far as
+	// it is readable: damage is the error, after the report, unless
+	// nothing could be read from it.
 	var caps [2]*vantage.Capture
-	var readErr error
+	var errs [2]error
 	for i, name := range files {
-		src, err := input.OpenAll([]string{name}, env.Stdin, input.Options{Warn: warnTo(env), Ctx: env.Ctx})
-		if err == nil {
-			caps[i], err = vantage.Read(env.Ctx, name, src, input.NewFilter(expr))
-			src.Close()
+		src, err := openInput(env, []string{name}, false)
+		if err != nil {
+			return input.Named(name, err)
 		}
-		if err != nil && caps[i] == nil {
-			return fmt.Errorf("%s: %w", name, err)
-		} else if err != nil {
-			readErr = cmp.Or(readErr, fmt.Errorf("%s: %w", name, err))
-		}
+		caps[i], errs[i] = vantage.Read(env.Ctx, name, src, input.NewFilter(expr))
+		src.Close()
 	}
 	rep := vantage.Compare(caps[0], caps[1])
+	var readErr error
+	for i, p := range []vantage.Point{rep.A, rep.B} {
+		if errs[i] != nil && p.Segments == 0 {
+			return input.Named(files[i], errs[i])
+		} else if errs[i] != nil {
+			readErr = cmp.Or(readErr, input.Named(files[i], errs[i]))
+		}
+	}
 	if connID > len(rep.Connections) {
 		return fmt.Errorf("no connection %d seen at both points", connID)
 	}
