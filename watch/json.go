@@ -12,11 +12,13 @@ import (
 
 // JSON writes JSON Lines, one object per event, each with "type":
 // "transition", "snapshot" or "finding". It is safe for concurrent use.
+// Once a write fails, it writes nothing more and returns that error.
 type JSON struct {
 	w    io.Writer
 	lang string
 	mu   sync.Mutex
 	b    []byte
+	err  error
 }
 
 // NewJSON writes to w, findings' text in lang.
@@ -67,13 +69,15 @@ func (j *JSON) begin(typ string, t time.Time) obj {
 
 func (j *JSON) write(o *obj) {
 	o.b = append(o.b, '}', '\n')
-	j.w.Write(o.b)
+	if j.err == nil {
+		_, j.err = j.w.Write(o.b)
+	}
 }
 
 // Transition writes {"type":"transition","t":...,"laddr":...,"lport":...,
 // "raddr":...,"rport":...,"from":...,"to":...,"ms_in_from":...,"pid":...,
 // "comm":...}, the last three when known.
-func (j *JSON) Transition(t *Transition) {
+func (j *JSON) Transition(t *Transition) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	o := j.begin("transition", t.Time)
@@ -93,10 +97,11 @@ func (j *JSON) Transition(t *Transition) {
 	}
 	j.write(&o)
 	j.b = o.b
+	return j.err
 }
 
 // Snapshot writes the snapshot line, then a line per finding.
-func (j *JSON) Snapshot(s *Snapshot) {
+func (j *JSON) Snapshot(s *Snapshot) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	o := j.begin("snapshot", s.Time)
@@ -147,4 +152,5 @@ func (j *JSON) Snapshot(s *Snapshot) {
 		j.write(&o)
 	}
 	j.b = o.b
+	return j.err
 }

@@ -608,3 +608,86 @@ func TestUnprivileged(t *testing.T) {
 		t.Errorf("no unowned leak finding:\n%s", stdout.String())
 	}
 }
+
+// failOn is standard output that fails, as a pipe whose reader has gone
+// does, from the first write that holds what; wrote is closed at the
+// first write that succeeds.
+type failOn struct {
+	mu     sync.Mutex
+	what   string
+	failed bool
+	wrote  chan struct{}
+}
+
+func (w *failOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed = w.failed || strings.Contains(string(p), w.what); w.failed {
+		return 0, &os.PathError{Op: "write", Path: "|1", Err: syscall.EPIPE}
+	}
+	select {
+	case <-w.wrote:
+	default:
+		close(w.wrote)
+	}
+	return len(p), nil
+}
+
+// TestWriteError: watch ends at the first write to standard output that
+// fails, as read does (its behaviour on the same pipe is the oracle):
+// exit 1 and one line naming the error, rather than watching on into
+// nothing, as `synfin watch --json | head -1` would once head is gone.
+// (The binary gets SIGPIPE from such a write on descriptor 1 first; in
+// process, as for any other descriptor, the write returns EPIPE.) The
+// snapshot's write fails first; then, with an hour between snapshots,
+// the write of a transition the namespace's connections make.
+func TestWriteError(t *testing.T) {
+	ns := newNS(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	defer pw.Close()
+	var rerr strings.Builder
+	rcode := cli.Main(context.Background(), []string{"read", "-r", "../lab/verdict/testdata/k-time-wait-reuse.pcap"}, nil, pw, &rerr)
+	if rcode != 1 || strings.Count(rerr.String(), "\n") != 1 || !strings.HasSuffix(rerr.String(), ": broken pipe\n") {
+		t.Fatalf("read into a closed pipe: exit %d, %q", rcode, rerr.String())
+	}
+	labtest.Sink(t, ns, "127.0.0.1:7004", 0)
+	// The transition's write fails once the first snapshot is written:
+	// only the transition can end the run then.
+	transition := &failOn{what: `"type":"transition"`, wrote: make(chan struct{})}
+	go func() {
+		<-transition.wrote
+		for range 20 {
+			ns.Do(func() error {
+				c, err := net.DialTimeout("tcp", "127.0.0.1:7004", time.Second)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+		}
+	}()
+	for _, c := range []struct {
+		name   string
+		stdout io.Writer
+		args   []string
+	}{
+		{"json, closed pipe", pw, []string{"--json"}},
+		{"screen, closed pipe", pw, nil},
+		{"json, a transition", transition, []string{"--json", "--interval", "1h", "port 7004"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var errb strings.Builder
+			code := cli.Main(ctx, append([]string{"watch", "--netns", ns.Name}, c.args...), nil, c.stdout, &errb)
+			if code != rcode || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "synfin watch: ") ||
+				!strings.HasSuffix(errb.String(), ": broken pipe\n") || ctx.Err() != nil {
+				t.Errorf("exit %d, %q (context: %v); read exits %d with %q", code, errb.String(), ctx.Err(), rcode, rerr.String())
+			}
+		})
+	}
+}

@@ -194,50 +194,56 @@ func (w *Watcher) isLocal(a netip.Addr) bool {
 }
 
 // Handler receives what Run sees; either may be nil. Transition is
-// called on one goroutine, Snapshot on another.
+// called on one goroutine, Snapshot on another. An error from either
+// (the output could not be written) ends Run with that error.
 type Handler struct {
-	Transition func(*Transition)
-	Snapshot   func(*Snapshot)
+	Transition func(*Transition) error
+	Snapshot   func(*Snapshot) error
 }
 
-// Run watches until ctx ends: it hands each transition to h as it
-// comes and a snapshot every interval, the first at once and the last
-// when ctx ends.
+// Run watches until ctx ends or h returns an error: it hands each
+// transition to h as it comes and a snapshot every interval, the first
+// at once and the last when ctx ends.
 func (w *Watcher) Run(ctx context.Context, h Handler) error {
 	var wg sync.WaitGroup
 	var readErr error
 	stop := make(chan struct{})
+	failed := make(chan error, 1) // the error h.Transition returned
 	if w.src != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var t Transition
+			var terr error
 			readErr = w.src.Read(stop, func(e *tracefs.Event) {
-				if w.apply(e, &t) && h.Transition != nil {
-					h.Transition(&t)
+				if w.apply(e, &t) && h.Transition != nil && terr == nil {
+					if terr = h.Transition(&t); terr != nil {
+						failed <- terr
+					}
 				}
 			})
 		}()
+	}
+	snapshot := func() error {
+		s, err := w.Snapshot()
+		if err == nil && h.Snapshot != nil {
+			err = h.Snapshot(s)
+		}
+		return err
 	}
 	tick := time.NewTicker(w.opts.Interval)
 	defer tick.Stop()
 	var err error
 	for err == nil {
-		var s *Snapshot
-		if s, err = w.Snapshot(); err == nil && h.Snapshot != nil {
-			h.Snapshot(s)
+		if err = snapshot(); err != nil {
+			break
 		}
 		select {
+		case err = <-failed:
 		case <-ctx.Done():
 			close(stop)
 			wg.Wait()
-			if err == nil {
-				s, err = w.Snapshot()
-				if err == nil && h.Snapshot != nil {
-					h.Snapshot(s)
-				}
-			}
-			return errors.Join(err, readErr)
+			return errors.Join(snapshot(), readErr)
 		case <-tick.C:
 		}
 	}

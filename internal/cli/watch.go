@@ -82,22 +82,23 @@ func runWatch(env *Env, args []string) error {
 	case asJSON:
 		h = watch.NewJSON(env.Stdout, lang).Handler()
 	default:
-		h.Snapshot = func(s *watch.Snapshot) {
+		h.Snapshot = func(s *watch.Snapshot) error {
 			if tty {
 				fmt.Fprint(env.Stdout, screen.Home)
 			} else {
 				fmt.Fprintln(env.Stdout)
 			}
-			screen.Draw(env.Stdout, s, lang, 0)
+			return screen.Draw(env.Stdout, s, lang, 0)
 		}
 	}
 	if coll != nil {
 		show := h.Snapshot
-		h.Snapshot = func(s *watch.Snapshot) {
+		h.Snapshot = func(s *watch.Snapshot) error {
 			coll.Update(s)
 			if show != nil {
-				show(s)
+				return show(s)
 			}
+			return nil
 		}
 	}
 	return w.Run(ctx, h)
