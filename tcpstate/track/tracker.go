@@ -255,7 +255,11 @@ func (t *Tracker) packet(index int, ts int64, p *wire.Packet, h uint64) {
 	if c != nil && p.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && c.NewSYN(src, p.Seq) {
 		prev := c
 		reuse := tcpstate.Reuse{Prev: prev.ID, Gap: time.Duration(ts - prev.Last.Time)}
-		reuse.Within2MSL = !prev.Closed() || prev.Teardown.TimeWait.Side != tcpstate.SideNone && ts < prev.Last.Time+int64(t.cfg.TimeWait)
+		// TIME-WAIT lasts 2MSL from when it began, or from the FIN
+		// answered in it last (RFC 9293 3.10.7.4); the hold's side is
+		// only set when prev is handed out, below.
+		tw := prev.Client.State == tcpstate.TimeWait || prev.Server.State == tcpstate.TimeWait
+		reuse.Within2MSL = !prev.Closed() || tw && ts < prev.Teardown.TimeWait.Start+int64(t.cfg.TimeWait)
 		t.emit(prev, tcpstate.EndReused)
 		c = t.create(k, h, src, dst, p, index, ts)
 		c.Reused(reuse, index)
