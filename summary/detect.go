@@ -15,7 +15,7 @@ type Kind uint8
 
 // Kinds of findings, with the names of watch's where they share one.
 const (
-	SYNFlood        Kind = iota // many half-open handshakes to one listener from many sources in a second
+	SYNFlood        Kind = iota // many half-open handshakes (SYNs answered or not) to one listener from many sources in a second
 	Scan                        // one source, many ports, refused or rejected handshakes within a minute
 	AcceptQueueFull             // a listener answered some SYNs while others were retransmitted unanswered, in one second
 	LostLastACK                 // a FIN sent again after its ACK was captured, answered from TIME-WAIT
@@ -167,8 +167,12 @@ func (d *detector) add(c *tcpstate.Conn) {
 		case h.SYNACK.Seen():
 			q.a++
 		}
-		// Half-open: answered, and the client sent nothing but its SYN.
-		if h.SYNACK.Seen() && c.Client.Pkts == uint64(1+len(h.SYNRetransmits)) {
+		// Half-open: the client sent nothing but its SYN, answered or
+		// not: a spoofed source never goes on, and a listener whose SYN
+		// queue the flood filled answers no more SYNs. An unanswered
+		// SYN sent again is a real client's (its retransmission timer,
+		// RFC 6298), which the accept queue's finding counts.
+		if c.Client.Pkts == uint64(1+len(h.SYNRetransmits)) && (h.SYNACK.Seen() || len(h.SYNRetransmits) == 0) {
 			f := d.bucket(SYNFlood, server, syn/sec)
 			f.add(c.ID)
 			f.see(client)
