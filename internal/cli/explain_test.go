@@ -37,27 +37,26 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return o.String(), e.String(), code
 }
 
+// transitionView is one state change of an endpoint in explain --json.
+type transitionView struct {
+	Seg  int    `json:"seg"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
 // explainView is the part of explain --json checked here.
 type explainView struct {
 	ID     int `json:"id"`
 	Client struct {
-		Port        int     `json:"port"`
-		ISN         *uint32 `json:"isn"`
-		Final       string  `json:"final"`
-		Transitions []struct {
-			Seg  int    `json:"seg"`
-			From string `json:"from"`
-			To   string `json:"to"`
-		} `json:"transitions"`
+		Port        int              `json:"port"`
+		ISN         *uint32          `json:"isn"`
+		Final       string           `json:"final"`
+		Transitions []transitionView `json:"transitions"`
 	} `json:"client"`
 	Server struct {
-		Port        int    `json:"port"`
-		Final       string `json:"final"`
-		Transitions []struct {
-			Seg  int    `json:"seg"`
-			From string `json:"from"`
-			To   string `json:"to"`
-		} `json:"transitions"`
+		Port        int              `json:"port"`
+		Final       string           `json:"final"`
+		Transitions []transitionView `json:"transitions"`
 	} `json:"server"`
 	Handshake struct {
 		SYNACKAck *struct{ Got, Want uint32 } `json:"syn_ack_ack"`
@@ -114,11 +113,7 @@ func TestExplainSeed(t *testing.T) {
 		}
 		got = append(got, v)
 	}
-	type tr = struct {
-		Seg  int    `json:"seg"`
-		From string `json:"from"`
-		To   string `json:"to"`
-	}
+	type tr = transitionView
 	type seg = struct {
 		Seg int    `json:"seg"`
 		Dir string `json:"dir"`

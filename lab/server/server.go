@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"synfin/lab/client"
 )
 
 // Mode decides what the server does with each accepted connection.
@@ -113,28 +115,19 @@ type Event struct {
 // String formats the event as one line, for example
 // "accepted #1 from 127.0.0.1:41631 (to 127.0.0.1:9988)".
 func (e Event) String() string {
-	var b strings.Builder
+	var head string
 	switch e.What {
 	case "listening":
-		fmt.Fprintf(&b, "listening on %s", e.Local)
+		head = fmt.Sprintf("listening on %s", e.Local)
 	case "accepted":
-		fmt.Fprintf(&b, "accepted #%d from %s (to %s)", e.Conn, e.Peer, e.Local)
+		head = fmt.Sprintf("accepted #%d from %s (to %s)", e.Conn, e.Peer, e.Local)
 	case "retrying":
 		// Detail is the pause before the next try.
 		return fmt.Sprintf("accept on %s: %v; retrying in %s", e.Local, e.Err, e.Detail)
 	default:
-		fmt.Fprintf(&b, "#%d %s %s", e.Conn, e.Peer, e.What)
-		if e.Bytes > 0 {
-			fmt.Fprintf(&b, " %d bytes", e.Bytes)
-		}
+		head = client.StepLine(e.Conn, e.Peer, e.What, e.Bytes)
 	}
-	if e.Detail != "" {
-		b.WriteString(" (" + e.Detail + ")")
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
+	return client.Line(head, e.Detail, e.Err)
 }
 
 // Server accepts connections on one listening socket.

@@ -180,17 +180,7 @@ func startTcpdump(t *testing.T, ipTool, tcpdump, ns, file string, port int) (sto
 
 // runInNetns runs the scenario with sockets created inside namespace ns.
 func runInNetns(t *testing.T, ns string, port int, sc kernelScenario) {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is left in the namespace and dies with the goroutine
-		// (no UnlockOSThread), so no other goroutine runs there.
-		if err := enterNetns(ns); err != nil {
-			errc <- err
-			return
-		}
-		errc <- scenario(port, sc)
-	}()
+	errc := onNetnsThread(ns, func() error { return scenario(port, sc) })
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -387,29 +377,21 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 
 	// The namespace's sockets live on a thread of their own, which stays
 	// there and ends with its goroutine.
-	var probeISN uint32 // set before probed is sent on
-	probed, checked := make(chan error, 1), make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := enterNetns(ns); err != nil {
-			probed <- err
-			return
-		}
+	var probeISN uint32 // set before probed is closed
+	probed, checked := make(chan struct{}), make(chan struct{})
+	done := onNetnsThread(ns, func() error {
 		ln, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			probed <- err
-			return
+			return err
 		}
 		defer ln.Close()
 		lo := netip.MustParseAddr("127.0.0.1")
 		if probeISN, err = lab.SendOldSYN(netip.AddrPortFrom(lo, uint16(probe)), netip.AddrPortFrom(lo, uint16(port))); err != nil {
-			probed <- err
-			return
+			return err
 		}
 		// The SYN-ACK and the RST take microseconds on loopback.
 		time.Sleep(200 * time.Millisecond)
-		probed <- nil
+		close(probed)
 		<-checked
 		// The control: a connection the kernel reports.
 		go func() {
@@ -420,16 +402,17 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 		}()
 		c, err := net.Dial("tcp4", ln.Addr().String())
 		if err != nil {
-			done <- err
-			return
+			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 		c.Close()
 		time.Sleep(100 * time.Millisecond)
-		done <- nil
-	}()
-	if err := <-probed; err != nil {
-		t.Fatal(err)
+		return nil
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("probe: %v", err)
+	case <-probed:
 	}
 	inNetns := func(filter ...string) []string {
 		t.Helper()
@@ -501,6 +484,23 @@ func TestKernelRejectedSYNACK(t *testing.T) {
 			t.Errorf("%s ends in %s; ss says %s", side, ep.State, wantFinal[side])
 		}
 	}
+}
+
+// onNetnsThread runs fn on a thread of its own inside namespace ns and
+// sends its result on the channel. The thread is left in the namespace
+// and dies with the goroutine (no UnlockOSThread), so no other goroutine
+// runs there.
+func onNetnsThread(ns string, fn func() error) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := enterNetns(ns); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return errc
 }
 
 func enterNetns(ns string) error {
