@@ -410,24 +410,10 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 			closeConn()
 		}
 	case Echo, Sink:
-		var w io.Writer = io.Discard
-		if s.opts.Mode == Echo {
-			w = c
-		}
-		nr, err := io.Copy(w, c)
-		if err != nil {
-			ev("error", int(nr), err, "read")
+		if !ReadToEnd(c, s.opts.Mode == Echo, ev) {
 			c.Close()
 			return
 		}
-		if nr > 0 {
-			what := "read"
-			if s.opts.Mode == Echo {
-				what = "echoed"
-			}
-			ev(what, int(nr), nil, "")
-		}
-		ev("eof", 0, nil, "peer sent FIN")
 		if pause() {
 			closeConn()
 		}
@@ -496,6 +482,27 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 		}
 		ev("closed", 0, nil, "data left unread, kernel sends RST")
 	}
+}
+
+// ReadToEnd reads c up to the peer's FIN, writing back what it reads if
+// echo, and logs it as Echo and Sink do; it reports whether the read
+// ended without an error.
+func ReadToEnd(c io.ReadWriter, echo bool, ev func(what string, bytes int, err error, detail string)) bool {
+	var w io.Writer = io.Discard
+	what := "read"
+	if echo {
+		w, what = c, "echoed"
+	}
+	nr, err := io.Copy(w, c)
+	if err != nil {
+		ev("error", int(nr), err, "read")
+		return false
+	}
+	if nr > 0 {
+		ev(what, int(nr), nil, "")
+	}
+	ev("eof", 0, nil, "peer sent FIN")
+	return true
 }
 
 // Abort closes c with SO_LINGER 0, so the kernel discards the connection
