@@ -452,14 +452,7 @@ func TestInputRefused(t *testing.T) {
 func TestCompareBadInput(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join("..", "..", "vantage", "testdata", "data.pcap"), filepath.Join("..", "..", "vantage", "testdata", "data.server.pcap")
-	whole, err := os.ReadFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(dir, "cut.pcap")
-	if err := os.WriteFile(cut, whole[:len(whole)-30], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cut := cutShort(t, b, 30)
 	notCapture := filepath.Join(dir, "x.pcap")
 	if err := os.WriteFile(notCapture, []byte("\x00\x01 not a capture"), 0o644); err != nil {
 		t.Fatal(err)
@@ -743,6 +736,22 @@ func (c *sample) expectCut(n int) (packets, damage int) {
 		}
 	}
 	return packets, damage
+}
+
+// cutShort writes the capture src without its last n bytes, cut inside
+// its last record, to cut.pcap in a temporary directory and returns the
+// path.
+func cutShort(t *testing.T, src string, n int) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)-n], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cut
 }
 
 // checkDamaged runs read and conns on data and checks the output against

@@ -176,14 +176,7 @@ func TestReadErrors(t *testing.T) {
 func TestReadDamaged(t *testing.T) {
 	withGMT(t)
 	src := filepath.Join(corpus.Dir(t, "tcpdump"), "tcp-handshake-nano.pcap")
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(t.TempDir(), "cut.pcap")
-	if err := os.WriteFile(cut, data[:len(data)-10], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cut := cutShort(t, src, 10)
 	out, stderr, code := execRead(t, "-#", "-n", "-q", "-r", cut)
 	if code == 0 || strings.Count(out, "\n") != 2 || !strings.Contains(stderr, "offset") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
