@@ -28,13 +28,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 	"synfin/internal/labtest"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/wire"
 )
 
 // The capture command is tested as users run it: the synfin binary, built
@@ -1484,24 +1484,12 @@ func TestReadAllocs(t *testing.T) {
 // acks.
 func ackPcap(t *testing.T, n int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	w := pcapgo.NewWriterNanos(&b)
-	if err := w.WriteFileHeader(262144, layers.LinkTypeRaw); err != nil {
-		t.Fatal(err)
-	}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: []byte{127, 0, 0, 1}, DstIP: []byte{127, 0, 0, 1}}
-	for i := 0; i < n; i++ {
+	frames := make([]wire.Frame, n)
+	for i := range frames {
 		tcp := &layers.TCP{SrcPort: 41631, DstPort: 9988, Seq: 2970024579 + uint32(i), Ack: 2032818398, ACK: true, PSH: true, Window: 257}
 		tcp.SetNetworkLayerForChecksum(ip)
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp, gopacket.Payload("x")); err != nil {
-			t.Fatal(err)
-		}
-		data := buf.Bytes()
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1481531673, int64(i)*1000), CaptureLength: len(data), Length: len(data)}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
+		frames[i] = pcaptest.Serialize(t, time.Unix(1481531673, int64(i)*1000), ip, tcp, gopacket.Payload("x"))
 	}
-	return b.Bytes()
+	return pcaptest.Pcap(t, wire.LinkRaw, frames)
 }

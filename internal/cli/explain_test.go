@@ -19,15 +19,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"synfin/gen"
 	"synfin/internal/corpus"
 	"synfin/internal/labtest"
 	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/lab"
+	"synfin/wire"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -746,11 +745,7 @@ func TestExplainGolden(t *testing.T) {
 func TestExplainCompleteness(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
 	lines := readSeed(t)
-	var b bytes.Buffer
-	w := pcapgo.NewWriter(&b)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
-		t.Fatal(err)
-	}
+	var frames []wire.Frame
 	lo := net.IPv4(127, 0, 0, 1).To4()
 	for _, l := range lines {
 		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: lo, DstIP: lo}
@@ -767,19 +762,11 @@ func TestExplainCompleteness(t *testing.T) {
 			}
 		}
 		tcp.SetNetworkLayerForChecksum(ip)
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp); err != nil {
-			t.Fatal(err)
-		}
 		ts := time.Date(2016, 12, 12, 0, 0, 0, 0, time.UTC).Add(l.ts)
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
+		frames = append(frames, pcaptest.Serialize(t, ts, ip, tcp))
 	}
 	file := filepath.Join(t.TempDir(), "seed.pcap")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pcaptest.WriteFile(t, file, wire.LinkRaw, frames)
 	out, err := exec.Command(tshark, "-2", "-n", "-r", file, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.completeness").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)

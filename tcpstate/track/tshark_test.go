@@ -3,7 +3,6 @@ package track
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,10 +14,12 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+
 	"synfin/internal/corpus"
+	"synfin/internal/pcaptest"
 	"synfin/internal/testenv"
 	"synfin/tcpstate"
+	"synfin/wire"
 )
 
 // tsharkFields maps tshark's tcp.analysis fields to synfin's anomalies.
@@ -644,15 +645,7 @@ var tsharkScenarios = []struct {
 
 // writeCrafted writes segs as an Ethernet pcap with valid checksums.
 func writeCrafted(t *testing.T, file string, segs []craft) {
-	fh, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	w := pcapgo.NewWriter(fh)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	var frames []wire.Frame
 	cmac, smac := net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2}
 	cip, sip := net.IPv4(10, 0, 0, 1).To4(), net.IPv4(10, 0, 0, 2).To4()
 	ts := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -686,17 +679,9 @@ func writeCrafted(t *testing.T, file string, segs []craft) {
 		for i := range payload {
 			payload[i] = 'a' + byte(i%26)
 		}
-		buf := gopacket.NewSerializeBuffer()
-		opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-		if err := gopacket.SerializeLayers(buf, opts, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-			t.Fatal(err)
-		}
-		b := buf.Bytes()
-		ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}
-		if err := w.WritePacket(ci, b); err != nil {
-			t.Fatal(err)
-		}
+		frames = append(frames, pcaptest.Serialize(t, ts, eth, ip, tcp, gopacket.Payload(payload)))
 	}
+	pcaptest.WriteFile(t, file, wire.LinkEthernet, frames)
 }
 
 // TestAnomaliesAgreeWithTsharkCrafted writes each scenario as a capture
