@@ -310,14 +310,7 @@ func FuzzPcap(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(hugePcap())
-	for _, c := range craftedFiles() {
-		if Detect(c.b) == FormatPcap {
-			f.Add(c.b)
-		}
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		checkRead(t, b)
-	})
+	fuzzRead(f, FormatPcap)
 }
 
 func FuzzPcapng(f *testing.F) {
@@ -329,8 +322,14 @@ func FuzzPcapng(f *testing.F) {
 		f.Add(ngFile(bo, 0, epb(bo, synFrame, 0xfffffff0, 0)))
 		f.Add(ngFile(bo, 65535, epb(bo, synFrame, 0, 0xfffffff0)))
 	}
+	fuzzRead(f, FormatPcapNG)
+}
+
+// fuzzRead adds the crafted files of one format to f's seeds and fuzzes
+// reading.
+func fuzzRead(f *testing.F, format Format) {
 	for _, c := range craftedFiles() {
-		if Detect(c.b) == FormatPcapNG {
+		if Detect(c.b) == format {
 			f.Add(c.b)
 		}
 	}

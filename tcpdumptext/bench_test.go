@@ -17,10 +17,7 @@ import (
 // printer.
 func listing(b *testing.B) []byte {
 	b.Helper()
-	frames, err := pcaptest.Read(bytes.NewReader(pcaptest.Generated(b, gen.Config{Conns: 5000, Seed: 1})))
-	if err != nil {
-		b.Fatal(err)
-	}
+	frames := pcaptest.GeneratedFrames(b, gen.Config{Conns: 5000, Seed: 1})
 	pkts := pcaptest.Packets(b, frames)
 	pr := tcpdump.New(tcpdump.Options{Numeric: true, Absolute: true, Location: time.UTC})
 	var out []byte

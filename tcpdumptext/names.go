@@ -53,6 +53,14 @@ func loadServices() {
 	})
 }
 
+// ports resolves a printed source and destination port.
+func ports(sp, dp string) (src, dst uint16, ok bool) {
+	if src, ok = port(sp); ok {
+		dst, ok = port(dp)
+	}
+	return src, dst, ok
+}
+
 // port resolves a printed port: a number or a service name.
 func port(s string) (uint16, bool) {
 	if s == "" {

@@ -113,10 +113,7 @@ func (r *Reader) parseTCP(rec string, at int, quiet bool, s *segment) error {
 		}
 	}
 	var ok bool
-	if s.sport, ok = port(sp); !ok {
-		return errPort
-	}
-	if s.dport, ok = port(dp); !ok {
+	if s.sport, s.dport, ok = ports(sp, dp); !ok {
 		return errPort
 	}
 	if m, kind := tunnelAt(rec[:hostEnd]); kind != tunNone {

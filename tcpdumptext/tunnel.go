@@ -88,10 +88,7 @@ func (r *Reader) parseTunnel(head string, m int, kind uint8, s *segment) bool {
 		return false
 	}
 	var ok bool
-	if t.sport, ok = port(sp); !ok {
-		return false
-	}
-	if t.dport, ok = port(dp); !ok {
+	if t.sport, t.dport, ok = ports(sp, dp); !ok {
 		return false
 	}
 	// wire reads a tunnel by its destination port; so must the frame.

@@ -127,14 +127,7 @@ func (c *Analyzer) syn(sg *segment) (an Anomalies) {
 		}
 		c.addArg(seg, "isn", int64(p.Seq))
 	case ep.HasISN && p.Seq == ep.ISN:
-		if s == SideClient {
-			an = an.With(SYNRetransmit)
-			h.SYNRetransmits = append(h.SYNRetransmits, Retransmit{index, ts, time.Duration(ts - snd.lastSYNTime)})
-			c.addArg(seg, "n", int64(len(h.SYNRetransmits)))
-		} else {
-			an = an.With(Retransmission)
-		}
-		c.addArg(seg, "since_us", (ts-snd.lastSYNTime)/1e3)
+		an = c.synRetransmit(sg, s == SideClient, SYNRetransmit, &h.SYNRetransmits)
 		seg.Note = NoteSYNRetransmit
 	case s == SideServer && !ep.HasISN && (c.pendingListen || len(ep.Transitions) == 0):
 		// Simultaneous open: the server end is an active opener too, and
@@ -160,6 +153,21 @@ func (c *Analyzer) syn(sg *segment) (an Anomalies) {
 	return an
 }
 
+// synRetransmit notes a SYN or SYN-ACK sent again with the same ISN: from
+// the end that opens with it, the anomaly a, listed in list; from the
+// other end, a plain retransmission.
+func (c *Analyzer) synRetransmit(sg *segment, opener bool, a Anomaly, list *[]Retransmit) Anomalies {
+	since := sg.ts - sg.snd.lastSYNTime
+	an := Anomalies(0).With(Retransmission)
+	if opener {
+		an = Anomalies(0).With(a)
+		*list = append(*list, Retransmit{sg.index, sg.ts, time.Duration(since)})
+		c.addArg(sg.rec, "n", int64(len(*list)))
+	}
+	c.addArg(sg.rec, "since_us", since/1e3)
+	return an
+}
+
 // synAck handles a SYN-ACK.
 func (c *Analyzer) synAck(sg *segment) (an Anomalies) {
 	seg, p, index, ts := sg.rec, sg.p, sg.index, sg.ts
@@ -168,14 +176,7 @@ func (c *Analyzer) synAck(sg *segment) (an Anomalies) {
 	seg.Note = NoteSYNACK
 	if ep.HasISN && p.Seq == ep.ISN && (s == SideClient || h.SYNACK.Seen()) {
 		seg.Note = NoteSYNACKRetransmit
-		if s == SideServer {
-			an = an.With(SYNACKRetransmit)
-			h.SYNACKRetransmits = append(h.SYNACKRetransmits, Retransmit{index, ts, time.Duration(ts - snd.lastSYNTime)})
-			c.addArg(seg, "n", int64(len(h.SYNACKRetransmits)))
-		} else {
-			an = an.With(Retransmission)
-		}
-		c.addArg(seg, "since_us", (ts-snd.lastSYNTime)/1e3)
+		an = c.synRetransmit(sg, s == SideServer, SYNACKRetransmit, &h.SYNACKRetransmits)
 		snd.lastSYNTime = ts
 		return an
 	}

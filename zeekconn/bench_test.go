@@ -26,18 +26,8 @@ func BenchmarkPacket(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var c Conn
 	var p wire.Packet
-	cfg := &Config{VerifyChecksums: true}
-	for i, s := range handshake {
-		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
-			b.Fatal(err)
-		}
-		if i == 0 {
-			c.Reset(cfg, 0, &p)
-		}
-		c.Packet(int64(i), s.fromClient, &p)
-	}
+	c := established(b, &p)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

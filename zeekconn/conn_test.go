@@ -409,6 +409,24 @@ func TestSplitRows(t *testing.T) {
 	}
 }
 
+// established returns a connection that has seen the handshake, checksums
+// verified, decoded into p.
+func established(tb testing.TB, p *wire.Packet) *Conn {
+	tb.Helper()
+	var c Conn
+	cfg := &Config{VerifyChecksums: true}
+	for i, s := range handshake {
+		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
+			tb.Fatal(err)
+		}
+		if i == 0 {
+			c.Reset(cfg, 0, p)
+		}
+		c.Packet(int64(i), s.fromClient, p)
+	}
+	return &c
+}
+
 // The per-packet path allocates nothing once a connection is set up.
 func TestZeroAllocs(t *testing.T) {
 	frames := make([][]byte, 0, 4)
@@ -420,18 +438,8 @@ func TestZeroAllocs(t *testing.T) {
 	} {
 		frames = append(frames, frame(s))
 	}
-	var c Conn
 	var p wire.Packet
-	cfg := &Config{VerifyChecksums: true}
-	for i, s := range handshake {
-		if err := p.Decode(wire.LinkRaw, frame(s)); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			c.Reset(cfg, 0, &p)
-		}
-		c.Packet(int64(i), s.fromClient, &p)
-	}
+	c := established(t, &p)
 	now := int64(10)
 	allocs := testing.AllocsPerRun(1000, func() {
 		for _, f := range frames {

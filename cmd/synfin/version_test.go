@@ -1,12 +1,21 @@
 package main
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"synfin/internal/testenv"
 )
 
@@ -71,4 +80,244 @@ func TestBuildsElsewhere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// synfin starts no programs: no shell, and so no shell that user input
+// could reach. These tests hold the code to that.
+
+// execImporters are the packages outside tests that may import os/exec,
+// why, and the only os/exec functions each may use.
+var execImporters = map[string]struct {
+	why  string
+	uses []string
+}{
+	"synfin/bench/churn":       {"the churn benchmark's tool: polls ss -tan as the baseline observer and runs the command measured; linked into no command", []string{"Command"}},
+	"synfin/internal/labtest":  {"reads a lab capture with tcpdump and starts the child processes lab tests hold sockets in; linked into no command", []string{"Cmd", "Command"}},
+	"synfin/internal/pcaptest": {"starts the tcpdump a test made, and tcpdump and tshark on a capture (exec.Cmd); linked into no command", []string{"Cmd"}},
+	"synfin/internal/testenv":  {"finds the tools tests need; runs nothing", []string{"LookPath"}},
+}
+
+// startsProcess names the calls, other than os/exec's, that start or
+// replace a process: no non-test code may make them.
+var startsProcess = map[string][]string{
+	"os":                    {"StartProcess"},
+	"syscall":               {"Exec", "ForkExec", "StartProcess"},
+	"golang.org/x/sys/unix": {"Exec"},
+}
+
+// shells are programs whose first argument would be code to run.
+var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ksh": true, "ash": true, "busybox": true, "env": true}
+
+// TestNoProcessesStarted checks every non-test Go file in the module.
+func TestNoProcessesStarted(t *testing.T) {
+	root := moduleRoot(t)
+	var problems []string
+	importers := map[string][]string{}
+	files := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files++
+		rel, _ := filepath.Rel(root, p)
+		pkg := path.Join("synfin", filepath.ToSlash(filepath.Dir(rel)))
+		uses, probs := checkExec(rel, src, pkg)
+		problems = append(problems, probs...)
+		if uses != nil {
+			importers[pkg] = append(importers[pkg], uses...)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("found only %d Go files under %s; the check did not run", files, root)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	want := map[string][]string{}
+	for pkg, a := range execImporters {
+		want[pkg] = a.uses
+	}
+	for pkg := range importers {
+		importers[pkg] = dedupe(importers[pkg])
+	}
+	if diff := cmp.Diff(want, importers); diff != "" {
+		t.Errorf("packages importing os/exec and what they use (-allowed +found):\n%s", diff)
+	}
+}
+
+// TestBinaryLinksNoExec checks the built command's whole dependency
+// graph, third-party packages included: none of it imports os/exec.
+func TestBinaryLinksNoExec(t *testing.T) {
+	gocmd := testenv.NeedTool(t, "go")
+	out, err := exec.Command(gocmd, "list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "synfin/cmd/synfin").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkgs++
+		for _, imp := range f[1:] {
+			if imp == "os/exec" {
+				t.Errorf("%s imports os/exec and is linked into synfin", f[0])
+			}
+		}
+	}
+	if pkgs < 50 {
+		t.Fatalf("go list found only %d packages; the check did not run", pkgs)
+	}
+}
+
+// checkExec returns the os/exec functions src uses (nil if it does not
+// import os/exec) and its problems: an importer not allowed, a process
+// started outside os/exec, or a shell passed to exec.Command.
+func checkExec(name string, src []byte, pkg string) (uses []string, problems []string) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	local := map[string]string{} // local name → import path
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		n := path.Base(p)
+		if imp.Name != nil {
+			n = imp.Name.Name
+		}
+		local[n] = p
+		if p == "os/exec" {
+			uses = []string{}
+			if _, ok := execImporters[pkg]; !ok {
+				problems = append(problems, fmt.Sprintf("%s: imports os/exec; add it, with a reason, to execImporters or run no program", fset.Position(imp.Pos())))
+			}
+		}
+	}
+	// imported returns n as a selector of an imported package's member
+	// (exec.Command) and that package's path, or nil.
+	imported := func(n ast.Node) (*ast.SelectorExpr, string) {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return nil, ""
+		}
+		id, ok := sel.X.(*ast.Ident)
+		if !ok {
+			return nil, ""
+		}
+		return sel, local[id.Name]
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, imp := imported(n)
+		if sel == nil {
+			return true
+		}
+		if imp == "os/exec" {
+			uses = append(uses, sel.Sel.Name)
+		}
+		for _, fn := range startsProcess[imp] {
+			if sel.Sel.Name == fn {
+				problems = append(problems, fmt.Sprintf("%s: %s.%s starts a process", fset.Position(sel.Pos()), imp, fn))
+			}
+		}
+		return true
+	})
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		sel, imp := imported(call.Fun)
+		if sel == nil || imp != "os/exec" {
+			return true
+		}
+		arg := 0
+		switch sel.Sel.Name {
+		case "Command":
+		case "CommandContext":
+			arg = 1
+		default:
+			return true
+		}
+		if len(call.Args) <= arg {
+			return true
+		}
+		if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			prog, _ := strconv.Unquote(lit.Value)
+			if shells[path.Base(prog)] {
+				problems = append(problems, fmt.Sprintf("%s: runs the shell %s", fset.Position(lit.Pos()), prog))
+			}
+		}
+		return true
+	})
+	return uses, problems
+}
+
+// TestCheckExec shows that the checker finds what it is for.
+func TestCheckExec(t *testing.T) {
+	for _, tc := range []struct {
+		name, pkg, src string
+		problems       int
+	}{
+		{"no exec", "synfin/wire", `package p; import "os"; var _ = os.Args`, 0},
+		{"allowed LookPath", "synfin/internal/testenv", `package p; import "os/exec"; var _, _ = exec.LookPath("ip")`, 0},
+		{"importer not allowed", "synfin/lab", `package p; import "os/exec"; var _, _ = exec.LookPath("ip")`, 1},
+		{"shell", "synfin/internal/testenv", `package p; import "os/exec"; func f(s string) { exec.Command("sh", "-c", s).Run() }`, 1},
+		{"shell by path, renamed import", "synfin/internal/testenv", `package p; import x "os/exec"; func f(s string) { x.Command("/bin/bash", "-c", s) }`, 1},
+		{"shell with a context", "synfin/internal/testenv", `package p; import ("context"; "os/exec"); func f(s string) { exec.CommandContext(context.TODO(), "/usr/bin/env", "sh", s) }`, 1},
+		{"syscall.Exec", "synfin/capture", `package p; import "syscall"; func f() { syscall.Exec("/bin/ls", nil, nil) }`, 1},
+		{"unix.Exec", "synfin/capture", `package p; import "golang.org/x/sys/unix"; func f() { unix.Exec("/bin/ls", nil, nil) }`, 1},
+		{"os.StartProcess", "synfin/capture", `package p; import "os"; func f() { os.StartProcess("/bin/ls", nil, nil) }`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := checkExec("x.go", []byte(tc.src), tc.pkg)
+			if len(probs) != tc.problems {
+				t.Errorf("%d problems, want %d: %q", len(probs), tc.problems, probs)
+			}
+		})
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

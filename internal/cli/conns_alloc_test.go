@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"runtime/debug"
 	"testing"
 
@@ -17,10 +16,7 @@ import (
 // render a table row and a JSON line per connection) over a generated
 // workload again and again: once warm, a round allocates nothing.
 func TestConnsZeroAllocsPerPacket(t *testing.T) {
-	frames, err := pcaptest.Read(bytes.NewReader(pcaptest.Generated(t, gen.Config{Conns: 2000, Seed: 5, Rate: 200})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	frames := pcaptest.GeneratedFrames(t, gen.Config{Conns: 2000, Seed: 5, Rate: 200})
 	span := frames[len(frames)-1].Time - frames[0].Time
 	for _, asJSON := range []bool{false, true} {
 		var buf []byte

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -331,14 +330,7 @@ func TestConnsSummary(t *testing.T) {
 	}
 	// Cut short inside a record: what was read before is summed up,
 	// as conns lists it, then the damage is said in one line.
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(t.TempDir(), "cut.pcap")
-	if err := os.WriteFile(cut, data[:len(data)-30], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cut := cutShort(t, file, 30)
 	out, stderr, code := runCLI(t, "summary", "-r", cut, "--json")
 	rows, _, _ := runCLI(t, "conns", "-r", cut, "--json")
 	var s summary.Summary

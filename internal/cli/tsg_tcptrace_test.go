@@ -23,10 +23,12 @@ import (
 	"synfin/internal/testenv"
 	"synfin/lab"
 	"synfin/lab/client"
+	"synfin/lab/fault"
 	"synfin/lab/server"
 	"synfin/render/tsg"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
+	"synfin/wire"
 )
 
 // xplFlow is what tcptrace -G draws of one direction in its
@@ -365,27 +367,7 @@ func TestTSGAgreesWithTcptrace(t *testing.T) {
 // its receive buffer fills, it offers a zero window, and the server's
 // kernel probes it until the client reads.
 func kernelZeroWindow(t *testing.T) string {
-	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
-	steps, err := client.ParseSteps("wait 1500ms, read, close")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := lab.Lookup("client-closes-first")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Server = &server.Options{Mode: server.Send, Bytes: 8 << 20}
-	sc.Clients = []lab.ClientRun{{Steps: steps}}
-	sc.Faults = nil
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	res, err := lab.Run(ctx, sc, lab.Options{Port: 9962})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "zerowindow.pcap")
-	pcaptest.WriteFile(t, path, res.Link, res.Frames)
-	return path
+	return labCapture(t, "zerowindow.pcap", "wait 1500ms, read, close", &server.Options{Mode: server.Send, Bytes: 8 << 20}, nil, 9962)
 }
 
 func corpusFile(sub ...string) func(t *testing.T) string {
@@ -411,4 +393,44 @@ func same(t *testing.T, what string, want, got []string, sorted bool) {
 			return
 		}
 	}
+}
+
+// kernelTransfer records a real upload of 40 MB over loopback in a
+// network namespace, with the client's 60th segment after the handshake
+// dropped on its way in, so that the kernel sends it again, and returns
+// the capture's path.
+func kernelTransfer(t *testing.T) string {
+	drop := lab.Fault{From: lab.Client, Rule: fault.Rule{Name: "data", Flags: wire.ACK,
+		Mask: wire.SYN | wire.FIN | wire.RST | wire.ACK, Nth: 60}}
+	return labCapture(t, "transfer.pcap", "send 40000000, close", nil, []lab.Fault{drop}, 9961)
+}
+
+// labCapture runs the lab's client-closes-first scenario (its server
+// reads to the end of the stream, unless srv replaces it) with these
+// client steps and faults in a network namespace on port, and returns the
+// path of the capture, written as file.
+func labCapture(t *testing.T, file, steps string, srv *server.Options, faults []lab.Fault, port uint16) string {
+	testenv.NeedCaps(t, testenv.CapSysAdmin, testenv.CapNetAdmin, testenv.CapNetRaw)
+	st, err := client.ParseSteps(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := lab.Lookup("client-closes-first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv != nil {
+		sc.Server = srv
+	}
+	sc.Clients = []lab.ClientRun{{Steps: st}}
+	sc.Faults = faults
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	res, err := lab.Run(ctx, sc, lab.Options{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), file)
+	pcaptest.WriteFile(t, path, res.Link, res.Frames)
+	return path
 }

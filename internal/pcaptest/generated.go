@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"synfin/gen"
+	"synfin/wire"
 )
 
 var (
@@ -31,6 +32,17 @@ func Generated(tb testing.TB, cfg gen.Config) []byte {
 	}
 	genDone[cfg] = buf.Bytes()
 	return buf.Bytes()
+}
+
+// GeneratedFrames returns the frames of Generated(tb, cfg), each with its
+// own copy of the data. An error fails the test.
+func GeneratedFrames(tb testing.TB, cfg gen.Config) []wire.Frame {
+	tb.Helper()
+	frames, err := Read(bytes.NewReader(Generated(tb, cfg)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return frames
 }
 
 // GeneratedFile writes Generated(tb, cfg) to a file in the test's

@@ -18,6 +18,14 @@ import (
 // written by synfin; an error fails the test.
 func WriteFile(tb testing.TB, path string, link wire.LinkType, frames []wire.Frame) {
 	tb.Helper()
+	if err := os.WriteFile(path, Pcap(tb, link, frames), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Pcap is what WriteFile writes, as bytes.
+func Pcap(tb testing.TB, link wire.LinkType, frames []wire.Frame) []byte {
+	tb.Helper()
 	var b bytes.Buffer
 	w := pcapgo.NewWriterNanos(&b)
 	if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
@@ -29,7 +37,18 @@ func WriteFile(tb testing.TB, path string, link wire.LinkType, frames []wire.Fra
 			tb.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	return b.Bytes()
+}
+
+// Serialize is a frame at time ts of the layers, serialized by gopacket
+// with lengths and checksums filled in (a TCP layer's checksum needs its
+// network layer set). An error fails the test.
+func Serialize(tb testing.TB, ts time.Time, layers ...gopacket.SerializableLayer) wire.Frame {
+	tb.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, layers...); err != nil {
 		tb.Fatal(err)
 	}
+	b := buf.Bytes()
+	return wire.Frame{Time: ts.UnixNano(), CapLen: len(b), WireLen: len(b), Data: b}
 }

@@ -163,23 +163,32 @@ type Event struct {
 
 // String formats the event as one line.
 func (e Event) String() string {
-	var b strings.Builder
-	switch e.What {
-	case "connected":
-		fmt.Fprintf(&b, "connected #%d %s -> %s", e.Conn, e.Local, e.Peer)
-	default:
-		fmt.Fprintf(&b, "#%d %s %s", e.Conn, e.Local, e.What)
-		if e.Bytes > 0 {
-			fmt.Fprintf(&b, " %d bytes", e.Bytes)
-		}
+	if e.What == "connected" {
+		return Line(fmt.Sprintf("connected #%d %s -> %s", e.Conn, e.Local, e.Peer), e.Detail, e.Err)
 	}
-	if e.Detail != "" {
-		b.WriteString(" (" + e.Detail + ")")
+	return Line(StepLine(e.Conn, e.Local, e.What, e.Bytes), e.Detail, e.Err)
+}
+
+// StepLine starts the line of a step on connection conn, named by the
+// client's address: "#conn addr what[ N bytes]". The server's events
+// read the same.
+func StepLine(conn int, addr netip.AddrPort, what string, bytes int) string {
+	s := fmt.Sprintf("#%d %s %s", conn, addr, what)
+	if bytes > 0 {
+		s += fmt.Sprintf(" %d bytes", bytes)
 	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+	return s
+}
+
+// Line ends an event's line: head, the detail in parentheses, the error.
+func Line(head, detail string, err error) string {
+	if detail != "" {
+		head += " (" + detail + ")"
 	}
-	return b.String()
+	if err != nil {
+		head += ": " + err.Error()
+	}
+	return head
 }
 
 func (o *Options) defaults() error {

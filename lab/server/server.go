@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"synfin/lab/client"
 )
 
 // Mode decides what the server does with each accepted connection.
@@ -113,28 +115,19 @@ type Event struct {
 // String formats the event as one line, for example
 // "accepted #1 from 127.0.0.1:41631 (to 127.0.0.1:9988)".
 func (e Event) String() string {
-	var b strings.Builder
+	var head string
 	switch e.What {
 	case "listening":
-		fmt.Fprintf(&b, "listening on %s", e.Local)
+		head = fmt.Sprintf("listening on %s", e.Local)
 	case "accepted":
-		fmt.Fprintf(&b, "accepted #%d from %s (to %s)", e.Conn, e.Peer, e.Local)
+		head = fmt.Sprintf("accepted #%d from %s (to %s)", e.Conn, e.Peer, e.Local)
 	case "retrying":
 		// Detail is the pause before the next try.
 		return fmt.Sprintf("accept on %s: %v; retrying in %s", e.Local, e.Err, e.Detail)
 	default:
-		fmt.Fprintf(&b, "#%d %s %s", e.Conn, e.Peer, e.What)
-		if e.Bytes > 0 {
-			fmt.Fprintf(&b, " %d bytes", e.Bytes)
-		}
+		head = client.StepLine(e.Conn, e.Peer, e.What, e.Bytes)
 	}
-	if e.Detail != "" {
-		b.WriteString(" (" + e.Detail + ")")
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
+	return client.Line(head, e.Detail, e.Err)
 }
 
 // Server accepts connections on one listening socket.
@@ -417,24 +410,10 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 			closeConn()
 		}
 	case Echo, Sink:
-		var w io.Writer = io.Discard
-		if s.opts.Mode == Echo {
-			w = c
-		}
-		nr, err := io.Copy(w, c)
-		if err != nil {
-			ev("error", int(nr), err, "read")
+		if !ReadToEnd(c, s.opts.Mode == Echo, ev) {
 			c.Close()
 			return
 		}
-		if nr > 0 {
-			what := "read"
-			if s.opts.Mode == Echo {
-				what = "echoed"
-			}
-			ev(what, int(nr), nil, "")
-		}
-		ev("eof", 0, nil, "peer sent FIN")
 		if pause() {
 			closeConn()
 		}
@@ -503,6 +482,27 @@ func (s *Server) handle(ctx context.Context, n int, c *net.TCPConn, peer netip.A
 		}
 		ev("closed", 0, nil, "data left unread, kernel sends RST")
 	}
+}
+
+// ReadToEnd reads c up to the peer's FIN, writing back what it reads if
+// echo, and logs it as Echo and Sink do; it reports whether the read
+// ended without an error.
+func ReadToEnd(c io.ReadWriter, echo bool, ev func(what string, bytes int, err error, detail string)) bool {
+	var w io.Writer = io.Discard
+	what := "read"
+	if echo {
+		w, what = c, "echoed"
+	}
+	nr, err := io.Copy(w, c)
+	if err != nil {
+		ev("error", int(nr), err, "read")
+		return false
+	}
+	if nr > 0 {
+		ev(what, int(nr), nil, "")
+	}
+	ev("eof", 0, nil, "peer sent FIN")
+	return true
 }
 
 // Abort closes c with SO_LINGER 0, so the kernel discards the connection

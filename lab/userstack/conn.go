@@ -299,24 +299,10 @@ func (s *stackServer) handle(ctx context.Context, n int, c *stackConn, release <
 			closeConn()
 		}
 	case server.Echo, server.Sink:
-		var w io.Writer = io.Discard
-		if s.opts.Mode == server.Echo {
-			w = c.c
-		}
-		nr, err := io.Copy(w, c.c)
-		if err != nil {
-			ev("error", int(nr), err, "read")
+		if !server.ReadToEnd(c.c, s.opts.Mode == server.Echo, ev) {
 			c.close()
 			return
 		}
-		if nr > 0 {
-			what := "read"
-			if s.opts.Mode == server.Echo {
-				what = "echoed"
-			}
-			ev(what, int(nr), nil, "")
-		}
-		ev("eof", 0, nil, "peer sent FIN")
 		if pause() {
 			closeConn()
 		}

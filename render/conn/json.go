@@ -385,17 +385,9 @@ func appendSegments(b []byte, segs []tcpstate.Segment) []byte {
 			b = appendArgs(append(b, `,"args":`...), s.Args)
 		}
 		b = append(b, `,"anomalies":[`...)
-		first := true
-		for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
-			if !s.Anomalies.Has(a) {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendJSONString(b, a.String())
-		}
+		b, _ = appendAnomalies(b, s.Anomalies, func(b []byte, a tcpstate.Anomaly) []byte {
+			return appendJSONString(b, a.String())
+		})
 		b = append(b, ']')
 		b = appendStringField(b, `,"client_state":`, s.Client.String())
 		b = appendStringField(b, `,"server_state":`, s.Server.String())

@@ -56,24 +56,34 @@ func AppendRowRest(b []byte, c *tcpstate.Brief) []byte {
 	b = strconv.AppendUint(append(strconv.AppendUint(b, c.ClientBytes, 10), '/'), c.ServerBytes, 10)
 	b = padLeft(b, n, bytesWidth)
 	b = append(b, ' ')
-	none := true
-	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
-		if !c.Anomalies.Has(a) {
-			continue
-		}
-		if !none {
-			b = append(b, ',')
-		}
-		none = false
+	b, some := appendAnomalies(b, c.Anomalies, func(b []byte, a tcpstate.Anomaly) []byte {
 		b = append(b, a.String()...)
 		if count := c.Counts[a]; count > 1 {
 			b = strconv.AppendInt(append(b, 'x'), int64(count), 10)
 		}
-	}
-	if none {
+		return b
+	})
+	if !some {
 		b = append(b, '-')
 	}
 	return append(b, '\n')
+}
+
+// appendAnomalies appends each anomaly in s, in order, with add, separated
+// by commas; the table row and the JSON segment list share it. some is
+// false for an empty set.
+func appendAnomalies(b []byte, s tcpstate.Anomalies, add func([]byte, tcpstate.Anomaly) []byte) (_ []byte, some bool) {
+	for a := tcpstate.Anomaly(0); a < tcpstate.NumAnomalies; a++ {
+		if !s.Has(a) {
+			continue
+		}
+		if some {
+			b = append(b, ',')
+		}
+		some = true
+		b = add(b, a)
+	}
+	return b, some
 }
 
 // appendAddr appends a as String prints it (AppendTo leaves out an

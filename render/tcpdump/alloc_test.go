@@ -77,14 +77,19 @@ func TestDecodeZeroAlloc(t *testing.T) {
 // BenchmarkRead prints the same realistic segment over and over, as
 // "read -n -S" does for each packet of a capture.
 func BenchmarkRead(b *testing.B) {
-	pr := New(Options{Number: true, Numeric: true, Absolute: true, Location: time.UTC})
+	b.SetBytes(int64(len(realisticFrame().Data)))
+	benchRead(b, Options{Number: true, Numeric: true, Absolute: true, Location: time.UTC})
+}
+
+// benchRead decodes and prints one realistic frame over and over.
+func benchRead(b *testing.B, opts Options) {
+	pr := New(opts)
 	f := realisticFrame()
 	var (
 		p   wire.Packet
 		buf []byte
 	)
 	b.ReportAllocs()
-	b.SetBytes(int64(len(f.Data)))
 	for b.Loop() {
 		if err := p.Decode(f.Link, f.Data); err != nil {
 			b.Fatal(err)
@@ -97,20 +102,7 @@ func BenchmarkRead(b *testing.B) {
 // BenchmarkReadRelative is BenchmarkRead with relative sequence numbers
 // (the default), which looks the conversation up per packet.
 func BenchmarkReadRelative(b *testing.B) {
-	pr := New(Options{Number: true, Numeric: true, Location: time.UTC})
-	f := realisticFrame()
-	var (
-		p   wire.Packet
-		buf []byte
-	)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Decode(f.Link, f.Data); err != nil {
-			b.Fatal(err)
-		}
-		buf = pr.Append(buf[:0], f, &p)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+	benchRead(b, Options{Number: true, Numeric: true, Location: time.UTC})
 }
 
 // TestPrinterEncapsulatedZeroAlloc prints every TCP segment of every

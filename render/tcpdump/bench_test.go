@@ -1,7 +1,6 @@
 package tcpdump_test
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -16,10 +15,7 @@ import (
 // close) so that the benchmarks measure printing alone.
 func decoded(b *testing.B) ([]wire.Frame, []wire.Packet) {
 	b.Helper()
-	frames, err := pcaptest.Read(bytes.NewReader(pcaptest.Generated(b, gen.Config{Conns: 5000, Seed: 1})))
-	if err != nil {
-		b.Fatal(err)
-	}
+	frames := pcaptest.GeneratedFrames(b, gen.Config{Conns: 5000, Seed: 1})
 	return frames, pcaptest.Packets(b, frames)
 }
 
