@@ -12,6 +12,7 @@ import (
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -23,11 +24,12 @@ type Options struct {
 	// Sections are shown after the connections, each as a heading and
 	// preformatted text (the lab's table of kernel states, say).
 	Sections []Section
-	// Summary, when not nil, is marshalled as JSON into the page's
-	// summary slot (script#synfin-summary), which the page shows first,
-	// above the connections, as headings, lists and tables. SetSummary
-	// replaces it until Close.
-	Summary any
+	// Summary, when not nil, is written as JSON into the page's summary
+	// slot (script#synfin-summary), which the page shows first, above the
+	// connections, in the language of the rest; each finding's evidence
+	// selects its connection in the list. SetSummary replaces it until
+	// Close.
+	Summary *summary.Page
 }
 
 // Section is extra preformatted text for the report.
@@ -121,7 +123,7 @@ func (rw *Writer) Add(c *tcpstate.Conn) error {
 }
 
 // SetSummary sets the summary shown first (Options.Summary).
-func (rw *Writer) SetSummary(v any) { rw.opt.Summary = v }
+func (rw *Writer) SetSummary(p *summary.Page) { rw.opt.Summary = p }
 
 // Conns is how many connections were added.
 func (rw *Writer) Conns() int { return rw.conns }

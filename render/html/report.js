@@ -439,26 +439,76 @@
     if (target && target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
   }
 
-  // The summary: any JSON object, as headings, lists and tables.
+  // The summary (summary.Page): its numbers, its findings with their
+  // explanations in both languages, and its own words (sw), as the text
+  // of synfin summary shows them; names of teardowns and anomalies are the
+  // catalogue's. Each count is a span.n in an li whose data-key is the
+  // name the JSON gives, so that what the page shows can be checked.
   var S = JSON.parse($("synfin-summary").textContent);
-  function value(v, depth) {
-    if (v === null || typeof v !== "object") return esc(v === null ? "" : String(v));
-    if (Array.isArray(v)) {
-      if (v.length && v.every(function (x) { return x && typeof x === "object" && !Array.isArray(x); })) {
-        var keys = Object.keys(v[0]);
-        return "<table><tr>" + keys.map(function (k) { return "<th>" + esc(k) + "</th>"; }).join("") + "</tr>" + v.map(function (x) {
-          return "<tr>" + keys.map(function (k) { return "<td>" + value(x[k], depth + 1) + "</td>"; }).join("") + "</tr>";
-        }).join("") + "</table>";
-      }
-      return v.map(function (x) { return value(x, depth + 1); }).join(", ");
-    }
-    return "<dl>" + Object.keys(v).map(function (k) { return "<dt>" + esc(k) + "</dt><dd>" + value(v[k], depth + 1) + "</dd>"; }).join("") + "</dl>";
+  function sw(key, args) {
+    var e = S.words[key], s = e ? e[lang === "zh" ? 1 : 0] : "[" + key + "]";
+    return s.replace(/\{(\w+)\}/g, function (all, n) { return args && n in args ? String(args[n]) : all; });
+  }
+  function li(key, label, n, more, filter) {
+    return '<li data-key="' + esc(key) + '"' + (filter ? ' data-filter="' + filter + '"' : "") + '><span class="k">' + esc(label) +
+      '</span> <span class="n">' + esc(n) + "</span>" + (more || "") + "</li>";
+  }
+  function box(cls, head, items) {
+    return '<div class="box ' + cls + '"><h3>' + esc(head) + "</h3>" +
+      (items.length ? "<ul>" + items.join("") + "</ul>" : '<p class="hint">' + esc(sw("w.none")) + "</p>") + "</div>";
+  }
+  function dist(cls, head, d) {
+    if (!d.n) return box(cls, head, []);
+    return box(cls, head, [["p50", 50], ["p90", 90], ["p99", 99], ["max"]].map(function (q) {
+      return li(q[0], q[1] ? sw("w.pct", { p: q[1] }) : sw("w.max"), dur(Math.round(d[q[0]] * 1e6)));
+    }));
+  }
+  function hosts(cls, key, hs) {
+    return box(cls, sw(key), hs.map(function (h) {
+      return li(h.addr, h.addr, h.conns, h.over ? " (" + esc(sw("w.over", { n: h.over })) + ")" : "");
+    }));
+  }
+  function utc(sec) { return new Date(sec * 1e3).toISOString().slice(0, 19).replace("T", " "); }
+  function finding(f) {
+    var head = sw("k." + f.kind) + (f.addr ? "  " + f.addr : "") + (f.span ? "  " + sw("w.at", { t: utc(f.t), span: f.span }) : "");
+    var ids = f.conns.map(function (id) { return '<a href="#conn=' + id + '" data-conn="' + id + '">' + id + "</a>"; }).join(" ") +
+      (f.more ? " " + esc(sw("w.more", { n: f.more })) : "");
+    var parts = sw("w.conns").split("{ids}");
+    return '<div class="finding" data-kind="' + esc(f.kind) + '" data-count="' + f.count + '"><h4>' + esc(head) + "</h4><p>" +
+      esc(f.texts[lang === "zh" ? 1 : 0]) + '</p><p class="ids">' + esc(parts[0]) + ids + esc(parts[1] || "") + "</p></div>";
   }
   function summary() {
-    if (S === null || S === undefined) return;
+    if (S === null) return;
+    var o = ["<h2>" + esc(w("ui.summary") + " · " + sw("h.title", { n: S.conns })) + '</h2><div class="findings"><h3>' + esc(sw("h.findings")) + "</h3>" +
+      (S.findings.length ? S.findings.map(finding).join("") : '<p class="hint">' + esc(sw("w.none")) + "</p>") + '</div><div class="boxes">',
+      box("sum-teardown", sw("h.teardown"), S.teardown.map(function (c) {
+        return li(c.name, name("pn", c.name), c.conns, "", "f-pattern:" + M.patterns.indexOf(c.name));
+      })),
+      box("sum-final", sw("h.final"), S.final.map(function (c) { return li(c.name, c.name, c.conns); })),
+      box("sum-anomalies", sw("h.anomalies"), S.anomalies.map(function (a) {
+        return li(a.name, name("ann", a.name), a.conns, ' (<span class="count">' + a.count + "</span>)", "f-anom:" + M.anomalies.indexOf(a.name));
+      })),
+      dist("sum-rtt", sw("h.rtt", { n: S.handshake_rtt.n }), S.handshake_rtt), dist("sum-duration", sw("h.duration"), S.duration),
+      hosts("sum-cli-conns", "h.cliConns", S.clients.by_conns), hosts("sum-cli-fail", "h.cliFail", S.clients.by_failures),
+      hosts("sum-srv-conns", "h.srvConns", S.servers.by_conns), hosts("sum-srv-fail", "h.srvFail", S.servers.by_failures),
+      "</div>"];
+    if (S.left_out) o.push('<p class="hint">' + esc(sw("w.leftout", { n: S.left_out })) + "</p>");
+    if (S.skipped) o.push('<p class="hint">' + esc(sw("w.skipped", { n: S.skipped })) + "</p>");
     var s = $("summary");
-    s.innerHTML = "<h2>" + esc(w("ui.summary")) + "</h2>" + value(S, 0);
+    s.innerHTML = o.join("");
     s.hidden = false;
+  }
+  // pick selects connection id in the list, shown whatever the filters.
+  function pick(id) {
+    var k = byID[id];
+    if (k === undefined) return;
+    if (shown.indexOf(k) < 0) {
+      ["q", "f-port", "f-pattern", "f-state", "f-anom"].forEach(function (f) { $(f).value = ""; });
+      applyFilter();
+    }
+    $("rows").scrollTop = Math.max(0, shown.indexOf(k) * ROW - 2 * ROW);
+    showConn(k);
+    history.replaceState(null, "", "#conn=" + id);
   }
 
   function setLang(l) {
@@ -488,10 +538,21 @@
   window.addEventListener("resize", drawRows);
   $("rows").addEventListener("click", function (e) {
     var row = e.target.closest(".crow");
-    if (!row) return;
-    var id = +row.getAttribute("data-id");
-    showConn(byID[id]);
-    history.replaceState(null, "", "#conn=" + id);
+    if (row) pick(+row.getAttribute("data-id"));
+  });
+  // The summary's evidence selects its connection; a count filters the
+  // list by its teardown or anomaly.
+  $("summary").addEventListener("click", function (e) {
+    var a = e.target.closest("[data-conn]"), f = e.target.closest("[data-filter]");
+    if (a) {
+      e.preventDefault();
+      pick(+a.getAttribute("data-conn"));
+      $("detail").scrollIntoView({ block: "start" });
+    } else if (f) {
+      var sel = f.getAttribute("data-filter").split(":");
+      $(sel[0]).value = sel[1];
+      applyFilter();
+    }
   });
   $("cols").addEventListener("click", function (e) {
     var h = e.target.closest(".sort");
