@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"synfin/render/explain"
 	"synfin/render/explain/explaintest"
 	"synfin/render/html"
+	"synfin/render/tsg"
 	"synfin/summary"
 	"synfin/tcpstate"
 )
@@ -445,4 +447,85 @@ func TestSummaryInReport(t *testing.T) {
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
+}
+
+// TestTSGInReport draws the time-sequence graph of a connection in a
+// report written as users write it (diagram --format html) and counts
+// what each layer draws, for each direction, against the points
+// tsg.Compute gives for the same connection (what diagram --format tsg
+// draws; TestTSGAgreesWithTcptrace checks them against tcptrace -G):
+// segments by their mark, ACK and window points, SACK blocks, zero
+// windows, throughput and RTT samples. The captures: a transfer with
+// retransmissions and SACK blocks (the corpus's retransmit-fast009) and
+// gen's zero-window stalls.
+func TestTSGInReport(t *testing.T) {
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	zw := filepath.Join(dir, "zero-window.pcap")
+	synfin(t, os.Stdout, "gen", "-q", "-w", zw, "--conns", "20", "--zero-window", "2")
+	sack := filepath.Join(corpus.Dir(t, "zeek", "core.tcp.rxmit-history-1"), "retransmit-fast009.pcap")
+	for _, c := range []struct {
+		file string
+		need []string // layers the connection drawn must have points in
+	}{{sack, []string{"retrans", "sack", "tput", "rtt", "seg", "synfin"}}, {zw, []string{"zero", "rtt"}}} {
+		// The first connection with points in every layer needed.
+		var g *tsg.Graph
+		for _, conn := range explaintest.Track(t, c.file) {
+			x := tsg.Compute(conn)
+			a, b := layers(&x.Flows[0]), layers(&x.Flows[1])
+			if !slices.ContainsFunc(c.need, func(k string) bool { return a[k]+b[k] == 0 }) {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			t.Fatalf("%s: no connection draws %v: the capture changed", filepath.Base(c.file), c.need)
+		}
+		report := filepath.Join(dir, filepath.Base(c.file)+".html")
+		synfin(t, os.Stdout, "diagram", "--format", "html", "-o", report, "-r", c.file)
+		for d := range g.Flows {
+			var js string
+			err := chromedp.Run(ctx,
+				chromedp.Navigate("about:blank"),
+				chromedp.Navigate(fmt.Sprintf("file://%s#conn=%d", report, g.Conn)),
+				chromedp.WaitVisible(fmt.Sprintf(`#detail[data-conn="%d"] #tsg-svg`, g.Conn), chromedp.ByQuery),
+				chromedp.Click(fmt.Sprintf(`[data-tsg="%d"]`, d), chromedp.ByQuery),
+				chromedp.WaitVisible(fmt.Sprintf(`#tsg-svg[data-dir="%d"]`, d), chromedp.ByQuery),
+				chromedp.Evaluate(`JSON.stringify(Object.fromEntries([...document.querySelectorAll("#tsg-svg [data-n]")].map(e => [e.getAttribute("class"), +e.dataset.n])))`, &js),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			if err := json.Unmarshal([]byte(js), &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := gocmp.Diff(layers(&g.Flows[d]), got); diff != "" {
+				t.Errorf("%s, connection %d, %s: the page's graph differs from tsg.Compute's (-Compute +page):\n%s", filepath.Base(c.file), g.Conn, g.Flows[d].Dir, diff)
+			}
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// layers counts the points of f the way tsg.WriteSVG draws them: the
+// segments by their mark, and each other kind of point.
+func layers(f *tsg.Flow) map[string]int {
+	n := map[string]int{"ack": len(f.ACKs), "win": len(f.Windows), "sack": len(f.SACKs), "zero": len(f.Zero),
+		"tput": len(f.Throughput), "rtt": len(f.RTT), "seg": 0, "retrans": 0, "ooo": 0, "synfin": 0}
+	for _, s := range f.Segs {
+		switch {
+		case s.Retrans:
+			n["retrans"]++
+		case s.OutOfOrder:
+			n["ooo"]++
+		case s.Probe || s.Hi-s.Lo > int64(s.Len):
+			n["synfin"]++
+		default:
+			n["seg"]++
+		}
+	}
+	return n
 }

@@ -12,6 +12,7 @@ import (
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
+	"synfin/render/tsg"
 	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -279,12 +280,13 @@ type meta struct {
 	Flags     []string             `json:"flags"`
 	Conns     int                  `json:"conns"`
 	Collapse  int                  `json:"collapse"`
+	TSG       map[string][2]string `json:"tsg"` // the time-sequence graph's words
 }
 
 func metaOf(opt Options, shapes [][]string) meta {
 	m := meta{Title: opt.Title, Lang: opt.Lang, Geom: ladder.SVGGeometry,
 		Bands: ladder.BandColors[:], Classes: ladder.ClassColors[:], Cat: map[string][2]string{},
-		Shapes: shapes, Collapse: explain.CollapseAbove}
+		Shapes: shapes, Collapse: explain.CollapseAbove, TSG: tsg.Words()}
 	for _, k := range explain.Keys() {
 		t, _ := explain.Catalogue(k)
 		m.Cat[k] = [2]string{t[explain.English], t[explain.Chinese]}
