@@ -38,3 +38,12 @@ func Example() {
 	// lost-last-ack [1]
 	// 1 [{four-segment 1}] [{TIME-WAIT/CLOSED 1}]
 }
+
+// The HTML report's form of a summary: the numbers, each finding's
+// explanation in English and Chinese, and the words to show them with.
+func ExampleSummary_Page() {
+	p := summary.New().Summary().Page()
+	fmt.Println(p.Conns, len(p.Findings), p.Words["h.findings"])
+	// Output:
+	// 0 0 [findings 发现]
+}

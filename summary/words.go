@@ -25,6 +25,8 @@ var catalogue = map[string][2]string{
 	"h.findings":          {"findings", "发现"},
 	"w.none":              {"none", "无"},
 	"w.colon":             {": ", "："},
+	"w.pct":               {"p{p}", "{p}% 分位"},
+	"w.max":               {"max", "最大"},
 	"k.syn-flood":         {"SYN flood", "SYN 洪泛"},
 	"k.scan":              {"scan", "扫描"},
 	"k.accept-queue-full": {"full accept queue", "accept 队列已满"},

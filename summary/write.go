@@ -81,7 +81,8 @@ func WriteText(w io.Writer, s *Summary, lang string) error {
 			return
 		}
 		f := func(s float64) string { return explain.Dur(time.Duration(s * 1e9)) }
-		line(head, []string{"p50 " + f(d.P50), "p90 " + f(d.P90), "p99 " + f(d.P99), "max " + f(d.Max)})
+		p := func(n string) string { return text("w.pct", lang, "p", n) + " " }
+		line(head, []string{p("50") + f(d.P50), p("90") + f(d.P90), p("99") + f(d.P99), text("w.max", lang) + " " + f(d.Max)})
 	}
 	dist(text("h.rtt", lang, "n", strconv.Itoa(s.HandshakeRTT.N)), s.HandshakeRTT)
 	dist(text("h.duration", lang), s.Duration)

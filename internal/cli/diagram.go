@@ -9,6 +9,7 @@ import (
 	"synfin/render/html"
 	"synfin/render/ladder"
 	"synfin/render/tsg"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 )
@@ -63,6 +64,7 @@ func runDiagram(env *Env, args []string) error {
 	// SVG and Mermaid are one document of them all: they are kept.
 	kept := track.Kept{Max: track.ReportMax(maxConns)}
 	var report *html.Writer // buffered itself: it writes to w
+	sum := summary.New()    // the report's summary
 	if format == "html" {
 		report, err = html.NewWriter(w, html.Options{Title: inputsName(files), Lang: lang})
 	}
@@ -76,6 +78,7 @@ func runDiagram(env *Env, args []string) error {
 		}
 		found++
 		if report != nil {
+			sum.Add(c)
 			if err == nil {
 				err = report.Add(c)
 			}
@@ -92,6 +95,7 @@ func runDiagram(env *Env, args []string) error {
 		return fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if conns := kept.Conns(); report != nil && err == nil {
+		report.SetSummary(sum.Summary().Page())
 		err = report.Close()
 	} else if format != "ascii" && err == nil {
 		sayLeftOut(env, "diagram", &kept)

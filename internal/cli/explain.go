@@ -14,6 +14,7 @@ import (
 	"synfin/render/explain"
 	"synfin/render/html"
 	"synfin/render/ladder"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/wire"
@@ -56,7 +57,8 @@ func runExplain(env *Env, args []string) error {
 	// closes would hold back all that follow it).
 	var (
 		reportFile *outfile.File
-		report     *html.Writer // buffered itself
+		report     *html.Writer    // buffered itself
+		sum        = summary.New() // the report's summary
 	)
 	if htmlOut != "" {
 		if reportFile, err = outfile.Create(htmlOut); err != nil {
@@ -82,6 +84,7 @@ func runExplain(env *Env, args []string) error {
 		}
 		printed++
 		if werr == nil && report != nil {
+			sum.Add(c)
 			werr = report.Add(c)
 		}
 		if werr != nil {
@@ -111,6 +114,7 @@ func runExplain(env *Env, args []string) error {
 		err = fmt.Errorf("no connection %d in %s", connID, inputsName(files))
 	}
 	if werr == nil && err == nil && report != nil {
+		report.SetSummary(sum.Summary().Page())
 		if werr = report.Close(); werr == nil {
 			werr = reportFile.Commit() // in place of the file only on success
 		}

@@ -27,6 +27,7 @@ import (
 	"synfin/render/html"
 	"synfin/render/ladder"
 	"synfin/render/tcpdump"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/tcpstate/track"
 	"synfin/vantage"
@@ -376,8 +377,9 @@ func writeHTMLReport(f *os.File, sc *lab.Scenario, lang string, run *labRun) err
 	run.rep.Write(&table, lang)
 	title, body, _ := strings.Cut(table.String(), "\n")
 	opt := html.Options{
-		Title: "lab " + sc.Name + " (" + run.Stack + ")",
-		Lang:  lang,
+		Title:   "lab " + sc.Name + " (" + run.Stack + ")",
+		Lang:    lang,
+		Summary: summary.Of(run.conns).Page(),
 		Sections: []html.Section{
 			{Title: lab.HeadScenario.In(lang) + " " + sc.Name, Text: sc.Summary.In(lang) + "\n" + stack.In(lang) + "\n\n" + verdict.Wrap(sc.Description.In(lang), 100)},
 			{Title: lab.HeadSegments.In(lang) + " (tcpdump -n -S)", Text: strings.Join(run.lines, "")},

@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +29,7 @@ import (
 	"synfin/lab/netns"
 	"synfin/lab/userstack"
 	"synfin/lab/verdict"
+	"synfin/summary"
 )
 
 // TestLabAgainstKernel runs every scenario and checks that the states
@@ -82,6 +85,26 @@ func TestLabAgainstKernel(t *testing.T) {
 					t.Errorf("HTML report's sections lack %q", want)
 				}
 			}
+			// The summary the report opens on is of the connections lab
+			// --json lists.
+			b, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum summary.Summary
+			if m := regexp.MustCompile(`id="synfin-summary">(.*?)</script>`).FindSubmatch(b); m == nil || json.Unmarshal(m[1], &sum) != nil {
+				t.Fatal("HTML report has no summary")
+			}
+			want, have := map[string]int{}, map[string]int{}
+			for _, c := range got.Connections {
+				want[c.Teardown.Pattern]++
+			}
+			for _, c := range sum.Teardown {
+				have[c.Name] = c.Conns
+			}
+			if sum.Conns != len(got.Connections) || !maps.Equal(want, have) {
+				t.Errorf("HTML report's summary: %d connections by teardown %v; lab --json lists %d, %v", sum.Conns, have, len(got.Connections), want)
+			}
 		})
 	}
 }
@@ -92,6 +115,12 @@ type labJSON struct {
 	StackName  string         `json:"stack_name"`
 	Tcpdump    []string       `json:"tcpdump"`
 	Comparison verdict.Report `json:"comparison"`
+	// Connections: each connection's teardown pattern.
+	Connections []struct {
+		Teardown struct {
+			Pattern string `json:"pattern"`
+		} `json:"teardown"`
+	} `json:"connections"`
 }
 
 func readLabJSON(t *testing.T, b []byte) labJSON {

@@ -2,10 +2,13 @@ package html_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,11 +16,15 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"synfin/internal/corpus"
 	"synfin/internal/testenv"
+	"synfin/render/explain"
 	"synfin/render/explain/explaintest"
 	"synfin/render/html"
+	"synfin/render/tsg"
+	"synfin/summary"
 	"synfin/tcpstate"
 )
 
@@ -214,42 +221,311 @@ func TestReportInBrowser(t *testing.T) {
 	}
 }
 
-// TestSummarySlot gives the report a summary object: the page shows it
-// first, its keys and values, tables for lists of objects; without one
-// the slot stays hidden.
+// TestSummarySlot: with a summary the page shows it first, a count for
+// each teardown pattern of the connections; without one the slot stays
+// hidden. (The numbers against synfin summary's: TestSummaryInReport.)
 func TestSummarySlot(t *testing.T) {
 	ctx, errs := browser(t)
 	conns := explaintest.Track(t, corpus.Seed(t, "capture.txt"))
-	sum := map[string]any{"findings": []map[string]any{{"name": "syn-flood", "conns": []int{1, 2}}}, "teardown": map[string]int{"four-segment": 1}}
-	for _, tc := range []struct {
-		summary any
-		want    string
-	}{{sum, "syn-flood"}, {nil, ""}} {
+	for _, sum := range []*summary.Page{summary.Of(conns).Page(), nil} {
 		p := filepath.Join(t.TempDir(), "report.html")
 		f, err := os.Create(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := html.Write(f, conns, html.Options{Summary: tc.summary}); err != nil {
+		if err := html.Write(f, conns, html.Options{Summary: sum}); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
-		var text string
 		var hidden bool
+		var n int
 		err = chromedp.Run(ctx,
 			chromedp.Navigate("file://"+p),
 			chromedp.WaitVisible(`#rows .crow`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.getElementById("summary").hidden`, &hidden),
-			chromedp.Evaluate(`document.getElementById("summary").innerText`, &text),
+			chromedp.Evaluate(`[...document.querySelectorAll("#summary .sum-teardown .n")].reduce((a, e) => a + +e.textContent, 0)`, &n),
 		)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hidden != (tc.summary == nil) || !strings.Contains(text, tc.want) || tc.summary != nil && !strings.Contains(text, "four-segment") {
-			t.Errorf("summary %v: hidden %v, text %q", tc.summary, hidden, text)
+		if sum == nil && !hidden {
+			t.Errorf("no summary, and the slot is shown")
+		} else if sum != nil && (hidden || n != len(conns)) {
+			t.Errorf("summary: hidden %v, teardowns add up to %d, want %d", hidden, n, len(conns))
 		}
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
+}
+
+// shownSummary is what the page's summary section shows: each box's
+// items as [key, number shown], the findings and the heading.
+type shownSummary struct {
+	Boxes    map[string][][2]string `json:"boxes"`
+	Findings []struct {
+		Kind string   `json:"kind"`
+		Text string   `json:"text"`
+		IDs  []uint64 `json:"ids"`
+		More string   `json:"more"`
+	} `json:"findings"`
+	Head string `json:"head"`
+}
+
+const readSummary = `(() => {
+	const out = {boxes: {}, findings: [], head: document.querySelector("#summary h2").textContent};
+	document.querySelectorAll("#summary .box").forEach(b => {
+		out.boxes[b.classList[1]] = [...b.querySelectorAll("li")].map(li => [li.dataset.key, li.querySelector(".n").textContent]);
+	});
+	document.querySelectorAll("#summary .finding").forEach(f => out.findings.push({kind: f.dataset.kind,
+		text: f.querySelector("p").textContent, ids: [...f.querySelectorAll("a[data-conn]")].map(a => +a.textContent),
+		more: f.querySelector(".ids").textContent}));
+	return JSON.stringify(out);
+})()`
+
+// wantShown is what the page should show of s, by what synfin summary
+// --json says: the counts as numbers, the percentiles as explain.Dur
+// writes them (the text summary's form), each finding's explanation and
+// evidence.
+func wantShown(s *summary.Summary) shownSummary {
+	w := shownSummary{Boxes: map[string][][2]string{}}
+	add := func(box, key string, n int) { w.Boxes[box] = append(w.Boxes[box], [2]string{key, fmt.Sprint(n)}) }
+	for _, c := range s.Teardown {
+		add("sum-teardown", c.Name, c.Conns)
+	}
+	for _, c := range s.Final {
+		add("sum-final", c.Name, c.Conns)
+	}
+	for _, a := range s.Anomalies {
+		add("sum-anomalies", a.Name, a.Conns)
+	}
+	for box, d := range map[string]summary.Dist{"sum-rtt": s.HandshakeRTT, "sum-duration": s.Duration} {
+		w.Boxes[box] = nil
+		for _, q := range []struct {
+			k string
+			v float64
+		}{{"p50", d.P50}, {"p90", d.P90}, {"p99", d.P99}, {"max", d.Max}} {
+			w.Boxes[box] = append(w.Boxes[box], [2]string{q.k, explain.Dur(time.Duration(math.Round(q.v*1e6)) * time.Microsecond)})
+		}
+	}
+	for box, hs := range map[string][]summary.Host{"sum-cli-conns": s.Clients.ByConns, "sum-cli-fail": s.Clients.ByFailures,
+		"sum-srv-conns": s.Servers.ByConns, "sum-srv-fail": s.Servers.ByFailures} {
+		w.Boxes[box] = nil
+		for _, h := range hs {
+			add(box, h.Addr, h.Conns)
+		}
+	}
+	for _, f := range s.Findings {
+		w.Findings = append(w.Findings, struct {
+			Kind string   `json:"kind"`
+			Text string   `json:"text"`
+			IDs  []uint64 `json:"ids"`
+			More string   `json:"more"`
+		}{f.Kind.String(), f.Text, f.Conns, ""})
+	}
+	w.Head = fmt.Sprintf("Summary · connections: %d", s.Conns)
+	return w
+}
+
+// TestSummaryInReport writes the reports of a gen capture with every
+// ingredient a finding names as users do (diagram --format html, explain
+// --html) and reads their summary sections: every count, percentile,
+// top host, finding and its evidence is what synfin summary --json says
+// of the same capture, and the connections are those conns --json lists.
+// A connection id of the evidence selects that connection; in Chinese
+// the section keeps no English word but those its findings' Chinese
+// explanations name (sysctls, nstat's counters).
+func TestSummaryInReport(t *testing.T) {
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "mix.pcap")
+	synfin(t, os.Stdout, "gen", "-q", "-w", capture, "--conns", "300", "--synflood", "100", "--scan", "30", "--accept-queue-full", "15",
+		"--reset-storm", "150", "--zero-window", "3", "--time-wait-reuse", "3", "--lost-last-ack", "3")
+	out := func(name string, args ...string) string {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		synfin(t, f, args...)
+		b, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var sum, sumZH summary.Summary
+	for _, c := range []struct {
+		s    *summary.Summary
+		lang string
+	}{{&sum, "en"}, {&sumZH, "zh"}} {
+		if err := json.Unmarshal([]byte(out("summary-"+c.lang+".json", "summary", "--json", "--lang", c.lang, "-r", capture)), c.s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sum.Findings) != int(summary.NumKinds) {
+		t.Fatalf("summary finds %d kinds of trouble, want all %d: the capture changed", len(sum.Findings), summary.NumKinds)
+	}
+	ids := map[uint64]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out("conns.json", "conns", "--json", "-r", capture)), "\n") {
+		var row struct {
+			ID uint64 `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(l), &row); err != nil {
+			t.Fatal(err)
+		}
+		ids[row.ID] = true
+	}
+	if len(ids) != sum.Conns {
+		t.Fatalf("conns --json lists %d connections, summary %d", len(ids), sum.Conns)
+	}
+	want := wantShown(&sum)
+	// The Chinese explanations' own ASCII words, which the section may show.
+	kept := map[string]bool{}
+	for _, f := range sumZH.Findings {
+		for _, w := range explaintest.EnglishWords(f.Text) {
+			kept[w] = true
+		}
+	}
+
+	diagram := filepath.Join(dir, "diagram.html")
+	explained := filepath.Join(dir, "explain.html")
+	synfin(t, os.Stdout, "diagram", "--format", "html", "-o", diagram, "-r", capture)
+	out("explain.txt", "explain", "--html", explained, "-r", capture)
+	for _, report := range []string{diagram, explained} {
+		var js, zh string
+		var detail, row string
+		f0 := sum.Findings[0]
+		id := f0.Conns[len(f0.Conns)-1]
+		err := chromedp.Run(ctx,
+			chromedp.Navigate("about:blank"),
+			chromedp.Navigate("file://"+report),
+			chromedp.WaitVisible(`#summary .finding`, chromedp.ByQuery),
+			chromedp.Evaluate(readSummary, &js),
+			// The first finding's last id: a connection past the list's first screen.
+			chromedp.Click(fmt.Sprintf(`#summary .finding a[data-conn="%d"]`, id), chromedp.ByQuery),
+			chromedp.WaitVisible(fmt.Sprintf(`#detail[data-conn="%d"] #segtable`, id), chromedp.ByQuery),
+			chromedp.AttributeValue(`#detail`, "data-conn", &detail, nil, chromedp.ByQuery),
+			chromedp.AttributeValue(`#rows .crow.sel`, "data-id", &row, nil, chromedp.ByQuery),
+			chromedp.Click(`#lang-zh`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#lang-zh.on`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.getElementById("summary").innerText`, &zh),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(report), err)
+		}
+		var got shownSummary
+		if err := json.Unmarshal([]byte(js), &got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got.Findings {
+			f := &got.Findings[i]
+			if m := sum.Findings[i].More; m > 0 != strings.Contains(f.More, fmt.Sprintf("and %d more", m)) {
+				t.Errorf("%s: finding %s: evidence %q, summary says %d more", filepath.Base(report), f.Kind, f.More, m)
+			}
+			f.More = ""
+		}
+		if d := gocmp.Diff(want, got); d != "" {
+			t.Errorf("%s: the page's summary differs from synfin summary --json (-summary +page):\n%s", filepath.Base(report), d)
+		}
+		if detail != fmt.Sprint(id) || row != fmt.Sprint(id) {
+			t.Errorf("%s: clicking evidence %d shows connection %s, selects row %s", filepath.Base(report), id, detail, row)
+		}
+		if !strings.Contains(zh, "概要") {
+			t.Fatalf("%s: the summary did not switch to Chinese:\n%s", filepath.Base(report), zh)
+		}
+		var left []string
+		for _, w := range explaintest.EnglishWords(zh) {
+			if !kept[w] {
+				left = append(left, w)
+			}
+		}
+		if len(left) > 0 {
+			t.Errorf("%s: the summary in Chinese leaves English words: %s", filepath.Base(report), strings.Join(left, " "))
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// TestTSGInReport draws the time-sequence graph of a connection in a
+// report written as users write it (diagram --format html) and counts
+// what each layer draws, for each direction, against the points
+// tsg.Compute gives for the same connection (what diagram --format tsg
+// draws; TestTSGAgreesWithTcptrace checks them against tcptrace -G):
+// segments by their mark, ACK and window points, SACK blocks, zero
+// windows, throughput and RTT samples. The captures: a transfer with
+// retransmissions and SACK blocks (the corpus's retransmit-fast009) and
+// gen's zero-window stalls.
+func TestTSGInReport(t *testing.T) {
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	zw := filepath.Join(dir, "zero-window.pcap")
+	synfin(t, os.Stdout, "gen", "-q", "-w", zw, "--conns", "20", "--zero-window", "2")
+	sack := filepath.Join(corpus.Dir(t, "zeek", "core.tcp.rxmit-history-1"), "retransmit-fast009.pcap")
+	for _, c := range []struct {
+		file string
+		need []string // layers the connection drawn must have points in
+	}{{sack, []string{"retrans", "sack", "tput", "rtt", "seg", "synfin"}}, {zw, []string{"zero", "rtt"}}} {
+		// The first connection with points in every layer needed.
+		var g *tsg.Graph
+		for _, conn := range explaintest.Track(t, c.file) {
+			x := tsg.Compute(conn)
+			a, b := layers(&x.Flows[0]), layers(&x.Flows[1])
+			if !slices.ContainsFunc(c.need, func(k string) bool { return a[k]+b[k] == 0 }) {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			t.Fatalf("%s: no connection draws %v: the capture changed", filepath.Base(c.file), c.need)
+		}
+		report := filepath.Join(dir, filepath.Base(c.file)+".html")
+		synfin(t, os.Stdout, "diagram", "--format", "html", "-o", report, "-r", c.file)
+		for d := range g.Flows {
+			var js string
+			err := chromedp.Run(ctx,
+				chromedp.Navigate("about:blank"),
+				chromedp.Navigate(fmt.Sprintf("file://%s#conn=%d", report, g.Conn)),
+				chromedp.WaitVisible(fmt.Sprintf(`#detail[data-conn="%d"] #tsg-svg`, g.Conn), chromedp.ByQuery),
+				chromedp.Click(fmt.Sprintf(`[data-tsg="%d"]`, d), chromedp.ByQuery),
+				chromedp.WaitVisible(fmt.Sprintf(`#tsg-svg[data-dir="%d"]`, d), chromedp.ByQuery),
+				chromedp.Evaluate(`JSON.stringify(Object.fromEntries([...document.querySelectorAll("#tsg-svg [data-n]")].map(e => [e.getAttribute("class"), +e.dataset.n])))`, &js),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			if err := json.Unmarshal([]byte(js), &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := gocmp.Diff(layers(&g.Flows[d]), got); diff != "" {
+				t.Errorf("%s, connection %d, %s: the page's graph differs from tsg.Compute's (-Compute +page):\n%s", filepath.Base(c.file), g.Conn, g.Flows[d].Dir, diff)
+			}
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// layers counts the points of f the way tsg.WriteSVG draws them: the
+// segments by their mark, and each other kind of point.
+func layers(f *tsg.Flow) map[string]int {
+	n := map[string]int{"ack": len(f.ACKs), "win": len(f.Windows), "sack": len(f.SACKs), "zero": len(f.Zero),
+		"tput": len(f.Throughput), "rtt": len(f.RTT), "seg": 0, "retrans": 0, "ooo": 0, "synfin": 0}
+	for _, s := range f.Segs {
+		switch {
+		case s.Retrans:
+			n["retrans"]++
+		case s.OutOfOrder:
+			n["ooo"]++
+		case s.Probe || s.Hi-s.Lo > int64(s.Len):
+			n["synfin"]++
+		default:
+			n["seg"]++
+		}
+	}
+	return n
 }

@@ -3,12 +3,14 @@ package html
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"strconv"
 	"unicode/utf8"
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
+	"synfin/render/tsg"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -197,6 +199,7 @@ func (rw *Writer) appendDetail(b []byte, c *tcpstate.Conn) []byte {
 		}
 	}
 	p = rw.appendSegs(p, c)
+	p = appendGraph(p, tsg.Compute(c))
 	rw.packed = p
 	b = base64.StdEncoding.AppendEncode(b, p)
 	explained := rw.explained < explainBytes
@@ -304,6 +307,63 @@ func (rw *Writer) appendSegs(p []byte, c *tcpstate.Conn) []byte {
 		}
 	}
 	return p
+}
+
+// appendGraph appends what the page's time-sequence graph takes from
+// tsg.Compute besides what the segments give (their ranges, the ACK and
+// window lines, the zero windows): for each flow, its marked segments
+// (index among the flow's segments, from the previous one's, and the
+// marks: 1 retransmission, 2 out of order, 4 probe), its SACK blocks
+// (time, left edge from the previous block's, length), its RTT samples
+// (time, µs) and its throughput points (time, bytes a second); times in
+// µs since the graph's start, each from the previous one's.
+func appendGraph(p []byte, g *tsg.Graph) []byte {
+	us := func(t float64) int64 { return int64(math.Round(t * 1e6)) }
+	for i := range g.Flows {
+		f := &g.Flows[i]
+		marks := func(s *tsg.Seg) byte {
+			return byte(btoi(s.Retrans) | btoi(s.OutOfOrder)<<1 | btoi(s.Probe)<<2)
+		}
+		n, last := 0, 0
+		for j := range f.Segs {
+			n += btoi(marks(&f.Segs[j]) != 0)
+		}
+		p = binary.AppendUvarint(p, uint64(n))
+		for j := range f.Segs {
+			if m := marks(&f.Segs[j]); m != 0 {
+				p = append(binary.AppendUvarint(p, uint64(j-last)), m)
+				last = j
+			}
+		}
+		p = binary.AppendUvarint(p, uint64(len(f.SACKs)))
+		var t, lo int64
+		for _, b := range f.SACKs {
+			p = binary.AppendVarint(p, us(b.T)-t)
+			p = binary.AppendVarint(p, b.Lo-lo)
+			p = binary.AppendVarint(p, b.Hi-b.Lo)
+			t, lo = us(b.T), b.Lo
+		}
+		for k, vs := range [2][]tsg.Value{f.RTT, f.Throughput} {
+			p = binary.AppendUvarint(p, uint64(len(vs)))
+			mul, t := 1e6, int64(0)
+			if k == 1 {
+				mul = 1
+			}
+			for _, v := range vs {
+				p = binary.AppendVarint(p, us(v.T)-t)
+				p = binary.AppendUvarint(p, uint64(math.Round(v.V*mul)))
+				t = us(v.T)
+			}
+		}
+	}
+	return p
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // flagsIndex is the index of f in the report's table of flags.

@@ -1,5 +1,7 @@
-// Package html writes one self-contained HTML report of connections: a
-// summary (any JSON object, Options.Summary), a list of every connection
+// Package html writes one self-contained HTML report of connections: the
+// capture's summary (Options.Summary: summary.Page, its words in both
+// languages; each connection id of a finding's evidence selects that
+// connection), a list of every connection
 // to sort and filter, and for the selected connection its verdict, its
 // ladder diagram, its segment table, its time-sequence graph and its
 // explanation in English or Chinese with a switch. Selecting an arrow
@@ -12,8 +14,10 @@
 // ladder's rows and the segments packed as varints, and messages) that
 // it reads only when one of the chunk's connections is selected. The
 // list draws only the rows in view. The ladder is laid out by package
-// ladder and the messages come from package explain's catalogue, so the
-// report says and draws what the text outputs do; the explanations'
+// ladder, the messages come from package explain's catalogue, and the
+// time-sequence graph takes its marks, SACK blocks, RTT and throughput
+// from tsg.Compute and its words from tsg.Words, so the report says and
+// draws what the text and SVG outputs do; the explanations'
 // messages are bounded (explainBytes), past which a connection is shown
 // without them and the page says how to get them.
 package html

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"synfin/render/html"
+	"synfin/summary"
 )
 
 // A report is written as the connections come (Add, here none), and
@@ -16,11 +17,11 @@ func ExampleWriter() {
 	if err != nil {
 		panic(err)
 	}
-	rw.SetSummary(map[string]int{"connections": 0})
+	rw.SetSummary(summary.New().Summary().Page())
 	if err := rw.Close(); err != nil {
 		panic(err)
 	}
-	fmt.Println(rw.Conns(), strings.Contains(b.String(), `<script type="application/json" id="synfin-summary">{"connections":0}</script>`))
+	fmt.Println(rw.Conns(), strings.Contains(b.String(), `<script type="application/json" id="synfin-summary">{"conns":0,`))
 	fmt.Println(rw.Said("report.html") == fmt.Sprintf("wrote report.html: %.1f MB, 0 connections", float64(b.Len())/1e6))
 	// Output:
 	// 0 true

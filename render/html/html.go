@@ -12,6 +12,8 @@ import (
 
 	"synfin/render/explain"
 	"synfin/render/ladder"
+	"synfin/render/tsg"
+	"synfin/summary"
 	"synfin/tcpstate"
 	"synfin/wire"
 )
@@ -23,11 +25,12 @@ type Options struct {
 	// Sections are shown after the connections, each as a heading and
 	// preformatted text (the lab's table of kernel states, say).
 	Sections []Section
-	// Summary, when not nil, is marshalled as JSON into the page's
-	// summary slot (script#synfin-summary), which the page shows first,
-	// above the connections, as headings, lists and tables. SetSummary
-	// replaces it until Close.
-	Summary any
+	// Summary, when not nil, is written as JSON into the page's summary
+	// slot (script#synfin-summary), which the page shows first, above the
+	// connections, in the language of the rest; each finding's evidence
+	// selects its connection in the list. SetSummary replaces it until
+	// Close.
+	Summary *summary.Page
 }
 
 // Section is extra preformatted text for the report.
@@ -121,7 +124,7 @@ func (rw *Writer) Add(c *tcpstate.Conn) error {
 }
 
 // SetSummary sets the summary shown first (Options.Summary).
-func (rw *Writer) SetSummary(v any) { rw.opt.Summary = v }
+func (rw *Writer) SetSummary(p *summary.Page) { rw.opt.Summary = p }
 
 // Conns is how many connections were added.
 func (rw *Writer) Conns() int { return rw.conns }
@@ -277,12 +280,13 @@ type meta struct {
 	Flags     []string             `json:"flags"`
 	Conns     int                  `json:"conns"`
 	Collapse  int                  `json:"collapse"`
+	TSG       map[string][2]string `json:"tsg"` // the time-sequence graph's words
 }
 
 func metaOf(opt Options, shapes [][]string) meta {
 	m := meta{Title: opt.Title, Lang: opt.Lang, Geom: ladder.SVGGeometry,
 		Bands: ladder.BandColors[:], Classes: ladder.ClassColors[:], Cat: map[string][2]string{},
-		Shapes: shapes, Collapse: explain.CollapseAbove}
+		Shapes: shapes, Collapse: explain.CollapseAbove, TSG: tsg.Words()}
 	for _, k := range explain.Keys() {
 		t, _ := explain.Catalogue(k)
 		m.Cat[k] = [2]string{t[explain.English], t[explain.Chinese]}

@@ -140,6 +140,19 @@
     }
     for (i = uv(r); i > 0; i--) { var at = uv(r); segs[at].an = uv(r); }
     if (!exact) segs.forEach(function (s) { s.seq = uv(r); var ak = uv(r); if (s.a >= 0) s.ack = ak; });
+    // What the time-sequence graph takes from tsg.Compute (appendGraph).
+    d.gx = [0, 1].map(function () {
+      var m = {}, j = 0, sacks = [], tt = 0, lo = 0, n;
+      for (n = uv(r); n > 0; n--) { j += uv(r); m[j] = uv(r); }
+      for (n = uv(r); n > 0; n--) { tt += sv(r); lo += sv(r); sacks.push({ t: tt / 1e6, lo: lo, hi: lo + sv(r) }); }
+      var vals = [1e6, 1].map(function (div) {
+        var out = [];
+        tt = 0;
+        for (var n = uv(r); n > 0; n--) { tt += sv(r); out.push({ t: tt / 1e6, v: uv(r) / div }); }
+        return out;
+      });
+      return { m: m, sacks: sacks, rtt: vals[0], throughput: vals[1] };
+    });
     // The rows' segments, breaks' lengths and the phases' spans of rows.
     var si = 0, ph = [];
     rows.forEach(function (row, n) {
@@ -360,49 +373,108 @@
     return o.join("");
   }
 
-  // The time-sequence graph of one direction's data: each segment a
-  // vertical bar over its sequence range at its time (retransmissions in
-  // red), the peer's ACKs and ACK + window as steps, zero windows marked.
-  var RETRANS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 13) | (1 << 14) | (1 << 16), ZERO = 1 << 7;
+  // The time-sequence graph: tsg.Graph (its JSON's names) of c, its
+  // segments' ranges, ACK, window and zero-window points from the
+  // segments, as tsg.Compute takes them (numbers unwrapped from each
+  // flow's base; a reset acknowledges nothing), its marks, SACK blocks,
+  // RTT and throughput as the report packed them from tsg.Compute.
+  function graph(c) {
+    if (c.g) return c.g;
+    var t0 = c.segs[0].t, last = [0, 0], g = { flows: [0, 1].map(function (d) {
+      var x = c.gx[d];
+      return { bytes: 0, segs: [], acks: [], windows: [], zero: [], sacks: x.sacks, rtt: x.rtt, throughput: x.throughput };
+    }) };
+    var rel = function (d, v) { last[d] += (v - (last[d] >>> 0)) | 0; return last[d]; };
+    c.segs.forEach(function (s) {
+      var t = (s.t - t0) / 1e6, f = g.flows[s.dir], lo = rel(s.dir, s.q);
+      f.segs.push({ t: t, seg: s.frame, lo: lo, hi: lo + s.l + (s.fl.indexOf("S") >= 0 ? 1 : 0) + (s.fl.indexOf("F") >= 0 ? 1 : 0), len: s.l, flags: s.fl });
+      f.bytes += s.l;
+      if (s.a < 0 || s.fl.indexOf("R") >= 0) return;
+      var r = g.flows[1 - s.dir], a = rel(1 - s.dir, s.a);
+      r.acks.push({ t: t, seq: a });
+      r.windows.push({ t: t, seq: a + s.w });
+      if (s.w === 0) r.zero.push({ t: t, seq: a });
+    });
+    g.flows.forEach(function (f, d) {
+      Object.keys(c.gx[d].m).forEach(function (j) {
+        var m = c.gx[d].m[j], sg = f.segs[j];
+        sg.retrans = !!(m & 1); sg.ooo = !!(m & 2); sg.probe = !!(m & 4);
+      });
+    });
+    return (c.g = g);
+  }
+  // tsg draws one flow of the graph as tsg.WriteSVG does, with its
+  // colours and words, but every point: segments as bars over their range
+  // (marked ones thicker, beside), the ACK and window lines as steps
+  // (the window cut a quarter above the rest), SACK blocks, Z at zero
+  // windows; throughput and RTT beside it over the same time. Each layer
+  // says how many points it draws (data-n).
+  var TC = { data: "#111827", retrans: "#dc2626", ooo: "#db2777", synfin: "#ea580c", ack: "#16a34a", win: "#ca8a04", sack: "#7c3aed", zero: "#c026d3", tput: "#dc2626", rtt: "#2563eb" };
+  function tw(k) { return M.tsg[k][lang === "zh" ? 1 : 0]; }
+  function num(v) {
+    var a = Math.abs(v);
+    return a >= 1e9 ? trim(v / 1e9, 3) + "G" : a >= 1e6 ? trim(v / 1e6, 3) + "M" : a >= 1e4 ? trim(v / 1e3, 3) + "k" : trim(v, 3);
+  }
   function tsg(c, dir) {
-    var W = 760, H = 340, l = 70, r = 20, tp = 16, bt = 36, segs = c.segs, t0 = segs[0].t;
-    var tmax = Math.max(1, segs[segs.length - 1].t - t0), ymax = 1, ymin = Infinity;
-    segs.forEach(function (s) {
-      if (s.dir === dir) { ymax = Math.max(ymax, s.q + s.l + 1); ymin = Math.min(ymin, s.q); }
-      else if (s.a >= 0) { ymax = Math.max(ymax, s.a + s.w); ymin = Math.min(ymin, s.a); }
+    var g = graph(c), f = g.flows[dir], W = 1090, H = 400, l = 70, pw = 620, tp = 24, ph = 320, sx = l + pw + 70, sw = 300, sh = 120, t1 = 0;
+    g.flows.forEach(function (fl) { fl.segs.forEach(function (s) { t1 = Math.max(t1, s.t); }); });
+    if (t1 === 0) t1 = 1e-3;
+    var lo = Infinity, hi = -Infinity, top = -Infinity;
+    var ext = function (a, b) { lo = Math.min(lo, a); hi = Math.max(hi, b); };
+    f.segs.forEach(function (s) { ext(s.lo, s.hi); });
+    f.acks.forEach(function (p) { ext(p.seq, p.seq); });
+    f.sacks.forEach(function (b) { ext(b.lo, b.hi); });
+    f.windows.forEach(function (p) { top = Math.max(top, p.seq); });
+    if (lo === Infinity) lo = hi = 0;
+    hi = Math.max(hi, Math.min(top, hi + (hi - lo) / 4));
+    if (hi === lo) hi = lo + 1;
+    var X = function (t, x0, w) { return ((x0 || l) + t / t1 * (w || pw)).toFixed(1); };
+    var Y = function (q) { return (tp + ph - (q - lo) / (hi - lo) * ph).toFixed(1); };
+    var layer = function (cls, color, width, d, n) {
+      return '<path class="' + cls + '" data-n="' + n + '" d="' + (d || "M0 0") + '" stroke="' + color + '" stroke-width="' + width + '" fill="none"/>';
+    };
+    var steps = function (cls, color, ps) {
+      return layer(cls, color, 1, ps.map(function (p, i) { return (i ? "H" + X(p.t) + "V" : "M" + X(p.t) + " ") + Y(p.seq); }).join("") + (ps.length ? "H" + (l + pw) : ""), ps.length);
+    };
+    var bars = { data: [], retrans: [], ooo: [], synfin: [] };
+    f.segs.forEach(function (s) {
+      var k = s.retrans ? "retrans" : s.ooo ? "ooo" : s.probe || s.hi - s.lo > s.len ? "synfin" : "data", y1 = +Y(s.lo), y2 = +Y(s.hi);
+      if (y1 - y2 < 2) { y1 += 1; y2 -= 1; }
+      bars[k].push("M" + (+X(s.t) + (k === "data" ? 0 : 1.5)).toFixed(1) + " " + y1.toFixed(1) + "V" + y2.toFixed(1));
     });
-    if (ymin === Infinity || ymin >= ymax) ymin = 0;
-    var X = function (tt) { return (l + (tt - t0) / tmax * (W - l - r)).toFixed(1); };
-    var Y = function (q) { return (H - bt - (q - ymin) / (ymax - ymin) * (H - tp - bt)).toFixed(1); };
-    var bars = [], re = [], ackP = [], winP = [], zero = [], bytes = 0, lastA = null, lastW = null;
-    segs.forEach(function (s) {
-      if (s.dir === dir) {
-        var end = s.q + Math.max(s.l, /[SF]/.test(s.fl) ? 1 : 0);
-        bytes += s.l;
-        if (end > s.q) (s.an & RETRANS ? re : bars).push("M" + X(s.t) + " " + Y(s.q) + "V" + Y(end));
-      } else if (s.a >= 0) {
-        var x = X(s.t);
-        ackP.push((lastA === null ? "M" : "H" + x + "V") + (lastA === null ? x + " " : "") + Y(s.a));
-        winP.push((lastW === null ? "M" : "H" + x + "V") + (lastW === null ? x + " " : "") + Y(s.a + s.w));
-        lastA = s.a; lastW = s.a + s.w;
-        if (s.w === 0 || s.an & ZERO) zero.push('<circle cx="' + x + '" cy="' + Y(s.a) + '" r="4" fill="none" stroke="#dc2626"/>');
-      }
+    var frame = function (x, y, w, h, xl, yl, ymin, ymax) {
+      return '<rect x="' + x + '" y="' + y + '" width="' + w + '" height="' + h + '" fill="#fff" stroke="#9ca3af"/>' +
+        '<text x="' + x + '" y="' + (y + h + 14) + '">0</text><text x="' + (x + w) + '" y="' + (y + h + 14) + '" text-anchor="end">' + num(t1) + "</text>" +
+        '<text x="' + (x - 4) + '" y="' + (y + h) + '" text-anchor="end">' + num(ymin) + '</text><text x="' + (x - 4) + '" y="' + (y + 10) + '" text-anchor="end">' + num(ymax) + "</text>" +
+        '<text x="' + (x + w / 2) + '" y="' + (y + h + 28) + '" text-anchor="middle">' + esc(xl) + '</text><text x="' + x + '" y="' + (y - 6) + '">' + esc(yl) + "</text>";
+    };
+    var side = function (cls, vs, y0, label, color, mul, dots) {
+      var vmax = 0;
+      vs.forEach(function (v) { vmax = Math.max(vmax, v.v * mul); });
+      var top = vmax || 1, Yv = function (v) { return (y0 + sh - v * mul / top * sh).toFixed(1); };
+      var d = vs.map(function (v, i) {
+        var x = X(v.t, sx, sw), y = +Yv(v.v);
+        return dots ? "M" + x + " " + (y + 1).toFixed(1) + "V" + (y - 1).toFixed(1) : (i ? "L" : "M") + x + " " + y.toFixed(1);
+      }).join("");
+      return frame(sx, y0, sw, sh, "", label, 0, vmax) + layer(cls, color, dots ? 2 : 1, d, vs.length);
+    };
+    var zero = f.zero.map(function (p) {
+      return '<text x="' + X(p.t) + '" y="' + (+Y(p.seq) - 3).toFixed(1) + '" style="fill:' + TC.zero + ';font-weight:bold" text-anchor="middle">Z</text>';
     });
-    var xe = X(segs[segs.length - 1].t);
-    if (lastA !== null) { ackP.push("H" + xe); winP.push("H" + xe); }
     var o = ['<svg id="tsg-svg" xmlns="http://www.w3.org/2000/svg" width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + " " + H + '" data-dir="' + dir + '">',
-      '<style>text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#374151}</style>',
-      '<rect x="' + l + '" y="' + tp + '" width="' + (W - l - r) + '" height="' + (H - tp - bt) + '" fill="#fff" stroke="#d1d5db"/>',
-      '<path class="win" d="' + winP.join("") + '" fill="none" stroke="#d97706"/>',
-      '<path class="ack" d="' + ackP.join("") + '" fill="none" stroke="#16a34a"/>',
-      '<path class="seg" d="' + bars.join("") + '" stroke="#1f2937" stroke-width="2"/>',
-      '<path class="re" d="' + re.join("") + '" stroke="#dc2626" stroke-width="3"/>', zero.join(""),
-      '<text x="' + l + '" y="' + (H - bt + 14) + '">0</text><text x="' + (W - r) + '" y="' + (H - bt + 14) + '" text-anchor="end">' + esc(dur(tmax)) + "</text>",
-      '<text x="' + (W / 2) + '" y="' + (H - 6) + '" text-anchor="middle">' + esc(w("ui.tsg.x")) + "</text>",
-      '<text x="' + (l - 4) + '" y="' + Y(ymin) + '" text-anchor="end">' + ymin + '</text><text x="' + (l - 4) + '" y="' + (tp + 10) + '" text-anchor="end">' + ymax + "</text>",
-      '<text x="12" y="' + (H / 2) + '" transform="rotate(-90 12 ' + H / 2 + ')" text-anchor="middle">' + esc(w("ui.tsg.y")) + "</text></svg>"];
-    var legend = [["#1f2937", "ui.tsg.seg"], ["#dc2626", "ui.tsg.re"], ["#16a34a", "ui.tsg.ack"], ["#d97706", "ui.tsg.win"], ["#dc2626", "ui.tsg.zero"]].map(function (e) {
-      return '<span><i style="background:' + e[0] + '"></i>' + esc(w(e[1])) + "</span>";
+      "<style>text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#374151}</style>",
+      frame(l, tp, pw, ph, tw("time"), tw("seq"), lo, hi),
+      f.bytes ? "" : '<text x="' + (l + 10) + '" y="' + (tp + 20) + '">' + esc(tw("none")) + "</text>",
+      '<clipPath id="tsg-clip"><rect x="' + (l - 3) + '" y="' + (tp - 12) + '" width="' + (pw + 6) + '" height="' + (ph + 15) + '"/></clipPath><g clip-path="url(#tsg-clip)">',
+      steps("win", TC.win, f.windows), steps("ack", TC.ack, f.acks),
+      layer("seg", TC.data, 1, bars.data.join(""), bars.data.length), layer("retrans", TC.retrans, 2, bars.retrans.join(""), bars.retrans.length),
+      layer("ooo", TC.ooo, 2, bars.ooo.join(""), bars.ooo.length), layer("synfin", TC.synfin, 2, bars.synfin.join(""), bars.synfin.length),
+      layer("sack", TC.sack, 2, f.sacks.map(function (b) { return "M" + (+X(b.t) + 2.5).toFixed(1) + " " + Y(b.lo) + "V" + Y(b.hi); }).join(""), f.sacks.length),
+      '<g class="zero" data-n="' + zero.length + '">' + zero.join("") + "</g></g>",
+      side("tput", f.throughput, tp, tw("tput"), TC.tput, 1, false), side("rtt", f.rtt, tp + sh + 70, tw("rtt"), TC.rtt, 1000, true),
+      "</svg>"];
+    var legend = ["data", "retrans", "ooo", "synfin", "ack", "win", "sack", "zero"].map(function (k) {
+      return '<span><i style="background:' + TC[k] + '"></i>' + esc(tw(k)) + "</span>";
     }).join(" ");
     var pick = [0, 1].map(function (d) {
       return '<button data-tsg="' + d + '"' + (d === dir ? ' class="on"' : "") + ">" + esc(t(["ui.tsg.dir", "side", d ? "@w.server" : "@w.client", "bytes", String(d ? L.bs[c.k] : L.bc[c.k])])) + "</button>";
@@ -439,26 +511,76 @@
     if (target && target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
   }
 
-  // The summary: any JSON object, as headings, lists and tables.
+  // The summary (summary.Page): its numbers, its findings with their
+  // explanations in both languages, and its own words (sw), as the text
+  // of synfin summary shows them; names of teardowns and anomalies are the
+  // catalogue's. Each count is a span.n in an li whose data-key is the
+  // name the JSON gives, so that what the page shows can be checked.
   var S = JSON.parse($("synfin-summary").textContent);
-  function value(v, depth) {
-    if (v === null || typeof v !== "object") return esc(v === null ? "" : String(v));
-    if (Array.isArray(v)) {
-      if (v.length && v.every(function (x) { return x && typeof x === "object" && !Array.isArray(x); })) {
-        var keys = Object.keys(v[0]);
-        return "<table><tr>" + keys.map(function (k) { return "<th>" + esc(k) + "</th>"; }).join("") + "</tr>" + v.map(function (x) {
-          return "<tr>" + keys.map(function (k) { return "<td>" + value(x[k], depth + 1) + "</td>"; }).join("") + "</tr>";
-        }).join("") + "</table>";
-      }
-      return v.map(function (x) { return value(x, depth + 1); }).join(", ");
-    }
-    return "<dl>" + Object.keys(v).map(function (k) { return "<dt>" + esc(k) + "</dt><dd>" + value(v[k], depth + 1) + "</dd>"; }).join("") + "</dl>";
+  function sw(key, args) {
+    var e = S.words[key], s = e ? e[lang === "zh" ? 1 : 0] : "[" + key + "]";
+    return s.replace(/\{(\w+)\}/g, function (all, n) { return args && n in args ? String(args[n]) : all; });
+  }
+  function li(key, label, n, more, filter) {
+    return '<li data-key="' + esc(key) + '"' + (filter ? ' data-filter="' + filter + '"' : "") + '><span class="k">' + esc(label) +
+      '</span> <span class="n">' + esc(n) + "</span>" + (more || "") + "</li>";
+  }
+  function box(cls, head, items) {
+    return '<div class="box ' + cls + '"><h3>' + esc(head) + "</h3>" +
+      (items.length ? "<ul>" + items.join("") + "</ul>" : '<p class="hint">' + esc(sw("w.none")) + "</p>") + "</div>";
+  }
+  function dist(cls, head, d) {
+    if (!d.n) return box(cls, head, []);
+    return box(cls, head, [["p50", 50], ["p90", 90], ["p99", 99], ["max"]].map(function (q) {
+      return li(q[0], q[1] ? sw("w.pct", { p: q[1] }) : sw("w.max"), dur(Math.round(d[q[0]] * 1e6)));
+    }));
+  }
+  function hosts(cls, key, hs) {
+    return box(cls, sw(key), hs.map(function (h) {
+      return li(h.addr, h.addr, h.conns, h.over ? " (" + esc(sw("w.over", { n: h.over })) + ")" : "");
+    }));
+  }
+  function utc(sec) { return new Date(sec * 1e3).toISOString().slice(0, 19).replace("T", " "); }
+  function finding(f) {
+    var head = sw("k." + f.kind) + (f.addr ? "  " + f.addr : "") + (f.span ? "  " + sw("w.at", { t: utc(f.t), span: f.span }) : "");
+    var ids = f.conns.map(function (id) { return '<a href="#conn=' + id + '" data-conn="' + id + '">' + id + "</a>"; }).join(" ") +
+      (f.more ? " " + esc(sw("w.more", { n: f.more })) : "");
+    var parts = sw("w.conns").split("{ids}");
+    return '<div class="finding" data-kind="' + esc(f.kind) + '" data-count="' + f.count + '"><h4>' + esc(head) + "</h4><p>" +
+      esc(f.texts[lang === "zh" ? 1 : 0]) + '</p><p class="ids">' + esc(parts[0]) + ids + esc(parts[1] || "") + "</p></div>";
   }
   function summary() {
-    if (S === null || S === undefined) return;
+    if (S === null) return;
+    var o = ["<h2>" + esc(w("ui.summary") + " · " + sw("h.title", { n: S.conns })) + '</h2><div class="findings"><h3>' + esc(sw("h.findings")) + "</h3>" +
+      (S.findings.length ? S.findings.map(finding).join("") : '<p class="hint">' + esc(sw("w.none")) + "</p>") + '</div><div class="boxes">',
+      box("sum-teardown", sw("h.teardown"), S.teardown.map(function (c) {
+        return li(c.name, name("pn", c.name), c.conns, "", "f-pattern:" + M.patterns.indexOf(c.name));
+      })),
+      box("sum-final", sw("h.final"), S.final.map(function (c) { return li(c.name, c.name, c.conns); })),
+      box("sum-anomalies", sw("h.anomalies"), S.anomalies.map(function (a) {
+        return li(a.name, name("ann", a.name), a.conns, ' (<span class="count">' + a.count + "</span>)", "f-anom:" + M.anomalies.indexOf(a.name));
+      })),
+      dist("sum-rtt", sw("h.rtt", { n: S.handshake_rtt.n }), S.handshake_rtt), dist("sum-duration", sw("h.duration"), S.duration),
+      hosts("sum-cli-conns", "h.cliConns", S.clients.by_conns), hosts("sum-cli-fail", "h.cliFail", S.clients.by_failures),
+      hosts("sum-srv-conns", "h.srvConns", S.servers.by_conns), hosts("sum-srv-fail", "h.srvFail", S.servers.by_failures),
+      "</div>"];
+    if (S.left_out) o.push('<p class="hint">' + esc(sw("w.leftout", { n: S.left_out })) + "</p>");
+    if (S.skipped) o.push('<p class="hint">' + esc(sw("w.skipped", { n: S.skipped })) + "</p>");
     var s = $("summary");
-    s.innerHTML = "<h2>" + esc(w("ui.summary")) + "</h2>" + value(S, 0);
+    s.innerHTML = o.join("");
     s.hidden = false;
+  }
+  // pick selects connection id in the list, shown whatever the filters.
+  function pick(id) {
+    var k = byID[id];
+    if (k === undefined) return;
+    if (shown.indexOf(k) < 0) {
+      ["q", "f-port", "f-pattern", "f-state", "f-anom"].forEach(function (f) { $(f).value = ""; });
+      applyFilter();
+    }
+    $("rows").scrollTop = Math.max(0, shown.indexOf(k) * ROW - 2 * ROW);
+    showConn(k);
+    history.replaceState(null, "", "#conn=" + id);
   }
 
   function setLang(l) {
@@ -488,10 +610,21 @@
   window.addEventListener("resize", drawRows);
   $("rows").addEventListener("click", function (e) {
     var row = e.target.closest(".crow");
-    if (!row) return;
-    var id = +row.getAttribute("data-id");
-    showConn(byID[id]);
-    history.replaceState(null, "", "#conn=" + id);
+    if (row) pick(+row.getAttribute("data-id"));
+  });
+  // The summary's evidence selects its connection; a count filters the
+  // list by its teardown or anomaly.
+  $("summary").addEventListener("click", function (e) {
+    var a = e.target.closest("[data-conn]"), f = e.target.closest("[data-filter]");
+    if (a) {
+      e.preventDefault();
+      pick(+a.getAttribute("data-conn"));
+      $("detail").scrollIntoView({ block: "start" });
+    } else if (f) {
+      var sel = f.getAttribute("data-filter").split(":");
+      $(sel[0]).value = sel[1];
+      applyFilter();
+    }
   });
   $("cols").addEventListener("click", function (e) {
     var h = e.target.closest(".sort");

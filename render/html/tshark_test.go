@@ -82,8 +82,8 @@ func TestSegmentsAgainstTshark(t *testing.T) {
 // TestTransferInBrowser opens the report of one long upload, out of
 // order: the ladder sums up its data phase, the table lists the rest,
 // and the time-sequence graph draws a bar for every segment the client
-// sent that takes sequence space, retransmissions apart, as many as
-// tshark counts.
+// sent, as many as tshark counts, with as many marked retransmitted and
+// out of order as tshark marks.
 func TestTransferInBrowser(t *testing.T) {
 	tshark := testenv.NeedTool(t, "tshark")
 	ctx, errs := browser(t)
@@ -104,16 +104,18 @@ func TestTransferInBrowser(t *testing.T) {
 		}
 		return string(out)
 	}())
-	sent := count(client + " && (tcp.len > 0 || tcp.flags.syn == 1 || tcp.flags.fin == 1)")
+	sent := count(client)
 	re := count(client + " && tcp.analysis.retransmission")
+	ooo := count(client + " && tcp.analysis.out_of_order")
 
-	var boxes, bars, reBars int
+	var boxes, bars, reBars, oooBars int
 	err := chromedp.Run(ctx,
 		chromedp.Navigate("file://"+p),
 		chromedp.WaitVisible(`#detail[data-conn="1"] #tsg svg`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#ladder g.data").length`, &boxes),
-		chromedp.Evaluate(`(document.querySelector("#tsg path.seg").getAttribute("d").match(/M/g) || []).length`, &bars),
-		chromedp.Evaluate(`(document.querySelector("#tsg path.re").getAttribute("d").match(/M/g) || []).length`, &reBars),
+		chromedp.Evaluate(`+document.querySelector("#tsg path.seg").dataset.n + +document.querySelector("#tsg path.synfin").dataset.n`, &bars),
+		chromedp.Evaluate(`+document.querySelector("#tsg path.retrans").dataset.n`, &reBars),
+		chromedp.Evaluate(`+document.querySelector("#tsg path.ooo").dataset.n`, &oooBars),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -121,10 +123,11 @@ func TestTransferInBrowser(t *testing.T) {
 	if boxes != 1 {
 		t.Errorf("ladder draws %d summed-up data phases, want 1", boxes)
 	}
-	if bars+reBars != sent || reBars != re {
-		t.Errorf("graph draws %d bars and %d retransmissions; tshark: %d segments from the client, %d retransmissions", bars, reBars, sent, re)
+	if bars+reBars+oooBars != sent || reBars != re || oooBars != ooo {
+		t.Errorf("graph draws %d bars, %d retransmissions and %d out of order; tshark: %d segments from the client, %d retransmissions, %d out of order",
+			bars+reBars+oooBars, reBars, oooBars, sent, re, ooo)
 	}
-	t.Logf("%d bars, %d retransmissions", bars, reBars)
+	t.Logf("%d bars, %d retransmissions, %d out of order", bars+reBars+oooBars, reBars, oooBars)
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
