@@ -102,5 +102,9 @@ echo "kernel:   tracefs instance recorded $(cat "$tmp/tracefs.count") transition
 echo "ss -tan:  $(cat "$tmp/ss.out")"
 echo "nstat:    $(ip netns exec "$ns" env NSTAT_HISTORY="$tmp/nstat" nstat -asz TcpActiveOpens TcpExtTCPTimeWaitOverflow TcpExtListenOverflows | awk '!/^#/ {printf "%s %s ", $1, $2}')"
 if [ -s "$tmp/cmd.err" ] || [ -s "$tmp/cmd.out" ]; then
-	echo "command:  $* -> $(grep -c '"type":"transition"' "$tmp/cmd.out" || true) transitions reported; $(grep measured "$tmp/cmd.err" || tail -1 "$tmp/cmd.err")"
+	# The last count of lost transitions: a JSON snapshot's, or the screen's.
+	lost=$(grep -o '"lost":[0-9]*\|[0-9]* lost by' "$tmp/cmd.out" | tail -1 | grep -o '[0-9][0-9]*' | head -1 || true)
+	seen=$(grep -c '"type":"transition"' "$tmp/cmd.out" || true)
+	[ "$seen" = 0 ] && seen=$(grep -o '[0-9]* seen' "$tmp/cmd.out" | tail -1 | cut -d' ' -f1)
+	echo "command:  $* -> ${seen:-0} transitions reported, ${lost:-?} lost; $(grep measured "$tmp/cmd.err" || tail -1 "$tmp/cmd.err")"
 fi
