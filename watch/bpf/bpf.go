@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -82,7 +81,7 @@ func Open(bufferKB int) (_ *Source, err error) {
 	if s.lost, err = ebpf.NewMap(&ebpf.MapSpec{Name: "synfin_lost", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}); err != nil {
 		return nil, fmt.Errorf("bpf: lost counter: %w", err)
 	}
-	insns := program(s.events.FD(), s.lost.FD())
+	insns := program(s.events.FD(), s.lost.FD(), int(size/8))
 	if s.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{Name: "synfin_state", Type: ebpf.TracePoint, License: "GPL", Instructions: insns}); err != nil {
 		return nil, fmt.Errorf("bpf: load program: %w", err)
 	}
@@ -98,7 +97,7 @@ func Open(bufferKB int) (_ *Source, err error) {
 
 // program is the tracepoint program: TCP only, one record per event in
 // the ring buffer, or one more in the lost counter when it is full.
-func program(events, lost int) asm.Instructions {
+func program(events, lost, wakeAt int) asm.Instructions {
 	in := asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R2, asm.R6, 30, asm.Half), // protocol
@@ -124,8 +123,16 @@ func program(events, lost int) asm.Instructions {
 		asm.Add.Imm(asm.R1, commOff),
 		asm.Mov.Imm(asm.R2, 16),
 		asm.FnGetCurrentComm.Call(),
-		asm.Mov.Reg(asm.R1, asm.R7),
-		asm.Mov.Imm(asm.R2, 0),
+		// Wake the reader only once the buffer fills past an eighth: a
+		// wake-up per event cost the kernel more than the event (the
+		// reader polls besides, every pollEvery).
+		asm.LoadMapPtr(asm.R1, events),
+		asm.Mov.Imm(asm.R2, 0), // BPF_RB_AVAIL_DATA
+		asm.FnRingbufQuery.Call(),
+		asm.Mov.Imm(asm.R2, 1), // BPF_RB_NO_WAKEUP
+		asm.JLT.Imm(asm.R0, int32(wakeAt), "submit"),
+		asm.Mov.Imm(asm.R2, 2), // BPF_RB_FORCE_WAKEUP
+		asm.Mov.Reg(asm.R1, asm.R7).WithSymbol("submit"),
 		asm.FnRingbufSubmit.Call(),
 		asm.Ja.Label("exit"),
 
@@ -171,13 +178,16 @@ func (s *Source) Lost() uint64 {
 	return n
 }
 
+// pollEvery is how often Read looks for events when the program has not
+// woken it.
+const pollEvery = 50 * time.Millisecond
+
 // Read hands every event to fn until stop is closed, then returns; fn
 // runs on Read's goroutine.
 func (s *Source) Read(stop <-chan struct{}, fn func(*tracefs.Event)) error {
-	var done atomic.Bool
-	go func() { <-stop; done.Store(true); s.rd.Flush() }()
 	var rec ringbuf.Record
 	var e tracefs.Event
+	s.rd.SetDeadline(time.Now().Add(pollEvery))
 	for {
 		err := s.rd.ReadInto(&rec)
 		switch {
@@ -185,9 +195,13 @@ func (s *Source) Read(stop <-chan struct{}, fn func(*tracefs.Event)) error {
 			if s.decode(rec.RawSample, &e) {
 				fn(&e)
 			}
-		case errors.Is(err, ringbuf.ErrFlushed) && done.Load():
-			return nil
-		case errors.Is(err, ringbuf.ErrFlushed):
+		case errors.Is(err, os.ErrDeadlineExceeded): // all read
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			s.rd.SetDeadline(time.Now().Add(pollEvery))
 		case errors.Is(err, ringbuf.ErrClosed):
 			return nil
 		default:
