@@ -35,7 +35,7 @@ type Options struct {
 	Poll, Tracefs bool
 	// MaxSockets bounds the table of sockets followed (default 200,000).
 	MaxSockets int
-	// BufferKB is the tracepoint's buffer (default 4096): eBPF's ring
+	// BufferKB is the tracepoint's buffer (default 8192): eBPF's ring
 	// buffer, or tracefs's per-CPU buffers together (1024 KB each at
 	// least).
 	BufferKB int
@@ -106,7 +106,7 @@ func Open(opts Options) (*Watcher, error) {
 		opts.MaxSockets = 200_000
 	}
 	if opts.BufferKB <= 0 {
-		opts.BufferKB = 4096
+		opts.BufferKB = 8192
 	}
 	opts.Thresholds = opts.Thresholds.Defaults()
 	path := sockdiag.NetnsPath(opts.Netns)

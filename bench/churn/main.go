@@ -61,7 +61,7 @@ func load(args []string) error {
 	port := fs.Int("port", 9977, "server port")
 	n := fs.Int("n", 100000, "connections")
 	rate := fs.Int("rate", 5000, "connections a second")
-	sources := fs.Int("sources", 8, "client addresses, 127.0.0.2 on")
+	sources := fs.Int("sources", 64, "client addresses, 127.0.0.2 on")
 	workers := fs.Int("workers", 16, "clients at a time")
 	fs.Parse(args)
 	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)

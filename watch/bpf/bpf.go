@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -33,6 +35,53 @@ const (
 	tpOffset = 16 // where its fields go in ours
 	commOff  = 80
 )
+
+// layout is where the tracepoint's format puts the fields the program
+// copies and decode reads (offset, size), as on every kernel since 4.16.
+var layout = map[string][2]int{
+	"skaddr": {8, 8}, "oldstate": {16, 4}, "newstate": {20, 4},
+	"sport": {24, 2}, "dport": {26, 2}, "family": {28, 2}, "protocol": {30, 2},
+	"saddr": {32, 4}, "daddr": {36, 4}, "saddr_v6": {40, 16}, "daddr_v6": {56, 16},
+}
+
+// checkLayout reads the tracepoint's format and refuses a layout other
+// than the one the program reads.
+func checkLayout() error {
+	root, err := kernel.FindTraceFS()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", "sock", "inet_sock_set_state", "format"))
+	if err != nil {
+		return err
+	}
+	found := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		var decl string
+		var off, size int
+		f := strings.Split(strings.TrimSpace(l), ";")
+		if len(f) < 3 || !strings.HasPrefix(f[0], "field:") {
+			continue
+		}
+		decl = strings.TrimSuffix(f[0], "]")
+		decl = decl[strings.LastIndexAny(decl, " *")+1:]
+		if i := strings.IndexByte(decl, '['); i >= 0 {
+			decl = decl[:i]
+		}
+		_, e1 := fmt.Sscanf(strings.TrimSpace(f[1]), "offset:%d", &off)
+		_, e2 := fmt.Sscanf(strings.TrimSpace(f[2]), "size:%d", &size)
+		if want, ok := layout[decl]; ok {
+			if e1 != nil || e2 != nil || want != [2]int{off, size} {
+				return fmt.Errorf("bpf: inet_sock_set_state's field %s is at %d (size %d), not where this program reads it", decl, off, size)
+			}
+			found++
+		}
+	}
+	if found != len(layout) {
+		return errors.New("bpf: inet_sock_set_state lacks fields this program reads")
+	}
+	return nil
+}
 
 // bySyscall reports whether a change is made by a system call, in the
 // process acting on the socket: connect, listen, close and shutdown.
@@ -80,6 +129,9 @@ func Open(bufferKB int) (_ *Source, err error) {
 	}
 	if s.lost, err = ebpf.NewMap(&ebpf.MapSpec{Name: "synfin_lost", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}); err != nil {
 		return nil, fmt.Errorf("bpf: lost counter: %w", err)
+	}
+	if err = checkLayout(); err != nil {
+		return nil, err
 	}
 	insns := program(s.events.FD(), s.lost.FD(), int(size/8))
 	if s.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{Name: "synfin_state", Type: ebpf.TracePoint, License: "GPL", Instructions: insns}); err != nil {
