@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,13 +58,13 @@ func checkLayout() error {
 	}
 	found := 0
 	for _, l := range strings.Split(string(b), "\n") {
-		var decl string
-		var off, size int
+		// field:__u8 saddr[4];	offset:32;	size:4;	signed:0;
 		f := strings.Split(strings.TrimSpace(l), ";")
 		if len(f) < 3 || !strings.HasPrefix(f[0], "field:") {
 			continue
 		}
-		decl = strings.TrimSuffix(f[0], "]")
+		var off, size int
+		decl := strings.TrimSuffix(f[0], "]")
 		decl = decl[strings.LastIndexAny(decl, " *")+1:]
 		if i := strings.IndexByte(decl, '['); i >= 0 {
 			decl = decl[:i]
@@ -267,7 +268,7 @@ func (s *Source) decode(b []byte, e *tracefs.Event) bool {
 	if len(b) < recSize {
 		return false
 	}
-	le := binary.LittleEndian // the machine's order: BPF runs on this CPU
+	le := binary.NativeEndian // the program wrote it on this machine
 	e.Time = time.Unix(0, int64(le.Uint64(b))+int64(s.offset))
 	f := b[tpOffset-tpFields:]
 	old, nw := kernel.State(le.Uint32(f[16:])), kernel.State(le.Uint32(f[20:]))
@@ -289,7 +290,7 @@ func (s *Source) decode(b []byte, e *tracefs.Event) bool {
 	if e.Task = bySyscall(old, nw); e.Task {
 		e.Pid = int(uint32(le.Uint64(b[8:])))
 		comm := b[commOff : commOff+16]
-		if i := indexByte(comm, 0); i >= 0 {
+		if i := bytes.IndexByte(comm, 0); i >= 0 {
 			comm = comm[:i]
 		}
 		if e.Comm != string(comm) {
@@ -301,15 +302,6 @@ func (s *Source) decode(b []byte, e *tracefs.Event) bool {
 	return true
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // Close detaches the program and frees its maps.
 func (s *Source) Close() error {
 	var errs []error
@@ -319,9 +311,12 @@ func (s *Source) Close() error {
 	if s.rd != nil {
 		errs = append(errs, s.rd.Close())
 	}
-	for _, c := range []interface{ Close() error }{s.prog, s.events, s.lost} {
-		if c != (*ebpf.Program)(nil) && c != (*ebpf.Map)(nil) {
-			errs = append(errs, c.Close())
+	if s.prog != nil {
+		errs = append(errs, s.prog.Close())
+	}
+	for _, m := range []*ebpf.Map{s.events, s.lost} {
+		if m != nil {
+			errs = append(errs, m.Close())
 		}
 	}
 	return errors.Join(errs...)
