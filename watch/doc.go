@@ -6,10 +6,12 @@
 //
 // A Watcher joins four sources of one network namespace:
 //
-//   - the tracepoint sock/inet_sock_set_state (package tracefs) for each
-//     transition with the kernel's time stamp, when the process may
-//     trace (root); without it, watch polls only, and a socket's age
-//     starts when it is first seen;
+//   - the tracepoint sock/inet_sock_set_state for each transition with
+//     the kernel's time stamp, through eBPF (package bpf, which says why
+//     it and not tracefs) when the process may load BPF (CAP_BPF and
+//     CAP_PERFMON), else through tracefs (package tracefs, root);
+//     without either, watch polls only, and a socket's age starts when
+//     it is first seen;
 //   - sock_diag (package sockdiag) every interval, for the states as ss
 //     shows them, TIME-WAIT (which the tracepoint never reports),
 //     queues and timers; it also corrects the table for transitions the

@@ -198,8 +198,15 @@ func ssListener(t *testing.T, ns *netns.NS, addr string) [2]int {
 // client first, are reported by the tracepoint through every state
 // RFC 9293 takes each end through, for exactly the client ports ss
 // shows in TIME-WAIT afterwards; the connect is credited to this
-// process, and each later state change says how long the state lasted.
+// process, and each later state change says how long the state lasted;
+// through eBPF, and through tracefs.
 func TestTransitions(t *testing.T) {
+	for _, flags := range [][]string{nil, {"--tracefs"}} {
+		t.Run(fmt.Sprint(flags), func(t *testing.T) { testTransitions(t, flags) })
+	}
+}
+
+func testTransitions(t *testing.T, flags []string) {
 	ns := newNS(t)
 	labtest.Sink(t, ns, "127.0.0.1:7005", 0)
 	const conns = 3
@@ -208,7 +215,7 @@ func TestTransitions(t *testing.T) {
 			dial(t, ns, "127.0.0.1:7005").Close()
 		}
 		waitFor(t, "TIME-WAIT", func() bool { return ssStates(t, ns)["TIME-WAIT"] == conns })
-	}, "--netns", ns.Name, "--interval", "1s", "--for", "2s", "port 7005")
+	}, append(flags, "--netns", ns.Name, "--interval", "1s", "--for", "2s", "port 7005")...)
 	var tw []string
 	for _, l := range strings.Split(inNS(t, ns, nil, "ss", "-tan", "state", "time-wait"), "\n")[1:] {
 		if f := strings.Fields(l); len(f) >= 4 {

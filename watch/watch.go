@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"synfin/lab/kernel"
 	"synfin/lab/netns"
+	"synfin/watch/bpf"
 	"synfin/watch/finding"
 	"synfin/watch/procfs"
 	"synfin/watch/sockdiag"
@@ -28,11 +30,14 @@ type Options struct {
 	Thresholds finding.Thresholds
 	// Match keeps the sockets it matches (nil: all).
 	Match *Matcher
-	// Poll, when set, does not try the tracepoint.
-	Poll bool
+	// Poll, when set, does not try the tracepoint; Tracefs reads it
+	// through tracefs without trying eBPF first.
+	Poll, Tracefs bool
 	// MaxSockets bounds the table of sockets followed (default 200,000).
 	MaxSockets int
-	// BufferKB is the tracepoint's ring buffer per CPU (default 2048).
+	// BufferKB is the tracepoint's buffer (default 8192): eBPF's ring
+	// buffer, or tracefs's per-CPU buffers together (1024 KB each at
+	// least).
 	BufferKB int
 }
 
@@ -67,7 +72,7 @@ type Watcher struct {
 	opts   Options
 	diag   *sockdiag.Conn
 	host   *procfs.Host
-	src    *tracefs.Source
+	src    source
 	nl     *netlink.Handle
 	start  time.Time
 	reason string // why there are no transitions, if there are none
@@ -101,7 +106,7 @@ func Open(opts Options) (*Watcher, error) {
 		opts.MaxSockets = 200_000
 	}
 	if opts.BufferKB <= 0 {
-		opts.BufferKB = 2048
+		opts.BufferKB = 8192
 	}
 	opts.Thresholds = opts.Thresholds.Defaults()
 	path := sockdiag.NetnsPath(opts.Netns)
@@ -124,10 +129,38 @@ func Open(opts Options) (*Watcher, error) {
 	w.refreshLocal()
 	if opts.Poll {
 		w.reason = "polling sock_diag as asked"
-	} else if w.src, err = tracefs.Open(opts.BufferKB); err != nil {
-		w.src, w.reason = nil, err.Error()
+	} else if err := w.openSource(); err != nil {
+		w.reason = err.Error()
 	}
 	return w, nil
+}
+
+// source is where transitions come from: bpf.Source or tracefs.Source.
+type source interface {
+	Read(stop <-chan struct{}, fn func(*tracefs.Event)) error
+	Lost() uint64
+	Close() error
+}
+
+// openSource opens the eBPF source or, when BPF is refused (or
+// Options.Tracefs asks), the tracefs one.
+func (w *Watcher) openSource() (err error) {
+	kb := w.opts.BufferKB
+	if !w.opts.Tracefs {
+		var b *bpf.Source
+		if b, err = bpf.Open(kb); err == nil {
+			w.src = b
+			return nil
+		}
+	}
+	t, err2 := tracefs.Open(max(kb/runtime.NumCPU(), 1024))
+	if err2 != nil && err != nil {
+		return fmt.Errorf("%w; %w", err, err2)
+	} else if err2 != nil {
+		return err2
+	}
+	w.src = t
+	return nil
 }
 
 // Transitions reports whether the tracepoint is read; Reason says why
@@ -600,8 +633,11 @@ func addrPort(a [16]byte, port uint16) netip.AddrPort {
 
 // String names where transitions come from, for a person.
 func (w *Watcher) String() string {
-	if w.src != nil {
-		return "tracepoint sock/inet_sock_set_state and sock_diag"
+	switch w.src.(type) {
+	case *bpf.Source:
+		return "tracepoint sock/inet_sock_set_state (eBPF) and sock_diag"
+	case *tracefs.Source:
+		return "tracepoint sock/inet_sock_set_state (tracefs) and sock_diag"
 	}
 	return fmt.Sprintf("sock_diag every %v", w.opts.Interval)
 }

@@ -21,7 +21,7 @@ import (
 func runWatch(env *Env, args []string) error {
 	var (
 		netns, metricsAddr, lang string
-		asJSON, poll             bool
+		asJSON, poll, tracefs    bool
 		interval, dur, cwAge     time.Duration
 	)
 	fs := newFlags("watch", env.Stdout)
@@ -33,6 +33,7 @@ func runWatch(env *Env, args []string) error {
 	fs.Duration(0, "close-wait-age", &cwAge, true)
 	fs.String(0, "lang", &lang)
 	fs.Bool(0, "poll", &poll)
+	fs.Bool(0, "tracefs", &tracefs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func runWatch(env *Env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	w, err := watch.Open(watch.Options{Netns: netns, Interval: interval, Match: match, Poll: poll,
+	w, err := watch.Open(watch.Options{Netns: netns, Interval: interval, Match: match, Poll: poll, Tracefs: tracefs,
 		Thresholds: finding.Thresholds{CloseWaitAge: cwAge}})
 	if err != nil {
 		return err

@@ -11,12 +11,16 @@ const (
 	CapNetAdmin = unix.CAP_NET_ADMIN
 	CapNetRaw   = unix.CAP_NET_RAW
 	CapSysAdmin = unix.CAP_SYS_ADMIN
+	CapBPF      = unix.CAP_BPF
+	CapPerfmon  = unix.CAP_PERFMON
 )
 
 var capNames = map[int]string{
 	CapNetAdmin: "CAP_NET_ADMIN",
 	CapNetRaw:   "CAP_NET_RAW",
 	CapSysAdmin: "CAP_SYS_ADMIN",
+	CapBPF:      "CAP_BPF",
+	CapPerfmon:  "CAP_PERFMON",
 }
 
 // NeedCaps requires the effective capabilities caps.

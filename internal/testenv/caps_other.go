@@ -10,6 +10,8 @@ const (
 	CapNetAdmin = 12
 	CapNetRaw   = 13
 	CapSysAdmin = 21
+	CapPerfmon  = 38
+	CapBPF      = 39
 )
 
 // NeedCaps requires Linux capabilities, which this system does not have.
