@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -222,11 +221,6 @@ func appendNumAbs(b []byte, rel, abs uint32) []byte {
 	b = append(b, " ["...)
 	b = strconv.AppendUint(b, uint64(abs), 10)
 	return append(b, ']')
-}
-
-// appendTimeOfDay appends TimeOfDay(ns).
-func appendTimeOfDay(b []byte, ns int64) []byte {
-	return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
 }
 
 // data prints the data phase summed up, in the timeline's place of its
