@@ -339,6 +339,31 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 		}
 		return width, false
 	}
+	// While every rune takes a column (English: ASCII, arrows, marks),
+	// a line breaks only at spaces, as below.
+	for i, col := 0, 0; i < len(text); col++ {
+		size := 1
+		if c := text[i]; c >= utf8.RuneSelf {
+			var r rune
+			if r, size = utf8.DecodeRune(text[i:]); RuneWidth(r) != 1 {
+				return wideLineEnd(text, width)
+			}
+		} else if c == 0 {
+			return wideLineEnd(text, width)
+		}
+		if col == width {
+			if sp := bytes.LastIndexByte(text[:i], ' '); sp > 0 {
+				return sp, false
+			}
+			return i, false
+		}
+		i += size
+	}
+	return 0, true
+}
+
+// wideLineEnd is lineEnd for text with runes of other widths than one.
+func wideLineEnd(text []byte, width int) (cut int, whole bool) {
 	col, lastBreak := 0, -1
 	prevWide := false // the previous rune is wide, a line may break after it
 	for i := 0; i < len(text); {
