@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -47,23 +48,38 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	p := &printer{w: bw, lang: opt.Lang, width: opt.Width}
-	if p.lang == "" {
-		p.lang = English
+	p, _ := printers.Get().(*printer)
+	if p == nil {
+		p = new(printer)
 	}
+	lang := opt.Lang
+	if lang == "" {
+		lang = English
+	}
+	if p.lang != lang {
+		p.lang = lang
+		for k, key := range stepKeys {
+			p.words[k] = Phrase(key, p.lang)
+		}
+	}
+	p.w, p.width, p.ladder, p.err = bw, opt.Width, opt.Ladder, nil
 	if p.width == 0 {
 		p.width = 80
 	}
-	p.ladder = opt.Ladder
-	for k, key := range stepKeys {
-		p.words[k] = Phrase(key, p.lang)
-	}
-	p.print(explain(c, !opt.Full))
-	if p.err != nil || buffered {
-		return p.err
+	e := explain(c, !opt.Full)
+	p.print(e)
+	e.done()
+	err := p.err
+	p.w, p.ladder, p.err = nil, nil, nil
+	printers.Put(p)
+	if err != nil || buffered {
+		return err
 	}
 	return bw.Flush()
 }
+
+// printers are Write's, reused for their buffer and words.
+var printers sync.Pool
 
 type printer struct {
 	w      *bufio.Writer
