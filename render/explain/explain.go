@@ -3,7 +3,6 @@ package explain
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -750,14 +749,15 @@ func isnText(ep *tcpstate.Endpoint) string {
 // Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
 // changes segments caused (an inferred one is said in words apart).
 func Path(ep *tcpstate.Endpoint) string {
-	var b strings.Builder
-	b.WriteString(ep.Initial.String())
+	b := make([]byte, 0, 16+24*len(ep.Transitions))
+	b = append(b, ep.Initial.String()...)
 	for _, t := range ep.Transitions {
 		if !t.Inferred {
-			b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+			b = append(append(b, " → "...), t.To.String()...)
+			b = append(strconv.AppendInt(append(b, " (#"...), int64(t.Seg), 10), ')')
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 // finalArg is ep's final state as an argument, marked as inferred when
