@@ -86,10 +86,19 @@ func (c *Analyzer) Setup(segments bool, timeWait time.Duration, obs Observer) {
 	c.keep, c.twLen = segments, timeWait
 }
 
-// Reset empties c for another connection, keeping slice storage and what
-// Setup set.
+// keptSegments is the most segments' storage Reset keeps: past it, an
+// analyzer reused for connection after connection would grow to the
+// longest it ever held and keep that (a tracker's live analyzers held
+// eight times the segments they had).
+const keptSegments = 32
+
+// Reset empties c for another connection, keeping slice storage (of up
+// to keptSegments segments) and what Setup set.
 func (c *Analyzer) Reset() {
 	keepSegs := c.Segments[:0]
+	if cap(keepSegs) > keptSegments {
+		keepSegs = nil
+	}
 	synR := c.Handshake.SYNRetransmits[:0]
 	synAckR := c.Handshake.SYNACKRetransmits[:0]
 	ct, st := c.Client.Transitions, c.Server.Transitions

@@ -340,10 +340,14 @@ func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *Sta
 	return r.B, nil
 }
 
-// appendSegments writes c's kept segments: their numbers, times and
-// sequence numbers (SACK blocks' edges too) relative to what the snapshot
-// holds already, and a segment's relative numbers as their difference
-// from what the ISNs give.
+// appendSegments writes c's kept segments, each against the one before
+// it, as a connection's segments mostly follow on from each other: its
+// frame number and time from the previous segment's, its sequence number
+// from where its direction's last segment ended, its ACK from where the
+// other direction's did, and a byte of what is as before (the states
+// after it, its window) or empty (relative numbers that differ from
+// what the ISNs give, anomalies, arguments, SACK blocks). SACK blocks'
+// edges are written relative to the ACK's receiver's ISN.
 func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 	ci, si := c.Client.ISN, c.Server.ISN
 	w.Uint(uint64(len(c.Segments)))
@@ -352,36 +356,144 @@ func (c *Analyzer) appendSegments(w *snapshot.Writer) {
 		args += len(c.Segments[i].Args)
 	}
 	w.Uint(uint64(args))
+	var p segPrev
+	p.start(c)
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		own, peer := ci, si
 		if s.Dir == S2C {
 			own, peer = si, ci
 		}
-		w.Ref(s.Index, c.First.Seg)
-		w.Time(s.Time, c.First.Time)
-		w.Uint(uint64(s.Dir) | uint64(s.Phase)<<1 | uint64(s.Client)<<8 | uint64(s.Server)<<12)
+		d := s.Dir & 1
+		relSeq, relAck := int32(s.RelSeq-(s.Seq-own)), int32(s.RelAck-(s.Ack-peer))
+		shape := p.shape(s, relSeq, relAck)
+		w.Uint(shape)
+		w.Ref(s.Index, p.index)
+		w.Time(s.Time, p.time)
+		if shape&segStates == 0 {
+			w.Uint(uint64(s.Client) | uint64(s.Server)<<4)
+		}
 		w.Uint(uint64(s.Flags))
-		w.Seq(s.Seq, own)
-		w.Seq(s.Ack, peer)
-		w.Int(int64(int32(s.RelSeq - (s.Seq - own))))
-		w.Int(int64(int32(s.RelAck - (s.Ack - peer))))
+		w.Seq(s.Seq, p.next[d])
+		w.Seq(s.Ack, p.next[1-d])
 		w.Uint(uint64(s.Len))
-		w.Uint(uint64(s.Window))
-		w.Uint(uint64(s.WindowScaled))
-		w.Uint(uint64(s.Anomalies))
+		if shape&segWindow == 0 {
+			w.Int(int64(s.Window) - int64(p.win[d]))
+			w.Int(int64(s.WindowScaled) - int64(p.scaled[d]))
+		}
 		putWord(w, string(s.Note))
-		w.Uint(uint64(len(s.Args)))
-		for _, a := range s.Args {
-			putWord(w, a.Key)
-			w.Int(a.Val)
+		switch shape & segArgs {
+		case segKeys:
+			w.Uint(uint64(len(s.Args)))
+			for _, a := range s.Args {
+				putWord(w, a.Key)
+			}
+		case segFull:
+			w.Int(int64(relSeq))
+			w.Int(int64(relAck))
+			w.Uint(uint64(s.Anomalies))
+			w.Uint(uint64(len(s.Args)))
+			for _, a := range s.Args {
+				putWord(w, a.Key)
+				w.Int(a.Val - argRef(s, a.Key))
+			}
+			w.Uint(uint64(len(s.SACK)))
+			for _, b := range s.SACK {
+				w.Seq(b.Left, peer)
+				w.Seq(b.Right, peer)
+			}
 		}
-		w.Uint(uint64(len(s.SACK)))
-		for _, b := range s.SACK {
-			w.Seq(b.Left, peer)
-			w.Seq(b.Right, peer)
-		}
+		p.after(s)
 	}
+}
+
+// The bits of a segment's shape: its direction, what is as in the
+// segment before it, and what its arguments are (segArgs), then its
+// phase. A segment is plain when it has no anomalies, no SACK blocks,
+// relative numbers as the ISNs give them and every argument's value
+// at its argRef: then only its arguments' keys are written, and not
+// even those for a data segment's "len".
+const (
+	segS2C     = 1 << iota // direction S2C
+	segStates              // the states after it are the previous segment's
+	segWindow              // its window is its direction's last one
+	segPhaseAt = iota + 2
+
+	segArgs = 3 << 3 // the kind of arguments:
+	segNone = 0 << 3 // plain, none
+	segLen  = 1 << 3 // plain, "len" alone
+	segKeys = 2 << 3 // plain, their keys follow
+	segFull = 3 << 3 // not plain: everything follows
+)
+
+// argRef is what the value of a segment's argument key is written
+// against: the field of the segment it mostly equals.
+func argRef(s *Segment, key string) int64 {
+	switch key {
+	case "len":
+		return int64(s.Len)
+	case "ack", "expected":
+		return int64(s.Ack)
+	case "isn":
+		return int64(s.Seq)
+	case "seq":
+		return int64(s.Seq) + int64(s.Len)
+	}
+	return 0
+}
+
+// segPrev is what a segment is written against: what the segments
+// before it left.
+type segPrev struct {
+	index          int
+	time           int64
+	next           [2]uint32 // by direction, where its last segment ended
+	win            [2]uint16
+	scaled         [2]uint32
+	client, server State
+}
+
+func (p *segPrev) start(c *Analyzer) {
+	*p = segPrev{index: c.First.Seg, time: c.First.Time, client: 0xff, server: 0xff}
+	p.next[C2S&1], p.next[S2C&1] = c.Client.ISN, c.Server.ISN
+}
+
+// shape is s's shape against p, its relative numbers' differences from
+// what the ISNs give being relSeq and relAck.
+func (p *segPrev) shape(s *Segment, relSeq, relAck int32) uint64 {
+	d := s.Dir & 1
+	shape := uint64(d) | uint64(s.Phase)<<segPhaseAt
+	if s.Client == p.client && s.Server == p.server {
+		shape |= segStates
+	}
+	plain := s.Anomalies == 0 && len(s.SACK) == 0 && relSeq == 0 && relAck == 0
+	for _, a := range s.Args {
+		plain = plain && a.Val == argRef(s, a.Key)
+	}
+	switch {
+	case !plain:
+		shape |= segFull
+	case len(s.Args) == 1 && s.Args[0].Key == "len":
+		shape |= segLen
+	case len(s.Args) > 0:
+		shape |= segKeys
+	}
+	return shape
+}
+
+// after moves p past segment s.
+func (p *segPrev) after(s *Segment) {
+	d := s.Dir & 1
+	p.index, p.time = s.Index, s.Time
+	p.next[d] = s.Seq + uint32(s.Len)
+	if s.Flags&wire.SYN != 0 {
+		p.next[d]++
+	}
+	if s.Flags&wire.FIN != 0 {
+		p.next[d]++
+	}
+	p.win[d], p.scaled[d] = s.Window, s.WindowScaled
+	p.client, p.server = s.Client, s.Server
 }
 
 // loadSegments reads what appendSegments wrote into c.Segments, whose
@@ -399,51 +511,92 @@ func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
 	}
 	ci, si := c.Client.ISN, c.Server.ISN
 	segs := c.Segments[:0]
+	var p segPrev
+	p.start(c)
 	for range n {
 		var s Segment
-		s.Index = r.Ref(c.First.Seg)
-		s.Time = r.Time(c.First.Time)
-		v := r.Uint()
-		s.Dir, s.Phase, s.Client, s.Server = Dir(v&1), Phase(v>>1&0x7f), State(v>>8&15), State(v>>12&15)
+		shape := r.Uint()
+		s.Dir, s.Phase = Dir(shape&segS2C), Phase(shape>>segPhaseAt)
+		d := s.Dir & 1
+		s.Index = r.Ref(p.index)
+		s.Time = r.Time(p.time)
+		s.Client, s.Server = p.client, p.server
+		if shape&segStates == 0 {
+			v := r.Uint()
+			s.Client, s.Server = State(v&15), State(v>>4&15)
+		}
 		own, peer := ci, si
 		if s.Dir == S2C {
 			own, peer = si, ci
 		}
 		s.Flags = wire.Flags(r.Uint())
-		s.Seq = r.Seq(own)
-		s.Ack = r.Seq(peer)
-		s.RelSeq = s.Seq - own + uint32(r.Int())
-		s.RelAck = s.Ack - peer + uint32(r.Int())
+		s.Seq = r.Seq(p.next[d])
+		s.Ack = r.Seq(p.next[1-d])
+		s.RelSeq, s.RelAck = s.Seq-own, s.Ack-peer
 		s.Len = int(r.Uint())
-		s.Window = uint16(r.Uint())
-		s.WindowScaled = uint32(r.Uint())
-		s.Anomalies = Anomalies(r.Uint())
+		s.Window, s.WindowScaled = p.win[d], p.scaled[d]
+		if shape&segWindow == 0 {
+			s.Window = uint16(int64(s.Window) + r.Int())
+			s.WindowScaled = uint32(int64(s.WindowScaled) + r.Int())
+		}
 		s.Note = Note(getWord(r))
-		k := r.Uint()
-		if k > nargs-uint64(len(args)) {
-			return snapshot.ErrShort
-		}
-		start := len(args)
-		for range k {
-			key := getWord(r)
-			args = append(args, Arg{key, r.Int()})
-		}
-		if k > 0 {
-			s.Args = args[start:len(args):len(args)]
-		}
-		if k := r.Uint(); k > 0 {
-			if k > uint64(len(r.B)) {
+		switch shape & segArgs {
+		case segLen:
+			if len(args) == cap(args) {
 				return snapshot.ErrShort
 			}
-			s.SACK = make([]wire.SACKBlock, k)
-			for j := range s.SACK {
-				s.SACK[j] = wire.SACKBlock{Left: r.Seq(peer), Right: r.Seq(peer)}
+			args = append(args, Arg{"len", int64(s.Len)})
+			s.Args = args[len(args)-1 : len(args) : len(args)]
+		case segKeys:
+			if s.Args = loadArgs(r, &s, &args, nargs, false); r.Err != nil {
+				return r.Err
+			}
+		case segFull:
+			s.RelSeq += uint32(r.Int())
+			s.RelAck += uint32(r.Int())
+			s.Anomalies = Anomalies(r.Uint())
+			if s.Args = loadArgs(r, &s, &args, nargs, true); r.Err != nil {
+				return r.Err
+			}
+			if k := r.Uint(); k > 0 {
+				if k > uint64(len(r.B)) {
+					return snapshot.ErrShort
+				}
+				s.SACK = make([]wire.SACKBlock, k)
+				for j := range s.SACK {
+					s.SACK[j] = wire.SACKBlock{Left: r.Seq(peer), Right: r.Seq(peer)}
+				}
 			}
 		}
 		segs = append(segs, s)
+		p.after(&s)
 	}
 	c.Segments = segs
 	return r.Err
+}
+
+// loadArgs reads a segment's arguments into args, which holds nargs at
+// most, and returns them: their keys, and with vals their values' offsets
+// from argRef (else the values are at it).
+func loadArgs(r *snapshot.Reader, s *Segment, args *[]Arg, nargs uint64, vals bool) []Arg {
+	k := r.Uint()
+	if k > nargs-uint64(len(*args)) {
+		r.Err, r.B = snapshot.ErrShort, nil
+		return nil
+	}
+	start := len(*args)
+	for range k {
+		key := getWord(r)
+		v := argRef(s, key)
+		if vals {
+			v += r.Int()
+		}
+		*args = append(*args, Arg{key, v})
+	}
+	if k == 0 {
+		return nil
+	}
+	return (*args)[start:len(*args):len(*args)]
 }
 
 // vocabulary numbers the notes and argument names that segments carry, so

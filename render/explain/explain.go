@@ -3,7 +3,7 @@ package explain
 import (
 	"slices"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"synfin/tcpstate"
@@ -41,7 +41,32 @@ type Explanation struct {
 	// data, when not nil, sums up the data phase: Write tells it in place
 	// of its steps, and does not make Steps.
 	data *DataPhase
+	dp   DataPhase // data's storage
+	// args holds the arguments of the messages of the explanation, and
+	// stepArgs those of the step being written (Write, which reuses both
+	// from one connection to the next).
+	args, stepArgs arena
+	pooled         bool // made by explain, for Write
 }
+
+// arena hands out the arguments of messages from one slice, rather
+// than a slice a message (M).
+type arena []Arg
+
+// m is M with the arguments in a, or on their own without a.
+func (a *arena) m(key string, kv ...string) Msg {
+	if a == nil || len(kv) < 2 {
+		return M(key, kv...)
+	}
+	start := len(*a)
+	for i := 0; i+1 < len(kv); i += 2 {
+		*a = append(*a, Arg{kv[i], kv[i+1]})
+	}
+	return Msg{Key: key, Args: (*a)[start:len(*a):len(*a)]}
+}
+
+// m is M with the arguments in e's arena.
+func (e *Explanation) m(key string, kv ...string) Msg { return e.args.m(key, kv...) }
 
 // Explain builds the explanation of c, a step per segment. The connection
 // should have been tracked with track.Config.Segments; without segments
@@ -57,18 +82,40 @@ func Explain(c *tcpstate.Conn) *Explanation {
 // they are written (eachStep), not kept in Steps, and its data phase is
 // summed up when collapse is set and Collapse says so.
 func explain(c *tcpstate.Conn, collapse bool) *Explanation {
-	e := &Explanation{Conn: c}
+	e, _ := explanations.Get().(*Explanation)
+	if e == nil {
+		e = new(Explanation)
+	}
+	e.Conn, e.pooled = c, true
 	if d, ok := Collapse(c); ok && collapse {
-		e.data = &d
+		e.dp = d
+		e.data = &e.dp
 	}
 	e.parts()
 	return e
 }
 
+// explanations are those explain made, for it to reuse once written
+// (done): their slices' storage, not their contents.
+var explanations sync.Pool
+
+// done puts e, made by explain and written, back for explain to reuse.
+func (e *Explanation) done() {
+	clear(e.Header)
+	clear(e.Verdict)
+	clear(e.Missing)
+	clear(e.Summary)
+	clear(e.args)
+	clear(e.stepArgs)
+	*e = Explanation{Header: e.Header[:0], Verdict: e.Verdict[:0], Missing: e.Missing[:0], Summary: e.Summary[:0],
+		args: e.args[:0], stepArgs: e.stepArgs[:0]}
+	explanations.Put(e)
+}
+
 // parts makes all of the explanation but its steps.
 func (e *Explanation) parts() {
 	c := e.Conn
-	e.Title = M("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
+	e.Title = e.m("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
 	e.header()
 	e.verdict()
 	e.missing()
@@ -104,31 +151,31 @@ func (e *Explanation) header() {
 	ca, sa := c.Client.AddrPort().String(), c.Server.AddrPort().String()
 	switch c.Role {
 	case tcpstate.RoleSYN:
-		e.Header = append(e.Header, M("hdr.c.syn", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.syn", "addr", ca))
 	case tcpstate.RoleSYNACK:
-		e.Header = append(e.Header, M("hdr.c.synack", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.synack", "addr", ca))
 	default:
-		e.Header = append(e.Header, M("hdr.c.port", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.port", "addr", ca))
 	}
 	h := &c.Handshake
 	switch {
 	case h.Refused:
-		e.Header = append(e.Header, M("hdr.s.refused", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.refused", "addr", sa))
 	case h.Simultaneous:
-		e.Header = append(e.Header, M("hdr.s.simul", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.simul", "addr", sa))
 	case c.Role == tcpstate.RolePort:
-		e.Header = append(e.Header, M("hdr.s.port", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.port", "addr", sa))
 	case c.Server.Initial == tcpstate.Unknown:
-		e.Header = append(e.Header, M("hdr.s.unknown", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.unknown", "addr", sa))
 	default:
-		e.Header = append(e.Header, M("hdr.s.listen", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.listen", "addr", sa))
 	}
 	if len(c.Segments) > 0 {
 		frames, contiguous := frameRanges(c.Segments)
-		e.Header = append(e.Header, M("hdr.frames", "frames", frames, "n", itoa(len(c.Segments)),
+		e.Header = append(e.Header, e.m("hdr.frames", "frames", frames, "n", itoa(len(c.Segments)),
 			"start", Clock(c.First.Time), "end", Clock(c.Last.Time), "dur", Dur(c.Duration())))
 		if !contiguous {
-			e.Header = append(e.Header, M("hdr.others"))
+			e.Header = append(e.Header, e.m("hdr.others"))
 		}
 	}
 }
@@ -166,17 +213,17 @@ func (e *Explanation) verdict() {
 	v := &e.Verdict
 	switch {
 	case h.Refused:
-		*v = append(*v, M("v.hs.refused", "syn", itoa(h.SYN.Seg), "rst", itoa(td.RST.Seg)))
+		*v = append(*v, e.m("v.hs.refused", "syn", itoa(h.SYN.Seg), "rst", itoa(td.RST.Seg)))
 	case h.Simultaneous:
-		*v = append(*v, M("v.hs.simul"))
+		*v = append(*v, e.m("v.hs.simul"))
 	case h.Rejected:
-		*v = append(*v, M("v.hs.rejected", "synack", itoa(h.SYNACK.Seg), "rst", itoa(td.RST.Seg)))
+		*v = append(*v, e.m("v.hs.rejected", "synack", itoa(h.SYNACK.Seg), "rst", itoa(td.RST.Seg)))
 	case h.Complete:
-		*v = append(*v, M("v.hs.complete", "syn", itoa(h.SYN.Seg), "synack", itoa(h.SYNACK.Seg), "ack", itoa(h.ACK.Seg), "rtt", Dur(h.RTT())))
+		*v = append(*v, e.m("v.hs.complete", "syn", itoa(h.SYN.Seg), "synack", itoa(h.SYNACK.Seg), "ack", itoa(h.ACK.Seg), "rtt", Dur(h.RTT())))
 	case h.SYN.Seen() && h.SYNACK.Seen() && h.ACK.Seen():
-		*v = append(*v, M("v.hs.bad"))
+		*v = append(*v, e.m("v.hs.bad"))
 	case h.SYN.Seen() && !h.SYNACK.Seen() && !h.ACK.Seen() && !c.Server.HasISN:
-		*v = append(*v, M("v.hs.unanswered"))
+		*v = append(*v, e.m("v.hs.unanswered"))
 	case h.SYN.Seen() || h.SYNACK.Seen() || h.ACK.Seen():
 		var seen list
 		for _, p := range []struct {
@@ -187,31 +234,31 @@ func (e *Explanation) verdict() {
 				seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
 			}
 		}
-		*v = append(*v, M("v.hs.partial", "seen", seen.arg()))
+		*v = append(*v, e.m("v.hs.partial", "seen", seen.arg()))
 	default:
-		*v = append(*v, M("v.hs.midstream"))
+		*v = append(*v, e.m("v.hs.midstream"))
 	}
 	if n := len(h.SYNRetransmits); n > 0 {
 		last := h.SYNRetransmits[n-1]
-		*v = append(*v, M("v.hs.retries", "n", itoa(n+1), "wait", Dur(time.Duration(last.Time-h.SYN.Time))))
+		*v = append(*v, e.m("v.hs.retries", "n", itoa(n+1), "wait", Dur(time.Duration(last.Time-h.SYN.Time))))
 		if t, ok := inferred(&c.Client); ok {
-			*v = append(*v, M("v.hs.gaveup", "seg", itoa(last.Seg), "by", Clock(t.Time), "wait", Dur(time.Duration(t.Time-last.Time))))
+			*v = append(*v, e.m("v.hs.gaveup", "seg", itoa(last.Seg), "by", Clock(t.Time), "wait", Dur(time.Duration(t.Time-last.Time))))
 		}
 	}
 	switch {
 	case td.Pattern == tcpstate.PatternHalfClose:
-		*v = append(*v, M("p.half-close", "bytes", itoa(td.HalfCloseBytes)))
+		*v = append(*v, e.m("p.half-close", "bytes", itoa(td.HalfCloseBytes)))
 	case td.Pattern == tcpstate.PatternAbort:
-		*v = append(*v, M("p.abort-rst", "side", sideWord(td.RST.From)))
+		*v = append(*v, e.m("p.abort-rst", "side", sideWord(td.RST.From)))
 	case td.Readings != nil:
-		*v = append(*v, M("p.incomplete.fin"))
+		*v = append(*v, e.m("p.incomplete.fin"))
 		*v = append(*v, e.readings()...)
 	default:
-		*v = append(*v, M("p."+td.Pattern.String()))
+		*v = append(*v, e.m("p."+td.Pattern.String()))
 	}
 	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
-			*v = append(*v, M("v.initiator", "side", sideWord(td.Initiator)))
+			*v = append(*v, e.m("v.initiator", "side", sideWord(td.Initiator)))
 		}
 	}
 	*v = append(*v, e.halves()...)
@@ -219,30 +266,30 @@ func (e *Explanation) verdict() {
 	if td.Readings != nil {
 		final = "v.final.reading"
 	}
-	*v = append(*v, M(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
+	*v = append(*v, e.m(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		*v = append(*v, M("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
+		*v = append(*v, e.m("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
 		switch {
 		case tw.Expired:
-			*v = append(*v, M("v.tw.over"))
+			*v = append(*v, e.m("v.tw.over"))
 		case tw.Held:
-			*v = append(*v, M("v.tw.held"))
+			*v = append(*v, e.m("v.tw.held"))
 		case c.End == tcpstate.EndReused:
-			*v = append(*v, M("v.tw.reused"))
+			*v = append(*v, e.m("v.tw.reused"))
 		case c.End == tcpstate.EndEvicted:
-			*v = append(*v, M("v.tw.evicted"))
+			*v = append(*v, e.m("v.tw.evicted"))
 		default:
-			*v = append(*v, M("v.tw.running"))
+			*v = append(*v, e.m("v.tw.running"))
 		}
 	}
 	if an := c.Anomalies.List(); len(an) == 0 {
-		*v = append(*v, M("v.an.none"))
+		*v = append(*v, e.m("v.an.none"))
 	} else {
 		var names list
 		for _, a := range an {
 			names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
-		*v = append(*v, M("v.an", "list", names.arg()))
+		*v = append(*v, e.m("v.an", "list", names.arg()))
 	}
 }
 
@@ -261,31 +308,31 @@ func (e *Explanation) readings() []Msg {
 		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
 	}
 	y := otherSide(x)
-	out := []Msg{M("v.undecided", "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin))}
+	out := []Msg{e.m("v.undecided", "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin))}
 	for i, rd := range []tcpstate.Reading{first, r.Other} {
 		key := "v.reading.first"
 		if rd.Initiator == y {
 			key = "v.reading.before"
 		}
-		out = append(out, M(key, "n", itoa(i+1), "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin),
+		out = append(out, e.m(key, "n", itoa(i+1), "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin),
 			"c", rd.Client.Final.String(), "s", rd.Server.Final.String()))
 	}
 	if len(r.Clues) == 0 {
-		out = append(out, M("v.clue.none"))
+		out = append(out, e.m("v.clue.none"))
 	}
 	for _, cl := range r.Clues {
 		switch {
 		case cl.Kind == tcpstate.ClueAckGap:
-			out = append(out, M("v.clue.ackgap", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg)))
+			out = append(out, e.m("v.clue.ackgap", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg)))
 		case cl.Favours == tcpstate.SideNone:
-			out = append(out, M("v.clue.echo.recent", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg),
+			out = append(out, e.m("v.clue.echo.recent", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg),
 				"reply", itoa(cl.Reply), "ticks", itoa(cl.Ticks())))
 		default:
-			out = append(out, M("v.clue.echo", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg), "reply", itoa(cl.Reply),
+			out = append(out, e.m("v.clue.echo", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg), "reply", itoa(cl.Reply),
 				"ecr", itoa(cl.Ecr), "val", itoa(cl.Val), "ticks", itoa(cl.Ticks()), "dur", Dur(time.Duration(cl.Ticks())*time.Millisecond)))
 		}
 	}
-	return append(out, M("v.follows"))
+	return append(out, e.m("v.follows"))
 }
 
 // halves says, for each end's half of the connection, what the capture
@@ -311,15 +358,15 @@ func (e *Explanation) halves() []Msg {
 		side := sideWord(s)
 		switch {
 		case !fin.Seen() && td.RST.Seen():
-			out = append(out, M("v.half.rst", "side", side))
+			out = append(out, e.m("v.half.rst", "side", side))
 		case !fin.Seen():
-			out = append(out, M("v.half.open", "side", side))
+			out = append(out, e.m("v.half.open", "side", side))
 		case fin.Piggybacked && fin.Ack.Seen():
-			out = append(out, M("v.half.piggy", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+			out = append(out, e.m("v.half.piggy", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
 		case fin.Ack.Seen():
-			out = append(out, M("v.half.acked", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+			out = append(out, e.m("v.half.acked", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
 		default:
-			out = append(out, M("v.half.unacked", "side", side, "fin", itoa(fin.Seg)))
+			out = append(out, e.m("v.half.unacked", "side", side, "fin", itoa(fin.Seg)))
 		}
 	}
 	return out
@@ -405,13 +452,17 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 		if d := e.data; d != nil && i >= d.First && i <= d.Last {
 			continue
 		}
-		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s)}
+		var a *arena
+		if e.pooled { // the step is written before the next: its arguments can go
+			e.stepArgs, a = e.stepArgs[:0], &e.stepArgs
+		}
+		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s, a)}
 		if i > 0 {
 			st.Since = time.Duration(s.Time - c.Segments[i-1].Time)
 		}
 		if !halfShown && c.Teardown.Pattern == tcpstate.PatternHalfClose && s.Len > 0 &&
 			s.Phase == tcpstate.PhaseTeardown && senderOf(s.Dir) != c.Teardown.Initiator {
-			st.Notes = append(st.Notes, M("x.half"))
+			st.Notes = append(st.Notes, a.m("x.half"))
 			halfShown = true
 		}
 		for _, ch := range st.Changes {
@@ -420,7 +471,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 				if timeWait(c) != tcpstate.DefaultTimeWait {
 					key = "x.timewait.other"
 				}
-				st.Notes = append(st.Notes, M(key, "side", sideWord(ch.Side), "dur", Dur(timeWait(c))))
+				st.Notes = append(st.Notes, a.m(key, "side", sideWord(ch.Side), "dur", Dur(timeWait(c))))
 			}
 		}
 		f(i, &st)
@@ -452,28 +503,28 @@ func ok(good bool) string {
 
 // Notes returns what segment s teaches: its note and the anomalies the
 // note does not already explain.
-func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg { return appendNotes(nil, c, s) }
+func Notes(c *tcpstate.Conn, s *tcpstate.Segment) []Msg { return appendNotes(nil, c, s, nil) }
 
 // appendNotes appends Notes(c, s) to out.
-func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
+func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []Msg {
 	snd := senderOf(s.Dir)
 	side := sideWord(snd)
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
-		add(M("note.syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
+		add(a.m("note.syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNRetransmit:
 		since := Dur(time.Duration(argOr(s, "since_us", 0)) * time.Microsecond)
 		if n, ok := s.Arg("n"); ok {
-			add(M("note.syn-retransmit", "n", itoa(n), "since", since))
+			add(a.m("note.syn-retransmit", "n", itoa(n), "since", since))
 		} else {
-			add(M("note.syn-retransmit.other", "since", since))
+			add(a.m("note.syn-retransmit.other", "since", since))
 		}
 	case tcpstate.NoteSimultaneousSYN:
-		add(M("note.simultaneous-syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
+		add(a.m("note.simultaneous-syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
@@ -484,93 +535,93 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment) []Msg {
 		isn := u32(argOr(s, "isn", int64(s.Seq)))
 		switch {
 		case !c.Handshake.SYN.Seen() && !c.Handshake.Simultaneous:
-			add(M("note.syn-ack.inferred", "isn", isn, "ack", u32(ack), "cisn", u32(ack-1)))
+			add(a.m("note.syn-ack.inferred", "isn", isn, "ack", u32(ack), "cisn", u32(ack-1)))
 		case uint32(ack) != uint32(exp):
-			add(M("note.syn-ack.bad", "isn", isn, "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.syn-ack.bad", "isn", isn, "ack", u32(ack), "expected", u32(exp)))
 		default:
-			add(M("note.syn-ack", "isn", isn, "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.syn-ack", "isn", isn, "ack", u32(ack), "ok", ok(true)))
 		}
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNACKRetransmit:
-		add(M("note.syn-ack-retransmit", "since", Dur(time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
+		add(a.m("note.syn-ack-retransmit", "since", Dur(time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
 	case tcpstate.NoteHandshakeACK:
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		if uint32(ack) == uint32(exp) {
-			add(M("note.handshake-ack", "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.handshake-ack", "ack", u32(ack), "ok", ok(true)))
 		} else {
-			add(M("note.handshake-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.handshake-ack.bad", "ack", u32(ack), "expected", u32(exp)))
 		}
 	case tcpstate.NoteData:
-		add(dataMsg(s, side))
+		add(dataMsg(a, s, side))
 	case tcpstate.NoteACK:
-		add(M("note.ack", "side", side, "rack", u32(int64(s.RelAck))))
+		add(a.m("note.ack", "side", side, "rack", u32(int64(s.RelAck))))
 	case tcpstate.NoteFIN, tcpstate.NoteSecondFIN, tcpstate.NoteSimultaneousFIN, tcpstate.NoteFINPiggyback:
 		seq := uint32(argOr(s, "seq", int64(s.Seq)+int64(s.Len)))
-		add(M("note."+string(s.Note), "side", side, "seq", u32(int64(seq)), "seq1", u32(int64(seq)+1), "ack", u32(int64(s.Ack))))
+		add(a.m("note."+string(s.Note), "side", side, "seq", u32(int64(seq)), "seq1", u32(int64(seq)+1), "ack", u32(int64(s.Ack))))
 		if s.Len > 0 {
-			add(M("x.fin-len", "len", itoa(s.Len)))
+			add(a.m("x.fin-len", "len", itoa(s.Len)))
 		}
 		if s.Note == tcpstate.NoteSecondFIN && c.Teardown.Pattern == tcpstate.PatternFourSegment {
 			if first := c.Teardown.ClientFIN; snd == tcpstate.SideServer && first.Ack.Seen() {
-				add(M("x.four", "ack", itoa(first.Ack.Seg)))
+				add(a.m("x.four", "ack", itoa(first.Ack.Seg)))
 			} else if first := c.Teardown.ServerFIN; snd == tcpstate.SideClient && first.Ack.Seen() {
-				add(M("x.four", "ack", itoa(first.Ack.Seg)))
+				add(a.m("x.four", "ack", itoa(first.Ack.Seg)))
 			}
 		}
 	case tcpstate.NoteFINRetransmit:
-		add(M("note.fin-retransmit"))
+		add(a.m("note.fin-retransmit"))
 	case tcpstate.NoteFINACK, tcpstate.NoteLastACK:
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		switch {
 		case uint32(ack) != uint32(exp):
-			add(M("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
 		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
 			// The peer sent its FIN again: this ACK never reached it,
 			// and the states were revised (see lost-last-ack).
-			add(M("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
+			add(a.m("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
 				"state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String()))
 		case s.Note == tcpstate.NoteLastACK:
-			add(M("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
+			add(a.m("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
 		default:
-			add(M("note.fin-ack", "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.fin-ack", "ack", u32(ack), "ok", ok(true)))
 		}
 		if s.Len > 0 {
-			add(dataMsg(s, side))
+			add(dataMsg(a, s, side))
 		}
 	case tcpstate.NoteRST:
 		if s.Anomalies.Has(tcpstate.RSTAfterFIN) {
-			add(M("note.rst.after-fin", "side", side))
+			add(a.m("note.rst.after-fin", "side", side))
 		} else {
-			add(M("note.rst", "side", side))
+			add(a.m("note.rst", "side", side))
 		}
 	case tcpstate.NoteRefused:
-		add(M("note.refused", "port", itoa(c.Server.Port)))
+		add(a.m("note.refused", "port", itoa(c.Server.Port)))
 	case tcpstate.NoteSYNACKRejected:
-		add(M("note.syn-ack-rejected", "seq", u32(int64(s.Seq))))
+		add(a.m("note.syn-ack-rejected", "seq", u32(int64(s.Seq))))
 	case tcpstate.NoteMidstream:
-		add(M("note.midstream"))
+		add(a.m("note.midstream"))
 		if s.Len > 0 {
-			add(dataMsg(s, side))
+			add(dataMsg(a, s, side))
 		}
 	case tcpstate.NoteKeepAlive:
-		add(M("note.keep-alive"))
+		add(a.m("note.keep-alive"))
 	case tcpstate.NoteWindowUpdate:
-		add(M("note.window-update", "win", itoa(s.WindowScaled)))
+		add(a.m("note.window-update", "win", itoa(s.WindowScaled)))
 	case tcpstate.NoteZeroWindow:
-		add(M("note.zero-window", "side", side))
+		add(a.m("note.zero-window", "side", side))
 	case tcpstate.NoteRetransmission:
-		add(M("note.retransmission", "from", u32(int64(s.RelSeq))))
+		add(a.m("note.retransmission", "from", u32(int64(s.RelSeq))))
 	case tcpstate.NoteDuplicateACK:
-		add(M("note.duplicate-ack", "side", side, "rack", u32(int64(s.RelAck))))
+		add(a.m("note.duplicate-ack", "side", side, "rack", u32(int64(s.RelAck))))
 	default:
 		// A note this package does not know yet shows as its key; the
 		// catalogue test lists tcpstate's notes so this is caught.
-		add(M("note." + string(s.Note)))
+		add(a.m("note." + string(s.Note)))
 	}
-	for _, a := range Uncovered(s) {
-		add(M("x.anomaly", "name", AnomalyWord(a), "desc", Word("an."+a.String())))
+	for _, an := range Uncovered(s) {
+		add(a.m("x.anomaly", "name", AnomalyWord(an), "desc", Word("an."+an.String())))
 	}
 	return out
 }
@@ -584,12 +635,12 @@ func containsAnomaly(list []tcpstate.Anomaly, a tcpstate.Anomaly) bool {
 	return false
 }
 
-func dataMsg(s *tcpstate.Segment, side string) Msg {
+func dataMsg(a *arena, s *tcpstate.Segment, side string) Msg {
 	from := int64(s.RelSeq)
 	if s.Flags&wire.SYN != 0 {
 		from++
 	}
-	return M("note.data", "side", side, "len", itoa(s.Len), "from", u32(from), "to", u32(from+int64(s.Len)))
+	return a.m("note.data", "side", side, "len", itoa(s.Len), "from", u32(from), "to", u32(from+int64(s.Len)))
 }
 
 // offered describes the options of an endpoint's SYN.
@@ -668,21 +719,21 @@ func (l list) arg() string {
 func (e *Explanation) missing() {
 	c := e.Conn
 	for _, g := range c.Teardown.Missing.Names() {
-		e.Missing = append(e.Missing, M("gap."+g))
+		e.Missing = append(e.Missing, e.m("gap."+g))
 	}
 	switch {
 	case c.Role == tcpstate.RolePort && c.Client.Initial != tcpstate.Unknown:
-		e.Missing = append(e.Missing, M("miss.midstream.reading"))
+		e.Missing = append(e.Missing, e.m("miss.midstream.reading"))
 	case c.Role == tcpstate.RolePort:
-		e.Missing = append(e.Missing, M("miss.midstream"))
+		e.Missing = append(e.Missing, e.m("miss.midstream"))
 	}
 	if c.Teardown.Missing&tcpstate.GapEnd != 0 {
 		for _, s := range []tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
 			switch c.Endpoint(s).State {
 			case tcpstate.CloseWait:
-				e.Missing = append(e.Missing, M("miss.closewait", "side", sideWord(s)))
+				e.Missing = append(e.Missing, e.m("miss.closewait", "side", sideWord(s)))
 			case tcpstate.FinWait2:
-				e.Missing = append(e.Missing, M("miss.finwait2", "side", sideWord(s)))
+				e.Missing = append(e.Missing, e.m("miss.finwait2", "side", sideWord(s)))
 			}
 		}
 	}
@@ -698,14 +749,15 @@ func isnText(ep *tcpstate.Endpoint) string {
 // Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
 // changes segments caused (an inferred one is said in words apart).
 func Path(ep *tcpstate.Endpoint) string {
-	var b strings.Builder
-	b.WriteString(ep.Initial.String())
+	b := make([]byte, 0, 16+24*len(ep.Transitions))
+	b = append(b, ep.Initial.String()...)
 	for _, t := range ep.Transitions {
 		if !t.Inferred {
-			b.WriteString(" → " + t.To.String() + " (#" + strconv.Itoa(t.Seg) + ")")
+			b = append(append(b, " → "...), t.To.String()...)
+			b = append(strconv.AppendInt(append(b, " (#"...), int64(t.Seg), 10), ')')
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 // finalArg is ep's final state as an argument, marked as inferred when
@@ -739,7 +791,7 @@ func (e *Explanation) summary() {
 	c := e.Conn
 	s := &e.Summary
 	if c.Client.HasISN || c.Server.HasISN {
-		*s = append(*s, M("sum.isn", "c", isnText(&c.Client), "s", isnText(&c.Server)))
+		*s = append(*s, e.m("sum.isn", "c", isnText(&c.Client), "s", isnText(&c.Server)))
 	}
 	h := &c.Handshake
 	if c.Client.Options.Seen && c.Server.Options.Seen {
@@ -762,19 +814,19 @@ func (e *Explanation) summary() {
 		if len(parts) == 0 {
 			parts.add("w.none")
 		}
-		*s = append(*s, M("sum.agreed", "opts", parts.arg()))
+		*s = append(*s, e.m("sum.agreed", "opts", parts.arg()))
 	}
-	*s = append(*s, M("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
+	*s = append(*s, e.m("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
 	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))
 	for _, a := range c.Anomalies.List() {
-		*s = append(*s, M("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
+		*s = append(*s, e.m("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
 	}
 	if r := c.Reuse; r.Prev != 0 {
 		if r.Within2MSL {
-			*s = append(*s, M("sum.reuse2", "prev", itoa(r.Prev)))
+			*s = append(*s, e.m("sum.reuse2", "prev", itoa(r.Prev)))
 		} else {
-			*s = append(*s, M("sum.reuse", "prev", itoa(r.Prev), "gap", Dur(r.Gap)))
+			*s = append(*s, e.m("sum.reuse", "prev", itoa(r.Prev), "gap", Dur(r.Gap)))
 		}
 	}
-	*s = append(*s, M("sum.end", "why", Word("end."+c.End.String())))
+	*s = append(*s, e.m("sum.end", "why", Word("end."+c.End.String())))
 }

@@ -114,32 +114,71 @@ func (m Msg) Text(lang string) string { return string(m.AppendText(nil, lang)) }
 
 // AppendText appends the message formatted in lang (see Text) to b.
 func (m Msg) AppendText(b []byte, lang string) []byte {
-	tmpl, ok := lookup(m.Key, lang)
-	if !ok {
+	t := compiled[m.Key]
+	if t == nil || t[langIndex(lang)].missing {
 		b = append(b, '[')
 		b = append(b, m.Key...)
 		return append(b, ']')
 	}
-	return appendFill(b, tmpl, lang, m.Args)
+	return t[langIndex(lang)].appendFill(b, lang, m.Args)
 }
 
-// appendFill appends tmpl to b with its {name} placeholders filled. The
-// HTML report's script does the same with the same catalogue.
-func appendFill(b []byte, tmpl, lang string, args []Arg) []byte {
+// template is a catalogue entry in one language cut at its {name}
+// placeholders once, rather than searched for them at every message.
+type template struct {
+	pieces  []piece
+	tail    string // the text after the last placeholder
+	missing bool   // the language has no text for the key
+}
+
+// piece is the literal text before a placeholder, and its name.
+type piece struct{ lit, name string }
+
+// compiled holds every catalogue entry as a template, by language.
+var compiled = func() map[string]*[2]template {
+	m := make(map[string]*[2]template, len(catalogue))
+	for k, e := range catalogue {
+		m[k] = &[2]template{compile(e.en), compile(e.zh)}
+	}
+	return m
+}()
+
+func langIndex(lang string) int {
+	if lang == Chinese {
+		return 1
+	}
+	return 0
+}
+
+// compile cuts tmpl at its placeholders: "{" up to the next "}"; a "{"
+// with no "}" after it is text.
+func compile(tmpl string) template {
+	t := template{missing: tmpl == ""}
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
-			return append(b, tmpl...)
+			break
 		}
 		j := strings.IndexByte(tmpl[i:], '}')
 		if j < 0 {
-			return append(b, tmpl...)
+			break
 		}
-		b = append(b, tmpl[:i]...)
-		name := tmpl[i+1 : i+j]
+		t.pieces = append(t.pieces, piece{tmpl[:i], tmpl[i+1 : i+j]})
+		tmpl = tmpl[i+j+1:]
+	}
+	t.tail = tmpl
+	return t
+}
+
+// appendFill appends t to b with its placeholders filled from args: a
+// name no argument has stays as "{name}". The HTML report's script does
+// the same with the same catalogue.
+func (t *template) appendFill(b []byte, lang string, args []Arg) []byte {
+	for _, p := range t.pieces {
+		b = append(b, p.lit...)
 		v, found := "", false
 		for _, a := range args {
-			if a.Name == name {
+			if a.Name == p.name {
 				v, found = a.Value, true
 				break
 			}
@@ -147,7 +186,7 @@ func appendFill(b []byte, tmpl, lang string, args []Arg) []byte {
 		switch {
 		case !found:
 			b = append(b, '{')
-			b = append(b, name...)
+			b = append(b, p.name...)
 			b = append(b, '}')
 		case strings.HasPrefix(v, "@@"):
 			b = appendList(b, v[2:], lang)
@@ -156,8 +195,8 @@ func appendFill(b []byte, tmpl, lang string, args []Arg) []byte {
 		default:
 			b = append(b, v...)
 		}
-		tmpl = tmpl[i+j+1:]
 	}
+	return append(b, t.tail...)
 }
 
 // appendList appends the messages listArg packed into v, joined with the
@@ -231,12 +270,32 @@ func Phrase(key, lang string) string {
 // the date is left out for captures without one (tcpdump text without -tttt
 // reads as 1970-01-01).
 func Clock(ns int64) string {
-	t := time.Unix(0, ns).UTC()
-	if t.Year() == 1970 && t.YearDay() == 1 {
-		return t.Format("15:04:05.000000")
+	if ns >= 0 && ns < int64(24*time.Hour) {
+		return string(appendTimeOfDay(nil, ns))
 	}
-	return t.Format("2006-01-02 15:04:05.000000")
+	t := time.Unix(0, ns).UTC()
+	return string(appendTimeOfDay(t.AppendFormat(make([]byte, 0, 26), "2006-01-02 "), ns))
 }
 
 // TimeOfDay formats a time stamp as hours to microseconds, UTC.
-func TimeOfDay(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
+func TimeOfDay(ns int64) string { return string(appendTimeOfDay(nil, ns)) }
+
+// appendTimeOfDay appends TimeOfDay(ns): time.Time's "15:04:05.000000"
+// (the fraction cut, not rounded) without going through a time.Time, as
+// every segment of a timeline has one.
+func appendTimeOfDay(b []byte, ns int64) []byte {
+	if ns < 0 {
+		return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
+	}
+	us := ns / 1000 % (24 * 3600 * 1e6)
+	s := us / 1e6
+	b = append2(b, s/3600)
+	b = append2(append(b, ':'), s/60%60)
+	b = append2(append(b, ':'), s%60)
+	b = append(b, '.')
+	us %= 1e6
+	return append2(append2(append2(b, us/10000), us/100%100), us%100)
+}
+
+// append2 appends v, below 100, in two digits.
+func append2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -48,23 +48,38 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	p := &printer{w: bw, lang: opt.Lang, width: opt.Width}
-	if p.lang == "" {
-		p.lang = English
+	p, _ := printers.Get().(*printer)
+	if p == nil {
+		p = new(printer)
 	}
+	lang := opt.Lang
+	if lang == "" {
+		lang = English
+	}
+	if p.lang != lang {
+		p.lang = lang
+		for k, key := range stepKeys {
+			p.words[k] = Phrase(key, p.lang)
+		}
+	}
+	p.w, p.width, p.ladder, p.err = bw, opt.Width, opt.Ladder, nil
 	if p.width == 0 {
 		p.width = 80
 	}
-	p.ladder = opt.Ladder
-	for k, key := range stepKeys {
-		p.words[k] = Phrase(key, p.lang)
-	}
-	p.print(explain(c, !opt.Full))
-	if p.err != nil || buffered {
-		return p.err
+	e := explain(c, !opt.Full)
+	p.print(e)
+	e.done()
+	err := p.err
+	p.w, p.ladder, p.err = nil, nil, nil
+	printers.Put(p)
+	if err != nil || buffered {
+		return err
 	}
 	return bw.Flush()
 }
+
+// printers are Write's, reused for their buffer and words.
+var printers sync.Pool
 
 type printer struct {
 	w      *bufio.Writer
@@ -224,11 +239,6 @@ func appendNumAbs(b []byte, rel, abs uint32) []byte {
 	return append(b, ']')
 }
 
-// appendTimeOfDay appends TimeOfDay(ns).
-func appendTimeOfDay(b []byte, ns int64) []byte {
-	return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
-}
-
 // data prints the data phase summed up, in the timeline's place of its
 // segments.
 func (p *printer) data(e *Explanation) {
@@ -345,6 +355,31 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 		}
 		return width, false
 	}
+	// While every rune takes a column (English: ASCII, arrows, marks),
+	// a line breaks only at spaces, as below.
+	for i, col := 0, 0; i < len(text); col++ {
+		size := 1
+		if c := text[i]; c >= utf8.RuneSelf {
+			var r rune
+			if r, size = utf8.DecodeRune(text[i:]); RuneWidth(r) != 1 {
+				return wideLineEnd(text, width)
+			}
+		} else if c == 0 {
+			return wideLineEnd(text, width)
+		}
+		if col == width {
+			if sp := bytes.LastIndexByte(text[:i], ' '); sp > 0 {
+				return sp, false
+			}
+			return i, false
+		}
+		i += size
+	}
+	return 0, true
+}
+
+// wideLineEnd is lineEnd for text with runes of other widths than one.
+func wideLineEnd(text []byte, width int) (cut int, whole bool) {
 	col, lastBreak := 0, -1
 	prevWide := false // the previous rune is wide, a line may break after it
 	for i := 0; i < len(text); {

@@ -371,17 +371,35 @@ func (t *textLadder) draw(m *Model) {
 		prev = r.States
 	}
 	t.w.WriteByte('\n')
-	g := t.g
-	t.w.WriteString(string(g.life[BandIdle]) + " CLOSED/LISTEN  " + string(g.life[BandOpening]) + " SYN-SENT/SYN-RECEIVED  " +
-		string(g.life[BandEstablished]) + " ESTABLISHED\n")
-	t.w.WriteString(string(g.life[BandClosing]) + " FIN-WAIT/CLOSE-WAIT/CLOSING/LAST-ACK  " + string(g.life[BandTimeWait]) + " TIME-WAIT\n")
-	t.w.WriteString(string(g.shaft[Retrans]) + string(g.shaft[Retrans]) + " " + t.word("lg.retrans") + "  " + string(g.rst) + " RST  " +
-		strings.TrimSpace(g.warn) + " " + t.word("lg.anomaly") + "\n")
-	t.w.WriteString(strings.TrimSpace(g.lost) + " " + t.word("lg.lost") + "  " + string(g.brk) + " " + t.word("lg.break") + "\n")
+	g, lg := 0, 0
+	if t.opt.ASCII {
+		g = 1
+	}
+	if lang == explain.Chinese {
+		lg = 1
+	}
+	t.w.WriteString(legends[g][lg])
 	if !t.opt.Bare {
 		t.w.WriteByte('\n')
 	}
 }
+
+// legends are the keys under every text ladder, by glyphs (Unicode,
+// ASCII) and language (English, Chinese), made once.
+var legends = func() (l [2][2]string) {
+	for i, g := range [2]glyphs{unicodeGlyphs, asciiGlyphs} {
+		for j, lang := range [2]string{explain.English, explain.Chinese} {
+			word := func(key string) string { return explain.Phrase(key, lang) }
+			l[i][j] = string(g.life[BandIdle]) + " CLOSED/LISTEN  " + string(g.life[BandOpening]) + " SYN-SENT/SYN-RECEIVED  " +
+				string(g.life[BandEstablished]) + " ESTABLISHED\n" +
+				string(g.life[BandClosing]) + " FIN-WAIT/CLOSE-WAIT/CLOSING/LAST-ACK  " + string(g.life[BandTimeWait]) + " TIME-WAIT\n" +
+				string(g.shaft[Retrans]) + string(g.shaft[Retrans]) + " " + word("lg.retrans") + "  " + string(g.rst) + " RST  " +
+				strings.TrimSpace(g.warn) + " " + word("lg.anomaly") + "\n" +
+				strings.TrimSpace(g.lost) + " " + word("lg.lost") + "  " + string(g.brk) + " " + word("lg.break") + "\n"
+		}
+	}
+	return l
+}()
 
 // frame is the first column of a segment's row: the bracket, the frame
 // number and the time since the connection's first segment.
