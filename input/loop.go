@@ -40,11 +40,17 @@ func Each(ctx context.Context, src Frames, flt *Filter, fn func(f *wire.Frame) e
 		ctx = context.Background()
 	}
 	var (
-		f   wire.Frame
-		err error
+		f    wire.Frame
+		err  error
+		done = ctx.Done() // polled, not ctx.Err: that takes a lock per frame
 	)
 	for {
-		if err = ctx.Err(); err != nil {
+		select {
+		case <-done:
+			err = ctx.Err()
+		default:
+		}
+		if err != nil {
 			break
 		}
 		if err = src.Next(&f); err != nil {

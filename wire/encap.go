@@ -244,5 +244,8 @@ func (p *Packet) enter(kind uint8, off int, et uint16, err error, depth int) err
 		p.OuterNetOff = p.NetOff
 	}
 	p.Tunnel = kind
+	// An inner header starts afresh: nothing of the outer one's
+	// fragmentation or length carries over.
+	p.IPID, p.FlowLabel, p.IPTotalLen, p.FragOff, p.MoreFrags, p.DontFrag = 0, 0, 0, 0, false, false
 	return p.network(off, et, depth+1)
 }

@@ -223,6 +223,10 @@ func (p *Packet) ethernet(b []byte, off int) (int, uint16, error) {
 // afterEtherType skips VLAN tags following an EtherType field and, in
 // Ethernet, Cisco's VN-Tags (4 bytes before the next EtherType).
 func (p *Packet) afterEtherType(b []byte, off int, et uint16, ether bool) (int, uint16, error) {
+	if et == EtherTypeIPv4 || et == EtherTypeIPv6 { // the common case, first
+		p.EtherType = et
+		return off, et, nil
+	}
 	for {
 		n := 4
 		switch {
@@ -267,9 +271,6 @@ func (p *Packet) etherPayload(b []byte, off int, et uint16) (int, uint16, error)
 func (p *Packet) network(off int, et uint16, depth int) error {
 	b := p.Data
 	p.NetOff = off
-	// An inner header starts afresh: nothing of the outer one's
-	// fragmentation or length carries over.
-	p.IPID, p.FlowLabel, p.IPTotalLen, p.FragOff, p.MoreFrags, p.DontFrag = 0, 0, 0, 0, false, false
 	var (
 		next    uint8
 		end     int // end of the IP datagram within b (bounded by the capture)
