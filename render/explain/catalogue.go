@@ -106,13 +106,6 @@ var catalogue = map[string]entry{
 	"ui.explanation": {"Explanation", "说明"},
 	"ui.tsg":         {"Time-sequence graph", "时间-序列号图"},
 	"ui.tsg.dir":     {"data from the {side} ({bytes} bytes)", "{side}发出的数据（{bytes} 字节）"},
-	"ui.tsg.seg":     {"segment: sequence range", "报文段：序列号范围"},
-	"ui.tsg.ack":     {"ACK from the peer", "对端的 ACK"},
-	"ui.tsg.win":     {"ACK + receive window", "ACK + 接收窗口"},
-	"ui.tsg.re":      {"retransmission", "重传"},
-	"ui.tsg.zero":    {"zero window", "零窗口"},
-	"ui.tsg.x":       {"time since the first segment", "距第一个报文段的时间"},
-	"ui.tsg.y":       {"relative sequence number", "相对序列号"},
 
 	// Header.
 	"hdr.title": {"Connection {id}: {client} → {server}", "连接 {id}：{client} → {server}"},
