@@ -42,8 +42,8 @@ var catalogue = map[string][2]string{
 	"w.skipped":           {"{n} connections were past the detectors' memory bound and are not in the findings", "{n} 条连接超出检测器的内存上限，未计入发现"},
 
 	"f.syn-flood": {
-		"SYN flood at {addr}: {n} handshakes left half-open in one second, from {d} source addresses: the server answered each SYN with a SYN-ACK (and sent it again), and no source ever completed the handshake, as spoofed sources cannot. Each holds a slot in the listener's SYN queue until the server gives up; SYN cookies (net.ipv4.tcp_syncookies) keep the queue from filling.",
-		"{addr} 遭受 SYN 洪泛：一秒内有 {n} 次握手停在半开状态，来自 {d} 个源地址：服务器对每个 SYN 都回应了 SYN-ACK（并重传），却没有一个源完成握手，伪造的源地址也无法完成。每个半开握手都占着监听套接字 SYN 队列的一个位置，直到服务器放弃；SYN cookies（net.ipv4.tcp_syncookies）可以防止队列被占满。",
+		"SYN flood at {addr}: {n} handshakes left half-open in one second, from {d} source addresses: no source ever completed the handshake, as spoofed sources cannot (a SYN the server answered left its SYN-ACK unacknowledged; one it did not answer was dropped, a full queue's sign). Each holds a slot in the listener's SYN queue until the server gives up; SYN cookies (net.ipv4.tcp_syncookies) keep the queue from filling.",
+		"{addr} 遭受 SYN 洪泛：一秒内有 {n} 次握手停在半开状态，来自 {d} 个源地址：没有一个源完成握手，伪造的源地址也无法完成（服务器回应过的 SYN，其 SYN-ACK 一直没有得到确认；没有回应的 SYN 被丢弃了，这是队列已满的迹象）。每个半开握手都占着监听套接字 SYN 队列的一个位置，直到服务器放弃；SYN cookies（net.ipv4.tcp_syncookies）可以防止队列被占满。",
 	},
 	"f.scan": {
 		"Scan from {addr}: within a minute it tried {d} ports and {n} handshakes were refused (answered with RST) or rejected by the source itself (a half-open scan resets the SYN-ACK): one source, many ports, nothing opened.",

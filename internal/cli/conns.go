@@ -19,7 +19,7 @@ import (
 	"synfin/zeekconn"
 )
 
-func runConns(env *Env, args []string) error {
+func runConns(env *Env, args []string) (rerr error) {
 	var (
 		files    []string
 		asJSON   bool
@@ -49,7 +49,12 @@ func runConns(env *Env, args []string) error {
 		return err
 	}
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	defer out.Flush()
+	// The last flush's error is the command's, as every write's is.
+	defer func() {
+		if ferr := out.Flush(); ferr != nil && rerr == nil {
+			rerr = ferr
+		}
+	}()
 	live := input.Live(files, env.Stdin)
 	var (
 		werr    error

@@ -123,3 +123,29 @@ func TestGenFullDisk(t *testing.T) {
 		t.Errorf("the partial file was left behind (%v)", err)
 	}
 }
+
+// TestStdoutFull: a command whose standard output fails (/dev/full, where
+// the kernel refuses every write with ENOSPC) says so in one line and
+// exits 1, however little it wrote: the final flush counts as every
+// write does.
+func TestStdoutFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer full.Close()
+	path := generated("--conns", "20", "--seed", "3")(t)
+	for _, args := range [][]string{
+		{"read"}, {"conns"}, {"conns", "--json"}, {"conns", "--summary"}, {"conns", "--jobs", "1"},
+		{"explain"}, {"explain", "--json"}, {"summary"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := Main(context.Background(), append(args, "-r", path), nil, full, &stderr)
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if code != 1 || len(lines) != 1 || !strings.HasSuffix(lines[0], "no space left on device") {
+				t.Errorf("exit %d, stderr %q; want 1 and one line ending in the kernel's ENOSPC", code, stderr.String())
+			}
+		})
+	}
+}
