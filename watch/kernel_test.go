@@ -84,10 +84,16 @@ func populations(t *testing.T, ns *netns.NS, n, m int) (holder int) {
 			})
 		}()
 	}
+	// The clients past the backlog either wait in SYN-SENT (their SYN
+	// came when the queue was full) or have their handshake held
+	// unfinished by the listener in SYN-RECEIVED (their SYN came first,
+	// their ACK when it was full): which, depends on how the SYNs raced.
+	var last string
 	waitFor(t, "the populations", func() bool {
-		s := ssStates(t, ns)
-		return s["CLOSE-WAIT"] == n && s["TIME-WAIT"] == m && s["SYN-SENT"] > 0 && nstat(t, ns)["TcpExtListenOverflows"] > 0
-	})
+		s, o := ssStates(t, ns), nstat(t, ns)["TcpExtListenOverflows"]
+		last = fmt.Sprintf("ss -tan %v, ListenOverflows %d", s, o)
+		return s["CLOSE-WAIT"] == n && s["TIME-WAIT"] == m && s["SYN-SENT"]+s["SYN-RECEIVED"] > 0 && o > 0
+	}, &last)
 	return cmd.Process.Pid
 }
 
@@ -553,10 +559,13 @@ func runWatch(t *testing.T, started func(), args ...string) []event {
 }
 
 // waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, what string, cond func() bool, state ...*string) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); !cond(); {
+	for end := time.Now().Add(30 * time.Second); !cond(); {
 		if time.Now().After(end) {
+			if len(state) > 0 {
+				what += " (" + *state[0] + ")"
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
