@@ -141,7 +141,7 @@ func Open(bufferKB int) (_ *Source, err error) {
 	if s.rd, err = ringbuf.NewReader(s.events); err != nil {
 		return nil, fmt.Errorf("bpf: %w", err)
 	}
-	s.offset = monoOffset()
+	s.offset = tracefs.MonoOffset()
 	if s.link, err = link.Tracepoint("sock", "inet_sock_set_state", s.prog, nil); err != nil {
 		return nil, fmt.Errorf("bpf: attach to sock/inet_sock_set_state: %w", err)
 	}
@@ -203,15 +203,6 @@ func program(events, lost, wakeAt int) asm.Instructions {
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("exit"),
 		asm.Return(),
 	)
-}
-
-// monoOffset returns wall clock minus CLOCK_MONOTONIC.
-func monoOffset() time.Duration {
-	var ts unix.Timespec
-	before := time.Now()
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	after := time.Now()
-	return time.Duration(before.UnixNano() + after.Sub(before).Nanoseconds()/2 - ts.Nano())
 }
 
 // Lost returns how many events the program could not put in the full

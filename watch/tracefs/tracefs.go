@@ -54,7 +54,7 @@ func Open(bufferKB int) (*Source, error) {
 		s.Close()
 		return nil, fmt.Errorf("tracefs: open trace_pipe: %w", err)
 	}
-	s.offset = monoOffset()
+	s.offset = MonoOffset()
 	if err := os.WriteFile(filepath.Join(ev, "enable"), []byte("1"), 0); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("tracefs: enable inet_sock_set_state: %w", err)
@@ -62,8 +62,9 @@ func Open(bufferKB int) (*Source, error) {
 	return s, nil
 }
 
-// monoOffset returns wall clock minus CLOCK_MONOTONIC.
-func monoOffset() time.Duration {
+// MonoOffset returns wall clock minus CLOCK_MONOTONIC, the clock the
+// tracepoint's time stamps count (here and in package bpf).
+func MonoOffset() time.Duration {
 	var ts unix.Timespec
 	before := time.Now()
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
