@@ -3,6 +3,7 @@ package crowd_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,8 +133,21 @@ func TestScenarios(t *testing.T) {
 			if fmt.Sprint(kernel) != fmt.Sprint(seen.ss) {
 				t.Errorf("sock_diag %v, ss -tan %v", kernel, seen.ss)
 			}
-			if fmt.Sprint(kernel) != fmt.Sprint(sc.Expect.Sockets) {
-				t.Errorf("sockets %v, Linux's rules say %v", kernel, sc.Expect.Sockets)
+			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
+			pcaptest.WriteFile(t, name, res.Link, res.Frames)
+			lines := labtest.Tcpdump(t, tcpdump, name)
+			want := maps.Clone(sc.Expect.Sockets)
+			if k := assassinated(port, lines); k > 0 {
+				// RFC 1337's hazard, which Linux leaves open
+				// (net.ipv4.tcp_rfc1337 = 0): a reset kills a TIME-WAIT.
+				// Over loopback the server's pure ACK of a FIN can race
+				// its own FIN out; the client's TIME-WAIT answers it, the
+				// closed server resets, and that TIME-WAIT is gone.
+				t.Logf("tcpdump: %d resets to clients in TIME-WAIT", k)
+				want["client TIME-WAIT"] -= k
+			}
+			if fmt.Sprint(kernel) != fmt.Sprint(want) {
+				t.Errorf("sockets %v, Linux's rules say %v", kernel, want)
 			}
 			if rep.Listener == nil || seen.queue != fmt.Sprintf("%d %d", rep.Listener.Queue, rep.Listener.Backlog) ||
 				rep.Listener.Queue != uint32(sc.Expect.Queue) {
@@ -152,16 +166,38 @@ func TestScenarios(t *testing.T) {
 			if len(rep.Findings) != 1 {
 				t.Errorf("findings %q, want what Observe returned", rep.Findings)
 			}
-			name := filepath.Join(t.TempDir(), sc.Name+".pcap")
-			pcaptest.WriteFile(t, name, res.Link, res.Frames)
-			lines := labtest.Tcpdump(t, tcpdump, name)
 			if len(lines) != rep.Segments || strings.Join(lines[:len(rep.Tcpdump)], "\n") != strings.Join(rep.Tcpdump, "\n") {
 				t.Errorf("%d segments, tcpdump reads %d; its first lines:\n%s\nthe report's:\n%s", rep.Segments, len(lines),
 					strings.Join(lines[:min(len(lines), 5)], "\n"), strings.Join(rep.Tcpdump[:min(len(rep.Tcpdump), 5)], "\n"))
 			}
-			checkPackets(t, sc.Name, port, lines, rep, seen)
+			checkPackets(t, sc.Name, port, lines, rep, seen, want)
 		})
 	}
+}
+
+// assassinated counts the resets the server sent to a client that had
+// already exchanged FINs with it: each ends that client's TIME-WAIT.
+func assassinated(port uint16, lines []string) int {
+	srv := strconv.Itoa(int(port))
+	fins := map[string]int{}
+	n := 0
+	for _, l := range lines {
+		m := segRE.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		switch {
+		case m[2] == srv && strings.Contains(m[5], "R") && fins[m[3]+"."+m[4]] == 2:
+			n++
+		case strings.Contains(m[5], "F"):
+			peer := m[1] + "." + m[2]
+			if m[2] == srv {
+				peer = m[3] + "." + m[4]
+			}
+			fins[peer]++
+		}
+	}
+	return n
 }
 
 var segRE = regexp.MustCompile(`IP (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]`)
@@ -169,7 +205,7 @@ var segRE = regexp.MustCompile(`IP (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)
 // checkPackets reads tcpdump's lines of a run: per connection (the
 // client's address and port), what it sent and got, and compares the
 // counts with the kernel's (ss, nstat) and the report's.
-func checkPackets(t *testing.T, name string, port uint16, lines []string, rep crowd.Report, seen atRest) {
+func checkPackets(t *testing.T, name string, port uint16, lines []string, rep crowd.Report, seen atRest, want map[string]int) {
 	t.Helper()
 	type conn struct{ syn, synack, cfin, sfin int }
 	conns := map[string]*conn{}
@@ -233,7 +269,7 @@ func checkPackets(t *testing.T, name string, port uint16, lines []string, rep cr
 			t.Errorf("tcpdump: FINs from %d clients and %d server ends; ss: %v", cfin, sfin, seen.ss)
 		}
 	case "time-wait-pileup":
-		if cfin != 1000 || seen.ss["client TIME-WAIT"] != 1000 {
+		if cfin != 1000 || seen.ss["client TIME-WAIT"] != want["client TIME-WAIT"] {
 			t.Errorf("tcpdump: FINs from %d clients; ss: %v", cfin, seen.ss)
 		}
 	case "syn-flood":
