@@ -3,7 +3,6 @@ package explain
 import (
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"synfin/tcpstate"
@@ -43,10 +42,10 @@ type Explanation struct {
 	data *DataPhase
 	dp   DataPhase // data's storage
 	// args holds the arguments of the messages of the explanation, and
-	// stepArgs those of the step being written (Write, which reuses both
-	// from one connection to the next).
+	// stepArgs those of the step being written (reused from step to step
+	// when Write writes each step before making the next).
 	args, stepArgs arena
-	pooled         bool // made by explain, for Write
+	forWrite       bool // made by explain, for Write
 }
 
 // arena hands out the arguments of messages from one slice, rather
@@ -82,34 +81,13 @@ func Explain(c *tcpstate.Conn) *Explanation {
 // they are written (eachStep), not kept in Steps, and its data phase is
 // summed up when collapse is set and Collapse says so.
 func explain(c *tcpstate.Conn, collapse bool) *Explanation {
-	e, _ := explanations.Get().(*Explanation)
-	if e == nil {
-		e = new(Explanation)
-	}
-	e.Conn, e.pooled = c, true
+	e := &Explanation{Conn: c, forWrite: true}
 	if d, ok := Collapse(c); ok && collapse {
 		e.dp = d
 		e.data = &e.dp
 	}
 	e.parts()
 	return e
-}
-
-// explanations are those explain made, for it to reuse once written
-// (done): their slices' storage, not their contents.
-var explanations sync.Pool
-
-// done puts e, made by explain and written, back for explain to reuse.
-func (e *Explanation) done() {
-	clear(e.Header)
-	clear(e.Verdict)
-	clear(e.Missing)
-	clear(e.Summary)
-	clear(e.args)
-	clear(e.stepArgs)
-	*e = Explanation{Header: e.Header[:0], Verdict: e.Verdict[:0], Missing: e.Missing[:0], Summary: e.Summary[:0],
-		args: e.args[:0], stepArgs: e.stepArgs[:0]}
-	explanations.Put(e)
 }
 
 // parts makes all of the explanation but its steps.
@@ -453,7 +431,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 			continue
 		}
 		var a *arena
-		if e.pooled { // the step is written before the next: its arguments can go
+		if e.forWrite { // the step is written before the next: its arguments can go
 			e.stepArgs, a = e.stepArgs[:0], &e.stepArgs
 		}
 		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s, a)}

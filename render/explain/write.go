@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -48,38 +47,22 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	p, _ := printers.Get().(*printer)
-	if p == nil {
-		p = new(printer)
+	p := &printer{w: bw, lang: opt.Lang, width: opt.Width, ladder: opt.Ladder}
+	if p.lang == "" {
+		p.lang = English
 	}
-	lang := opt.Lang
-	if lang == "" {
-		lang = English
-	}
-	if p.lang != lang {
-		p.lang = lang
-		for k, key := range stepKeys {
-			p.words[k] = Phrase(key, p.lang)
-		}
-	}
-	p.w, p.width, p.ladder, p.err = bw, opt.Width, opt.Ladder, nil
 	if p.width == 0 {
 		p.width = 80
 	}
-	e := explain(c, !opt.Full)
-	p.print(e)
-	e.done()
-	err := p.err
-	p.w, p.ladder, p.err = nil, nil, nil
-	printers.Put(p)
-	if err != nil || buffered {
-		return err
+	for k, key := range stepKeys {
+		p.words[k] = Phrase(key, p.lang)
+	}
+	p.print(explain(c, !opt.Full))
+	if p.err != nil || buffered {
+		return p.err
 	}
 	return bw.Flush()
 }
-
-// printers are Write's, reused for their buffer and words.
-var printers sync.Pool
 
 type printer struct {
 	w      *bufio.Writer
