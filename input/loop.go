@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"synfin/filter"
 	"synfin/wire"
@@ -39,18 +40,21 @@ func Each(ctx context.Context, src Frames, flt *Filter, fn func(f *wire.Frame) e
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Cancellation is noted by a flag that ctx's AfterFunc sets: a select
+	// on ctx.Done() for each frame is a channel operation per frame.
 	var (
 		f    wire.Frame
 		err  error
-		done = ctx.Done() // polled, not ctx.Err: that takes a lock per frame
+		done atomic.Bool
 	)
+	stop := context.AfterFunc(ctx, func() { done.Store(true) })
+	defer stop()
+	if ctx.Err() != nil {
+		done.Store(true)
+	}
 	for {
-		select {
-		case <-done:
+		if done.Load() {
 			err = ctx.Err()
-		default:
-		}
-		if err != nil {
 			break
 		}
 		if err = src.Next(&f); err != nil {
@@ -105,8 +109,12 @@ func (e *FilterError) Unwrap() error { return e.Err }
 // set.
 func (ff *Filter) Match(f *wire.Frame) (bool, error) {
 	if ff.expr == "" {
-		return true, nil
+		return true, nil // kept apart from match so that this inlines
 	}
+	return ff.match(f)
+}
+
+func (ff *Filter) match(f *wire.Frame) (bool, error) {
 	flt, ok := ff.compiled[f.Link]
 	if !ok {
 		var err error

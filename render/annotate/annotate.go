@@ -2,6 +2,7 @@ package annotate
 
 import (
 	"bytes"
+	"golang.org/x/sys/cpu"
 	"slices"
 
 	"synfin/render/explain"
@@ -28,6 +29,10 @@ type Printer struct {
 	pr  *tcpdump.Printer
 	ann *annotator
 	p   wire.Packet
+
+	// p is written for every frame: the pad keeps it off the cache
+	// line of the next Printer, another of pipeline.Print's workers.
+	_ cpu.CacheLinePad
 }
 
 // New returns a Printer printing with pr.

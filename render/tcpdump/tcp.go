@@ -298,14 +298,16 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 		datalen := 0
 		// hexFrom appends the option's data from byte i on in hex, each
 		// byte checked as LENCHECK does; non-zero is lencheck's failure.
-		hexFrom := func(i int) int {
+		// It takes and returns b: a closure that assigned b would keep b
+		// in memory rather than in registers for the whole function.
+		hexFrom := func(b []byte, i int) ([]byte, int) {
 			for ; i < datalen; i++ {
 				if r := lencheck(i + 1); r != 0 {
-					return r
+					return b, r
 				}
 				b = appendHex2(b, d[cp+i])
 			}
-			return 0
+			return b, 0
 		}
 		switch opt {
 		case optWScale, optMSS, optCC, optCCNew, optCCEcho, optEcho, optEchoReply:
@@ -408,7 +410,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			b = appendUint(b, uint64(d[cp+1]))
 			if datalen > 2 {
 				b = append(b, " mac 0x"...)
-				if r := hexFrom(2); r != 0 {
+				var r int
+				if b, r = hexFrom(b, 2); r != 0 {
 					return fail(r), false
 				}
 			}
@@ -465,7 +468,8 @@ func (pr *Printer) tcpOptions(b []byte, c *cursor, off, hlen, plen int, flags by
 			if datalen > 0 {
 				b = append(b, " 0x"...)
 			}
-			if r := hexFrom(0); r != 0 {
+			var r int
+			if b, r = hexFrom(b, 0); r != 0 {
 				return fail(r), false
 			}
 		}
