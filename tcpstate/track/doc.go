@@ -9,22 +9,22 @@
 // evicted by Config.MaxConns, or the capture ended), then its storage is
 // reused. Connections closed but held for 2MSL, and open ones idle for a
 // few seconds, wait as compact snapshots (segments and all, with
-// Config.Segments) in large byte chunks free of pointers, which the
-// garbage collector does not scan. Per-segment detail
-// (tcpstate.Conn.Segments) is kept only when Config.Segments is set;
-// without it tracking does not allocate per packet once the table has
-// warmed up.
+// Config.Segments) in large byte chunks free of pointers, mapped outside
+// the Go heap (chunks.go), which the garbage collector neither scans nor
+// counts. Per-segment detail (tcpstate.Conn.Segments) is kept only when
+// Config.Segments is set; without it tracking does not allocate per
+// packet once the table has warmed up.
 //
-// All of this memory is plain Go heap. It used to be mapped outside the
-// heap, to be kept only if the heap could not hold conns and read -n
-// under 100 MB of peak resident memory at 10x the reference workload
-// (synfin gen, 2,000,000 connections, 6 GB). It holds them, so the
-// mapped memory went; peak RSS, mapped then heap: conns 65 and 74 MB,
-// read -n 67 and 68 MB (render/tcpdump's sequence table), conns --json
-// 77 and 103 MB. Commands that keep every segment pay the collector's
-// headroom on their snapshots too: explain --json 186 and 272 MB at 1x,
-// 214 and 319 MB at 10x (272 falls to 209 with GOGC=50). CPU time is the
-// same within noise.
+// The chunks were once plain Go heap, to be mapped outside it only if the
+// heap could not hold conns and read -n under 100 MB of peak resident
+// memory at 10x the reference workload (synfin gen --scale 10, 2,000,000
+// connections, 6 GB). It held them at first (conns 74 MB); as snapshots
+// and the program grew it no longer did: conns 114-120 MB
+// at 10x, 103-105 MB even with the collector's goal at 20% over the live
+// heap, as the chunks were most of that heap and the goal gave them
+// room for half as much again in garbage. Mapped, conns takes 96 MB at 10x,
+// explain --json 126 MB at 1x rather than 157, explain 115 rather than
+// 146, with the same CPU time. read -n holds no snapshots (80 MB at 10x).
 //
 // The snapshot stores (frozen.go) are hand-written, byte chunks with a
 // codec of their own, because they are what keeps memory flat over

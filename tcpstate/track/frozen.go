@@ -12,10 +12,10 @@ import (
 
 // frozen holds snapshots of closed connections in the order they were
 // taken, which is the order of their last segments: the oldest is the
-// next to run out of 2MSL. Snapshots live in large byte chunks on the Go
-// heap, free of pointers, so that the garbage collector never scans
-// them; a connection that gets another segment is thawed and its old
-// snapshot left behind as garbage that goes when its chunk does.
+// next to run out of 2MSL. Snapshots live in large byte chunks mapped
+// outside the Go heap (see chunkMemory), free of pointers; a connection
+// that gets another segment is thawed and its old snapshot left behind
+// as garbage that goes when its chunk does.
 type frozen struct {
 	// Where each connection's current snapshot is.
 	index  hashIndex[uint64]
@@ -25,9 +25,9 @@ type frozen struct {
 	oldChunks [][]byte
 	first     uint64
 	tail      uint64 // position of the oldest snapshot not yet taken out
-	spare     []byte // the largest chunk let go, kept for the next
-	size      int    // bytes in chunks
-	live      int    // bytes of current snapshots
+	mem       *chunkMemory
+	size      int // bytes in chunks
+	live      int // bytes of current snapshots
 	// The oldest current snapshot's last time, kept so that the tracker
 	// need not find and decode it at every tick of the capture's clock:
 	// head says whether it is known, none that there is no snapshot.
@@ -40,9 +40,8 @@ type frozen struct {
 }
 
 const (
-	chunkSize  = 1 << 20
-	firstChunk = 64 << 10 // a store's chunks grow from this to chunkSize
-	posShift   = 32
+	chunkSize = 1 << 20
+	posShift  = 32
 	// An entry starts with its length (4 bytes), the time of the
 	// connection's last segment (8), its ID (8) and the frame number of
 	// its last segment (8), which orders the stores of trackers merged by
@@ -197,14 +196,10 @@ func (f *frozen) append(b []byte) uint64 {
 	n := len(f.chunks)
 	if n == 0 || cap(f.chunks[n-1])-len(f.chunks[n-1]) < len(b) {
 		var c []byte
-		switch {
-		case len(b) > chunkSize:
+		if len(b) > chunkSize {
 			c = make([]byte, 0, len(b))
-		case cap(f.spare) >= len(b):
-			c, f.spare = f.spare, nil
-		default:
-			// As large as the store so far: a small capture takes little.
-			c = make([]byte, 0, min(chunkSize, max(firstChunk, f.size, len(b))))
+		} else {
+			c = f.mem.get()
 		}
 		if n == 0 {
 			f.tail = f.first << posShift
@@ -241,8 +236,8 @@ func (f *frozen) compact() {
 			}
 			off += n
 		}
-		// Done with it: the copies may go into it, and the store never
-		// holds much more than its live snapshots while compacting.
+		// Done with it: the store never holds much more than its live
+		// snapshots while compacting.
 		f.release(c)
 		old[i] = nil
 	}
@@ -276,9 +271,11 @@ func (f *frozen) init() {
 	f.oldChunks = make([][]byte, 0, 16)
 }
 
+// release lets chunk c go: a larger one, made for one large snapshot on
+// the Go heap, goes with the collector.
 func (f *frozen) release(c []byte) {
-	if cap(c) <= chunkSize && cap(c) > cap(f.spare) {
-		f.spare = c[:0]
+	if cap(c) == chunkSize {
+		f.mem.put(c)
 	}
 }
 
@@ -382,4 +379,9 @@ func (f *frozen) putEntry(k key, b []byte) {
 }
 
 // free drops f's chunks and leaves it empty.
-func (f *frozen) free() { *f = frozen{briefs: f.briefs} }
+func (f *frozen) free() {
+	for _, c := range f.chunks {
+		f.release(c)
+	}
+	*f = frozen{briefs: f.briefs, mem: f.mem}
+}

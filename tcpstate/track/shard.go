@@ -76,7 +76,7 @@ func mergeLists(a, b list) list {
 // segments came, which is the order they were taken in while the clock
 // never went back.
 func mergeFrozen(f, o *frozen) {
-	n := frozen{briefs: f.briefs}
+	n := frozen{briefs: f.briefs, mem: f.mem}
 	for {
 		x, okx := f.oldest()
 		y, oky := o.oldest()

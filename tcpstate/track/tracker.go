@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"time"
 
@@ -179,6 +180,13 @@ func New(cfg Config) *Tracker {
 	}
 	t.ice.briefs = cfg.Brief != nil && cfg.Done == nil
 	t.cold.briefs = t.ice.briefs
+	if t.snap {
+		// Flush gives the stores' chunks back; a Tracker dropped before
+		// its input ends gives them back when the collector finds it.
+		m := new(chunkMemory)
+		t.ice.mem, t.cold.mem = m, m
+		runtime.AddCleanup(t, (*chunkMemory).release, m)
+	}
 	return t
 }
 
@@ -569,6 +577,7 @@ func (t *Tracker) Flush() {
 	t.flush = nil
 	t.ice.free()
 	t.cold.free()
+	t.ice.mem.release()
 }
 
 // flushed is a connection still held at the end: its ID, and the index

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package track
+
+import "errors"
+
+func mapChunk() ([]byte, error) { return nil, errors.ErrUnsupported }
+
+func unmapChunk([]byte) {}

@@ -1,0 +1,11 @@
+//go:build unix
+
+package track
+
+import "golang.org/x/sys/unix"
+
+func mapChunk() ([]byte, error) {
+	return unix.Mmap(-1, 0, chunkSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+}
+
+func unmapChunk(c []byte) { unix.Munmap(c) }
