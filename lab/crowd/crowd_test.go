@@ -208,7 +208,8 @@ var segRE = regexp.MustCompile(`IP (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)
 func checkPackets(t *testing.T, name string, port uint16, lines []string, rep crowd.Report, seen atRest, want map[string]int) {
 	t.Helper()
 	type conn struct{ syn, synack, cfin, sfin int }
-	conns := map[string]*conn{}
+	var conns []*conn
+	last := map[string]*conn{} // each client port's latest connection
 	srv := strconv.Itoa(int(port))
 	for _, l := range lines {
 		m := segRE.FindStringSubmatch(l)
@@ -220,10 +221,13 @@ func checkPackets(t *testing.T, name string, port uint16, lines []string, rep cr
 		if fromServer {
 			peer = m[3] + "." + m[4]
 		}
-		c := conns[peer]
-		if c == nil {
+		c := last[peer]
+		// A SYN after FINs is the port's next connection: a reset that
+		// ended its TIME-WAIT (see assassinated) freed it for reuse.
+		if c == nil || m[5] == "S" && !fromServer && c.cfin+c.sfin > 0 {
 			c = &conn{}
-			conns[peer] = c
+			conns = append(conns, c)
+			last[peer] = c
 		}
 		switch f := m[5]; {
 		case f == "S" && !fromServer:
