@@ -301,7 +301,14 @@ func (c *Analyzer) loadState(r *snapshot.Reader, ka, kb netip.AddrPort, ctx *Sta
 		}
 	}
 	if c.keep {
-		if err := c.loadSegments(r); err != nil {
+		// Storage made for a connection about to be handed out has room
+		// for what a reset analyzer keeps: a tracker thaws every such
+		// connection into one analyzer. A live one's is sized for its own.
+		room := 0
+		if !full {
+			room = keptSegments
+		}
+		if err := c.loadSegments(r, room); err != nil {
 			return nil, err
 		}
 	}
@@ -497,8 +504,9 @@ func (p *segPrev) after(s *Segment) {
 }
 
 // loadSegments reads what appendSegments wrote into c.Segments, whose
-// storage it reuses; the arguments of all segments share one slice.
-func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
+// storage it reuses, or makes at once with room for room segments at
+// least; the arguments of all segments share one slice.
+func (c *Analyzer) loadSegments(r *snapshot.Reader, room int) error {
 	n, nargs := r.Uint(), r.Uint()
 	// Every segment takes more than a byte: counts past the bytes left
 	// are damage, not something to allocate for.
@@ -511,6 +519,9 @@ func (c *Analyzer) loadSegments(r *snapshot.Reader) error {
 	}
 	ci, si := c.Client.ISN, c.Server.ISN
 	segs := c.Segments[:0]
+	if uint64(cap(segs)) < n {
+		segs = make([]Segment, 0, max(n, uint64(room)))
+	}
 	var p segPrev
 	p.start(c)
 	for range n {

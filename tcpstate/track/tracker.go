@@ -129,6 +129,11 @@ type Tracker struct {
 	active list // open connections, most recent first
 	closed list // finished connections held for 2MSL, most recent first
 	free   []*conn
+	// out is the analyzer every snapshot handed out is thawed into: it
+	// keeps the storage of their segments, which analyzers taken in turn
+	// from free grew again and again (14% of the bytes explain allocated,
+	// 34% with --json).
+	out *conn
 	// With snapshots (see tcpstate.StateObserver), closed connections wait
 	// for 2MSL in ice rather than in closed, and open ones with no segment
 	// for coldAfter wait in cold, least recently active first: memory then
@@ -449,7 +454,9 @@ func (t *Tracker) hand(c *conn, why tcpstate.End) {
 		t.cfg.Brief(&t.brief)
 	}
 	c.reset()
-	t.free = append(t.free, c)
+	if c != t.out {
+		t.free = append(t.free, c)
+	}
 }
 
 // handFrozen hands out the connection of snapshot e in store s for why:
@@ -512,7 +519,13 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 // table and lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	s.remove(e)
-	c := t.alloc()
+	c := t.out
+	if full {
+		c = t.alloc()
+	} else if c == nil {
+		c = t.newConn()
+		t.out = c
+	}
 	c.key, c.hash = e.key, e.hash
 	if _, err := c.LoadState(e.key.a, e.key.b, e.state, &t.ctx, full); err != nil {
 		// Only this package writes snapshots.
