@@ -86,9 +86,18 @@ func breakAt(segs []tcpstate.Segment) time.Duration {
 	if len(segs) < 2 {
 		return 0
 	}
-	gaps := make([]time.Duration, 0, len(segs)-1)
+	var small [32]time.Duration // most connections': on the stack
+	gaps := small[:0]
+	if len(segs) > len(small) {
+		gaps = make([]time.Duration, 0, len(segs)-1)
+	}
 	for i := 1; i < len(segs); i++ {
 		gaps = append(gaps, time.Duration(segs[i].Time-segs[i-1].Time))
+	}
+	if len(gaps) <= len(small) {
+		// Few enough to sort, without the random source below.
+		slices.Sort(gaps)
+		return max(200*time.Millisecond, 10*gaps[len(gaps)/2])
 	}
 	// Pivots drawn from a source seeded anew, so that no capture can be
 	// made to take quadratic time; the median is the same whichever are.

@@ -92,7 +92,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5, buf: make([]byte, 0, 256)}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
@@ -208,10 +208,10 @@ func (t *textLadder) line(pre, cst string, cl rune, mid string, sl rune, sst str
 	b = bytes.TrimRight(t.buf, " ")
 	if t.opt.ASCII {
 		t.w.WriteString(asciiWords.Replace(string(b)))
+		t.w.WriteByte('\n')
 	} else {
-		t.w.Write(b)
+		t.w.Write(append(b, '\n'))
 	}
-	t.w.WriteByte('\n')
 }
 
 // segLine draws a segment's row: what line draws, without making its
@@ -227,9 +227,8 @@ func (t *textLadder) segLine(r *Row, bracket string, first int64, cst string, cl
 	b = appendPad(b, cst, stateW, true)
 	b = utf8.AppendRune(append(b, ' '), cl)
 	b = utf8.AppendRune(t.appendArrow(b, r), sl)
-	t.buf = append(append(b, ' '), sst...)
-	t.w.Write(bytes.TrimRight(t.buf, " "))
-	t.w.WriteByte('\n')
+	t.buf = append(bytes.TrimRight(append(append(b, ' '), sst...), " "), '\n')
+	t.w.Write(t.buf)
 }
 
 // appendArrow appends a segment's arrow across the arrow area: its
@@ -274,9 +273,18 @@ func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
 // asciiWords keeps --ascii output ASCII in the words that are not.
 var asciiWords = strings.NewReplacer("µs", "us", "→", "->", "…", ".")
 
+// appendRunes appends r n times: once, then what it appended doubled.
 func appendRunes(b []byte, r rune, n int) []byte {
-	for range n {
-		b = utf8.AppendRune(b, r)
+	if n <= 0 {
+		return b
+	}
+	start := len(b)
+	b = utf8.AppendRune(b, r)
+	size := len(b) - start
+	for have := 1; have < n; {
+		k := min(have, n-have)
+		b = append(b, b[start:start+k*size]...)
+		have += k
 	}
 	return b
 }
@@ -299,6 +307,10 @@ func appendPad(b []byte, s string, w int, right bool) []byte {
 func width(b []byte) int {
 	n := 0
 	for i := 0; i < len(b); {
+		if c := b[i]; c > 0 && c < utf8.RuneSelf {
+			n, i = n+1, i+1 // most of it: a column a byte
+			continue
+		}
 		r, size := utf8.DecodeRune(b[i:])
 		n += explain.RuneWidth(r)
 		i += size
