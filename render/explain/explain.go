@@ -89,7 +89,7 @@ func explain(c *tcpstate.Conn, collapse bool) *Explanation {
 		e.dp = d
 		e.data = &e.dp
 	}
-	e.parts()
+	e.head() // the rest once the head is written (Write)
 	return e
 }
 
@@ -97,20 +97,39 @@ func explain(c *tcpstate.Conn, collapse bool) *Explanation {
 // arguments of an ordinary connection, so that they do not grow from
 // nothing a step at a time.
 func newExplanation(c *tcpstate.Conn) *Explanation {
-	e := &Explanation{Conn: c, args: make(arena, 0, 40)}
-	e.Header, e.Verdict, e.Summary = make([]Msg, 0, 4), make([]Msg, 0, 12), make([]Msg, 0, 8)
+	e := &Explanation{Conn: c, args: make(arena, 0, 32)}
+	msgs := make([]Msg, 0, 16)
+	e.Header, e.Verdict = msgs[0:0:4], msgs[4:4:16]
 	return e
 }
 
 // parts makes all of the explanation but its steps.
 func (e *Explanation) parts() {
+	e.head()
+	e.tail()
+}
+
+// head makes the title, header and verdict.
+func (e *Explanation) head() {
 	c := e.Conn
 	ca, sa := c.Client.AddrPort().String(), c.Server.AddrPort().String()
 	e.Title = e.m("hdr.title", num("id", c.ID), str("client", ca), str("server", sa))
 	e.header(ca, sa)
 	e.verdict()
+}
+
+// tail makes what the capture missed and the summary.
+func (e *Explanation) tail() {
 	e.missing()
 	e.summary()
+}
+
+// tailAfterHead is tail for Write, once the head is written: in the
+// storage of the head's messages and arguments, which it no longer needs.
+func (e *Explanation) tailAfterHead() {
+	e.args, e.Summary = e.args[:0], e.Verdict[:0]
+	e.Title, e.Header, e.Verdict = Msg{}, nil, nil
+	e.tail()
 }
 
 func sideWord(s tcpstate.Side) string {
@@ -184,12 +203,12 @@ func frameRanges(segs []tcpstate.Segment) (string, bool) {
 		}
 		switch {
 		case j == i+1:
-			l.value(segs[i].Index, -1)
-			l.value(segs[j].Index, -1)
+			l = l.value(segs[i].Index, -1)
+			l = l.value(segs[j].Index, -1)
 		case j > i+1:
-			l.value(segs[i].Index, segs[j].Index)
+			l = l.value(segs[i].Index, segs[j].Index)
 		default:
-			l.value(segs[i].Index, -1)
+			l = l.value(segs[i].Index, -1)
 		}
 		i = j + 1
 	}
@@ -221,7 +240,7 @@ func (e *Explanation) verdict() {
 			name string
 		}{{h.SYN, "SYN"}, {h.SYNACK, "SYN-ACK"}, {h.ACK, "ACK"}} {
 			if p.r.Seen() {
-				seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
+				seen = seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
 			}
 		}
 		*v = append(*v, e.m("v.hs.partial", str("seen", seen.arg())))
@@ -277,7 +296,7 @@ func (e *Explanation) verdict() {
 	} else {
 		names := list(make([]byte, 0, 128))
 		for _, a := range an {
-			names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
+			names = names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
 		*v = append(*v, e.m("v.an", str("list", names.arg())))
 	}
@@ -636,24 +655,24 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 		return Msg{}, false
 	}
 	parts := list(make([]byte, 0, 128))
-	parts.number("o.win", int(o.Window))
+	parts = parts.number("o.win", int(o.Window))
 	if o.MSS != 0 {
-		parts.number("o.mss", int(o.MSS))
+		parts = parts.number("o.mss", int(o.MSS))
 	}
 	if o.WScale >= 0 {
-		parts.number("o.ws", int(o.WScale))
+		parts = parts.number("o.ws", int(o.WScale))
 	}
 	if o.SACK {
-		parts.add("o.sackok")
+		parts = parts.add("o.sackok")
 	}
 	if o.Timestamps {
-		parts.add("o.ts")
+		parts = parts.add("o.ts")
 	}
 	if o.TFO {
 		if o.TFOData > 0 {
-			parts.number("o.tfodata", o.TFOData)
+			parts = parts.number("o.tfodata", o.TFOData)
 		} else {
-			parts.add("o.tfo")
+			parts = parts.add("o.tfo")
 		}
 	}
 	return M("x.opts", "opts", parts.arg()), true
@@ -664,34 +683,34 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 // the language's list separator.
 type list []byte
 
-// add adds the message M(key, kv...).
-func (l *list) add(key string, kv ...string) {
-	b := *l
-	if len(b) == 0 {
-		b = append(b, "@@"...)
+// add is l with the message M(key, kv...) added. (Lists are values, so
+// that a list's storage made on the stack stays there.)
+func (l list) add(key string, kv ...string) list {
+	if len(l) == 0 {
+		l = append(l, "@@"...)
 	} else {
-		b = append(b, '\x1f')
+		l = append(l, '\x1f')
 	}
-	b = append(b, key...)
+	l = append(l, key...)
 	for i := 0; i+1 < len(kv); i += 2 {
-		b = append(append(append(append(b, '\x1e'), kv[i]...), '='), kv[i+1]...)
+		l = append(append(append(append(l, '\x1e'), kv[i]...), '='), kv[i+1]...)
 	}
-	*l = b
+	return l
 }
 
-// number adds the message M(key, "v", itoa(v)).
-func (l *list) number(key string, v int) {
-	l.add(key)
-	*l = strconv.AppendInt(append(*l, "\x1ev="...), int64(v), 10)
+// number is l with the message M(key, "v", itoa(v)) added.
+func (l list) number(key string, v int) list {
+	return strconv.AppendInt(append(l.add(key), "\x1ev="...), int64(v), 10)
 }
 
-// value adds a value shown as it is ("w.v"): the number first or, with
-// last at or above it, the range first-last.
-func (l *list) value(first, last int) {
-	l.number("w.v", first)
+// value is l with a value shown as it is ("w.v") added: the number first
+// or, with last at or above it, the range first-last.
+func (l list) value(first, last int) list {
+	l = l.number("w.v", first)
 	if last >= first {
-		*l = strconv.AppendInt(append(*l, '-'), int64(last), 10)
+		l = strconv.AppendInt(append(l, '-'), int64(last), 10)
 	}
+	return l
 }
 
 // arg is the packed argument value.
@@ -751,7 +770,7 @@ func Path(ep *tcpstate.Endpoint) string {
 func finalArg(ep *tcpstate.Endpoint) string {
 	if _, ok := inferred(ep); ok {
 		l := list(make([]byte, 0, 64))
-		l.add("lg.inferred", "s", ep.State.String())
+		l = l.add("lg.inferred", "s", ep.State.String())
 		return l.arg()
 	}
 	return ep.State.String()
@@ -783,22 +802,22 @@ func (e *Explanation) summary() {
 	if c.Client.Options.Seen && c.Server.Options.Seen {
 		parts := list(make([]byte, 0, 128))
 		if h.MSS != 0 {
-			parts.number("o.mss", int(h.MSS))
+			parts = parts.number("o.mss", int(h.MSS))
 		}
 		if h.WindowScaling {
-			parts.add("o.wscaling")
+			parts = parts.add("o.wscaling")
 		}
 		if h.SACK {
-			parts.add("o.sack")
+			parts = parts.add("o.sack")
 		}
 		if h.Timestamps {
-			parts.add("o.ts")
+			parts = parts.add("o.ts")
 		}
 		if h.TFO {
-			parts.add("o.tfo")
+			parts = parts.add("o.tfo")
 		}
 		if len(parts) == 0 {
-			parts.add("w.none")
+			parts = parts.add("w.none")
 		}
 		*s = append(*s, e.m("sum.agreed", str("opts", parts.arg())))
 	}

@@ -356,8 +356,10 @@ func appendTrimmed(b []byte, f float64, prec int) []byte {
 // Phrase is the text of catalogue key in lang when it takes no
 // arguments: M(key).Text(lang) without making the message or the string.
 func Phrase(key, lang string) string {
-	if t, ok := lookup(key, lang); ok && !strings.Contains(t, "{") {
-		return t
+	if t := compiled[key]; t != nil {
+		if t := &t[langIndex(lang)]; !t.missing && len(t.pieces) == 0 {
+			return t.tail
+		}
 	}
 	return M(key).Text(lang)
 }
@@ -375,7 +377,15 @@ func appendClock(b []byte, ns int64) []byte {
 	if ns >= 0 && ns < int64(24*time.Hour) {
 		return appendTimeOfDay(b, ns)
 	}
-	return appendTimeOfDay(time.Unix(0, ns).UTC().AppendFormat(b, "2006-01-02 "), ns)
+	y, m, d := time.Unix(0, ns).UTC().Date()
+	if y < 1000 || y > 9999 {
+		return appendTimeOfDay(time.Unix(0, ns).UTC().AppendFormat(b, "2006-01-02 "), ns)
+	}
+	// "2006-01-02 " without parsing the layout, as every header has two.
+	b = append2(append2(b, int64(y/100)), int64(y%100))
+	b = append2(append(b, '-'), int64(m))
+	b = append2(append(b, '-'), int64(d))
+	return appendTimeOfDay(append(b, ' '), ns)
 }
 
 // TimeOfDay formats a time stamp as hours to microseconds, UTC.

@@ -143,6 +143,7 @@ func (p *printer) print(e *Explanation) {
 		p.msg("", M("ui.ladder"))
 		p.err = p.ladder(p.w, e.Conn)
 	}
+	e.tailAfterHead()
 	if len(e.Missing) > 0 {
 		p.section("miss.title", e.Missing)
 	}
@@ -349,16 +350,21 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 	if len(text) <= width {
 		return 0, true // a column takes at least a byte
 	}
-	if n := width + 1; asciiLen(text[:n]) == n {
+	k := asciiLen(text[:width+1])
+	if k == width+1 {
 		// Most text is ASCII: a column a byte, breaks only at spaces.
 		if sp := bytes.LastIndexByte(text[:width], ' '); sp > 0 {
 			return sp, false
 		}
 		return width, false
 	}
+	// The first k bytes take a column each, but a NUL, none.
+	if bytes.IndexByte(text[:k], 0) >= 0 {
+		return wideLineEnd(text, width)
+	}
 	// While every rune takes a column (English: ASCII, arrows, marks),
 	// a line breaks only at spaces, as below.
-	for i, col := 0, 0; i < len(text); col++ {
+	for i, col := k, k; i < len(text); col++ {
 		// Eight ASCII bytes but NUL at a time, short of the width: the
 		// rest of English text between its symbols.
 		for col+8 <= width && i+8 <= len(text) {

@@ -273,10 +273,16 @@ func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
 // asciiWords keeps --ascii output ASCII in the words that are not.
 var asciiWords = strings.NewReplacer("µs", "us", "→", "->", "…", ".")
 
+// blanks is where padding is cut from.
+const blanks = "                                                                "
+
 // appendRunes appends r n times: once, then what it appended doubled.
 func appendRunes(b []byte, r rune, n int) []byte {
 	if n <= 0 {
 		return b
+	}
+	if r == ' ' && n <= len(blanks) {
+		return append(b, blanks[:n]...) // padding, the most of it
 	}
 	start := len(b)
 	b = utf8.AppendRune(b, r)
