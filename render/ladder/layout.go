@@ -55,7 +55,7 @@ type Row struct {
 	// Changed says which of them changed on it.
 	States  [2]tcpstate.State
 	Changed [2]bool
-	Label   string // arrow label: flags, relative seq[:end(len)], ack
+	Label   string // arrow label: flags, relative seq[:end(len)], ack (the text ladder writes it itself)
 	Class   Class
 	Marks   []string // anomaly names on the arrow
 	// Data is the data phase summed up (KindData): its segments are not
@@ -145,7 +145,12 @@ func nth[T any](v []T, k int, r *rand.Rand, less func(a, b T) bool) T {
 // relative acknowledgment.
 func Label(s *tcpstate.Segment) string {
 	var buf [64]byte
-	b := s.Flags.AppendTcpdump(buf[:0])
+	return string(appendLabel(buf[:0], s))
+}
+
+// appendLabel appends Label(s) to b.
+func appendLabel(b []byte, s *tcpstate.Segment) []byte {
+	b = s.Flags.AppendTcpdump(b)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.RelSeq), 10)
 	if s.Len > 0 {
@@ -159,7 +164,7 @@ func Label(s *tcpstate.Segment) string {
 		b = append(b, " ack "...)
 		b = strconv.AppendUint(b, uint64(s.RelAck), 10)
 	}
-	return string(b)
+	return b
 }
 
 func classOf(s *tcpstate.Segment) Class {
@@ -178,11 +183,12 @@ func classOf(s *tcpstate.Segment) Class {
 }
 
 // Layout lays out c, a row for every segment.
-func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil) }
+func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil, true) }
 
 // layout lays out c, with the segments of data (when not nil) as one
-// KindData row, in time linear in c's segments, into rows' storage.
-func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
+// KindData row, in time linear in c's segments, into rows' storage; the
+// arrows' labels are left out unless labels is set.
+func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row, labels bool) *Model {
 	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
 	n := len(c.Segments) + 2
 	if data != nil {
@@ -216,7 +222,10 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 			if s.Anomalies.Has(tcpstate.PrevSegmentNotCaptured) {
 				m.Rows = append(m.Rows, Row{Kind: KindLost, States: st})
 			}
-			r = Row{Kind: KindSeg, Seg: s, Gap: gap, Label: Label(s), Class: classOf(s)}
+			r = Row{Kind: KindSeg, Seg: s, Gap: gap, Class: classOf(s)}
+			if labels {
+				r.Label = Label(s)
+			}
 			r.States, r.Changed = walk.After(s.Index)
 			for _, a := range s.Anomalies.List() {
 				r.Marks = append(r.Marks, a.String())
@@ -257,14 +266,15 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 
 // layout lays out c as o draws it: with its data phase summed up when
 // explain.Collapse says so, unless o.Full.
-func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil) }
+func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil, true) }
 
-// layoutInto is layout into rows' storage.
-func (o Options) layoutInto(c *tcpstate.Conn, rows []Row) *Model {
+// layoutInto is layout into rows' storage, with the arrows' labels when
+// labels is set.
+func (o Options) layoutInto(c *tcpstate.Conn, rows []Row, labels bool) *Model {
 	if d, ok := explain.Collapse(c); ok && !o.Full {
-		return layout(c, &d, rows)
+		return layout(c, &d, rows, labels)
 	}
-	return layout(c, nil, rows)
+	return layout(c, nil, rows, labels)
 }
 
 // rowPool keeps the rows of ladders drawn and done with, for the next:

@@ -92,7 +92,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5, buf: make([]byte, 0, 256)}
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5, buf: make([]byte, 0, 256), label: make([]byte, 0, 64)}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
@@ -108,7 +108,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if p, ok := rowPool.Get().(*[]Row); ok {
 		rows = *p
 	}
-	m := opt.layoutInto(c, rows)
+	m := opt.layoutInto(c, rows, false) // labels written straight into the rows
 	t.draw(m)
 	if cap(m.Rows) <= maxPooledRows {
 		clear(m.Rows)
@@ -130,6 +130,7 @@ type textLadder struct {
 	num    int // width of the frame number in it
 	m      *Model
 	buf    []byte // the row being drawn
+	label  []byte // the arrow's label being drawn
 	blank  []byte // spaces, as many as the widest column
 	spaces string // the arrow area's width in spaces
 }
@@ -235,7 +236,8 @@ func (t *textLadder) segLine(r *Row, bracket string, first int64, cst string, cl
 // shaft, its label near its tail and its head.
 func (t *textLadder) appendArrow(b []byte, r *Row) []byte {
 	shaft := t.g.shaft[r.Class]
-	label := r.Label // ASCII
+	t.label = appendLabel(t.label[:0], r.Seg)
+	label := t.label // ASCII
 	lw := len(label)
 	if lw > t.n-6 {
 		// Cut short, as truncate does, with "…" or, in --ascii, ".".
@@ -259,7 +261,7 @@ func (t *textLadder) appendArrow(b []byte, r *Row) []byte {
 }
 
 // appendLabel appends an arrow's label, cut short to lw columns.
-func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
+func (t *textLadder) appendLabel(b, label []byte, lw int) []byte {
 	b = append(b, label...)
 	switch {
 	case lw == len(label):
