@@ -182,6 +182,9 @@ func sideIndex(s tcpstate.Side) int {
 // Uncovered lists the anomalies of s that its note does not already
 // explain.
 func Uncovered(s *tcpstate.Segment) []tcpstate.Anomaly {
+	if s.Anomalies == 0 {
+		return nil // most segments: no note to look up
+	}
 	var out []tcpstate.Anomaly
 	skip := covered[s.Note]
 	for _, a := range s.Anomalies.List() {

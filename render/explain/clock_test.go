@@ -1,7 +1,10 @@
 package explain
 
 import (
+	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,6 +31,44 @@ func TestClockAgreesWithTime(t *testing.T) {
 		}
 		if got := Clock(ns); got != clock {
 			t.Errorf("Clock(%d) = %s, want %s", ns, got, clock)
+		}
+	}
+}
+
+// TestDurAgreesWithFloat checks the durations written in integers
+// against strconv's formatting of the float of each in its unit (3
+// decimals in ms and in s below a minute, 1 above, trailing zeros cut):
+// halves of the last digit shown, the edges of each unit, and random ones.
+func TestDurAgreesWithFloat(t *testing.T) {
+	want := func(d time.Duration) string {
+		sign := ""
+		if d < 0 {
+			sign, d = "-", -d
+		}
+		trim := func(f float64, prec int, unit string) string {
+			s := strconv.FormatFloat(f, 'f', prec, 64)
+			return sign + strings.TrimRight(strings.TrimRight(s, "0"), ".") + unit
+		}
+		switch {
+		case d < time.Millisecond:
+			return sign + strconv.FormatInt(int64(d/time.Microsecond), 10) + " µs"
+		case d < time.Second:
+			return trim(float64(d)/1e6, 3, " ms")
+		case d < time.Minute:
+			return trim(float64(d)/1e9, 3, " s")
+		}
+		return trim(float64(d)/1e9, 1, " s")
+	}
+	durs := []time.Duration{0, 1, 999, 1000, 999_999, 1e6, 1e6 + 500, 1_062_500, 1_000_500, 1e9 - 1, 1e9, 1e9 + 5e5,
+		6e10 - 1, 6e10, 6e10 + 5e7, 1 << 45, 1<<45 + 1, math.MaxInt64, math.MinInt64, -1, -1e9}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		durs = append(durs, time.Duration(r.Int64N(2e6)), time.Duration(r.Int64N(2e9)), time.Duration(r.Int64N(2e11)),
+			time.Duration(r.Int64()), time.Duration(r.Int64N(1e5)*500), -time.Duration(r.Int64N(2e9)))
+	}
+	for _, d := range durs {
+		if got, want := Dur(d), want(d); got != want {
+			t.Fatalf("Dur(%d) = %s, want %s", int64(d), got, want)
 		}
 	}
 }

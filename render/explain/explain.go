@@ -52,26 +52,28 @@ type Explanation struct {
 // than a slice a message (M).
 type arena []Arg
 
-// m is M with the arguments in a, or on their own without a.
-func (a *arena) m(key string, kv ...string) Msg {
-	if a == nil || len(kv) < 2 {
-		return M(key, kv...)
+// m is the message of key and args, its arguments in a, or on their own
+// without a.
+func (a *arena) m(key string, args ...Arg) Msg {
+	switch {
+	case len(args) == 0:
+		return Msg{Key: key}
+	case a == nil:
+		return Msg{Key: key, Args: slices.Clone(args)}
 	}
 	start := len(*a)
-	for i := 0; i+1 < len(kv); i += 2 {
-		*a = append(*a, Arg{kv[i], kv[i+1]})
-	}
+	*a = append(*a, args...)
 	return Msg{Key: key, Args: (*a)[start:len(*a):len(*a)]}
 }
 
-// m is M with the arguments in e's arena.
-func (e *Explanation) m(key string, kv ...string) Msg { return e.args.m(key, kv...) }
+// m is the message of key and args, its arguments in e's arena.
+func (e *Explanation) m(key string, args ...Arg) Msg { return e.args.m(key, args...) }
 
 // Explain builds the explanation of c, a step per segment. The connection
 // should have been tracked with track.Config.Segments; without segments
 // the timeline is empty and the rest still holds.
 func Explain(c *tcpstate.Conn) *Explanation {
-	e := &Explanation{Conn: c}
+	e := newExplanation(c)
 	e.parts()
 	e.timeline()
 	return e
@@ -81,23 +83,53 @@ func Explain(c *tcpstate.Conn) *Explanation {
 // they are written (eachStep), not kept in Steps, and its data phase is
 // summed up when collapse is set and Collapse says so.
 func explain(c *tcpstate.Conn, collapse bool) *Explanation {
-	e := &Explanation{Conn: c, forWrite: true}
+	e := newExplanation(c)
+	e.forWrite, e.stepArgs = true, make(arena, 0, 8)
 	if d, ok := Collapse(c); ok && collapse {
 		e.dp = d
 		e.data = &e.dp
 	}
-	e.parts()
+	e.head() // the rest once the head is written (Write)
+	return e
+}
+
+// newExplanation is an explanation of c with room for the messages and
+// arguments of an ordinary connection, so that they do not grow from
+// nothing a step at a time.
+func newExplanation(c *tcpstate.Conn) *Explanation {
+	e := &Explanation{Conn: c, args: make(arena, 0, 32)}
+	msgs := make([]Msg, 0, 16)
+	e.Header, e.Verdict = msgs[0:0:4], msgs[4:4:16]
 	return e
 }
 
 // parts makes all of the explanation but its steps.
 func (e *Explanation) parts() {
+	e.head()
+	e.tail()
+}
+
+// head makes the title, header and verdict.
+func (e *Explanation) head() {
 	c := e.Conn
-	e.Title = e.m("hdr.title", "id", itoa(c.ID), "client", c.Client.AddrPort().String(), "server", c.Server.AddrPort().String())
-	e.header()
+	ca, sa := c.Client.AddrPort().String(), c.Server.AddrPort().String()
+	e.Title = e.m("hdr.title", num("id", c.ID), str("client", ca), str("server", sa))
+	e.header(ca, sa)
 	e.verdict()
+}
+
+// tail makes what the capture missed and the summary.
+func (e *Explanation) tail() {
 	e.missing()
 	e.summary()
+}
+
+// tailAfterHead is tail for Write, once the head is written: in the
+// storage of the head's messages and arguments, which it no longer needs.
+func (e *Explanation) tailAfterHead() {
+	e.args, e.Summary = e.args[:0], e.Verdict[:0]
+	e.Title, e.Header, e.Verdict = Msg{}, nil, nil
+	e.tail()
 }
 
 func sideWord(s tcpstate.Side) string {
@@ -124,34 +156,33 @@ func otherSide(s tcpstate.Side) tcpstate.Side {
 	return tcpstate.SideServer
 }
 
-func (e *Explanation) header() {
+// header says the roles of the client (address ca) and the server (sa).
+func (e *Explanation) header(ca, sa string) {
 	c := e.Conn
-	ca, sa := c.Client.AddrPort().String(), c.Server.AddrPort().String()
 	switch c.Role {
 	case tcpstate.RoleSYN:
-		e.Header = append(e.Header, e.m("hdr.c.syn", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.syn", str("addr", ca)))
 	case tcpstate.RoleSYNACK:
-		e.Header = append(e.Header, e.m("hdr.c.synack", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.synack", str("addr", ca)))
 	default:
-		e.Header = append(e.Header, e.m("hdr.c.port", "addr", ca))
+		e.Header = append(e.Header, e.m("hdr.c.port", str("addr", ca)))
 	}
 	h := &c.Handshake
 	switch {
 	case h.Refused:
-		e.Header = append(e.Header, e.m("hdr.s.refused", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.refused", str("addr", sa)))
 	case h.Simultaneous:
-		e.Header = append(e.Header, e.m("hdr.s.simul", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.simul", str("addr", sa)))
 	case c.Role == tcpstate.RolePort:
-		e.Header = append(e.Header, e.m("hdr.s.port", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.port", str("addr", sa)))
 	case c.Server.Initial == tcpstate.Unknown:
-		e.Header = append(e.Header, e.m("hdr.s.unknown", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.unknown", str("addr", sa)))
 	default:
-		e.Header = append(e.Header, e.m("hdr.s.listen", "addr", sa))
+		e.Header = append(e.Header, e.m("hdr.s.listen", str("addr", sa)))
 	}
 	if len(c.Segments) > 0 {
 		frames, contiguous := frameRanges(c.Segments)
-		e.Header = append(e.Header, e.m("hdr.frames", "frames", frames, "n", itoa(len(c.Segments)),
-			"start", Clock(c.First.Time), "end", Clock(c.Last.Time), "dur", Dur(c.Duration())))
+		e.Header = append(e.Header, e.m("hdr.frames", str("frames", frames), num("n", len(c.Segments)), clock("start", c.First.Time), clock("end", c.Last.Time), dur("dur", c.Duration())))
 		if !contiguous {
 			e.Header = append(e.Header, e.m("hdr.others"))
 		}
@@ -162,7 +193,7 @@ func (e *Explanation) header() {
 // list argument so that each language joins them its own way, and says
 // whether they are one run.
 func frameRanges(segs []tcpstate.Segment) (string, bool) {
-	var l list
+	l := list(make([]byte, 0, 256))
 	runs := 0
 	for i := 0; i < len(segs); {
 		runs++
@@ -172,12 +203,12 @@ func frameRanges(segs []tcpstate.Segment) (string, bool) {
 		}
 		switch {
 		case j == i+1:
-			l.value(segs[i].Index, -1)
-			l.value(segs[j].Index, -1)
+			l = l.value(segs[i].Index, -1)
+			l = l.value(segs[j].Index, -1)
 		case j > i+1:
-			l.value(segs[i].Index, segs[j].Index)
+			l = l.value(segs[i].Index, segs[j].Index)
 		default:
-			l.value(segs[i].Index, -1)
+			l = l.value(segs[i].Index, -1)
 		}
 		i = j + 1
 	}
@@ -191,43 +222,43 @@ func (e *Explanation) verdict() {
 	v := &e.Verdict
 	switch {
 	case h.Refused:
-		*v = append(*v, e.m("v.hs.refused", "syn", itoa(h.SYN.Seg), "rst", itoa(td.RST.Seg)))
+		*v = append(*v, e.m("v.hs.refused", num("syn", h.SYN.Seg), num("rst", td.RST.Seg)))
 	case h.Simultaneous:
 		*v = append(*v, e.m("v.hs.simul"))
 	case h.Rejected:
-		*v = append(*v, e.m("v.hs.rejected", "synack", itoa(h.SYNACK.Seg), "rst", itoa(td.RST.Seg)))
+		*v = append(*v, e.m("v.hs.rejected", num("synack", h.SYNACK.Seg), num("rst", td.RST.Seg)))
 	case h.Complete:
-		*v = append(*v, e.m("v.hs.complete", "syn", itoa(h.SYN.Seg), "synack", itoa(h.SYNACK.Seg), "ack", itoa(h.ACK.Seg), "rtt", Dur(h.RTT())))
+		*v = append(*v, e.m("v.hs.complete", num("syn", h.SYN.Seg), num("synack", h.SYNACK.Seg), num("ack", h.ACK.Seg), dur("rtt", h.RTT())))
 	case h.SYN.Seen() && h.SYNACK.Seen() && h.ACK.Seen():
 		*v = append(*v, e.m("v.hs.bad"))
 	case h.SYN.Seen() && !h.SYNACK.Seen() && !h.ACK.Seen() && !c.Server.HasISN:
 		*v = append(*v, e.m("v.hs.unanswered"))
 	case h.SYN.Seen() || h.SYNACK.Seen() || h.ACK.Seen():
-		var seen list
+		seen := list(make([]byte, 0, 64))
 		for _, p := range []struct {
 			r    tcpstate.SegRef
 			name string
 		}{{h.SYN, "SYN"}, {h.SYNACK, "SYN-ACK"}, {h.ACK, "ACK"}} {
 			if p.r.Seen() {
-				seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
+				seen = seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
 			}
 		}
-		*v = append(*v, e.m("v.hs.partial", "seen", seen.arg()))
+		*v = append(*v, e.m("v.hs.partial", str("seen", seen.arg())))
 	default:
 		*v = append(*v, e.m("v.hs.midstream"))
 	}
 	if n := len(h.SYNRetransmits); n > 0 {
 		last := h.SYNRetransmits[n-1]
-		*v = append(*v, e.m("v.hs.retries", "n", itoa(n+1), "wait", Dur(time.Duration(last.Time-h.SYN.Time))))
+		*v = append(*v, e.m("v.hs.retries", num("n", n+1), dur("wait", time.Duration(last.Time-h.SYN.Time))))
 		if t, ok := inferred(&c.Client); ok {
-			*v = append(*v, e.m("v.hs.gaveup", "seg", itoa(last.Seg), "by", Clock(t.Time), "wait", Dur(time.Duration(t.Time-last.Time))))
+			*v = append(*v, e.m("v.hs.gaveup", num("seg", last.Seg), clock("by", t.Time), dur("wait", time.Duration(t.Time-last.Time))))
 		}
 	}
 	switch {
 	case td.Pattern == tcpstate.PatternHalfClose:
-		*v = append(*v, e.m("p.half-close", "bytes", itoa(td.HalfCloseBytes)))
+		*v = append(*v, e.m("p.half-close", num("bytes", td.HalfCloseBytes)))
 	case td.Pattern == tcpstate.PatternAbort:
-		*v = append(*v, e.m("p.abort-rst", "side", sideWord(td.RST.From)))
+		*v = append(*v, e.m("p.abort-rst", str("side", sideWord(td.RST.From))))
 	case td.Readings != nil:
 		*v = append(*v, e.m("p.incomplete.fin"))
 		*v = append(*v, e.readings()...)
@@ -236,7 +267,7 @@ func (e *Explanation) verdict() {
 	}
 	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
-			*v = append(*v, e.m("v.initiator", "side", sideWord(td.Initiator)))
+			*v = append(*v, e.m("v.initiator", str("side", sideWord(td.Initiator))))
 		}
 	}
 	*v = append(*v, e.halves()...)
@@ -244,9 +275,9 @@ func (e *Explanation) verdict() {
 	if td.Readings != nil {
 		final = "v.final.reading"
 	}
-	*v = append(*v, e.m(final, "c", finalArg(&c.Client), "s", finalArg(&c.Server)))
+	*v = append(*v, e.m(final, str("c", finalArg(&c.Client)), str("s", finalArg(&c.Server))))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		*v = append(*v, e.m("v.tw", "side", sideWord(tw.Side), "dur", Dur(tw.Duration), "until", Clock(tw.Until())))
+		*v = append(*v, e.m("v.tw", str("side", sideWord(tw.Side)), dur("dur", tw.Duration), clock("until", tw.Until())))
 		switch {
 		case tw.Expired:
 			*v = append(*v, e.m("v.tw.over"))
@@ -263,11 +294,11 @@ func (e *Explanation) verdict() {
 	if an := c.Anomalies.List(); len(an) == 0 {
 		*v = append(*v, e.m("v.an.none"))
 	} else {
-		var names list
+		names := list(make([]byte, 0, 128))
 		for _, a := range an {
-			names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
+			names = names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
-		*v = append(*v, e.m("v.an", "list", names.arg()))
+		*v = append(*v, e.m("v.an", str("list", names.arg())))
 	}
 }
 
@@ -286,14 +317,13 @@ func (e *Explanation) readings() []Msg {
 		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
 	}
 	y := otherSide(x)
-	out := []Msg{e.m("v.undecided", "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin))}
+	out := []Msg{e.m("v.undecided", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin))}
 	for i, rd := range []tcpstate.Reading{first, r.Other} {
 		key := "v.reading.first"
 		if rd.Initiator == y {
 			key = "v.reading.before"
 		}
-		out = append(out, e.m(key, "n", itoa(i+1), "x", sideWord(x), "y", sideWord(y), "fin", itoa(fin),
-			"c", rd.Client.Final.String(), "s", rd.Server.Final.String()))
+		out = append(out, e.m(key, num("n", i+1), str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin), str("c", rd.Client.Final.String()), str("s", rd.Server.Final.String())))
 	}
 	if len(r.Clues) == 0 {
 		out = append(out, e.m("v.clue.none"))
@@ -301,13 +331,11 @@ func (e *Explanation) readings() []Msg {
 	for _, cl := range r.Clues {
 		switch {
 		case cl.Kind == tcpstate.ClueAckGap:
-			out = append(out, e.m("v.clue.ackgap", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg)))
+			out = append(out, e.m("v.clue.ackgap", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg)))
 		case cl.Favours == tcpstate.SideNone:
-			out = append(out, e.m("v.clue.echo.recent", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg),
-				"reply", itoa(cl.Reply), "ticks", itoa(cl.Ticks())))
+			out = append(out, e.m("v.clue.echo.recent", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ticks", cl.Ticks())))
 		default:
-			out = append(out, e.m("v.clue.echo", "x", sideWord(x), "y", sideWord(y), "fin", itoa(cl.Seg), "reply", itoa(cl.Reply),
-				"ecr", itoa(cl.Ecr), "val", itoa(cl.Val), "ticks", itoa(cl.Ticks()), "dur", Dur(time.Duration(cl.Ticks())*time.Millisecond)))
+			out = append(out, e.m("v.clue.echo", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ecr", cl.Ecr), num("val", cl.Val), num("ticks", cl.Ticks()), dur("dur", time.Duration(cl.Ticks())*time.Millisecond)))
 		}
 	}
 	return append(out, e.m("v.follows"))
@@ -336,15 +364,15 @@ func (e *Explanation) halves() []Msg {
 		side := sideWord(s)
 		switch {
 		case !fin.Seen() && td.RST.Seen():
-			out = append(out, e.m("v.half.rst", "side", side))
+			out = append(out, e.m("v.half.rst", str("side", side)))
 		case !fin.Seen():
-			out = append(out, e.m("v.half.open", "side", side))
+			out = append(out, e.m("v.half.open", str("side", side)))
 		case fin.Piggybacked && fin.Ack.Seen():
-			out = append(out, e.m("v.half.piggy", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+			out = append(out, e.m("v.half.piggy", str("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		case fin.Ack.Seen():
-			out = append(out, e.m("v.half.acked", "side", side, "fin", itoa(fin.Seg), "ack", itoa(fin.Ack.Seg)))
+			out = append(out, e.m("v.half.acked", str("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		default:
-			out = append(out, e.m("v.half.unacked", "side", side, "fin", itoa(fin.Seg)))
+			out = append(out, e.m("v.half.unacked", str("side", side), num("fin", fin.Seg)))
 		}
 	}
 	return out
@@ -423,7 +451,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 	c := e.Conn
 	halfShown := false
 	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
-	var st Step
+	st := Step{Changes: make([]Change, 0, 4), Notes: make([]Msg, 0, 4)}
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
@@ -449,7 +477,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 				if timeWait(c) != tcpstate.DefaultTimeWait {
 					key = "x.timewait.other"
 				}
-				st.Notes = append(st.Notes, a.m(key, "side", sideWord(ch.Side), "dur", Dur(timeWait(c))))
+				st.Notes = append(st.Notes, a.m(key, str("side", sideWord(ch.Side)), dur("dur", timeWait(c))))
 			}
 		}
 		f(i, &st)
@@ -490,19 +518,19 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
-		add(a.m("note.syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
+		add(a.m("note.syn", str("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNRetransmit:
-		since := Dur(time.Duration(argOr(s, "since_us", 0)) * time.Microsecond)
+		since := dur("since", time.Duration(argOr(s, "since_us", 0))*time.Microsecond)
 		if n, ok := s.Arg("n"); ok {
-			add(a.m("note.syn-retransmit", "n", itoa(n), "since", since))
+			add(a.m("note.syn-retransmit", num("n", n), since))
 		} else {
-			add(a.m("note.syn-retransmit.other", "since", since))
+			add(a.m("note.syn-retransmit.other", since))
 		}
 	case tcpstate.NoteSimultaneousSYN:
-		add(a.m("note.simultaneous-syn", "side", side, "isn", u32(argOr(s, "isn", int64(s.Seq)))))
+		add(a.m("note.simultaneous-syn", str("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
@@ -510,42 +538,42 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		peer := c.Endpoint(otherSide(snd))
 		ack := argOr(s, "ack", int64(s.Ack))
 		exp := argOr(s, "expected", int64(peer.ISN)+1)
-		isn := u32(argOr(s, "isn", int64(s.Seq)))
+		isn := num("isn", uint32(argOr(s, "isn", int64(s.Seq))))
 		switch {
 		case !c.Handshake.SYN.Seen() && !c.Handshake.Simultaneous:
-			add(a.m("note.syn-ack.inferred", "isn", isn, "ack", u32(ack), "cisn", u32(ack-1)))
+			add(a.m("note.syn-ack.inferred", isn, num("ack", uint32(ack)), num("cisn", uint32(ack-1))))
 		case uint32(ack) != uint32(exp):
-			add(a.m("note.syn-ack.bad", "isn", isn, "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.syn-ack.bad", isn, num("ack", uint32(ack)), num("expected", uint32(exp))))
 		default:
-			add(a.m("note.syn-ack", "isn", isn, "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.syn-ack", isn, num("ack", uint32(ack)), str("ok", ok(true))))
 		}
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNACKRetransmit:
-		add(a.m("note.syn-ack-retransmit", "since", Dur(time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
+		add(a.m("note.syn-ack-retransmit", dur("since", time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
 	case tcpstate.NoteHandshakeACK:
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		if uint32(ack) == uint32(exp) {
-			add(a.m("note.handshake-ack", "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.handshake-ack", num("ack", uint32(ack)), str("ok", ok(true))))
 		} else {
-			add(a.m("note.handshake-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.handshake-ack.bad", num("ack", uint32(ack)), num("expected", uint32(exp))))
 		}
 	case tcpstate.NoteData:
 		add(dataMsg(a, s, side))
 	case tcpstate.NoteACK:
-		add(a.m("note.ack", "side", side, "rack", u32(int64(s.RelAck))))
+		add(a.m("note.ack", str("side", side), num("rack", uint32(int64(s.RelAck)))))
 	case tcpstate.NoteFIN, tcpstate.NoteSecondFIN, tcpstate.NoteSimultaneousFIN, tcpstate.NoteFINPiggyback:
 		seq := uint32(argOr(s, "seq", int64(s.Seq)+int64(s.Len)))
-		add(a.m("note."+string(s.Note), "side", side, "seq", u32(int64(seq)), "seq1", u32(int64(seq)+1), "ack", u32(int64(s.Ack))))
+		add(a.m("note."+string(s.Note), str("side", side), num("seq", uint32(int64(seq))), num("seq1", uint32(int64(seq)+1)), num("ack", uint32(int64(s.Ack)))))
 		if s.Len > 0 {
-			add(a.m("x.fin-len", "len", itoa(s.Len)))
+			add(a.m("x.fin-len", num("len", s.Len)))
 		}
 		if s.Note == tcpstate.NoteSecondFIN && c.Teardown.Pattern == tcpstate.PatternFourSegment {
 			if first := c.Teardown.ClientFIN; snd == tcpstate.SideServer && first.Ack.Seen() {
-				add(a.m("x.four", "ack", itoa(first.Ack.Seg)))
+				add(a.m("x.four", num("ack", first.Ack.Seg)))
 			} else if first := c.Teardown.ServerFIN; snd == tcpstate.SideClient && first.Ack.Seen() {
-				add(a.m("x.four", "ack", itoa(first.Ack.Seg)))
+				add(a.m("x.four", num("ack", first.Ack.Seg)))
 			}
 		}
 	case tcpstate.NoteFINRetransmit:
@@ -554,30 +582,29 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		switch {
 		case uint32(ack) != uint32(exp):
-			add(a.m("note.fin-ack.bad", "ack", u32(ack), "expected", u32(exp)))
+			add(a.m("note.fin-ack.bad", num("ack", uint32(ack)), num("expected", uint32(exp))))
 		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
 			// The peer sent its FIN again: this ACK never reached it,
 			// and the states were revised (see lost-last-ack).
-			add(a.m("note.last-ack.lost", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd)),
-				"state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String()))
+			add(a.m("note.last-ack.lost", num("ack", uint32(ack)), str("ok", ok(true)), str("side", side), str("peer", sideWord(otherSide(snd))), str("state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String())))
 		case s.Note == tcpstate.NoteLastACK:
-			add(a.m("note.last-ack", "ack", u32(ack), "ok", ok(true), "side", side, "peer", sideWord(otherSide(snd))))
+			add(a.m("note.last-ack", num("ack", uint32(ack)), str("ok", ok(true)), str("side", side), str("peer", sideWord(otherSide(snd)))))
 		default:
-			add(a.m("note.fin-ack", "ack", u32(ack), "ok", ok(true)))
+			add(a.m("note.fin-ack", num("ack", uint32(ack)), str("ok", ok(true))))
 		}
 		if s.Len > 0 {
 			add(dataMsg(a, s, side))
 		}
 	case tcpstate.NoteRST:
 		if s.Anomalies.Has(tcpstate.RSTAfterFIN) {
-			add(a.m("note.rst.after-fin", "side", side))
+			add(a.m("note.rst.after-fin", str("side", side)))
 		} else {
-			add(a.m("note.rst", "side", side))
+			add(a.m("note.rst", str("side", side)))
 		}
 	case tcpstate.NoteRefused:
-		add(a.m("note.refused", "port", itoa(c.Server.Port)))
+		add(a.m("note.refused", num("port", c.Server.Port)))
 	case tcpstate.NoteSYNACKRejected:
-		add(a.m("note.syn-ack-rejected", "seq", u32(int64(s.Seq))))
+		add(a.m("note.syn-ack-rejected", num("seq", uint32(int64(s.Seq)))))
 	case tcpstate.NoteMidstream:
 		add(a.m("note.midstream"))
 		if s.Len > 0 {
@@ -586,20 +613,20 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	case tcpstate.NoteKeepAlive:
 		add(a.m("note.keep-alive"))
 	case tcpstate.NoteWindowUpdate:
-		add(a.m("note.window-update", "win", itoa(s.WindowScaled)))
+		add(a.m("note.window-update", num("win", s.WindowScaled)))
 	case tcpstate.NoteZeroWindow:
-		add(a.m("note.zero-window", "side", side))
+		add(a.m("note.zero-window", str("side", side)))
 	case tcpstate.NoteRetransmission:
-		add(a.m("note.retransmission", "from", u32(int64(s.RelSeq))))
+		add(a.m("note.retransmission", num("from", uint32(int64(s.RelSeq)))))
 	case tcpstate.NoteDuplicateACK:
-		add(a.m("note.duplicate-ack", "side", side, "rack", u32(int64(s.RelAck))))
+		add(a.m("note.duplicate-ack", str("side", side), num("rack", uint32(int64(s.RelAck)))))
 	default:
 		// A note this package does not know yet shows as its key; the
 		// catalogue test lists tcpstate's notes so this is caught.
 		add(a.m("note." + string(s.Note)))
 	}
 	for _, an := range Uncovered(s) {
-		add(a.m("x.anomaly", "name", AnomalyWord(an), "desc", Word("an."+an.String())))
+		add(a.m("x.anomaly", str("name", AnomalyWord(an)), str("desc", Word("an."+an.String()))))
 	}
 	return out
 }
@@ -618,7 +645,7 @@ func dataMsg(a *arena, s *tcpstate.Segment, side string) Msg {
 	if s.Flags&wire.SYN != 0 {
 		from++
 	}
-	return a.m("note.data", "side", side, "len", itoa(s.Len), "from", u32(from), "to", u32(from+int64(s.Len)))
+	return a.m("note.data", str("side", side), num("len", s.Len), num("from", uint32(from)), num("to", uint32(from+int64(s.Len))))
 }
 
 // offered describes the options of an endpoint's SYN.
@@ -627,25 +654,25 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 	if !o.Seen {
 		return Msg{}, false
 	}
-	var parts list
-	parts.number("o.win", int(o.Window))
+	parts := list(make([]byte, 0, 128))
+	parts = parts.number("o.win", int(o.Window))
 	if o.MSS != 0 {
-		parts.number("o.mss", int(o.MSS))
+		parts = parts.number("o.mss", int(o.MSS))
 	}
 	if o.WScale >= 0 {
-		parts.number("o.ws", int(o.WScale))
+		parts = parts.number("o.ws", int(o.WScale))
 	}
 	if o.SACK {
-		parts.add("o.sackok")
+		parts = parts.add("o.sackok")
 	}
 	if o.Timestamps {
-		parts.add("o.ts")
+		parts = parts.add("o.ts")
 	}
 	if o.TFO {
 		if o.TFOData > 0 {
-			parts.number("o.tfodata", o.TFOData)
+			parts = parts.number("o.tfodata", o.TFOData)
 		} else {
-			parts.add("o.tfo")
+			parts = parts.add("o.tfo")
 		}
 	}
 	return M("x.opts", "opts", parts.arg()), true
@@ -656,34 +683,34 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 // the language's list separator.
 type list []byte
 
-// add adds the message M(key, kv...).
-func (l *list) add(key string, kv ...string) {
-	b := *l
-	if len(b) == 0 {
-		b = append(b, "@@"...)
+// add is l with the message M(key, kv...) added. (Lists are values, so
+// that a list's storage made on the stack stays there.)
+func (l list) add(key string, kv ...string) list {
+	if len(l) == 0 {
+		l = append(l, "@@"...)
 	} else {
-		b = append(b, '\x1f')
+		l = append(l, '\x1f')
 	}
-	b = append(b, key...)
+	l = append(l, key...)
 	for i := 0; i+1 < len(kv); i += 2 {
-		b = append(append(append(append(b, '\x1e'), kv[i]...), '='), kv[i+1]...)
+		l = append(append(append(append(l, '\x1e'), kv[i]...), '='), kv[i+1]...)
 	}
-	*l = b
+	return l
 }
 
-// number adds the message M(key, "v", itoa(v)).
-func (l *list) number(key string, v int) {
-	l.add(key)
-	*l = strconv.AppendInt(append(*l, "\x1ev="...), int64(v), 10)
+// number is l with the message M(key, "v", itoa(v)) added.
+func (l list) number(key string, v int) list {
+	return strconv.AppendInt(append(l.add(key), "\x1ev="...), int64(v), 10)
 }
 
-// value adds a value shown as it is ("w.v"): the number first or, with
-// last at or above it, the range first-last.
-func (l *list) value(first, last int) {
-	l.number("w.v", first)
+// value is l with a value shown as it is ("w.v") added: the number first
+// or, with last at or above it, the range first-last.
+func (l list) value(first, last int) list {
+	l = l.number("w.v", first)
 	if last >= first {
-		*l = strconv.AppendInt(append(*l, '-'), int64(last), 10)
+		l = strconv.AppendInt(append(l, '-'), int64(last), 10)
 	}
+	return l
 }
 
 // arg is the packed argument value.
@@ -709,9 +736,9 @@ func (e *Explanation) missing() {
 		for _, s := range []tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
 			switch c.Endpoint(s).State {
 			case tcpstate.CloseWait:
-				e.Missing = append(e.Missing, e.m("miss.closewait", "side", sideWord(s)))
+				e.Missing = append(e.Missing, e.m("miss.closewait", str("side", sideWord(s))))
 			case tcpstate.FinWait2:
-				e.Missing = append(e.Missing, e.m("miss.finwait2", "side", sideWord(s)))
+				e.Missing = append(e.Missing, e.m("miss.finwait2", str("side", sideWord(s))))
 			}
 		}
 	}
@@ -727,7 +754,7 @@ func isnText(ep *tcpstate.Endpoint) string {
 // Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
 // changes segments caused (an inferred one is said in words apart).
 func Path(ep *tcpstate.Endpoint) string {
-	b := make([]byte, 0, 16+24*len(ep.Transitions))
+	b := make([]byte, 0, 256) // on the stack but for a long path
 	b = append(b, ep.Initial.String()...)
 	for _, t := range ep.Transitions {
 		if !t.Inferred {
@@ -742,8 +769,8 @@ func Path(ep *tcpstate.Endpoint) string {
 // no segment showed it.
 func finalArg(ep *tcpstate.Endpoint) string {
 	if _, ok := inferred(ep); ok {
-		var l list
-		l.add("lg.inferred", "s", ep.State.String())
+		l := list(make([]byte, 0, 64))
+		l = l.add("lg.inferred", "s", ep.State.String())
 		return l.arg()
 	}
 	return ep.State.String()
@@ -769,42 +796,42 @@ func (e *Explanation) summary() {
 	c := e.Conn
 	s := &e.Summary
 	if c.Client.HasISN || c.Server.HasISN {
-		*s = append(*s, e.m("sum.isn", "c", isnText(&c.Client), "s", isnText(&c.Server)))
+		*s = append(*s, e.m("sum.isn", str("c", isnText(&c.Client)), str("s", isnText(&c.Server))))
 	}
 	h := &c.Handshake
 	if c.Client.Options.Seen && c.Server.Options.Seen {
-		var parts list
+		parts := list(make([]byte, 0, 128))
 		if h.MSS != 0 {
-			parts.number("o.mss", int(h.MSS))
+			parts = parts.number("o.mss", int(h.MSS))
 		}
 		if h.WindowScaling {
-			parts.add("o.wscaling")
+			parts = parts.add("o.wscaling")
 		}
 		if h.SACK {
-			parts.add("o.sack")
+			parts = parts.add("o.sack")
 		}
 		if h.Timestamps {
-			parts.add("o.ts")
+			parts = parts.add("o.ts")
 		}
 		if h.TFO {
-			parts.add("o.tfo")
+			parts = parts.add("o.tfo")
 		}
 		if len(parts) == 0 {
-			parts.add("w.none")
+			parts = parts.add("w.none")
 		}
-		*s = append(*s, e.m("sum.agreed", "opts", parts.arg()))
+		*s = append(*s, e.m("sum.agreed", str("opts", parts.arg())))
 	}
-	*s = append(*s, e.m("sum.bytes", "cb", itoa(c.Client.Bytes), "cp", itoa(c.Client.Pkts), "sb", itoa(c.Server.Bytes), "sp", itoa(c.Server.Pkts)))
+	*s = append(*s, e.m("sum.bytes", num("cb", c.Client.Bytes), num("cp", c.Client.Pkts), num("sb", c.Server.Bytes), num("sp", c.Server.Pkts)))
 	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))
 	for _, a := range c.Anomalies.List() {
-		*s = append(*s, e.m("sum.an", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count), "first", itoa(a.First), "desc", Word("an."+a.Anomaly.String())))
+		*s = append(*s, e.m("sum.an", str("name", AnomalyWord(a.Anomaly)), num("n", a.Count), num("first", a.First), str("desc", Word("an."+a.Anomaly.String()))))
 	}
 	if r := c.Reuse; r.Prev != 0 {
 		if r.Within2MSL {
-			*s = append(*s, e.m("sum.reuse2", "prev", itoa(r.Prev)))
+			*s = append(*s, e.m("sum.reuse2", num("prev", r.Prev)))
 		} else {
-			*s = append(*s, e.m("sum.reuse", "prev", itoa(r.Prev), "gap", Dur(r.Gap)))
+			*s = append(*s, e.m("sum.reuse", num("prev", r.Prev), dur("gap", r.Gap)))
 		}
 	}
-	*s = append(*s, e.m("sum.end", "why", Word("end."+c.End.String())))
+	*s = append(*s, e.m("sum.end", str("why", Word("end."+c.End.String()))))
 }

@@ -10,10 +10,58 @@ import (
 )
 
 // Arg is one named argument of a message. A Value starting with '@' is a
-// catalogue key, translated when the message is formatted.
+// catalogue key, translated when the message is formatted. A number or a
+// time is kept as one and written when the message is (String), so that
+// making a message makes no strings of numbers.
 type Arg struct {
 	Name  string
-	Value string
+	Value string // a text argument's value
+	num   int64
+	kind  argKind
+}
+
+// argKind is what an Arg holds.
+type argKind uint8
+
+const (
+	argText  argKind = iota // Value
+	argInt                  // num, in decimal
+	argDur                  // num, a time.Duration written as Dur
+	argClock                // num, a time stamp written as Clock
+)
+
+// str is a text argument.
+func str(name, v string) Arg { return Arg{Name: name, Value: v} }
+
+// num is an integer argument, written as itoa writes it.
+func num[T ~int | ~int8 | ~int64 | ~uint64 | ~uint32 | ~uint16 | ~uint8](name string, v T) Arg {
+	return Arg{Name: name, num: int64(v), kind: argInt}
+}
+
+// dur is a duration argument, written as Dur writes it.
+func dur(name string, d time.Duration) Arg { return Arg{Name: name, num: int64(d), kind: argDur} }
+
+// clock is a time stamp argument, written as Clock writes it.
+func clock(name string, ns int64) Arg { return Arg{Name: name, num: ns, kind: argClock} }
+
+// String is the argument's value as text.
+func (a Arg) String() string {
+	if a.kind == argText {
+		return a.Value
+	}
+	var b [40]byte
+	return string(a.appendNum(b[:0]))
+}
+
+// appendNum appends the value of an argument that is not text.
+func (a *Arg) appendNum(b []byte) []byte {
+	switch a.kind {
+	case argDur:
+		return AppendDur(b, time.Duration(a.num))
+	case argClock:
+		return appendClock(b, a.num)
+	}
+	return strconv.AppendInt(b, a.num, 10)
 }
 
 // Msg is a message in no particular language: a catalogue key and its
@@ -30,7 +78,7 @@ func M(key string, kv ...string) Msg {
 		m.Args = make([]Arg, 0, len(kv)/2)
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m.Args = append(m.Args, Arg{kv[i], kv[i+1]})
+		m.Args = append(m.Args, str(kv[i], kv[i+1]))
 	}
 	return m
 }
@@ -102,7 +150,7 @@ func Names(kind string, names []string, lang string) string {
 func (m Msg) Arg(name string) (string, bool) {
 	for _, a := range m.Args {
 		if a.Name == name {
-			return a.Value, true
+			return a.String(), true
 		}
 	}
 	return "", false
@@ -176,12 +224,20 @@ func compile(tmpl string) template {
 func (t *template) appendFill(b []byte, lang string, args []Arg) []byte {
 	for _, p := range t.pieces {
 		b = append(b, p.lit...)
-		v, found := "", false
-		for _, a := range args {
-			if a.Name == p.name {
-				v, found = a.Value, true
+		var arg *Arg
+		for i := range args {
+			if args[i].Name == p.name {
+				arg = &args[i]
 				break
 			}
+		}
+		if arg != nil && arg.kind != argText {
+			b = arg.appendNum(b)
+			continue
+		}
+		v, found := "", arg != nil
+		if found {
+			v = arg.Value
 		}
 		switch {
 		case !found:
@@ -216,7 +272,7 @@ func appendList(b []byte, v, lang string) []byte {
 			var f string
 			f, rest, _ = strings.Cut(rest, "\x1e")
 			name, val, _ := strings.Cut(f, "=")
-			args = append(args, Arg{name, val})
+			args = append(args, str(name, val))
 		}
 		b = Msg{Key: key, Args: args}.AppendText(b, lang)
 	}
@@ -229,7 +285,10 @@ func itoa[T ~int | ~int8 | ~int64 | ~uint64 | ~uint32 | ~uint16 | ~uint8](v T) s
 
 // Dur formats a duration compactly and the same way in every language:
 // "26 µs", "1.699 ms", "60 s".
-func Dur(d time.Duration) string { return string(AppendDur(nil, d)) }
+func Dur(d time.Duration) string {
+	var b [24]byte // one allocation, the string's
+	return string(AppendDur(b[:0], d))
+}
 
 // AppendDur appends Dur(d) to b.
 func AppendDur(b []byte, d time.Duration) []byte {
@@ -240,11 +299,48 @@ func AppendDur(b []byte, d time.Duration) []byte {
 	case d < time.Millisecond:
 		return append(strconv.AppendInt(b, int64(d/time.Microsecond), 10), " µs"...)
 	case d < time.Second:
+		if d%1e3 != 5e2 {
+			return append(appendFixed(b, int64(d), 1e3, 1e3), " ms"...)
+		}
+	case d < time.Minute:
+		if d%1e6 != 5e5 {
+			return append(appendFixed(b, int64(d), 1e6, 1e3), " s"...)
+		}
+	case d < 1<<45: // where the float's error is far below a nanosecond
+		if d%1e8 != 5e7 {
+			return append(appendFixed(b, int64(d), 1e8, 10), " s"...)
+		}
+	}
+	// Exactly halfway between two values shown: rounded as the float
+	// nearest to it is.
+	switch {
+	case d < time.Second:
 		return append(appendTrimmed(b, float64(d)/1e6, 3), " ms"...)
 	case d < time.Minute:
 		return append(appendTrimmed(b, float64(d)/1e9, 3), " s"...)
 	}
 	return append(appendTrimmed(b, float64(d)/1e9, 1), " s"...)
+}
+
+// appendFixed appends n/(unit·scale) rounded to 1/scale, as
+// appendTrimmed would write it, in integers: n is unit·scale times the
+// value, and is not halfway between two multiples of unit.
+func appendFixed(b []byte, n, unit, scale int64) []byte {
+	v := n / unit
+	if n%unit > unit/2 {
+		v++
+	}
+	b = strconv.AppendInt(b, v/scale, 10)
+	frac := v % scale
+	if frac == 0 {
+		return b
+	}
+	b = append(b, '.')
+	for scale /= 10; frac != 0; scale /= 10 {
+		b = append(b, byte('0'+frac/scale))
+		frac %= scale
+	}
+	return b
 }
 
 // appendTrimmed appends f with prec decimals, less its trailing zeros.
@@ -260,8 +356,10 @@ func appendTrimmed(b []byte, f float64, prec int) []byte {
 // Phrase is the text of catalogue key in lang when it takes no
 // arguments: M(key).Text(lang) without making the message or the string.
 func Phrase(key, lang string) string {
-	if t, ok := lookup(key, lang); ok && !strings.Contains(t, "{") {
-		return t
+	if t := compiled[key]; t != nil {
+		if t := &t[langIndex(lang)]; !t.missing && len(t.pieces) == 0 {
+			return t.tail
+		}
 	}
 	return M(key).Text(lang)
 }
@@ -270,15 +368,31 @@ func Phrase(key, lang string) string {
 // the date is left out for captures without one (tcpdump text without -tttt
 // reads as 1970-01-01).
 func Clock(ns int64) string {
+	var b [32]byte // one allocation, the string's
+	return string(appendClock(b[:0], ns))
+}
+
+// appendClock appends Clock(ns) to b.
+func appendClock(b []byte, ns int64) []byte {
 	if ns >= 0 && ns < int64(24*time.Hour) {
-		return string(appendTimeOfDay(nil, ns))
+		return appendTimeOfDay(b, ns)
 	}
-	t := time.Unix(0, ns).UTC()
-	return string(appendTimeOfDay(t.AppendFormat(make([]byte, 0, 26), "2006-01-02 "), ns))
+	y, m, d := time.Unix(0, ns).UTC().Date()
+	if y < 1000 || y > 9999 {
+		return appendTimeOfDay(time.Unix(0, ns).UTC().AppendFormat(b, "2006-01-02 "), ns)
+	}
+	// "2006-01-02 " without parsing the layout, as every header has two.
+	b = append2(append2(b, int64(y/100)), int64(y%100))
+	b = append2(append(b, '-'), int64(m))
+	b = append2(append(b, '-'), int64(d))
+	return appendTimeOfDay(append(b, ' '), ns)
 }
 
 // TimeOfDay formats a time stamp as hours to microseconds, UTC.
-func TimeOfDay(ns int64) string { return string(appendTimeOfDay(nil, ns)) }
+func TimeOfDay(ns int64) string {
+	var b [24]byte
+	return string(appendTimeOfDay(b[:0], ns))
+}
 
 // appendTimeOfDay appends TimeOfDay(ns): time.Time's "15:04:05.000000"
 // (the fraction cut, not rounded) without going through a time.Time, as

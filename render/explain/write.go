@@ -3,6 +3,7 @@ package explain
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
@@ -47,7 +48,7 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	p := &printer{w: bw, lang: opt.Lang, width: opt.Width, ladder: opt.Ladder}
+	p := &printer{w: bw, lang: opt.Lang, width: opt.Width, ladder: opt.Ladder, buf: make([]byte, 0, 512)}
 	if p.lang == "" {
 		p.lang = English
 	}
@@ -78,13 +79,16 @@ type printer struct {
 const (
 	wClient = iota
 	wServer
+	wBoth
+	wSends
+	wRecv
 	wWin
 	wLen
 	wPhase       // the phases', in order
 	numStepWords = wPhase + len(phaseKeys)
 )
 
-var stepKeys = [numStepWords]string{"w.client", "w.server", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
+var stepKeys = [numStepWords]string{"w.client", "w.server", "w.both", "w.sends", "w.recv", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
 
 // msg writes m as line does.
 func (p *printer) msg(prefix string, m Msg) {
@@ -100,16 +104,11 @@ const spaces = "                                                                
 func (p *printer) line(prefix string, text []byte) {
 	pw := Width(prefix)
 	indent := spaces[:min(pw, len(spaces))]
-	first := true
+	lead := prefix
 	eachLine(text, p.width-pw, func(l []byte) {
-		if first {
-			p.w.WriteString(prefix)
-			first = false
-		} else {
-			p.w.WriteString(indent)
-		}
-		p.w.Write(l)
-		p.w.WriteByte('\n')
+		// Made in the writer's buffer, one write a line.
+		p.w.Write(append(append(append(p.w.AvailableBuffer(), lead...), l...), '\n'))
+		lead = indent
 	})
 }
 
@@ -144,6 +143,7 @@ func (p *printer) print(e *Explanation) {
 		p.msg("", M("ui.ladder"))
 		p.err = p.ladder(p.w, e.Conn)
 	}
+	e.tailAfterHead()
 	if len(e.Missing) > 0 {
 		p.section("miss.title", e.Missing)
 	}
@@ -202,11 +202,18 @@ func (p *printer) step(st *Step) {
 	p.buf = b
 	p.line("      ", b)
 	for _, ch := range st.Changes {
-		how := "w.recv"
-		if ch.Sending {
-			how = "w.sends"
+		// The words in lang already: found once, not at every change.
+		side, how := p.words[wClient], p.words[wRecv]
+		switch ch.Side {
+		case tcpstate.SideServer:
+			side = p.words[wServer]
+		case tcpstate.SideBoth:
+			side = p.words[wBoth]
 		}
-		args := [...]Arg{{"side", sideWord(ch.Side)}, {"from", ch.From.String()}, {"to", ch.To.String()}, {"how", Word(how)}, {"why", Word(ch.Why.Key)}}
+		if ch.Sending {
+			how = p.words[wSends]
+		}
+		args := [...]Arg{str("side", side), str("from", ch.From.String()), str("to", ch.To.String()), str("how", how), str("why", Phrase(ch.Why.Key, p.lang))}
 		p.msg("      ", Msg{Key: "tl.change", Args: args[:]})
 	}
 	for _, m := range st.Notes {
@@ -248,19 +255,31 @@ func (p *printer) section(title string, msgs []Msg) {
 // full-width characters take two.
 func Width(s string) int {
 	n := 0
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if c := s[i]; c > 0 && c < utf8.RuneSelf {
+			n, i = n+1, i+1 // most of it: a column a byte
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		n += RuneWidth(r)
+		i += size
 	}
 	return n
 }
 
 // RuneWidth is the number of terminal columns r takes.
 func RuneWidth(r rune) int {
-	switch {
-	case r > 0 && r < 0x300:
+	if r > 0 && r < 0x300 {
 		// Below the first nonspacing mark (U+0300): most of the text, and
-		// the Mn table need not be searched.
+		// the Mn table need not be searched. Inlined, apart from the rest.
 		return 1
+	}
+	return runeWidth(r)
+}
+
+// runeWidth is RuneWidth of the runes outside its shortcut.
+func runeWidth(r rune) int {
+	switch {
 	case r >= 0x4E00 && r <= 0x9FFF:
 		return 2 // CJK ideographs, most of the Chinese text
 	case r >= 0x2010 && r < 0x20D0, r >= 0x2100 && r < 0x27C0:
@@ -331,16 +350,33 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 	if len(text) <= width {
 		return 0, true // a column takes at least a byte
 	}
-	if n := width + 1; asciiLen(text[:n]) == n {
+	k := asciiLen(text[:width+1])
+	if k == width+1 {
 		// Most text is ASCII: a column a byte, breaks only at spaces.
 		if sp := bytes.LastIndexByte(text[:width], ' '); sp > 0 {
 			return sp, false
 		}
 		return width, false
 	}
+	// The first k bytes take a column each, but a NUL, none.
+	if bytes.IndexByte(text[:k], 0) >= 0 {
+		return wideLineEnd(text, width)
+	}
 	// While every rune takes a column (English: ASCII, arrows, marks),
 	// a line breaks only at spaces, as below.
-	for i, col := 0, 0; i < len(text); col++ {
+	for i, col := k, k; i < len(text); col++ {
+		// Eight ASCII bytes but NUL at a time, short of the width: the
+		// rest of English text between its symbols.
+		for col+8 <= width && i+8 <= len(text) {
+			x := binary.LittleEndian.Uint64(text[i:])
+			if x&hi != 0 || (x-lo)&^x&hi != 0 {
+				break
+			}
+			i, col = i+8, col+8
+		}
+		if i == len(text) {
+			break
+		}
 		size := 1
 		if c := text[i]; c >= utf8.RuneSelf {
 			var r rune
@@ -360,6 +396,12 @@ func lineEnd(text []byte, width int) (cut int, whole bool) {
 	}
 	return 0, true
 }
+
+// lo and hi have a one and a high bit in each byte of a word.
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
 
 // wideLineEnd is lineEnd for text with runes of other widths than one.
 func wideLineEnd(text []byte, width int) (cut int, whole bool) {
@@ -393,8 +435,11 @@ func wideLineEnd(text []byte, width int) (cut int, whole bool) {
 
 // asciiLen is the length of the ASCII prefix of b.
 func asciiLen(b []byte) int {
-	for i, c := range b {
-		if c >= utf8.RuneSelf {
+	i := 0
+	for ; i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&hi == 0; i += 8 {
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
 			return i
 		}
 	}

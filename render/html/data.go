@@ -121,7 +121,7 @@ func sameNames(names []string, args []explain.Arg) bool {
 func (rw *Writer) appendMsg(b []byte, m explain.Msg) []byte {
 	b = strconv.AppendInt(append(b, '['), int64(rw.shapes.of(m)), 10)
 	for _, a := range m.Args {
-		b = appendStr(append(b, ','), a.Value)
+		b = appendStr(append(b, ','), a.String())
 	}
 	return append(b, ']')
 }

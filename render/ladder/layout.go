@@ -55,7 +55,7 @@ type Row struct {
 	// Changed says which of them changed on it.
 	States  [2]tcpstate.State
 	Changed [2]bool
-	Label   string // arrow label: flags, relative seq[:end(len)], ack
+	Label   string // arrow label: flags, relative seq[:end(len)], ack (the text ladder writes it itself)
 	Class   Class
 	Marks   []string // anomaly names on the arrow
 	// Data is the data phase summed up (KindData): its segments are not
@@ -86,9 +86,18 @@ func breakAt(segs []tcpstate.Segment) time.Duration {
 	if len(segs) < 2 {
 		return 0
 	}
-	gaps := make([]time.Duration, 0, len(segs)-1)
+	var small [32]time.Duration // most connections': on the stack
+	gaps := small[:0]
+	if len(segs) > len(small) {
+		gaps = make([]time.Duration, 0, len(segs)-1)
+	}
 	for i := 1; i < len(segs); i++ {
 		gaps = append(gaps, time.Duration(segs[i].Time-segs[i-1].Time))
+	}
+	if len(gaps) <= len(small) {
+		// Few enough to sort, without the random source below.
+		slices.Sort(gaps)
+		return max(200*time.Millisecond, 10*gaps[len(gaps)/2])
 	}
 	// Pivots drawn from a source seeded anew, so that no capture can be
 	// made to take quadratic time; the median is the same whichever are.
@@ -136,7 +145,12 @@ func nth[T any](v []T, k int, r *rand.Rand, less func(a, b T) bool) T {
 // relative acknowledgment.
 func Label(s *tcpstate.Segment) string {
 	var buf [64]byte
-	b := s.Flags.AppendTcpdump(buf[:0])
+	return string(appendLabel(buf[:0], s))
+}
+
+// appendLabel appends Label(s) to b.
+func appendLabel(b []byte, s *tcpstate.Segment) []byte {
+	b = s.Flags.AppendTcpdump(b)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.RelSeq), 10)
 	if s.Len > 0 {
@@ -150,7 +164,7 @@ func Label(s *tcpstate.Segment) string {
 		b = append(b, " ack "...)
 		b = strconv.AppendUint(b, uint64(s.RelAck), 10)
 	}
-	return string(b)
+	return b
 }
 
 func classOf(s *tcpstate.Segment) Class {
@@ -169,11 +183,12 @@ func classOf(s *tcpstate.Segment) Class {
 }
 
 // Layout lays out c, a row for every segment.
-func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil) }
+func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil, true) }
 
 // layout lays out c, with the segments of data (when not nil) as one
-// KindData row, in time linear in c's segments, into rows' storage.
-func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
+// KindData row, in time linear in c's segments, into rows' storage; the
+// arrows' labels are left out unless labels is set.
+func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row, labels bool) *Model {
 	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
 	n := len(c.Segments) + 2
 	if data != nil {
@@ -207,7 +222,10 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 			if s.Anomalies.Has(tcpstate.PrevSegmentNotCaptured) {
 				m.Rows = append(m.Rows, Row{Kind: KindLost, States: st})
 			}
-			r = Row{Kind: KindSeg, Seg: s, Gap: gap, Label: Label(s), Class: classOf(s)}
+			r = Row{Kind: KindSeg, Seg: s, Gap: gap, Class: classOf(s)}
+			if labels {
+				r.Label = Label(s)
+			}
 			r.States, r.Changed = walk.After(s.Index)
 			for _, a := range s.Anomalies.List() {
 				r.Marks = append(r.Marks, a.String())
@@ -248,14 +266,15 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row) *Model {
 
 // layout lays out c as o draws it: with its data phase summed up when
 // explain.Collapse says so, unless o.Full.
-func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil) }
+func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil, true) }
 
-// layoutInto is layout into rows' storage.
-func (o Options) layoutInto(c *tcpstate.Conn, rows []Row) *Model {
+// layoutInto is layout into rows' storage, with the arrows' labels when
+// labels is set.
+func (o Options) layoutInto(c *tcpstate.Conn, rows []Row, labels bool) *Model {
 	if d, ok := explain.Collapse(c); ok && !o.Full {
-		return layout(c, &d, rows)
+		return layout(c, &d, rows, labels)
 	}
-	return layout(c, nil, rows)
+	return layout(c, nil, rows, labels)
 }
 
 // rowPool keeps the rows of ladders drawn and done with, for the next:

@@ -92,7 +92,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5}
+	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5, buf: make([]byte, 0, 256), label: make([]byte, 0, 64)}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
@@ -108,7 +108,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if p, ok := rowPool.Get().(*[]Row); ok {
 		rows = *p
 	}
-	m := opt.layoutInto(c, rows)
+	m := opt.layoutInto(c, rows, false) // labels written straight into the rows
 	t.draw(m)
 	if cap(m.Rows) <= maxPooledRows {
 		clear(m.Rows)
@@ -130,6 +130,7 @@ type textLadder struct {
 	num    int // width of the frame number in it
 	m      *Model
 	buf    []byte // the row being drawn
+	label  []byte // the arrow's label being drawn
 	blank  []byte // spaces, as many as the widest column
 	spaces string // the arrow area's width in spaces
 }
@@ -208,10 +209,10 @@ func (t *textLadder) line(pre, cst string, cl rune, mid string, sl rune, sst str
 	b = bytes.TrimRight(t.buf, " ")
 	if t.opt.ASCII {
 		t.w.WriteString(asciiWords.Replace(string(b)))
+		t.w.WriteByte('\n')
 	} else {
-		t.w.Write(b)
+		t.w.Write(append(b, '\n'))
 	}
-	t.w.WriteByte('\n')
 }
 
 // segLine draws a segment's row: what line draws, without making its
@@ -227,16 +228,16 @@ func (t *textLadder) segLine(r *Row, bracket string, first int64, cst string, cl
 	b = appendPad(b, cst, stateW, true)
 	b = utf8.AppendRune(append(b, ' '), cl)
 	b = utf8.AppendRune(t.appendArrow(b, r), sl)
-	t.buf = append(append(b, ' '), sst...)
-	t.w.Write(bytes.TrimRight(t.buf, " "))
-	t.w.WriteByte('\n')
+	t.buf = append(bytes.TrimRight(append(append(b, ' '), sst...), " "), '\n')
+	t.w.Write(t.buf)
 }
 
 // appendArrow appends a segment's arrow across the arrow area: its
 // shaft, its label near its tail and its head.
 func (t *textLadder) appendArrow(b []byte, r *Row) []byte {
 	shaft := t.g.shaft[r.Class]
-	label := r.Label // ASCII
+	t.label = appendLabel(t.label[:0], r.Seg)
+	label := t.label // ASCII
 	lw := len(label)
 	if lw > t.n-6 {
 		// Cut short, as truncate does, with "…" or, in --ascii, ".".
@@ -260,7 +261,7 @@ func (t *textLadder) appendArrow(b []byte, r *Row) []byte {
 }
 
 // appendLabel appends an arrow's label, cut short to lw columns.
-func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
+func (t *textLadder) appendLabel(b, label []byte, lw int) []byte {
 	b = append(b, label...)
 	switch {
 	case lw == len(label):
@@ -274,9 +275,24 @@ func (t *textLadder) appendLabel(b []byte, label string, lw int) []byte {
 // asciiWords keeps --ascii output ASCII in the words that are not.
 var asciiWords = strings.NewReplacer("µs", "us", "→", "->", "…", ".")
 
+// blanks is where padding is cut from.
+const blanks = "                                                                "
+
+// appendRunes appends r n times: once, then what it appended doubled.
 func appendRunes(b []byte, r rune, n int) []byte {
-	for range n {
-		b = utf8.AppendRune(b, r)
+	if n <= 0 {
+		return b
+	}
+	if r == ' ' && n <= len(blanks) {
+		return append(b, blanks[:n]...) // padding, the most of it
+	}
+	start := len(b)
+	b = utf8.AppendRune(b, r)
+	size := len(b) - start
+	for have := 1; have < n; {
+		k := min(have, n-have)
+		b = append(b, b[start:start+k*size]...)
+		have += k
 	}
 	return b
 }
@@ -299,6 +315,10 @@ func appendPad(b []byte, s string, w int, right bool) []byte {
 func width(b []byte) int {
 	n := 0
 	for i := 0; i < len(b); {
+		if c := b[i]; c > 0 && c < utf8.RuneSelf {
+			n, i = n+1, i+1 // most of it: a column a byte
+			continue
+		}
 		r, size := utf8.DecodeRune(b[i:])
 		n += explain.RuneWidth(r)
 		i += size
