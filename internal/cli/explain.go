@@ -68,10 +68,10 @@ func runExplain(env *Env, args []string) error {
 		defer reportFile.Close()
 		report, _ = html.NewWriter(reportFile, html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
 	}
-	// What the heap holds lives long (connections held for 2MSL, as
-	// snapshots free of pointers): as in conns, garbage of half of it
-	// rather than all of it, a third less memory for a few more cheap
-	// collections.
+	// What the heap holds lives long (the analyzers of the connections
+	// open; those held for 2MSL wait outside it, see package track): as
+	// in conns, garbage of half of it rather than all of it, less memory
+	// for a few more cheap collections.
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
 	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
