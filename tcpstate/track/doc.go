@@ -19,7 +19,7 @@
 // heap could not hold conns and read -n under 100 MB of peak resident
 // memory at 10x the reference workload (synfin gen --scale 10, 2,000,000
 // connections, 6 GB). It held them at first (conns 74 MB); as snapshots
-// and the program grew it no longer did: conns 114-120 MB
+// and the program grew it no longer did: conns 109-120 MB
 // at 10x, 103-105 MB even with the collector's goal at 20% over the live
 // heap, as the chunks were most of that heap and the goal gave them
 // room for half as much again in garbage. Mapped, conns takes 96 MB at 10x,
