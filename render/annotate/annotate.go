@@ -2,8 +2,9 @@ package annotate
 
 import (
 	"bytes"
-	"golang.org/x/sys/cpu"
 	"slices"
+
+	"golang.org/x/sys/cpu"
 
 	"synfin/render/explain"
 	"synfin/render/tcpdump"

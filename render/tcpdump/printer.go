@@ -2,10 +2,11 @@ package tcpdump
 
 import (
 	"encoding/binary"
-	"golang.org/x/sys/cpu"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/cpu"
 
 	"synfin/wire"
 )

@@ -8,8 +8,8 @@ package track
 // collector need not see them. A few chunks let go are kept for the
 // next rather than unmapped, which would cost a page fault for each of
 // their pages again; Flush, or the collector once the Tracker is
-// unreachable, gives them all back. Where mapping fails, or is not to be had, a chunk
-// is made on the heap.
+// unreachable, gives them all back. Where mapping fails, or is not to be
+// had, a chunk is made on the heap.
 type chunkMemory struct {
 	mapped map[*byte][]byte // by first byte, each whole
 	free   [][]byte         // let go, to be handed out again

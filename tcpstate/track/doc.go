@@ -19,12 +19,12 @@
 // heap could not hold conns and read -n under 100 MB of peak resident
 // memory at 10x the reference workload (synfin gen --scale 10, 2,000,000
 // connections, 6 GB). It held them at first (conns 74 MB); as snapshots
-// and the program grew it no longer did: conns 109-120 MB
-// at 10x, 103-105 MB even with the collector's goal at 20% over the live
-// heap, as the chunks were most of that heap and the goal gave them
-// room for half as much again in garbage. Mapped, conns takes 96 MB at 10x,
-// explain --json 126 MB at 1x rather than 157, explain 115 rather than
-// 146, with the same CPU time. read -n holds no snapshots (80 MB at 10x).
+// and the program grew it no longer did: conns 109-120 MB at 10x,
+// 103-105 MB even with the collector's goal at 20% over the live heap, as
+// the chunks were most of that heap and the goal gave them room for half
+// as much again in garbage. Mapped, conns takes 96 MB at 10x, explain
+// --json 126 MB at 1x rather than 157, explain 115 rather than 146, with
+// the same CPU time. read -n holds no snapshots (80 MB at 10x).
 //
 // The snapshot stores (frozen.go) are hand-written, byte chunks with a
 // codec of their own, because they are what keeps memory flat over
