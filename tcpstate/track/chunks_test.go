@@ -29,7 +29,7 @@ func TestFlushUnmapsChunks(t *testing.T) {
 		var f wire.Frame
 		for src.Next(&f) == nil {
 			tr.Frame(&f)
-			most = max(most, len(tr.ice.mem.mapped))
+			most = max(most, len(tr.mem.mapped))
 		}
 		return most
 	}
@@ -39,7 +39,7 @@ func TestFlushUnmapsChunks(t *testing.T) {
 			t.Fatalf("round %d: %d chunks mapped at most: too few to tell", round, most)
 		}
 		tr.Flush()
-		if n := len(tr.ice.mem.mapped); n != 0 {
+		if n := len(tr.mem.mapped); n != 0 {
 			t.Fatalf("round %d: %d chunks still mapped after Flush", round, n)
 		}
 		if handed != 5000 {

@@ -271,13 +271,9 @@ func (f *frozen) init() {
 	f.oldChunks = make([][]byte, 0, 16)
 }
 
-// release lets chunk c go: a larger one, made for one large snapshot on
-// the Go heap, goes with the collector.
-func (f *frozen) release(c []byte) {
-	if cap(c) == chunkSize {
-		f.mem.put(c)
-	}
-}
+// release lets chunk c go (one made on the heap, as for a snapshot
+// larger than a chunk, goes with the collector).
+func (f *frozen) release(c []byte) { f.mem.put(c) }
 
 // at returns the entry at pos.
 func (f *frozen) at(pos uint64) entry {

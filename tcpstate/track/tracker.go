@@ -141,6 +141,7 @@ type Tracker struct {
 	snap   bool
 	ice    frozen
 	cold   frozen
+	mem    *chunkMemory // both stores' chunks
 	w      snapshot.Writer
 	ctx    tcpstate.StateContext
 	nextID uint64
@@ -188,9 +189,9 @@ func New(cfg Config) *Tracker {
 	if t.snap {
 		// Flush gives the stores' chunks back; a Tracker dropped before
 		// its input ends gives them back when the collector finds it.
-		m := new(chunkMemory)
-		t.ice.mem, t.cold.mem = m, m
-		runtime.AddCleanup(t, (*chunkMemory).release, m)
+		t.mem = new(chunkMemory)
+		t.ice.mem, t.cold.mem = t.mem, t.mem
+		runtime.AddCleanup(t, (*chunkMemory).release, t.mem)
 	}
 	return t
 }
@@ -590,7 +591,7 @@ func (t *Tracker) Flush() {
 	t.flush = nil
 	t.ice.free()
 	t.cold.free()
-	t.ice.mem.release()
+	t.mem.release()
 }
 
 // flushed is a connection still held at the end: its ID, and the index
