@@ -74,7 +74,10 @@ func runExplain(env *Env, args []string) error {
 	// for a few more cheap collections.
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	out := bufio.NewWriterSize(env.Stdout, 1<<16)
-	eo := ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full})
+	ew, err := explain.NewWriter(out, ladder.ExplainOptions(ladder.Options{Lang: lang, Width: width, ASCII: plain, Full: full}))
+	if err != nil {
+		return err
+	}
 	live := input.Live(files, env.Stdin)
 	var (
 		werr             error
@@ -100,7 +103,7 @@ func runExplain(env *Env, args []string) error {
 			buf = conn.AppendExplainJSON(buf[:0], c)
 			_, werr = out.Write(buf)
 		} else {
-			werr = explain.Write(out, c, eo)
+			werr = ew.Write(c)
 		}
 		if live && werr == nil {
 			werr = out.Flush() // reading a live pipe: show it now

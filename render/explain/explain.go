@@ -46,6 +46,10 @@ type Explanation struct {
 	// when Write writes each step before making the next).
 	args, stepArgs arena
 	forWrite       bool // made by explain, for Write
+	// msgs is the storage of Header and Verdict, then of Missing and
+	// Summary; step, that of a step's changes and notes.
+	msgs []Msg
+	step Step
 }
 
 // arena hands out the arguments of messages from one slice, rather
@@ -79,28 +83,37 @@ func Explain(c *tcpstate.Conn) *Explanation {
 	return e
 }
 
-// explain builds the explanation of c for Write: its steps are made as
-// they are written (eachStep), not kept in Steps, and its data phase is
-// summed up when collapse is set and Collapse says so.
-func explain(c *tcpstate.Conn, collapse bool) *Explanation {
-	e := newExplanation(c)
-	e.forWrite, e.stepArgs = true, make(arena, 0, 8)
+// explain builds the explanation of c for Write into e, in e's storage
+// of the connection before: its steps are made as they are written
+// (eachStep), not kept in Steps, and its data phase is summed up when
+// collapse is set and Collapse says so.
+func (e *Explanation) explain(c *tcpstate.Conn, collapse bool) {
+	e.reset(c)
+	e.forWrite, e.stepArgs = true, e.stepArgs[:0]
 	if d, ok := Collapse(c); ok && collapse {
 		e.dp = d
 		e.data = &e.dp
 	}
 	e.head() // the rest once the head is written (Write)
-	return e
 }
 
 // newExplanation is an explanation of c with room for the messages and
 // arguments of an ordinary connection, so that they do not grow from
 // nothing a step at a time.
 func newExplanation(c *tcpstate.Conn) *Explanation {
-	e := &Explanation{Conn: c, args: make(arena, 0, 32)}
-	msgs := make([]Msg, 0, 16)
-	e.Header, e.Verdict = msgs[0:0:4], msgs[4:4:16]
+	e := &Explanation{}
+	e.reset(c)
 	return e
+}
+
+// reset makes e an empty explanation of c, in the storage e has.
+func (e *Explanation) reset(c *tcpstate.Conn) {
+	if e.msgs == nil {
+		e.msgs, e.args = make([]Msg, 16), make(arena, 0, 32)
+		e.step = Step{Changes: make([]Change, 0, 4), Notes: make([]Msg, 0, 4)}
+	}
+	*e = Explanation{Conn: c, args: e.args[:0], stepArgs: e.stepArgs, msgs: e.msgs, step: e.step,
+		Header: e.msgs[0:0:4], Verdict: e.msgs[4:4:16]}
 }
 
 // parts makes all of the explanation but its steps.
@@ -127,7 +140,7 @@ func (e *Explanation) tail() {
 // tailAfterHead is tail for Write, once the head is written: in the
 // storage of the head's messages and arguments, which it no longer needs.
 func (e *Explanation) tailAfterHead() {
-	e.args, e.Summary = e.args[:0], e.Verdict[:0]
+	e.args, e.Missing, e.Summary = e.args[:0], e.msgs[0:0:4], e.msgs[4:4:16]
 	e.Title, e.Header, e.Verdict = Msg{}, nil, nil
 	e.tail()
 }
@@ -261,7 +274,7 @@ func (e *Explanation) verdict() {
 		*v = append(*v, e.m("p.abort-rst", str("side", sideWord(td.RST.From))))
 	case td.Readings != nil:
 		*v = append(*v, e.m("p.incomplete.fin"))
-		*v = append(*v, e.readings()...)
+		*v = e.appendReadings(*v)
 	default:
 		*v = append(*v, e.m("p."+td.Pattern.String()))
 	}
@@ -270,7 +283,7 @@ func (e *Explanation) verdict() {
 			*v = append(*v, e.m("v.initiator", str("side", sideWord(td.Initiator))))
 		}
 	}
-	*v = append(*v, e.halves()...)
+	*v = e.appendHalves(*v)
 	final := "v.final"
 	if td.Readings != nil {
 		final = "v.final.reading"
@@ -302,10 +315,10 @@ func (e *Explanation) verdict() {
 	}
 }
 
-// readings says that the capture cannot tell who closed first, gives
+// appendReadings appends that the capture cannot tell who closed first,
 // both readings, the one the connection's states follow first, and what
 // ranked them.
-func (e *Explanation) readings() []Msg {
+func (e *Explanation) appendReadings(out []Msg) []Msg {
 	c := e.Conn
 	td := &c.Teardown
 	r := td.Readings
@@ -317,7 +330,7 @@ func (e *Explanation) readings() []Msg {
 		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
 	}
 	y := otherSide(x)
-	out := []Msg{e.m("v.undecided", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin))}
+	out = append(out, e.m("v.undecided", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin)))
 	for i, rd := range []tcpstate.Reading{first, r.Other} {
 		key := "v.reading.first"
 		if rd.Initiator == y {
@@ -341,21 +354,20 @@ func (e *Explanation) readings() []Msg {
 	return append(out, e.m("v.follows"))
 }
 
-// halves says, for each end's half of the connection, what the capture
-// shows of its closing: its FIN and the ACK of it. A connection that never
-// opened, or was refused, has no halves to close.
-func (e *Explanation) halves() []Msg {
+// appendHalves appends, for each end's half of the connection, what the
+// capture shows of its closing: its FIN and the ACK of it. A connection
+// that never opened, or was refused, has no halves to close.
+func (e *Explanation) appendHalves(out []Msg) []Msg {
 	c := e.Conn
 	td := &c.Teardown
 	switch td.Pattern {
 	case tcpstate.PatternRefused, tcpstate.PatternNone:
-		return nil
+		return out
 	}
 	first, second := tcpstate.SideClient, tcpstate.SideServer
 	if td.Initiator == tcpstate.SideServer {
 		first, second = second, first
 	}
-	var out []Msg
 	for _, s := range []tcpstate.Side{first, second} {
 		fin := &td.ClientFIN
 		if s == tcpstate.SideServer {
@@ -451,7 +463,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 	c := e.Conn
 	halfShown := false
 	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
-	st := Step{Changes: make([]Change, 0, 4), Notes: make([]Msg, 0, 4)}
+	st := e.step
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
@@ -482,6 +494,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 		}
 		f(i, &st)
 	}
+	e.step.Changes, e.step.Notes = st.Changes[:0], st.Notes[:0] // grown, for the next
 }
 
 func timeWait(c *tcpstate.Conn) time.Duration {

@@ -39,16 +39,38 @@ func CheckLang(lang string) error {
 // Write prints the explanation of c. A *bufio.Writer is written to and
 // left for the caller to flush, once after many connections.
 func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
-	if err := CheckLang(opt.Lang); err != nil {
-		return err
-	}
 	// A buffered writer is written to as it is: a connection's text is
 	// small, and most callers write many into one.
 	bw, buffered := w.(*bufio.Writer)
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	p := &printer{w: bw, lang: opt.Lang, width: opt.Width, ladder: opt.Ladder, buf: make([]byte, 0, 512)}
+	ew, err := NewWriter(bw, opt)
+	if err != nil {
+		return err
+	}
+	if err := ew.Write(c); err != nil || buffered {
+		return err
+	}
+	return bw.Flush()
+}
+
+// Writer writes explanations one connection after another, as Write
+// does, in storage it keeps from one to the next: some kilobytes a
+// connection, which would otherwise be garbage hundreds of thousands of
+// times over.
+type Writer struct {
+	p printer
+	e Explanation
+}
+
+// NewWriter returns a Writer to w, left for the caller to flush.
+func NewWriter(w *bufio.Writer, opt Options) (*Writer, error) {
+	if err := CheckLang(opt.Lang); err != nil {
+		return nil, err
+	}
+	ew := &Writer{p: printer{w: w, lang: opt.Lang, width: opt.Width, full: opt.Full, ladder: opt.Ladder, buf: make([]byte, 0, 512)}}
+	p := &ew.p
 	if p.lang == "" {
 		p.lang = English
 	}
@@ -58,17 +80,22 @@ func Write(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	for k, key := range stepKeys {
 		p.words[k] = Phrase(key, p.lang)
 	}
-	p.print(explain(c, !opt.Full))
-	if p.err != nil || buffered {
-		return p.err
-	}
-	return bw.Flush()
+	return ew, nil
+}
+
+// Write writes the explanation of c.
+func (w *Writer) Write(c *tcpstate.Conn) error {
+	w.e.explain(c, !w.p.full)
+	w.p.err = nil
+	w.p.print(&w.e)
+	return w.p.err
 }
 
 type printer struct {
 	w      *bufio.Writer
 	lang   string
 	width  int
+	full   bool
 	ladder func(io.Writer, *tcpstate.Conn) error
 	err    error                // from ladder
 	buf    []byte               // the text of a line, reused

@@ -23,13 +23,13 @@ func ExplainOptions(opt Options) explain.Options {
 // absolute seq/ack, both ends' state changes and a note per segment, the
 // ladder, what the capture missed and a summary.
 func WriteExplained(w io.Writer, conns []*tcpstate.Conn, opt Options) error {
-	if err := explain.CheckLang(opt.Lang); err != nil {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	ew, err := explain.NewWriter(bw, ExplainOptions(opt))
+	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	eo := ExplainOptions(opt)
 	for _, c := range conns {
-		if err := explain.Write(bw, c, eo); err != nil {
+		if err := ew.Write(c); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"synfin/render/explain"
@@ -276,13 +275,6 @@ func (o Options) layoutInto(c *tcpstate.Conn, rows []Row, labels bool) *Model {
 	}
 	return layout(c, nil, rows, labels)
 }
-
-// rowPool keeps the rows of ladders drawn and done with, for the next:
-// a connection's explanation draws one and lets it go. Only the rows of
-// ordinary connections are kept, not a long transfer's drawn in full.
-var rowPool sync.Pool
-
-const maxPooledRows = 4 * explain.CollapseAbove
 
 // Band is how a state is shaded on a lifeline.
 type Band uint8

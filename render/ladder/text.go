@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -92,7 +93,12 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if !buffered {
 		bw = bufio.NewWriter(w)
 	}
-	t := &textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5, buf: make([]byte, 0, 256), label: make([]byte, 0, 64)}
+	t, _ := textPool.Get().(*textLadder)
+	if t == nil {
+		t = &textLadder{buf: make([]byte, 0, 256), label: make([]byte, 0, 64)}
+	}
+	*t = textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5,
+		buf: t.buf[:0], label: t.label[:0], blank: t.blank, spaces: t.spaces, rows: t.rows}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
@@ -102,24 +108,33 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		t.pre += t.num - 5
 	}
 	t.n = max(minArr, ArrowWidth(opt.Width)-(t.pre-preW))
-	t.blank = bytes.Repeat([]byte{' '}, max(t.n, t.pre))
-	t.spaces = string(t.blank[:t.n])
-	var rows []Row
-	if p, ok := rowPool.Get().(*[]Row); ok {
-		rows = *p
+	if len(t.blank) < max(t.n, t.pre) {
+		t.blank = bytes.Repeat([]byte{' '}, max(t.n, t.pre))
 	}
-	m := opt.layoutInto(c, rows, false) // labels written straight into the rows
+	if len(t.spaces) != t.n {
+		t.spaces = string(t.blank[:t.n])
+	}
+	m := opt.layoutInto(c, t.rows, false) // labels written straight into the rows
 	t.draw(m)
+	t.rows = nil
 	if cap(m.Rows) <= maxPooledRows {
 		clear(m.Rows)
-		rows = m.Rows[:0]
-		rowPool.Put(&rows)
+		t.rows = m.Rows[:0]
 	}
+	t.w, t.m = nil, nil
+	textPool.Put(t)
 	if buffered {
 		return nil
 	}
 	return bw.Flush()
 }
+
+// textPool keeps the text ladders drawn and done with, for the next: a
+// connection's explanation draws one and lets it go. Only the rows of
+// ordinary connections are kept, not a long transfer's drawn in full.
+var textPool sync.Pool
+
+const maxPooledRows = 4 * explain.CollapseAbove
 
 type textLadder struct {
 	w      *bufio.Writer
@@ -133,6 +148,7 @@ type textLadder struct {
 	label  []byte // the arrow's label being drawn
 	blank  []byte // spaces, as many as the widest column
 	spaces string // the arrow area's width in spaces
+	rows   []Row  // storage for the rows laid out
 }
 
 func (t *textLadder) word(key string) string { return explain.Phrase(key, t.opt.lang()) }
