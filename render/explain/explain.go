@@ -145,7 +145,7 @@ func (e *Explanation) tailAfterHead() {
 	e.tail()
 }
 
-func sideWord(s tcpstate.Side) string {
+func sideWord(s tcpstate.Side) word {
 	switch s {
 	case tcpstate.SideServer:
 		return sideWords[1]
@@ -271,7 +271,7 @@ func (e *Explanation) verdict() {
 	case td.Pattern == tcpstate.PatternHalfClose:
 		*v = append(*v, e.m("p.half-close", num("bytes", td.HalfCloseBytes)))
 	case td.Pattern == tcpstate.PatternAbort:
-		*v = append(*v, e.m("p.abort-rst", str("side", sideWord(td.RST.From))))
+		*v = append(*v, e.m("p.abort-rst", wd("side", sideWord(td.RST.From))))
 	case td.Readings != nil:
 		*v = append(*v, e.m("p.incomplete.fin"))
 		*v = e.appendReadings(*v)
@@ -280,7 +280,7 @@ func (e *Explanation) verdict() {
 	}
 	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
-			*v = append(*v, e.m("v.initiator", str("side", sideWord(td.Initiator))))
+			*v = append(*v, e.m("v.initiator", wd("side", sideWord(td.Initiator))))
 		}
 	}
 	*v = e.appendHalves(*v)
@@ -290,7 +290,7 @@ func (e *Explanation) verdict() {
 	}
 	*v = append(*v, e.m(final, str("c", finalArg(&c.Client)), str("s", finalArg(&c.Server))))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		*v = append(*v, e.m("v.tw", str("side", sideWord(tw.Side)), dur("dur", tw.Duration), clock("until", tw.Until())))
+		*v = append(*v, e.m("v.tw", wd("side", sideWord(tw.Side)), dur("dur", tw.Duration), clock("until", tw.Until())))
 		switch {
 		case tw.Expired:
 			*v = append(*v, e.m("v.tw.over"))
@@ -330,13 +330,13 @@ func (e *Explanation) appendReadings(out []Msg) []Msg {
 		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
 	}
 	y := otherSide(x)
-	out = append(out, e.m("v.undecided", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin)))
+	out = append(out, e.m("v.undecided", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", fin)))
 	for i, rd := range []tcpstate.Reading{first, r.Other} {
 		key := "v.reading.first"
 		if rd.Initiator == y {
 			key = "v.reading.before"
 		}
-		out = append(out, e.m(key, num("n", i+1), str("x", sideWord(x)), str("y", sideWord(y)), num("fin", fin), str("c", rd.Client.Final.String()), str("s", rd.Server.Final.String())))
+		out = append(out, e.m(key, num("n", i+1), wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", fin), str("c", rd.Client.Final.String()), str("s", rd.Server.Final.String())))
 	}
 	if len(r.Clues) == 0 {
 		out = append(out, e.m("v.clue.none"))
@@ -344,11 +344,11 @@ func (e *Explanation) appendReadings(out []Msg) []Msg {
 	for _, cl := range r.Clues {
 		switch {
 		case cl.Kind == tcpstate.ClueAckGap:
-			out = append(out, e.m("v.clue.ackgap", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg)))
+			out = append(out, e.m("v.clue.ackgap", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg)))
 		case cl.Favours == tcpstate.SideNone:
-			out = append(out, e.m("v.clue.echo.recent", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ticks", cl.Ticks())))
+			out = append(out, e.m("v.clue.echo.recent", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ticks", cl.Ticks())))
 		default:
-			out = append(out, e.m("v.clue.echo", str("x", sideWord(x)), str("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ecr", cl.Ecr), num("val", cl.Val), num("ticks", cl.Ticks()), dur("dur", time.Duration(cl.Ticks())*time.Millisecond)))
+			out = append(out, e.m("v.clue.echo", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ecr", cl.Ecr), num("val", cl.Val), num("ticks", cl.Ticks()), dur("dur", time.Duration(cl.Ticks())*time.Millisecond)))
 		}
 	}
 	return append(out, e.m("v.follows"))
@@ -376,15 +376,15 @@ func (e *Explanation) appendHalves(out []Msg) []Msg {
 		side := sideWord(s)
 		switch {
 		case !fin.Seen() && td.RST.Seen():
-			out = append(out, e.m("v.half.rst", str("side", side)))
+			out = append(out, e.m("v.half.rst", wd("side", side)))
 		case !fin.Seen():
-			out = append(out, e.m("v.half.open", str("side", side)))
+			out = append(out, e.m("v.half.open", wd("side", side)))
 		case fin.Piggybacked && fin.Ack.Seen():
-			out = append(out, e.m("v.half.piggy", str("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
+			out = append(out, e.m("v.half.piggy", wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		case fin.Ack.Seen():
-			out = append(out, e.m("v.half.acked", str("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
+			out = append(out, e.m("v.half.acked", wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		default:
-			out = append(out, e.m("v.half.unacked", str("side", side), num("fin", fin.Seg)))
+			out = append(out, e.m("v.half.unacked", wd("side", side), num("fin", fin.Seg)))
 		}
 	}
 	return out
@@ -396,19 +396,22 @@ func Changes(c *tcpstate.Conn, seg *tcpstate.Segment) []Change {
 	return appendChanges(nil, seg, [2][]tcpstate.Transition{c.Client.Transitions, c.Server.Transitions})
 }
 
-// stateKeys are the catalogue keys of why an endpoint enters each state.
-var stateKeys = func() (k [16]string) {
-	for st := range k {
-		k[st] = "st." + tcpstate.State(st).String()
+// stateMsgs say why an endpoint enters each state.
+var stateMsgs = func() (m [16]Msg) {
+	for st := range m {
+		m[st] = msg("st." + tcpstate.State(st).String())
 	}
-	return k
+	return m
 }()
 
-func stateKey(st tcpstate.State) string {
-	if int(st) < len(stateKeys) {
-		return stateKeys[st]
+// closedRST says why an endpoint is CLOSED by a reset.
+var closedRST = msg("st.CLOSED.rst")
+
+func stateMsg(st tcpstate.State) Msg {
+	if int(st) < len(stateMsgs) {
+		return stateMsgs[st]
 	}
-	return "st." + st.String()
+	return M("st." + st.String())
 }
 
 // appendChanges appends the changes among the client's and server's
@@ -420,9 +423,9 @@ func appendChanges(out []Change, seg *tcpstate.Segment, ts [2][]tcpstate.Transit
 			if t.Seg != seg.Index {
 				continue
 			}
-			why := M(stateKey(t.To))
+			why := stateMsg(t.To)
 			if t.To == tcpstate.Closed && seg.Flags&wire.RST != 0 {
-				why = M("st.CLOSED.rst")
+				why = closedRST
 			}
 			out = append(out, Change{Side: s, From: t.From, To: t.To, Sending: s == snd, Why: why})
 		}
@@ -489,7 +492,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 				if timeWait(c) != tcpstate.DefaultTimeWait {
 					key = "x.timewait.other"
 				}
-				st.Notes = append(st.Notes, a.m(key, str("side", sideWord(ch.Side)), dur("dur", timeWait(c))))
+				st.Notes = append(st.Notes, a.m(key, wd("side", sideWord(ch.Side)), dur("dur", timeWait(c))))
 			}
 		}
 		f(i, &st)
@@ -531,7 +534,7 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
-		add(a.m("note.syn", str("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
+		add(a.m("note.syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
@@ -543,7 +546,7 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 			add(a.m("note.syn-retransmit.other", since))
 		}
 	case tcpstate.NoteSimultaneousSYN:
-		add(a.m("note.simultaneous-syn", str("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
+		add(a.m("note.simultaneous-syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(c.Endpoint(snd)); ok {
 			add(m)
 		}
@@ -575,10 +578,10 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	case tcpstate.NoteData:
 		add(dataMsg(a, s, side))
 	case tcpstate.NoteACK:
-		add(a.m("note.ack", str("side", side), num("rack", uint32(int64(s.RelAck)))))
+		add(a.m("note.ack", wd("side", side), num("rack", uint32(int64(s.RelAck)))))
 	case tcpstate.NoteFIN, tcpstate.NoteSecondFIN, tcpstate.NoteSimultaneousFIN, tcpstate.NoteFINPiggyback:
 		seq := uint32(argOr(s, "seq", int64(s.Seq)+int64(s.Len)))
-		add(a.m("note."+string(s.Note), str("side", side), num("seq", uint32(int64(seq))), num("seq1", uint32(int64(seq)+1)), num("ack", uint32(int64(s.Ack)))))
+		add(a.m("note."+string(s.Note), wd("side", side), num("seq", uint32(int64(seq))), num("seq1", uint32(int64(seq)+1)), num("ack", uint32(int64(s.Ack)))))
 		if s.Len > 0 {
 			add(a.m("x.fin-len", num("len", s.Len)))
 		}
@@ -599,9 +602,9 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
 			// The peer sent its FIN again: this ACK never reached it,
 			// and the states were revised (see lost-last-ack).
-			add(a.m("note.last-ack.lost", num("ack", uint32(ack)), str("ok", ok(true)), str("side", side), str("peer", sideWord(otherSide(snd))), str("state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String())))
+			add(a.m("note.last-ack.lost", num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd))), str("state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String())))
 		case s.Note == tcpstate.NoteLastACK:
-			add(a.m("note.last-ack", num("ack", uint32(ack)), str("ok", ok(true)), str("side", side), str("peer", sideWord(otherSide(snd)))))
+			add(a.m("note.last-ack", num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd)))))
 		default:
 			add(a.m("note.fin-ack", num("ack", uint32(ack)), str("ok", ok(true))))
 		}
@@ -610,9 +613,9 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		}
 	case tcpstate.NoteRST:
 		if s.Anomalies.Has(tcpstate.RSTAfterFIN) {
-			add(a.m("note.rst.after-fin", str("side", side)))
+			add(a.m("note.rst.after-fin", wd("side", side)))
 		} else {
-			add(a.m("note.rst", str("side", side)))
+			add(a.m("note.rst", wd("side", side)))
 		}
 	case tcpstate.NoteRefused:
 		add(a.m("note.refused", num("port", c.Server.Port)))
@@ -628,11 +631,11 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	case tcpstate.NoteWindowUpdate:
 		add(a.m("note.window-update", num("win", s.WindowScaled)))
 	case tcpstate.NoteZeroWindow:
-		add(a.m("note.zero-window", str("side", side)))
+		add(a.m("note.zero-window", wd("side", side)))
 	case tcpstate.NoteRetransmission:
 		add(a.m("note.retransmission", num("from", uint32(int64(s.RelSeq)))))
 	case tcpstate.NoteDuplicateACK:
-		add(a.m("note.duplicate-ack", str("side", side), num("rack", uint32(int64(s.RelAck)))))
+		add(a.m("note.duplicate-ack", wd("side", side), num("rack", uint32(int64(s.RelAck)))))
 	default:
 		// A note this package does not know yet shows as its key; the
 		// catalogue test lists tcpstate's notes so this is caught.
@@ -653,12 +656,12 @@ func containsAnomaly(list []tcpstate.Anomaly, a tcpstate.Anomaly) bool {
 	return false
 }
 
-func dataMsg(a *arena, s *tcpstate.Segment, side string) Msg {
+func dataMsg(a *arena, s *tcpstate.Segment, side word) Msg {
 	from := int64(s.RelSeq)
 	if s.Flags&wire.SYN != 0 {
 		from++
 	}
-	return a.m("note.data", str("side", side), num("len", s.Len), num("from", uint32(from)), num("to", uint32(from+int64(s.Len))))
+	return a.m("note.data", wd("side", side), num("len", s.Len), num("from", uint32(from)), num("to", uint32(from+int64(s.Len))))
 }
 
 // offered describes the options of an endpoint's SYN.
@@ -749,9 +752,9 @@ func (e *Explanation) missing() {
 		for _, s := range []tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
 			switch c.Endpoint(s).State {
 			case tcpstate.CloseWait:
-				e.Missing = append(e.Missing, e.m("miss.closewait", str("side", sideWord(s))))
+				e.Missing = append(e.Missing, e.m("miss.closewait", wd("side", sideWord(s))))
 			case tcpstate.FinWait2:
-				e.Missing = append(e.Missing, e.m("miss.finwait2", str("side", sideWord(s))))
+				e.Missing = append(e.Missing, e.m("miss.finwait2", wd("side", sideWord(s))))
 			}
 		}
 	}
@@ -798,12 +801,15 @@ func inferred(ep *tcpstate.Endpoint) (tcpstate.Transition, bool) {
 }
 
 // pathMsg is the summary's line of an endpoint's states.
-func pathMsg(side string, ep *tcpstate.Endpoint) Msg {
+func (e *Explanation) pathMsg(side word, ep *tcpstate.Endpoint) Msg {
 	if t, ok := inferred(ep); ok {
-		return M("sum.path.inferred", "side", side, "path", Path(ep), "to", t.To.String(), "by", Clock(t.Time))
+		return e.m("sum.path.inferred", wd("side", side), str("path", Path(ep)), str("to", t.To.String()), clock("by", t.Time))
 	}
-	return M("sum.path", "side", side, "path", Path(ep))
+	return e.m("sum.path", wd("side", side), str("path", Path(ep)))
 }
+
+// The summary's words for the ends.
+var summaryClient, summaryServer = wordOf("w.Client"), wordOf("w.Server")
 
 func (e *Explanation) summary() {
 	c := e.Conn
@@ -835,7 +841,7 @@ func (e *Explanation) summary() {
 		*s = append(*s, e.m("sum.agreed", str("opts", parts.arg())))
 	}
 	*s = append(*s, e.m("sum.bytes", num("cb", c.Client.Bytes), num("cp", c.Client.Pkts), num("sb", c.Server.Bytes), num("sp", c.Server.Pkts)))
-	*s = append(*s, pathMsg(Word("w.Client"), &c.Client), pathMsg(Word("w.Server"), &c.Server))
+	*s = append(*s, e.pathMsg(summaryClient, &c.Client), e.pathMsg(summaryServer, &c.Server))
 	for _, a := range c.Anomalies.List() {
 		*s = append(*s, e.m("sum.an", str("name", AnomalyWord(a.Anomaly)), num("n", a.Count), num("first", a.First), str("desc", Word("an."+a.Anomaly.String()))))
 	}

@@ -28,6 +28,7 @@ const (
 	argInt                  // num, in decimal
 	argDur                  // num, a time.Duration written as Dur
 	argClock                // num, a time stamp written as Clock
+	argWord                 // Value, a word (Word), its entry's index in entries in num
 )
 
 // str is a text argument.
@@ -44,9 +45,12 @@ func dur(name string, d time.Duration) Arg { return Arg{Name: name, num: int64(d
 // clock is a time stamp argument, written as Clock writes it.
 func clock(name string, ns int64) Arg { return Arg{Name: name, num: ns, kind: argClock} }
 
+// wd is a word argument (see word).
+func wd(name string, w word) Arg { return Arg{Name: name, Value: w.v, num: int64(w.i), kind: argWord} }
+
 // String is the argument's value as text.
 func (a Arg) String() string {
-	if a.kind == argText {
+	if a.kind == argText || a.kind == argWord {
 		return a.Value
 	}
 	var b [40]byte
@@ -69,7 +73,12 @@ func (a *Arg) appendNum(b []byte) []byte {
 type Msg struct {
 	Key  string
 	Args []Arg
+	t    *[2]template // Key's entry, when found already: printing need not look it up
 }
+
+// msg is the message of key with no arguments, its entry found now (for
+// messages made once and printed many times).
+func msg(key string) Msg { return Msg{Key: key, t: compiled[key]} }
 
 // M makes a message from a key and name, value pairs.
 func M(key string, kv ...string) Msg {
@@ -102,6 +111,26 @@ var words = func() map[string]string {
 	return m
 }()
 
+// word is an argument value that is translated, as Word is, with its
+// catalogue entry found once: its index in entries.
+type word struct {
+	v string
+	i int32
+}
+
+// entries lists the catalogue's entries, in no order, for words to index.
+var entries, entryIndex = func() (l []*[2]template, m map[string]int32) {
+	m = make(map[string]int32, len(compiled))
+	for k, t := range compiled {
+		m[k] = int32(len(l))
+		l = append(l, t)
+	}
+	return l, m
+}()
+
+// wordOf is the word of catalogue key, found now.
+func wordOf(key string) word { return word{Word(key), entryIndex[key]} }
+
 // anomalyWords holds AnomalyWord of every anomaly.
 var anomalyWords = func() (w [tcpstate.NumAnomalies]string) {
 	for a := range w {
@@ -124,7 +153,7 @@ func AnomalyWord(a tcpstate.Anomaly) string {
 func PatternWord(p tcpstate.Pattern) string { return Word("pn." + p.String()) }
 
 // sideWords are sideWord's values.
-var sideWords = [...]string{Word("w.client"), Word("w.server"), Word("w.both")}
+var sideWords = [...]word{wordOf("w.client"), wordOf("w.server"), wordOf("w.both")}
 
 // Name is a name of tcpstate's (an anomaly's or a teardown pattern's, as
 // String() gives it) in lang; kind is "ann" or "pn". A name the catalogue
@@ -162,7 +191,10 @@ func (m Msg) Text(lang string) string { return string(m.AppendText(nil, lang)) }
 
 // AppendText appends the message formatted in lang (see Text) to b.
 func (m Msg) AppendText(b []byte, lang string) []byte {
-	t := compiled[m.Key]
+	t := m.t
+	if t == nil {
+		t = compiled[m.Key]
+	}
 	if t == nil || t[langIndex(lang)].missing {
 		b = append(b, '[')
 		b = append(b, m.Key...)
@@ -231,6 +263,10 @@ func (t *template) appendFill(b []byte, lang string, args []Arg) []byte {
 				break
 			}
 		}
+		if arg != nil && arg.kind == argWord {
+			b = Msg{Key: arg.Value[1:], t: entries[arg.num]}.AppendText(b, lang)
+			continue
+		}
 		if arg != nil && arg.kind != argText {
 			b = arg.appendNum(b)
 			continue
@@ -255,11 +291,15 @@ func (t *template) appendFill(b []byte, lang string, args []Arg) []byte {
 	return append(b, t.tail...)
 }
 
+// listSep joins the items of a list.
+var listSep = msg("w.list")
+
 // appendList appends the messages listArg packed into v, joined with the
 // language's separator.
 func appendList(b []byte, v, lang string) []byte {
-	sep, _ := lookup("w.list", lang)
+	sep := listSep.phrase(lang)
 	var argv [8]Arg
+	var last Msg // the previous item's key and entry: runs of a key ("w.v") are found once
 	for i := 0; v != "" || i == 0; i++ {
 		if i > 0 {
 			b = append(b, sep...)
@@ -274,7 +314,10 @@ func appendList(b []byte, v, lang string) []byte {
 			name, val, _ := strings.Cut(f, "=")
 			args = append(args, str(name, val))
 		}
-		b = Msg{Key: key, Args: args}.AppendText(b, lang)
+		if key != last.Key {
+			last = msg(key)
+		}
+		b = Msg{Key: key, Args: args, t: last.t}.AppendText(b, lang)
 	}
 	return b
 }
@@ -355,13 +398,16 @@ func appendTrimmed(b []byte, f float64, prec int) []byte {
 
 // Phrase is the text of catalogue key in lang when it takes no
 // arguments: M(key).Text(lang) without making the message or the string.
-func Phrase(key, lang string) string {
-	if t := compiled[key]; t != nil {
-		if t := &t[langIndex(lang)]; !t.missing && len(t.pieces) == 0 {
+func Phrase(key, lang string) string { return msg(key).phrase(lang) }
+
+// phrase is Phrase of m's key, m's entry found already.
+func (m Msg) phrase(lang string) string {
+	if m.t != nil {
+		if t := &m.t[langIndex(lang)]; !t.missing && len(t.pieces) == 0 {
 			return t.tail
 		}
 	}
-	return M(key).Text(lang)
+	return Msg{Key: m.Key}.Text(lang)
 }
 
 // Clock formats a capture time stamp (Unix ns) in UTC with microseconds;

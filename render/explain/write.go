@@ -240,13 +240,16 @@ func (p *printer) step(st *Step) {
 		if ch.Sending {
 			how = p.words[wSends]
 		}
-		args := [...]Arg{str("side", side), str("from", ch.From.String()), str("to", ch.To.String()), str("how", how), str("why", Phrase(ch.Why.Key, p.lang))}
-		p.msg("      ", Msg{Key: "tl.change", Args: args[:]})
+		args := [...]Arg{str("side", side), str("from", ch.From.String()), str("to", ch.To.String()), str("how", how), str("why", ch.Why.phrase(p.lang))}
+		p.msg("      ", Msg{Key: tlChange.Key, Args: args[:], t: tlChange.t})
 	}
 	for _, m := range st.Notes {
 		p.msg("      ", m)
 	}
 }
+
+// tlChange is a state change's line, found once.
+var tlChange = msg("tl.change")
 
 // appendNumAbs appends "rel [abs]".
 func appendNumAbs(b []byte, rel, abs uint32) []byte {

@@ -151,7 +151,38 @@ type textLadder struct {
 	rows   []Row  // storage for the rows laid out
 }
 
-func (t *textLadder) word(key string) string { return explain.Phrase(key, t.opt.lang()) }
+func (t *textLadder) word(k int) string {
+	if t.opt.lang() == explain.Chinese {
+		return textWords[1][k]
+	}
+	return textWords[0][k]
+}
+
+// The words of text ladders: indexes into textKeys.
+const (
+	wTime = iota
+	wClient
+	wServer
+	wLost
+	wEnd
+	wFull
+	wPhase       // the phases', in order
+	numTextWords = wPhase + 3
+)
+
+var textKeys = [numTextWords]string{"lg.time", "w.client", "w.server", "lg.lost", "lg.end", "lg.full",
+	explain.PhaseKey(tcpstate.PhaseHandshake), explain.PhaseKey(tcpstate.PhaseData), explain.PhaseKey(tcpstate.PhaseTeardown)}
+
+// textWords are textKeys by language (English, Chinese), found once
+// rather than in every ladder.
+var textWords = func() (w [2][numTextWords]string) {
+	for i, lang := range [2]string{explain.English, explain.Chinese} {
+		for k, key := range textKeys {
+			w[i][k] = explain.Phrase(key, lang)
+		}
+	}
+	return w
+}()
 
 // Title is a connection's one-line heading: id, addresses, teardown
 // pattern and final states.
@@ -351,7 +382,7 @@ func (t *textLadder) draw(m *Model) {
 		t.w.WriteString(t.plain(Verdict(c, lang)) + "\n\n")
 	}
 	life := func(s tcpstate.State) rune { return t.g.life[BandOf(s)] }
-	t.line(pad(t.word("lg.time"), t.pre, false), t.word("w.client"), ' ', t.spaces, ' ', t.word("w.server"))
+	t.line(pad(t.word(wTime), t.pre, false), t.word(wClient), ' ', t.spaces, ' ', t.word(wServer))
 	t.line("", m.Initial[0].String(), life(m.Initial[0]), t.spaces, life(m.Initial[1]), m.Initial[1].String())
 	phases := m.Phases
 	started := false
@@ -370,7 +401,7 @@ func (t *textLadder) draw(m *Model) {
 				corner = t.g.top
 			}
 			started = true
-			t.line(string(corner)+string(t.g.dash)+" "+t.word(explain.PhaseKey(sp.Phase)), "", life(prev[0]), t.spaces, life(prev[1]), "")
+			t.line(string(corner)+string(t.g.dash)+" "+t.word(wPhase+int(sp.Phase)), "", life(prev[0]), t.spaces, life(prev[1]), "")
 		}
 		bracket := " "
 		if started {
@@ -394,7 +425,7 @@ func (t *textLadder) draw(m *Model) {
 			text := " " + t.g.dots + " " + breakText(r, lang) + " " + t.g.dots + " "
 			t.line(bracket, "", t.g.brk, center(t.plain(text), t.n, ' '), t.g.brk, "")
 		case KindLost:
-			t.line(bracket, "", cl, center(" "+t.g.lost+t.word("lg.lost")+" ", t.n, ' '), sl, "")
+			t.line(bracket, "", cl, center(" "+t.g.lost+t.word(wLost)+" ", t.n, ' '), sl, "")
 		case KindData:
 			t.data(r, bracket, first, cst, sst, [2]rune{cl, sl})
 		case KindEnd:
@@ -402,7 +433,7 @@ func (t *textLadder) draw(m *Model) {
 			if started {
 				pre = string(t.g.bot)
 			}
-			t.line(pre+string(t.g.dash)+" "+t.word("lg.end"), r.States[0].String(), cl, t.spaces, sl, r.States[1].String())
+			t.line(pre+string(t.g.dash)+" "+t.word(wEnd), r.States[0].String(), cl, t.spaces, sl, r.States[1].String())
 		}
 		prev = r.States
 	}
@@ -486,7 +517,7 @@ func (t *textLadder) data(r *Row, bracket string, first int64, cst, sst string, 
 			lines = append(lines, " "+head+l)
 		}
 	}
-	for _, l := range explain.Wrap(t.word("lg.full"), t.n-2) {
+	for _, l := range explain.Wrap(t.word(wFull), t.n-2) {
 		lines = append(lines, " "+l)
 	}
 	for i, l := range lines {
