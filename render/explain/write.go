@@ -69,7 +69,7 @@ func NewWriter(w *bufio.Writer, opt Options) (*Writer, error) {
 	if err := CheckLang(opt.Lang); err != nil {
 		return nil, err
 	}
-	ew := &Writer{p: printer{w: w, lang: opt.Lang, width: opt.Width, full: opt.Full, ladder: opt.Ladder, buf: make([]byte, 0, 512)}}
+	ew := &Writer{p: printer{w: w, lang: opt.Lang, width: opt.Width, full: opt.Full, ladder: opt.Ladder, buf: make([]byte, 0, 512), spare: make([]byte, 0, 512)}}
 	p := &ew.p
 	if p.lang == "" {
 		p.lang = English
@@ -99,6 +99,7 @@ type printer struct {
 	ladder func(io.Writer, *tcpstate.Conn) error
 	err    error                // from ladder
 	buf    []byte               // the text of a line, reused
+	spare  []byte               // start's, when the writer's buffer is short
 	words  [numStepWords]string // stepKeys in lang, found once rather than at every step
 }
 
@@ -117,27 +118,50 @@ const (
 
 var stepKeys = [numStepWords]string{"w.client", "w.server", "w.both", "w.sends", "w.recv", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
 
-// msg writes m as line does.
-func (p *printer) msg(prefix string, m Msg) {
-	p.buf = m.AppendText(p.buf[:0], p.lang)
-	p.line(prefix, p.buf)
+// msg writes m as end does.
+func (p *printer) msg(prefix string, m Msg) { p.end(prefix, m.AppendText(p.start(prefix), p.lang)) }
+
+// start begins a line with prefix, to be made after it and written by
+// end: in the writer's free buffer when it has room, so that the line's
+// text is not copied there from elsewhere.
+func (p *printer) start(prefix string) []byte {
+	b := p.w.AvailableBuffer()
+	if cap(b) < 1024 {
+		b = p.spare[:0]
+	}
+	return append(b, prefix...)
+}
+
+// end writes b, prefix then text, wrapped at the width: the first line
+// as it is, the rest from buf, indented to the prefix's width.
+func (p *printer) end(prefix string, b []byte) {
+	pw := Width(prefix)
+	text := b[len(prefix):]
+	if p.width-pw < 20 { // as eachLine: not wrapped
+		p.w.Write(append(b, '\n'))
+		return
+	}
+	cut, whole := lineEnd(text, p.width-pw)
+	if whole {
+		p.w.Write(append(b, '\n'))
+		return
+	}
+	// The rest is copied out before the first line's newline takes its
+	// first byte.
+	p.buf = append(p.buf[:0], bytes.TrimLeft(text[cut:], " ")...)
+	p.w.Write(append(bytes.TrimRight(b[:len(prefix)+cut], " "), '\n'))
+	if len(p.buf) == 0 {
+		return
+	}
+	indent := spaces[:min(pw, len(spaces))]
+	eachLine(p.buf, p.width-pw, func(l []byte) {
+		// Made in the writer's buffer, one write a line.
+		p.w.Write(append(append(append(p.w.AvailableBuffer(), indent...), l...), '\n'))
+	})
 }
 
 // spaces is where indents are cut from.
 const spaces = "                                                                "
-
-// line writes text wrapped at the width, the first line after prefix and
-// the rest indented to the prefix's width.
-func (p *printer) line(prefix string, text []byte) {
-	pw := Width(prefix)
-	indent := spaces[:min(pw, len(spaces))]
-	lead := prefix
-	eachLine(text, p.width-pw, func(l []byte) {
-		// Made in the writer's buffer, one write a line.
-		p.w.Write(append(append(append(p.w.AvailableBuffer(), lead...), l...), '\n'))
-		lead = indent
-	})
-}
 
 func (p *printer) print(e *Explanation) {
 	p.msg("", e.Title)
@@ -193,7 +217,7 @@ func (p *printer) step(st *Step) {
 		from, to = sw, cw
 	}
 	// #1  12:00:00.000000 +45 µs  client → server  [S]  handshake
-	b := append(p.buf[:0], '#')
+	b := append(p.start("  "), '#')
 	b = strconv.AppendInt(b, int64(s.Index), 10)
 	b = append(b, "  "...)
 	b = appendTimeOfDay(b, s.Time)
@@ -204,11 +228,9 @@ func (p *printer) step(st *Step) {
 	b = append(b, "  ["...)
 	b = s.Flags.AppendTcpdump(b)
 	b = append(b, "]  "...)
-	b = append(b, p.words[wPhase+int(s.Phase)]...)
-	p.buf = b
-	p.line("  ", b)
+	p.end("  ", append(b, p.words[wPhase+int(s.Phase)]...))
 	// seq 1 [373730249]  ack 1 [4122230964]  win 72320 [565×128]  len 0
-	b = append(p.buf[:0], "seq "...)
+	b = append(p.start("      "), "seq "...)
 	b = appendNumAbs(b, s.RelSeq, s.Seq)
 	if s.Flags&wire.ACK != 0 {
 		b = append(b, "  ack "...)
@@ -225,9 +247,7 @@ func (p *printer) step(st *Step) {
 		b = append(b, ']')
 	}
 	b = append(append(append(b, "  "...), p.words[wLen]...), ' ')
-	b = strconv.AppendInt(b, int64(s.Len), 10)
-	p.buf = b
-	p.line("      ", b)
+	p.end("      ", strconv.AppendInt(b, int64(s.Len), 10))
 	for _, ch := range st.Changes {
 		// The words in lang already: found once, not at every change.
 		side, how := p.words[wClient], p.words[wRecv]
