@@ -119,24 +119,41 @@ const (
 var stepKeys = [numStepWords]string{"w.client", "w.server", "w.both", "w.sends", "w.recv", "w.win", "w.len", phaseKeys[0], phaseKeys[1], phaseKeys[2]}
 
 // msg writes m as end does.
-func (p *printer) msg(prefix string, m Msg) { p.end(prefix, m.AppendText(p.start(prefix), p.lang)) }
+func (p *printer) msg(prefix prefix, m Msg) { p.end(prefix, m.AppendText(p.start(prefix), p.lang)) }
+
+// prefix is what starts a message's first line, and its width, to which
+// the lines it wraps onto are indented: known here rather than measured
+// at every line.
+type prefix struct {
+	s string
+	w int
+}
+
+// The prefixes: none, a line of the header or the timeline, a line under
+// it, and an item of a list.
+var (
+	top    = prefix{"", 0}
+	item   = prefix{"  ", 2}
+	detail = prefix{"      ", 6}
+	bullet = prefix{"  • ", 4}
+)
 
 // start begins a line with prefix, to be made after it and written by
 // end: in the writer's free buffer when it has room, so that the line's
 // text is not copied there from elsewhere.
-func (p *printer) start(prefix string) []byte {
+func (p *printer) start(prefix prefix) []byte {
 	b := p.w.AvailableBuffer()
 	if cap(b) < 1024 {
 		b = p.spare[:0]
 	}
-	return append(b, prefix...)
+	return append(b, prefix.s...)
 }
 
 // end writes b, prefix then text, wrapped at the width: the first line
 // as it is, the rest from buf, indented to the prefix's width.
-func (p *printer) end(prefix string, b []byte) {
-	pw := Width(prefix)
-	text := b[len(prefix):]
+func (p *printer) end(prefix prefix, b []byte) {
+	pw := prefix.w
+	text := b[len(prefix.s):]
 	if p.width-pw < 20 { // as eachLine: not wrapped
 		p.w.Write(append(b, '\n'))
 		return
@@ -149,7 +166,7 @@ func (p *printer) end(prefix string, b []byte) {
 	// The rest is copied out before the first line's newline takes its
 	// first byte.
 	p.buf = append(p.buf[:0], bytes.TrimLeft(text[cut:], " ")...)
-	p.w.Write(append(bytes.TrimRight(b[:len(prefix)+cut], " "), '\n'))
+	p.w.Write(append(bytes.TrimRight(b[:len(prefix.s)+cut], " "), '\n'))
 	if len(p.buf) == 0 {
 		return
 	}
@@ -164,9 +181,9 @@ func (p *printer) end(prefix string, b []byte) {
 const spaces = "                                                                "
 
 func (p *printer) print(e *Explanation) {
-	p.msg("", e.Title)
+	p.msg(top, e.Title)
 	for _, m := range e.Header {
-		p.msg("  ", m)
+		p.msg(item, m)
 	}
 	p.section("v.title", e.Verdict)
 	c := e.Conn
@@ -176,7 +193,7 @@ func (p *printer) print(e *Explanation) {
 		if e.Conn.Teardown.Readings != nil {
 			title = "tl.title.reading"
 		}
-		p.msg("", M(title))
+		p.msg(top, M(title))
 	}
 	dataDone := e.data == nil
 	e.eachStep(func(i int, st *Step) {
@@ -191,7 +208,7 @@ func (p *printer) print(e *Explanation) {
 	}
 	if p.ladder != nil && len(c.Segments) > 0 {
 		p.w.WriteByte('\n')
-		p.msg("", M("ui.ladder"))
+		p.msg(top, M("ui.ladder"))
 		p.err = p.ladder(p.w, e.Conn)
 	}
 	e.tailAfterHead()
@@ -217,7 +234,7 @@ func (p *printer) step(st *Step) {
 		from, to = sw, cw
 	}
 	// #1  12:00:00.000000 +45 µs  client → server  [S]  handshake
-	b := append(p.start("  "), '#')
+	b := append(p.start(item), '#')
 	b = strconv.AppendInt(b, int64(s.Index), 10)
 	b = append(b, "  "...)
 	b = appendTimeOfDay(b, s.Time)
@@ -228,9 +245,9 @@ func (p *printer) step(st *Step) {
 	b = append(b, "  ["...)
 	b = s.Flags.AppendTcpdump(b)
 	b = append(b, "]  "...)
-	p.end("  ", append(b, p.words[wPhase+int(s.Phase)]...))
+	p.end(item, append(b, p.words[wPhase+int(s.Phase)]...))
 	// seq 1 [373730249]  ack 1 [4122230964]  win 72320 [565×128]  len 0
-	b = append(p.start("      "), "seq "...)
+	b = append(p.start(detail), "seq "...)
 	b = appendNumAbs(b, s.RelSeq, s.Seq)
 	if s.Flags&wire.ACK != 0 {
 		b = append(b, "  ack "...)
@@ -247,7 +264,7 @@ func (p *printer) step(st *Step) {
 		b = append(b, ']')
 	}
 	b = append(append(append(b, "  "...), p.words[wLen]...), ' ')
-	p.end("      ", strconv.AppendInt(b, int64(s.Len), 10))
+	p.end(detail, strconv.AppendInt(b, int64(s.Len), 10))
 	for _, ch := range st.Changes {
 		// The words in lang already: found once, not at every change.
 		side, how := p.words[wClient], p.words[wRecv]
@@ -261,10 +278,10 @@ func (p *printer) step(st *Step) {
 			how = p.words[wSends]
 		}
 		args := [...]Arg{str("side", side), str("from", ch.From.String()), str("to", ch.To.String()), str("how", how), str("why", ch.Why.phrase(p.lang))}
-		p.msg("      ", Msg{Key: tlChange.Key, Args: args[:], t: tlChange.t})
+		p.msg(detail, Msg{Key: tlChange.Key, Args: args[:], t: tlChange.t})
 	}
 	for _, m := range st.Notes {
-		p.msg("      ", m)
+		p.msg(detail, m)
 	}
 }
 
@@ -284,20 +301,20 @@ func appendNumAbs(b []byte, rel, abs uint32) []byte {
 func (p *printer) data(e *Explanation) {
 	d, segs := e.data, e.Conn.Segments
 	first, last := &segs[d.First], &segs[d.Last]
-	p.msg("  ", M("dp.title", "first", itoa(first.Index), "last", itoa(last.Index), "start", TimeOfDay(first.Time),
+	p.msg(item, M("dp.title", "first", itoa(first.Index), "last", itoa(last.Index), "start", TimeOfDay(first.Time),
 		"end", TimeOfDay(last.Time), "dur", Dur(d.Duration)))
-	p.msg("      ", M("dp.full", "n", itoa(d.Count()), "max", itoa(CollapseAbove)))
+	p.msg(detail, M("dp.full", "n", itoa(d.Count()), "max", itoa(CollapseAbove)))
 	for _, m := range d.DirLines(false) {
-		p.msg("      ", m)
+		p.msg(detail, m)
 	}
 }
 
 // section prints a blank line, a title and its messages as a list.
 func (p *printer) section(title string, msgs []Msg) {
 	p.w.WriteByte('\n')
-	p.msg("", M(title))
+	p.msg(top, M(title))
 	for _, m := range msgs {
-		p.msg("  • ", m)
+		p.msg(bullet, m)
 	}
 }
 

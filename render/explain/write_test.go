@@ -35,3 +35,12 @@ func TestRuneWidthEveryRune(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefixWidths: the width each prefix carries is the columns it takes.
+func TestPrefixWidths(t *testing.T) {
+	for _, p := range []prefix{top, item, detail, bullet} {
+		if w := Width(p.s); w != p.w {
+			t.Errorf("prefix %q: width %d, takes %d columns", p.s, p.w, w)
+		}
+	}
+}
