@@ -466,7 +466,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 	c := e.Conn
 	halfShown := false
 	cur := [2]transitionCursor{{ts: c.Client.Transitions}, {ts: c.Server.Transitions}}
-	st := e.step
+	st := &e.step // in e's storage, as f may keep it
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		ts := [2][]tcpstate.Transition{cur[0].upTo(s.Index), cur[1].upTo(s.Index)}
@@ -477,7 +477,7 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 		if e.forWrite { // the step is written before the next: its arguments can go
 			e.stepArgs, a = e.stepArgs[:0], &e.stepArgs
 		}
-		st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s, a)}
+		*st = Step{Seg: s, Changes: appendChanges(st.Changes[:0], s, ts), Notes: appendNotes(st.Notes[:0], c, s, a)}
 		if i > 0 {
 			st.Since = time.Duration(s.Time - c.Segments[i-1].Time)
 		}
@@ -495,9 +495,8 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 				st.Notes = append(st.Notes, a.m(key, wd("side", sideWord(ch.Side)), dur("dur", timeWait(c))))
 			}
 		}
-		f(i, &st)
+		f(i, st)
 	}
-	e.step.Changes, e.step.Notes = st.Changes[:0], st.Notes[:0] // grown, for the next
 }
 
 func timeWait(c *tcpstate.Conn) time.Duration {
@@ -514,7 +513,6 @@ func argOr(s *tcpstate.Segment, key string, def int64) int64 {
 	return def
 }
 
-func u32(v int64) string { return strconv.FormatUint(uint64(uint32(v)), 10) }
 
 func ok(good bool) string {
 	if good {
@@ -535,7 +533,7 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	switch s.Note {
 	case tcpstate.NoteSYN:
 		add(a.m("note.syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
-		if m, ok := offered(c.Endpoint(snd)); ok {
+		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNRetransmit:
@@ -547,7 +545,7 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		}
 	case tcpstate.NoteSimultaneousSYN:
 		add(a.m("note.simultaneous-syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
-		if m, ok := offered(c.Endpoint(snd)); ok {
+		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNACK:
@@ -563,7 +561,7 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		default:
 			add(a.m("note.syn-ack", isn, num("ack", uint32(ack)), str("ok", ok(true))))
 		}
-		if m, ok := offered(c.Endpoint(snd)); ok {
+		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNACKRetransmit:
@@ -665,7 +663,7 @@ func dataMsg(a *arena, s *tcpstate.Segment, side word) Msg {
 }
 
 // offered describes the options of an endpoint's SYN.
-func offered(ep *tcpstate.Endpoint) (Msg, bool) {
+func offered(a *arena, ep *tcpstate.Endpoint) (Msg, bool) {
 	o := &ep.Options
 	if !o.Seen {
 		return Msg{}, false
@@ -691,7 +689,7 @@ func offered(ep *tcpstate.Endpoint) (Msg, bool) {
 			parts = parts.add("o.tfo")
 		}
 	}
-	return M("x.opts", "opts", parts.arg()), true
+	return a.m("x.opts", str("opts", parts.arg())), true
 }
 
 // list packs messages into one argument value: "@@" then the messages
@@ -760,11 +758,12 @@ func (e *Explanation) missing() {
 	}
 }
 
-func isnText(ep *tcpstate.Endpoint) string {
+// isnArg is the argument name of ep's ISN, "?" when unknown.
+func isnArg(name string, ep *tcpstate.Endpoint) Arg {
 	if !ep.HasISN {
-		return "?"
+		return str(name, "?")
 	}
-	return u32(int64(ep.ISN))
+	return num(name, ep.ISN)
 }
 
 // Path is an endpoint's states as "CLOSED → SYN-SENT (#1) → …", the
@@ -815,7 +814,7 @@ func (e *Explanation) summary() {
 	c := e.Conn
 	s := &e.Summary
 	if c.Client.HasISN || c.Server.HasISN {
-		*s = append(*s, e.m("sum.isn", str("c", isnText(&c.Client)), str("s", isnText(&c.Server))))
+		*s = append(*s, e.m("sum.isn", isnArg("c", &c.Client), isnArg("s", &c.Server)))
 	}
 	h := &c.Handshake
 	if c.Client.Options.Seen && c.Server.Options.Seen {

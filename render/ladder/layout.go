@@ -182,18 +182,22 @@ func classOf(s *tcpstate.Segment) Class {
 }
 
 // Layout lays out c, a row for every segment.
-func Layout(c *tcpstate.Conn) *Model { return layout(c, nil, nil, true) }
+func Layout(c *tcpstate.Conn) *Model {
+	m := &Model{}
+	layout(m, c, nil, true)
+	return m
+}
 
-// layout lays out c, with the segments of data (when not nil) as one
-// KindData row, in time linear in c's segments, into rows' storage; the
-// arrows' labels are left out unless labels is set.
-func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row, labels bool) *Model {
-	m := &Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial}}
+// layout lays out c into m, in the storage of its rows and phases, with
+// the segments of data (when not nil) as one KindData row, in time linear
+// in c's segments; the arrows' labels are left out unless labels is set.
+func layout(m *Model, c *tcpstate.Conn, data *explain.DataPhase, labels bool) {
 	n := len(c.Segments) + 2
 	if data != nil {
 		n -= data.Count() - 1
 	}
-	m.Rows = slices.Grow(rows[:0], n)
+	*m = Model{Conn: c, Initial: [2]tcpstate.State{c.Client.Initial, c.Server.Initial},
+		Rows: slices.Grow(m.Rows[:0], n), Phases: m.Phases[:0]}
 	st := m.Initial
 	thr := breakAt(c.Segments)
 	walk := explain.NewStateWalk(c)
@@ -260,20 +264,25 @@ func layout(c *tcpstate.Conn, data *explain.DataPhase, rows []Row, labels bool) 
 	}
 	end.Changed = [2]bool{end.States[0] != st[0], end.States[1] != st[1]}
 	m.Rows = append(m.Rows, end)
-	return m
 }
 
 // layout lays out c as o draws it: with its data phase summed up when
 // explain.Collapse says so, unless o.Full.
-func (o Options) layout(c *tcpstate.Conn) *Model { return o.layoutInto(c, nil, true) }
+func (o Options) layout(c *tcpstate.Conn) *Model {
+	m := &Model{}
+	o.layoutInto(m, c, new(explain.DataPhase), true)
+	return m
+}
 
-// layoutInto is layout into rows' storage, with the arrows' labels when
-// labels is set.
-func (o Options) layoutInto(c *tcpstate.Conn, rows []Row, labels bool) *Model {
-	if d, ok := explain.Collapse(c); ok && !o.Full {
-		return layout(c, &d, rows, labels)
+// layoutInto is layout into m's storage, and the data phase's into d's,
+// with the arrows' labels when labels is set.
+func (o Options) layoutInto(m *Model, c *tcpstate.Conn, d *explain.DataPhase, labels bool) {
+	var ok bool
+	if *d, ok = explain.Collapse(c); ok && !o.Full {
+		layout(m, c, d, labels)
+		return
 	}
-	return layout(c, nil, rows, labels)
+	layout(m, c, nil, labels)
 }
 
 // Band is how a state is shaded on a lifeline.

@@ -98,7 +98,7 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 		t = &textLadder{buf: make([]byte, 0, 256), label: make([]byte, 0, 64)}
 	}
 	*t = textLadder{w: bw, opt: opt, g: unicodeGlyphs, pre: preW, num: 5,
-		buf: t.buf[:0], label: t.label[:0], blank: t.blank, spaces: t.spaces, rows: t.rows}
+		buf: t.buf[:0], label: t.label[:0], blank: t.blank, spaces: t.spaces, model: t.model}
 	if opt.ASCII {
 		t.g = asciiGlyphs
 	}
@@ -114,14 +114,13 @@ func WriteText(w io.Writer, c *tcpstate.Conn, opt Options) error {
 	if len(t.spaces) != t.n {
 		t.spaces = string(t.blank[:t.n])
 	}
-	m := opt.layoutInto(c, t.rows, false) // labels written straight into the rows
-	t.draw(m)
-	t.rows = nil
-	if cap(m.Rows) <= maxPooledRows {
-		clear(m.Rows)
-		t.rows = m.Rows[:0]
+	opt.layoutInto(&t.model, c, &t.dp, false) // labels written straight into the rows
+	t.draw(&t.model)
+	clear(t.model.Rows)
+	if cap(t.model.Rows) > maxPooledRows {
+		t.model.Rows = nil
 	}
-	t.w, t.m = nil, nil
+	t.w, t.m, t.model.Conn = nil, nil, nil
 	textPool.Put(t)
 	if buffered {
 		return nil
@@ -144,11 +143,12 @@ type textLadder struct {
 	pre    int // width of the first column: phase bracket, frame number, time
 	num    int // width of the frame number in it
 	m      *Model
-	buf    []byte // the row being drawn
-	label  []byte // the arrow's label being drawn
-	blank  []byte // spaces, as many as the widest column
-	spaces string // the arrow area's width in spaces
-	rows   []Row  // storage for the rows laid out
+	buf    []byte            // the row being drawn
+	label  []byte            // the arrow's label being drawn
+	blank  []byte            // spaces, as many as the widest column
+	spaces string            // the arrow area's width in spaces
+	model  Model             // the connection laid out, in the storage of the one before
+	dp     explain.DataPhase // its data phase, when summed up
 }
 
 func (t *textLadder) word(k int) string {
