@@ -58,20 +58,129 @@ type arena []Arg
 
 // m is the message of key and args, its arguments in a, or on their own
 // without a.
-func (a *arena) m(key string, args ...Arg) Msg {
+func (a *arena) m(key Msg, args ...Arg) Msg {
 	switch {
 	case len(args) == 0:
-		return Msg{Key: key}
+		return key
 	case a == nil:
-		return Msg{Key: key, Args: slices.Clone(args)}
+		key.Args = slices.Clone(args)
+		return key
 	}
 	start := len(*a)
 	*a = append(*a, args...)
-	return Msg{Key: key, Args: (*a)[start:len(*a):len(*a)]}
+	key.Args = (*a)[start:len(*a):len(*a)]
+	return key
 }
 
+// The messages made for every connection, their catalogue entries found
+// once (msg) rather than at every message printed.
+var (
+	mHdrCPort               = msg("hdr.c.port")
+	mHdrCSyn                = msg("hdr.c.syn")
+	mHdrCSynack             = msg("hdr.c.synack")
+	mHdrFrames              = msg("hdr.frames")
+	mHdrOthers              = msg("hdr.others")
+	mHdrSListen             = msg("hdr.s.listen")
+	mHdrSPort               = msg("hdr.s.port")
+	mHdrSRefused            = msg("hdr.s.refused")
+	mHdrSSimul              = msg("hdr.s.simul")
+	mHdrSUnknown            = msg("hdr.s.unknown")
+	mHdrTitle               = msg("hdr.title")
+	mMissClosewait          = msg("miss.closewait")
+	mMissFinwait2           = msg("miss.finwait2")
+	mMissMidstream          = msg("miss.midstream")
+	mMissMidstreamReading   = msg("miss.midstream.reading")
+	mMissTitle              = msg("miss.title")
+	mNoteAck                = msg("note.ack")
+	mNoteData               = msg("note.data")
+	mNoteDuplicateAck       = msg("note.duplicate-ack")
+	mNoteFinAck             = msg("note.fin-ack")
+	mNoteFinAckBad          = msg("note.fin-ack.bad")
+	mNoteFinRetransmit      = msg("note.fin-retransmit")
+	mNoteHandshakeAck       = msg("note.handshake-ack")
+	mNoteHandshakeAckBad    = msg("note.handshake-ack.bad")
+	mNoteKeepAlive          = msg("note.keep-alive")
+	mNoteLastAck            = msg("note.last-ack")
+	mNoteLastAckLost        = msg("note.last-ack.lost")
+	mNoteMidstream          = msg("note.midstream")
+	mNoteRefused            = msg("note.refused")
+	mNoteRetransmission     = msg("note.retransmission")
+	mNoteRst                = msg("note.rst")
+	mNoteRstAfterFin        = msg("note.rst.after-fin")
+	mNoteSimultaneousSyn    = msg("note.simultaneous-syn")
+	mNoteSyn                = msg("note.syn")
+	mNoteSynAck             = msg("note.syn-ack")
+	mNoteSynAckRejected     = msg("note.syn-ack-rejected")
+	mNoteSynAckRetransmit   = msg("note.syn-ack-retransmit")
+	mNoteSynAckBad          = msg("note.syn-ack.bad")
+	mNoteSynAckInferred     = msg("note.syn-ack.inferred")
+	mNoteSynRetransmit      = msg("note.syn-retransmit")
+	mNoteSynRetransmitOther = msg("note.syn-retransmit.other")
+	mNoteWindowUpdate       = msg("note.window-update")
+	mNoteZeroWindow         = msg("note.zero-window")
+	mPAbortRst              = msg("p.abort-rst")
+	mPHalfClose             = msg("p.half-close")
+	mPIncompleteFin         = msg("p.incomplete.fin")
+	mSumAgreed              = msg("sum.agreed")
+	mSumAn                  = msg("sum.an")
+	mSumBytes               = msg("sum.bytes")
+	mSumEnd                 = msg("sum.end")
+	mSumIsn                 = msg("sum.isn")
+	mSumPath                = msg("sum.path")
+	mSumPathInferred        = msg("sum.path.inferred")
+	mSumReuse               = msg("sum.reuse")
+	mSumReuse2              = msg("sum.reuse2")
+	mSumTitle               = msg("sum.title")
+	mTlChange               = msg("tl.change")
+	mTlTitle                = msg("tl.title")
+	mTlTitleReading         = msg("tl.title.reading")
+	mUiLadder               = msg("ui.ladder")
+	mVAn                    = msg("v.an")
+	mVAnNone                = msg("v.an.none")
+	mVClueAckgap            = msg("v.clue.ackgap")
+	mVClueEcho              = msg("v.clue.echo")
+	mVClueEchoRecent        = msg("v.clue.echo.recent")
+	mVClueNone              = msg("v.clue.none")
+	mVFinal                 = msg("v.final")
+	mVFinalReading          = msg("v.final.reading")
+	mVFollows               = msg("v.follows")
+	mVHalfAcked             = msg("v.half.acked")
+	mVHalfOpen              = msg("v.half.open")
+	mVHalfPiggy             = msg("v.half.piggy")
+	mVHalfRst               = msg("v.half.rst")
+	mVHalfUnacked           = msg("v.half.unacked")
+	mVHsBad                 = msg("v.hs.bad")
+	mVHsComplete            = msg("v.hs.complete")
+	mVHsGaveup              = msg("v.hs.gaveup")
+	mVHsMidstream           = msg("v.hs.midstream")
+	mVHsPartial             = msg("v.hs.partial")
+	mVHsRefused             = msg("v.hs.refused")
+	mVHsRejected            = msg("v.hs.rejected")
+	mVHsRetries             = msg("v.hs.retries")
+	mVHsSimul               = msg("v.hs.simul")
+	mVHsUnanswered          = msg("v.hs.unanswered")
+	mVInitiator             = msg("v.initiator")
+	mVReadingBefore         = msg("v.reading.before")
+	mVReadingFirst          = msg("v.reading.first")
+	mVTitle                 = msg("v.title")
+	mVTw                    = msg("v.tw")
+	mVTwEvicted             = msg("v.tw.evicted")
+	mVTwHeld                = msg("v.tw.held")
+	mVTwOver                = msg("v.tw.over")
+	mVTwReused              = msg("v.tw.reused")
+	mVTwRunning             = msg("v.tw.running")
+	mVUndecided             = msg("v.undecided")
+	mXAnomaly               = msg("x.anomaly")
+	mXFinLen                = msg("x.fin-len")
+	mXFour                  = msg("x.four")
+	mXHalf                  = msg("x.half")
+	mXOpts                  = msg("x.opts")
+	mXTimewait              = msg("x.timewait")
+	mXTimewaitOther         = msg("x.timewait.other")
+)
+
 // m is the message of key and args, its arguments in e's arena.
-func (e *Explanation) m(key string, args ...Arg) Msg { return e.args.m(key, args...) }
+func (e *Explanation) m(key Msg, args ...Arg) Msg { return e.args.m(key, args...) }
 
 // Explain builds the explanation of c, a step per segment. The connection
 // should have been tracked with track.Config.Segments; without segments
@@ -126,7 +235,7 @@ func (e *Explanation) parts() {
 func (e *Explanation) head() {
 	c := e.Conn
 	ca, sa := c.Client.AddrPort().String(), c.Server.AddrPort().String()
-	e.Title = e.m("hdr.title", num("id", c.ID), str("client", ca), str("server", sa))
+	e.Title = e.m(mHdrTitle, num("id", c.ID), str("client", ca), str("server", sa))
 	e.header(ca, sa)
 	e.verdict()
 }
@@ -174,30 +283,30 @@ func (e *Explanation) header(ca, sa string) {
 	c := e.Conn
 	switch c.Role {
 	case tcpstate.RoleSYN:
-		e.Header = append(e.Header, e.m("hdr.c.syn", str("addr", ca)))
+		e.Header = append(e.Header, e.m(mHdrCSyn, str("addr", ca)))
 	case tcpstate.RoleSYNACK:
-		e.Header = append(e.Header, e.m("hdr.c.synack", str("addr", ca)))
+		e.Header = append(e.Header, e.m(mHdrCSynack, str("addr", ca)))
 	default:
-		e.Header = append(e.Header, e.m("hdr.c.port", str("addr", ca)))
+		e.Header = append(e.Header, e.m(mHdrCPort, str("addr", ca)))
 	}
 	h := &c.Handshake
 	switch {
 	case h.Refused:
-		e.Header = append(e.Header, e.m("hdr.s.refused", str("addr", sa)))
+		e.Header = append(e.Header, e.m(mHdrSRefused, str("addr", sa)))
 	case h.Simultaneous:
-		e.Header = append(e.Header, e.m("hdr.s.simul", str("addr", sa)))
+		e.Header = append(e.Header, e.m(mHdrSSimul, str("addr", sa)))
 	case c.Role == tcpstate.RolePort:
-		e.Header = append(e.Header, e.m("hdr.s.port", str("addr", sa)))
+		e.Header = append(e.Header, e.m(mHdrSPort, str("addr", sa)))
 	case c.Server.Initial == tcpstate.Unknown:
-		e.Header = append(e.Header, e.m("hdr.s.unknown", str("addr", sa)))
+		e.Header = append(e.Header, e.m(mHdrSUnknown, str("addr", sa)))
 	default:
-		e.Header = append(e.Header, e.m("hdr.s.listen", str("addr", sa)))
+		e.Header = append(e.Header, e.m(mHdrSListen, str("addr", sa)))
 	}
 	if len(c.Segments) > 0 {
 		frames, contiguous := frameRanges(c.Segments)
-		e.Header = append(e.Header, e.m("hdr.frames", str("frames", frames), num("n", len(c.Segments)), clock("start", c.First.Time), clock("end", c.Last.Time), dur("dur", c.Duration())))
+		e.Header = append(e.Header, e.m(mHdrFrames, str("frames", frames), num("n", len(c.Segments)), clock("start", c.First.Time), clock("end", c.Last.Time), dur("dur", c.Duration())))
 		if !contiguous {
-			e.Header = append(e.Header, e.m("hdr.others"))
+			e.Header = append(e.Header, e.m(mHdrOthers))
 		}
 	}
 }
@@ -235,17 +344,17 @@ func (e *Explanation) verdict() {
 	v := &e.Verdict
 	switch {
 	case h.Refused:
-		*v = append(*v, e.m("v.hs.refused", num("syn", h.SYN.Seg), num("rst", td.RST.Seg)))
+		*v = append(*v, e.m(mVHsRefused, num("syn", h.SYN.Seg), num("rst", td.RST.Seg)))
 	case h.Simultaneous:
-		*v = append(*v, e.m("v.hs.simul"))
+		*v = append(*v, e.m(mVHsSimul))
 	case h.Rejected:
-		*v = append(*v, e.m("v.hs.rejected", num("synack", h.SYNACK.Seg), num("rst", td.RST.Seg)))
+		*v = append(*v, e.m(mVHsRejected, num("synack", h.SYNACK.Seg), num("rst", td.RST.Seg)))
 	case h.Complete:
-		*v = append(*v, e.m("v.hs.complete", num("syn", h.SYN.Seg), num("synack", h.SYNACK.Seg), num("ack", h.ACK.Seg), dur("rtt", h.RTT())))
+		*v = append(*v, e.m(mVHsComplete, num("syn", h.SYN.Seg), num("synack", h.SYNACK.Seg), num("ack", h.ACK.Seg), dur("rtt", h.RTT())))
 	case h.SYN.Seen() && h.SYNACK.Seen() && h.ACK.Seen():
-		*v = append(*v, e.m("v.hs.bad"))
+		*v = append(*v, e.m(mVHsBad))
 	case h.SYN.Seen() && !h.SYNACK.Seen() && !h.ACK.Seen() && !c.Server.HasISN:
-		*v = append(*v, e.m("v.hs.unanswered"))
+		*v = append(*v, e.m(mVHsUnanswered))
 	case h.SYN.Seen() || h.SYNACK.Seen() || h.ACK.Seen():
 		seen := list(make([]byte, 0, 64))
 		for _, p := range []struct {
@@ -256,62 +365,62 @@ func (e *Explanation) verdict() {
 				seen = seen.add("w.v", "v", p.name+" #"+itoa(p.r.Seg))
 			}
 		}
-		*v = append(*v, e.m("v.hs.partial", str("seen", seen.arg())))
+		*v = append(*v, e.m(mVHsPartial, str("seen", seen.arg())))
 	default:
-		*v = append(*v, e.m("v.hs.midstream"))
+		*v = append(*v, e.m(mVHsMidstream))
 	}
 	if n := len(h.SYNRetransmits); n > 0 {
 		last := h.SYNRetransmits[n-1]
-		*v = append(*v, e.m("v.hs.retries", num("n", n+1), dur("wait", time.Duration(last.Time-h.SYN.Time))))
+		*v = append(*v, e.m(mVHsRetries, num("n", n+1), dur("wait", time.Duration(last.Time-h.SYN.Time))))
 		if t, ok := inferred(&c.Client); ok {
-			*v = append(*v, e.m("v.hs.gaveup", num("seg", last.Seg), clock("by", t.Time), dur("wait", time.Duration(t.Time-last.Time))))
+			*v = append(*v, e.m(mVHsGaveup, num("seg", last.Seg), clock("by", t.Time), dur("wait", time.Duration(t.Time-last.Time))))
 		}
 	}
 	switch {
 	case td.Pattern == tcpstate.PatternHalfClose:
-		*v = append(*v, e.m("p.half-close", num("bytes", td.HalfCloseBytes)))
+		*v = append(*v, e.m(mPHalfClose, num("bytes", td.HalfCloseBytes)))
 	case td.Pattern == tcpstate.PatternAbort:
-		*v = append(*v, e.m("p.abort-rst", wd("side", sideWord(td.RST.From))))
+		*v = append(*v, e.m(mPAbortRst, wd("side", sideWord(td.RST.From))))
 	case td.Readings != nil:
-		*v = append(*v, e.m("p.incomplete.fin"))
+		*v = append(*v, e.m(mPIncompleteFin))
 		*v = e.appendReadings(*v)
 	default:
-		*v = append(*v, e.m("p."+td.Pattern.String()))
+		*v = append(*v, e.m(msg("p."+td.Pattern.String())))
 	}
 	if td.Readings == nil && (td.Initiator == tcpstate.SideClient || td.Initiator == tcpstate.SideServer) {
 		if td.Pattern != tcpstate.PatternAbort && td.Pattern != tcpstate.PatternRefused && td.Pattern != tcpstate.PatternNone {
-			*v = append(*v, e.m("v.initiator", wd("side", sideWord(td.Initiator))))
+			*v = append(*v, e.m(mVInitiator, wd("side", sideWord(td.Initiator))))
 		}
 	}
 	*v = e.appendHalves(*v)
-	final := "v.final"
+	final := mVFinal
 	if td.Readings != nil {
-		final = "v.final.reading"
+		final = mVFinalReading
 	}
 	*v = append(*v, e.m(final, str("c", finalArg(&c.Client)), str("s", finalArg(&c.Server))))
 	if tw := td.TimeWait; tw.Side != tcpstate.SideNone {
-		*v = append(*v, e.m("v.tw", wd("side", sideWord(tw.Side)), dur("dur", tw.Duration), clock("until", tw.Until())))
+		*v = append(*v, e.m(mVTw, wd("side", sideWord(tw.Side)), dur("dur", tw.Duration), clock("until", tw.Until())))
 		switch {
 		case tw.Expired:
-			*v = append(*v, e.m("v.tw.over"))
+			*v = append(*v, e.m(mVTwOver))
 		case tw.Held:
-			*v = append(*v, e.m("v.tw.held"))
+			*v = append(*v, e.m(mVTwHeld))
 		case c.End == tcpstate.EndReused:
-			*v = append(*v, e.m("v.tw.reused"))
+			*v = append(*v, e.m(mVTwReused))
 		case c.End == tcpstate.EndEvicted:
-			*v = append(*v, e.m("v.tw.evicted"))
+			*v = append(*v, e.m(mVTwEvicted))
 		default:
-			*v = append(*v, e.m("v.tw.running"))
+			*v = append(*v, e.m(mVTwRunning))
 		}
 	}
 	if an := c.Anomalies.List(); len(an) == 0 {
-		*v = append(*v, e.m("v.an.none"))
+		*v = append(*v, e.m(mVAnNone))
 	} else {
 		names := list(make([]byte, 0, 128))
 		for _, a := range an {
 			names = names.add("an.count", "name", AnomalyWord(a.Anomaly), "n", itoa(a.Count))
 		}
-		*v = append(*v, e.m("v.an", str("list", names.arg())))
+		*v = append(*v, e.m(mVAn, str("list", names.arg())))
 	}
 }
 
@@ -330,28 +439,28 @@ func (e *Explanation) appendReadings(out []Msg) []Msg {
 		x, fin = tcpstate.SideServer, td.ServerFIN.Seg
 	}
 	y := otherSide(x)
-	out = append(out, e.m("v.undecided", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", fin)))
+	out = append(out, e.m(mVUndecided, wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", fin)))
 	for i, rd := range []tcpstate.Reading{first, r.Other} {
-		key := "v.reading.first"
+		key := mVReadingFirst
 		if rd.Initiator == y {
-			key = "v.reading.before"
+			key = mVReadingBefore
 		}
 		out = append(out, e.m(key, num("n", i+1), wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", fin), str("c", rd.Client.Final.String()), str("s", rd.Server.Final.String())))
 	}
 	if len(r.Clues) == 0 {
-		out = append(out, e.m("v.clue.none"))
+		out = append(out, e.m(mVClueNone))
 	}
 	for _, cl := range r.Clues {
 		switch {
 		case cl.Kind == tcpstate.ClueAckGap:
-			out = append(out, e.m("v.clue.ackgap", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg)))
+			out = append(out, e.m(mVClueAckgap, wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg)))
 		case cl.Favours == tcpstate.SideNone:
-			out = append(out, e.m("v.clue.echo.recent", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ticks", cl.Ticks())))
+			out = append(out, e.m(mVClueEchoRecent, wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ticks", cl.Ticks())))
 		default:
-			out = append(out, e.m("v.clue.echo", wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ecr", cl.Ecr), num("val", cl.Val), num("ticks", cl.Ticks()), dur("dur", time.Duration(cl.Ticks())*time.Millisecond)))
+			out = append(out, e.m(mVClueEcho, wd("x", sideWord(x)), wd("y", sideWord(y)), num("fin", cl.Seg), num("reply", cl.Reply), num("ecr", cl.Ecr), num("val", cl.Val), num("ticks", cl.Ticks()), dur("dur", time.Duration(cl.Ticks())*time.Millisecond)))
 		}
 	}
-	return append(out, e.m("v.follows"))
+	return append(out, e.m(mVFollows))
 }
 
 // appendHalves appends, for each end's half of the connection, what the
@@ -376,15 +485,15 @@ func (e *Explanation) appendHalves(out []Msg) []Msg {
 		side := sideWord(s)
 		switch {
 		case !fin.Seen() && td.RST.Seen():
-			out = append(out, e.m("v.half.rst", wd("side", side)))
+			out = append(out, e.m(mVHalfRst, wd("side", side)))
 		case !fin.Seen():
-			out = append(out, e.m("v.half.open", wd("side", side)))
+			out = append(out, e.m(mVHalfOpen, wd("side", side)))
 		case fin.Piggybacked && fin.Ack.Seen():
-			out = append(out, e.m("v.half.piggy", wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
+			out = append(out, e.m(mVHalfPiggy, wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		case fin.Ack.Seen():
-			out = append(out, e.m("v.half.acked", wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
+			out = append(out, e.m(mVHalfAcked, wd("side", side), num("fin", fin.Seg), num("ack", fin.Ack.Seg)))
 		default:
-			out = append(out, e.m("v.half.unacked", wd("side", side), num("fin", fin.Seg)))
+			out = append(out, e.m(mVHalfUnacked, wd("side", side), num("fin", fin.Seg)))
 		}
 	}
 	return out
@@ -483,14 +592,14 @@ func (e *Explanation) eachStep(f func(i int, st *Step)) {
 		}
 		if !halfShown && c.Teardown.Pattern == tcpstate.PatternHalfClose && s.Len > 0 &&
 			s.Phase == tcpstate.PhaseTeardown && senderOf(s.Dir) != c.Teardown.Initiator {
-			st.Notes = append(st.Notes, a.m("x.half"))
+			st.Notes = append(st.Notes, a.m(mXHalf))
 			halfShown = true
 		}
 		for _, ch := range st.Changes {
 			if ch.To == tcpstate.TimeWait {
-				key := "x.timewait"
+				key := mXTimewait
 				if timeWait(c) != tcpstate.DefaultTimeWait {
-					key = "x.timewait.other"
+					key = mXTimewaitOther
 				}
 				st.Notes = append(st.Notes, a.m(key, wd("side", sideWord(ch.Side)), dur("dur", timeWait(c))))
 			}
@@ -513,7 +622,6 @@ func argOr(s *tcpstate.Segment, key string, def int64) int64 {
 	return def
 }
 
-
 func ok(good bool) string {
 	if good {
 		return "✓"
@@ -532,19 +640,19 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 	add := func(m Msg) { out = append(out, m) }
 	switch s.Note {
 	case tcpstate.NoteSYN:
-		add(a.m("note.syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
+		add(a.m(mNoteSyn, wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNRetransmit:
 		since := dur("since", time.Duration(argOr(s, "since_us", 0))*time.Microsecond)
 		if n, ok := s.Arg("n"); ok {
-			add(a.m("note.syn-retransmit", num("n", n), since))
+			add(a.m(mNoteSynRetransmit, num("n", n), since))
 		} else {
-			add(a.m("note.syn-retransmit.other", since))
+			add(a.m(mNoteSynRetransmitOther, since))
 		}
 	case tcpstate.NoteSimultaneousSYN:
-		add(a.m("note.simultaneous-syn", wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
+		add(a.m(mNoteSimultaneousSyn, wd("side", side), num("isn", uint32(argOr(s, "isn", int64(s.Seq))))))
 		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
@@ -555,92 +663,92 @@ func appendNotes(out []Msg, c *tcpstate.Conn, s *tcpstate.Segment, a *arena) []M
 		isn := num("isn", uint32(argOr(s, "isn", int64(s.Seq))))
 		switch {
 		case !c.Handshake.SYN.Seen() && !c.Handshake.Simultaneous:
-			add(a.m("note.syn-ack.inferred", isn, num("ack", uint32(ack)), num("cisn", uint32(ack-1))))
+			add(a.m(mNoteSynAckInferred, isn, num("ack", uint32(ack)), num("cisn", uint32(ack-1))))
 		case uint32(ack) != uint32(exp):
-			add(a.m("note.syn-ack.bad", isn, num("ack", uint32(ack)), num("expected", uint32(exp))))
+			add(a.m(mNoteSynAckBad, isn, num("ack", uint32(ack)), num("expected", uint32(exp))))
 		default:
-			add(a.m("note.syn-ack", isn, num("ack", uint32(ack)), str("ok", ok(true))))
+			add(a.m(mNoteSynAck, isn, num("ack", uint32(ack)), str("ok", ok(true))))
 		}
 		if m, ok := offered(a, c.Endpoint(snd)); ok {
 			add(m)
 		}
 	case tcpstate.NoteSYNACKRetransmit:
-		add(a.m("note.syn-ack-retransmit", dur("since", time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
+		add(a.m(mNoteSynAckRetransmit, dur("since", time.Duration(argOr(s, "since_us", 0))*time.Microsecond)))
 	case tcpstate.NoteHandshakeACK:
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		if uint32(ack) == uint32(exp) {
-			add(a.m("note.handshake-ack", num("ack", uint32(ack)), str("ok", ok(true))))
+			add(a.m(mNoteHandshakeAck, num("ack", uint32(ack)), str("ok", ok(true))))
 		} else {
-			add(a.m("note.handshake-ack.bad", num("ack", uint32(ack)), num("expected", uint32(exp))))
+			add(a.m(mNoteHandshakeAckBad, num("ack", uint32(ack)), num("expected", uint32(exp))))
 		}
 	case tcpstate.NoteData:
 		add(dataMsg(a, s, side))
 	case tcpstate.NoteACK:
-		add(a.m("note.ack", wd("side", side), num("rack", uint32(int64(s.RelAck)))))
+		add(a.m(mNoteAck, wd("side", side), num("rack", uint32(int64(s.RelAck)))))
 	case tcpstate.NoteFIN, tcpstate.NoteSecondFIN, tcpstate.NoteSimultaneousFIN, tcpstate.NoteFINPiggyback:
 		seq := uint32(argOr(s, "seq", int64(s.Seq)+int64(s.Len)))
-		add(a.m("note."+string(s.Note), wd("side", side), num("seq", uint32(int64(seq))), num("seq1", uint32(int64(seq)+1)), num("ack", uint32(int64(s.Ack)))))
+		add(a.m(msg("note."+string(s.Note)), wd("side", side), num("seq", uint32(int64(seq))), num("seq1", uint32(int64(seq)+1)), num("ack", uint32(int64(s.Ack)))))
 		if s.Len > 0 {
-			add(a.m("x.fin-len", num("len", s.Len)))
+			add(a.m(mXFinLen, num("len", s.Len)))
 		}
 		if s.Note == tcpstate.NoteSecondFIN && c.Teardown.Pattern == tcpstate.PatternFourSegment {
 			if first := c.Teardown.ClientFIN; snd == tcpstate.SideServer && first.Ack.Seen() {
-				add(a.m("x.four", num("ack", first.Ack.Seg)))
+				add(a.m(mXFour, num("ack", first.Ack.Seg)))
 			} else if first := c.Teardown.ServerFIN; snd == tcpstate.SideClient && first.Ack.Seen() {
-				add(a.m("x.four", num("ack", first.Ack.Seg)))
+				add(a.m(mXFour, num("ack", first.Ack.Seg)))
 			}
 		}
 	case tcpstate.NoteFINRetransmit:
-		add(a.m("note.fin-retransmit"))
+		add(a.m(mNoteFinRetransmit))
 	case tcpstate.NoteFINACK, tcpstate.NoteLastACK:
 		ack, exp := argOr(s, "ack", int64(s.Ack)), argOr(s, "expected", int64(s.Ack))
 		switch {
 		case uint32(ack) != uint32(exp):
-			add(a.m("note.fin-ack.bad", num("ack", uint32(ack)), num("expected", uint32(exp))))
+			add(a.m(mNoteFinAckBad, num("ack", uint32(ack)), num("expected", uint32(exp))))
 		case s.Note == tcpstate.NoteLastACK && c.Endpoint(otherSide(snd)).StateAfter(s.Index) != tcpstate.Closed:
 			// The peer sent its FIN again: this ACK never reached it,
 			// and the states were revised (see lost-last-ack).
-			add(a.m("note.last-ack.lost", num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd))), str("state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String())))
+			add(a.m(mNoteLastAckLost, num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd))), str("state", c.Endpoint(otherSide(snd)).StateAfter(s.Index).String())))
 		case s.Note == tcpstate.NoteLastACK:
-			add(a.m("note.last-ack", num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd)))))
+			add(a.m(mNoteLastAck, num("ack", uint32(ack)), str("ok", ok(true)), wd("side", side), wd("peer", sideWord(otherSide(snd)))))
 		default:
-			add(a.m("note.fin-ack", num("ack", uint32(ack)), str("ok", ok(true))))
+			add(a.m(mNoteFinAck, num("ack", uint32(ack)), str("ok", ok(true))))
 		}
 		if s.Len > 0 {
 			add(dataMsg(a, s, side))
 		}
 	case tcpstate.NoteRST:
 		if s.Anomalies.Has(tcpstate.RSTAfterFIN) {
-			add(a.m("note.rst.after-fin", wd("side", side)))
+			add(a.m(mNoteRstAfterFin, wd("side", side)))
 		} else {
-			add(a.m("note.rst", wd("side", side)))
+			add(a.m(mNoteRst, wd("side", side)))
 		}
 	case tcpstate.NoteRefused:
-		add(a.m("note.refused", num("port", c.Server.Port)))
+		add(a.m(mNoteRefused, num("port", c.Server.Port)))
 	case tcpstate.NoteSYNACKRejected:
-		add(a.m("note.syn-ack-rejected", num("seq", uint32(int64(s.Seq)))))
+		add(a.m(mNoteSynAckRejected, num("seq", uint32(int64(s.Seq)))))
 	case tcpstate.NoteMidstream:
-		add(a.m("note.midstream"))
+		add(a.m(mNoteMidstream))
 		if s.Len > 0 {
 			add(dataMsg(a, s, side))
 		}
 	case tcpstate.NoteKeepAlive:
-		add(a.m("note.keep-alive"))
+		add(a.m(mNoteKeepAlive))
 	case tcpstate.NoteWindowUpdate:
-		add(a.m("note.window-update", num("win", s.WindowScaled)))
+		add(a.m(mNoteWindowUpdate, num("win", s.WindowScaled)))
 	case tcpstate.NoteZeroWindow:
-		add(a.m("note.zero-window", wd("side", side)))
+		add(a.m(mNoteZeroWindow, wd("side", side)))
 	case tcpstate.NoteRetransmission:
-		add(a.m("note.retransmission", num("from", uint32(int64(s.RelSeq)))))
+		add(a.m(mNoteRetransmission, num("from", uint32(int64(s.RelSeq)))))
 	case tcpstate.NoteDuplicateACK:
-		add(a.m("note.duplicate-ack", wd("side", side), num("rack", uint32(int64(s.RelAck)))))
+		add(a.m(mNoteDuplicateAck, wd("side", side), num("rack", uint32(int64(s.RelAck)))))
 	default:
 		// A note this package does not know yet shows as its key; the
 		// catalogue test lists tcpstate's notes so this is caught.
-		add(a.m("note." + string(s.Note)))
+		add(a.m(msg("note." + string(s.Note))))
 	}
 	for _, an := range Uncovered(s) {
-		add(a.m("x.anomaly", str("name", AnomalyWord(an)), str("desc", Word("an."+an.String()))))
+		add(a.m(mXAnomaly, str("name", AnomalyWord(an)), str("desc", Word("an."+an.String()))))
 	}
 	return out
 }
@@ -659,7 +767,7 @@ func dataMsg(a *arena, s *tcpstate.Segment, side word) Msg {
 	if s.Flags&wire.SYN != 0 {
 		from++
 	}
-	return a.m("note.data", wd("side", side), num("len", s.Len), num("from", uint32(from)), num("to", uint32(from+int64(s.Len))))
+	return a.m(mNoteData, wd("side", side), num("len", s.Len), num("from", uint32(from)), num("to", uint32(from+int64(s.Len))))
 }
 
 // offered describes the options of an endpoint's SYN.
@@ -689,7 +797,7 @@ func offered(a *arena, ep *tcpstate.Endpoint) (Msg, bool) {
 			parts = parts.add("o.tfo")
 		}
 	}
-	return a.m("x.opts", str("opts", parts.arg())), true
+	return a.m(mXOpts, str("opts", parts.arg())), true
 }
 
 // list packs messages into one argument value: "@@" then the messages
@@ -738,21 +846,21 @@ func (l list) arg() string {
 func (e *Explanation) missing() {
 	c := e.Conn
 	for _, g := range c.Teardown.Missing.Names() {
-		e.Missing = append(e.Missing, e.m("gap."+g))
+		e.Missing = append(e.Missing, e.m(msg("gap."+g)))
 	}
 	switch {
 	case c.Role == tcpstate.RolePort && c.Client.Initial != tcpstate.Unknown:
-		e.Missing = append(e.Missing, e.m("miss.midstream.reading"))
+		e.Missing = append(e.Missing, e.m(mMissMidstreamReading))
 	case c.Role == tcpstate.RolePort:
-		e.Missing = append(e.Missing, e.m("miss.midstream"))
+		e.Missing = append(e.Missing, e.m(mMissMidstream))
 	}
 	if c.Teardown.Missing&tcpstate.GapEnd != 0 {
 		for _, s := range []tcpstate.Side{tcpstate.SideClient, tcpstate.SideServer} {
 			switch c.Endpoint(s).State {
 			case tcpstate.CloseWait:
-				e.Missing = append(e.Missing, e.m("miss.closewait", wd("side", sideWord(s))))
+				e.Missing = append(e.Missing, e.m(mMissClosewait, wd("side", sideWord(s))))
 			case tcpstate.FinWait2:
-				e.Missing = append(e.Missing, e.m("miss.finwait2", wd("side", sideWord(s))))
+				e.Missing = append(e.Missing, e.m(mMissFinwait2, wd("side", sideWord(s))))
 			}
 		}
 	}
@@ -802,10 +910,18 @@ func inferred(ep *tcpstate.Endpoint) (tcpstate.Transition, bool) {
 // pathMsg is the summary's line of an endpoint's states.
 func (e *Explanation) pathMsg(side word, ep *tcpstate.Endpoint) Msg {
 	if t, ok := inferred(ep); ok {
-		return e.m("sum.path.inferred", wd("side", side), str("path", Path(ep)), str("to", t.To.String()), clock("by", t.Time))
+		return e.m(mSumPathInferred, wd("side", side), str("path", Path(ep)), str("to", t.To.String()), clock("by", t.Time))
 	}
-	return e.m("sum.path", wd("side", side), str("path", Path(ep)))
+	return e.m(mSumPath, wd("side", side), str("path", Path(ep)))
 }
+
+// endWords say why a connection ended, by tcpstate.End.
+var endWords = func() (w [tcpstate.EndCaptureEnd + 1]word) {
+	for e := range w {
+		w[e] = wordOf("end." + tcpstate.End(e).String())
+	}
+	return w
+}()
 
 // The summary's words for the ends.
 var summaryClient, summaryServer = wordOf("w.Client"), wordOf("w.Server")
@@ -814,7 +930,7 @@ func (e *Explanation) summary() {
 	c := e.Conn
 	s := &e.Summary
 	if c.Client.HasISN || c.Server.HasISN {
-		*s = append(*s, e.m("sum.isn", isnArg("c", &c.Client), isnArg("s", &c.Server)))
+		*s = append(*s, e.m(mSumIsn, isnArg("c", &c.Client), isnArg("s", &c.Server)))
 	}
 	h := &c.Handshake
 	if c.Client.Options.Seen && c.Server.Options.Seen {
@@ -837,19 +953,19 @@ func (e *Explanation) summary() {
 		if len(parts) == 0 {
 			parts = parts.add("w.none")
 		}
-		*s = append(*s, e.m("sum.agreed", str("opts", parts.arg())))
+		*s = append(*s, e.m(mSumAgreed, str("opts", parts.arg())))
 	}
-	*s = append(*s, e.m("sum.bytes", num("cb", c.Client.Bytes), num("cp", c.Client.Pkts), num("sb", c.Server.Bytes), num("sp", c.Server.Pkts)))
+	*s = append(*s, e.m(mSumBytes, num("cb", c.Client.Bytes), num("cp", c.Client.Pkts), num("sb", c.Server.Bytes), num("sp", c.Server.Pkts)))
 	*s = append(*s, e.pathMsg(summaryClient, &c.Client), e.pathMsg(summaryServer, &c.Server))
 	for _, a := range c.Anomalies.List() {
-		*s = append(*s, e.m("sum.an", str("name", AnomalyWord(a.Anomaly)), num("n", a.Count), num("first", a.First), str("desc", Word("an."+a.Anomaly.String()))))
+		*s = append(*s, e.m(mSumAn, str("name", AnomalyWord(a.Anomaly)), num("n", a.Count), num("first", a.First), str("desc", Word("an."+a.Anomaly.String()))))
 	}
 	if r := c.Reuse; r.Prev != 0 {
 		if r.Within2MSL {
-			*s = append(*s, e.m("sum.reuse2", num("prev", r.Prev)))
+			*s = append(*s, e.m(mSumReuse2, num("prev", r.Prev)))
 		} else {
-			*s = append(*s, e.m("sum.reuse", num("prev", r.Prev), dur("gap", r.Gap)))
+			*s = append(*s, e.m(mSumReuse, num("prev", r.Prev), dur("gap", r.Gap)))
 		}
 	}
-	*s = append(*s, e.m("sum.end", str("why", Word("end."+c.End.String()))))
+	*s = append(*s, e.m(mSumEnd, wd("why", endWords[c.End])))
 }

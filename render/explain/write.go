@@ -185,15 +185,15 @@ func (p *printer) print(e *Explanation) {
 	for _, m := range e.Header {
 		p.msg(item, m)
 	}
-	p.section("v.title", e.Verdict)
+	p.section(mVTitle, e.Verdict)
 	c := e.Conn
 	if len(c.Segments) > 0 {
 		p.w.WriteByte('\n')
-		title := "tl.title"
+		title := mTlTitle
 		if e.Conn.Teardown.Readings != nil {
-			title = "tl.title.reading"
+			title = mTlTitleReading
 		}
-		p.msg(top, M(title))
+		p.msg(top, title)
 	}
 	dataDone := e.data == nil
 	e.eachStep(func(i int, st *Step) {
@@ -208,14 +208,14 @@ func (p *printer) print(e *Explanation) {
 	}
 	if p.ladder != nil && len(c.Segments) > 0 {
 		p.w.WriteByte('\n')
-		p.msg(top, M("ui.ladder"))
+		p.msg(top, mUiLadder)
 		p.err = p.ladder(p.w, e.Conn)
 	}
 	e.tailAfterHead()
 	if len(e.Missing) > 0 {
-		p.section("miss.title", e.Missing)
+		p.section(mMissTitle, e.Missing)
 	}
-	p.section("sum.title", e.Summary)
+	p.section(mSumTitle, e.Summary)
 	p.w.WriteByte('\n')
 }
 
@@ -278,15 +278,12 @@ func (p *printer) step(st *Step) {
 			how = p.words[wSends]
 		}
 		args := [...]Arg{str("side", side), str("from", ch.From.String()), str("to", ch.To.String()), str("how", how), str("why", ch.Why.phrase(p.lang))}
-		p.msg(detail, Msg{Key: tlChange.Key, Args: args[:], t: tlChange.t})
+		p.msg(detail, Msg{Key: mTlChange.Key, Args: args[:], t: mTlChange.t})
 	}
 	for _, m := range st.Notes {
 		p.msg(detail, m)
 	}
 }
-
-// tlChange is a state change's line, found once.
-var tlChange = msg("tl.change")
 
 // appendNumAbs appends "rel [abs]".
 func appendNumAbs(b []byte, rel, abs uint32) []byte {
@@ -310,9 +307,9 @@ func (p *printer) data(e *Explanation) {
 }
 
 // section prints a blank line, a title and its messages as a list.
-func (p *printer) section(title string, msgs []Msg) {
+func (p *printer) section(title Msg, msgs []Msg) {
 	p.w.WriteByte('\n')
-	p.msg(top, M(title))
+	p.msg(top, title)
 	for _, m := range msgs {
 		p.msg(bullet, m)
 	}
