@@ -154,11 +154,10 @@ func (p *printer) start(prefix prefix) []byte {
 func (p *printer) end(prefix prefix, b []byte) {
 	pw := prefix.w
 	text := b[len(prefix.s):]
-	if p.width-pw < 20 { // as eachLine: not wrapped
-		p.w.Write(append(b, '\n'))
-		return
+	cut, whole := 0, true
+	if p.width-pw >= 20 { // narrower, eachLine leaves text whole
+		cut, whole = lineEnd(text, p.width-pw)
 	}
-	cut, whole := lineEnd(text, p.width-pw)
 	if whole {
 		p.w.Write(append(b, '\n'))
 		return
