@@ -7,16 +7,12 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"synfin/internal/cli"
 )
 
 func main() {
-	// No heap profile is ever written: its buckets took 1.5 MB of
-	// explain's peak.
-	runtime.MemProfileRate = 0
 	// The first SIGINT or SIGTERM ends the command: it flushes what is
 	// complete, says it was interrupted and exits 128 + the signal's
 	// number, as a shell reports a process the signal killed. A second

@@ -25,10 +25,9 @@ type frozen struct {
 	// entry in chunks being nil: all but the newest two and the oldest,
 	// which are read most.
 	packed [][]byte
-	// Chunks unpacked to be read, the latest first: an entry read from
-	// the middle of the store (by Flush, in ID order, or for a segment
-	// that came late) is near the ones read before it.
-	seen [unpackedKept]unpacked
+	// The chunks unpacked to be read, by number plus one (see chunkAt),
+	// the latest first.
+	unpacked [unpackedKept]uint64
 	// The other slices of chunk headers compact copies into, kept so
 	// that compacting allocates nothing.
 	oldChunks, oldPacked [][]byte
@@ -59,17 +58,11 @@ const (
 	entryHead = 28
 )
 
-// unpacked is a copy of packed chunk n-1 (0: none).
-type unpacked struct {
-	n uint64
-	b []byte
-}
-
-// unpackedKept is how many chunks unpacked to be read are kept. Flush
-// reads the reference workload's 115,000 snapshots in ID order, which
-// goes back and forth over about 8 MiB of the store: with 8 chunks kept
-// it unpacks a chunk 65 more times than it has chunks, with 4 kept 8,244
-// times.
+// unpackedKept is how many chunks unpacked to be read are kept so.
+// Flush reads the reference workload's 115,000 snapshots in ID order,
+// which goes back and forth over about 8 MiB of the store: with 8 chunks
+// kept it unpacks a chunk 65 more times than it has chunks, with 4 kept
+// 8,244 times.
 const unpackedKept = 8
 
 // entry is one snapshot in the store.
@@ -162,61 +155,52 @@ func (f *frozen) setPos(k key, h, old, pos uint64) {
 // forget drops k's snapshot at pos from the index; h is hashKey(k).
 func (f *frozen) forget(k key, h, pos uint64) { f.index.del(k, h, pos) }
 
-// entryBytes returns the entry at pos. When its chunk is packed, the
-// bytes are good until unpackedKept other packed chunks have been read.
+// entryBytes returns the entry at pos. Its bytes are good until
+// unpackedKept other packed chunks have been read.
 func (f *frozen) entryBytes(pos uint64) []byte {
 	c := f.chunkAt(int(pos>>posShift - f.first))
 	b := c[pos&(1<<posShift-1):]
 	return b[:entryLen(b)]
 }
 
-// chunkAt returns the bytes of chunk i, unpacking a copy if it is
-// packed.
+// chunkAt returns the bytes of chunk i, which it unpacks if it is
+// packed. A chunk read in the middle of the store (by Flush, in ID
+// order, or for a segment that came late) stays unpacked while it is
+// among the last unpackedKept so read, as the next reads are mostly
+// near it; then it is packed again.
 func (f *frozen) chunkAt(i int) []byte {
+	n := f.first + uint64(i) + 1
 	if c := f.chunks[i]; c != nil {
+		if f.unpacked[0] != 0 && f.unpacked[0] != n {
+			// Read again: the last to be packed again.
+			if k := slices.Index(f.unpacked[:], n); k > 0 {
+				copy(f.unpacked[1:k+1], f.unpacked[:k])
+				f.unpacked[0] = n
+			}
+		}
 		return c
 	}
-	n := f.first + uint64(i) + 1
-	last := len(f.seen) - 1
-	for j := range f.seen {
-		if f.seen[j].n == n || j == last {
-			u := f.seen[j]
-			if u.n != n {
-				if u.b == nil {
-					u.b = f.mem.get()
-				}
-				u = unpacked{n, f.mem.unpackInto(u.b, f.packed[i])}
-			}
-			copy(f.seen[1:j+1], f.seen[:j])
-			f.seen[0] = u
-			return u.b
-		}
+	f.unpack(i)
+	last := f.unpacked[len(f.unpacked)-1]
+	copy(f.unpacked[1:], f.unpacked[:len(f.unpacked)-1])
+	f.unpacked[0] = n
+	if j := int(last - 1 - f.first); last > f.first && j < len(f.chunks) {
+		f.pack(j)
 	}
-	panic("unreachable")
+	return f.chunks[i]
 }
 
-// unpack makes chunk i, packed, a chunk of its own again: the oldest,
-// read in order, or one with an entry to be marked stale.
+// unpack makes chunk i, packed, a chunk as written again.
 func (f *frozen) unpack(i int) {
-	c := f.chunkAt(i) // now f.seen[0]
-	f.seen[0] = unpacked{}
+	c := f.mem.unpackInto(f.mem.get(), f.packed[i])
 	f.mem.put(f.packed[i])
 	f.chunks[i], f.packed[i] = c, nil
 }
 
-// forgetSeen lets go of the unpacked copies.
-func (f *frozen) forgetSeen() {
-	for j := range f.seen {
-		if f.seen[j].b != nil {
-			f.mem.put(f.seen[j].b)
-		}
-		f.seen[j] = unpacked{}
-	}
-}
-
-// pack packs chunk i when the store's memory packs chunks.
+// pack packs chunk i when the store's memory packs chunks, unless it is
+// the oldest or among the newest two, which are read and written most.
 func (f *frozen) pack(i int) {
-	if f.mem == nil || f.mem.pack == nil || i < 1 || f.chunks[i] == nil || cap(f.chunks[i]) != chunkSize {
+	if f.mem == nil || f.mem.pack == nil || i < 1 || i >= len(f.chunks)-2 || f.chunks[i] == nil || cap(f.chunks[i]) != chunkSize {
 		return
 	}
 	f.packed[i] = f.mem.packChunk(f.chunks[i])
@@ -300,7 +284,7 @@ func (f *frozen) compact() {
 	old, oldPacked := f.chunks, f.packed
 	// Other slices: old and oldPacked keep the chunks being read.
 	f.chunks, f.packed = f.oldChunks[:0], f.oldPacked[:0]
-	f.forgetSeen()
+	f.unpacked = [unpackedKept]uint64{}
 	var tmp []byte // where a packed chunk is unpacked to be read
 	tail := f.tail
 	f.first += uint64(len(old))
@@ -460,11 +444,7 @@ func (f *frozen) remove(e entry) {
 	f.head = false
 	f.forget(e.key, e.hash, e.pos)
 	f.live -= e.size
-	i := int(e.pos>>posShift - f.first)
-	if f.chunks[i] == nil {
-		f.unpack(i)
-	}
-	b := f.chunks[i][e.pos&(1<<posShift-1):]
+	b := f.chunkAt(int(e.pos>>posShift - f.first))[e.pos&(1<<posShift-1):]
 	binary.LittleEndian.PutUint32(b, uint32(e.size)|stale)
 	if e.pos == f.tail {
 		f.tail += uint64(e.size)
@@ -494,7 +474,6 @@ func (f *frozen) free() {
 			f.release(c)
 		}
 	}
-	f.forgetSeen()
 	*f = frozen{briefs: f.briefs, mem: f.mem}
 }
 
@@ -541,13 +520,6 @@ func (f *frozen) took(pos uint64) {
 	i := int(pos>>posShift - f.first)
 	if f.left[i]--; f.left[i] > 0 {
 		return
-	}
-	n := f.first + uint64(i) + 1
-	for j := range f.seen {
-		if f.seen[j].n == n {
-			f.mem.put(f.seen[j].b)
-			f.seen[j] = unpacked{}
-		}
 	}
 	c := f.chunks[i]
 	if c == nil {
