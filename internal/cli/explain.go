@@ -58,8 +58,8 @@ func runExplain(env *Env, args []string) error {
 	// closes would hold back all that follow it).
 	var (
 		reportFile *outfile.File
-		report     *html.Writer    // buffered itself
-		sum        = summary.New() // the report's summary
+		report     *html.Writer       // buffered itself
+		sum        *summary.Collector // the report's summary
 	)
 	if htmlOut != "" {
 		if reportFile, err = outfile.Create(htmlOut); err != nil {
@@ -67,6 +67,7 @@ func runExplain(env *Env, args []string) error {
 		}
 		defer reportFile.Close()
 		report, _ = html.NewWriter(reportFile, html.Options{Title: filepath.Base(inputsName(files)), Lang: lang})
+		sum = summary.New() // half a megabyte of tables: only for a report
 	}
 	// What the heap holds lives long (the analyzers of the connections
 	// open; those held for 2MSL wait outside it, see package track): as
