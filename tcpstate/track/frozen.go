@@ -424,10 +424,7 @@ func (f *frozen) oldest() (entry, bool) {
 }
 
 func (f *frozen) dropChunk() {
-	if f.chunks[0] == nil {
-		f.unpack(0)
-	}
-	c := f.chunks[0]
+	c := f.chunks[0] // unpacked by oldest
 	f.size -= len(c)
 	f.release(c)
 	n := len(f.chunks) - 1
