@@ -1,5 +1,11 @@
 package track
 
+import (
+	"encoding/binary"
+
+	"github.com/klauspost/compress/zstd"
+)
+
 // chunkMemory is where a tracker's snapshot stores get their chunks:
 // memory mapped from the kernel, outside the Go heap. On the heap, the
 // chunks (most of what conns and explain hold) counted towards the
@@ -13,6 +19,7 @@ package track
 type chunkMemory struct {
 	mapped map[*byte][]byte // by first byte, each whole
 	free   [][]byte         // let go, to be handed out again
+	pack   *packer          // nil: chunks stay as written
 }
 
 // get returns an empty chunk of chunkSize bytes; m may be nil (a store
@@ -26,9 +33,14 @@ func (m *chunkMemory) get() []byte {
 		m.free = m.free[:n-1]
 		return c[:0]
 	}
-	c, err := mapChunk()
+	return m.sized(chunkSize)
+}
+
+// sized returns an empty mapped buffer of n bytes.
+func (m *chunkMemory) sized(n int) []byte {
+	c, err := mapChunk(n)
 	if err != nil {
-		return make([]byte, 0, chunkSize)
+		return make([]byte, 0, n)
 	}
 	if m.mapped == nil {
 		m.mapped = make(map[*byte][]byte)
@@ -37,13 +49,14 @@ func (m *chunkMemory) get() []byte {
 	return c[:0]
 }
 
-// put takes back chunk c, which get returned; nothing may use it after.
+// put takes back chunk c, which get or sized returned; nothing may use
+// it after.
 func (m *chunkMemory) put(c []byte) {
 	c = c[:cap(c)]
 	switch {
 	case m == nil || m.mapped[&c[0]] == nil:
 		// On the heap: it goes with the collector.
-	case len(m.free) < keptChunks:
+	case len(m.free) < keptChunks && len(c) == chunkSize:
 		m.free = append(m.free, c)
 	default:
 		delete(m.mapped, &c[0])
@@ -66,4 +79,56 @@ func (m *chunkMemory) release() {
 		unmapChunk(c)
 	}
 	m.mapped, m.free = nil, nil
+	if m.pack != nil {
+		m.pack.scratch = nil // it was mapped
+	}
+}
+
+// packer compresses the chunks of stores that hold segments (explain's,
+// diagram's): their snapshots are most of what those commands hold, and
+// zstd's fastest level (github.com/klauspost/compress, pure Go) takes
+// them to about half: 1.9 times smaller on the reference workload, where
+// snappy and s2 gave 1.5, and each snapshot compressed on its own, even
+// with a dictionary, 1.45 to 1.5 for three to six times the time. A
+// connection's snapshot is alike the next connection's (addresses,
+// shapes of segments) rather than within itself, so whole chunks are
+// compressed. They are written once and read mostly in order, as the
+// oldest run out of 2MSL.
+type packer struct {
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+	scratch []byte
+}
+
+func newPacker() *packer {
+	// Options that cannot fail: the window is a power of two in range.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(chunkSize), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(chunkSize))
+	return &packer{enc: enc, dec: dec}
+}
+
+// packChunk returns chunk c compressed, in a buffer of its own size
+// that starts with c's length, and gives c back.
+func (m *chunkMemory) packChunk(c []byte) []byte {
+	p := m.pack
+	if p.scratch == nil {
+		p.scratch = m.get() // off the heap too: it is as large as a chunk
+	}
+	p.scratch = binary.LittleEndian.AppendUint32(p.scratch[:0], uint32(len(c)))
+	p.scratch = p.enc.EncodeAll(c, p.scratch)
+	b := append(m.sized(len(p.scratch)), p.scratch...)
+	m.put(c)
+	return b
+}
+
+// unpackInto decompresses packed chunk b into dst, a chunk from get.
+func (m *chunkMemory) unpackInto(dst, b []byte) []byte {
+	dst, err := m.pack.dec.DecodeAll(b[4:], dst[:0])
+	if err != nil || len(dst) != int(binary.LittleEndian.Uint32(b)) {
+		// Only this package packs chunks.
+		panic("track: a packed chunk does not unpack")
+	}
+	return dst
 }

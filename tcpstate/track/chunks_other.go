@@ -4,6 +4,6 @@ package track
 
 import "errors"
 
-func mapChunk() ([]byte, error) { return nil, errors.ErrUnsupported }
+func mapChunk(int) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 func unmapChunk([]byte) {}

@@ -6,8 +6,10 @@ import (
 
 	"synfin/gen"
 	"synfin/input"
+	rconn "synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
+	"synfin/zeekconn"
 )
 
 // TestFlushUnmapsChunks holds a generated workload's closed connections
@@ -45,5 +47,54 @@ func TestFlushUnmapsChunks(t *testing.T) {
 		if handed != 5000 {
 			t.Fatalf("round %d: %d connections handed out, want 5000", round, handed)
 		}
+	}
+}
+
+// TestPackedChunksSameOutput: packing the chunks of a tracker that keeps
+// segments changes nothing handed out (explain --json's lines, Zeek's
+// fields with them), on a generated workload whose closed connections
+// fill enough chunks for most to be packed, read at the tail as they run
+// out of 2MSL, and read in ID order by Flush.
+func TestPackedChunksSameOutput(t *testing.T) {
+	var pcap bytes.Buffer
+	if _, err := gen.Write(&pcap, gen.Config{Conns: 20000, Seed: 5, Rate: 200}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(pack bool) (out []byte, packed int) {
+		cfg := Config{Segments: true}
+		cfg.Observer = zeekconn.Observer(&zeekconn.Config{LikelyServerPorts: zeekconn.DefaultServerPorts()})
+		cfg.Done = func(c *tcpstate.Conn) { out = rconn.AppendExplainJSON(out, c) }
+		tr := New(cfg)
+		if !pack {
+			tr.mem.pack = nil
+		}
+		src, err := input.FromReader(bytes.NewReader(pcap.Bytes()), input.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f wire.Frame
+		for src.Next(&f) == nil {
+			tr.Frame(&f)
+			n := 0
+			for _, p := range tr.ice.packed {
+				if p != nil {
+					n++
+				}
+			}
+			packed = max(packed, n)
+		}
+		tr.Flush()
+		if n := len(tr.mem.mapped); n != 0 {
+			t.Fatalf("%d chunks still mapped after Flush", n)
+		}
+		return out, packed
+	}
+	want, none := run(false)
+	got, packed := run(true)
+	if none != 0 || packed < 4 {
+		t.Fatalf("%d chunks packed at most (%d without packing): too few to tell", packed, none)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("packing changes the connections handed out (%d bytes of explain --json, want %d)", len(got), len(want))
 	}
 }

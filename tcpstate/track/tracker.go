@@ -190,6 +190,9 @@ func New(cfg Config) *Tracker {
 		// Flush gives the stores' chunks back; a Tracker dropped before
 		// its input ends gives them back when the collector finds it.
 		t.mem = new(chunkMemory)
+		if cfg.Segments {
+			t.mem.pack = newPacker()
+		}
 		t.ice.mem, t.cold.mem = t.mem, t.mem
 		runtime.AddCleanup(t, (*chunkMemory).release, t.mem)
 	}
@@ -519,7 +522,11 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 // segments need (see Analyzer.LoadState) and the connection out of the
 // table and lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
-	s.remove(e)
+	if !t.flushing {
+		// Flush lets the stores go as a whole: marking the entries it
+		// takes out would unpack every packed chunk.
+		s.remove(e)
+	}
 	c := t.out
 	if full {
 		c = t.alloc()
@@ -552,9 +559,9 @@ func (t *Tracker) Flush() {
 	}
 	for i, s := range [2]*frozen{&t.ice, &t.cold} {
 		tag := uint64(i+1) << 62
-		for pos := range s.index.all() {
-			t.flush = append(t.flush, flushed{id: s.idAt(pos), ref: tag | pos})
-		}
+		s.each(func(pos uint64, b []byte) {
+			t.flush = append(t.flush, flushed{id: idOf(b), ref: tag | pos})
+		})
 	}
 	slices.SortFunc(t.flush, func(a, b flushed) int { return cmp.Compare(a.id, b.id) })
 	t.flushing = true
@@ -577,6 +584,7 @@ func (t *Tracker) Flush() {
 			continue
 		default:
 			c = t.thaw(s, s.at(pos), false)
+			s.took(pos)
 		}
 		why := tcpstate.EndCaptureEnd
 		if c.Closed() {
