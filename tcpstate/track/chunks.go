@@ -36,7 +36,7 @@ func (m *chunkMemory) get() []byte {
 	return m.sized(chunkSize)
 }
 
-// sized returns an empty mapped buffer of n bytes.
+// sized returns an empty buffer of n bytes, mapped if it can be.
 func (m *chunkMemory) sized(n int) []byte {
 	c, err := mapChunk(n)
 	if err != nil {
@@ -110,15 +110,20 @@ func newPacker() *packer {
 }
 
 // packChunk returns chunk c compressed, in a buffer of its own size
-// that starts with c's length, and gives c back.
+// that starts with c's length, and gives c back; or nil, keeping c, when
+// c does not get smaller.
 func (m *chunkMemory) packChunk(c []byte) []byte {
 	p := m.pack
 	if p.scratch == nil {
 		p.scratch = m.get() // off the heap too: it is as large as a chunk
 	}
-	p.scratch = binary.LittleEndian.AppendUint32(p.scratch[:0], uint32(len(c)))
-	p.scratch = p.enc.EncodeAll(c, p.scratch)
-	b := append(m.sized(len(p.scratch)), p.scratch...)
+	// What does not fit in the scratch chunk is larger than c anyway:
+	// EncodeAll moves it to the heap, and it is dropped.
+	b := p.enc.EncodeAll(c, binary.LittleEndian.AppendUint32(p.scratch[:0], uint32(len(c))))
+	if len(b) >= len(c) {
+		return nil
+	}
+	b = append(m.sized(len(b)), b...)
 	m.put(c)
 	return b
 }

@@ -2,10 +2,13 @@ package track
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"net/netip"
 	"testing"
 
 	"synfin/gen"
 	"synfin/input"
+	"synfin/internal/snapshot"
 	rconn "synfin/render/conn"
 	"synfin/tcpstate"
 	"synfin/wire"
@@ -96,5 +99,52 @@ func TestPackedChunksSameOutput(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("packing changes the connections handed out (%d bytes of explain --json, want %d)", len(got), len(want))
+	}
+}
+
+// TestScatteredReads reads a packed store's snapshots in an order that
+// jumps all over it, three times: every read finds the bytes that were
+// put, and chunks are packed again after such reads no more often than
+// they were packed when new (else each read would cost a chunk packed
+// and one unpacked).
+func TestScatteredReads(t *testing.T) {
+	mem := &chunkMemory{pack: newPacker()}
+	defer mem.release()
+	f := frozen{mem: mem}
+	const n = 40000
+	keys := make([]key, n)
+	var w snapshot.Writer
+	size := 0
+	for i := range keys {
+		keys[i] = key{
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 40000),
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, 1}), 443),
+		}
+		w.Reset(w.B[:0])
+		appendEntryHead(&w, keys[i], uint64(i+1), tcpstate.SegRef{Seg: i + 1, Time: int64(i)})
+		for j := range 400 {
+			w.B = append(w.B, byte(i*j/97))
+		}
+		f.put(keys[i], hashKey(keys[i]), w.B)
+		size = len(w.B)
+	}
+	if f.packs < 10 {
+		t.Fatalf("%d chunks packed: too few to tell", f.packs)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3 {
+		for _, i := range rng.Perm(n) {
+			pos, ok := f.lookup(keys[i], hashKey(keys[i]))
+			if !ok {
+				t.Fatalf("snapshot %d not found", i)
+			}
+			b := f.entryBytes(pos)
+			if idOf(b) != uint64(i+1) || len(b) != size || b[len(b)-1] != byte(i*399/97) {
+				t.Fatalf("snapshot %d reads back as another (id %d, %d bytes)", i, idOf(b), len(b))
+			}
+		}
+	}
+	if f.repacks > f.packs {
+		t.Errorf("%d chunks packed again after reads, %d when new", f.repacks, f.packs)
 	}
 }

@@ -22,12 +22,15 @@ type frozen struct {
 	index  hashIndex[uint64]
 	chunks [][]byte // chunks[0] has sequence number first
 	// By chunk as chunks, where the chunk is packed (see packer), its
-	// entry in chunks being nil: all but the newest two and the oldest,
-	// which are read most.
+	// entry in chunks being nil: most but the newest two, the oldest and
+	// those read lately (chunkAt). Both are nil for a chunk Flush has
+	// let go (took).
 	packed [][]byte
 	// The chunks unpacked to be read, by number plus one (see chunkAt),
-	// the latest first.
-	unpacked [unpackedKept]uint64
+	// the latest first, and how many chunks were packed when new and
+	// packed again after such a read.
+	unpacked       [unpackedKept]uint64
+	packs, repacks int
 	// The other slices of chunk headers compact copies into, kept so
 	// that compacting allocates nothing.
 	oldChunks, oldPacked [][]byte
@@ -155,8 +158,8 @@ func (f *frozen) setPos(k key, h, old, pos uint64) {
 // forget drops k's snapshot at pos from the index; h is hashKey(k).
 func (f *frozen) forget(k key, h, pos uint64) { f.index.del(k, h, pos) }
 
-// entryBytes returns the entry at pos. Its bytes are good until
-// unpackedKept other packed chunks have been read.
+// entryBytes returns the entry at pos. Its bytes are good until the
+// store changes or another packed chunk is read.
 func (f *frozen) entryBytes(pos uint64) []byte {
 	c := f.chunkAt(int(pos>>posShift - f.first))
 	b := c[pos&(1<<posShift-1):]
@@ -167,7 +170,12 @@ func (f *frozen) entryBytes(pos uint64) []byte {
 // packed. A chunk read in the middle of the store (by Flush, in ID
 // order, or for a segment that came late) stays unpacked while it is
 // among the last unpackedKept so read, as the next reads are mostly
-// near it; then it is packed again.
+// near it; then it is packed again, as long as the store has packed
+// chunks again no more often than it has packed new ones. Reads
+// scattered over the whole store (connections of very different
+// lengths, or a capture made to) would otherwise cost a chunk packed
+// and one unpacked each; past that bound a chunk read stays unpacked,
+// as all were before packing, and is unpacked once at most.
 func (f *frozen) chunkAt(i int) []byte {
 	n := f.first + uint64(i) + 1
 	if c := f.chunks[i]; c != nil {
@@ -184,8 +192,10 @@ func (f *frozen) chunkAt(i int) []byte {
 	last := f.unpacked[len(f.unpacked)-1]
 	copy(f.unpacked[1:], f.unpacked[:len(f.unpacked)-1])
 	f.unpacked[0] = n
-	if j := int(last - 1 - f.first); last > f.first && j < len(f.chunks) {
-		f.pack(j)
+	if j := int(last - 1 - f.first); last > f.first && j < len(f.chunks) && f.repacks < f.packs {
+		if f.pack(j) {
+			f.repacks++
+		}
 	}
 	return f.chunks[i]
 }
@@ -197,14 +207,19 @@ func (f *frozen) unpack(i int) {
 	f.chunks[i], f.packed[i] = c, nil
 }
 
-// pack packs chunk i when the store's memory packs chunks, unless it is
-// the oldest or among the newest two, which are read and written most.
-func (f *frozen) pack(i int) {
+// pack packs chunk i, and says so, when the store's memory packs chunks,
+// unless it is the oldest or among the newest two, which are read and
+// written most, or does not get smaller.
+func (f *frozen) pack(i int) bool {
 	if f.mem == nil || f.mem.pack == nil || i < 1 || i >= len(f.chunks)-2 || f.chunks[i] == nil || cap(f.chunks[i]) != chunkSize {
-		return
+		return false
 	}
-	f.packed[i] = f.mem.packChunk(f.chunks[i])
-	f.chunks[i] = nil
+	b := f.mem.packChunk(f.chunks[i])
+	if b == nil {
+		return false
+	}
+	f.packed[i], f.chunks[i] = b, nil
+	return true
 }
 
 // An entry's length has its top bit set once the entry is no longer its
@@ -269,7 +284,9 @@ func (f *frozen) append(b []byte) uint64 {
 		f.chunks = append(f.chunks, c)
 		f.packed = append(f.packed, nil)
 		n++
-		f.pack(n - 3)
+		if f.pack(n - 3) {
+			f.packs++
+		}
 	}
 	pos := (f.first+uint64(n-1))<<posShift | uint64(len(f.chunks[n-1]))
 	f.chunks[n-1] = append(f.chunks[n-1], b...)

@@ -523,8 +523,8 @@ func (t *Tracker) freeze(s *frozen, c *conn) {
 // table and lists: for a connection about to be handed out (see hand).
 func (t *Tracker) thaw(s *frozen, e entry, full bool) *conn {
 	if !t.flushing {
-		// Flush lets the stores go as a whole: marking the entries it
-		// takes out would unpack every packed chunk.
+		// Flush takes every snapshot out and lets each chunk go after
+		// its last (frozen.took): none need be marked or unindexed.
 		s.remove(e)
 	}
 	c := t.out
@@ -583,7 +583,7 @@ func (t *Tracker) Flush() {
 			t.handBrief(&e, why)
 			continue
 		default:
-			c = t.thaw(s, s.at(pos), false)
+			c = t.thaw(s, s.unhashed(pos), false) // nor found again
 			s.took(pos)
 		}
 		why := tcpstate.EndCaptureEnd
