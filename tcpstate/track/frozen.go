@@ -200,6 +200,20 @@ func (f *frozen) chunkAt(i int) []byte {
 	return f.chunks[i]
 }
 
+// inPass returns chunk c to be read in a pass over the store, or, when
+// it is packed, packed chunk p unpacked into *tmp, a chunk made at the
+// first and reused for the next, which the pass lets go at its end.
+func (f *frozen) inPass(c, p []byte, tmp *[]byte) []byte {
+	if c != nil {
+		return c
+	}
+	if *tmp == nil {
+		*tmp = f.mem.get()
+	}
+	*tmp = f.mem.unpackInto(*tmp, p)
+	return *tmp
+}
+
 // unpack makes chunk i, packed, a chunk as written again.
 func (f *frozen) unpack(i int) {
 	c := f.mem.unpackInto(f.mem.get(), f.packed[i])
@@ -308,13 +322,7 @@ func (f *frozen) compact() {
 	f.size = 0
 	oldFirst := f.first - uint64(len(old))
 	for i, c := range old {
-		if c == nil {
-			if tmp == nil {
-				tmp = f.mem.get()
-			}
-			tmp = f.mem.unpackInto(tmp, oldPacked[i])
-			c = tmp
-		}
+		c = f.inPass(c, oldPacked[i], &tmp)
 		off := 0
 		if i == 0 {
 			off = int(tail & (1<<posShift - 1))
@@ -503,13 +511,7 @@ func (f *frozen) each(fn func(pos uint64, b []byte)) {
 		}
 	}()
 	for i, c := range f.chunks {
-		if c == nil {
-			if tmp == nil {
-				tmp = f.mem.get()
-			}
-			tmp = f.mem.unpackInto(tmp, f.packed[i])
-			c = tmp
-		}
+		c = f.inPass(c, f.packed[i], &tmp)
 		off := 0
 		if i == 0 {
 			off = int(f.tail & (1<<posShift - 1))
