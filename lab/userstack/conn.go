@@ -196,12 +196,14 @@ func listen(ctx context.Context, s *stack.Stack, w *watcher, addr netip.AddrPort
 	return srv, nil
 }
 
-// idle reports whether every accepted connection's handler has finished
-// (a holding handler counts as finished: it waits by design).
+// idle reports whether no connection waits in the accept queue and every
+// accepted connection's handler has finished (a holding handler counts as
+// finished: it waits by design). serve accepts and counts under the same
+// lock, so a connection is always in one place or the other.
 func (s *stackServer) idle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.active == 0
+	return s.active == 0 && s.ep.Readiness(waiter.ReadableEvents) == 0
 }
 
 // stop closes the listener and every connection, and waits for the
@@ -224,7 +226,12 @@ func (s *stackServer) serve(ctx context.Context, w *watcher) {
 	n := 0
 	for {
 		var peerAddr tcpip.FullAddress
+		s.mu.Lock()
 		ep, wq, terr := s.ep.Accept(&peerAddr)
+		if terr == nil {
+			s.active++ // until it is handed to its handler (a holding one stops counting then)
+		}
+		s.mu.Unlock()
 		if _, ok := terr.(*tcpip.ErrWouldBlock); ok {
 			select {
 			case <-ctx.Done():
@@ -250,8 +257,8 @@ func (s *stackServer) serve(ctx context.Context, w *watcher) {
 		s.conns[n] = c
 		prev := s.release
 		s.release = release
-		if s.opts.Mode != server.Hold {
-			s.active++
+		if s.opts.Mode == server.Hold {
+			s.active--
 		}
 		s.mu.Unlock()
 		if s.opts.ClosePrevious && prev != nil {

@@ -243,6 +243,10 @@ func Run(ctx context.Context, sc *lab.Scenario, opt Options) (res *Result, err e
 		restless = []tcp.EndpointState{tcp.StateEstablished, tcp.StateCloseWait}
 	}
 	for time.Now().Before(deadline) {
+		// Look for new endpoints here rather than trust the watcher's
+		// loop to have run: on a loaded machine it may not have since
+		// the last handshake completed.
+		w.discover()
 		if (srv == nil || srv.idle()) && !w.busy(restless...) {
 			break
 		}
