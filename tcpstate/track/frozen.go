@@ -214,6 +214,15 @@ func (f *frozen) inPass(c, p []byte, tmp *[]byte) []byte {
 	return *tmp
 }
 
+// held returns chunk c, or p, the same chunk packed, when c is nil: what
+// the store holds of it, to be let go.
+func held(c, p []byte) []byte {
+	if c != nil {
+		return c
+	}
+	return p
+}
+
 // unpack makes chunk i, packed, a chunk as written again.
 func (f *frozen) unpack(i int) {
 	c := f.mem.unpackInto(f.mem.get(), f.packed[i])
@@ -337,11 +346,7 @@ func (f *frozen) compact() {
 		}
 		// Done with it: the store never holds much more than its live
 		// snapshots while compacting.
-		if old[i] != nil {
-			f.release(old[i])
-		} else {
-			f.release(oldPacked[i])
-		}
+		f.release(held(old[i], oldPacked[i]))
 		old[i], oldPacked[i] = nil, nil
 	}
 	if tmp != nil {
@@ -489,10 +494,7 @@ func (f *frozen) putEntry(k key, b []byte) {
 // free drops f's chunks and leaves it empty.
 func (f *frozen) free() {
 	for i, c := range f.chunks {
-		if c == nil {
-			c = f.packed[i]
-		}
-		if c != nil {
+		if c = held(c, f.packed[i]); c != nil {
 			f.release(c)
 		}
 	}
@@ -537,10 +539,6 @@ func (f *frozen) took(pos uint64) {
 	if f.left[i]--; f.left[i] > 0 {
 		return
 	}
-	c := f.chunks[i]
-	if c == nil {
-		c = f.packed[i]
-	}
-	f.release(c)
+	f.release(held(f.chunks[i], f.packed[i]))
 	f.chunks[i], f.packed[i] = nil, nil
 }
